@@ -1,0 +1,26 @@
+"""``/api/v1/``: one router per app, assembled here, with the schema and its documentation."""
+
+from django.urls import include, path, re_path
+
+from . import views
+
+app_name = "api"
+
+APP_ROUTERS = [
+    "apps.stations.api.urls",
+    "apps.ocpp.api.urls",
+    "apps.charging.api.urls",
+    "apps.roles.api.urls",
+    "apps.audit.api.urls",
+    "apps.webhooks.api.urls",
+    "apps.power.api.urls",
+    "apps.billing.api.urls",
+]
+
+urlpatterns = [
+    *[path("", include(module)) for module in APP_ROUTERS],
+    path("me/", views.MeView.as_view(), name="me"),
+    path("schema/", views.SchemaView.as_view(), name="schema"),
+    path("docs/", views.DocsView.as_view(url_name="api:schema"), name="docs"),
+    re_path(r"^.*$", views.not_found, name="not_found"),
+]

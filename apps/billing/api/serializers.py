@@ -1,0 +1,244 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from apps.api.fields import ScopedPrimaryKeyRelatedField
+from apps.stations.models import Site, Station
+
+from ..choices import PricingGoal, Sector
+from ..models import (
+    DriverGroup,
+    Payout,
+    PayoutLine,
+    ReceiptLine,
+    SessionCost,
+    Tariff,
+    TariffAssignment,
+    TariffVersion,
+)
+from ..pricing_text import describe_tariff
+
+
+class TariffVersionSerializer(serializers.ModelSerializer):
+    summary = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TariffVersion
+        fields = ["id", "number", "effective_from", "definition", "summary", "note", "created_at"]
+
+    def get_summary(self, version: TariffVersion) -> str:
+        return describe_tariff(version.parsed)
+
+
+class TariffSerializer(serializers.ModelSerializer):
+    versions = TariffVersionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Tariff
+        fields = ["id", "name", "description", "is_active", "created_at", "versions"]
+
+
+class TariffInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    definition = serializers.JSONField(
+        help_text="Prices in the engine's JSON form (docs/billing.md)."
+    )
+    effective_from = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class TariffVersionInputSerializer(serializers.Serializer):
+    definition = serializers.JSONField()
+    effective_from = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+
+class TariffAssignmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TariffAssignment
+        fields = [
+            "id",
+            "tariff",
+            "site",
+            "station",
+            "driver_group",
+            "priority",
+            "valid_from",
+            "valid_until",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+
+
+class TariffAssignmentInputSerializer(serializers.Serializer):
+    """Only tariffs, places and groups the caller may manage; a station brings its site."""
+
+    tariff = ScopedPrimaryKeyRelatedField(
+        permission="billing.manage", queryset=Tariff.objects.all()
+    )
+    site = ScopedPrimaryKeyRelatedField(
+        permission="billing.manage", queryset=Site.objects.all(), required=False, allow_null=True
+    )
+    station = ScopedPrimaryKeyRelatedField(
+        permission="billing.manage", queryset=Station.objects.all(), required=False, allow_null=True
+    )
+    driver_group = ScopedPrimaryKeyRelatedField(
+        permission="billing.manage",
+        queryset=DriverGroup.objects.all(),
+        required=False,
+        allow_null=True,
+    )
+    priority = serializers.IntegerField(min_value=0, max_value=32767, required=False, default=100)
+    valid_from = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    valid_until = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class ReceiptLineSerializer(serializers.ModelSerializer):
+    display_quantity = serializers.DecimalField(max_digits=18, decimal_places=4, read_only=True)
+    display_unit = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = ReceiptLine
+        fields = [
+            "position",
+            "kind",
+            "label",
+            "quantity",
+            "unit",
+            "display_quantity",
+            "display_unit",
+            "unit_price",
+            "amount",
+            "tax_code",
+            "tax_rate",
+        ]
+
+
+class SessionCostSerializer(serializers.ModelSerializer):
+    lines = ReceiptLineSerializer(many=True, read_only=True)
+    station = serializers.IntegerField(source="session.station_id", read_only=True)
+    site = serializers.IntegerField(
+        source="session.station.site_id", read_only=True, allow_null=True
+    )
+    started_at = serializers.DateTimeField(source="session.started_at", read_only=True)
+    ended_at = serializers.DateTimeField(source="session.ended_at", read_only=True)
+
+    class Meta:
+        model = SessionCost
+        fields = [
+            "id",
+            "receipt_number",
+            "session",
+            "station",
+            "site",
+            "started_at",
+            "ended_at",
+            "tariff_version",
+            "tariff_name",
+            "driver_group_name",
+            "driver_account",
+            "currency",
+            "subtotal",
+            "tax_total",
+            "total",
+            "total_excl_tax",
+            "prices_include_tax",
+            "platform_fee",
+            "energy_wh",
+            "connected_seconds",
+            "charging_seconds",
+            "idle_seconds",
+            "inputs_digest",
+            "computed_at",
+            "lines",
+        ]
+
+
+class RefundInputSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(
+        max_digits=18,
+        decimal_places=4,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Leave out to refund everything that is left.",
+    )
+    reason = serializers.CharField(max_length=300)
+    request_key = serializers.CharField(
+        max_length=60,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Send the same key again to retry safely: the refund is applied once.",
+    )
+
+
+class PayoutLineSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PayoutLine
+        fields = ["position", "kind", "description", "count", "amount"]
+
+
+class PayoutSerializer(serializers.ModelSerializer):
+    lines = PayoutLineSerializer(many=True, read_only=True)
+    has_bank_file = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Payout
+        fields = [
+            "id",
+            "period_start",
+            "period_end",
+            "currency",
+            "status",
+            "amount",
+            "message_id",
+            "bank_file_format",
+            "has_bank_file",
+            "creditor_name",
+            "creditor_account",
+            "created_at",
+            "built_at",
+            "sent_at",
+            "paid_at",
+            "lines",
+        ]
+
+
+class WizardInputSerializer(serializers.Serializer):
+    sector = serializers.ChoiceField(choices=Sector.choices)
+    goal = serializers.ChoiceField(choices=PricingGoal.choices)
+    energy_price_per_kwh = serializers.DecimalField(max_digits=10, decimal_places=6, min_value=0)
+    demand_charge_per_kw_month = serializers.DecimalField(
+        max_digits=10, decimal_places=4, min_value=0, required=False, default=0
+    )
+    margin_percent = serializers.DecimalField(
+        max_digits=6, decimal_places=2, min_value=0, max_value=500, required=False, default=20
+    )
+    sessions_per_day = serializers.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        min_value=Decimal("0.1"),
+        required=False,
+        allow_null=True,
+        default=None,
+    )
+    kwh_per_session = serializers.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        min_value=Decimal("0.1"),
+        required=False,
+        allow_null=True,
+        default=None,
+    )
+
+
+class WizardProposalSerializer(serializers.Serializer):
+    definition = serializers.JSONField()
+    summary = serializers.CharField()
+    reasoning = serializers.ListField(child=serializers.CharField())
+    estimates = serializers.DictField(
+        child=serializers.DecimalField(max_digits=18, decimal_places=4)
+    )

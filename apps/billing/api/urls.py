@@ -1,0 +1,19 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import views
+
+router = SimpleRouter()
+router.register("billing/tariffs", views.TariffViewSet, basename="tariff")
+router.register(
+    "billing/tariff-assignments", views.TariffAssignmentViewSet, basename="tariffassignment"
+)
+router.register("billing/session-costs", views.SessionCostViewSet, basename="sessioncost")
+router.register("billing/payouts", views.PayoutViewSet, basename="payout")
+
+urlpatterns = [
+    *router.urls,
+    path(
+        "billing/pricing-wizard/", views.PricingWizardView.as_view(), name="billing_pricing_wizard"
+    ),
+]

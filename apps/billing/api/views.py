@@ -1,0 +1,216 @@
+"""Billing API: tariffs (with versions, assignments and their OCPI form), session costs with
+receipts and refunds, payouts with statements and bank files, and the pricing wizard."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.db import connection
+from django.http import HttpResponse
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from apps.api.viewsets import ApiView, CreateMixin, DestroyMixin, ReadOnlyScopedViewSet
+
+from .. import selectors, services
+from ..filtersets import (
+    PayoutFilterSet,
+    SessionCostFilterSet,
+    TariffAssignmentFilterSet,
+    TariffFilterSet,
+)
+from ..models import Payout, SessionCost, Tariff, TariffAssignment
+from ..ocpi import tariff_to_ocpi
+from ..pricing_text import describe_tariff
+from ..services.sessions import BillingError
+from .serializers import (
+    PayoutSerializer,
+    RefundInputSerializer,
+    SessionCostSerializer,
+    TariffAssignmentInputSerializer,
+    TariffAssignmentSerializer,
+    TariffInputSerializer,
+    TariffSerializer,
+    TariffVersionInputSerializer,
+    TariffVersionSerializer,
+    WizardInputSerializer,
+    WizardProposalSerializer,
+)
+
+
+class TariffViewSet(CreateMixin, ReadOnlyScopedViewSet):
+    """Tariffs and their versions.  Prices never change in place: add a version."""
+
+    queryset = Tariff.objects.prefetch_related("versions")
+    serializer_class = TariffSerializer
+    input_serializer_class = TariffInputSerializer
+    filterset_class = TariffFilterSet
+    view_permission = "billing.view"
+    manage_permission = "billing.manage"
+    action_permissions = {"versions": "billing.manage", "ocpi": "billing.view"}
+    audit_name = "tariff"
+
+    def create_service(self, data):
+        return services.tariff_create(created_by=self.request.user, **data)
+
+    @extend_schema(request=TariffVersionInputSerializer, responses=TariffVersionSerializer)
+    @action(detail=True, methods=["post"])
+    def versions(self, request, pk=None):
+        """New prices from ``effective_from`` (now by default; never in the past)."""
+        tariff = self.get_object()
+        serializer = TariffVersionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        version = services.tariff_version_add(
+            tariff=tariff, created_by=request.user, **serializer.validated_data
+        )
+        self.audit("version_add", tariff, changes={"number": version.number})
+        return Response(TariffVersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=dict)
+    @action(detail=True, methods=["get"])
+    def ocpi(self, request, pk=None):
+        """The version in force now, as an OCPI 2.2.1 Tariff object."""
+        tariff = self.get_object()
+        version = selectors.version_in_force(tariff.pk, timezone.now())
+        if version is None:
+            return Response({"detail": "No version in force."}, status=status.HTTP_404_NOT_FOUND)
+        profile = selectors.billing_profile()
+        data = tariff_to_ocpi(
+            version.parsed,
+            tariff_id=f"{tariff.pk}-{version.number}",
+            country_code=profile.ocpi_country_code,
+            party_id=profile.ocpi_party_id or connection.tenant.slug[:3].upper(),
+            last_updated=version.created_at,
+            start_date_time=version.effective_from,
+        )
+        return Response(data)
+
+
+class TariffAssignmentViewSet(CreateMixin, DestroyMixin, ReadOnlyScopedViewSet):
+    """Where and for whom a tariff applies (tenant-wide, a site, a station; a driver group)."""
+
+    queryset = TariffAssignment.objects.select_related("tariff", "site", "station", "driver_group")
+    serializer_class = TariffAssignmentSerializer
+    input_serializer_class = TariffAssignmentInputSerializer
+    filterset_class = TariffAssignmentFilterSet
+    view_permission = "billing.view"
+    manage_permission = "billing.manage"
+    audit_name = "tariff_assignment"
+
+    def create_service(self, data):
+        return services.tariff_assign(**data)
+
+    def delete_service(self, instance):
+        services.tariff_unassign(assignment=instance)
+
+
+class SessionCostViewSet(ReadOnlyScopedViewSet):
+    """Priced sessions: the receipt with its lines.  Refunds post reversing entries."""
+
+    queryset = SessionCost.objects.select_related("session__station").prefetch_related("lines")
+    serializer_class = SessionCostSerializer
+    filterset_class = SessionCostFilterSet
+    view_permission = "billing.view"
+    action_permissions = {"refund": "billing.manage"}
+    audit_name = "session_cost"
+
+    @extend_schema(request=RefundInputSerializer, responses=SessionCostSerializer)
+    @action(detail=True, methods=["post"])
+    def refund(self, request, pk=None):
+        """Give money back (all that is left, or ``amount``): reversing ledger entries, and the
+        card refunded through its provider."""
+        cost = self.get_object()
+        serializer = RefundInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            refund = services.session_refund(
+                cost=cost,
+                amount=data["amount"],
+                reason=data["reason"],
+                actor=self.actor.label,
+                request_key=data["request_key"] or None,
+            )
+        except BillingError as error:
+            raise ValidationError({"amount": [str(error)]}) from error
+        self.audit("refund", cost, changes={"transaction": refund.idempotency_key})
+        return Response(SessionCostSerializer(self.refetch(cost)).data)
+
+
+class PayoutViewSet(ReadOnlyScopedViewSet):
+    """Monthly payouts to the owner's bank: statement lines, the pain.001 file, and the
+    bank's confirmation."""
+
+    queryset = Payout.objects.prefetch_related("lines")
+    serializer_class = PayoutSerializer
+    filterset_class = PayoutFilterSet
+    view_permission = "billing.manage"
+    action_permissions = {
+        "bank_file": "billing.manage",
+        "statement": "billing.manage",
+        "mark_sent": "billing.manage",
+        "mark_paid": "billing.manage",
+    }
+
+    @extend_schema(responses={(200, "application/xml"): bytes})
+    @action(detail=True, methods=["get"], url_path="bank-file")
+    def bank_file(self, request, pk=None):
+        """The ISO 20022 pain.001 credit transfer file (validated against the XSD)."""
+        payout = self.get_object()
+        if not payout.bank_file:
+            return Response({"detail": "No bank file yet."}, status=status.HTTP_404_NOT_FOUND)
+        response = HttpResponse(payout.bank_file, content_type="application/xml")
+        response["Content-Disposition"] = f'attachment; filename="{payout.message_id}.xml"'
+        return response
+
+    @extend_schema(responses={(200, "text/csv"): bytes})
+    @action(detail=True, methods=["get"])
+    def statement(self, request, pk=None):
+        """The payout statement as CSV: its lines add up to the amount paid."""
+        payout = self.get_object()
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(selectors.payout_statement_rows(payout))
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{payout.message_id}.csv"'
+        return response
+
+    @extend_schema(request=None, responses=PayoutSerializer)
+    @action(detail=True, methods=["post"], url_path="mark-sent")
+    def mark_sent(self, request, pk=None):
+        """Record that the bank file was sent to the bank."""
+        payout = services.payout_mark_sent(payout=self.get_object())
+        self.audit("sent", payout)
+        return Response(PayoutSerializer(payout).data)
+
+    @extend_schema(request=None, responses=PayoutSerializer)
+    @action(detail=True, methods=["post"], url_path="mark-paid")
+    def mark_paid(self, request, pk=None):
+        """Record the bank's confirmation: the money has left the platform's account."""
+        payout = services.payout_mark_paid(payout=self.get_object())
+        self.audit("paid", payout)
+        return Response(PayoutSerializer(payout).data)
+
+
+class PricingWizardView(ApiView):
+    """Propose a tariff from the business sector, the utility's prices and a goal."""
+
+    permission = "billing.manage"
+
+    @extend_schema(request=WizardInputSerializer, responses=WizardProposalSerializer)
+    def post(self, request):
+        serializer = WizardInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        proposal = selectors.wizard_proposal(**serializer.validated_data)
+        return Response(
+            {
+                "definition": proposal.definition,
+                "summary": describe_tariff(proposal.tariff),
+                "reasoning": proposal.reasoning,
+                "estimates": proposal.estimates,
+            }
+        )

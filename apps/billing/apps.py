@@ -1,0 +1,20 @@
+from django.apps import AppConfig
+
+
+class BillingConfig(AppConfig):
+    name = "apps.billing"
+    label = "billing"
+    verbose_name = "Billing"
+
+    def ready(self) -> None:
+        from apps.core import events, permissions, policies
+
+        from . import handlers
+
+        permissions.register("billing.view", "See tariffs, session costs, receipts and invoices")
+        permissions.register(
+            "billing.manage", "Set prices, taxes and bank details; refund; see payouts"
+        )
+        events.subscribe(events.SESSION_ENDED, handlers.on_session_ended)
+        policies.register(policies.PRICE_INFO, handlers.price_info)
+        policies.register(policies.AUTHORIZATION, handlers.authorization)

@@ -1,0 +1,57 @@
+"""Reactions to core domain events and answers to core policies (style guide, point 13)."""
+
+from __future__ import annotations
+
+from django.db import connection
+
+
+def on_session_ended(*, event: str, session_id: int, **_) -> None:
+    """A session ended (this runs after the core's transaction committed, in its tenant):
+    price it in the background."""
+    from .tasks import bill_session
+
+    if connection.schema_name != "public":
+        bill_session.delay(session_id)
+
+
+def price_info(*, station, evse_id: int | None = None, token_uid: str = "", **_) -> str | None:
+    """What this driver would pay here now, in one line (for the station's display and API)."""
+    from django.utils import timezone
+
+    from .pricing_text import describe_tariff
+    from .selectors import tariff_for, tax_policy_for_site, token_for_uid
+
+    choice = tariff_for(station=station, token=token_for_uid(token_uid), at=timezone.now())
+    if choice.version is None:
+        return None
+    return describe_tariff(choice.version.parsed, tax_policy_for_site(station.site_id))
+
+
+def authorization(*, uid: str, **_) -> object | None:
+    """Refuse to start charging on a driver account that cannot pay: inactive, a prepaid
+    balance used up (beyond its credit limit), or an invoice account over its credit limit.
+    Abstains (``None``) otherwise, so the other rules decide."""
+    from apps.charging.choices import AuthorizationStatus
+    from apps.charging.services import AuthorizationDecision
+
+    from .choices import DriverAccountKind
+    from .models import DriverAccount
+    from .selectors import driver_balance
+
+    if not uid:
+        return None
+    account = DriverAccount.objects.filter(token_links__token__uid=uid).first()
+    if account is None:
+        return None
+    if not account.is_active:
+        return AuthorizationDecision(AuthorizationStatus.BLOCKED)
+    balance = driver_balance(account)
+    if account.kind == DriverAccountKind.PREPAID and balance <= -account.credit_limit:
+        return AuthorizationDecision(AuthorizationStatus.BLOCKED)
+    if (
+        account.kind == DriverAccountKind.INVOICE
+        and account.credit_limit
+        and -balance >= account.credit_limit
+    ):
+        return AuthorizationDecision(AuthorizationStatus.BLOCKED)
+    return None

@@ -1,0 +1,283 @@
+"""Reads: which tariff prices a session, a session's timeline, balances, lists for the portal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Q, QuerySet, Sum
+
+from apps.charging.models import ChargingSession, IdToken, MeterValue
+from apps.core.scoping import Actor
+from apps.stations.models import Station
+
+from .engine import (
+    AssignmentCandidate,
+    MeterInterval,
+    SessionTimeline,
+    TaxPolicy,
+    select_assignment,
+)
+from .engine import TaxRate as EngineTaxRate
+from .models import (
+    BillingProfile,
+    DriverAccount,
+    DriverGroup,
+    DriverInvoice,
+    LedgerAccount,
+    LedgerEntry,
+    Payout,
+    SessionCost,
+    Tariff,
+    TariffAssignment,
+    TariffVersion,
+    TaxRate,
+)
+
+ENERGY_REGISTER = "Energy.Active.Import.Register"
+
+
+def tenant_currency() -> str:
+    return connection.tenant.currency
+
+
+def billing_profile() -> BillingProfile:
+    """The tenant's billing settings (defaults until someone saves them)."""
+    return BillingProfile.objects.first() or BillingProfile()
+
+
+# --- Which tariff --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TariffChoice:
+    version: TariffVersion | None
+    assignment: TariffAssignment | None
+    driver_group: DriverGroup | None
+
+
+def token_group_ids(token: IdToken | None) -> dict[int, DriverGroup]:
+    if token is None:
+        return {}
+    return {group.pk: group for group in DriverGroup.objects.filter(tokens=token)}
+
+
+def token_for_uid(uid: str) -> IdToken | None:
+    if not uid:
+        return None
+    return IdToken.objects.filter(uid=uid).order_by("pk").first()
+
+
+def version_in_force(tariff_id: int, at: datetime) -> TariffVersion | None:
+    return (
+        TariffVersion.objects.filter(tariff_id=tariff_id, effective_from__lte=at)
+        .select_related("tariff")
+        .order_by("-effective_from")
+        .first()
+    )
+
+
+def tariff_for(*, station: Station, token: IdToken | None, at: datetime) -> TariffChoice:
+    """The tariff version that prices a session at ``station`` for ``token`` starting ``at``.
+
+    Only active tariffs with a version in force at ``at`` and assignments valid at ``at``
+    compete; ``engine.select_assignment`` applies the precedence.  No assignment: free.
+    """
+    groups = token_group_ids(token)
+    assignments = (
+        TariffAssignment.objects.filter(tariff__is_active=True)
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=at))
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=at))
+        .filter(Q(station__isnull=True) | Q(station=station))
+        .filter(Q(site__isnull=True) | Q(site_id=station.site_id))
+        .filter(Q(driver_group__isnull=True) | Q(driver_group_id__in=list(groups)))
+        .select_related("driver_group")
+    )
+    versions: dict[int, TariffVersion] = {}
+    candidates = []
+    by_id = {}
+    for assignment in assignments:
+        if assignment.tariff_id not in versions:
+            version = version_in_force(assignment.tariff_id, at)
+            if version is None:
+                continue
+            versions[assignment.tariff_id] = version
+        by_id[assignment.pk] = assignment
+        candidates.append(
+            AssignmentCandidate(
+                assignment_id=assignment.pk,
+                tariff_id=assignment.tariff_id,
+                station_id=assignment.station_id,
+                site_id=assignment.site_id,
+                group_id=assignment.driver_group_id,
+                group_priority=assignment.driver_group.priority if assignment.driver_group else 0,
+                priority=assignment.priority,
+            )
+        )
+    chosen = select_assignment(
+        candidates, station_id=station.pk, site_id=station.site_id, group_ids=groups
+    )
+    if chosen is None:
+        return TariffChoice(None, None, None)
+    assignment = by_id[chosen.assignment_id]
+    return TariffChoice(versions[chosen.tariff_id], assignment, assignment.driver_group)
+
+
+def tax_policy_for_site(site_id: int | None) -> TaxPolicy:
+    profile = billing_profile()
+    rates = TaxRate.objects.filter(site_id=site_id).order_by("position", "code") if site_id else []
+    return TaxPolicy(
+        rates=tuple(EngineTaxRate(r.code, r.name, r.rate, r.compound) for r in rates),
+        prices_include_tax=profile.prices_include_tax,
+    )
+
+
+def driver_account_for_token(token: IdToken | None) -> DriverAccount | None:
+    if token is None:
+        return None
+    return DriverAccount.objects.filter(token_links__token=token, is_active=True).first()
+
+
+# --- A session's timeline ------------------------------------------------------------------
+
+
+def session_timeline(session: ChargingSession, *, timezone: str) -> SessionTimeline:
+    """Meter intervals between consecutive energy register readings, from plug-in to plug-out.
+
+    The register is the authority (never summed twice): readings run from ``meter_start_wh``
+    at the start to ``meter_stop_wh`` at the end.  Readings that go backwards are ignored.
+    When the readings do not account for the session's energy (a missing start or stop), the
+    session's ``energy_wh`` is spread evenly over the charging time instead.
+    """
+    started, ended = session.started_at, session.ended_at
+    charging_end = session.charging_ended_at
+    readings: list[tuple[datetime, int]] = []
+    if session.meter_start_wh is not None:
+        readings.append((started, session.meter_start_wh))
+    samples = (
+        MeterValue.objects.filter(
+            session=session,
+            measurand=ENERGY_REGISTER,
+            phase="",
+            location__in=["", "Outlet"],
+            timestamp__gt=started,
+            timestamp__lt=ended,
+        )
+        .order_by("timestamp")
+        .values_list("timestamp", "value")
+    )
+    for timestamp, value in samples:
+        readings.append((timestamp, int(value)))
+    if session.meter_stop_wh is not None:
+        readings.append((ended, session.meter_stop_wh))
+
+    intervals: list[MeterInterval] = []
+    if len(readings) >= 2:
+        previous_time, previous_value = readings[0]
+        for timestamp, value in readings[1:]:
+            if value < previous_value or timestamp <= previous_time:
+                continue
+            intervals.append(MeterInterval(previous_time, timestamp, value - previous_value))
+            previous_time, previous_value = timestamp, value
+    if sum(i.energy_wh for i in intervals) != session.energy_wh:
+        until = charging_end or ended
+        intervals = [MeterInterval(started, until, session.energy_wh)] if session.energy_wh else []
+    return SessionTimeline(
+        started_at=started,
+        ended_at=ended,
+        timezone=timezone,
+        intervals=tuple(intervals),
+        charging_ended_at=charging_end,
+    )
+
+
+# --- Ledger --------------------------------------------------------------------------------
+
+
+def account_balance(code: str, *, until: datetime | None = None) -> Decimal:
+    """Debit-positive balance of an account: the sum of its entries (never stored)."""
+    entries = LedgerEntry.objects.filter(account__code=code)
+    if until is not None:
+        entries = entries.filter(transaction__effective_at__lt=until)
+    return entries.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+
+
+def natural_balance(account: LedgerAccount) -> Decimal:
+    """Balance in the account's natural sign (what a liability owes is positive)."""
+    raw = account_balance(account.code)
+    return -raw if account.credit_normal else raw
+
+
+def trial_balance() -> list[tuple[LedgerAccount, Decimal]]:
+    totals = dict(
+        LedgerEntry.objects.values_list("account_id").annotate(total=Sum("amount")).order_by()
+    )
+    return [
+        (account, totals.get(account.pk, Decimal(0))) for account in LedgerAccount.objects.all()
+    ]
+
+
+def ledger_total() -> Decimal:
+    """Sum of every entry of the ledger: always zero."""
+    return LedgerEntry.objects.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+
+
+def driver_balance(account: DriverAccount) -> Decimal:
+    """Funds the driver has with us (negative: what they owe)."""
+    return -account_balance(account.ledger_code)
+
+
+# --- Lists for the portal and the API (scoped) -----------------------------------------------
+
+
+def tariff_list(*, actor: Actor) -> QuerySet[Tariff]:
+    return Tariff.objects.restrict(actor, "billing.view").prefetch_related("versions")
+
+
+def session_cost_list(*, actor: Actor) -> QuerySet[SessionCost]:
+    return SessionCost.objects.restrict(actor, "billing.view").select_related(
+        "session__station__site", "tariff_version__tariff", "driver_account"
+    )
+
+
+def payout_list(*, actor: Actor) -> QuerySet[Payout]:
+    return Payout.objects.restrict(actor, "billing.manage")
+
+
+def driver_invoice_list(*, actor: Actor) -> QuerySet[DriverInvoice]:
+    return DriverInvoice.objects.restrict(actor, "billing.view").select_related("driver_account")
+
+
+def wizard_proposal(**answers):
+    """The pricing wizard for this tenant (its currency, the platform's fee)."""
+    from .conf import platform_fee
+    from .wizard import WizardAnswers, propose
+
+    return propose(
+        WizardAnswers(
+            currency=tenant_currency(),
+            platform_fee_percent=platform_fee().percent,
+            **{key: value for key, value in answers.items() if value is not None},
+        )
+    )
+
+
+def payout_statement_rows(payout: Payout) -> list[list[str]]:
+    """The payout statement as rows (CSV download): header, lines, total."""
+    rows = [
+        ["period", f"{payout.period_start:%Y-%m}"],
+        ["currency", payout.currency],
+        ["status", payout.status],
+        [],
+        ["position", "kind", "description", "count", "amount"],
+    ]
+    lines = list(payout.lines.order_by("position"))
+    for line in lines:
+        rows.append(
+            [str(line.position), line.kind, line.description, str(line.count), f"{line.amount:f}"]
+        )
+    rows.append(["", "", "Total", "", f"{sum((line.amount for line in lines), Decimal(0)):f}"])
+    rows.append(["", "", "Paid", "", f"{payout.amount:f}"])
+    return rows

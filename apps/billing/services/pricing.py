@@ -1,0 +1,204 @@
+"""Writes on tariffs, their versions and assignments, driver groups and accounts, taxes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from apps.charging.models import IdToken
+from apps.stations.models import Site, Station
+
+from ..choices import DriverAccountKind, Provider
+from ..models import (
+    BillingProfile,
+    DriverAccount,
+    DriverAccountToken,
+    DriverGroup,
+    Tariff,
+    TariffAssignment,
+    TariffVersion,
+    TaxRate,
+)
+from .ledger import driver_ledger_account
+
+CLOCK_SKEW = timedelta(seconds=60)
+
+
+@transaction.atomic
+def tariff_create(
+    *,
+    name: str,
+    definition: dict[str, Any],
+    description: str = "",
+    effective_from: datetime | None = None,
+    created_by=None,
+) -> Tariff:
+    """A tariff with its first version (which may start in the past: nothing uses it yet)."""
+    tariff = Tariff(name=name, description=description)
+    tariff.full_clean()
+    tariff.save()
+    _version_create(tariff, definition, effective_from or timezone.now(), "", created_by, number=1)
+    return tariff
+
+
+@transaction.atomic
+def tariff_version_add(
+    *,
+    tariff: Tariff,
+    definition: dict[str, Any],
+    effective_from: datetime | None = None,
+    note: str = "",
+    created_by=None,
+) -> TariffVersion:
+    """New prices from ``effective_from`` (now or later: a driver is always charged the prices
+    in force when they plugged in, so a price change never reaches back in time)."""
+    now = timezone.now()
+    effective_from = effective_from or now
+    if effective_from < now - CLOCK_SKEW:
+        raise ValidationError({"effective_from": "A new price cannot take effect in the past."})
+    tariff = Tariff.objects.select_for_update().get(pk=tariff.pk)
+    number = (tariff.versions.aggregate(last=Max("number"))["last"] or 0) + 1
+    return _version_create(tariff, definition, effective_from, note, created_by, number=number)
+
+
+def _version_create(
+    tariff, definition, effective_from, note, created_by, *, number
+) -> TariffVersion:
+    version = TariffVersion(
+        tariff=tariff,
+        number=number,
+        definition=definition,
+        effective_from=effective_from,
+        note=note,
+        created_by=created_by,
+    )
+    version.full_clean()
+    # Store the normalised form: the same prices always read back the same way.
+    version.definition = version.parsed.to_dict()
+    version.save()
+    return version
+
+
+@transaction.atomic
+def tariff_assign(
+    *,
+    tariff: Tariff,
+    site: Site | None = None,
+    station: Station | None = None,
+    driver_group: DriverGroup | None = None,
+    priority: int = 100,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+) -> TariffAssignment:
+    if station is not None:
+        site = station.site
+        if site is None:
+            raise ValidationError({"station": "Put the station on a site before pricing it."})
+    assignment = TariffAssignment(
+        tariff=tariff,
+        site=site,
+        station=station,
+        driver_group=driver_group,
+        priority=priority,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
+    assignment.full_clean()
+    assignment.save()
+    return assignment
+
+
+@transaction.atomic
+def tariff_unassign(*, assignment: TariffAssignment) -> None:
+    assignment.delete()
+
+
+@transaction.atomic
+def driver_group_create(
+    *, name: str, description: str = "", priority: int = 100, tokens: Iterable[IdToken] = ()
+) -> DriverGroup:
+    group = DriverGroup(name=name, description=description, priority=priority)
+    group.full_clean()
+    group.save()
+    group.tokens.add(*tokens)
+    return group
+
+
+@transaction.atomic
+def driver_group_add_tokens(*, group: DriverGroup, tokens: Iterable[IdToken]) -> None:
+    group.tokens.add(*tokens)
+
+
+@transaction.atomic
+def tax_rate_set(
+    *,
+    site: Site,
+    code: str,
+    name: str,
+    rate: Decimal,
+    compound: bool = False,
+    position: int = 0,
+    registration_number: str = "",
+) -> TaxRate:
+    tax = TaxRate.objects.filter(site=site, code=code).first() or TaxRate(site=site, code=code)
+    tax.name, tax.rate, tax.compound = name, rate, compound
+    tax.position, tax.registration_number = position, registration_number
+    tax.full_clean()
+    tax.save()
+    profile = BillingProfile.objects.first()
+    if profile and profile.prices_include_tax and site.tax_rates.filter(compound=True).exists():
+        raise ValidationError({"compound": "Compound taxes cannot be included in prices."})
+    return tax
+
+
+@transaction.atomic
+def billing_profile_update(**fields) -> BillingProfile:
+    profile = BillingProfile.objects.select_for_update().first() or BillingProfile()
+    for name, value in fields.items():
+        setattr(profile, name, value)
+    profile.full_clean()
+    profile.save()
+    return profile
+
+
+@transaction.atomic
+def driver_account_create(
+    *,
+    name: str,
+    kind: str = DriverAccountKind.PREPAID,
+    email: str = "",
+    credit_limit: Decimal = Decimal(0),
+    tokens: Iterable[IdToken] = (),
+    stripe_customer_id: str = "",
+    stripe_payment_method_id: str = "",
+) -> DriverAccount:
+    account = DriverAccount(
+        name=name,
+        kind=kind,
+        email=email,
+        provider=Provider.STRIPE if kind == DriverAccountKind.CARD else Provider.INTERNAL,
+        credit_limit=credit_limit,
+        stripe_customer_id=stripe_customer_id,
+        stripe_payment_method_id=stripe_payment_method_id,
+    )
+    account.full_clean()
+    account.save()
+    driver_ledger_account(account)
+    for token in tokens:
+        driver_account_link_token(account=account, token=token)
+    return account
+
+
+@transaction.atomic
+def driver_account_link_token(*, account: DriverAccount, token: IdToken) -> DriverAccountToken:
+    link = DriverAccountToken(account=account, token=token)
+    link.full_clean()
+    link.save()
+    return link

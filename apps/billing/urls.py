@@ -1,0 +1,23 @@
+from django.urls import path
+
+from . import views
+
+app_name = "billing"
+
+urlpatterns = [
+    path("tariffs/", views.TariffListView.as_view(), name="tariff_list"),
+    path("tariffs/new/", views.TariffCreateView.as_view(), name="tariff_create"),
+    path("tariffs/wizard/", views.PricingWizardView.as_view(), name="tariff_wizard"),
+    path("tariffs/<int:pk>/", views.TariffDetailView.as_view(), name="tariff_detail"),
+    path("receipts/", views.SessionCostListView.as_view(), name="receipt_list"),
+    path("receipts/<int:pk>/", views.SessionCostDetailView.as_view(), name="receipt_detail"),
+    path("receipts/<int:pk>/refund/", views.session_cost_refund, name="receipt_refund"),
+    path("payouts/", views.PayoutListView.as_view(), name="payout_list"),
+    path("payouts/<int:pk>/", views.PayoutDetailView.as_view(), name="payout_detail"),
+    path(
+        "payouts/<int:pk>/bank-file/", views.PayoutBankFileView.as_view(), name="payout_bank_file"
+    ),
+    path(
+        "payouts/<int:pk>/statement/", views.PayoutStatementView.as_view(), name="payout_statement"
+    ),
+]

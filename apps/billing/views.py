@@ -1,0 +1,290 @@
+"""Portal pages of billing: tariffs (list, detail, editor, wizard), receipts with refunds,
+payouts with their statement and bank file; and the Stripe webhook endpoint."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from django.views.generic import FormView
+
+from apps.core.views import PermissionRequiredMixin, ScopedDetailView, ScopedListView
+
+from . import selectors, services
+from .filtersets import PayoutFilterSet, SessionCostFilterSet, TariffFilterSet
+from .forms import RefundForm, TariffForm, WizardForm
+from .models import Payout, SessionCost, Tariff
+from .ocpi import tariff_to_ocpi
+from .pricing_text import describe_tariff
+from .services.sessions import BillingError, refunded_amount
+
+logger = logging.getLogger(__name__)
+
+
+def _audit(request, action: str, obj, **fields) -> None:
+    from apps.audit.services import audit_record_for_request
+
+    audit_record_for_request(request, action=action, obj=obj, **fields)
+
+
+class TariffListView(ScopedListView):
+    model = Tariff
+    permission = "billing.view"
+    filterset_class = TariffFilterSet
+    filter_fields = ("q", "is_active")
+    template_name = "billing/tariff_list.html"
+
+    def get_queryset(self):
+        return super().get_queryset().prefetch_related("versions", "assignments")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        now = timezone.now()
+        rows = []
+        for tariff in context["object_list"]:
+            versions = [v for v in tariff.versions.all() if v.effective_from <= now]
+            current = max(versions, key=lambda v: v.effective_from, default=None)
+            rows.append((tariff, current, describe_tariff(current.parsed) if current else ""))
+        context["rows"] = rows
+        context["may_manage"] = not self.request.actor.scope_for("billing.manage").empty
+        return context
+
+
+class TariffDetailView(ScopedDetailView):
+    model = Tariff
+    permission = "billing.view"
+    template_name = "billing/tariff_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        tariff = self.object
+        versions = list(tariff.versions.order_by("-effective_from"))
+        context["versions"] = [(v, describe_tariff(v.parsed)) for v in versions]
+        context["assignments"] = tariff.assignments.restrict(
+            self.request.actor, "billing.view"
+        ).select_related("site", "station", "driver_group")
+        current = selectors.version_in_force(tariff.pk, timezone.now())
+        if current is not None:
+            profile = selectors.billing_profile()
+            context["ocpi"] = json.dumps(
+                tariff_to_ocpi(
+                    current.parsed,
+                    tariff_id=f"{tariff.pk}-{current.number}",
+                    country_code=profile.ocpi_country_code,
+                    party_id=profile.ocpi_party_id or connection.tenant.slug[:3].upper(),
+                    last_updated=current.created_at,
+                ),
+                indent=2,
+                default=str,
+            )
+        return context
+
+
+class TariffCreateView(PermissionRequiredMixin, FormView):
+    permission = "billing.manage"
+    form_class = TariffForm
+    template_name = "billing/tariff_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        # Tariffs are tenant-wide: only who manages billing everywhere may create them.
+        if request.user.is_authenticated and not request.actor.scope_for(self.permission).all_sites:
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_initial(self):
+        initial = super().get_initial()
+        initial["definition"] = json.dumps({"currency": selectors.tenant_currency()}, indent=2)
+        return initial
+
+    def form_valid(self, form):
+        data = form.cleaned_data
+        try:
+            tariff = services.tariff_create(
+                name=data["name"],
+                description=data["description"],
+                definition=data["definition"],
+                effective_from=data["effective_from"],
+                created_by=self.request.user,
+            )
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
+            return self.form_invalid(form)
+        _audit(self.request, "tariff.create", tariff)
+        messages.success(self.request, _("Tariff created."))
+        return redirect("billing:tariff_detail", pk=tariff.pk)
+
+
+class PricingWizardView(PermissionRequiredMixin, FormView):
+    """Answer three questions, read the reasoning, then edit and save the proposal."""
+
+    permission = "billing.manage"
+    form_class = WizardForm
+    template_name = "billing/wizard.html"
+
+    def form_valid(self, form):
+        proposal = selectors.wizard_proposal(**form.answers())
+        sector = dict(form.fields["sector"].choices)[form.cleaned_data["sector"]]
+        tariff_form = TariffForm(
+            initial={
+                "name": _("%(sector)s pricing") % {"sector": sector},
+                "definition": json.dumps(proposal.definition, indent=2),
+            }
+        )
+        return self.render_to_response(
+            self.get_context_data(
+                form=form,
+                proposal=proposal,
+                summary=describe_tariff(proposal.tariff),
+                tariff_form=tariff_form,
+            )
+        )
+
+
+class SessionCostListView(ScopedListView):
+    model = SessionCost
+    permission = "billing.view"
+    filterset_class = SessionCostFilterSet
+    filter_fields = ("q", "site_id", "ended_after", "ended_before")
+    template_name = "billing/receipt_list.html"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("session__station__site")
+
+
+class SessionCostDetailView(ScopedDetailView):
+    model = SessionCost
+    permission = "billing.view"
+    template_name = "billing/receipt_detail.html"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("session__station__site", "driver_account")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        cost = self.object
+        context["lines"] = cost.lines.order_by("position")
+        context["refunded"] = refunded_amount(cost)
+        site_id = cost.session.station.site_id
+        if self.may("billing.manage", site_id) and cost.total > context["refunded"]:
+            context["refund_form"] = RefundForm()
+        return context
+
+
+@require_POST
+def session_cost_refund(request, pk: int):
+    if not request.user.is_authenticated:
+        raise PermissionDenied
+    cost = SessionCost.objects.restrict(request.actor, "billing.manage").filter(pk=pk).first()
+    if cost is None:
+        raise Http404
+    form = RefundForm(request.POST)
+    if form.is_valid():
+        try:
+            refund = services.session_refund(
+                cost=cost,
+                amount=form.cleaned_data["amount"],
+                reason=form.cleaned_data["reason"],
+                actor=request.actor.label,
+            )
+        except BillingError as error:
+            messages.error(request, str(error))
+        else:
+            _audit(
+                request,
+                "session_cost.refund",
+                cost,
+                changes={"transaction": refund.idempotency_key},
+            )
+            messages.success(request, _("Refund recorded."))
+    else:
+        messages.error(request, _("Give a reason and a valid amount."))
+    return redirect("billing:receipt_detail", pk=cost.pk)
+
+
+class PayoutListView(ScopedListView):
+    model = Payout
+    permission = "billing.manage"
+    filterset_class = PayoutFilterSet
+    filter_fields = ("status",)
+    template_name = "billing/payout_list.html"
+
+
+class PayoutDetailView(ScopedDetailView):
+    model = Payout
+    permission = "billing.manage"
+    template_name = "billing/payout_detail.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["lines"] = self.object.lines.order_by("position")
+        return context
+
+
+class PayoutBankFileView(PayoutDetailView):
+    def render_to_response(self, context, **kwargs):
+        payout = self.object
+        if not payout.bank_file:
+            raise Http404
+        _audit(self.request, "payout.download_bank_file", payout)
+        response = HttpResponse(payout.bank_file, content_type="application/xml")
+        response["Content-Disposition"] = f'attachment; filename="{payout.message_id}.xml"'
+        return response
+
+
+class PayoutStatementView(PayoutDetailView):
+    def render_to_response(self, context, **kwargs):
+        payout = self.object
+        buffer = io.StringIO()
+        csv.writer(buffer).writerows(selectors.payout_statement_rows(payout))
+        response = HttpResponse(buffer.getvalue(), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{payout.message_id}.csv"'
+        return response
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request):
+    """Stripe's events, for every tenant: one endpoint in the public URLs.
+
+    The signature is checked first; the tenant comes from the ``schema`` metadata we put on
+    every PaymentIntent and Refund.  Unknown or foreign events are acknowledged and ignored
+    (Stripe retries anything that is not a 2xx).
+    """
+    from django_tenants.utils import tenant_context
+
+    from apps.tenants.models import Tenant
+
+    from .conf import stripe_settings
+    from .providers.stripe import WebhookError, verify_webhook
+
+    try:
+        event = verify_webhook(
+            request.body,
+            request.headers.get("Stripe-Signature", ""),
+            stripe_settings().webhook_secret,
+        )
+    except WebhookError as error:
+        logger.warning("Refused a Stripe webhook: %s", error)
+        return HttpResponseBadRequest(str(error))
+    obj = (event.get("data") or {}).get("object") or {}
+    schema = (obj.get("metadata") or {}).get("schema", "")
+    tenant = (
+        Tenant.objects.filter(schema_name=schema, is_template=False).first() if schema else None
+    )
+    if tenant is None:
+        return HttpResponse("ignored")
+    with tenant_context(tenant):
+        services.stripe_event_handle(event)
+    return HttpResponse("ok")

@@ -1,0 +1,45 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class TokenType(models.TextChoices):
+    """OCPP 2.0.1 IdTokenEnumType (1.6 idTags are ISO14443/ISO15693 RFID UIDs)."""
+
+    ISO14443 = "ISO14443", _("RFID card (ISO 14443)")
+    ISO15693 = "ISO15693", _("RFID card (ISO 15693)")
+    CENTRAL = "Central", _("Issued by the network (app, remote start)")
+    EMAID = "eMAID", _("Plug & Charge contract (eMAID)")
+    MAC_ADDRESS = "MacAddress", _("Vehicle MAC (Autocharge)")
+    KEY_CODE = "KeyCode", _("Key code")
+    LOCAL = "Local", _("Local")
+    NO_AUTHORIZATION = "NoAuthorization", _("No authorisation")
+
+
+class AuthorizationStatus(models.TextChoices):
+    ACCEPTED = "Accepted", _("Accepted")
+    BLOCKED = "Blocked", _("Blocked")
+    EXPIRED = "Expired", _("Expired")
+    INVALID = "Invalid", _("Invalid")
+    CONCURRENT_TX = "ConcurrentTx", _("Already charging elsewhere")
+    UNKNOWN = "Unknown", _("Unknown")
+
+
+class SessionStatus(models.TextChoices):
+    ACTIVE = "active", _("Charging")
+    COMPLETED = "completed", _("Completed")
+    CLOSED_BY_RULE = "closed", _("Closed by the platform (station lost)")
+
+
+class Measurand(models.TextChoices):
+    ENERGY_IMPORT_REGISTER = "Energy.Active.Import.Register", _("Energy imported (register)")
+    ENERGY_EXPORT_REGISTER = "Energy.Active.Export.Register", _("Energy exported (register)")
+    ENERGY_IMPORT_INTERVAL = "Energy.Active.Import.Interval", _("Energy imported (interval)")
+    POWER_IMPORT = "Power.Active.Import", _("Power")
+    POWER_OFFERED = "Power.Offered", _("Power offered")
+    CURRENT_IMPORT = "Current.Import", _("Current")
+    CURRENT_OFFERED = "Current.Offered", _("Current offered")
+    VOLTAGE = "Voltage", _("Voltage")
+    SOC = "SoC", _("State of charge")
+    TEMPERATURE = "Temperature", _("Temperature")
+    FREQUENCY = "Frequency", _("Frequency")
+    OTHER = "Other", _("Other")

@@ -1,0 +1,423 @@
+"""Writes on tokens and charging sessions.  The OCPP adapters call these with plain values.
+
+Integrity rules (see docs/ocpp.md, "Transaction integrity"):
+- A session's energy is derived from meter *registers* (last − start, or stop − start), never
+  summed from increments, so a replayed or duplicated message cannot count energy twice.
+- Meter values are unique per (station, evse, timestamp, measurand, phase, location): a station
+  that resends its offline queue after a reconnect adds nothing new.
+- Starting and stopping are idempotent: a resent StartTransaction gets the same transaction id;
+  a resent StopTransaction or TransactionEvent(Ended) changes nothing.
+- Stale sessions (station silent for OCPP_STALE_SESSION_HOURS) are closed by rule with the energy
+  of their last register; if the station's real stop arrives later it is applied on top.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.core import events, policies
+from apps.stations.services import evse_get_or_create
+
+from .choices import AuthorizationStatus, SessionStatus
+from .metering import CURRENT, ENERGY_REGISTER, POWER, Sample
+from .models import ChargingSession, IdToken, MeterValue
+
+ACTIVE = SessionStatus.ACTIVE
+
+
+@dataclass(frozen=True)
+class AuthorizationDecision:
+    status: str
+    expires_at: dt.datetime | None = None
+    group_id: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.status == AuthorizationStatus.ACCEPTED
+
+
+@transaction.atomic
+def token_create(
+    *,
+    uid: str,
+    token_type: str = "ISO14443",
+    label: str = "",
+    expires_at=None,
+    parent_uid: str = "",
+) -> IdToken:
+    token = IdToken(
+        uid=uid, token_type=token_type, label=label, expires_at=expires_at, parent_uid=parent_uid
+    )
+    token.full_clean()
+    token.save()
+    return token
+
+
+def authorize(
+    *,
+    uid: str,
+    token_type: str = "",
+    station_id: int,
+    evse_id: int | None = None,
+    starting: bool = False,
+) -> AuthorizationDecision:
+    """May this token charge at this station now?  Feature apps (access control, roaming,
+    fleet) answer first through the AUTHORIZATION policy; the default is the token table."""
+    answer = policies.ask(
+        policies.AUTHORIZATION,
+        uid=uid,
+        token_type=token_type,
+        station_id=station_id,
+        evse_id=evse_id,
+    )
+    if answer is not None:
+        return answer
+    tokens = IdToken.objects.filter(uid=uid)
+    if token_type and token_type not in ("ISO14443", "ISO15693"):
+        tokens = tokens.filter(token_type=token_type)
+    token = tokens.order_by("-is_active").first()
+    if token is None:
+        return AuthorizationDecision(AuthorizationStatus.INVALID)
+    if not token.is_active:
+        return AuthorizationDecision(AuthorizationStatus.BLOCKED)
+    if token.expires_at and token.expires_at <= timezone.now():
+        return AuthorizationDecision(AuthorizationStatus.EXPIRED)
+    if (
+        starting
+        and ChargingSession.objects.filter(id_token=uid, status=ACTIVE)
+        .exclude(station_id=station_id)
+        .exists()
+    ):
+        return AuthorizationDecision(AuthorizationStatus.CONCURRENT_TX, token.expires_at)
+    return AuthorizationDecision(AuthorizationStatus.ACCEPTED, token.expires_at, token.parent_uid)
+
+
+def _token_fk(uid: str) -> IdToken | None:
+    return IdToken.objects.filter(uid=uid).first() if uid else None
+
+
+def _close_superseded(*, station_id: int, evse_id: int, before: dt.datetime) -> None:
+    """A new transaction on a port ends whatever the station forgot to stop there."""
+    stale = ChargingSession.objects.select_for_update().filter(
+        station_id=station_id, evse__evse_id=evse_id, status=ACTIVE, started_at__lt=before
+    )
+    for session in stale:
+        _session_end(
+            session=session,
+            ended_at=session.updated_at if session.updated_at < before else before,
+            meter_stop_wh=None,
+            reason="Superseded",
+            status=SessionStatus.CLOSED_BY_RULE,
+        )
+
+
+@transaction.atomic
+def session_start(
+    *,
+    station_id: int,
+    evse_id: int,
+    connector_id: int = 1,
+    id_token: str,
+    token_type: str = "",
+    meter_start_wh: int | None,
+    started_at: dt.datetime,
+    reservation_id: int | None = None,
+    transaction_id: str | None = None,
+    remote_start_id: int | None = None,
+) -> tuple[ChargingSession, bool]:
+    """Open a session (1.6 StartTransaction: the CSMS picks ``transaction_id`` = the session's
+    pk; 2.0.1: the station's id).  Returns (session, created).  A resend finds the original."""
+    evse = evse_get_or_create(station_id=station_id, evse_id=evse_id)
+    if transaction_id is not None:
+        existing = ChargingSession.objects.filter(
+            station_id=station_id, transaction_id=transaction_id
+        ).first()
+    else:
+        existing = ChargingSession.objects.filter(
+            station_id=station_id,
+            evse=evse,
+            id_token=id_token,
+            started_at=started_at,
+            meter_start_wh=meter_start_wh,
+        ).first()
+    if existing is not None:
+        return existing, False
+    _close_superseded(station_id=station_id, evse_id=evse_id, before=started_at)
+    session = ChargingSession.objects.create(
+        station_id=station_id,
+        evse=evse,
+        connector_id=connector_id,
+        transaction_id=transaction_id or "",
+        id_token=id_token or "",
+        token_type=token_type or "",
+        token=_token_fk(id_token),
+        started_at=started_at,
+        meter_start_wh=meter_start_wh,
+        meter_last_wh=meter_start_wh,
+        reservation_id=reservation_id,
+        remote_start_id=remote_start_id,
+    )
+    if transaction_id is None:
+        session.transaction_id = str(session.pk)
+        session.save(update_fields=["transaction_id"])
+    events.emit(
+        events.SESSION_STARTED, session_id=session.pk, station_id=station_id, evse_id=evse_id
+    )
+    return session, True
+
+
+def _session_end(
+    *,
+    session: ChargingSession,
+    ended_at: dt.datetime,
+    meter_stop_wh: int | None,
+    reason: str,
+    status: str = SessionStatus.COMPLETED,
+) -> None:
+    if meter_stop_wh is not None:
+        session.meter_stop_wh = meter_stop_wh
+        if session.meter_start_wh is None:
+            session.meter_start_wh = meter_stop_wh
+    session.ended_at = ended_at
+    session.charging_ended_at = session.charging_ended_at or ended_at
+    session.stop_reason = (reason or "Local")[:40]
+    session.status = status
+    _recompute_energy(session)
+    session.save()
+    events.emit(
+        events.SESSION_ENDED,
+        session_id=session.pk,
+        station_id=session.station_id,
+        evse_id=session.evse.evse_id,
+    )
+
+
+def _recompute_energy(session: ChargingSession) -> None:
+    start = session.meter_start_wh
+    end = session.meter_stop_wh if session.meter_stop_wh is not None else session.meter_last_wh
+    if start is None or end is None:
+        session.energy_wh = 0
+    else:
+        # A meter that went backwards (replaced, reset) never makes energy negative.
+        session.energy_wh = max(0, end - start)
+
+
+@transaction.atomic
+def session_stop(
+    *,
+    station_id: int,
+    transaction_id: str,
+    meter_stop_wh: int | None,
+    ended_at: dt.datetime,
+    reason: str = "",
+    samples: Iterable[Sample] = (),
+) -> ChargingSession | None:
+    """End a session (1.6 StopTransaction, 2.0.1 TransactionEvent Ended).  Idempotent: a
+    repeated stop changes nothing; a stop after the stale rule closed it wins (it is real)."""
+    session = (
+        ChargingSession.objects.select_for_update()
+        .select_related("evse")
+        .filter(station_id=station_id, transaction_id=str(transaction_id))
+        .first()
+    )
+    if session is None:
+        return None
+    if samples:
+        meter_values_record(
+            station_id=station_id, evse_id=session.evse.evse_id, session=session, samples=samples
+        )
+        session.refresh_from_db()
+    if session.status == SessionStatus.COMPLETED:
+        return session
+    _session_end(session=session, ended_at=ended_at, meter_stop_wh=meter_stop_wh, reason=reason)
+    return session
+
+
+@transaction.atomic
+def session_note_charging_state(
+    *, station_id: int, evse_id: int, state: str, at: dt.datetime
+) -> None:
+    """Remember when energy stopped flowing (idle fees and the valet board rely on it)."""
+    sessions = ChargingSession.objects.filter(
+        station_id=station_id, evse__evse_id=evse_id, status=ACTIVE
+    )
+    if state in ("Finishing", "SuspendedEV", "EVConnected"):
+        sessions.filter(charging_ended_at__isnull=True).update(charging_ended_at=at)
+    elif state == "Charging":
+        sessions.update(charging_ended_at=None)
+
+
+def session_active_on(*, station_id: int, evse_id: int) -> ChargingSession | None:
+    return (
+        ChargingSession.objects.filter(station_id=station_id, evse__evse_id=evse_id, status=ACTIVE)
+        .order_by("-started_at")
+        .first()
+    )
+
+
+@transaction.atomic
+def meter_values_record(
+    *,
+    station_id: int,
+    evse_id: int,
+    samples: Iterable[Sample],
+    session: ChargingSession | None = None,
+    transaction_id: str | None = None,
+) -> int:
+    """Store samples (duplicates ignored) and bring the session's energy up to date.
+    Returns how many samples were offered."""
+    samples = list(samples)
+    if not samples:
+        return 0
+    if session is None and transaction_id:
+        session = ChargingSession.objects.filter(
+            station_id=station_id, transaction_id=str(transaction_id)
+        ).first()
+    if session is None and evse_id:
+        # 1.6 stations may omit transactionId; attribute to the port's running session
+        # only for samples taken after it started.
+        session = session_active_on(station_id=station_id, evse_id=evse_id)
+        if session is not None and min(s.timestamp for s in samples) < session.started_at:
+            session = None
+    rows = [
+        MeterValue(
+            station_id=station_id,
+            evse_id=evse_id,
+            session=session,
+            timestamp=s.timestamp,
+            measurand=s.measurand[:40],
+            phase=s.phase[:8],
+            location=s.location[:8],
+            context=s.context[:24],
+            unit=s.unit[:8],
+            value=s.value,
+        )
+        for s in samples
+    ]
+    MeterValue.objects.bulk_create(rows, ignore_conflicts=True)
+    if session is not None:
+        _session_apply_samples(session, samples)
+    power = _latest(samples, POWER)
+    currents = {
+        s.phase: float(s.value) for s in samples if s.measurand == CURRENT and s.phase
+    } or None
+    events.emit(
+        events.METER_VALUES_RECEIVED,
+        station_id=station_id,
+        evse_id=evse_id,
+        session_id=session.pk if session else None,
+        power_w=int(power) if power is not None else None,
+        current_a=currents,
+        energy_wh=session.energy_wh if session else None,
+    )
+    return len(rows)
+
+
+def _latest(samples: list[Sample], measurand: str):
+    matching = [s for s in samples if s.measurand == measurand and s.location in ("", "Outlet")]
+    if not matching:
+        return None
+    latest_time = max(s.timestamp for s in matching)
+    at_latest = [s for s in matching if s.timestamp == latest_time]
+    totals = [s for s in at_latest if not s.phase]
+    if totals:
+        return totals[0].value
+    return sum(s.value for s in at_latest if s.phase in ("L1", "L2", "L3", "L1-N", "L2-N", "L3-N"))
+
+
+def _session_apply_samples(session: ChargingSession, samples: list[Sample]) -> None:
+    registers = [
+        s
+        for s in samples
+        if s.measurand == ENERGY_REGISTER and not s.phase and s.location in ("", "Outlet")
+    ]
+    fields = {"updated_at"}
+    if registers:
+        values = [int(s.value) for s in registers]
+        begin = [int(s.value) for s in registers if s.context == "Transaction.Begin"]
+        # The register at Transaction.Begin is the start, even when it arrives late (2.0.1
+        # offline queues); otherwise the earliest register seen stands in for it.
+        if begin and session.meter_start_wh != min(begin):
+            session.meter_start_wh = min(begin)
+            fields.add("meter_start_wh")
+        elif session.meter_start_wh is None:
+            session.meter_start_wh = min(values)
+            fields.add("meter_start_wh")
+        high = max(values)
+        if session.meter_last_wh is None or high > session.meter_last_wh:
+            session.meter_last_wh = high
+            fields.add("meter_last_wh")
+        _recompute_energy(session)
+        fields.add("energy_wh")
+    power = _latest(samples, POWER)
+    if power is not None and session.status == ACTIVE:
+        session.last_power_w = int(power)
+        fields.add("last_power_w")
+    session.save(update_fields=sorted(fields))
+
+
+def sessions_close_stale(*, now: dt.datetime | None = None) -> int:
+    """The documented rule for sessions a dead station left open: when the station has been
+    offline or silent for OCPP_STALE_SESSION_HOURS, close them at the time of their last
+    meter value (or last contact) with the energy of their last register."""
+    now = now or timezone.now()
+    limit = now - dt.timedelta(hours=settings.OCPP_STALE_SESSION_HOURS)
+    stale = ChargingSession.objects.filter(status=ACTIVE).filter(
+        Q(station__last_seen_at__lt=limit)
+        | Q(station__last_seen_at__isnull=True, updated_at__lt=limit)
+    )
+    closed = 0
+    for session_id in list(stale.values_list("pk", flat=True)):
+        with transaction.atomic():
+            session = (
+                ChargingSession.objects.select_for_update()
+                .select_related("evse", "station")
+                .get(pk=session_id)
+            )
+            if session.status != ACTIVE:
+                continue
+            last_sample = (
+                MeterValue.objects.filter(session=session)
+                .order_by("-timestamp")
+                .values_list("timestamp", flat=True)
+                .first()
+            )
+            ended = last_sample or session.station.last_seen_at or session.updated_at
+            _session_end(
+                session=session,
+                ended_at=max(ended, session.started_at),
+                meter_stop_wh=None,
+                reason="StationLost",
+                status=SessionStatus.CLOSED_BY_RULE,
+            )
+            closed += 1
+    return closed
+
+
+# --- Edits from the portal and the API (added with the REST API) -----------------------------
+TOKEN_EDITABLE = {"label", "is_active", "expires_at", "parent_uid", "uid", "token_type"}
+
+
+@transaction.atomic
+def token_update(*, token: IdToken, **fields) -> IdToken:
+    unknown = set(fields) - TOKEN_EDITABLE
+    if unknown:
+        raise TypeError(f"Cannot change {sorted(unknown)} of a token")
+    for name, value in fields.items():
+        setattr(token, name, value)
+    token.full_clean()
+    token.save()
+    return token
+
+
+@transaction.atomic
+def token_delete(*, token: IdToken) -> None:
+    """Delete a token; its past sessions keep the uid they were started with."""
+    token.delete()

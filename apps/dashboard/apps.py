@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DashboardConfig(AppConfig):
+    name = "apps.dashboard"
+    label = "dashboard"
+    verbose_name = _("Dashboard and map")
+
+    def ready(self) -> None:
+        from .live import subscribe_all
+
+        subscribe_all()

@@ -1,0 +1,77 @@
+"""The live dashboard and the map.  Both render the current state on the server and then
+follow the live feed (``/ws/live/``): no reload, no polling."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.generic import TemplateView
+
+from apps.core.views import PermissionRequiredMixin
+from apps.stations.choices import LiveState
+
+from .selectors import dashboard_summary, map_stations, start_of_today, tenant_timezone
+
+DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+DEFAULT_TILE_ATTRIBUTION = (
+    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+)
+
+
+def map_tiles() -> dict[str, str]:
+    """The tile server (MAP_TILE_URL / MAP_TILE_ATTRIBUTION settings; OpenStreetMap by default)."""
+    return {
+        "url": getattr(settings, "MAP_TILE_URL", "") or DEFAULT_TILE_URL,
+        "attribution": getattr(settings, "MAP_TILE_ATTRIBUTION", "") or DEFAULT_TILE_ATTRIBUTION,
+    }
+
+
+def live_labels() -> dict:
+    """The words the live pages' scripts write, in the page's language."""
+    return {
+        "states": {state.value: str(state.label) for state in LiveState},
+        "cleared": _("cleared"),
+        "raised": _("raised"),
+        "started": _("Session started"),
+        "ended": _("Session ended"),
+        "port": _("port"),
+        "open": _("Open the station"),
+        "commandFailed": _("The command could not be carried out. Try again."),
+        "stationUrl": reverse("stations:station_detail", args=[0]),
+        "sessionUrl": reverse("charging:session_detail", args=[0]),
+    }
+
+
+class DashboardView(PermissionRequiredMixin, TemplateView):
+    permission = "stations.view"
+    template_name = "dashboard/home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        summary = dashboard_summary(actor=self.request.actor)
+        context["summary"] = summary
+        context["labels"] = live_labels()
+        context["live_data"] = {
+            "ports": summary.ports,
+            "sessions": {str(pk): energy for pk, energy in summary.active_session_energy.items()},
+            "energy_today_wh": summary.energy_today_wh,
+            "online": {str(pk): is_online for pk, is_online in summary.online.items()},
+            "day": start_of_today().date().isoformat(),
+            "timezone": tenant_timezone().key,
+        }
+        return context
+
+
+class MapView(PermissionRequiredMixin, TemplateView):
+    permission = "stations.view"
+    template_name = "dashboard/map.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        stations = map_stations(actor=self.request.actor)
+        context["map_data"] = {"stations": stations, "tiles": map_tiles()}
+        context["labels"] = live_labels()
+        context["unplaced"] = [s for s in stations if s["lat"] is None or s["lon"] is None]
+        context["station_count"] = len(stations)
+        return context

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class MonitoringConfig(AppConfig):
+    name = "apps.monitoring"
+    label = "monitoring"
+    verbose_name = _("Monitoring")
+
+    def ready(self) -> None:
+        from apps.core import events
+
+        from . import handlers
+
+        events.subscribe(events.STATUS_CHANGED, handlers.on_status_changed)
+        events.subscribe(events.STATION_CONNECTED, handlers.on_station_connected)

@@ -1,0 +1,88 @@
+"""Alerts about stations (offline, faulted) and who wants to hear about them."""
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.scoping import RestrictedManager
+
+from .choices import AlertKind
+
+
+class Alert(models.Model):
+    """One problem on one station (or one of its ports), from when it was raised until it
+    cleared.  At most one open alert per station, port and kind: raising twice is a no-op."""
+
+    kind = models.CharField(_("kind"), max_length=16, choices=AlertKind.choices)
+    station = models.ForeignKey("stations.Station", on_delete=models.CASCADE, related_name="alerts")
+    evse = models.ForeignKey(
+        "stations.Evse", null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+    )
+    message = models.CharField(_("message"), max_length=255, blank=True)
+    error_code = models.CharField(_("error code"), max_length=50, blank=True)
+    raised_at = models.DateTimeField(_("raised at"), default=timezone.now, db_index=True)
+    cleared_at = models.DateTimeField(_("cleared at"), null=True, blank=True)
+
+    objects = RestrictedManager()
+    scope_site_path = "station__site"
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["station", "evse", "kind"],
+                condition=models.Q(cleared_at__isnull=True),
+                nulls_distinct=False,
+                name="alert_open_once",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(cleared_at__isnull=True)
+                | models.Q(cleared_at__gte=models.F("raised_at")),
+                name="alert_clears_after_raise",
+            ),
+        ]
+        indexes = [models.Index(fields=["station", "kind", "cleared_at"])]
+
+    def __str__(self) -> str:
+        where = f"{self.station} #{self.evse.evse_id}" if self.evse_id else str(self.station)
+        return f"{self.get_kind_display()}: {where}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.cleared_at is None
+
+    @property
+    def duration(self):
+        return (self.cleared_at or timezone.now()) - self.raised_at
+
+
+class AlertSubscription(models.Model):
+    """A person asks to be e-mailed about some kinds of alert on all or some sites.  What they
+    receive is further limited to what their roles let them see when the alert happens."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_subscription"
+    )
+    kinds = ArrayField(
+        models.CharField(max_length=16, choices=AlertKind.choices),
+        default=list,
+        blank=True,
+        verbose_name=_("kinds of alert"),
+    )
+    all_sites = models.BooleanField(_("all my sites"), default=True)
+    sites = models.ManyToManyField(
+        "stations.Site", blank=True, related_name="alert_subscriptions", verbose_name=_("sites")
+    )
+    notify_on_clear = models.BooleanField(_("also when it clears"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RestrictedManager()
+    scope_site_path = None
+
+    class Meta:
+        ordering = ["user__email"]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {', '.join(self.kinds) or '-'}"

@@ -1,0 +1,25 @@
+"""Monitoring tasks: thin, take ids, run in the tenant that queued them."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="monitoring.sweep")
+def sweep() -> dict[str, int]:
+    from .services import monitoring_sweep
+
+    result = monitoring_sweep()
+    return {"raised": result.raised, "cleared": result.cleared}
+
+
+@shared_task(
+    name="monitoring.alert_notify",
+    autoretry_for=(OSError,),
+    retry_backoff=30,
+    max_retries=5,
+)
+def alert_notify(alert_id: int, event: str) -> int:
+    from .services import alert_notify as notify
+
+    return notify(alert_id=alert_id, event=event)

@@ -1,0 +1,274 @@
+"""The websocket endpoint stations connect to: ``/ocpp/<identity>``.
+
+connect():   subprotocol negotiation, identity → tenant (public registry), HTTP Basic password
+             (security profile 1), all before the upgrade is accepted.
+receive():   frame checks the spec names (protocol.precheck), then the version adapter.
+commands:    the station's channel-layer group receives ``ocpp.command`` messages from any
+             process (apps/ocpp/commands.py) and answers on the caller's reply channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from typing import Any
+from urllib.parse import unquote
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from ocpp.exceptions import OCPPError
+
+from apps.stations import services as stations
+
+from . import protocol
+from .base import StationCallError
+from .commands import station_group
+from .registry import StationAccess, resolve_station
+from .runtime import StationLink, message_log, run_in_tenant
+from .v16 import Adapter16
+from .v201 import Adapter201
+
+logger = logging.getLogger(__name__)
+TOUCH_EVERY = 30.0  # seconds between last-seen writes; any frame counts as liveness
+
+
+class _Connection:
+    """What the ocpp library sends through: logs the frame, respells 1.6 error codes."""
+
+    def __init__(self, consumer: OcppConsumer) -> None:
+        self.consumer = consumer
+
+    async def send(self, message: str) -> None:
+        consumer = self.consumer
+        message = protocol.translate_error(consumer.link.version, message)
+        consumer.log_frame("out", message)
+        await consumer.send(text_data=message)
+
+    async def recv(self) -> str:  # the library's start() loop is not used
+        raise RuntimeError("frames are pushed by the consumer")
+
+
+class OcppConsumer(AsyncWebsocketConsumer):
+    link: StationLink | None = None
+
+    async def connect(self) -> None:
+        self.link = None
+        self.pending_starts: dict[tuple, asyncio.Future] = {}
+        self.tasks: set[asyncio.Task] = set()
+        identity = unquote(self.scope["url_route"]["kwargs"]["identity"])
+        subprotocol = protocol.choose_subprotocol(self.scope.get("subprotocols") or [])
+        if subprotocol is None:
+            # OCA TC_B_58: refuse the upgrade when no offered subprotocol is supported.
+            return await self.deny(400)
+        access = await resolve_station(
+            identity=identity,
+            authorization=self._header(b"authorization"),
+            host=self._header(b"host"),
+        )
+        if access.refusal is not None:
+            return await self.deny(access.refusal)
+        version = protocol.SUBPROTOCOLS[subprotocol]
+        self.link = StationLink(
+            tenant=access.tenant,
+            station_id=access.station_id,
+            identity=identity,
+            version=version,
+            connection_id=uuid.uuid4().hex,
+            lax=access.lax,
+            registration_status=access.registration_status,
+        )
+        self.group = station_group(access.tenant.schema_name, access.station_id)
+        # Another socket of this station (a stale one, perhaps on another server) closes.
+        await self.channel_layer.group_send(
+            self.group, {"type": "ocpp.supersede", "connection_id": self.link.connection_id}
+        )
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        adapter = Adapter16 if version == "1.6" else Adapter201
+        self.cp = adapter(identity, _Connection(self), link=self.link, consumer=self)
+        self.handled = self.cp.handled_actions
+        # Online before the handshake completes: whoever sees the socket open sees it online.
+        await self.link.db(
+            stations.station_connected,
+            station_id=access.station_id,
+            connection_id=self.link.connection_id,
+            version=version,
+        )
+        await self.accept(subprotocol=subprotocol)
+
+    async def deny(self, status: int) -> None:
+        """Answer the handshake with an HTTP status (ASGI websocket denial response)."""
+        if "websocket.http.response" in self.scope.get("extensions", {}):
+            headers = [(b"content-type", b"text/plain")]
+            if status == 401:
+                headers.append((b"www-authenticate", b'Basic realm="chargegrid OCPP"'))
+            await self.base_send(
+                {"type": "websocket.http.response.start", "status": status, "headers": headers}
+            )
+            await self.base_send({"type": "websocket.http.response.body", "body": b""})
+        else:
+            await self.close()
+
+    def _header(self, name: bytes) -> str | None:
+        for key, value in self.scope.get("headers", []):
+            if key == name:
+                return value.decode("latin-1")
+        return None
+
+    async def disconnect(self, code: int) -> None:
+        for future in self.pending_starts.values():
+            future.cancel()
+        for task in list(self.tasks):
+            task.cancel()
+        if self.link is None:
+            return
+        await self.channel_layer.group_discard(self.group, self.channel_name)
+        await self.link.db(
+            stations.station_disconnected,
+            station_id=self.link.station_id,
+            connection_id=self.link.connection_id,
+        )
+
+    # --- frames from the station ------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        link = self.link
+        if link is None:
+            return
+        if text_data is None:
+            await self.send(
+                text_data=protocol.call_error(
+                    link.version, "-1", "RpcFrameworkError", "OCPP-J frames are text, not binary"
+                )
+            )
+            return
+        now = time.monotonic()
+        if now - link.last_touch > TOUCH_EVERY:
+            link.last_touch = now
+            await link.db(
+                stations.station_seen,
+                station_id=link.station_id,
+                connection_id=link.connection_id,
+            )
+        checked = protocol.precheck(
+            text_data, link.version, settings.OCPP_MAX_FRAME_BYTES, self.handled
+        )
+        if isinstance(checked, protocol.Rejection):
+            self.log_frame("in", text_data[:2000], parsed=None)
+            if checked.reply is not None:
+                self.log_frame("out", checked.reply)
+                await self.send(text_data=checked.reply)
+            return
+        self.log_frame("in", text_data, parsed=checked)
+        if checked.message_type == protocol.CALL and checked.action == "Heartbeat":
+            link.last_touch = now
+            await link.db(
+                stations.station_seen, station_id=link.station_id, connection_id=link.connection_id
+            )
+        await self.cp.route_message(text_data)
+
+    def log_frame(self, direction: str, text: str, parsed: Any = "unparsed") -> None:
+        if self.link is None:
+            return
+        if parsed == "unparsed":
+            try:
+                message = json.loads(text)
+                parsed = protocol.Frame(
+                    message[0],
+                    message[1],
+                    message[2] if message[0] == 2 else "",
+                    message[3] if message[0] == 2 else message[2:],
+                )
+            except (ValueError, IndexError, KeyError, TypeError):
+                parsed = None
+        if parsed is None:
+            message_log.add(self.link, direction, 0, "", "", {"raw": text})
+        else:
+            message_log.add(
+                self.link,
+                direction,
+                parsed.message_type,
+                parsed.unique_id,
+                parsed.action,
+                parsed.payload,
+            )
+
+    # --- commands from any server process ----------------------------------------------------
+
+    async def ocpp_supersede(self, event: dict) -> None:
+        if self.link is not None and event["connection_id"] != self.link.connection_id:
+            logger.info("%s reconnected elsewhere; closing this socket", self.link.identity)
+            await self.close(code=4001)
+
+    async def ocpp_command(self, event: dict) -> None:
+        # Never await a CALL inside a handler: its CallResult could not be routed meanwhile.
+        task = asyncio.create_task(self._execute(event))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _execute(self, event: dict) -> None:
+        reply_to = event["reply_to"]
+        await self.channel_layer.send(reply_to, {"type": "ocpp.ack"})
+        timeout = float(event.get("timeout") or settings.OCPP_RESPONSE_TIMEOUT)
+        waiter = None
+        if event.get("wait_for_session"):
+            waiter = self._expect_start(event["wait_for_session"])
+        reply: dict[str, Any]
+        try:
+            payload = await self.cp.send_call(event["action"], event["payload"], timeout)
+            reply = {"ok": True, "payload": payload}
+            if waiter is not None and payload.get("status") == "Accepted":
+                reply["session"] = await self._await_start(waiter, event)
+        except StationCallError as error:
+            reply = {
+                "ok": False,
+                "error": "rejected",
+                "code": error.code,
+                "description": error.description,
+            }
+        except OCPPError as error:
+            reply = {
+                "ok": False,
+                "error": "invalid",
+                "code": error.code,
+                "description": str(error.description),
+            }
+        except TimeoutError:
+            reply = {"ok": False, "error": "timeout"}
+        except Exception as error:  # a command must always get an answer
+            logger.exception("Command %s to %s failed", event.get("action"), self.link.identity)
+            reply = {"ok": False, "error": "internal", "description": str(error)}
+        finally:
+            if waiter is not None:
+                self.pending_starts.pop(waiter[0], None)
+        await self.channel_layer.send(reply_to, {"type": "ocpp.reply", **reply})
+
+    def _expect_start(self, spec: dict) -> tuple[tuple, asyncio.Future]:
+        if self.link.version == "1.6":
+            key = ("1.6", spec.get("evse_id"), spec.get("id_token"))
+        else:
+            key = ("2.0.1", spec.get("remote_start_id"))
+        future = asyncio.get_running_loop().create_future()
+        self.pending_starts[key] = future
+        return key, future
+
+    async def _await_start(self, waiter, event: dict) -> dict | None:
+        key, future = waiter
+        try:
+            return await asyncio.wait_for(
+                future, float(event["wait_for_session"].get("timeout", 30))
+            )
+        except TimeoutError:
+            return None
+
+    def remote_start_resolved(self, *, key: tuple, session) -> None:
+        future = self.pending_starts.get(key)
+        if future is None and key[0] == "1.6":
+            future = self.pending_starts.get(("1.6", None, key[2]))
+        if future is not None and not future.done():
+            future.set_result({"session_id": session.pk, "transaction_id": session.transaction_id})
+
+
+__all__ = ["OcppConsumer", "StationAccess", "run_in_tenant"]

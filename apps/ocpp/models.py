@@ -1,0 +1,63 @@
+from django.db import models
+
+from apps.core.scoping import RestrictedManager
+
+
+class MessageLog(models.Model):
+    """Every OCPP frame in and out, kept for a bounded time (OCPP_MESSAGE_LOG_DAYS)."""
+
+    class Direction(models.TextChoices):
+        IN = "in", "station → CSMS"
+        OUT = "out", "CSMS → station"
+
+    station = models.ForeignKey("stations.Station", on_delete=models.CASCADE, related_name="+")
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    message_type = models.PositiveSmallIntegerField()
+    unique_id = models.CharField(max_length=64, blank=True)
+    action = models.CharField(max_length=64, blank=True)
+    payload = models.JSONField(null=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    objects = RestrictedManager()
+    scope_site_path = "station__site"
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["station", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.action or self.message_type} {self.unique_id}"
+
+
+class StationEvent(models.Model):
+    """What a station notifies beyond status and transactions: firmware and diagnostics/log
+    upload progress, security events, device-model reports, events, reservation updates."""
+
+    class Kind(models.TextChoices):
+        FIRMWARE = "firmware", "Firmware status"
+        DIAGNOSTICS = "diagnostics", "Diagnostics / log upload status"
+        SECURITY = "security", "Security event"
+        REPORT = "report", "Device-model report"
+        EVENT = "event", "Event notification"
+        RESERVATION = "reservation", "Reservation status"
+        CHARGING = "charging", "Charging limit / EV needs"
+        DATA_TRANSFER = "data_transfer", "Data transfer"
+        OTHER = "other", "Other"
+
+    station = models.ForeignKey("stations.Station", on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    action = models.CharField(max_length=64)
+    status = models.CharField(max_length=64, blank=True)
+    request_id = models.IntegerField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    occurred_at = models.DateTimeField(db_index=True)
+
+    objects = RestrictedManager()
+    scope_site_path = "station__site"
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["station", "kind", "-occurred_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.station} {self.action} {self.status}"

@@ -1,0 +1,158 @@
+"""What every connected station's handlers share: its tenant and how to run ORM work.
+
+ORM work runs on a dedicated pool of threads, each owning one PostgreSQL connection for its
+lifetime (reopened only when it breaks).  We do not use ``database_sync_to_async``: its single shared thread
+serialises every station's DB work, and with ``thread_sensitive=False`` asgiref carries the
+caller's context (and so its connection object) from thread to thread and into tasks spawned
+from it, so two threads could end up in one transaction.  ``run_in_executor`` copies no
+context, so Django's connection handler sees each worker thread on its own.  Every job sets
+its tenant first: a thread's connection keeps whatever schema the previous job left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import datetime as dt
+import functools
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from apps.core import broadcast
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_executor: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _pool() -> concurrent.futures.ThreadPoolExecutor:
+    global _executor
+    if _executor is None:
+        _executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=settings.OCPP_DB_THREADS, thread_name_prefix="ocpp-db"
+        )
+    return _executor
+
+
+def _in_tenant(tenant, func: Callable[..., T], kwargs: dict[str, Any]) -> T:
+    # The thread keeps its connection between jobs (nothing here ends a "request"); drop it
+    # only when it broke, so the next query reconnects.
+    if connection.connection is not None and connection.errors_occurred:
+        if not connection.is_usable():
+            connection.close()
+        connection.errors_occurred = False
+    if tenant is None:
+        connection.set_schema_to_public()
+    else:
+        connection.set_tenant(tenant)
+    return func(**kwargs)
+
+
+async def run_in_tenant(tenant, func: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run sync ORM code for ``tenant`` (None: the public schema) off the event loop."""
+    loop = asyncio.get_running_loop()
+    if broadcast._loop is not loop:
+        broadcast.register_loop(loop)
+    return await loop.run_in_executor(_pool(), functools.partial(_in_tenant, tenant, func, kwargs))
+
+
+@dataclass
+class StationLink:
+    tenant: Any
+    station_id: int
+    identity: str
+    version: str
+    connection_id: str
+    lax: bool = False
+    registration_status: str = "Accepted"
+    last_touch: float = field(default_factory=time.monotonic)
+
+    async def db(self, func: Callable[..., T], /, **kwargs: Any) -> T:
+        return await run_in_tenant(self.tenant, func, **kwargs)
+
+
+# --- The OCPP message log: buffered per process, written in batches -------------------------
+
+
+class MessageLogBuffer:
+    """Logging every frame with one INSERT each would halve throughput; frames are queued and
+    written once a second (or every 500 frames) per tenant with one bulk insert."""
+
+    def __init__(self, interval: float = 1.0, batch: int = 500) -> None:
+        self.interval = interval
+        self.batch = batch
+        self._rows: dict[Any, list[dict]] = defaultdict(list)
+        self._task: asyncio.Task | None = None
+        self._size = 0
+
+    def add(
+        self,
+        link: StationLink,
+        direction: str,
+        message_type: int,
+        unique_id: str,
+        action: str,
+        payload: Any,
+    ) -> None:
+        self._rows[link.tenant].append(
+            {
+                "station_id": link.station_id,
+                "direction": direction,
+                "message_type": message_type,
+                "unique_id": unique_id[:64],
+                "action": action[:64],
+                "payload": payload,
+                "created_at": timezone.now(),
+            }
+        )
+        self._size += 1
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while self._size:
+            await asyncio.sleep(self.interval)
+            await self.flush()
+
+    async def flush(self) -> None:
+        pending, self._rows, self._size = self._rows, defaultdict(list), 0
+        for tenant, rows in pending.items():
+            try:
+                await run_in_tenant(tenant, _write_log, rows=rows)
+            except Exception:  # the log must never take a station down
+                logger.exception("Could not write %d OCPP log rows", len(rows))
+
+
+def _write_log(*, rows: list[dict]) -> None:
+    from .models import MessageLog
+
+    MessageLog.objects.bulk_create([MessageLog(**row) for row in rows], batch_size=500)
+
+
+message_log = MessageLogBuffer()
+
+
+def parse_time(value: str | None) -> dt.datetime:
+    """OCPP timestamps (RFC 3339); a missing or unreadable one means 'now'."""
+    if not value:
+        return timezone.now()
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return timezone.now()
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def now_iso() -> str:
+    return timezone.now().astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

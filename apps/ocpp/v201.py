@@ -1,0 +1,310 @@
+"""OCPP 2.0.1 adapter: parses what a station sends, hands it to services, answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ocpp.routing import on
+from ocpp.v201 import ChargePoint as ChargePoint201
+from ocpp.v201 import call_result
+
+from apps.charging import services as charging
+from apps.stations import services as stations
+
+from . import services as ocpp_services
+from .base import AdapterMixin
+from .models import StationEvent
+from .runtime import now_iso, parse_time
+from .samples import samples_from
+
+Kind = StationEvent.Kind
+
+
+def _id_token_info(decision) -> dict[str, Any]:
+    info: dict[str, Any] = {"status": decision.status}
+    if decision.expires_at:
+        info["cache_expiry_date_time"] = decision.expires_at.isoformat()
+    if decision.group_id:
+        info["group_id_token"] = {"id_token": decision.group_id, "type": "Central"}
+    return info
+
+
+class Adapter201(AdapterMixin, ChargePoint201):
+    version = "2.0.1"
+
+    async def _event(self, kind: str, action: str, status: str = "", request_id=None, **data):
+        await self.link.db(
+            ocpp_services.event_record,
+            station_id=self.link.station_id,
+            kind=kind,
+            action=action,
+            status=status,
+            request_id=request_id,
+            data=data,
+        )
+
+    @on("BootNotification")
+    async def on_boot(self, charging_station: dict, reason: str, **kw):
+        modem = charging_station.get("modem") or {}
+        status, interval = await self.link.db(
+            stations.station_boot,
+            station_id=self.link.station_id,
+            vendor=charging_station.get("vendor_name", ""),
+            model=charging_station.get("model", ""),
+            serial_number=charging_station.get("serial_number") or "",
+            firmware_version=charging_station.get("firmware_version") or "",
+            iccid=modem.get("iccid") or "",
+            imsi=modem.get("imsi") or "",
+        )
+        self.link.registration_status = status
+        return call_result.BootNotification(
+            current_time=now_iso(), interval=interval, status=status
+        )
+
+    @on("Heartbeat")
+    async def on_heartbeat(self):
+        return call_result.Heartbeat(current_time=now_iso())
+
+    @on("StatusNotification")
+    async def on_status(
+        self, timestamp: str, connector_status: str, evse_id: int, connector_id: int, **kw
+    ):
+        await self.link.db(
+            ocpp_services.status_report,
+            station_id=self.link.station_id,
+            evse_id=evse_id,
+            status=connector_status,
+            occurred_at=parse_time(timestamp),
+        )
+        return call_result.StatusNotification()
+
+    @on("Authorize")
+    async def on_authorize(self, id_token: dict, **kw):
+        decision = await self.link.db(
+            charging.authorize,
+            uid=id_token.get("id_token", ""),
+            token_type=id_token.get("type", ""),
+            station_id=self.link.station_id,
+        )
+        return call_result.Authorize(id_token_info=_id_token_info(decision))
+
+    @on("TransactionEvent")
+    async def on_transaction_event(
+        self,
+        event_type: str,
+        timestamp: str,
+        trigger_reason: str,
+        seq_no: int,
+        transaction_info: dict,
+        **kw,
+    ):
+        evse = kw.get("evse") or {}
+        token = kw.get("id_token") or {}
+        session, decision = await self.link.db(
+            ocpp_services.transaction_event,
+            station_id=self.link.station_id,
+            event_type=event_type,
+            occurred_at=parse_time(timestamp),
+            transaction_id=transaction_info["transaction_id"],
+            evse_id=evse.get("id"),
+            connector_id=evse.get("connector_id"),
+            id_token=token.get("id_token"),
+            token_type=token.get("type", ""),
+            charging_state=transaction_info.get("charging_state"),
+            stopped_reason=transaction_info.get("stopped_reason"),
+            remote_start_id=transaction_info.get("remote_start_id"),
+            reservation_id=kw.get("reservation_id"),
+            samples=samples_from(kw.get("meter_value"), "2.0.1"),
+            trigger_reason=trigger_reason,
+        )
+        if session is not None and transaction_info.get("remote_start_id") is not None:
+            self.consumer.remote_start_resolved(
+                key=("2.0.1", transaction_info["remote_start_id"]), session=session
+            )
+        if decision is None:
+            return call_result.TransactionEvent()
+        return call_result.TransactionEvent(id_token_info=_id_token_info(decision))
+
+    @on("MeterValues")
+    async def on_meter_values(self, evse_id: int, meter_value: list, **kw):
+        await self.link.db(
+            charging.meter_values_record,
+            station_id=self.link.station_id,
+            evse_id=evse_id,
+            samples=samples_from(meter_value, "2.0.1"),
+        )
+        return call_result.MeterValues()
+
+    @on("DataTransfer")
+    async def on_data_transfer(self, vendor_id: str, **kw):
+        status, data = await self.link.db(
+            ocpp_services.data_transfer,
+            station_id=self.link.station_id,
+            vendor_id=vendor_id,
+            message_id=kw.get("message_id") or "",
+            data=kw.get("data"),
+        )
+        return call_result.DataTransfer(status=status, data=data)
+
+    @on("FirmwareStatusNotification")
+    async def on_firmware_status(self, status: str, **kw):
+        await self._event(Kind.FIRMWARE, "FirmwareStatusNotification", status, kw.get("request_id"))
+        return call_result.FirmwareStatusNotification()
+
+    @on("PublishFirmwareStatusNotification")
+    async def on_publish_firmware_status(self, status: str, **kw):
+        await self._event(
+            Kind.FIRMWARE, "PublishFirmwareStatusNotification", status, kw.get("request_id")
+        )
+        return call_result.PublishFirmwareStatusNotification()
+
+    @on("LogStatusNotification")
+    async def on_log_status(self, status: str, **kw):
+        await self._event(Kind.DIAGNOSTICS, "LogStatusNotification", status, kw.get("request_id"))
+        return call_result.LogStatusNotification()
+
+    @on("SecurityEventNotification")
+    async def on_security_event(self, type: str, timestamp: str, **kw):
+        await self._event(
+            Kind.SECURITY,
+            "SecurityEventNotification",
+            type,
+            tech_info=kw.get("tech_info"),
+            timestamp=timestamp,
+        )
+        return call_result.SecurityEventNotification()
+
+    @on("NotifyReport")
+    async def on_notify_report(self, request_id: int, generated_at: str, seq_no: int, **kw):
+        await self._event(
+            Kind.REPORT,
+            "NotifyReport",
+            "",
+            request_id,
+            seq_no=seq_no,
+            tbc=kw.get("tbc", False),
+            report_data=kw.get("report_data") or [],
+        )
+        return call_result.NotifyReport()
+
+    @on("NotifyMonitoringReport")
+    async def on_notify_monitoring_report(
+        self, request_id: int, seq_no: int, generated_at: str, **kw
+    ):
+        await self._event(
+            Kind.REPORT,
+            "NotifyMonitoringReport",
+            "",
+            request_id,
+            seq_no=seq_no,
+            monitor=kw.get("monitor") or [],
+        )
+        return call_result.NotifyMonitoringReport()
+
+    @on("NotifyEvent")
+    async def on_notify_event(self, generated_at: str, seq_no: int, event_data: list, **kw):
+        await self._event(Kind.EVENT, "NotifyEvent", "", seq_no=seq_no, event_data=event_data)
+        return call_result.NotifyEvent()
+
+    @on("ReservationStatusUpdate")
+    async def on_reservation_status(self, reservation_id: int, reservation_update_status: str):
+        await self._event(
+            Kind.RESERVATION, "ReservationStatusUpdate", reservation_update_status, reservation_id
+        )
+        return call_result.ReservationStatusUpdate()
+
+    @on("NotifyChargingLimit")
+    async def on_notify_charging_limit(self, charging_limit: dict, **kw):
+        await self._event(
+            Kind.CHARGING,
+            "NotifyChargingLimit",
+            charging_limit.get("charging_limit_source", ""),
+            evse_id=kw.get("evse_id"),
+            charging_schedule=kw.get("charging_schedule"),
+        )
+        return call_result.NotifyChargingLimit()
+
+    @on("ClearedChargingLimit")
+    async def on_cleared_charging_limit(self, charging_limit_source: str, **kw):
+        await self._event(
+            Kind.CHARGING, "ClearedChargingLimit", charging_limit_source, evse_id=kw.get("evse_id")
+        )
+        return call_result.ClearedChargingLimit()
+
+    @on("NotifyEVChargingNeeds")
+    async def on_ev_charging_needs(self, charging_needs: dict, evse_id: int, **kw):
+        await self._event(
+            Kind.CHARGING,
+            "NotifyEVChargingNeeds",
+            "",
+            evse_id=evse_id,
+            charging_needs=charging_needs,
+        )
+        return call_result.NotifyEVChargingNeeds(status="Accepted")
+
+    @on("NotifyEVChargingSchedule")
+    async def on_ev_charging_schedule(
+        self, time_base: str, charging_schedule: dict, evse_id: int, **kw
+    ):
+        await self._event(
+            Kind.CHARGING,
+            "NotifyEVChargingSchedule",
+            "",
+            evse_id=evse_id,
+            charging_schedule=charging_schedule,
+        )
+        return call_result.NotifyEVChargingSchedule(status="Accepted")
+
+    @on("ReportChargingProfiles")
+    async def on_report_charging_profiles(
+        self,
+        request_id: int,
+        charging_limit_source: str,
+        charging_profile: list,
+        evse_id: int,
+        **kw,
+    ):
+        await self._event(
+            Kind.CHARGING,
+            "ReportChargingProfiles",
+            charging_limit_source,
+            request_id,
+            evse_id=evse_id,
+            charging_profile=charging_profile,
+        )
+        return call_result.ReportChargingProfiles()
+
+    @on("NotifyDisplayMessages")
+    async def on_notify_display_messages(self, request_id: int, **kw):
+        await self._event(
+            Kind.OTHER,
+            "NotifyDisplayMessages",
+            "",
+            request_id,
+            message_info=kw.get("message_info") or [],
+        )
+        return call_result.NotifyDisplayMessages()
+
+    @on("NotifyCustomerInformation")
+    async def on_notify_customer_information(
+        self, data: str, seq_no: int, generated_at: str, request_id: int, **kw
+    ):
+        await self._event(Kind.OTHER, "NotifyCustomerInformation", "", request_id, data=data)
+        return call_result.NotifyCustomerInformation()
+
+    # Certificates: chargegrid holds no V2G / contract PKI yet, so it says so honestly.
+    @on("SignCertificate")
+    async def on_sign_certificate(self, csr: str, **kw):
+        await self._event(Kind.SECURITY, "SignCertificate", "Rejected")
+        return call_result.SignCertificate(status="Rejected")
+
+    @on("Get15118EVCertificate")
+    async def on_get_15118_ev_certificate(
+        self, iso15118_schema_version: str, action: str, exi_request: str, **kw
+    ):
+        await self._event(Kind.SECURITY, "Get15118EVCertificate", "Failed")
+        return call_result.Get15118EVCertificate(status="Failed", exi_response="")
+
+    @on("GetCertificateStatus")
+    async def on_get_certificate_status(self, ocsp_request_data: dict, **kw):
+        return call_result.GetCertificateStatus(status="Failed")

@@ -1,0 +1,22 @@
+from django.apps import AppConfig
+
+
+class PowerConfig(AppConfig):
+    name = "apps.power"
+    label = "power"
+    verbose_name = "Power management"
+
+    def ready(self) -> None:
+        from apps.core import events
+        from apps.core.permissions import register
+
+        from . import handlers
+
+        register("power.view", "See electrical trees, limits and the live allocation")
+        register("power.manage", "Change electrical trees, limits and charging rules")
+        events.subscribe(events.SESSION_STARTED, handlers.on_session_started)
+        events.subscribe(events.SESSION_ENDED, handlers.on_station_changed)
+        events.subscribe(events.STATUS_CHANGED, handlers.on_station_changed)
+        events.subscribe(events.STATION_DISCONNECTED, handlers.on_station_changed)
+        events.subscribe(events.METER_VALUES_RECEIVED, handlers.on_meter_values)
+        events.subscribe(events.STATION_CONNECTED, handlers.on_station_connected)

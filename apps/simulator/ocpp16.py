@@ -1,0 +1,420 @@
+"""OCPP 1.6J for the simulated station: message builders and the handlers for what the
+Central System asks.  Actions without a handler (certificates, signed firmware...) get the
+library's NotImplemented CallError."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ocpp.routing import on
+from ocpp.v16 import ChargePoint, call, call_result
+
+from .profiles import V16_PURPOSES, profile_from_v16
+from .protocol import Protocol, QueuedMessage, StationChargePoint
+from .state import Evse, Reading, Reservation, Transaction
+from .timeutil import format_time, parse_time
+
+logger = logging.getLogger("chargegrid.simulator")
+
+# 1.6 has no ImmediateReset / GroundFault stop reasons.
+REASONS = {"ImmediateReset": "HardReset", "GroundFault": "Other"}
+FIRMWARE_STATUSES = {
+    "Downloaded",
+    "DownloadFailed",
+    "Downloading",
+    "Idle",
+    "InstallationFailed",
+    "Installing",
+    "Installed",
+}
+CONTEXTS = {"MeterValuePeriodic": "Sample.Periodic", "Trigger": "Trigger"}
+
+
+class Ocpp16(Protocol):
+    version = "1.6"
+    subprotocol = "ocpp1.6"
+
+    def charge_point(self, connection: Any) -> ChargePoint16:
+        return ChargePoint16(self.station, connection)
+
+    def boot_notification(self, reason: str) -> call.BootNotification:
+        config = self.station.config
+        return call.BootNotification(
+            charge_point_model=config.model[:20],
+            charge_point_vendor=config.vendor[:20],
+            charge_point_serial_number=(config.serial_number or f"SN-{config.identity}")[:25],
+            firmware_version=self.station.firmware_version[:50],
+        )
+
+    def boot_result(self, result: call_result.BootNotification) -> tuple[str, int]:
+        return result.status, result.interval
+
+    def heartbeat(self) -> call.Heartbeat:
+        return call.Heartbeat()
+
+    def status_notifications(
+        self, evse: Evse, previous: str | None, force: bool
+    ) -> list[call.StatusNotification]:
+        return [
+            call.StatusNotification(
+                connector_id=evse.id,
+                error_code=evse.fault or "NoError",
+                status=evse.status(),
+                timestamp=format_time(self.station.clock.now()),
+            )
+        ]
+
+    def station_status_notification(self) -> call.StatusNotification:
+        operative = any(e.operative for e in self.station.evses.values())
+        return call.StatusNotification(
+            connector_id=0,
+            error_code="NoError",
+            status="Available" if operative else "Unavailable",
+            timestamp=format_time(self.station.clock.now()),
+        )
+
+    def authorize(self, id_tag: str, token_type: str) -> call.Authorize:
+        return call.Authorize(id_tag=id_tag)
+
+    def authorize_status(self, result: call_result.Authorize) -> str:
+        return result.id_tag_info["status"]
+
+    def transaction_started(
+        self, tx: Transaction, evse: Evse, reading: Reading, trigger: str
+    ) -> QueuedMessage:
+        payload = call.StartTransaction(
+            connector_id=evse.id,
+            id_tag=tx.id_tag,
+            meter_start=tx.meter_start,
+            timestamp=format_time(tx.started_at),
+            reservation_id=tx.reservation_id,
+        )
+
+        def started(result: call_result.StartTransaction) -> None:
+            tx.transaction_id = result.transaction_id
+            tx.authorization_status = result.id_tag_info["status"]
+
+        return QueuedMessage(build=lambda: payload, on_result=started, transaction=tx)
+
+    def transaction_updated(
+        self, tx: Transaction, evse: Evse, reading: Reading, trigger: str
+    ) -> QueuedMessage:
+        measurands = self.station.settings.get_list("MeterValuesSampledData")
+        meter_value = _meter_value(reading, CONTEXTS.get(trigger, "Other"), measurands)
+
+        def build() -> call.MeterValues | None:
+            if tx.transaction_id is None:
+                return None  # its StartTransaction never went through
+            return call.MeterValues(
+                connector_id=evse.id, transaction_id=tx.transaction_id, meter_value=[meter_value]
+            )
+
+        return QueuedMessage(build=build, transaction=tx, is_sample=True)
+
+    def transaction_ended(
+        self, tx: Transaction, evse: Evse, reading: Reading, reason: str
+    ) -> QueuedMessage:
+        measurands = self.station.settings.get_list("StopTxnSampledData")
+        data = [_meter_value(reading, "Transaction.End", measurands)] if measurands else None
+
+        def build() -> call.StopTransaction | None:
+            if tx.transaction_id is None:
+                return None
+            return call.StopTransaction(
+                meter_stop=reading.energy_wh,
+                timestamp=format_time(reading.at),
+                transaction_id=tx.transaction_id,
+                reason=REASONS.get(reason, reason),
+                id_tag=tx.id_tag,
+                transaction_data=data,
+            )
+
+        return QueuedMessage(build=build, transaction=tx)
+
+    def meter_values(self, evse: Evse, reading: Reading, context: str) -> call.MeterValues:
+        measurands = self.station.settings.get_list("MeterValuesSampledData")
+        return call.MeterValues(
+            connector_id=evse.id, meter_value=[_meter_value(reading, context, measurands)]
+        )
+
+    def firmware_status(
+        self, status: str, request_id: int | None
+    ) -> call.FirmwareStatusNotification | None:
+        if status not in FIRMWARE_STATUSES:
+            return None
+        return call.FirmwareStatusNotification(status=status)
+
+    def upload_status(
+        self, status: str, request_id: int | None
+    ) -> call.DiagnosticsStatusNotification:
+        return call.DiagnosticsStatusNotification(
+            status="UploadFailed" if status == "Failed" else status
+        )
+
+    def security_event(
+        self, kind: str, at: str, tech_info: str | None
+    ) -> call.SecurityEventNotification:
+        return call.SecurityEventNotification(type=kind, timestamp=at, tech_info=tech_info)
+
+    def data_transfer(
+        self, vendor_id: str, message_id: str | None, data: str | None
+    ) -> call.DataTransfer:
+        return call.DataTransfer(vendor_id=vendor_id, message_id=message_id, data=data)
+
+    def reservation_ended(self, reservation: Reservation, how: str) -> None:
+        return None  # 1.6 tells the CSMS only through the connector status
+
+
+def _meter_value(reading: Reading, context: str, measurands: list[str]) -> dict[str, Any]:
+    def sample(value: str, measurand: str, unit: str, **extra: str) -> dict[str, Any]:
+        return {
+            "value": value,
+            "context": context,
+            "format": "Raw",
+            "measurand": measurand,
+            "location": "Outlet",
+            "unit": unit,
+            **extra,
+        }
+
+    sampled: list[dict[str, Any]] = []
+    for measurand in measurands:
+        if measurand == "Energy.Active.Import.Register":
+            sampled.append(sample(str(reading.energy_wh), measurand, "Wh"))
+        elif measurand == "Power.Active.Import":
+            sampled.append(sample(f"{reading.power_w:.1f}", measurand, "W"))
+        elif measurand == "Current.Import":
+            for n in range(reading.phases):
+                amps = f"{reading.currents_a[n]:.1f}"
+                sampled.append(sample(amps, measurand, "A", phase=f"L{n + 1}"))
+        elif measurand == "Voltage":
+            for n in range(reading.phases):
+                volts = f"{reading.voltage_v:.1f}"
+                sampled.append(sample(volts, measurand, "V", phase=f"L{n + 1}-N"))
+        elif measurand == "SoC" and reading.soc is not None:
+            sampled.append(sample(f"{reading.soc:.1f}", measurand, "Percent", location="EV"))
+    return {"timestamp": format_time(reading.at), "sampled_value": sampled}
+
+
+class ChargePoint16(StationChargePoint, ChargePoint):
+    @on("RemoteStartTransaction")
+    def on_remote_start(
+        self,
+        id_tag: str,
+        connector_id: int | None = None,
+        charging_profile: dict[str, Any] | None = None,
+        **_: Any,
+    ) -> call_result.RemoteStartTransaction:
+        station = self.station
+        if connector_id == 0:
+            return call_result.RemoteStartTransaction(status="Rejected")
+        evse = station.remote_start_accept(connector_id, id_tag, "ISO14443", None, None)
+        if evse is None:
+            return call_result.RemoteStartTransaction(status="Rejected")
+        if charging_profile is not None:
+            profile = profile_from_v16(evse.id, charging_profile, station.clock.now())
+            error = station.check_profile(profile)
+            if profile.purpose != "TxProfile" or error:
+                evse.pending_start = None
+                logger.info("%s: remote start profile refused: %s", station.identity, error)
+                return call_result.RemoteStartTransaction(status="Rejected")
+            evse.pending_start.profile = profile  # type: ignore[union-attr]
+        self.after_response(lambda: station.remote_start(evse))
+        return call_result.RemoteStartTransaction(status="Accepted")
+
+    @on("RemoteStopTransaction")
+    def on_remote_stop(self, transaction_id: int, **_: Any) -> call_result.RemoteStopTransaction:
+        evse = self.station.find_transaction(transaction_id)
+        if evse is None:
+            return call_result.RemoteStopTransaction(status="Rejected")
+        self.after_response(lambda: self.station.remote_stop(evse))
+        return call_result.RemoteStopTransaction(status="Accepted")
+
+    @on("Reset")
+    def on_reset(self, type: str, **_: Any) -> call_result.Reset:
+        self.station.reset_accept(type)
+        self.after_response(lambda: self.station.reset(type))
+        return call_result.Reset(status="Accepted")
+
+    @on("UnlockConnector")
+    def on_unlock_connector(self, connector_id: int, **_: Any) -> call_result.UnlockConnector:
+        evse = self.station.evses.get(connector_id)
+        if evse is None:
+            return call_result.UnlockConnector(status="NotSupported")
+        self.after_response(lambda: self.station.unlock(evse))
+        return call_result.UnlockConnector(status="Unlocked")
+
+    @on("ChangeAvailability")
+    def on_change_availability(
+        self, connector_id: int, type: str, **_: Any
+    ) -> call_result.ChangeAvailability:
+        status = self.station.change_availability(connector_id, type == "Operative")
+        if status != "Rejected":
+            self.after_response(lambda: self.station.availability_changed(connector_id))
+        return call_result.ChangeAvailability(status=status)
+
+    @on("GetConfiguration")
+    def on_get_configuration(
+        self, key: list[str] | None = None, **_: Any
+    ) -> call_result.GetConfiguration:
+        settings = self.station.settings
+        visible = {s.key: s for s in settings.visible()}
+        wanted = key or list(visible)
+        known = [
+            {"key": k, "readonly": visible[k].readonly, "value": settings.get(k)}
+            for k in wanted
+            if k in visible
+        ]
+        unknown = [k for k in wanted if k not in visible]
+        return call_result.GetConfiguration(
+            configuration_key=known or None, unknown_key=unknown or None
+        )
+
+    @on("ChangeConfiguration")
+    def on_change_configuration(
+        self, key: str, value: str, **_: Any
+    ) -> call_result.ChangeConfiguration:
+        return call_result.ChangeConfiguration(status=self.station.settings.change(key, value))
+
+    @on("ClearCache")
+    def on_clear_cache(self, **_: Any) -> call_result.ClearCache:
+        self.station.clear_cache()
+        return call_result.ClearCache(status="Accepted")
+
+    @on("SetChargingProfile")
+    def on_set_charging_profile(
+        self, connector_id: int, cs_charging_profiles: dict[str, Any], **_: Any
+    ) -> call_result.SetChargingProfile:
+        station = self.station
+        profile = profile_from_v16(connector_id, cs_charging_profiles, station.clock.now())
+        error = station.set_charging_profile(profile)
+        if error:
+            logger.info("%s: SetChargingProfile refused: %s", station.identity, error)
+            return call_result.SetChargingProfile(status="Rejected")
+        self.after_response(station.limits_changed)
+        return call_result.SetChargingProfile(status="Accepted")
+
+    @on("ClearChargingProfile")
+    def on_clear_charging_profile(
+        self,
+        id: int | None = None,
+        connector_id: int | None = None,
+        charging_profile_purpose: str | None = None,
+        stack_level: int | None = None,
+        **_: Any,
+    ) -> call_result.ClearChargingProfile:
+        removed = self.station.clear_charging_profiles(
+            profile_id=id,
+            evse_id=connector_id,
+            purpose=V16_PURPOSES[charging_profile_purpose] if charging_profile_purpose else None,
+            stack_level=stack_level,
+        )
+        if removed:
+            self.after_response(self.station.limits_changed)
+        return call_result.ClearChargingProfile(status="Accepted" if removed else "Unknown")
+
+    @on("GetCompositeSchedule")
+    def on_get_composite_schedule(
+        self, connector_id: int, duration: int, charging_rate_unit: str | None = None, **_: Any
+    ) -> call_result.GetCompositeSchedule:
+        schedule = self.station.composite_schedule(connector_id, duration, charging_rate_unit)
+        if schedule is None:
+            return call_result.GetCompositeSchedule(status="Rejected")
+        start = format_time(schedule.start)
+        return call_result.GetCompositeSchedule(
+            status="Accepted",
+            connector_id=connector_id,
+            schedule_start=start,
+            charging_schedule={
+                "duration": schedule.duration,
+                "start_schedule": start,
+                "charging_rate_unit": schedule.unit,
+                "charging_schedule_period": [
+                    {"start_period": offset, "limit": limit} for offset, limit in schedule.periods
+                ],
+            },
+        )
+
+    @on("ReserveNow")
+    def on_reserve_now(
+        self,
+        connector_id: int,
+        expiry_date: str,
+        id_tag: str,
+        reservation_id: int,
+        parent_id_tag: str | None = None,
+        **_: Any,
+    ) -> call_result.ReserveNow:
+        expires_at = parse_time(expiry_date)
+        assert expires_at is not None
+        status = self.station.reserve(
+            reservation_id, connector_id, id_tag, expires_at, parent_id_tag
+        )
+        if status == "Accepted":
+            self.after_response(self.station.refresh_statuses)
+        return call_result.ReserveNow(status=status)
+
+    @on("CancelReservation")
+    def on_cancel_reservation(self, reservation_id: int, **_: Any) -> call_result.CancelReservation:
+        if self.station.cancel_reservation(reservation_id) is None:
+            return call_result.CancelReservation(status="Rejected")
+        self.after_response(self.station.refresh_statuses)
+        return call_result.CancelReservation(status="Accepted")
+
+    @on("SendLocalList")
+    def on_send_local_list(
+        self,
+        list_version: int,
+        update_type: str,
+        local_authorization_list: list[dict[str, Any]] | None = None,
+        **_: Any,
+    ) -> call_result.SendLocalList:
+        entries = [
+            (item["id_tag"], (item.get("id_tag_info") or {}).get("status"))
+            for item in local_authorization_list or []
+        ]
+        status = self.station.update_local_list(list_version, update_type == "Full", entries)
+        return call_result.SendLocalList(status=status)
+
+    @on("GetLocalListVersion")
+    def on_get_local_list_version(self, **_: Any) -> call_result.GetLocalListVersion:
+        station = self.station
+        enabled = station.settings.get_bool("LocalAuthListEnabled")
+        return call_result.GetLocalListVersion(
+            list_version=station.local_list_version if enabled else -1
+        )
+
+    @on("UpdateFirmware")
+    def on_update_firmware(
+        self, location: str, retrieve_date: str, **_: Any
+    ) -> call_result.UpdateFirmware:
+        station = self.station
+        if station.firmware_update_accept():
+            retrieve_at = parse_time(retrieve_date)
+            self.after_response(lambda: station.update_firmware(location, retrieve_at=retrieve_at))
+        else:
+            logger.info("%s: firmware update already running; ignored", station.identity)
+        return call_result.UpdateFirmware()
+
+    @on("GetDiagnostics")
+    def on_get_diagnostics(self, location: str, **_: Any) -> call_result.GetDiagnostics:
+        file_name = self.station.log_file_name()
+        self.after_response(lambda: self.station.upload_log(location, None))
+        return call_result.GetDiagnostics(file_name=file_name)
+
+    @on("TriggerMessage")
+    def on_trigger_message(
+        self, requested_message: str, connector_id: int | None = None, **_: Any
+    ) -> call_result.TriggerMessage:
+        status = self.station.trigger_accept(requested_message, connector_id)
+        if status == "Accepted":
+            self.after_response(lambda: self.station.triggered(requested_message, connector_id))
+        return call_result.TriggerMessage(status=status)
+
+    @on("DataTransfer")
+    def on_data_transfer(
+        self, vendor_id: str, message_id: str | None = None, data: str | None = None, **_: Any
+    ) -> call_result.DataTransfer:
+        status, answer = self.station.handle_data_transfer(vendor_id, message_id, data)
+        return call_result.DataTransfer(status=status, data=answer)

@@ -1,0 +1,211 @@
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from apps.api.fields import ScopedPrimaryKeyRelatedField
+from apps.api.permissions import actor_of
+
+from ..choices import ConnectorType, LiveState, RegistrationStatus
+from ..models import Connector, Evse, Site, Station, StatusChange
+
+
+# --- Sites -----------------------------------------------------------------------------------
+class SiteSerializer(serializers.ModelSerializer):
+    station_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Site
+        fields = [
+            "id",
+            "name",
+            "address",
+            "city",
+            "region",
+            "postal_code",
+            "country",
+            "latitude",
+            "longitude",
+            "timezone",
+            "station_count",
+            "created_at",
+        ]
+
+
+class SiteInputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Site
+        fields = [
+            "name",
+            "address",
+            "city",
+            "region",
+            "postal_code",
+            "country",
+            "latitude",
+            "longitude",
+            "timezone",
+        ]
+
+
+# --- Ports and connectors --------------------------------------------------------------------
+class ConnectorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Connector
+        fields = ["id", "evse", "connector_id", "connector_type", "status", "max_power_w"]
+
+
+class NestedConnectorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Connector
+        fields = ["id", "connector_id", "connector_type", "status", "max_power_w"]
+
+
+class EvseSerializer(serializers.ModelSerializer):
+    live_state = serializers.ChoiceField(choices=LiveState.choices, read_only=True)
+    # lists prefetched by the views (``CONNECTORS`` / ``PORTS`` in views.py)
+    connectors = NestedConnectorSerializer(many=True, read_only=True, source="connector_list")
+
+    class Meta:
+        model = Evse
+        fields = [
+            "id",
+            "station",
+            "evse_id",
+            "status",
+            "live_state",
+            "error_code",
+            "status_changed_at",
+            "max_power_w",
+            "min_current_a",
+            "max_current_a",
+            "phases",
+            "connectors",
+        ]
+
+
+class NestedEvseSerializer(EvseSerializer):
+    class Meta(EvseSerializer.Meta):
+        fields = [name for name in EvseSerializer.Meta.fields if name != "station"]
+
+
+# --- Stations --------------------------------------------------------------------------------
+class StationSerializer(serializers.ModelSerializer):
+    site_name = serializers.CharField(source="site.name", read_only=True, default=None)
+    evses = NestedEvseSerializer(many=True, read_only=True, source="evse_list")
+
+    class Meta:
+        model = Station
+        fields = [
+            "id",
+            "identity",
+            "name",
+            "site",
+            "site_name",
+            "vendor",
+            "model",
+            "serial_number",
+            "firmware_version",
+            "ocpp_version",
+            "registration_status",
+            "heartbeat_interval",
+            "lax_validation",
+            "is_online",
+            "last_seen_at",
+            "connected_at",
+            "last_boot_at",
+            "created_at",
+            "evses",
+        ]
+
+
+class _StationSiteMixin:
+    def validate_site(self, site):
+        """Only a caller who configures every site may leave a station without one."""
+        if site is None:
+            actor = actor_of(self.context.get("request"))
+            if not actor.scope_for("stations.configure").all_sites:
+                raise serializers.ValidationError(_("Choose one of your sites."))
+        return site
+
+
+class StationCreateSerializer(_StationSiteMixin, serializers.Serializer):
+    identity = serializers.RegexField(
+        r"^[A-Za-z0-9*\-_=:+|@.]{1,48}$",
+        help_text=_("The OCPP identity (last URL segment the station connects to)."),
+    )
+    password = serializers.CharField(
+        write_only=True,
+        required=False,
+        allow_blank=True,
+        min_length=16,
+        max_length=40,
+        help_text=_("Security profile 1 (HTTP Basic) password, 16-40 characters."),
+    )
+    site = ScopedPrimaryKeyRelatedField(
+        permission="stations.configure", queryset=Site.objects.all(), allow_null=True
+    )
+    name = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    evse_count = serializers.IntegerField(min_value=1, max_value=32, default=1)
+    max_current_a = serializers.DecimalField(
+        max_digits=6, decimal_places=1, min_value=6, max_value=1000, default=32
+    )
+    min_current_a = serializers.DecimalField(
+        max_digits=6, decimal_places=1, min_value=0, max_value=1000, default=6
+    )
+    phases = serializers.ChoiceField(choices=[(1, "1"), (3, "3")], default=3)
+    max_power_w = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    connector_type = serializers.ChoiceField(choices=ConnectorType.choices, default="cType2")
+    registration_status = serializers.ChoiceField(
+        choices=RegistrationStatus.choices, default=RegistrationStatus.ACCEPTED
+    )
+
+    def validate_identity(self, value):
+        from apps.tenants.models import StationIdentity
+
+        # Identities are unique across every tenant (one public registry).
+        if StationIdentity.objects.filter(identity=value).exists():
+            raise serializers.ValidationError(_("This identity is already registered."))
+        return value
+
+
+class StationUpdateSerializer(_StationSiteMixin, serializers.ModelSerializer):
+    site = ScopedPrimaryKeyRelatedField(
+        permission="stations.configure",
+        queryset=Site.objects.all(),
+        allow_null=True,
+        required=False,
+    )
+    password = serializers.CharField(write_only=True, required=False, min_length=16, max_length=40)
+
+    class Meta:
+        model = Station
+        fields = [
+            "name",
+            "site",
+            "heartbeat_interval",
+            "lax_validation",
+            "registration_status",
+            "password",
+        ]
+
+
+class StatusChangeSerializer(serializers.ModelSerializer):
+    station_identity = serializers.CharField(source="station.identity", read_only=True)
+    evse_number = serializers.IntegerField(source="evse.evse_id", read_only=True, default=None)
+
+    class Meta:
+        model = StatusChange
+        fields = [
+            "id",
+            "station",
+            "station_identity",
+            "evse",
+            "evse_number",
+            "kind",
+            "status",
+            "error_code",
+            "info",
+            "occurred_at",
+            "received_at",
+        ]

@@ -1,0 +1,323 @@
+"""Writes on sites and stations: provisioning, and what stations report about themselves."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.core import events
+
+from .choices import LIVE_STATE_OF_STATUS, LiveState, RegistrationStatus, StatusKind
+from .models import Connector, Evse, Site, Station, StatusChange
+
+
+@transaction.atomic
+def site_create(*, name: str, timezone: str = "UTC", **fields) -> Site:
+    site = Site(name=name, timezone=timezone, **fields)
+    site.full_clean()
+    site.save()
+    return site
+
+
+@transaction.atomic
+def station_register(
+    *,
+    identity: str,
+    password: str | None,
+    site: Site | None = None,
+    name: str = "",
+    evse_count: int = 1,
+    max_current_a: float = 32,
+    min_current_a: float = 6,
+    phases: int = 3,
+    max_power_w: int | None = None,
+    connector_type: str = "cType2",
+    registration_status: str = RegistrationStatus.ACCEPTED,
+) -> Station:
+    """Create a station with its EVSEs and connectors in the current tenant, and enter its
+    identity (and password hash) in the public registry so that it can connect."""
+    from apps.tenants.models import StationIdentity
+
+    tenant = connection.tenant
+    station = Station(
+        identity=identity, name=name, site=site, registration_status=registration_status
+    )
+    station.full_clean()
+    station.save()
+    power = max_power_w or int(230 * max_current_a * phases)
+    for number in range(1, evse_count + 1):
+        _evse_create(
+            station=station,
+            evse_id=number,
+            max_current_a=max_current_a,
+            min_current_a=min_current_a,
+            phases=phases,
+            max_power_w=power,
+            connector_type=connector_type,
+        )
+    registry = StationIdentity(identity=identity, tenant_id=tenant.pk)
+    registry.set_password(password)
+    registry.full_clean()
+    registry.save()
+    return station
+
+
+def _evse_create(
+    *, station: Station, evse_id: int, connector_type: str = "cType2", **fields
+) -> Evse:
+    evse = Evse.objects.create(station=station, evse_id=evse_id, **fields)
+    Connector.objects.create(evse=evse, connector_id=1, connector_type=connector_type)
+    return evse
+
+
+@transaction.atomic
+def station_set_password(*, station: Station, password: str) -> None:
+    from apps.tenants.models import StationIdentity
+
+    registry = StationIdentity.objects.get(identity=station.identity)
+    registry.set_password(password)
+    registry.save(update_fields=["password_hash"])
+
+
+@transaction.atomic
+def station_accept(*, station: Station, site: Site | None = None) -> Station:
+    """Accept a pending station (it gets Accepted at its next BootNotification)."""
+    station.registration_status = RegistrationStatus.ACCEPTED
+    if site is not None:
+        station.site = site
+    station.save(update_fields=["registration_status", "site"])
+    return station
+
+
+def evse_get_or_create(*, station_id: int, evse_id: int) -> Evse:
+    """The EVSE a station reports on; stations may report ports nobody provisioned."""
+    evse = Evse.objects.filter(station_id=station_id, evse_id=evse_id).first()
+    if evse is None:
+        with transaction.atomic():
+            station = Station.objects.get(pk=station_id)
+            evse = _evse_create(station=station, evse_id=evse_id)
+    return evse
+
+
+# --- What a connected station tells us ----------------------------------------------------
+
+
+@transaction.atomic
+def station_connected(*, station_id: int, connection_id: str, version: str) -> None:
+    now = timezone.now()
+    was_online = Station.objects.filter(pk=station_id, is_online=True).exists()
+    Station.objects.filter(pk=station_id).update(
+        is_online=True,
+        connection_id=connection_id,
+        connected_at=now,
+        last_seen_at=now,
+        ocpp_version=version,
+    )
+    if not was_online:
+        StatusChange.objects.create(
+            station_id=station_id, kind=StatusKind.CONNECTION, status="Online", occurred_at=now
+        )
+        events.emit(events.STATION_CONNECTED, station_id=station_id)
+
+
+@transaction.atomic
+def station_disconnected(*, station_id: int, connection_id: str | None = None) -> bool:
+    """Mark offline; with ``connection_id``, only if that socket is still the station's."""
+    now = timezone.now()
+    updated = Station.objects.filter(pk=station_id, is_online=True)
+    if connection_id is not None:
+        updated = updated.filter(connection_id=connection_id)
+    # A real disconnect forgets the socket; the silence sweep keeps it, so that the next frame
+    # on a socket that was only quiet brings the station back online (station_seen).
+    changes = {"is_online": False}
+    if connection_id is not None:
+        changes["connection_id"] = ""
+    if not updated.update(**changes):
+        return False
+    StatusChange.objects.create(
+        station_id=station_id, kind=StatusKind.CONNECTION, status="Offline", occurred_at=now
+    )
+    events.emit(events.STATION_DISCONNECTED, station_id=station_id)
+    return True
+
+
+def station_seen(*, station_id: int, connection_id: str) -> None:
+    """Any traffic proves liveness (some chargers never answer websocket pings)."""
+    now = timezone.now()
+    mine = Station.objects.filter(pk=station_id, connection_id=connection_id)
+    if mine.filter(is_online=True).update(last_seen_at=now):
+        return  # the usual case: one UPDATE
+    with transaction.atomic():
+        # The sweep had marked this live socket offline (it was silent): it is back.
+        if mine.filter(is_online=False).update(is_online=True, last_seen_at=now):
+            StatusChange.objects.create(
+                station_id=station_id, kind=StatusKind.CONNECTION, status="Online", occurred_at=now
+            )
+            events.emit(events.STATION_CONNECTED, station_id=station_id)
+
+
+def stations_mark_silent_offline(*, now: dt.datetime | None = None, factor: float = 2.5) -> int:
+    """Stations whose socket looks open but which sent nothing for ``factor`` heartbeat
+    intervals are offline (half-open TCP, hung firmware)."""
+    from django.db.models import ExpressionWrapper, F, fields
+
+    now = now or timezone.now()
+    silent = (
+        Station.objects.filter(is_online=True)
+        .annotate(
+            deadline=ExpressionWrapper(
+                F("last_seen_at")
+                + F("heartbeat_interval") * dt.timedelta(seconds=factor)
+                + dt.timedelta(seconds=30),
+                output_field=fields.DateTimeField(),
+            )
+        )
+        .filter(deadline__lt=now)
+        .values_list("pk", flat=True)
+    )
+    return sum(station_disconnected(station_id=pk) for pk in list(silent))
+
+
+@transaction.atomic
+def station_boot(
+    *,
+    station_id: int,
+    vendor: str,
+    model: str,
+    serial_number: str = "",
+    firmware_version: str = "",
+    iccid: str = "",
+    imsi: str = "",
+) -> tuple[str, int]:
+    """Record a BootNotification; returns (registration status, heartbeat interval)."""
+    station = Station.objects.select_for_update().get(pk=station_id)
+    station.vendor = vendor[:50]
+    station.model = model[:50]
+    station.serial_number = (serial_number or "")[:50]
+    station.firmware_version = (firmware_version or "")[:50]
+    station.iccid = (iccid or "")[:20]
+    station.imsi = (imsi or "")[:20]
+    station.last_boot_at = timezone.now()
+    station.save(
+        update_fields=[
+            "vendor",
+            "model",
+            "serial_number",
+            "firmware_version",
+            "iccid",
+            "imsi",
+            "last_boot_at",
+        ]
+    )
+    events.emit(events.STATION_BOOTED, station_id=station_id)
+    return station.registration_status, station.heartbeat_interval
+
+
+@transaction.atomic
+def status_record(
+    *,
+    station_id: int,
+    evse_id: int,
+    status: str,
+    occurred_at: dt.datetime,
+    error_code: str = "",
+    info: str = "",
+) -> None:
+    """A connector status report.  Late (out-of-order) reports go to history only."""
+    if evse_id == 0:  # the station as a whole
+        StatusChange.objects.create(
+            station_id=station_id,
+            status=status[:16],
+            error_code=error_code[:50],
+            info=info[:255],
+            occurred_at=occurred_at,
+        )
+        events.emit(
+            events.STATUS_CHANGED,
+            station_id=station_id,
+            evse_id=None,
+            status=status,
+            live_state=LIVE_STATE_OF_STATUS.get(status, LiveState.UNAVAILABLE),
+        )
+        return
+    evse = evse_get_or_create(station_id=station_id, evse_id=evse_id)
+    StatusChange.objects.create(
+        station_id=station_id,
+        evse=evse,
+        status=status[:16],
+        error_code=error_code[:50],
+        info=info[:255],
+        occurred_at=occurred_at,
+    )
+    if evse.status_changed_at and occurred_at < evse.status_changed_at:
+        return
+    evse_set_status(evse=evse, status=status, at=occurred_at, error_code=error_code)
+
+
+def evse_set_status(*, evse: Evse, status: str, at: dt.datetime, error_code: str = "") -> None:
+    changed = evse.status != status
+    Evse.objects.filter(pk=evse.pk).update(
+        status=status, status_changed_at=at, error_code=error_code[:50]
+    )
+    if changed:
+        events.emit(
+            events.STATUS_CHANGED,
+            station_id=evse.station_id,
+            evse_id=evse.evse_id,
+            status=status,
+            live_state=LIVE_STATE_OF_STATUS.get(status, LiveState.UNAVAILABLE),
+        )
+
+
+def station_firmware_reported(*, station_id: int, version: str) -> None:
+    Station.objects.filter(pk=station_id).update(firmware_version=version[:50])
+
+
+# --- Edits from the portal and the API (added with the REST API) -----------------------------
+SITE_EDITABLE = {
+    "name",
+    "address",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "latitude",
+    "longitude",
+    "timezone",
+}
+STATION_EDITABLE = {"name", "site", "heartbeat_interval", "lax_validation", "registration_status"}
+
+
+@transaction.atomic
+def site_update(*, site: Site, **fields) -> Site:
+    unknown = set(fields) - SITE_EDITABLE
+    if unknown:
+        raise TypeError(f"Cannot change {sorted(unknown)} of a site")
+    for name, value in fields.items():
+        setattr(site, name, value)
+    site.full_clean()
+    site.save()
+    return site
+
+
+@transaction.atomic
+def site_delete(*, site: Site) -> None:
+    """Delete an empty site (a site with stations is protected: move them first)."""
+    site.delete()
+
+
+@transaction.atomic
+def station_update(*, station: Station, password: str | None = None, **fields) -> Station:
+    """Change a station's settings; a new ``password`` goes to the public registry."""
+    unknown = set(fields) - STATION_EDITABLE
+    if unknown:
+        raise TypeError(f"Cannot change {sorted(unknown)} of a station")
+    for name, value in fields.items():
+        setattr(station, name, value)
+    station.full_clean()
+    station.save()
+    if password is not None:
+        station_set_password(station=station, password=password)
+    return station

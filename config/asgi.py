@@ -1,0 +1,32 @@
+"""ASGI entry point: HTTP goes to Django, websockets to Channels consumers.
+
+Each app that serves websockets exposes ``websocket_urlpatterns`` in its ``routing.py`` and is
+listed in WEBSOCKET_ROUTES below.
+"""
+
+import os
+from importlib import import_module
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+WEBSOCKET_ROUTES = ["apps.core.routing", "apps.ocpp.routing", "apps.dashboard.routing"]
+
+
+def _websocket_patterns() -> list:
+    patterns: list = []
+    for module in WEBSOCKET_ROUTES:
+        patterns += import_module(module).websocket_urlpatterns
+    return patterns
+
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": URLRouter(_websocket_patterns()),
+    }
+)

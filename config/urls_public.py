@@ -1,0 +1,17 @@
+"""URLs of the public schema: the landing / sign-in finder and the platform operator's admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from apps.billing import views as billing_views
+from apps.core import views as core_views
+from apps.tenants import views as tenant_views
+
+urlpatterns = [
+    path("", tenant_views.LandingView.as_view(), name="landing"),
+    path("healthz", core_views.healthz, name="healthz"),
+    # One endpoint for every tenant: the tenant is read from the signed event.
+    path("billing/stripe/webhook/", billing_views.stripe_webhook, name="stripe_webhook"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]

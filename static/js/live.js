@@ -1,0 +1,100 @@
+/* The live feed of the portal: one websocket to /ws/live/, reconnected with back-off.
+ * After a reconnect the page re-reads its own HTML once (what it missed while away):
+ * updates come from the server's pushes, never from polling. */
+(function () {
+  "use strict";
+
+  function readJSON(doc, id) {
+    var node = doc.getElementById(id);
+    return node ? JSON.parse(node.textContent) : null;
+  }
+
+  function setIndicator(state) {
+    var node = document.getElementById("live-indicator");
+    if (!node) return;
+    node.classList.remove("connecting", "live", "offline");
+    node.classList.add(state);
+    node.dataset.state = state;
+    if (state === "live") node.textContent = node.dataset.labelLive;
+    if (state === "offline") node.textContent = node.dataset.labelOffline;
+  }
+
+  function connect(options) {
+    var delay = 1000;
+    var opened = false;
+    var socket = null;
+    var stopped = false;
+
+    function url() {
+      var scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+      var query = options.power ? "?power=" + encodeURIComponent(options.power) : "";
+      return scheme + "//" + window.location.host + "/ws/live/" + query;
+    }
+
+    function resync() {
+      if (!options.onResync) return;
+      fetch(window.location.href, { credentials: "same-origin", headers: { "X-Live-Resync": "1" } })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          if (html) options.onResync(new DOMParser().parseFromString(html, "text/html"));
+        })
+        .catch(function () {});
+    }
+
+    function open() {
+      socket = new WebSocket(url());
+      socket.onopen = function () {
+        delay = 1000;
+        setIndicator("live");
+        if (opened) resync();
+        opened = true;
+        document.dispatchEvent(new CustomEvent("live:open"));
+      };
+      socket.onmessage = function (event) {
+        var message;
+        try { message = JSON.parse(event.data); } catch (error) { return; }
+        options.onMessage(message);
+        document.dispatchEvent(new CustomEvent("live:message", { detail: message }));
+      };
+      socket.onclose = function (event) {
+        setIndicator("offline");
+        if (stopped || event.code === 4403) return; // signed out or role revoked
+        window.setTimeout(open, delay);
+        delay = Math.min(delay * 2, 30000);
+      };
+    }
+
+    open();
+    return {
+      send: function (data) {
+        if (socket && socket.readyState === 1) socket.send(JSON.stringify(data));
+      },
+      stop: function () { stopped = true; if (socket) socket.close(); },
+      resync: resync
+    };
+  }
+
+  function timeOf(iso) {
+    var date = iso ? new Date(iso) : new Date();
+    return date.toLocaleTimeString(document.documentElement.lang || undefined);
+  }
+
+  function formatKwh(wh) {
+    var lang = document.documentElement.lang || undefined;
+    return (wh / 1000).toLocaleString(lang, { minimumFractionDigits: 3, maximumFractionDigits: 3 }) + " kWh";
+  }
+
+  function formatKw(watts) {
+    var lang = document.documentElement.lang || undefined;
+    if (watts === null || watts === undefined) return "—";
+    return (watts / 1000).toLocaleString(lang, { minimumFractionDigits: 2, maximumFractionDigits: 2 }) + " kW";
+  }
+
+  window.ChargegridLive = {
+    connect: connect,
+    readJSON: readJSON,
+    timeOf: timeOf,
+    formatKwh: formatKwh,
+    formatKw: formatKw
+  };
+})();

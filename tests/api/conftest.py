@@ -1,0 +1,268 @@
+"""API fixtures: clients per persona (session or API key) and an inventory on two sites of
+tenant alpha and one site of tenant beta, each row marked with where it lives."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from apps.audit.choices import AuditSource
+from apps.audit.models import AuditEntry
+from apps.charging.models import ChargingSession, IdToken, MeterValue
+from apps.ocpp.models import MessageLog, StationEvent
+from apps.roles.services import api_key_create
+from apps.stations.models import Connector, Evse, Site, Station, StatusChange
+from apps.webhooks.models import Webhook, WebhookDelivery
+from tests.conftest import host_of
+
+T0 = dt.datetime(2025, 3, 1, 8, 0, tzinfo=dt.UTC)
+
+
+def api_client(tenant, *, user=None, key: str | None = None, csrf: bool = False) -> APIClient:
+    """A client on ``tenant``'s host, signed in as ``user`` (session) or using ``key``."""
+    client = APIClient(HTTP_HOST=host_of(tenant), enforce_csrf_checks=csrf)
+    if user is not None:
+        previous = connection.tenant
+        connection.set_tenant(tenant)  # the session row lives in that tenant's schema
+        client.force_login(user)
+        connection.set_tenant(previous)
+    if key is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {key}")
+    return client
+
+
+@pytest.fixture
+def api_for(alpha):
+    def make(user=None, tenant=None, key=None, csrf=False):
+        return api_client(tenant or alpha, user=user, key=key, csrf=csrf)
+
+    return make
+
+
+def make_station(
+    site: Site | None,
+    identity: str,
+    *,
+    evses: int = 2,
+    online: bool = True,
+    version: str = "1.6",
+    status: str = "Available",
+) -> Station:
+    station = Station.objects.create(
+        site=site,
+        identity=identity,
+        name=f"{identity} name",
+        vendor="Acme",
+        model="AC22",
+        firmware_version="1.2.3",
+        ocpp_version=version,
+        is_online=online,
+        last_seen_at=T0,
+    )
+    for number in range(1, evses + 1):
+        evse = Evse.objects.create(station=station, evse_id=number, status=status)
+        Connector.objects.create(evse=evse, connector_id=1)
+    return station
+
+
+def make_session(station: Station, *, uid: str, token: IdToken | None = None, active=False):
+    evse = station.evses.order_by("evse_id").first()
+    session = ChargingSession.objects.create(
+        station=station,
+        evse=evse,
+        transaction_id=f"tx-{station.identity}",
+        id_token=uid,
+        token=token,
+        status="active" if active else "completed",
+        started_at=T0,
+        ended_at=None if active else T0 + dt.timedelta(hours=1),
+        meter_start_wh=1000,
+        meter_stop_wh=None if active else 8000,
+        energy_wh=7000,
+    )
+    MeterValue.objects.create(
+        station=station,
+        evse_id=evse.evse_id,
+        session=session,
+        timestamp=T0 + dt.timedelta(minutes=15),
+        measurand="Energy.Active.Import.Register",
+        unit="Wh",
+        value=Decimal("2500"),
+    )
+    return session
+
+
+@dataclass
+class Place:
+    """What was created on one site (or, for tenant-wide rows, on none)."""
+
+    site: Site | None = None
+    stations: list[Station] = field(default_factory=list)
+    objects: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Inventory:
+    a1: Place
+    a2: Place
+    tenant_wide: dict[str, object]
+
+    def site_of_station(self) -> dict[int, int | None]:
+        return {
+            station.pk: station.site_id
+            for place in (self.a1, self.a2)
+            for station in place.stations
+        }
+
+
+def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
+    place = Place(site=site)
+    place.stations = [make_station(site, f"{prefix}-ST-{n}") for n in (1, 2)]
+    first = place.stations[0]
+    evse = first.evses.order_by("evse_id").first()
+    session = make_session(first, uid=token.uid, token=token)
+    StatusChange.objects.create(station=first, evse=evse, status="Charging", occurred_at=T0)
+    message = MessageLog.objects.create(
+        station=first,
+        direction="in",
+        message_type=2,
+        unique_id=f"{prefix}-msg",
+        action="Heartbeat",
+        payload={},
+        created_at=T0,
+    )
+    event = StationEvent.objects.create(
+        station=first, kind="firmware", action="FirmwareStatusNotification", occurred_at=T0
+    )
+    audit = AuditEntry.objects.create(
+        actor_kind="user",
+        actor_label=owner.email,
+        user=owner,
+        action="site.update",
+        object_type="stations.site",
+        object_id=str(site.pk),
+        object_repr=site.name,
+        source=AuditSource.PORTAL,
+        site=site,
+    )
+    from apps.power.models import EvseAllocation, LimitOverride, PowerAlert, PowerNode
+
+    node = PowerNode.objects.create(site=site, name=f"{prefix} main panel", rating_a=100)
+    limit = LimitOverride.objects.create(node=node, limit_a=50, starts_at=T0, source="api")
+    allocation = EvseAllocation.objects.create(evse=evse, node=node, since=T0)
+    power_alert = PowerAlert.objects.create(
+        station=first, evse=evse, kind="push_failed", message="x", created_at=T0
+    )
+    place.objects = {
+        "power_node": node,
+        "power_limit": limit,
+        "power_allocation": allocation,
+        "power_alert": power_alert,
+        "site": site,
+        "station": first,
+        "evse": evse,
+        "connector": evse.connectors.first(),
+        "session": session,
+        "meter_value": session.meter_values.first(),
+        "status_change": first.status_changes.first(),
+        "message": message,
+        "station_event": event,
+        "audit_entry": audit,
+    }
+    return place
+
+
+@pytest.fixture
+def inventory(personas, alpha_sites) -> Inventory:
+    owner = personas.owner
+    token = IdToken.objects.create(uid="ALPHA-TOKEN-1", label="alpha driver")
+    a1 = fill_site(alpha_sites[0], "A1", owner, token)
+    a2 = fill_site(alpha_sites[1], "A2", owner, token)
+    from apps.roles.models import Role, RoleAssignment
+
+    webhook = Webhook.objects.create(
+        name="alpha hook",
+        url="https://example.com/hook",
+        secret="s",
+        events=["ping"],
+        created_by=owner,
+    )
+    delivery = WebhookDelivery.objects.create(
+        uuid="00000000-0000-0000-0000-00000000a001",
+        webhook=webhook,
+        event="ping",
+        payload={"marker": "alpha"},
+    )
+    key, _ = api_key_create(
+        name="alpha key", created_by=owner, permissions=["sites.view"], all_sites=True
+    )
+    from apps.billing import services as billing
+    from apps.billing.services.payouts import payout_run
+
+    tariff = billing.tariff_create(
+        name="Public",
+        definition={"currency": "CAD", "energy": [{"price_per_kwh": "0.25"}]},
+        effective_from=T0 - dt.timedelta(days=30),
+    )
+    for place in (a1, a2):
+        place.objects["tariff_assignment"] = billing.tariff_assign(tariff=tariff, site=place.site)
+        place.objects["session_cost"] = billing.session_bill(session_id=place.objects["session"].pk)
+    # A payout with its bank file: the platform's debtor account and the tenant's own.
+    from tests.billing.conftest import PAYOUT_DEBTOR
+
+    billing.billing_profile_update(
+        payout_account_holder="Alpha Parking Inc.",
+        payout_account_number="7654321",
+        payout_clearing_system="CACPA",
+        payout_clearing_member_id="081500001",
+    )
+    from django.test import override_settings
+
+    with override_settings(BILLING_PAYOUT_DEBTOR=PAYOUT_DEBTOR):
+        payout = payout_run(period_start=T0.date())
+    tenant_wide = {
+        "tariff": tariff,
+        "payout": payout,
+        "token": token,
+        "webhook": webhook,
+        "delivery": delivery,
+        "api_key": key,
+        "role": Role.objects.get(slug="viewer"),
+        "role_assignment": RoleAssignment.objects.filter(user=personas.delegate).first(),
+        "audit_entry": AuditEntry.objects.create(
+            actor_kind="user",
+            actor_label=owner.email,
+            action="token.create",
+            source=AuditSource.API,
+        ),
+    }
+    return Inventory(a1=a1, a2=a2, tenant_wide=tenant_wide)
+
+
+@pytest.fixture
+def beta_inventory(beta, alpha):
+    """One site and one station in tenant beta (then back to alpha)."""
+    connection.set_tenant(beta)
+    site = Site.objects.create(name="B1 Harbour", timezone="UTC")
+    token = IdToken.objects.create(uid="BETA-TOKEN-1")
+    from apps.accounts.models import User
+
+    place = fill_site(site, "B1", User.objects.get(email="owner@beta.test"), token)
+    connection.set_tenant(alpha)
+    return place
+
+
+def results(response) -> list[dict]:
+    body = response.json()
+    return body["results"] if isinstance(body, dict) and "results" in body else body
+
+
+@pytest.fixture
+def now():
+    return timezone.now()

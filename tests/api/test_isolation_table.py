@@ -1,0 +1,386 @@
+"""The isolation table: every API endpoint, the permission it needs, and what each persona gets.
+
+``TABLE`` lists every route under ``/api/v1/`` (method + path as the router spells it).  The
+suite fails when a route exists that the table does not list (so a new endpoint cannot ship
+without these checks) and when the OpenAPI schema documents a different permission.
+
+For each endpoint: nobody signed in, a user of another tenant (session or API key) and a user
+without the role get 401/403; a key lacking the permission gets 403; the delegate (site A1
+only) and a key limited to site A1 see only A1's rows and get 404 for A2's objects; the owner
+sees everything; and on tenant beta's host, lists hold exactly beta's rows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from django.db import connection
+from django.urls import URLResolver, get_resolver
+from drf_spectacular.generators import SchemaGenerator
+
+from apps.accounts.models import User
+from apps.core.permissions import PERMISSIONS
+from apps.roles.selectors import UserActor
+from apps.roles.services import api_key_create
+from tests.api.conftest import api_client, results
+
+PREFIX = "/api/v1/"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    permission: str | None  # None: any signed-in caller
+    target: str | None = None  # the inventory object a {pk} names
+    rows: str | None = None  # how a list row leads to its site: id, site, station, evse
+    command: bool = False  # talks to a station: no positive request in this table
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+E = Endpoint
+SITE_VIEW, SITE_MANAGE = "sites.view", "sites.manage"
+ST_VIEW, ST_CONF, ST_CMD = "stations.view", "stations.configure", "stations.command"
+SESSIONS, TOK_VIEW, TOK_MANAGE = "sessions.view", "tokens.view", "tokens.manage"
+HOOK_VIEW, HOOK_MANAGE = "webhooks.view", "webhooks.manage"
+POWER_VIEW, POWER_MANAGE = "power.view", "power.manage"
+BILL_VIEW, BILL_MANAGE = "billing.view", "billing.manage"
+STATION = "/api/v1/stations/{pk}/"
+
+TABLE: list[Endpoint] = [
+    # sites
+    E("GET", "/api/v1/sites/", SITE_VIEW, rows="id"),
+    E("POST", "/api/v1/sites/", SITE_MANAGE),
+    E("GET", "/api/v1/sites/{pk}/", SITE_VIEW, target="site"),
+    E("PUT", "/api/v1/sites/{pk}/", SITE_MANAGE, target="site"),
+    E("PATCH", "/api/v1/sites/{pk}/", SITE_MANAGE, target="site"),
+    E("DELETE", "/api/v1/sites/{pk}/", SITE_MANAGE, target="site"),
+    # stations, ports, connectors, status history
+    E("GET", "/api/v1/stations/", ST_VIEW, rows="site"),
+    E("POST", "/api/v1/stations/", ST_CONF),
+    E("GET", STATION, ST_VIEW, target="station"),
+    E("PATCH", STATION, ST_CONF, target="station"),
+    E("GET", "/api/v1/evses/", ST_VIEW, rows="station"),
+    E("GET", "/api/v1/evses/{pk}/", ST_VIEW, target="evse"),
+    E("GET", "/api/v1/connectors/", ST_VIEW, rows="evse"),
+    E("GET", "/api/v1/connectors/{pk}/", ST_VIEW, target="connector"),
+    E("GET", "/api/v1/status-changes/", ST_VIEW, rows="station"),
+    E("GET", "/api/v1/status-changes/{pk}/", ST_VIEW, target="status_change"),
+    # remote commands
+    E("POST", STATION + "remote-start/", ST_CMD, target="station", command=True),
+    E("POST", STATION + "remote-stop/", ST_CMD, target="station", command=True),
+    E("POST", STATION + "reset/", ST_CMD, target="station", command=True),
+    E("POST", STATION + "unlock/", ST_CMD, target="station", command=True),
+    E("POST", STATION + "availability/", ST_CMD, target="station", command=True),
+    E("POST", STATION + "trigger-message/", ST_CMD, target="station", command=True),
+    E("GET", STATION + "configuration/", ST_CONF, target="station", command=True),
+    E("POST", STATION + "configuration/", ST_CONF, target="station", command=True),
+    E("POST", STATION + "ocpp-call/", "ocpp.raw_call", target="station", command=True),
+    # OCPP logs
+    E("GET", "/api/v1/ocpp-messages/", ST_VIEW, rows="station"),
+    E("GET", "/api/v1/ocpp-messages/{pk}/", ST_VIEW, target="message"),
+    E("GET", "/api/v1/station-events/", ST_VIEW, rows="station"),
+    E("GET", "/api/v1/station-events/{pk}/", ST_VIEW, target="station_event"),
+    # sessions and meter values
+    E("GET", "/api/v1/sessions/", SESSIONS, rows="site"),
+    E("GET", "/api/v1/sessions/{pk}/", SESSIONS, target="session"),
+    E("GET", "/api/v1/sessions/{pk}/meter-values/", SESSIONS, target="session"),
+    E("GET", "/api/v1/meter-values/", SESSIONS, rows="station"),
+    E("GET", "/api/v1/meter-values/{pk}/", SESSIONS, target="meter_value"),
+    # tokens (tenant-wide)
+    E("GET", "/api/v1/tokens/", TOK_VIEW, rows="tenant"),
+    E("POST", "/api/v1/tokens/", TOK_MANAGE),
+    E("GET", "/api/v1/tokens/{pk}/", TOK_VIEW, target="token"),
+    E("PUT", "/api/v1/tokens/{pk}/", TOK_MANAGE, target="token"),
+    E("PATCH", "/api/v1/tokens/{pk}/", TOK_MANAGE, target="token"),
+    E("DELETE", "/api/v1/tokens/{pk}/", TOK_MANAGE, target="token"),
+    # people, roles, API keys (tenant-wide)
+    E("GET", "/api/v1/roles/", "people.view", rows="tenant"),
+    E("GET", "/api/v1/roles/{pk}/", "people.view", target="role"),
+    E("GET", "/api/v1/role-assignments/", "people.view", rows="tenant"),
+    E("GET", "/api/v1/role-assignments/{pk}/", "people.view", target="role_assignment"),
+    E("GET", "/api/v1/api-keys/", "api_keys.manage", rows="tenant"),
+    E("POST", "/api/v1/api-keys/", "api_keys.manage"),
+    E("GET", "/api/v1/api-keys/{pk}/", "api_keys.manage", target="api_key"),
+    E("POST", "/api/v1/api-keys/{pk}/revoke/", "api_keys.manage", target="api_key"),
+    # audit log (entries about a site are that site's; the rest tenant-wide)
+    E("GET", "/api/v1/audit-log/", "audit.view", rows="site"),
+    E("GET", "/api/v1/audit-log/{pk}/", "audit.view", target="audit_entry"),
+    # webhooks (tenant-wide)
+    E("GET", "/api/v1/webhooks/", HOOK_VIEW, rows="tenant"),
+    E("POST", "/api/v1/webhooks/", HOOK_MANAGE),
+    E("GET", "/api/v1/webhooks/{pk}/", HOOK_VIEW, target="webhook"),
+    E("PUT", "/api/v1/webhooks/{pk}/", HOOK_MANAGE, target="webhook"),
+    E("PATCH", "/api/v1/webhooks/{pk}/", HOOK_MANAGE, target="webhook"),
+    E("DELETE", "/api/v1/webhooks/{pk}/", HOOK_MANAGE, target="webhook"),
+    E("POST", "/api/v1/webhooks/{pk}/ping/", HOOK_MANAGE, target="webhook"),
+    E("POST", "/api/v1/webhooks/{pk}/rotate-secret/", HOOK_MANAGE, target="webhook"),
+    E("GET", "/api/v1/webhook-deliveries/", HOOK_VIEW, rows="tenant"),
+    E("GET", "/api/v1/webhook-deliveries/{pk}/", HOOK_VIEW, target="delivery"),
+    E(
+        "POST",
+        "/api/v1/webhook-deliveries/{pk}/redeliver/",
+        HOOK_VIEW.replace("view", "manage"),
+        target="delivery",
+    ),
+    # power management (the electrical tree is per site)
+    E("GET", "/api/v1/power-nodes/", POWER_VIEW, rows="site"),
+    E("POST", "/api/v1/power-nodes/", POWER_MANAGE),
+    E("GET", "/api/v1/power-nodes/{pk}/", POWER_VIEW, target="power_node"),
+    E("PUT", "/api/v1/power-nodes/{pk}/", POWER_MANAGE, target="power_node"),
+    E("PATCH", "/api/v1/power-nodes/{pk}/", POWER_MANAGE, target="power_node"),
+    E("DELETE", "/api/v1/power-nodes/{pk}/", POWER_MANAGE, target="power_node"),
+    E("GET", "/api/v1/power-nodes/{pk}/load/", POWER_VIEW, target="power_node"),
+    E("POST", "/api/v1/power-nodes/{pk}/limit/", POWER_MANAGE, target="power_node"),
+    E("POST", "/api/v1/power-nodes/{pk}/building-load/", POWER_MANAGE, target="power_node"),
+    E("GET", "/api/v1/power-limits/", POWER_VIEW, rows="node"),
+    E("GET", "/api/v1/power-limits/{pk}/", POWER_VIEW, target="power_limit"),
+    E("POST", "/api/v1/power-limits/{pk}/end/", POWER_MANAGE, target="power_limit"),
+    E("GET", "/api/v1/power-allocations/", POWER_VIEW, rows="evse"),
+    E("GET", "/api/v1/power-allocations/{pk}/", POWER_VIEW, target="power_allocation"),
+    E("GET", "/api/v1/power-alerts/", POWER_VIEW, rows="station"),
+    E("GET", "/api/v1/power-alerts/{pk}/", POWER_VIEW, target="power_alert"),
+    # billing (tariffs and payouts are tenant-wide; assignments and costs belong to a site)
+    E("GET", "/api/v1/billing/tariffs/", BILL_VIEW, rows="tenant"),
+    E("POST", "/api/v1/billing/tariffs/", BILL_MANAGE),
+    E("GET", "/api/v1/billing/tariffs/{pk}/", BILL_VIEW, target="tariff"),
+    E("POST", "/api/v1/billing/tariffs/{pk}/versions/", BILL_MANAGE, target="tariff"),
+    E("GET", "/api/v1/billing/tariffs/{pk}/ocpi/", BILL_VIEW, target="tariff"),
+    E("GET", "/api/v1/billing/tariff-assignments/", BILL_VIEW, rows="site"),
+    E("POST", "/api/v1/billing/tariff-assignments/", BILL_MANAGE),
+    E("GET", "/api/v1/billing/tariff-assignments/{pk}/", BILL_VIEW, target="tariff_assignment"),
+    E(
+        "DELETE",
+        "/api/v1/billing/tariff-assignments/{pk}/",
+        BILL_MANAGE,
+        target="tariff_assignment",
+    ),
+    E("GET", "/api/v1/billing/session-costs/", BILL_VIEW, rows="site"),
+    E("GET", "/api/v1/billing/session-costs/{pk}/", BILL_VIEW, target="session_cost"),
+    E("POST", "/api/v1/billing/session-costs/{pk}/refund/", BILL_MANAGE, target="session_cost"),
+    E("GET", "/api/v1/billing/payouts/", BILL_MANAGE, rows="tenant"),
+    E("GET", "/api/v1/billing/payouts/{pk}/", BILL_MANAGE, target="payout"),
+    E("GET", "/api/v1/billing/payouts/{pk}/bank-file/", BILL_MANAGE, target="payout"),
+    E("GET", "/api/v1/billing/payouts/{pk}/statement/", BILL_MANAGE, target="payout"),
+    E("POST", "/api/v1/billing/payouts/{pk}/mark-sent/", BILL_MANAGE, target="payout"),
+    E("POST", "/api/v1/billing/payouts/{pk}/mark-paid/", BILL_MANAGE, target="payout"),
+    E("POST", "/api/v1/billing/pricing-wizard/", BILL_MANAGE),
+    # the caller, and the documentation
+    E("GET", "/api/v1/me/", None),
+    E("GET", "/api/v1/schema/", None),
+    E("GET", "/api/v1/docs/", None),
+]
+
+TENANT_WIDE = {
+    "token",
+    "webhook",
+    "delivery",
+    "api_key",
+    "role",
+    "role_assignment",
+    "tariff",
+    "payout",
+}
+
+
+# --- The table is complete --------------------------------------------------------------------
+def _route(prefix: str, pattern) -> str:
+    text = prefix + str(pattern)
+    text = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", text)
+    return "/" + text.replace("^", "").replace("$", "").replace("\\", "")
+
+
+def api_routes() -> set[tuple[str, str]]:
+    """Every (method, path) that the URL resolver serves under /api/v1/."""
+    found: set[tuple[str, str]] = set()
+
+    def walk(patterns, prefix: str) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, prefix + str(pattern.pattern))
+                continue
+            path = _route(prefix, pattern.pattern)
+            if not path.startswith(PREFIX) or pattern.name == "not_found":
+                continue
+            callback = pattern.callback
+            if hasattr(callback, "actions"):  # a viewset route
+                methods = callback.actions.keys()
+            elif hasattr(callback, "view_class"):
+                view = callback.view_class
+                methods = [m for m in ("get", "post", "put", "patch", "delete") if hasattr(view, m)]
+            else:
+                methods = ["get"]
+            allowed = getattr(getattr(callback, "cls", None), "http_method_names", None)
+            found.update(
+                (method.upper(), path)
+                for method in methods
+                if method not in ("head", "options") and (allowed is None or method in allowed)
+            )
+
+    walk(get_resolver("config.urls").url_patterns, "")
+    return found
+
+
+def schema_operations() -> dict[tuple[str, str], dict]:
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    operations = {}
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            operations[(method.upper(), re.sub(r"\{id\}", "{pk}", path))] = operation
+    return operations
+
+
+def test_every_api_route_is_in_the_table():
+    table = {(e.method, e.path) for e in TABLE}
+    routes = api_routes()
+    assert len(table) == len(TABLE), "an endpoint is listed twice"
+    assert routes - table == set(), "add these endpoints to TABLE (with their permission)"
+    assert table - routes == set(), "TABLE lists endpoints that no longer exist"
+
+
+def test_the_schema_documents_the_permissions_of_the_table():
+    operations = schema_operations()
+    documented = {e for e in TABLE if e.path not in ("/api/v1/schema/", "/api/v1/docs/")}
+    assert set(operations) == {(e.method, e.path) for e in documented}
+    for endpoint in documented:
+        operation = operations[(endpoint.method, endpoint.path)]
+        assert operation["x-permission"] == (endpoint.permission or "authenticated"), endpoint
+        assert (endpoint.permission or "any signed-in caller") in operation["description"]
+
+
+def test_the_table_names_only_registered_permissions():
+    for endpoint in TABLE:
+        assert endpoint.permission is None or endpoint.permission in PERMISSIONS, endpoint
+
+
+# --- What each persona gets -------------------------------------------------------------------
+def _url(endpoint: Endpoint, obj) -> str:
+    return endpoint.path.replace("{pk}", str(obj.pk)) if obj is not None else endpoint.path
+
+
+def _object(inventory, endpoint: Endpoint, place: str):
+    if endpoint.target is None:
+        return None
+    if endpoint.target in TENANT_WIDE:
+        return inventory.tenant_wide[endpoint.target]
+    return getattr(inventory, place).objects[endpoint.target]
+
+
+def _send(client, endpoint: Endpoint, url: str):
+    return (
+        getattr(client, endpoint.method.lower())(url, {}, format="json")
+        if (endpoint.method != "GET")
+        else client.get(url)
+    )
+
+
+def _sites_of_rows(endpoint: Endpoint, rows: list[dict], inventory) -> set:
+    station_site = inventory.site_of_station()
+    evse_site = {place.objects["evse"].pk: place.site.pk for place in (inventory.a1, inventory.a2)}
+    for place in (inventory.a1, inventory.a2):
+        for station in place.stations:
+            for evse in station.evses.all():
+                evse_site[evse.pk] = place.site.pk
+    if endpoint.rows == "id":
+        return {row["id"] for row in rows}
+    if endpoint.rows == "site":
+        return {row["site"] for row in rows}
+    if endpoint.rows == "station":
+        return {station_site[row["station"]] for row in rows}
+    if endpoint.rows == "evse":
+        return {evse_site[row["evse"]] for row in rows}
+    if endpoint.rows == "node":
+        node_site = {
+            place.objects["power_node"].pk: place.site.pk for place in (inventory.a1, inventory.a2)
+        }
+        return {node_site[row["node"]] for row in rows}
+    raise AssertionError(f"no site mapping for {endpoint}")
+
+
+def _expect(response, *statuses, endpoint=None):
+    assert response.status_code in statuses, (
+        f"{endpoint}: {response.status_code} {response.content[:300]!r}"
+    )
+
+
+@pytest.mark.parametrize("endpoint", TABLE, ids=str)
+def test_isolation(endpoint, inventory, beta_inventory, personas, alpha, beta, alpha_sites):
+    a1, a2 = alpha_sites
+    own = _object(inventory, endpoint, "a2")
+    url = _url(endpoint, own)
+
+    # Nobody signed in.
+    _expect(_send(api_client(alpha), endpoint, url), 401, endpoint=endpoint)
+
+    # Another tenant's person and key: their session and key mean nothing on alpha's host.
+    other = personas.other_tenant_user
+    _expect(_send(api_client(alpha, user=other), endpoint, url), 401, 403, endpoint=endpoint)
+    connection.set_tenant(beta)
+    _, beta_key = api_key_create(name="beta", created_by=other, permissions=["*"], all_sites=True)
+    connection.set_tenant(alpha)
+    _expect(_send(api_client(alpha, key=beta_key), endpoint, url), 401, endpoint=endpoint)
+
+    if endpoint.permission is None:
+        for user in (personas.owner, personas.outsider):
+            _expect(api_client(alpha, user=user).get(url), 200, endpoint=endpoint)
+        return
+
+    # A person without the role, and a key without the permission.
+    _expect(_send(api_client(alpha, user=personas.outsider), endpoint, url), 403, endpoint=endpoint)
+    unrelated = "reports.view" if endpoint.permission != "reports.view" else "sites.view"
+    _, weak_key = api_key_create(
+        name="weak", created_by=personas.owner, permissions=[unrelated], all_sites=True
+    )
+    _expect(_send(api_client(alpha, key=weak_key), endpoint, url), 403, endpoint=endpoint)
+
+    # The delegate (site A1), and a key of the owner limited to site A1.
+    _, a1_key = api_key_create(
+        name="a1 only", created_by=personas.owner, permissions=["*"], sites=[a1]
+    )
+    limited = [
+        (api_client(alpha, user=personas.delegate), UserActor(personas.delegate)),
+        (api_client(alpha, key=a1_key), None),
+    ]
+    for client, actor in limited:
+        holds = actor is None or not actor.scope_for(endpoint.permission).empty
+        if not holds or endpoint.rows == "tenant" or endpoint.target in TENANT_WIDE:
+            # no permission at all, or tenant-wide rows that need it on every site
+            _expect(_send(client, endpoint, url), 403, endpoint=endpoint)
+            continue
+        if endpoint.target is not None:
+            _expect(_send(client, endpoint, url), 404, endpoint=endpoint)  # A2's object
+            if endpoint.method == "GET" and not endpoint.command:
+                mine = _url(endpoint, _object(inventory, endpoint, "a1"))
+                _expect(client.get(mine), 200, endpoint=endpoint)
+        elif endpoint.method == "GET":
+            response = client.get(url, {"page_size": 1000})
+            _expect(response, 200, endpoint=endpoint)
+            rows = results(response)
+            assert rows, f"{endpoint}: the limited caller should see A1's rows"
+            assert _sites_of_rows(endpoint, rows, inventory) == {a1.pk}, endpoint
+
+    if endpoint.method != "GET" or endpoint.command:
+        return
+
+    # The owner sees everything (the positive control of the checks above).
+    owner = api_client(alpha, user=personas.owner)
+    response = owner.get(url, {"page_size": 1000})
+    _expect(response, 200, endpoint=endpoint)
+    if endpoint.target is None and endpoint.rows != "tenant":
+        assert {a1.pk, a2.pk} <= _sites_of_rows(endpoint, results(response), inventory)
+
+    # On beta's host, beta's owner gets exactly beta's rows.
+    if endpoint.target is None:
+        view = get_resolver("config.urls").resolve(endpoint.path).func
+        model = view.cls.queryset.model
+        connection.set_tenant(beta)
+        expected = set(model.objects.values_list("pk", flat=True))
+        beta_owner = User.objects.get(email="owner@beta.test")
+        connection.set_tenant(alpha)
+        response = api_client(beta, user=beta_owner).get(endpoint.path, {"page_size": 1000})
+        _expect(response, 200, endpoint=endpoint)
+        assert {row["id"] for row in results(response)} == expected, endpoint

@@ -1,0 +1,161 @@
+"""Real processes for tests: ASGI servers on free ports against the test database, and
+websocket OCPP clients built on the `ocpp` library."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from contextlib import contextmanager
+
+from django.conf import settings
+from django.db import connection
+
+from config.services import with_database
+
+ROOT = settings.BASE_DIR
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class ServerProcess:
+    """``uvicorn config.asgi:application`` in a subprocess, on the pytest-django test DB."""
+
+    def __init__(self, name: str = "server") -> None:
+        self.name = name
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+        self.log_path = ROOT / "var" / f"test-{name}-{self.port}.log"
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self, **extra_env: str) -> ServerProcess:
+        database = connection.settings_dict["NAME"]
+        env = {
+            **os.environ,
+            "DATABASE_URL": with_database(os.environ["DATABASE_URL"], database),
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            **extra_env,
+        }
+        self.log_path.parent.mkdir(exist_ok=True)
+        self._log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "config.asgi:application",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--lifespan",
+                "off",
+                "--ws",
+                "websockets",
+                "--ws-max-size",
+                "1048576",
+                "--ws-ping-interval",
+                "0",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited:\n{self.log_path.read_text()}")
+            try:
+                request = urllib.request.Request(
+                    f"{self.http}/healthz", headers={"Host": "localhost"}
+                )
+                with urllib.request.urlopen(request, timeout=2) as response:
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError(f"{self.name} did not start:\n{self.log_path.read_text()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        if hasattr(self, "_log"):
+            self._log.close()
+
+
+def basic_auth(identity: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{identity}:{password}".encode()).decode()
+
+
+def unique_identity(prefix: str = "CP") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+@contextmanager
+def tenant(tenant_obj):
+    previous = connection.tenant if hasattr(connection, "tenant") else None
+    connection.set_tenant(tenant_obj)
+    try:
+        yield
+    finally:
+        if previous is not None:
+            connection.set_tenant(previous)
+        else:
+            connection.set_schema_to_public()
+
+
+async def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05):
+    """Poll an (async or sync) predicate until it is truthy; returns its value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)
+
+
+def blocking(fn):
+    """Run ORM code from sync or async test code (in a worker thread when a loop runs)."""
+    import concurrent.futures
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return fn()
+
+    def run():
+        try:
+            return fn()
+        finally:
+            connection.close()
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(run).result()

@@ -1,0 +1,253 @@
+"""Every portal page, for every persona, from one table: another tenant's user and a user
+without the role get nothing; a delegate gets only their site.  A portal URL that is not in
+the table fails ``test_every_portal_page_is_in_the_table``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests.conftest import host_of
+
+# The namespaces of the portal's pages (the API, admin and sign-in have their own tests).
+PORTAL_NAMESPACES = {"core", "dashboard", "stations", "charging", "monitoring", "roles"}
+# What must never appear on a page shown to someone outside site A2.
+A2_MARKERS = ("A2-CHARGER", "A2-TOKEN", "A2 Depot")
+ALPHA_MARKERS = ("A1-CHARGER", "A2-CHARGER", "A1-TOKEN", "A2-TOKEN", "A1 Garage")
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    # Arguments of the URL, pointing at something on site A2 (outside the delegate's scope).
+    args: Callable = field(default=lambda net, personas: [])
+    method: str = "get"
+    data: Callable = field(default=lambda net, personas: {})
+    # What the delegate (configure stations, site A1 only) gets: "scoped" (200 without A2's
+    # things), 403 or 404.
+    delegate: object = "scoped"
+    owner: int = 200
+    public: bool = False
+    # A redirect that shows nothing (the home address), the same for everyone.
+    redirect: bool = False
+
+
+def _a2_station(net, personas):
+    return [net.a2_station.pk]
+
+
+def _delegate_assignment(net, personas):
+    return [personas.delegate.role_assignments.get().pk]
+
+
+def _api_key(net, personas):
+    from apps.roles.services import api_key_create
+
+    key, _ = api_key_create(
+        name="BMS", created_by=personas.owner, permissions=["sites.view"], all_sites=True
+    )
+    return [key.pk]
+
+
+PAGES = [
+    Page("core:dashboard", owner=302, redirect=True),
+    Page("dashboard:home"),
+    Page("dashboard:map"),
+    Page("stations:site_list"),
+    Page("stations:site_detail", args=lambda net, p: [net.a2_station.site_id], delegate=404),
+    Page("stations:station_list"),
+    Page("stations:station_detail", args=_a2_station, delegate=404),
+    Page("stations:station_live_fragment", args=_a2_station, delegate=404),
+    Page("stations:station_messages", args=_a2_station, delegate=404),
+    Page(
+        "stations:station_reset",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {"reset-reset_type": "Immediate"},
+        delegate=404,
+        owner=302,
+    ),
+    Page(
+        "stations:station_unlock",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {"unlock-evse_id": "1"},
+        delegate=404,
+        owner=302,
+    ),
+    Page(
+        "stations:station_availability",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {"availability-evse_id": "0", "availability-operative": "0"},
+        delegate=404,
+        owner=302,
+    ),
+    Page(
+        "stations:station_trigger",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {"trigger-message": "Heartbeat"},
+        delegate=404,
+        owner=302,
+    ),
+    Page(
+        "stations:station_configuration_read",
+        args=_a2_station,
+        method="post",
+        delegate=404,
+        owner=302,
+    ),
+    Page(
+        "stations:station_configuration_change",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {
+            "configuration_change-key": "OCPPCommCtrlr.HeartbeatInterval",
+            "configuration_change-value": "60",
+        },
+        delegate=404,
+        owner=302,
+    ),
+    Page(
+        "stations:station_remote_start",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {"remote_start-evse_id": "1", "remote_start-id_token": "X1"},
+        delegate=404,
+        owner=302,
+    ),
+    Page(
+        "stations:station_remote_stop",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {"remote_stop-session": str(net.a2_session.pk)},
+        delegate=404,
+        owner=302,
+    ),
+    Page("charging:session_list"),
+    Page("charging:session_export"),
+    Page("charging:session_detail", args=lambda net, p: [net.a2_session.pk], delegate=404),
+    Page("monitoring:alert_list"),
+    Page("monitoring:subscription"),
+    Page("monitoring:uptime"),
+    Page("audit:entry_list", delegate=403),
+    Page("roles:assignment_list", delegate=403),
+    Page("roles:invite", delegate=403),
+    Page("roles:grant", delegate=403),
+    Page("roles:revoke", args=_delegate_assignment, method="post", delegate=403, owner=302),
+    Page("roles:api_key_list", delegate=403),
+    Page("roles:api_key_create", delegate=403),
+    Page("roles:api_key_revoke", args=_api_key, method="post", delegate=403, owner=302),
+    # The invitation link is public by design; a wrong token shows nothing but "expired".
+    Page("roles:welcome", args=lambda net, p: ["MQ", "wrong-token"], public=True),
+]
+PAGE_IDS = [page.name for page in PAGES]
+
+
+def _portal_url_names(resolver=None, namespace: str = "") -> set[str]:
+    resolver = resolver or get_resolver("config.urls")
+    names = set()
+    for entry in resolver.url_patterns:
+        if isinstance(entry, URLResolver):
+            inner = entry.namespace or namespace
+            if inner and inner not in PORTAL_NAMESPACES:
+                continue
+            names |= _portal_url_names(entry, inner)
+        elif isinstance(entry, URLPattern) and entry.name and namespace:
+            names.add(f"{namespace}:{entry.name}")
+    return names
+
+
+def test_every_portal_page_is_in_the_table():
+    missing = _portal_url_names() - set(PAGE_IDS)
+    assert not missing, f"Portal pages without an access test: {sorted(missing)}"
+    assert len(PAGE_IDS) == len(set(PAGE_IDS))
+
+
+@pytest.fixture
+def offline_station(monkeypatch):
+    """Commands sent by the owner in this table reach no station: the station is offline."""
+    from apps.ocpp import commands
+
+    def offline(*args, **kwargs):
+        raise commands.StationOffline("The station is offline.")
+
+    monkeypatch.setattr(commands, "station_call", offline)
+    monkeypatch.setattr(commands, "remote_start", offline)
+    monkeypatch.setattr(commands, "remote_stop", offline)
+
+
+def _request(client, page: Page, network, personas):
+    url = reverse(page.name, args=page.args(network, personas))
+    if page.method == "post":
+        return client.post(url, page.data(network, personas))
+    return client.get(url)
+
+
+def _text(response) -> str:
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content).decode()
+    return response.content.decode()
+
+
+@pytest.mark.parametrize("page", PAGES, ids=PAGE_IDS)
+def test_owner_gets_the_page(page, network, personas, client_for, offline_station):
+    response = _request(client_for(personas.owner), page, network, personas)
+    assert response.status_code == page.owner, _text(response)[:500]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=PAGE_IDS)
+def test_user_without_a_role_gets_nothing(page, network, personas, client_for):
+    response = _request(client_for(personas.outsider), page, network, personas)
+    if page.redirect:
+        assert response.status_code == 302 and not _text(response)
+    elif page.public:
+        assert response.status_code == 200
+        assert not any(marker in _text(response) for marker in ALPHA_MARKERS)
+    else:
+        assert response.status_code == 403
+
+
+@pytest.mark.parametrize("page", PAGES, ids=PAGE_IDS)
+def test_anonymous_is_sent_to_sign_in(page, network, personas, client_for):
+    response = _request(client_for(None), page, network, personas)
+    if page.public:
+        assert response.status_code == 200
+        return
+    assert response.status_code == 302
+    if not page.redirect:
+        assert response["Location"].startswith(reverse("accounts:login"))
+
+
+@pytest.mark.parametrize("page", PAGES, ids=PAGE_IDS)
+def test_other_tenant_user_gets_nothing(page, network, personas, client_for, alpha, beta):
+    # Their session does not exist in alpha: on alpha's host they are nobody.
+    client = client_for(personas.other_tenant_user, tenant=beta)
+    client.defaults["HTTP_HOST"] = host_of(alpha)
+    response = _request(client, page, network, personas)
+    assert response.status_code in (302, 200 if page.public else 302)
+    assert not any(marker in _text(response) for marker in ALPHA_MARKERS)
+    # On their own host, alpha's objects do not exist and alpha's lists are not theirs.
+    response = _request(
+        client_for(personas.other_tenant_user, tenant=beta), page, network, personas
+    )
+    assert response.status_code in (200, 302, 404)
+    assert not any(marker in _text(response) for marker in ALPHA_MARKERS)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=PAGE_IDS)
+def test_delegate_gets_only_their_site(page, network, personas, client_for, offline_station):
+    response = _request(client_for(personas.delegate), page, network, personas)
+    if page.public or page.redirect:
+        return
+    if page.delegate == "scoped":
+        assert response.status_code in (200, 302)
+        text = _text(response)
+        leaked = [marker for marker in A2_MARKERS if marker in text]
+        assert not leaked, f"{page.name} shows {leaked} to a delegate of A1"
+    else:
+        assert response.status_code == page.delegate
