@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.db import connection
 from ocpp.v16 import call as call16
 
@@ -28,8 +27,9 @@ from apps.stations.services import site_create, station_register
 from config.celery import app as celery_app
 from tests.live import ServerProcess
 from tests.ocpp.clients import Connected
+from tests.workers import WorkerProcess, started
 
-from .conftest import RACE_SLUG
+from .conftest import PAYOUT_DEBTOR, RACE_SLUG
 from .helpers import at
 
 pytestmark = pytest.mark.slow
@@ -44,25 +44,25 @@ def ocpp_server(race_tenant):
 
 
 @pytest.fixture
-def two_workers(race_tenant):
+def two_workers(race_tenant, tmp_path):
+    """Two worker processes; their pain.001 build is slowed (and recorded) so that the
+    second payout task collides with the first one's claim."""
     celery_app.control.purge()  # nothing left over from another run on this broker database
-    with (
-        start_worker(
-            celery_app,
-            pool="solo",
-            perform_ping_check=False,
-            shutdown_timeout=60,
-            hostname=f"billing-a-{uuid.uuid4().hex[:6]}",
-        ),
-        start_worker(
-            celery_app,
-            pool="solo",
-            perform_ping_check=False,
-            shutdown_timeout=60,
-            hostname=f"billing-b-{uuid.uuid4().hex[:6]}",
-        ),
-    ):
-        yield
+    builds = tmp_path / "pain001-builds"
+    builds.touch()
+    env = {"CG_TEST_WORKER_SLOW_PAYOUT": f"0.5:{builds}"}
+    same = {  # what race_tenant set in this process
+        "BILLING_PAYOUT_DEBTOR": PAYOUT_DEBTOR,
+        "BILLING_PLATFORM_FEE_PERCENT": "4.5",
+        "BILLING_PLATFORM_FEE_FIXED": "0.05",
+    }
+    workers = started(
+        WorkerProcess("billing-a", settings=same, env=env),
+        WorkerProcess("billing-b", settings=same, env=env),
+    )
+    yield builds
+    for worker in workers:
+        worker.stop()
 
 
 def ocpp_time(moment: datetime) -> str:
@@ -184,7 +184,7 @@ def wait_for(predicate, timeout: float = 90.0):
 
 
 def test_a_month_of_ocpp_sessions_billed_by_workers_and_paid_out_once(
-    race_tenant, ocpp_server, two_workers, monkeypatch
+    race_tenant, ocpp_server, two_workers
 ):
     assert race_tenant.slug == RACE_SLUG
     rng = random.Random(20260201)
@@ -243,16 +243,6 @@ def test_a_month_of_ocpp_sessions_billed_by_workers_and_paid_out_once(
     wait_for(lambda: ChargingSession.objects.filter(status="completed").count() == sessions)
     wait_for(lambda: SessionCost.objects.count() == sessions)  # billed by the workers
 
-    from apps.billing.services import payouts
-
-    real_build, builds = payouts.build_pain001, []
-
-    def slow_build(**kwargs):  # keep the claim long enough for the other worker to collide
-        builds.append(kwargs["message_id"])
-        time.sleep(0.5)
-        return real_build(**kwargs)
-
-    monkeypatch.setattr(payouts, "build_pain001", slow_build)
     headers = {"_schema_name": race_tenant.schema_name}
     for _ in range(2):
         celery_app.send_task("billing.run_monthly_payout", args=["2026-02"], headers=headers)
@@ -260,6 +250,7 @@ def test_a_month_of_ocpp_sessions_billed_by_workers_and_paid_out_once(
     time.sleep(1.5)  # let the second task finish (it waits on the claim, then returns)
 
     payout = Payout.objects.get()
+    builds = two_workers.read_text().split()
     assert len(builds) == 1 and payout.attempts == 1
     assert LedgerTransaction.objects.filter(kind=TransactionKind.PAYOUT).count() == 1
     costs = list(SessionCost.objects.all())

@@ -8,7 +8,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.db import connection, transaction
 from django.test import override_settings
 from django_tenants.utils import tenant_context
@@ -17,7 +16,7 @@ from apps.tenants.models import Tenant
 from apps.webhooks import services, signing
 from apps.webhooks.choices import DeliveryStatus
 from apps.webhooks.models import Webhook, WebhookDelivery
-from config.celery import app
+from tests.workers import WorkerProcess
 
 pytestmark = pytest.mark.slow
 
@@ -34,10 +33,15 @@ def committed(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def worker():
-    # In-process worker thread: it shares these settings (the test database, the retry base).
-    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=60):
-        yield
+def worker(django_db_setup):
+    # A worker process on the test database, with the same settings as the test below.
+    process = WorkerProcess(
+        "webhooks",
+        settings={"WEBHOOKS_ALLOW_PRIVATE_NETWORKS": True, "WEBHOOKS_RETRY_BASE_SECONDS": 0.3},
+    )
+    process.start()
+    yield process
+    process.stop()
 
 
 @override_settings(WEBHOOKS_ALLOW_PRIVATE_NETWORKS=True, WEBHOOKS_RETRY_BASE_SECONDS=0.3)
@@ -69,7 +73,7 @@ def test_celery_delivers_with_retries_and_back_off(committed, receiver, worker):
         assert WebhookDelivery.objects.filter(webhook=webhook).count() == 1
     connection.set_schema_to_public()
 
-    assert delivery.status == DeliveryStatus.SUCCEEDED, (delivery.status, delivery.error)
+    assert delivery.status == DeliveryStatus.SUCCEEDED, (delivery.status, delivery.error, worker.log())
     assert delivery.attempts == 3 and delivery.response_status == 200
     assert [r.headers["X-Chargegrid-Delivery"] for r in receiver.requests] == [
         str(delivery.uuid)
