@@ -76,6 +76,7 @@ class PayoutLineKind(models.TextChoices):
 class BankFileFormat(models.TextChoices):
     PAIN_001_001_09 = "pain.001.001.09", _("ISO 20022 pain.001.001.09")
     PAIN_001_001_03 = "pain.001.001.03", _("ISO 20022 pain.001.001.03")
+    CPA_005 = "cpa005", _("CPA Standard 005 (Canada, 1464-byte records)")
 
 
 class Sector(models.TextChoices):

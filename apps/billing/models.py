@@ -271,6 +271,17 @@ class BillingProfile(models.Model):
     def __str__(self) -> str:
         return str(_("Billing settings"))
 
+    def clean(self) -> None:
+        currency = getattr(getattr(connection, "tenant", None), "currency", None)
+        if (
+            self.payout_file_format == BankFileFormat.CPA_005
+            and currency
+            and currency not in ("CAD", "USD")
+        ):
+            raise ValidationError(
+                {"payout_file_format": _("CPA Standard 005 files carry CAD or USD only.")}
+            )
+
     @property
     def has_payout_account(self) -> bool:
         return bool(
@@ -453,6 +464,26 @@ class ReceiptLine(ImmutableRecord):
     @property
     def display_unit(self) -> str:
         return {"Wh": "kWh", "s": "h"}.get(self.unit, self.unit)
+
+
+class ReceiptEmail(models.Model):
+    """The receipt e-mailed to the driver account of a priced session: one per session cost,
+    sent once (the row is the claim; ``sent_at`` says it went out)."""
+
+    cost = models.OneToOneField(SessionCost, on_delete=models.PROTECT, related_name="email")
+    recipient = models.EmailField()
+    language = models.CharField(max_length=8)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RestrictedManager()
+    scope_site_path = "cost__session__station__site"
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.cost.receipt_number} → {self.recipient}"
 
 
 # --- Ledger ------------------------------------------------------------------------------------
@@ -692,6 +723,13 @@ class Payout(models.Model):
     @property
     def has_bank_file(self) -> bool:
         return bool(self.bank_file)
+
+    @property
+    def bank_file_media(self) -> tuple[str, str]:
+        """(content type, file extension) of the bank file."""
+        if self.bank_file_format == BankFileFormat.CPA_005:
+            return "text/plain; charset=us-ascii", "txt"
+        return "application/xml", "xml"
 
 
 class PayoutLine(ImmutableRecord):

@@ -238,8 +238,9 @@ class PayoutBankFileView(PayoutDetailView):
         if not payout.bank_file:
             raise Http404
         _audit(self.request, "payout.download_bank_file", payout)
-        response = HttpResponse(payout.bank_file, content_type="application/xml")
-        response["Content-Disposition"] = f'attachment; filename="{payout.message_id}.xml"'
+        content_type, extension = payout.bank_file_media
+        response = HttpResponse(payout.bank_file, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{payout.message_id}.{extension}"'
         return response
 
 

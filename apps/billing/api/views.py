@@ -157,15 +157,18 @@ class PayoutViewSet(ReadOnlyScopedViewSet):
         "mark_paid": "billing.manage",
     }
 
-    @extend_schema(responses={(200, "application/xml"): bytes})
+    @extend_schema(responses={(200, "application/xml"): bytes, (200, "text/plain"): bytes})
     @action(detail=True, methods=["get"], url_path="bank-file")
     def bank_file(self, request, pk=None):
-        """The ISO 20022 pain.001 credit transfer file (validated against the XSD)."""
+        """The bank file in the tenant's format: an ISO 20022 pain.001 credit transfer
+        (validated against the XSD, ``application/xml``) or a CPA Standard 005 file
+        (``text/plain``, 1464-byte records)."""
         payout = self.get_object()
         if not payout.bank_file:
             return Response({"detail": "No bank file yet."}, status=status.HTTP_404_NOT_FOUND)
-        response = HttpResponse(payout.bank_file, content_type="application/xml")
-        response["Content-Disposition"] = f'attachment; filename="{payout.message_id}.xml"'
+        content_type, extension = payout.bank_file_media
+        response = HttpResponse(payout.bank_file, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{payout.message_id}.{extension}"'
         return response
 
     @extend_schema(responses={(200, "text/csv"): bytes})

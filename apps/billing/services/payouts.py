@@ -28,6 +28,7 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from .. import conf
+from ..bankfiles import cpa005
 from ..bankfiles.pain001 import (
     BankAccount,
     BankFileError,
@@ -35,7 +36,7 @@ from ..bankfiles.pain001 import (
     build_pain001,
     validate_pain001,
 )
-from ..choices import PayoutLineKind, PayoutStatus, TransactionKind
+from ..choices import BankFileFormat, PayoutLineKind, PayoutStatus, TransactionKind
 from ..models import LedgerEntry, LedgerTransaction, Payout, PayoutLine
 from ..money import money_sum, zero
 from ..selectors import billing_profile
@@ -244,11 +245,9 @@ def _execution_date(now: datetime) -> date:
     return day
 
 
-def _attach(payout: Payout, now: datetime) -> None:
-    """Write and validate the bank file, or mark the payout as waiting for bank details."""
+def _creditor() -> BankAccount:
     profile = billing_profile()
-    debtor_data = conf.payout_debtor(payout.currency)
-    creditor = BankAccount(
+    return BankAccount(
         name=profile.payout_account_holder,
         iban=profile.payout_iban,
         account_number=profile.payout_account_number,
@@ -257,6 +256,13 @@ def _attach(payout: Payout, now: datetime) -> None:
         bic=profile.payout_bic,
         country=profile.payout_country,
     )
+
+
+def _attach(payout: Payout, now: datetime) -> None:
+    """Write and validate the bank file, or mark the payout as waiting for bank details."""
+    profile = billing_profile()
+    debtor_data = conf.payout_debtor(payout.currency)
+    creditor = _creditor()
     if (
         debtor_data is None
         or creditor.problems()
@@ -265,28 +271,80 @@ def _attach(payout: Payout, now: datetime) -> None:
         payout.status = PayoutStatus.NEEDS_BANK_DETAILS
         return
     version = profile.payout_file_format
-    document = build_pain001(
-        message_id=payout.message_id,
-        created_at=now,
-        debtor=BankAccount.from_mapping(debtor_data),
-        execution_date=_execution_date(now),
-        transfers=[
-            CreditTransfer(
-                end_to_end_id=payout.message_id,
-                amount=payout.amount,
-                currency=payout.currency,
-                creditor=creditor,
-                remittance=f"chargegrid payout {payout.period_start:%Y-%m}",
-            )
-        ],
-        version=version,
-    )
-    validate_pain001(document, version)  # never store a file the bank would reject
+    if version == BankFileFormat.CPA_005:
+        document = _cpa005_file(payout, now, creditor, debtor_data)
+        if document is None:
+            payout.status = PayoutStatus.NEEDS_BANK_DETAILS
+            return
+    else:
+        document = build_pain001(
+            message_id=payout.message_id,
+            created_at=now,
+            debtor=BankAccount.from_mapping(debtor_data),
+            execution_date=_execution_date(now),
+            transfers=[
+                CreditTransfer(
+                    end_to_end_id=payout.message_id,
+                    amount=payout.amount,
+                    currency=payout.currency,
+                    creditor=creditor,
+                    remittance=f"chargegrid payout {payout.period_start:%Y-%m}",
+                )
+            ],
+            version=version,
+        )
+        validate_pain001(document, version)  # never store a file the bank would reject
     payout.bank_file = document.decode()
     payout.bank_file_format = version
     payout.creditor_name = creditor.name
     payout.creditor_account = creditor.masked
     payout.status = PayoutStatus.READY
+
+
+def cpa005_file_number() -> int:
+    """The next CPA-005 file creation number (1-9999, then around again).
+
+    The platform is the originator of every tenant's file, and its bank wants each file
+    number unique per originator, so the counter is one sequence in the public schema
+    (migration 0003), not a per-tenant counter.  A rolled-back build leaves a gap, which
+    banks accept; a repeated number does not happen within 9,999 files.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval('public.billing_cpa005_file_number')")
+        (number,) = cursor.fetchone()
+    return int(number)
+
+
+def _cpa005_file(payout: Payout, now: datetime, creditor: BankAccount, debtor_data) -> bytes | None:
+    """The payout as a CPA-005 credit, or ``None`` when an account does not fit the format
+    (CPA-005 identifies Canadian accounts by institution + transit + account number)."""
+    originator = cpa005.Originator.from_mapping(debtor_data)
+    payee_problems = cpa005.institution_problems(
+        creditor.clearing_member_id, "payee"
+    ) + cpa005.account_problems(creditor.account_number, "payee")
+    if originator.problems() or payee_problems or payout.currency not in cpa005.CURRENCIES:
+        return None
+    local_now = now.astimezone(ZoneInfo(connection.tenant.timezone))
+    return cpa005.build_cpa005(
+        originator=originator,
+        file_number=cpa005_file_number(),
+        created_on=local_now.date(),
+        due=_execution_date(now),
+        currency=payout.currency,
+        credits=[
+            cpa005.Credit(
+                amount=payout.amount,
+                payee_name=creditor.name,
+                payee_institution=creditor.clearing_member_id,
+                payee_account=creditor.account_number,
+                cross_reference=payout.message_id,
+                sundry=f"PAYOUT {payout.period_start:%Y-%m}",
+            )
+        ],
+        transaction_type=str(
+            debtor_data.get("cpa005_transaction_type") or cpa005.DEFAULT_TRANSACTION_TYPE
+        ),
+    )
 
 
 def payout_attach_bank_file(*, payout: Payout, now: datetime | None = None) -> Payout:
