@@ -20,6 +20,7 @@ BUILTIN_PERMISSIONS: dict[str, list[str]] = {
         "stations.configure",
         "stations.command",
         "sessions.view",
+        "power.view",
     ],
     BuiltinRole.DELEGATE_REPORTS: [
         "sites.view",
@@ -27,9 +28,10 @@ BUILTIN_PERMISSIONS: dict[str, list[str]] = {
         "sessions.view",
         "reports.view",
         "reports.receive",
+        "power.view",
     ],
-    BuiltinRole.VIEWER: ["sites.view", "stations.view", "sessions.view"],
-    BuiltinRole.FLEET_MANAGER: ["sites.view", "stations.view", "sessions.view"],
+    BuiltinRole.VIEWER: ["sites.view", "stations.view", "sessions.view", "power.view"],
+    BuiltinRole.FLEET_MANAGER: ["sites.view", "stations.view", "sessions.view", "power.view"],
     BuiltinRole.VALET: ["sites.view", "stations.view"],
     BuiltinRole.DRIVER: [],
 }

@@ -78,7 +78,10 @@ def test_each_persona_sees_only_the_trees_of_their_sites(api, personas, trees):
         "A1 supply",
     ]
     assert api(personas.outsider).get("/api/v1/power-nodes/").status_code == 403
-    assert api(personas.fleet_manager).get("/api/v1/power-nodes/").status_code == 403
+    # A fleet manager (built-in role, all sites) may look at every tree but not change one.
+    fleet = api(personas.fleet_manager)
+    assert names(fleet.get("/api/v1/power-nodes/")) == ["A1 circuit", "A1 supply", "A2 supply"]
+    assert fleet.patch(f"/api/v1/power-nodes/{trees[2].pk}/", {"name": "X"}).status_code == 403
     supply_a2 = trees[2]
     assert api(personas.delegate).get(f"/api/v1/power-nodes/{supply_a2.pk}/").status_code == 404
     assert (

@@ -408,7 +408,8 @@ def test_people_see_only_the_trees_of_their_sites(personas, alpha_sites):
     assert names(personas.owner) == ["A1 supply", "A2 supply"]
     assert names(personas.delegate) == ["A1 supply"]
     assert names(personas.outsider) == []
-    assert names(personas.fleet_manager) == []
+    # The built-in fleet-manager role holds power.view on every site.
+    assert names(personas.fleet_manager) == ["A1 supply", "A2 supply"]
 
 
 def test_nodes_refuse_loops_and_foreign_parents(garage, alpha_sites):
