@@ -7,10 +7,11 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.charging.choices import SessionStatus
 from apps.charging.models import ChargingSession
+from apps.ocpp import payloads
 from apps.stations.choices import OcppVersion
 
 from .choices import AlertKind
-from .services.remote import RESET_TYPES, TRIGGER_MESSAGES, V16
+from .services.remote import TRIGGER_MESSAGES, V16
 
 
 class StationCommandForm(forms.Form):
@@ -47,7 +48,7 @@ class ResetForm(StationCommandForm):
             "OnIdle": _("When no one is charging"),
         }
         self.fields["reset_type"].choices = [
-            (value, labels[value]) for value in RESET_TYPES[self.version]
+            (value, labels[value]) for value in payloads.RESET_TYPES[self.version].values()
         ]
 
 
@@ -85,6 +86,14 @@ class TriggerForm(StationCommandForm):
         self.fields["evse_id"].choices = self.port_choices(whole_station=True)
 
 
+def _check_variable(key: str) -> None:
+    """A 2.0.1 key the command builder understands, or the builder's reason why not."""
+    try:
+        payloads.parse_variable(key)
+    except payloads.BadKey as error:
+        raise forms.ValidationError(str(error)) from None
+
+
 class ConfigurationReadForm(StationCommandForm):
     prefix_name = "configuration_read"
     keys = forms.CharField(
@@ -97,7 +106,8 @@ class ConfigurationReadForm(StationCommandForm):
         super().__init__(*args, **kwargs)
         if self.version == OcppVersion.V201:
             self.fields["keys"].help_text = _(
-                "Component.Variable names, separated by commas (e.g. OCPPCommCtrlr.HeartbeatInterval)."
+                "Component/Variable names, separated by commas "
+                "(e.g. OCPPCommCtrlr/HeartbeatInterval); empty: the usual ones."
             )
         else:
             self.fields["keys"].help_text = _(
@@ -107,11 +117,8 @@ class ConfigurationReadForm(StationCommandForm):
     def clean_keys(self) -> list[str]:
         keys = [key.strip() for key in self.cleaned_data["keys"].split(",") if key.strip()]
         if self.version == OcppVersion.V201:
-            bad = [key for key in keys if "." not in key.strip(".")]
-            if bad:
-                raise forms.ValidationError(
-                    _("Write Component.Variable: %(keys)s"), params={"keys": ", ".join(bad)}
-                )
+            for key in keys:
+                _check_variable(key)
         return keys
 
 
@@ -122,8 +129,8 @@ class ConfigurationChangeForm(StationCommandForm):
 
     def clean_key(self) -> str:
         key = self.cleaned_data["key"].strip()
-        if self.version == OcppVersion.V201 and "." not in key.strip("."):
-            raise forms.ValidationError(_("Write Component.Variable."))
+        if self.version == OcppVersion.V201:
+            _check_variable(key)
         return key
 
 

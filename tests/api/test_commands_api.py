@@ -225,6 +225,33 @@ def test_configuration_read_in_both_versions(stations, fake, personas, api_for):
     assert AuditEntry.objects.filter(action="station.configuration_read").count() == 2
 
 
+def test_configuration_keys_may_also_be_spelt_with_dots(stations, fake, personas, api_for):
+    """``Component.Variable`` (the portal's spelling) is accepted and answered as written."""
+    recorder = fake(
+        answers={
+            "GetVariables": {
+                "getVariableResult": [
+                    {
+                        "attributeStatus": "Accepted",
+                        "attributeValue": "300",
+                        "component": {"name": "OCPPCommCtrlr"},
+                        "variable": {"name": "HeartbeatInterval"},
+                    }
+                ]
+            }
+        }
+    )
+    response = api_for(personas.delegate).get(
+        f"/api/v1/stations/{stations['2.0.1'].pk}/configuration/",
+        {"key": "OCPPCommCtrlr.HeartbeatInterval"},
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["values"][0]["key"] == "OCPPCommCtrlr.HeartbeatInterval"
+    assert recorder.calls[0][2]["getVariableData"] == [
+        {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}}
+    ]
+
+
 def test_configuration_change_in_both_versions(stations, fake, personas, api_for):
     recorder = fake(
         answers={

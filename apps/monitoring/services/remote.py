@@ -1,14 +1,16 @@
 """Remote control of a station: one service per command, the same for the portal and the API.
 
 Each service checks that the actor may command the station's site, translates the command
-into the station's OCPP version, sends it through ``apps.ocpp.commands`` (which reaches the
-station whichever server process holds its socket), writes one audit entry whatever happens,
-and returns the station's answer as a ``CommandOutcome``.  Errors (offline, timeout, rejected)
-are answers too: they are returned, not raised, so every caller shows and audits them the same.
+into the station's OCPP version (``apps.ocpp.payloads``, the builder the REST API uses too),
+sends it through ``apps.ocpp.commands`` (which reaches the station whichever server process
+holds its socket), writes one audit entry whatever happens, and returns the station's answer
+as a ``CommandOutcome``.  Errors (offline, timeout, rejected) are answers too: they are
+returned, not raised, so every caller shows and audits them the same.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,13 +18,12 @@ from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
 from apps.core.scoping import Actor
-from apps.stations.choices import OcppVersion
+from apps.ocpp import payloads
 from apps.stations.models import Station
 
-V16, V201 = OcppVersion.V16.value, OcppVersion.V201.value
+V16, V201 = payloads.V16, payloads.V201
 
 # What the portal offers, per version (the schemas allow these values).
-RESET_TYPES = {V16: ("Soft", "Hard"), V201: ("Immediate", "OnIdle")}
 TRIGGER_MESSAGES = {
     V16: (
         "BootNotification",
@@ -42,16 +43,6 @@ TRIGGER_MESSAGES = {
         "LogStatusNotification",
     ),
 }
-# 2.0.1 has no "read everything" request that answers at once: these are read by default.
-DEFAULT_VARIABLES = (
-    ("OCPPCommCtrlr", "HeartbeatInterval"),
-    ("SampledDataCtrlr", "TxUpdatedInterval"),
-    ("SampledDataCtrlr", "TxUpdatedMeasurands"),
-    ("AuthCtrlr", "AuthorizeRemoteStart"),
-    ("AuthCtrlr", "LocalPreAuthorize"),
-    ("TxCtrlr", "EVConnectionTimeOut"),
-    ("TxCtrlr", "StopTxOnEVSideDisconnect"),
-)
 SUCCESS = {"Accepted", "Scheduled", "Unlocked", "RebootRequired"}
 
 
@@ -109,19 +100,19 @@ def _audit(*, origin: Origin, audit_action: str, station: Station, outcome: Comm
     )
 
 
-def _send(
-    *,
+def _send_call(
     origin: Origin,
     station: Station,
-    permission: str,
     audit_action: str,
-    action: str,
-    payload: dict[str, Any],
-    rows=None,
+    call: payloads.Call,
+    *,
+    permission: str = "stations.command",
+    rows: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None,
 ) -> CommandOutcome:
     from apps.ocpp.commands import CommandError, station_call
 
     _check(origin, permission, station)
+    action, payload = call.action, call.payload
     try:
         response = station_call(station, action, payload)
     except CommandError as error:
@@ -161,175 +152,98 @@ def _describe(status: str, response: dict[str, Any]) -> str:
     return f"{text} {detail}".strip()
 
 
-# --- Commands ----------------------------------------------------------------------------
+# --- Commands (payloads from apps.ocpp.payloads, the API's builder too) -------------------
 def station_reset(*, origin: Origin, station: Station, reset_type: str = "") -> CommandOutcome:
-    version = _version(station)
-    reset_type = reset_type or RESET_TYPES[version][0]
-    return _send(
-        origin=origin,
-        station=station,
-        permission="stations.command",
-        audit_action="station.reset",
-        action="Reset",
-        payload={"type": reset_type},
-    )
+    """``reset_type`` is the version's own word (1.6 Soft/Hard, 2.0.1 OnIdle/Immediate);
+    none: a soft reset."""
+    words = payloads.RESET_TYPES[_version(station)]
+    if reset_type and reset_type not in words.values():
+        raise ValueError(f"Not a reset type of this station: {reset_type!r}")
+    call = payloads.reset(_version(station), hard=reset_type == words["hard"])
+    return _send_call(origin, station, "station.reset", call)
 
 
 def station_unlock(
     *, origin: Origin, station: Station, evse_id: int, connector_id: int = 1
 ) -> CommandOutcome:
-    if _version(station) == V16:
-        payload: dict[str, Any] = {"connectorId": evse_id}
-    else:
-        payload = {"evseId": evse_id, "connectorId": connector_id}
-    return _send(
-        origin=origin,
-        station=station,
-        permission="stations.command",
-        audit_action="station.unlock",
-        action="UnlockConnector",
-        payload=payload,
-    )
+    call = payloads.unlock(_version(station), evse_id=evse_id, connector_id=connector_id)
+    return _send_call(origin, station, "station.unlock", call)
 
 
 def station_change_availability(
     *, origin: Origin, station: Station, evse_id: int, operative: bool
 ) -> CommandOutcome:
     """``evse_id`` 0 is the whole station."""
-    state = "Operative" if operative else "Inoperative"
-    if _version(station) == V16:
-        payload: dict[str, Any] = {"connectorId": evse_id, "type": state}
-    else:
-        payload = {"operationalStatus": state}
-        if evse_id:
-            payload["evse"] = {"id": evse_id}
-    return _send(
-        origin=origin,
-        station=station,
-        permission="stations.command",
-        audit_action="station.availability",
-        action="ChangeAvailability",
-        payload=payload,
-    )
+    call = payloads.availability(_version(station), operative=operative, evse_id=evse_id)
+    return _send_call(origin, station, "station.availability", call)
 
 
 def station_trigger_message(
     *, origin: Origin, station: Station, message: str, evse_id: int | None = None
 ) -> CommandOutcome:
-    payload: dict[str, Any] = {"requestedMessage": message}
-    if evse_id:
-        if _version(station) == V16:
-            payload["connectorId"] = evse_id
-        else:
-            payload["evse"] = {"id": evse_id}
-    return _send(
-        origin=origin,
-        station=station,
-        permission="stations.command",
-        audit_action="station.trigger_message",
-        action="TriggerMessage",
-        payload=payload,
-    )
+    call = payloads.trigger(_version(station), message=message, evse_id=evse_id)
+    return _send_call(origin, station, "station.trigger_message", call)
 
 
-def _configuration_rows(response: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = [
-        {
-            "key": item.get("key", ""),
-            "value": item.get("value", ""),
-            "readonly": bool(item.get("readonly")),
-            "status": "",
-        }
-        for item in response.get("configurationKey") or []
-    ]
+def _configuration_rows(values: payloads.ConfigurationValues) -> list[dict[str, Any]]:
+    """Values and unknown keys in one table, as the portal shows them."""
+    rows = [{**row, "readonly": bool(row["readonly"])} for row in values.values]
     rows += [
         {"key": key, "value": "", "readonly": True, "status": "UnknownKey"}
-        for key in response.get("unknownKey") or []
+        for key in values.unknown
     ]
-    return sorted(rows, key=lambda row: row["key"].lower())
-
-
-def _variable_rows(response: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = []
-    for item in response.get("getVariableResult") or response.get("setVariableResult") or []:
-        component = (item.get("component") or {}).get("name", "")
-        variable = (item.get("variable") or {}).get("name", "")
-        rows.append(
-            {
-                "key": f"{component}.{variable}",
-                "value": item.get("attributeValue", ""),
-                "readonly": False,
-                "status": item.get("attributeStatus", ""),
-            }
-        )
     return rows
-
-
-def _variable_ref(key: str) -> dict[str, Any]:
-    component, _, variable = key.strip().partition(".")
-    if not variable:
-        raise ValueError(key)
-    return {"component": {"name": component}, "variable": {"name": variable}}
 
 
 def station_configuration_read(
     *, origin: Origin, station: Station, keys: list[str] | None = None
 ) -> CommandOutcome:
     """1.6 GetConfiguration (all keys when none are named); 2.0.1 GetVariables of
-    ``Component.Variable`` names (a useful default set when none are named)."""
+    ``Component/Variable`` names (``payloads.DEFAULT_VARIABLES`` when none are named)."""
+    version = _version(station)
     keys = [key.strip() for key in keys or [] if key.strip()]
-    if _version(station) == V16:
-        payload: dict[str, Any] = {"key": keys} if keys else {}
-        return _send(
-            origin=origin,
-            station=station,
-            permission="stations.configure",
-            audit_action="station.configuration_read",
-            action="GetConfiguration",
-            payload=payload,
-            rows=_configuration_rows,
-        )
-    names = keys or [f"{c}.{v}" for c, v in DEFAULT_VARIABLES]
-    payload = {"getVariableData": [_variable_ref(name) for name in names]}
-    return _send(
-        origin=origin,
-        station=station,
+    if version != V16 and not keys:
+        keys = list(payloads.DEFAULT_VARIABLES)
+    call = payloads.configuration_get(version, keys=keys)
+
+    def rows(response: dict[str, Any]) -> list[dict[str, Any]]:
+        table = _configuration_rows(payloads.configuration_values(version, response, keys=keys))
+        return sorted(table, key=lambda row: row["key"].lower()) if version == V16 else table
+
+    return _send_call(
+        origin,
+        station,
+        "station.configuration_read",
+        call,
         permission="stations.configure",
-        audit_action="station.configuration_read",
-        action="GetVariables",
-        payload=payload,
-        rows=_variable_rows,
+        rows=rows,
     )
 
 
 def station_configuration_change(
     *, origin: Origin, station: Station, key: str, value: str
 ) -> CommandOutcome:
-    """1.6 ChangeConfiguration; 2.0.1 SetVariables (``key`` is ``Component.Variable``)."""
-    if _version(station) == V16:
-        return _send(
-            origin=origin,
-            station=station,
-            permission="stations.configure",
-            audit_action="station.configuration_change",
-            action="ChangeConfiguration",
-            payload={"key": key, "value": value},
-        )
-    payload = {"setVariableData": [{**_variable_ref(key), "attributeValue": value}]}
+    """1.6 ChangeConfiguration; 2.0.1 SetVariables (``key`` is ``Component/Variable``)."""
+    version = _version(station)
+    changes = [{"key": key, "value": value}]
+    [call] = payloads.configuration_set(version, changes=changes)
 
     def rows(response: dict[str, Any]) -> list[dict[str, Any]]:
-        return [{**row, "value": value} for row in _variable_rows(response)]
+        if version == V16:  # the status is the whole answer
+            return []
+        return [
+            {**result, "value": value, "readonly": False}
+            for result in payloads.configuration_results(version, changes, [response])
+        ]
 
-    outcome = _send(
-        origin=origin,
-        station=station,
+    return _send_call(
+        origin,
+        station,
+        "station.configuration_change",
+        call,
         permission="stations.configure",
-        audit_action="station.configuration_change",
-        action="SetVariables",
-        payload=payload,
         rows=rows,
     )
-    return outcome
 
 
 def session_remote_start(

@@ -22,9 +22,8 @@ from apps.charging.choices import SessionStatus
 from apps.charging.models import ChargingSession
 from apps.stations.models import Station
 
-from .. import commands
+from .. import commands, payloads
 from ..models import MessageLog, StationEvent
-from . import payloads
 from .filtersets import MessageLogFilterSet, StationEventFilterSet
 from .serializers import (
     AvailabilitySerializer,
@@ -250,7 +249,8 @@ class StationCommandViewSet(ScopedViewSet):
             {"action": call.action, "payload": call.payload},
             lambda: commands.station_call(station, call.action, call.payload),
         )
-        return Response({**payloads.configuration_values(version, answer), "response": answer})
+        values = payloads.configuration_values(version, answer, keys=query.validated_data["key"])
+        return Response({**values.as_dict(), "response": answer})
 
     @extend_schema(
         request=ConfigurationChangeSerializer, responses=ConfigurationChangeResultSerializer

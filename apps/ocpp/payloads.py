@@ -1,0 +1,213 @@
+"""Station commands in each OCPP version's words, and the stations' answers in one shape.
+
+The one place that knows how a command is spelt in 1.6 and in 2.0.1: the REST API
+(``apps.ocpp.api.views``) and the portal's remote control (``apps.monitoring.services.remote``)
+both build their payloads here and read the answers here.  Pure functions: nothing is sent.
+
+Configuration keys are 1.6 key names, or for 2.0.1 ``Component/Variable`` (or
+``Component/Variable/Instance``), the spelling docs/api.md documents.  ``Component.Variable``
+(the portal's former spelling) is accepted on input too, and an answer names each key the way
+the request named it, so a caller can match the two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from apps.stations.choices import OcppVersion
+
+V16, V201 = OcppVersion.V16.value, OcppVersion.V201.value
+
+# Each version's words for a soft and a hard reset.
+RESET_TYPES: dict[str, dict[str, str]] = {
+    V16: {"soft": "Soft", "hard": "Hard"},
+    V201: {"soft": "OnIdle", "hard": "Immediate"},
+}
+KEY_FORMAT = "Component/Variable or Component/Variable/Instance"
+# 2.0.1 has no "read everything" request that answers at once: callers that want a useful
+# default (the portal) read these.
+DEFAULT_VARIABLES = (
+    "OCPPCommCtrlr/HeartbeatInterval",
+    "SampledDataCtrlr/TxUpdatedInterval",
+    "SampledDataCtrlr/TxUpdatedMeasurands",
+    "AuthCtrlr/AuthorizeRemoteStart",
+    "AuthCtrlr/LocalPreAuthorize",
+    "TxCtrlr/EVConnectionTimeOut",
+    "TxCtrlr/StopTxOnEVSideDisconnect",
+)
+UNKNOWN_VARIABLE = ("UnknownComponent", "UnknownVariable")
+
+
+@dataclass(frozen=True)
+class Call:
+    action: str
+    payload: dict[str, Any]
+
+
+class BadKey(ValueError):
+    """A 2.0.1 configuration key that names no component and variable."""
+
+
+# --- Commands --------------------------------------------------------------------------------
+def reset(version: str, *, hard: bool) -> Call:
+    return Call("Reset", {"type": RESET_TYPES[_known(version)]["hard" if hard else "soft"]})
+
+
+def unlock(version: str, *, evse_id: int, connector_id: int = 1) -> Call:
+    if version == V16:
+        return Call("UnlockConnector", {"connectorId": evse_id})
+    return Call("UnlockConnector", {"evseId": evse_id, "connectorId": connector_id})
+
+
+def availability(version: str, *, operative: bool, evse_id: int | None) -> Call:
+    """``evse_id`` None (or 0) is the whole station."""
+    kind = "Operative" if operative else "Inoperative"
+    if version == V16:
+        return Call("ChangeAvailability", {"connectorId": evse_id or 0, "type": kind})
+    payload: dict[str, Any] = {"operationalStatus": kind}
+    if evse_id:
+        payload["evse"] = {"id": evse_id}
+    return Call("ChangeAvailability", payload)
+
+
+def trigger(version: str, *, message: str, evse_id: int | None) -> Call:
+    payload: dict[str, Any] = {"requestedMessage": message}
+    if evse_id:
+        if version == V16:
+            payload["connectorId"] = evse_id
+        else:
+            payload["evse"] = {"id": evse_id}
+    return Call("TriggerMessage", payload)
+
+
+def _known(version: str) -> str:
+    if version not in RESET_TYPES:
+        raise ValueError(f"Unknown OCPP version {version!r}")
+    return version
+
+
+# --- Configuration (1.6) and variables (2.0.1) -----------------------------------------------
+def parse_variable(key: str, evse_id: int | None = None) -> dict[str, Any]:
+    """``Component/Variable[/Instance]`` (or ``Component.Variable[.Instance]``) → a 2.0.1
+    component/variable pair."""
+    text = key.strip()
+    parts = [part.strip() for part in text.split("/" if "/" in text else ".")]
+    if len(parts) not in (2, 3) or not all(parts):
+        raise BadKey(f"{key!r}: write {KEY_FORMAT} (Component.Variable is also accepted)")
+    component: dict[str, Any] = {"name": parts[0]}
+    if evse_id:
+        component["evse"] = {"id": evse_id}
+    variable: dict[str, Any] = {"name": parts[1]}
+    if len(parts) == 3:
+        variable["instance"] = parts[2]
+    return {"component": component, "variable": variable}
+
+
+def key_of(pair: dict[str, Any]) -> str:
+    """The documented spelling of a component/variable pair: ``Component/Variable[/Instance]``."""
+    component = pair.get("component") or {}
+    variable = pair.get("variable") or {}
+    parts = [component.get("name", ""), variable.get("name", "")]
+    if variable.get("instance"):
+        parts.append(variable["instance"])
+    return "/".join(parts)
+
+
+def _spellings(keys: Sequence[str]) -> dict[str, str]:
+    """Documented spelling → the caller's own, for the keys a request named."""
+    names = {}
+    for key in keys:
+        try:
+            names[key_of(parse_variable(key))] = key.strip()
+        except BadKey:
+            continue
+    return names
+
+
+def configuration_get(version: str, *, keys: list[str]) -> Call:
+    """1.6 GetConfiguration (no keys: all); 2.0.1 GetVariables, which needs at least one."""
+    keys = [key.strip() for key in keys if key.strip()]
+    if version == V16:
+        return Call("GetConfiguration", {"key": keys} if keys else {})
+    if not keys:
+        raise BadKey("OCPP 2.0.1 stations are read variable by variable: name at least one")
+    return Call("GetVariables", {"getVariableData": [parse_variable(key) for key in keys]})
+
+
+@dataclass(frozen=True)
+class ConfigurationValues:
+    values: list[dict[str, Any]] = field(default_factory=list)  # key, value, readonly, status
+    unknown: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"values": self.values, "unknown": self.unknown}
+
+
+def configuration_values(
+    version: str, answer: dict[str, Any], *, keys: Sequence[str] = ()
+) -> ConfigurationValues:
+    """A GetConfiguration / GetVariables answer as values and unknown keys; ``keys`` are the
+    ones the request named (each answered in the caller's spelling)."""
+    if version == V16:
+        values = [
+            {
+                "key": item.get("key"),
+                "value": item.get("value"),
+                "readonly": item.get("readonly"),
+                "status": "Accepted",
+            }
+            for item in answer.get("configurationKey") or []
+        ]
+        return ConfigurationValues(values, list(answer.get("unknownKey") or []))
+    names = _spellings(keys)
+    values, unknown = [], []
+    for item in answer.get("getVariableResult") or []:
+        key = key_of(item)
+        key = names.get(key, key)
+        status = item.get("attributeStatus")
+        if status in UNKNOWN_VARIABLE:
+            unknown.append(key)
+            continue
+        values.append(
+            {
+                "key": key,
+                "value": item.get("attributeValue"),
+                "readonly": None,  # GetVariables does not say; the device model report does
+                "status": status,
+            }
+        )
+    return ConfigurationValues(values, unknown)
+
+
+def configuration_set(version: str, *, changes: list[dict[str, Any]]) -> list[Call]:
+    """1.6 changes one key per ChangeConfiguration; 2.0.1 sets them all in one SetVariables.
+    ``changes``: ``{"key", "value"}`` and, for an EVSE component in 2.0.1, ``"evse_id"``."""
+    if version == V16:
+        return [
+            Call("ChangeConfiguration", {"key": change["key"], "value": change["value"]})
+            for change in changes
+        ]
+    data = [
+        {"attributeValue": change["value"], **parse_variable(change["key"], change.get("evse_id"))}
+        for change in changes
+    ]
+    return [Call("SetVariables", {"setVariableData": data})]
+
+
+def configuration_results(
+    version: str, changes: list[dict[str, Any]], answers: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``[{key, status}]``: Accepted, Rejected, RebootRequired, NotSupported / Unknown..."""
+    if version == V16:
+        return [
+            {"key": change["key"], "status": answer.get("status")}
+            for change, answer in zip(changes, answers, strict=True)
+        ]
+    names = _spellings([change["key"] for change in changes])
+    results = (answers[0].get("setVariableResult") or []) if answers else []
+    return [
+        {"key": names.get(key_of(item), key_of(item)), "status": item.get("attributeStatus")}
+        for item in results
+    ]
