@@ -222,56 +222,107 @@ def _level(items: list[tuple[int, int, int]], avail: int) -> tuple[int, int]:
 def _solve_node(
     items: dict[tuple[int, int, int, int], int], avail: list[int]
 ) -> tuple[int, int, int]:
-    """A node's exact fair level (num, den) and the bits of the constraints that bind there."""
-    if not items or min(avail) >= INF:
+    """A node's exact fair level (num, den) and the bits of the constraints that bind there.
+
+    One sweep over the sorted breakpoints of its items serves every short constraint (three
+    lines and power) at once: at level L, constraint k carries
+    ``sum(weight_k * clamp(L, floor, cap))`` and its level is where that first exceeds its room."""
+    a0, a1, a2, a3 = avail
+    if a0 >= INF and a1 >= INF and a2 >= INF and a3 >= INF:
         return INF, 1, 0
-    full = [0, 0, 0, 0]
+    if not items:
+        return INF, 1, 0
+    f0 = f1 = f2 = f3 = 0
     mask_and = 0b111
     mask_or = 0
     for (_floor, cap, mask, volts), count in items.items():
         mask_and &= mask
         mask_or |= mask
+        full = cap * count
         if mask & 1:
-            full[0] += cap * count
+            f0 += full
         if mask & 2:
-            full[1] += cap * count
+            f1 += full
         if mask & 4:
-            full[2] += cap * count
-        full[POWER] += cap * count * volts
+            f2 += full
+        f3 += full * volts
     # A line nobody here draws on cannot hold anyone back, even when fixed load overloads it.
-    short = [
-        k
-        for k in range(4)
-        if avail[k] < INF and full[k] > avail[k] and (k == POWER or mask_or >> k & 1)
-    ]
-    if not short:
+    s0 = a0 < INF and f0 > a0 and mask_or & 1
+    s1 = a1 < INF and f1 > a1 and mask_or & 2
+    s2 = a2 < INF and f2 > a2 and mask_or & 4
+    s3 = a3 < INF and f3 > a3
+    if not (s0 or s1 or s2 or s3):
         return INF, 1, 0
-    levels: dict[int, tuple[int, int]] = {}
-    line_short = [k for k in short if k < POWER]
-    if line_short:
-        if mask_and == 0b111:
-            # Every session loads every line: the line with least room decides for all three.
-            tightest = min(line_short, key=lambda k: (avail[k], k))
-            level = _level([(f, c, n) for (f, c, _m, _v), n in items.items()], avail[tightest])
-            for k in line_short:
-                if avail[k] == avail[tightest]:
-                    levels[k] = level
+    if mask_and == 0b111 and (s0 + s1 + s2) > 1:
+        # Every session loads every line: the line(s) with least room decide for all three.
+        least = min(a for a, short in ((a0, s0), (a1, s1), (a2, s2)) if short)
+        s0 = s0 and a0 == least
+        s1 = s1 and a1 == least
+        s2 = s2 and a2 == least
+    use0, use1, use2, use3 = bool(s0), bool(s1), bool(s2), bool(s3)
+    events = []
+    add = events.append
+    b0 = b1 = b2 = b3 = 0
+    for (floor, cap, mask, volts), count in items.items():
+        w0 = count if use0 and mask & 1 else 0
+        w1 = count if use1 and mask & 2 else 0
+        w2 = count if use2 and mask & 4 else 0
+        w3 = count * volts if use3 else 0
+        b0 += floor * w0
+        b1 += floor * w1
+        b2 += floor * w2
+        b3 += floor * w3
+        if cap > floor:
+            add((floor, w0, w1, w2, w3))
+            add((cap, -w0, -w1, -w2, -w3))
+    levels = []
+    active = []
+    for k, use, used, room in (
+        (0, use0, b0, a0),
+        (1, use1, b1, a1),
+        (2, use2, b2, a2),
+        (3, use3, b3, a3),
+    ):
+        if not use:
+            continue
+        if used > room:
+            levels.append((k, 0, 1))  # only floors; cannot happen after admission, stay safe
         else:
-            for k in line_short:
-                bit = 1 << k
-                levels[k] = _level(
-                    [(f, c, n) for (f, c, m, _v), n in items.items() if m & bit], avail[k]
-                )
-    if POWER in short:
-        levels[POWER] = _level([(f, c, n * v) for (f, c, _m, v), n in items.items()], avail[POWER])
+            active.append([k, used, 0, room])  # constraint, used at ``at``, slope, room
+    if active:
+        events.sort()
+        at = 0
+        for event in events:
+            value = event[0]
+            if value != at:
+                step = value - at
+                for entry in active:
+                    slope = entry[2]
+                    if slope:
+                        reach = entry[1] + slope * step
+                        if reach > entry[3]:
+                            levels.append((entry[0], at * slope + entry[3] - entry[1], slope))
+                            entry[2] = 0
+                            entry[0] = -1
+                        else:
+                            entry[1] = reach
+                if any(entry[0] < 0 for entry in active):
+                    active = [entry for entry in active if entry[0] >= 0]
+                    if not active:
+                        break
+                at = value
+            for entry in active:
+                entry[2] += event[entry[0] + 1]
+    if not levels:
+        return INF, 1, 0
     num, den = INF, 1
-    for k_num, k_den in levels.values():
+    for _k, k_num, k_den in levels:
         if k_num * den < num * k_den:
             num, den = k_num, k_den
     if num >= INF:
         return INF, 1, 0
     binding = 0
-    for k, (k_num, k_den) in levels.items():
+    for k, k_num, k_den in levels:
         if k_num * den == num * k_den:
             binding |= 1 << k
     return num, den, binding
@@ -414,8 +465,8 @@ def _fill(
                 continue
             lam = num // den
             shift = delta[up]
-            for (floor, cap, mask, volts), count in bucket.items():
-                key = (floor, cap, mask, volts)
+            for key, count in bucket.items():
+                floor, cap, mask, volts = key
                 if cap > lam:
                     if floor > lam:
                         held, at, at_den = floor, floor, 1
@@ -478,44 +529,45 @@ def _fill(
         sure_of = [INF if safe[i] >= INF else safe[i] // safe_den[i] for i in range(n_nodes)]
         exact = [eff[i] * safe_den[i] <= safe[i] * eff_den[i] for i in range(n_nodes)]
         still = []
-        frozen: dict[int, list[int]] = {}
+        spent = [[0, 0, 0, 0] for _ in range(n_nodes)]
+        any_frozen = False
         for s in rising:
             leaf = leaf_of[s]
             lam = floor_of[leaf]
-            sure = sure_of[leaf]
             floor = alloc[s]
             cap = cap_of[s]
             if lam >= cap:
-                if cap <= sure:
-                    alloc[s] = cap
+                if cap <= sure_of[leaf]:
+                    alloc[s] = value = cap
                     limited_by[s] = -1
-                    frozen.setdefault(leaf, []).append(s)
-                    continue
+                else:
+                    value = -1
             elif exact[leaf] and (mask_of[s] | POWER_BIT) & bound[leaf]:
-                alloc[s] = lam if lam > floor else floor
+                alloc[s] = value = lam if lam > floor else floor
                 limited_by[s] = where[leaf]
-                frozen.setdefault(leaf, []).append(s)
+            else:
+                value = -1
+            if value < 0:
+                # Not final yet: rise again next round from a level it surely reaches.
+                sure = sure_of[leaf]
+                if sure > floor:
+                    alloc[s] = sure if sure < cap else cap
+                still.append(s)
                 continue
-            # Not final yet: rise again next round from a level it surely reaches.
-            if sure > floor:
-                alloc[s] = sure if sure < cap else cap
-            still.append(s)
-        if not frozen:
-            break  # cannot happen (the tightest constraint always freezes); never loop
-        # Frozen sessions now weigh on every node above them as fixed load.
-        spent = [[0, 0, 0, 0] for _ in range(n_nodes)]
-        for leaf, members in frozen.items():
+            # Frozen: it now weighs on every node above it as fixed load.
+            any_frozen = True
+            value *= count_of[s]
             row = spent[leaf]
-            for s in members:
-                value = alloc[s] * count_of[s]
-                mask = mask_of[s]
-                if mask & 1:
-                    row[0] += value
-                if mask & 2:
-                    row[1] += value
-                if mask & 4:
-                    row[2] += value
-                row[POWER] += value * volts_of[s]
+            mask = mask_of[s]
+            if mask & 1:
+                row[0] += value
+            if mask & 2:
+                row[1] += value
+            if mask & 4:
+                row[2] += value
+            row[POWER] += value * volts_of[s]
+        if not any_frozen:
+            break  # cannot happen (the tightest constraint always freezes); never loop
         for i in reversed(order):
             up = parent[i]
             if up >= 0:
@@ -614,122 +666,135 @@ def _take(room: list[list[int]], used: list[list[int]]) -> None:
 def allocate(snapshot: Snapshot) -> Result:
     """A limit for every EVSE of the snapshot.  Deterministic: the same snapshot, in whatever
     order its tuples list nodes, EVSEs and sessions, gives the same result."""
+    # Hot path (10,000 EVSEs per call): locals instead of attribute look-ups, one record per
+    # session instead of parallel lists, results built with tuple.__new__ (a NamedTuple's own
+    # constructor is a Python function).
+    new = tuple.__new__
     policy = snapshot.policy
     now = snapshot.now
-    state = snapshot.state
+    state_get = snapshot.state.get
     tree, node_index = _build_tree(snapshot.nodes)
     n_nodes = len(tree.ids)
     base = [[*node.load_da, node.load_w * 10] for node in snapshot.nodes]
     reserved = [[0, 0, 0, 0] for _ in range(n_nodes)]  # unmanaged EVSEs and idle defaults
     drawn = [[0, 0, 0] for _ in range(n_nodes)]
-    evse_by_id = {evse.id: evse for evse in snapshot.evses}
-    if len(evse_by_id) != len(snapshot.evses):
+    evses = snapshot.evses
+    evse_by_id = {evse.id: evse for evse in evses}
+    if len(evse_by_id) != len(evses):
         raise SnapshotError("An EVSE appears twice")
+    evse_get = evse_by_id.get
+    leaf_get = node_index.get
     allocations: dict[int, Allocation] = {}
     wiring: dict[tuple, tuple[int, int]] = {}
+    wiring_get = wiring.get
 
-    # Sessions, as parallel arrays indexed by ``s``.
-    s_evse: list[int] = []
-    s_leaf: list[int] = []
-    s_mask: list[int] = []
-    s_volts: list[int] = []
-    s_min: list[int] = []
-    s_cap: list[int] = []  # what it can use now: hardware, vehicle, observed draw
-    s_hardware: list[int] = []  # EVSE maximum, lowered by the vehicle's own cap
-    s_session: list[Session] = []
-    s_previous: list[EvseState | None] = []
-    s_class: list[int] = []  # -1: arming (scheduled to start soon), holds its minimum only
+    # One record per session, indexed by ``s``:
+    # (evse id, leaf, mask, volts, minimum, cap, hardware, session, previous, class)
+    # cap: what it can use now (hardware, vehicle, observed draw); hardware: the EVSE maximum
+    # lowered by the vehicle's own cap; class -1: arming (scheduled to start soon), holds its
+    # minimum only.
+    records: list[tuple] = []
+    append = records.append
     classes = _Classes()
     class_of: dict[tuple, int] = {}
+    class_get = class_of.get
+    c_count = classes.count
+    c_members = classes.members
     node_ids = tree.ids
     seen: set[int] = set()
+    seen_add = seen.add
+    unmanaged: list[Evse] = []  # uncontrollable EVSEs with a session: counted at their maximum
     lookahead_end = now + policy.schedule_lookahead
     threshold = policy.unused_threshold_da
     margin = policy.unused_margin_da
+    scheduled = Reason.SCHEDULED
     for session in snapshot.sessions:
         evse_id = session.evse
-        evse = evse_by_id.get(evse_id)
+        evse = evse_get(evse_id)
         if evse is None:
             raise SnapshotError(f"A session runs on an unknown EVSE {evse_id}")
         if evse_id in seen:
             raise SnapshotError(f"Two sessions run on EVSE {evse_id}")
-        seen.add(evse_id)
-        leaf = node_index.get(evse.node)
+        seen_add(evse_id)
+        leaf = leaf_get(evse.node)
         if leaf is None:
             raise SnapshotError(f"EVSE {evse_id} hangs on an unknown node {evse.node}")
-        phases = session.vehicle_phases if evse.controllable else None
+        controllable = evse.controllable
+        phases = session.vehicle_phases if controllable else None
         key = (evse.legs, phases)
-        wired = wiring.get(key)
+        wired = wiring_get(key)
         if wired is None:
             wired = wiring[key] = _wire(evse.legs, phases)
         mask, legs = wired
         draw = session.draw_da
         if draw:
             row = drawn[leaf]
-            for line in LINES_OF_MASK[mask]:
-                row[line] += draw
-        if not evse.controllable:
-            continue  # counted with the EVSEs below
+            if mask & 1:
+                row[0] += draw
+            if mask & 2:
+                row[1] += draw
+            if mask & 4:
+                row[2] += draw
+        if not controllable:
+            unmanaged.append(evse)
+            continue
         starts_at = session.starts_at
         if starts_at is not None and starts_at > now:
             if starts_at > lookahead_end:
-                allocations[evse_id] = Allocation(evse_id, 0, Reason.SCHEDULED)
+                allocations[evse_id] = new(Allocation, (evse_id, 0, scheduled, None, 0, 0, None))
                 continue
             arming = True
         else:
             arming = False
         hardware = evse.max_da
-        if session.max_da is not None and session.max_da < hardware:
-            hardware = session.max_da
-        minimum = evse.min_da if evse.min_da > session.min_da else session.min_da
+        vehicle_max = session.max_da
+        if vehicle_max is not None and vehicle_max < hardware:
+            hardware = vehicle_max
+        minimum = evse.min_da
+        if session.min_da > minimum:
+            minimum = session.min_da
         cap = hardware
-        previous = state.get(evse_id)
-        if (
-            draw is not None
-            and previous is not None
-            and previous.limit_da > 0
-            and draw + threshold <= previous.limit_da
-        ):
-            # Keep what it draws plus a margin, in whole amps (fewer distinct caps to fill).
-            cap = min(hardware, max(minimum, -(-(draw + margin) // 10) * 10))
+        previous = state_get(evse_id)
+        if draw is not None and previous is not None:
+            before = previous.limit_da
+            if before > 0 and draw + threshold <= before:
+                # Keep what it draws plus a margin, in whole amps (fewer distinct caps).
+                cap = -(-(draw + margin) // 10) * 10
+                if cap < minimum:
+                    cap = minimum
+                if cap > hardware:
+                    cap = hardware
         volts = evse.volts * legs
+        s = len(records)
         if arming:
             c = -1
         else:
             key = (leaf, session.priority, minimum, cap, mask, volts)
-            c = class_of.get(key)
+            c = class_get(key)
             if c is None:
-                c = class_of[key] = len(classes.leaf)
+                c = class_of[key] = len(c_count)
                 classes.add(key, node_ids[leaf])
-            classes.count[c] += 1
-            classes.members[c].append(len(s_evse))
-        s_evse.append(evse_id)
-        s_leaf.append(leaf)
-        s_mask.append(mask)
-        s_volts.append(volts)
-        s_min.append(minimum)
-        s_cap.append(cap)
-        s_hardware.append(hardware)
-        s_session.append(session)
-        s_previous.append(previous)
-        s_class.append(c)
-    for evse in snapshot.evses:
-        if evse.controllable and evse.id in seen:
-            continue
-        leaf = node_index.get(evse.node)
+            c_count[c] += 1
+            c_members[c].append(s)
+        append((evse_id, leaf, mask, volts, minimum, cap, hardware, session, previous, c))
+    idle, unmanaged_reason = Reason.IDLE, Reason.UNMANAGED
+    rest = [evse_by_id[i] for i in evse_by_id.keys() - seen]
+    rest.extend(unmanaged)
+    for evse in rest:
+        leaf = leaf_get(evse.node)
         if leaf is None:
             raise SnapshotError(f"EVSE {evse.id} hangs on an unknown node {evse.node}")
         key = (evse.legs, None)
-        wired = wiring.get(key)
+        wired = wiring_get(key)
         if wired is None:
             wired = wiring[key] = _wire(evse.legs, None)
         if evse.controllable:
-            value, reason = evse.idle_da, Reason.IDLE
+            value, reason = evse.idle_da, idle
         else:
-            value, reason = evse.max_da, Reason.UNMANAGED
+            value, reason = evse.max_da, unmanaged_reason
         if value:
             _add(reserved[leaf], wired[0], value, evse.volts * wired[1])
-        allocations[evse.id] = Allocation(evse.id, value, reason, target_da=value)
+        allocations[evse.id] = new(Allocation, (evse.id, value, reason, None, value, 0, None))
 
     fixed = [
         [b + r for b, r in zip(rb, rr, strict=True)] for rb, rr in zip(base, reserved, strict=True)
@@ -740,51 +805,63 @@ def allocate(snapshot: Snapshot) -> Result:
         for capacity, load in zip(tree.capacity, fixed, strict=True)
     ]
 
-    paused_at = _admit(
-        tree, s_leaf, s_mask, s_volts, s_min, s_cap, s_session, s_previous, avail, now, policy
-    )
+    paused_at = _admit(tree, records, avail, now, policy)
 
     # Everyone admitted holds their minimum; what is left is shared, tier by tier.
     room = [row[:] for row in avail]
     used = [[0, 0, 0, 0] for _ in range(n_nodes)]
     for s in paused_at:
-        c = s_class[s]
+        c = records[s][9]
         if c >= 0:
-            classes.count[c] -= 1
-            classes.members[c].remove(s)
-    for s, c in enumerate(s_class):
-        if c < 0 and s not in paused_at:  # an arming scheduled session holds its minimum
-            _add(used[s_leaf[s]], s_mask[s], s_min[s], s_volts[s])
-    n_classes = len(classes.leaf)
+            c_count[c] -= 1
+            c_members[c].remove(s)
+    for s, record in enumerate(records):
+        if record[9] < 0 and s not in paused_at:  # an arming session holds its minimum
+            _add(used[record[1]], record[2], record[4], record[3])
+    n_classes = len(c_count)
+    c_leaf = classes.leaf
+    c_mask = classes.mask
+    c_volts = classes.volts
+    c_min = classes.minimum
+    c_cap = classes.cap
+    c_tier = classes.tier
     for c in range(n_classes):
-        if classes.count[c]:
-            _add(
-                used[classes.leaf[c]],
-                classes.mask[c],
-                classes.minimum[c] * classes.count[c],
-                classes.volts[c],
-            )
+        count = c_count[c]
+        if count:
+            value = c_min[c] * count
+            row = used[c_leaf[c]]
+            mask = c_mask[c]
+            if mask & 1:
+                row[0] += value
+            if mask & 2:
+                row[1] += value
+            if mask & 4:
+                row[2] += value
+            row[POWER] += value * c_volts[c]
     _rollup(tree, used)
     _take(room, used)
 
-    alloc = classes.minimum[:]
+    alloc = c_min[:]
     limited_by = [-1] * n_classes
-    tiers = sorted({classes.tier[c] for c in range(n_classes) if classes.count[c]}, reverse=True)
+    tiers = sorted({c_tier[c] for c in range(n_classes) if c_count[c]}, reverse=True)
     first_gain: list[int | None] = [None] * n_nodes  # highest tier that got more than minimums
+    path_of = tree.path
     for tier in tiers:
         rising = [
-            c
-            for c in range(n_classes)
-            if classes.tier[c] == tier and classes.cap[c] > alloc[c] and classes.count[c]
+            c for c in range(n_classes) if c_tier[c] == tier and c_cap[c] > alloc[c] and c_count[c]
         ]
         floors = [[0, 0, 0, 0] for _ in range(n_nodes)]
         for c in rising:
-            _add(
-                floors[classes.leaf[c]],
-                classes.mask[c],
-                alloc[c] * classes.count[c],
-                classes.volts[c],
-            )
+            value = alloc[c] * c_count[c]
+            row = floors[c_leaf[c]]
+            mask = c_mask[c]
+            if mask & 1:
+                row[0] += value
+            if mask & 2:
+                row[1] += value
+            if mask & 4:
+                row[2] += value
+            row[POWER] += value * c_volts[c]
         _rollup(tree, floors)
         # The solver counts the rising classes' floors itself: give their room back.
         tier_room = [
@@ -794,12 +871,21 @@ def allocate(snapshot: Snapshot) -> Result:
         before = [alloc[c] for c in rising]
         _fill(tree, classes, rising, alloc, tier_room, limited_by)
         gained = [[0, 0, 0, 0] for _ in range(n_nodes)]
+        last = tier == tiers[-1]
         for c, start in zip(rising, before, strict=True):
-            extra = (alloc[c] - start) * classes.count[c]
+            extra = (alloc[c] - start) * c_count[c]
             if extra:
-                _add(gained[classes.leaf[c]], classes.mask[c], extra, classes.volts[c])
-                if tier != tiers[-1]:
-                    for i in tree.path[classes.leaf[c]]:
+                row = gained[c_leaf[c]]
+                mask = c_mask[c]
+                if mask & 1:
+                    row[0] += extra
+                if mask & 2:
+                    row[1] += extra
+                if mask & 4:
+                    row[2] += extra
+                row[POWER] += extra * c_volts[c]
+                if not last:
+                    for i in path_of[c_leaf[c]]:
                         if first_gain[i] is None:
                             first_gain[i] = tier
         _rollup(tree, gained)
@@ -811,20 +897,24 @@ def allocate(snapshot: Snapshot) -> Result:
 
     # Per session: the class's level (and its share of the remainder), then hysteresis.
     applied = [row[:4] for row in reserved]  # what the stations will apply, per node
-    target = [0] * len(s_evse)
+    target = [0] * len(records)
     for c in range(n_classes):
-        members = classes.members[c]
+        members = c_members[c]
         if not members:
             continue
         value, extra = alloc[c], grant[c]
-        _add(
-            applied[classes.leaf[c]],
-            classes.mask[c],
-            value * classes.count[c] + extra,
-            classes.volts[c],
-        )
+        total = value * c_count[c] + extra
+        row = applied[c_leaf[c]]
+        mask = c_mask[c]
+        if mask & 1:
+            row[0] += total
+        if mask & 2:
+            row[1] += total
+        if mask & 4:
+            row[2] += total
+        row[POWER] += total * c_volts[c]
         if extra:
-            members.sort(key=s_evse.__getitem__)
+            members.sort(key=lambda s: records[s][0])
             whole, part = divmod(extra, len(members))
             for rank, s in enumerate(members):
                 target[s] = value + whole + (1 if rank < part else 0)
@@ -835,55 +925,56 @@ def allocate(snapshot: Snapshot) -> Result:
     raise_cutoff = now - policy.raise_interval
     hysteresis = policy.hysteresis_da
     ids = tree.ids
-    for s, evse_id in enumerate(s_evse):
-        session = s_session[s]
-        c = s_class[s]
+    r_paused, r_max, r_vehicle = Reason.PAUSED, Reason.MAX, Reason.VEHICLE
+    r_min, r_priority, r_share, r_hold = Reason.MIN, Reason.PRIORITY, Reason.SHARE, Reason.HOLD
+    for s, record in enumerate(records):
+        evse_id, leaf, mask, volts, minimum, _cap, hardware, session, previous, c = record
         if c < 0:  # scheduled, starting soon
             if s in paused_at:
                 where = paused_at[s]
-                allocations[evse_id] = Allocation(
-                    evse_id, 0, Reason.SCHEDULED, node=ids[where] if where >= 0 else None
+                allocations[evse_id] = new(
+                    Allocation,
+                    (evse_id, 0, scheduled, ids[where] if where >= 0 else None, 0, 0, None),
                 )
             else:
-                _add(applied[s_leaf[s]], s_mask[s], s_min[s], s_volts[s])
-                allocations[evse_id] = Allocation(
-                    evse_id,
-                    0,
-                    Reason.SCHEDULED,
-                    scheduled_da=s_min[s],
-                    scheduled_at=session.starts_at,
+                _add(applied[leaf], mask, minimum, volts)
+                allocations[evse_id] = new(
+                    Allocation, (evse_id, 0, scheduled, None, 0, minimum, session.starts_at)
                 )
             continue
         value = target[s]
-        where = -1
-        if s in paused_at:
-            reason = Reason.PAUSED
+        node = None
+        if paused_at and s in paused_at:
+            reason = r_paused
             where = paused_at[s]
-        elif limited_by[c] < 0:
-            reason = Reason.MAX if value >= evse_by_id[evse_id].max_da else Reason.VEHICLE
+            if where >= 0:
+                node = ids[where]
         else:
             where = limited_by[c]
-            gain = first_gain[where]
-            if value <= s_min[s]:
-                reason = Reason.MIN
-            elif gain is not None and gain > session.priority:
-                reason = Reason.PRIORITY
+            if where < 0:
+                reason = r_max if value >= evse_by_id[evse_id].max_da else r_vehicle
             else:
-                reason = Reason.SHARE
+                node = ids[where]
+                gain = first_gain[where]
+                if value <= minimum:
+                    reason = r_min
+                elif gain is not None and gain > session.priority:
+                    reason = r_priority
+                else:
+                    reason = r_share
         limit = value
-        previous = s_previous[s]
         if previous is not None:
             before = previous.limit_da
             # Hold a raise back, if holding ``before`` is still valid (0, or within range).
-            if value > before and (before == 0 or s_min[s] <= before <= s_hardware[s]):
-                recent = previous.changed_at is not None and previous.changed_at > raise_cutoff
-                if recent or (before > 0 and value - before < hysteresis):
+            if value > before and (before == 0 or minimum <= before <= hardware):
+                changed_at = previous.changed_at
+                if (changed_at is not None and changed_at > raise_cutoff) or (
+                    before > 0 and value - before < hysteresis
+                ):
                     limit = before
-                    reason = Reason.HOLD
-                    _add(applied[s_leaf[s]], s_mask[s], before - value, s_volts[s])
-        allocations[evse_id] = Allocation(
-            evse_id, limit, reason, ids[where] if where >= 0 else None, value
-        )
+                    reason = r_hold
+                    _add(applied[leaf], mask, before - value, volts)
+        allocations[evse_id] = new(Allocation, (evse_id, limit, reason, node, value, 0, None))
 
     _rollup(tree, base)
     _rollup(tree, applied)
@@ -906,13 +997,7 @@ def allocate(snapshot: Snapshot) -> Result:
 
 def _admit(
     tree: _Tree,
-    s_leaf: list[int],
-    s_mask: list[int],
-    s_volts: list[int],
-    s_min: list[int],
-    s_cap: list[int],
-    s_session: list[Session],
-    s_previous: list[EvseState | None],
+    records: list[tuple],
     avail: list[list[int]],
     now: datetime,
     policy: Policy,
@@ -924,12 +1009,20 @@ def _admit(
     paused_at: dict[int, int] = {}
     possible = []
     need = [[0, 0, 0, 0] for _ in range(n_nodes)]
-    for s in range(len(s_leaf)):
-        if s_cap[s] < s_min[s] or s_cap[s] <= 0:
+    for s, record in enumerate(records):
+        _evse, leaf, mask, volts, minimum, cap = record[:6]
+        if cap < minimum or cap <= 0:
             paused_at[s] = -1
             continue
         possible.append(s)
-        _add(need[s_leaf[s]], s_mask[s], s_min[s], s_volts[s])
+        row = need[leaf]
+        if mask & 1:
+            row[0] += minimum
+        if mask & 2:
+            row[1] += minimum
+        if mask & 4:
+            row[2] += minimum
+        row[POWER] += minimum * volts
     _rollup(tree, need)
     overloaded = [
         any(need[i][k] > avail[i][k] for k in range(4) if avail[i][k] < INF) for i in range(n_nodes)
@@ -940,7 +1033,7 @@ def _admit(
     checks: dict[int, tuple[int, ...]] = {}
     contested = []
     for s in possible:
-        leaf = s_leaf[s]
+        leaf = records[s][1]
         nodes = checks.get(leaf)
         if nodes is None:
             nodes = checks[leaf] = tuple(i for i in tree.path[leaf] if overloaded[i])
@@ -952,8 +1045,9 @@ def _admit(
     def rank(s: int) -> tuple:
         """Priority; then a powered session still inside its turn; then whoever has waited
         longest -- a powered session whose turn is over queues from the end of its turn."""
-        session = s_session[s]
-        previous = s_previous[s]
+        record = records[s]
+        session = record[7]
+        previous = record[8]
         if previous is not None and previous.limit_da > 0:
             if previous.since > turn_cutoff:
                 return (-session.priority, 0, previous.since, session.started_at, session.evse)
@@ -967,10 +1061,10 @@ def _admit(
     contested.sort(key=rank)
     room = [row[:] for row in avail]
     for s in contested:
-        mask, minimum = s_mask[s], s_min[s]
+        _evse, leaf, mask, volts, minimum = records[s][:5]
         lines = LINES_OF_MASK[mask]
-        power = minimum * s_volts[s]
-        nodes = checks[s_leaf[s]]
+        power = minimum * volts
+        nodes = checks[leaf]
         full = -1
         for i in nodes:
             row = room[i]
