@@ -197,6 +197,11 @@ SPECTACULAR_SETTINGS = {
         "StationEventKindEnum": "apps.ocpp.models.StationEvent.Kind",
         "AlertKindEnum": "apps.monitoring.choices.AlertKind",
     },
+    # Swagger UI from our own static files (static/vendor/swagger-ui/): never from a CDN.
+    "SWAGGER_UI_DIST": f"{STATIC_URL}vendor/swagger-ui",
+    "SWAGGER_UI_FAVICON_HREF": f"{STATIC_URL}img/favicon.svg",
+    # No badge from the public online validator (BaseLayout shows none; say so anyway).
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # --- Channels: the Redis pub/sub layer (see docs/architecture.md for why) -------------------
