@@ -16,15 +16,12 @@ def on_session_ended(*, event: str, session_id: int, **_) -> None:
 
 def price_info(*, station, evse_id: int | None = None, token_uid: str = "", **_) -> str | None:
     """What this driver would pay here now, in one line (for the station's display and API)."""
-    from django.utils import timezone
+    from .selectors import price_quote
 
-    from .pricing_text import describe_tariff
-    from .selectors import tariff_for, tax_policy_for_site, token_for_uid
-
-    choice = tariff_for(station=station, token=token_for_uid(token_uid), at=timezone.now())
-    if choice.version is None:
+    quote = price_quote(station=station, token_uid=token_uid)
+    if quote.choice.version is None:
         return None
-    return describe_tariff(choice.version.parsed, tax_policy_for_site(station.site_id))
+    return quote.summary
 
 
 def authorization(*, uid: str, **_) -> object | None:

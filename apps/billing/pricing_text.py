@@ -38,35 +38,101 @@ def _when(when: When) -> str:
     return f" ({'; '.join(parts)})" if parts else ""
 
 
-def describe_tariff(tariff: Tariff, taxes: TaxPolicy | None = None) -> str:
+def _window_dict(window: Window) -> dict:
+    return {
+        "days": [DAY_NAMES[d] for d in sorted(window.days)],
+        "start": f"{window.start:%H:%M}",
+        "end": "24:00" if window.end is None else window.end.strftime("%H:%M"),
+    }
+
+
+def _when_dict(when: When) -> dict:
+    return {
+        "windows": [_window_dict(window) for window in when.windows],
+        "from_minutes": when.from_minutes or None,
+        "to_minutes": when.to_minutes,
+    }
+
+
+def tariff_components(tariff: Tariff) -> list[dict]:
+    """Each part of the price with its numbers and one line of text, in the order the
+    engine applies them (the first matching rate of each kind wins)."""
     c = tariff.currency
-    if tariff.is_free:
-        return _("Free charging")
-    parts = []
+    parts: list[dict] = []
     if tariff.session_fee:
-        parts.append(_("%(amount)s %(c)s per session") % {"amount": tariff.session_fee, "c": c})
+        parts.append(
+            {
+                "kind": "session_fee",
+                "amount": tariff.session_fee,
+                "text": _("%(amount)s %(c)s per session") % {"amount": tariff.session_fee, "c": c},
+            }
+        )
     for rate in tariff.energy:
-        parts.append(f"{_price(rate.price_per_kwh)} {c}/kWh{_when(rate.when)}")
+        parts.append(
+            {
+                "kind": "energy",
+                "price_per_kwh": rate.price_per_kwh,
+                "label": rate.label,
+                **_when_dict(rate.when),
+                "text": f"{_price(rate.price_per_kwh)} {c}/kWh{_when(rate.when)}",
+            }
+        )
     for rate in tariff.time:
         unit = _("/h charging") if tariff.time_basis == TIME_BASIS_CHARGING else "/h"
-        parts.append(f"{_price(rate.price_per_hour)} {c}{unit}{_when(rate.when)}")
-    if tariff.idle is not None:
         parts.append(
-            _("idle %(price)s %(c)s/h after %(grace)s min")
-            % {
-                "price": _price(tariff.idle.price_per_hour),
-                "c": c,
-                "grace": tariff.idle.grace_minutes,
+            {
+                "kind": "time",
+                "price_per_hour": rate.price_per_hour,
+                "label": rate.label,
+                "basis": tariff.time_basis,
+                "step_seconds": tariff.time_step_seconds,
+                **_when_dict(rate.when),
+                "text": f"{_price(rate.price_per_hour)} {c}{unit}{_when(rate.when)}",
+            }
+        )
+    if tariff.idle is not None:
+        idle = tariff.idle
+        parts.append(
+            {
+                "kind": "idle",
+                "price_per_hour": idle.price_per_hour,
+                "grace_minutes": idle.grace_minutes,
+                "step_seconds": idle.step_seconds,
+                "max_amount": idle.max_amount,
+                "windows": [_window_dict(window) for window in idle.windows],
+                "text": _("idle %(price)s %(c)s/h after %(grace)s min")
+                % {"price": _price(idle.price_per_hour), "c": c, "grace": idle.grace_minutes},
             }
         )
     if tariff.min_price is not None:
-        parts.append(_("min %(amount)s %(c)s") % {"amount": tariff.min_price, "c": c})
+        parts.append(
+            {
+                "kind": "min_price",
+                "amount": tariff.min_price,
+                "text": _("min %(amount)s %(c)s") % {"amount": tariff.min_price, "c": c},
+            }
+        )
     if tariff.max_price is not None:
-        parts.append(_("max %(amount)s %(c)s") % {"amount": tariff.max_price, "c": c})
-    text = "; ".join(parts)
-    if taxes is not None and taxes.rates:
-        names = ", ".join(r.name for r in taxes.rates)
-        text += " " + (_("(incl. %(t)s)") if taxes.prices_include_tax else _("+ %(t)s")) % {
-            "t": names
-        }
-    return text
+        parts.append(
+            {
+                "kind": "max_price",
+                "amount": tariff.max_price,
+                "text": _("max %(amount)s %(c)s") % {"amount": tariff.max_price, "c": c},
+            }
+        )
+    return parts
+
+
+def describe_taxes(taxes: TaxPolicy | None) -> str:
+    if taxes is None or not taxes.rates:
+        return ""
+    names = ", ".join(r.name for r in taxes.rates)
+    return (_("(incl. %(t)s)") if taxes.prices_include_tax else _("+ %(t)s")) % {"t": names}
+
+
+def describe_tariff(tariff: Tariff, taxes: TaxPolicy | None = None) -> str:
+    if tariff.is_free:
+        return _("Free charging")
+    text = "; ".join(part["text"] for part in tariff_components(tariff))
+    tax_text = describe_taxes(taxes)
+    return f"{text} {tax_text}" if tax_text else text

@@ -20,6 +20,7 @@ from .engine import (
     TaxPolicy,
     select_assignment,
 )
+from .engine import Tariff as TariffDefinition
 from .engine import TaxRate as EngineTaxRate
 from .models import (
     BillingProfile,
@@ -134,6 +135,50 @@ def tax_policy_for_site(site_id: int | None) -> TaxPolicy:
     )
 
 
+@dataclass(frozen=True)
+class PriceQuote:
+    """What a driver would pay at a station if they plugged in at ``at``."""
+
+    station: Station
+    at: datetime
+    token_uid: str
+    token_known: bool
+    choice: TariffChoice
+    tariff: TariffDefinition
+    taxes: TaxPolicy
+    summary: str
+    components: list[dict]
+
+    @property
+    def currency(self) -> str:
+        return self.tariff.currency
+
+
+def price_quote(*, station: Station, token_uid: str = "", at: datetime | None = None) -> PriceQuote:
+    """The tariff that would price a session started now (the same choice as ``session_bill``
+    makes, through ``tariff_for``), described for drivers in the active language."""
+    from django.utils import timezone as django_timezone
+
+    from .pricing_text import describe_tariff, tariff_components
+
+    at = at or django_timezone.now()
+    token = token_for_uid(token_uid)
+    choice = tariff_for(station=station, token=token, at=at)
+    tariff = choice.version.parsed if choice.version else TariffDefinition(tenant_currency())
+    taxes = tax_policy_for_site(station.site_id)
+    return PriceQuote(
+        station=station,
+        at=at,
+        token_uid=token_uid,
+        token_known=token is not None,
+        choice=choice,
+        tariff=tariff,
+        taxes=taxes,
+        summary=describe_tariff(tariff, taxes),
+        components=tariff_components(tariff),
+    )
+
+
 def driver_account_for_token(token: IdToken | None) -> DriverAccount | None:
     if token is None:
         return None
@@ -239,6 +284,17 @@ def tariff_list(*, actor: Actor) -> QuerySet[Tariff]:
 def session_cost_list(*, actor: Actor) -> QuerySet[SessionCost]:
     return SessionCost.objects.restrict(actor, "billing.view").select_related(
         "session__station__site", "tariff_version__tariff", "driver_account"
+    )
+
+
+def session_receipt(session: ChargingSession) -> SessionCost | None:
+    """A session's priced receipt with what it prints (lines, station, site), or ``None``
+    while it is not priced."""
+    return (
+        SessionCost.objects.filter(session=session)
+        .select_related("session__station__site")
+        .prefetch_related("lines")
+        .first()
     )
 
 

@@ -169,6 +169,8 @@ TABLE: list[Endpoint] = [
     E("POST", "/api/v1/billing/payouts/{pk}/mark-sent/", BILL_MANAGE, target="payout"),
     E("POST", "/api/v1/billing/payouts/{pk}/mark-paid/", BILL_MANAGE, target="payout"),
     E("POST", "/api/v1/billing/pricing-wizard/", BILL_MANAGE),
+    E("GET", "/api/v1/billing/stations/{pk}/price-quote/", BILL_VIEW, target="station"),
+    E("GET", "/api/v1/billing/sessions/{pk}/receipt/", BILL_VIEW, target="session"),
     # the caller, and the documentation
     E("GET", "/api/v1/me/", None),
     E("GET", "/api/v1/schema/", None),

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from apps.api.fields import ScopedPrimaryKeyRelatedField
@@ -242,3 +244,194 @@ class WizardProposalSerializer(serializers.Serializer):
     estimates = serializers.DictField(
         child=serializers.DecimalField(max_digits=18, decimal_places=4)
     )
+
+
+# --- What drivers see: the price before charging, the receipt after --------------------------
+
+
+def _plain(value):
+    """Decimals as exact strings (never floats) inside free-form component dicts."""
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+class PriceQuoteQuerySerializer(serializers.Serializer):
+    id_token = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="The driver's token: a driver group's tariff applies to its members.",
+    )
+    evse_id = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The port the driver looks at (it must belong to the station).",
+    )
+
+    def validate_evse_id(self, value):
+        station = self.context["station"]
+        if value is not None and not station.evses.filter(evse_id=value).exists():
+            raise serializers.ValidationError(f"Station {station.identity} has no EVSE {value}.")
+        return value
+
+
+class PriceComponentSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(
+        choices=["session_fee", "energy", "time", "idle", "min_price", "max_price"]
+    )
+    text = serializers.CharField(help_text="The component in words, in the caller's language.")
+    details = serializers.DictField(
+        help_text="Its numbers (prices as decimal strings, time-of-use windows, grace...)."
+    )
+
+    def to_representation(self, instance):
+        details = {key: value for key, value in instance.items() if key not in ("kind", "text")}
+        return {"kind": instance["kind"], "text": instance["text"], "details": _plain(details)}
+
+
+class QuoteTariffSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="tariff_id")
+    name = serializers.CharField(source="tariff.name")
+    version = serializers.IntegerField(source="number")
+    effective_from = serializers.DateTimeField()
+
+
+class QuoteTaxSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    rate = serializers.DecimalField(max_digits=7, decimal_places=6)
+    compound = serializers.BooleanField()
+
+
+class PriceQuoteSerializer(serializers.Serializer):
+    station = serializers.IntegerField(source="station.pk")
+    station_identity = serializers.CharField(source="station.identity")
+    site = serializers.IntegerField(source="station.site_id", allow_null=True)
+    at = serializers.DateTimeField(help_text="When the price was looked up (UTC).")
+    id_token = serializers.CharField(source="token_uid")
+    token_recognised = serializers.BooleanField(
+        source="token_known", help_text="False: an unknown token pays the public price."
+    )
+    free = serializers.BooleanField(source="tariff.is_free")
+    currency = serializers.CharField()
+    tariff = QuoteTariffSerializer(source="choice.version", allow_null=True)
+    driver_group = serializers.CharField(source="choice.driver_group.name", allow_null=True)
+    summary = serializers.CharField()
+    components = PriceComponentSerializer(many=True)
+    taxes = QuoteTaxSerializer(source="taxes.rates", many=True)
+    prices_include_tax = serializers.BooleanField(source="taxes.prices_include_tax")
+
+
+class ReceiptTaxSerializer(serializers.ModelSerializer):
+    code = serializers.CharField(source="tax_code")
+    name = serializers.CharField(source="label")
+    rate = serializers.DecimalField(source="tax_rate", max_digits=7, decimal_places=6)
+
+    class Meta:
+        model = ReceiptLine
+        fields = ["code", "name", "rate", "amount"]
+
+
+class SessionReceiptSerializer(serializers.ModelSerializer):
+    """The itemised receipt of one charging session, as the driver gets it."""
+
+    lines = serializers.SerializerMethodField()
+    taxes = serializers.SerializerMethodField()
+    site = serializers.SerializerMethodField()
+    station = serializers.SerializerMethodField()
+    started_at = serializers.DateTimeField(source="session.started_at")
+    ended_at = serializers.DateTimeField(source="session.ended_at")
+    timezone = serializers.CharField(source="site_timezone")
+    started_at_local = serializers.SerializerMethodField()
+    ended_at_local = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SessionCost
+        fields = [
+            "receipt_number",
+            "session",
+            "site",
+            "station",
+            "started_at",
+            "ended_at",
+            "timezone",
+            "started_at_local",
+            "ended_at_local",
+            "energy_wh",
+            "connected_seconds",
+            "charging_seconds",
+            "idle_seconds",
+            "tariff_name",
+            "driver_group_name",
+            "currency",
+            "lines",
+            "subtotal",
+            "taxes",
+            "tax_total",
+            "total",
+            "total_excl_tax",
+            "prices_include_tax",
+            "computed_at",
+        ]
+
+    @extend_schema_field(ReceiptLineSerializer(many=True))
+    def get_lines(self, cost):
+        return ReceiptLineSerializer(
+            [ln for ln in cost.lines.all() if not ln.is_tax], many=True
+        ).data
+
+    @extend_schema_field(ReceiptTaxSerializer(many=True))
+    def get_taxes(self, cost):
+        return ReceiptTaxSerializer([ln for ln in cost.lines.all() if ln.is_tax], many=True).data
+
+    @extend_schema_field(
+        inline_serializer(
+            "ReceiptSite",
+            {
+                "id": serializers.IntegerField(),
+                "name": serializers.CharField(),
+                "timezone": serializers.CharField(),
+            },
+            allow_null=True,
+        )
+    )
+    def get_site(self, cost):
+        site = cost.session.station.site
+        if site is None:
+            return None
+        return {"id": site.pk, "name": site.name, "timezone": site.timezone}
+
+    @extend_schema_field(
+        inline_serializer(
+            "ReceiptStation",
+            {
+                "id": serializers.IntegerField(),
+                "identity": serializers.CharField(),
+                "name": serializers.CharField(),
+            },
+        )
+    )
+    def get_station(self, cost):
+        station = cost.session.station
+        return {"id": station.pk, "identity": station.identity, "name": station.name}
+
+    def _local(self, cost, moment) -> str | None:
+        if moment is None:
+            return None
+        return moment.astimezone(ZoneInfo(cost.site_timezone)).isoformat()
+
+    @extend_schema_field(serializers.CharField(help_text="On the site's clock, with its offset."))
+    def get_started_at_local(self, cost):
+        return self._local(cost, cost.session.started_at)
+
+    @extend_schema_field(serializers.CharField(help_text="On the site's clock, with its offset."))
+    def get_ended_at_local(self, cost):
+        return self._local(cost, cost.session.ended_at)

@@ -10,6 +10,8 @@ router.register(
 )
 router.register("billing/session-costs", views.SessionCostViewSet, basename="sessioncost")
 router.register("billing/payouts", views.PayoutViewSet, basename="payout")
+router.register("billing/stations", views.StationPriceViewSet, basename="stationprice")
+router.register("billing/sessions", views.SessionReceiptViewSet, basename="sessionreceipt")
 
 urlpatterns = [
     *router.urls,

@@ -15,7 +15,15 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from apps.api.viewsets import ApiView, CreateMixin, DestroyMixin, ReadOnlyScopedViewSet
+from apps.api.viewsets import (
+    ApiView,
+    CreateMixin,
+    DestroyMixin,
+    ReadOnlyScopedViewSet,
+    ScopedViewSet,
+)
+from apps.charging.models import ChargingSession
+from apps.stations.models import Station
 
 from .. import selectors, services
 from ..filtersets import (
@@ -30,8 +38,11 @@ from ..pricing_text import describe_tariff
 from ..services.sessions import BillingError
 from .serializers import (
     PayoutSerializer,
+    PriceQuoteQuerySerializer,
+    PriceQuoteSerializer,
     RefundInputSerializer,
     SessionCostSerializer,
+    SessionReceiptSerializer,
     TariffAssignmentInputSerializer,
     TariffAssignmentSerializer,
     TariffInputSerializer,
@@ -217,3 +228,46 @@ class PricingWizardView(ApiView):
                 "estimates": proposal.estimates,
             }
         )
+
+
+class StationPriceViewSet(ScopedViewSet):
+    """The price a driver would pay at a station, before charging."""
+
+    queryset = Station.objects.select_related("site")
+    serializer_class = PriceQuoteSerializer
+    view_permission = "billing.view"
+    action_permissions = {"price_quote": "billing.view"}
+
+    @extend_schema(parameters=[PriceQuoteQuerySerializer], responses=PriceQuoteSerializer)
+    @action(detail=True, methods=["get"], url_path="price-quote")
+    def price_quote(self, request, pk=None):
+        """The tariff that would apply if charging started now (with ``id_token``, the
+        driver's group tariff when it has one), each component in words, and the site's
+        currency and taxes.  The same choice prices the session afterwards."""
+        station = self.get_object()
+        query = PriceQuoteQuerySerializer(data=request.query_params, context={"station": station})
+        query.is_valid(raise_exception=True)
+        quote = selectors.price_quote(station=station, token_uid=query.validated_data["id_token"])
+        return Response(PriceQuoteSerializer(quote).data)
+
+
+class SessionReceiptViewSet(ScopedViewSet):
+    """The itemised receipt of a charging session, by the session's id."""
+
+    queryset = ChargingSession.objects.select_related("station__site")
+    serializer_class = SessionReceiptSerializer
+    view_permission = "billing.view"
+    action_permissions = {"receipt": "billing.view"}
+
+    @extend_schema(responses=SessionReceiptSerializer)
+    @action(detail=True, methods=["get"])
+    def receipt(self, request, pk=None):
+        """Lines, taxes and total in the site's currency, the site, the times (UTC and on
+        the site's clock) and the energy in Wh.  404 while the session is not priced."""
+        cost = selectors.session_receipt(self.get_object())
+        if cost is None:
+            return Response(
+                {"detail": "This session has not been priced yet."},
+                status=status.HTTP_404_NOT_FOUND,
+            )
+        return Response(SessionReceiptSerializer(cost).data)
