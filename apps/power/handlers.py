@@ -25,7 +25,12 @@ def on_meter_values(
     current_a: dict[str, float] | None = None,
     **payload: Any,
 ) -> None:
-    if session_id is None:
+    """Stations send meter values every few seconds per session: most say nothing new.  Only a
+    draw that moved (or a session not seen lately) reaches the database, and a rebalance is
+    queued only when it shows unused capacity or a single-phase vehicle (coalesced per site)."""
+    if session_id is None or not current_a:
+        return
+    if not services.session_draw_changed(session_id=session_id, current_a=current_a):
         return
     if services.session_draw_record(session_id=session_id, current_a=current_a):
         tasks.enqueue_rebalance(selectors.site_of_station(station_id))

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import ProtectedError
@@ -356,6 +357,10 @@ def session_power_start(*, session_id: int, now: datetime | None = None) -> Sess
         values["starts_at"] = plan.starts_at
         values.setdefault("departure_at", plan.departure_at)
     power, _created = SessionPower.objects.update_or_create(session=session, defaults=values)
+    # Now it is managed: its next reading must reach the database (forget "unmanaged" now,
+    # and again after commit in case a reading came in between).
+    cache.delete(_draw_key(session_id))
+    transaction.on_commit(lambda: cache.delete(_draw_key(session_id)))
     rebalance_soon(site.pk)
     return power
 
@@ -363,6 +368,46 @@ def session_power_start(*, session_id: int, now: datetime | None = None) -> Sess
 PHASE_INDEX = {"L1": 0, "L2": 1, "L3": 2, "L1-N": 0, "L2-N": 1, "L3-N": 2}
 DRAWING = Decimal("1.0")  # a phase carrying less than this is not used by the vehicle
 SIGNIFICANT = Decimal("3.0")  # below this, which phases a vehicle uses is not clear
+
+
+DRAW_SEEN_TTL = 60  # seconds a session's last recorded draw stands for the next ones
+DRAW_TOLERANCE_DA = 10  # a draw within 1 A of the recorded one changes no decision
+
+
+def _draw_key(session_id: int) -> str:
+    return f"power:draw:{session_id}"  # the cache's key function adds the tenant's schema
+
+
+def _draw_summary(current_a: dict[str, float] | None) -> tuple[int, int] | None:
+    """(highest per-phase draw in dA, phases carrying at least DRAWING), or None."""
+    phases = [
+        Decimal(str(value)) for name, value in (current_a or {}).items() if name in PHASE_INDEX
+    ]
+    if not phases:
+        return None
+    return to_da(max(phases).quantize(Decimal("0.1"))), sum(1 for v in phases if v >= DRAWING)
+
+
+def session_draw_changed(*, session_id: int, current_a: dict[str, float] | None) -> bool:
+    """Whether this meter reading may change the session's power (and is worth the database):
+    one Redis SET NX/GET per reading instead of three queries.
+
+    It is not when, within ``DRAW_SEEN_TTL``, the session's recorded draw is within
+    ``DRAW_TOLERANCE_DA`` of it on the same phases.  ``session_draw_record`` (the only writer
+    of the draw) refreshes the record; ``session_power_start`` forgets it."""
+    summary = _draw_summary(current_a)
+    if summary is None:
+        return False
+    key = _draw_key(session_id)
+    if cache.add(key, summary, timeout=DRAW_SEEN_TTL):
+        return True  # first reading in the window: look at it
+    seen = cache.get(key)
+    if seen is None:
+        return True
+    draw, phases = seen
+    if draw < 0:
+        return False  # not under power management (see ``session_draw_record``)
+    return phases != summary[1] or abs(draw - summary[0]) >= DRAW_TOLERANCE_DA
 
 
 def session_draw_record(
@@ -386,8 +431,11 @@ def session_draw_record(
     draw = max(phases.values()).quantize(Decimal("0.1"))
     fields: dict[str, Any] = {"draw_a": draw, "draw_at": at}
     known = SessionPower.objects.filter(session_id=session_id).values("vehicle_phases").first()
+    key = _draw_key(session_id)
     if known is None:
+        cache.set(key, (-1, 0), timeout=DRAW_SEEN_TTL)  # unmanaged: skip its readings a while
         return False
+    cache.set(key, (to_da(draw), sum(1 for v in phases.values() if v >= DRAWING)), DRAW_SEEN_TTL)
     if draw >= SIGNIFICANT:
         fields["vehicle_phases"] = sum(1 for value in phases.values() if value >= DRAWING)
     SessionPower.objects.filter(session_id=session_id).update(**fields)

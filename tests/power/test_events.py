@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from unittest import mock
 
 import pytest
 from django.core.cache import cache
 
 from apps.core import events
-from apps.power import services, tasks
+from apps.power import handlers, services, tasks
 from apps.power.models import SessionPower
 
 from .conftest import start_session
 
 NOW = dt.datetime(2026, 3, 2, 23, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def no_draws_seen():
+    """Forget the meter readings earlier runs left in this Redis database (session ids repeat
+    when the test database is created again)."""
+
+    def clear():
+        client = cache._cache.get_client(write=True)
+        for key in client.scan_iter(match="*power:draw:*"):
+            client.delete(key)
+
+    clear()
+    yield
+    clear()
 
 
 @pytest.fixture
@@ -118,3 +134,107 @@ def test_the_beat_schedule_fans_out_to_every_tenant():
         "schedule": 30.0,
         "args": ["power.rebalance_all"],
     }
+
+
+def meter(station, session, **current_a):
+    """What power's handler does with one MeterValues (other apps' handlers left out: their
+    queries are theirs)."""
+    handlers.on_meter_values(
+        event=events.METER_VALUES_RECEIVED,
+        station_id=station.pk,
+        evse_id=1,
+        session_id=session.pk,
+        current_a=current_a,
+        energy_wh=100,
+    )
+
+
+@pytest.fixture
+def drawing(garage, queued):
+    """Session A, under power management, told 16 A at the last rebalance."""
+    from apps.power.models import EvseAllocation
+
+    session = start_session(garage.stations["A"], at=NOW)
+    services.session_power_start(session_id=session.pk, now=NOW)
+    cache.delete(services._draw_key(session.pk))
+    EvseAllocation.objects.update_or_create(
+        evse=garage.evse("A"),
+        defaults={"session": session, "limit_da": 160, "reason": "share", "since": NOW},
+    )
+    yield session
+    cache.delete(services._draw_key(session.pk))
+
+
+def test_a_steady_draw_reaches_the_database_and_the_queue_once(
+    garage, queued, drawing, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    station = garage.stations["A"]
+    with django_capture_on_commit_callbacks(execute=True):
+        meter(station, drawing, L1=7.0, L2=7.1, L3=6.9)  # 7 A of 16: capacity unused
+    queued["rebalance"].assert_called_once_with((garage.site.pk,), countdown=2)
+    assert SessionPower.objects.get(session=drawing).draw_a == Decimal("7.1")
+    # The same draw, give or take half an amp, a hundred times: no query, nothing queued.
+    with django_assert_num_queries(0), django_capture_on_commit_callbacks(execute=True):
+        for i in range(100):
+            meter(station, drawing, L1=7.0 + (i % 5) / 10, L2=7.1, L3=6.9)
+    queued["rebalance"].assert_called_once()
+
+
+def test_a_draw_that_moves_is_recorded_and_the_site_recomputed_at_once(
+    garage, queued, drawing, django_capture_on_commit_callbacks
+):
+    station = garage.stations["A"]
+    with django_capture_on_commit_callbacks(execute=True):
+        # Uses all of its 16 A; the first reading tells it is a three-phase vehicle: recompute.
+        meter(station, drawing, L1=15.9, L2=15.9, L3=15.9)
+    queued["rebalance"].assert_called_once()
+    cache.delete(tasks._pending_key(garage.site.pk))  # that rebalance has started
+    with django_capture_on_commit_callbacks(execute=True):
+        meter(station, drawing, L1=15.5, L2=15.9, L3=15.6)  # nothing new
+        meter(station, drawing, L1=8.0, L2=8.0, L3=8.0)  # drops: 8 A unused
+    assert queued["rebalance"].call_count == 2
+    assert SessionPower.objects.get(session=drawing).draw_a == Decimal("8.0")
+    # The rebalance has started (its pending mark is gone): the vehicle now uses only one
+    # phase, which frees two lines for the others -- queued again, at once.
+    cache.delete(tasks._pending_key(garage.site.pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        meter(station, drawing, L1=8.0, L2=0.0, L3=0.0)
+    assert queued["rebalance"].call_count == 3
+    assert SessionPower.objects.get(session=drawing).vehicle_phases == 1
+
+
+def test_readings_of_sessions_without_power_management_cost_one_query_per_minute(
+    garage, queued, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    station = garage.stations["B"]
+    session = start_session(station, at=NOW)  # no session_power_start: not managed
+    cache.delete(services._draw_key(session.pk))
+    with django_assert_num_queries(1), django_capture_on_commit_callbacks(execute=True):
+        for _ in range(20):
+            meter(station, session, L1=10.0, L2=10.0, L3=10.0)
+    queued["rebalance"].assert_not_called()
+    # Once it is managed, its readings count again straight away.
+    with django_capture_on_commit_callbacks(execute=True):
+        services.session_power_start(session_id=session.pk, now=NOW)
+        meter(station, session, L1=10.0, L2=10.0, L3=10.0)
+    assert SessionPower.objects.get(session=session).draw_a == Decimal("10.0")
+    cache.delete(services._draw_key(session.pk))
+
+
+def test_a_burst_of_events_from_many_stations_queues_one_rebalance_per_site(
+    garage, queued, django_capture_on_commit_callbacks
+):
+    """Session starts and stops, status changes, a limit change: one queued rebalance while
+    one is pending, another once it has started."""
+    with django_capture_on_commit_callbacks(execute=True):
+        for identity in "ABCDE":
+            station = garage.stations[identity]
+            events.emit(events.STATUS_CHANGED, station_id=station.pk, evse_id=1, status="Charging")
+        services.limit_override_create(
+            node=garage.supply, source="manual", limit_a=Decimal("40"), starts_at=NOW
+        )
+    queued["rebalance"].assert_called_once_with((garage.site.pk,), countdown=2)
+    cache.delete(tasks._pending_key(garage.site.pk))  # the rebalance task started
+    with django_capture_on_commit_callbacks(execute=True):
+        events.emit(events.SESSION_ENDED, station_id=garage.stations["A"].pk, session_id=1)
+    assert queued["rebalance"].call_count == 2
