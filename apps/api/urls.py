@@ -15,6 +15,7 @@ APP_ROUTERS = [
     "apps.webhooks.api.urls",
     "apps.power.api.urls",
     "apps.billing.api.urls",
+    "apps.monitoring.api.urls",
 ]
 
 urlpatterns = [

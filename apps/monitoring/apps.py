@@ -9,8 +9,11 @@ class MonitoringConfig(AppConfig):
 
     def ready(self) -> None:
         from apps.core import events
+        from apps.core.permissions import register
 
         from . import handlers
+
+        register("alerts.manage", "Acknowledge and resolve alerts")
 
         events.subscribe(events.STATUS_CHANGED, handlers.on_status_changed)
         events.subscribe(events.STATION_CONNECTED, handlers.on_station_connected)

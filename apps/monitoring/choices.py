@@ -7,6 +7,11 @@ class AlertKind(models.TextChoices):
     FAULTED = "faulted", _("Port faulted")
 
 
+class AlertSeverity(models.TextChoices):
+    CRITICAL = "critical", _("Critical")  # nobody can charge: the station is down
+    WARNING = "warning", _("Warning")  # one port is out; the others work
+
+
 class AlertEvent(models.TextChoices):
     RAISED = "raised", _("raised")
     CLEARED = "cleared", _("cleared")

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.stations.filtersets import MomentFilter, site_pair, station_pair
 
-from .choices import AlertKind
+from .choices import AlertKind, AlertSeverity
 from .models import Alert
 
 
@@ -18,8 +18,14 @@ class AlertFilterSet(django_filters.FilterSet):
     site_id, site = site_pair("station__site")
     station_id, station = station_pair("station")
     kind = django_filters.MultipleChoiceFilter(choices=AlertKind.choices, label=_("Kind"))
+    severity = django_filters.MultipleChoiceFilter(
+        choices=AlertSeverity.choices, label=_("Severity")
+    )
     is_open = django_filters.BooleanFilter(
         field_name="cleared_at", lookup_expr="isnull", label=_("Open")
+    )
+    is_acknowledged = django_filters.BooleanFilter(
+        field_name="acknowledged_at", lookup_expr="isnull", exclude=True, label=_("Acknowledged")
     )
     raised_after = MomentFilter(field_name="raised_at", bound="after", label=_("Raised after"))
     raised_before = MomentFilter(field_name="raised_at", bound="before", label=_("Raised before"))
@@ -28,6 +34,7 @@ class AlertFilterSet(django_filters.FilterSet):
             "raised_at",
             "cleared_at",
             "kind",
+            "severity",
             ("station__identity", "station"),
             ("station__site__name", "site"),
         ]

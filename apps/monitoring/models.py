@@ -8,14 +8,22 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.scoping import RestrictedManager
 
-from .choices import AlertKind
+from .choices import AlertKind, AlertSeverity
 
 
 class Alert(models.Model):
     """One problem on one station (or one of its ports), from when it was raised until it
-    cleared.  At most one open alert per station, port and kind: raising twice is a no-op."""
+    cleared (by itself, or resolved by someone).  At most one open alert per station, port and
+    kind: raising twice is a no-op.  Someone may acknowledge an open alert (they are on it)."""
 
     kind = models.CharField(_("kind"), max_length=16, choices=AlertKind.choices)
+    severity = models.CharField(
+        _("severity"),
+        max_length=10,
+        choices=AlertSeverity.choices,
+        default=AlertSeverity.WARNING,
+        db_index=True,
+    )
     station = models.ForeignKey("stations.Station", on_delete=models.CASCADE, related_name="alerts")
     evse = models.ForeignKey(
         "stations.Evse", null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
@@ -24,6 +32,11 @@ class Alert(models.Model):
     error_code = models.CharField(_("error code"), max_length=50, blank=True)
     raised_at = models.DateTimeField(_("raised at"), default=timezone.now, db_index=True)
     cleared_at = models.DateTimeField(_("cleared at"), null=True, blank=True)
+    # Who, as the audit log names them (a person or an API key); blank: nobody / by itself.
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    acknowledged_by = models.CharField(_("acknowledged by"), max_length=255, blank=True)
+    resolved_by = models.CharField(_("resolved by"), max_length=255, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
 
     objects = RestrictedManager()
     scope_site_path = "station__site"
@@ -42,6 +55,11 @@ class Alert(models.Model):
                 | models.Q(cleared_at__gte=models.F("raised_at")),
                 name="alert_clears_after_raise",
             ),
+            models.CheckConstraint(
+                condition=models.Q(acknowledged_at__isnull=True)
+                | models.Q(acknowledged_at__gte=models.F("raised_at")),
+                name="alert_acknowledged_after_raise",
+            ),
         ]
         indexes = [models.Index(fields=["station", "kind", "cleared_at"])]
 
@@ -52,6 +70,10 @@ class Alert(models.Model):
     @property
     def is_open(self) -> bool:
         return self.cleared_at is None
+
+    @property
+    def is_acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
 
     @property
     def duration(self):

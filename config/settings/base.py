@@ -196,6 +196,7 @@ SPECTACULAR_SETTINGS = {
         "PowerAlertKindEnum": "apps.power.choices.AlertKind",
         "StationEventKindEnum": "apps.ocpp.models.StationEvent.Kind",
         "AlertKindEnum": "apps.monitoring.choices.AlertKind",
+        "AlertSeverityEnum": "apps.monitoring.choices.AlertSeverity",
     },
     # Swagger UI from our own static files (static/vendor/swagger-ui/): never from a CDN.
     "SWAGGER_UI_DIST": f"{STATIC_URL}vendor/swagger-ui",

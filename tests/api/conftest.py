@@ -159,11 +159,15 @@ def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
     power_alert = PowerAlert.objects.create(
         station=first, evse=evse, kind="push_failed", message="x", created_at=T0
     )
+    from apps.monitoring.models import Alert
+
+    alert = Alert.objects.create(station=first, kind="offline", severity="critical", raised_at=T0)
     place.objects = {
         "power_node": node,
         "power_limit": limit,
         "power_allocation": allocation,
         "power_alert": power_alert,
+        "alert": alert,
         "site": site,
         "station": first,
         "evse": evse,

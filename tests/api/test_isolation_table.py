@@ -171,6 +171,11 @@ TABLE: list[Endpoint] = [
     E("POST", "/api/v1/billing/pricing-wizard/", BILL_MANAGE),
     E("GET", "/api/v1/billing/stations/{pk}/price-quote/", BILL_VIEW, target="station"),
     E("GET", "/api/v1/billing/sessions/{pk}/receipt/", BILL_VIEW, target="session"),
+    # alerts (station offline, port faulted): seen with the stations, handled with alerts.manage
+    E("GET", "/api/v1/alerts/", ST_VIEW, rows="station"),
+    E("GET", "/api/v1/alerts/{pk}/", ST_VIEW, target="alert"),
+    E("POST", "/api/v1/alerts/{pk}/acknowledge/", "alerts.manage", target="alert"),
+    E("POST", "/api/v1/alerts/{pk}/resolve/", "alerts.manage", target="alert"),
     # the caller, and the documentation
     E("GET", "/api/v1/me/", None),
     E("GET", "/api/v1/schema/", None),

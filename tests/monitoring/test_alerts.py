@@ -10,7 +10,15 @@ from django.core import mail
 from django.utils import timezone
 
 from apps.monitoring.models import Alert
-from apps.monitoring.services import alert_subscription_set, monitoring_sweep
+from apps.monitoring.services import (
+    AlertClosed,
+    alert_acknowledge,
+    alert_resolve,
+    alert_subscription_set,
+    monitoring_sweep,
+    port_status_observed,
+)
+from apps.roles.selectors import UserActor
 from apps.stations.models import Evse, Station
 from apps.stations.services import evse_set_status, station_connected, station_disconnected
 from tests.factories import UserFactory
@@ -239,3 +247,53 @@ def test_subscription_page_offers_only_visible_sites(personas, alpha_sites, clie
     subscription = personas.delegate.alert_subscription
     assert subscription.kinds == ["offline"] and not subscription.notify_on_clear
     assert list(subscription.sites.all()) == [alpha_sites[0]]
+
+
+# --- Severity, acknowledging and resolving ---------------------------------------------------
+def test_severity_follows_what_is_out(stations, settings, django_capture_on_commit_callbacks):
+    a1_station, a2_station = stations
+    with django_capture_on_commit_callbacks(execute=True):
+        set_status(a1_station, "Faulted", evse_id=2)
+    assert Alert.objects.get().severity == "warning"  # one port out, the other works
+    settings.MONITORING_OFFLINE_GRACE_SECONDS = 300
+    Station.objects.filter(pk=a2_station.pk).update(
+        is_online=False, last_seen_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        monitoring_sweep()
+    assert Alert.objects.get(kind="offline").severity == "critical"
+    with django_capture_on_commit_callbacks(execute=True):
+        port_status_observed(station_id=a1_station.pk, evse_id=None, status="Faulted")
+    whole = Alert.objects.get(kind="faulted", evse__isnull=True)
+    assert whole.severity == "critical"  # the station as a whole: nobody can charge
+
+
+def test_resolving_a_station_still_down_raises_it_again_at_the_next_sweep(
+    stations, personas, settings, django_capture_on_commit_callbacks, sent_alert_mail
+):
+    settings.MONITORING_OFFLINE_GRACE_SECONDS = 300
+    station = stations[0]
+    Station.objects.filter(pk=station.pk).update(
+        is_online=False, last_seen_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        monitoring_sweep()
+    first = Alert.objects.get()
+    owner = UserActor(personas.owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        alert_acknowledge(alert=first, actor=owner, note="On it")
+        alert_resolve(alert=first, actor=owner)
+    first.refresh_from_db()
+    assert (first.acknowledged_by, first.resolved_by, first.note) == (
+        "owner@alpha.test",
+        "owner@alpha.test",
+        "On it",  # a resolution without a note keeps the one given before
+    )
+    assert not first.is_open
+    assert [event for _, event in sent_alert_mail] == ["raised", "cleared"]
+    with pytest.raises(AlertClosed):
+        alert_resolve(alert=first, actor=owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert monitoring_sweep().raised == 1
+    second = Alert.objects.filter(cleared_at__isnull=True).get()
+    assert second.pk != first.pk and second.acknowledged_at is None

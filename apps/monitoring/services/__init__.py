@@ -1,11 +1,15 @@
 """Monitoring's writes: alerts (``alerts``) and remote control of stations (``remote``)."""
 
 from .alerts import (
+    AlertClosed,
     SweepResult,
+    alert_acknowledge,
     alert_clear,
     alert_data,
     alert_notify,
     alert_raise,
+    alert_resolve,
+    alert_severity,
     alert_subscription_set,
     monitoring_sweep,
     offline_grace,
@@ -26,13 +30,17 @@ from .remote import (
 )
 
 __all__ = [
+    "AlertClosed",
     "CommandOutcome",
     "Origin",
     "SweepResult",
+    "alert_acknowledge",
     "alert_clear",
     "alert_data",
     "alert_notify",
     "alert_raise",
+    "alert_resolve",
+    "alert_severity",
     "alert_subscription_set",
     "monitoring_sweep",
     "offline_grace",

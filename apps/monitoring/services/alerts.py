@@ -1,4 +1,5 @@
-"""Writes: raise and clear alerts, the periodic sweep, e-mail to subscribers, subscriptions."""
+"""Writes: raise and clear alerts, acknowledge and resolve them, the periodic sweep, e-mail
+to subscribers, subscriptions."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from apps.core.scoping import Actor
 from apps.stations.choices import ConnectorStatus
 from apps.stations.models import Evse, Site, Station
 
-from ..choices import AlertEvent, AlertKind
+from ..choices import AlertEvent, AlertKind, AlertSeverity
 from ..models import Alert, AlertSubscription
 from ..selectors import alert_recipients
 
@@ -31,12 +33,25 @@ def offline_grace() -> dt.timedelta:
     return dt.timedelta(seconds=getattr(settings, "MONITORING_OFFLINE_GRACE_SECONDS", 300))
 
 
+def alert_severity(*, kind: str, evse: Evse | None) -> str:
+    """Critical when nobody can charge at the station (offline, or faulted as a whole);
+    a warning when one port is out."""
+    if kind == AlertKind.OFFLINE or evse is None:
+        return AlertSeverity.CRITICAL
+    return AlertSeverity.WARNING
+
+
+class AlertClosed(Exception):
+    """The alert has already cleared or been resolved."""
+
+
 def alert_data(alert: Alert) -> dict:
     """An alert as webhooks describe it."""
     station = alert.station
     return {
         "id": alert.pk,
         "kind": alert.kind,
+        "severity": alert.severity,
         "station": {
             "id": station.pk,
             "identity": station.identity,
@@ -48,6 +63,9 @@ def alert_data(alert: Alert) -> dict:
         "error_code": alert.error_code,
         "raised_at": alert.raised_at,
         "cleared_at": alert.cleared_at,
+        "acknowledged_at": alert.acknowledged_at,
+        "acknowledged_by": alert.acknowledged_by,
+        "resolved_by": alert.resolved_by,
     }
 
 
@@ -93,6 +111,7 @@ def alert_raise(
         station_id=station_id,
         evse=evse,
         kind=kind,
+        severity=alert_severity(kind=kind, evse=evse),
         message=message[:255],
         error_code=error_code[:50],
         raised_at=at or timezone.now(),
@@ -124,6 +143,45 @@ def alert_clear(
     for alert in Alert.objects.filter(pk__in=ids).select_related("station", "evse"):
         _announce(alert, AlertEvent.CLEARED)
     return len(ids)
+
+
+def _open_alert_for_update(alert_id: int) -> Alert:
+    alert = Alert.objects.select_for_update(of=("self",)).select_related("station", "evse")
+    alert = alert.get(pk=alert_id)
+    if not alert.is_open:
+        raise AlertClosed("This alert has already cleared.")
+    return alert
+
+
+@transaction.atomic
+def alert_acknowledge(*, alert: Alert, actor: Actor, note: str = "") -> Alert:
+    """Someone is on it: the first acknowledgement stands (again is a no-op); only open
+    alerts.  The alert stays open until the station recovers or someone resolves it."""
+    alert = _open_alert_for_update(alert.pk)
+    if alert.is_acknowledged:
+        return alert
+    alert.acknowledged_at = max(timezone.now(), alert.raised_at)
+    alert.acknowledged_by = actor.label[:255]
+    if note:
+        alert.note = note
+    alert.full_clean(validate_constraints=False)
+    alert.save(update_fields=["acknowledged_at", "acknowledged_by", "note"])
+    return alert
+
+
+@transaction.atomic
+def alert_resolve(*, alert: Alert, actor: Actor, note: str = "") -> Alert:
+    """Close an open alert by hand (the problem is dealt with); announced like a clear.  If
+    the station is still offline or faulted, the next sweep raises a new alert."""
+    alert = _open_alert_for_update(alert.pk)
+    alert.cleared_at = max(timezone.now(), alert.raised_at)
+    alert.resolved_by = actor.label[:255]
+    if note:
+        alert.note = note
+    alert.full_clean(validate_constraints=False)
+    alert.save(update_fields=["cleared_at", "resolved_by", "note"])
+    _announce(alert, AlertEvent.CLEARED)
+    return alert
 
 
 def port_status_observed(
