@@ -38,6 +38,7 @@ class Viewer:
     user_id: int
     stations: Scope
     sessions: Scope
+    power_tree: Scope | None = None  # power.view: the live electrical tree (apps.power.live)
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str:
@@ -95,6 +96,7 @@ def viewer_for(scope: dict[str, Any]) -> Viewer | None:
             user_id=user.pk,
             stations=actor.scope_for("stations.view"),
             sessions=actor.scope_for("sessions.view"),
+            power_tree=actor.scope_for("power.view"),
         )
     return None if viewer.stations.empty else viewer
 
@@ -157,4 +159,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return viewer.stations.covers_site(site_id)
         if kind in ("station", "alert"):
             return viewer.stations.covers_site(site_id)
+        if kind == "power_tree":
+            return viewer.power_tree is not None and viewer.power_tree.covers_site(site_id)
         return False

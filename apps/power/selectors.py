@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db.models import Avg, F, QuerySet
@@ -482,3 +483,68 @@ def node_capacity_plan(
         stay_hours=Decimal(stay.total_seconds()) / 3600,
         energy_need_wh=energy,
     )
+
+
+# --- Live view and history -------------------------------------------------------------------
+
+
+def _walk(views: list[NodeView]):
+    pending = list(views)
+    while pending:
+        view = pending.pop()
+        yield view
+        pending.extend(view.children)
+
+
+def site_power_message(*, site: Site, now: datetime | None = None) -> dict[str, Any]:
+    """What the live site page needs after a rebalance: per node its limit now and what is
+    allocated and drawn per line (A), per EVSE its limit, reason and limiting node."""
+    nodes: dict[str, Any] = {}
+    evses: dict[str, Any] = {}
+    for view in _walk(site_power_tree(site=site, now=now)):
+        nodes[str(view.node.pk)] = {
+            "limit_a": None if view.limit_a is None else str(view.limit_a),
+            "limit_kw": None if view.limit_kw is None else str(view.limit_kw),
+            "allocated_a": [str(value) for value in view.allocated_a],
+            "drawn_a": [str(value) for value in view.drawn_a],
+        }
+        for row in view.evses:
+            allocation = row.allocation
+            evses[str(row.evse.pk)] = {
+                "limit_a": None if allocation is None else str(allocation.limit_a),
+                "reason": "" if allocation is None else allocation.reason,
+                "node": None
+                if allocation is None or allocation.node is None
+                else str(allocation.node),
+                "draw_a": None if row.draw_a is None else str(row.draw_a),
+            }
+    return {"kind": "power_tree", "site_id": site.pk, "nodes": nodes, "evses": evses}
+
+
+@dataclass(frozen=True)
+class HistoryPoint:
+    start: datetime
+    drawn_kw: Decimal  # mean EV power drawn over the interval
+    peak_kw: Decimal  # highest EV power drawn in it
+    allocated_kw: Decimal
+    limit_kw: Decimal | None
+
+
+def node_history(*, node: PowerNode, since: datetime) -> list[HistoryPoint]:
+    """The node's 15-minute intervals since ``since``: drawn (mean and peak) and allocated EV
+    power against its limit -- the history chart of the node page."""
+    points = []
+    for row in NodeInterval.objects.filter(node=node, start__gte=since).order_by("start"):
+        samples = row.samples or 1
+        points.append(
+            HistoryPoint(
+                row.start,
+                (Decimal(row.drawn_w_sum) / samples / 1000).quantize(Decimal("0.01")),
+                (Decimal(row.drawn_w_max) / 1000).quantize(Decimal("0.01")),
+                (Decimal(row.allocated_w_sum) / samples / 1000).quantize(Decimal("0.01")),
+                None
+                if row.limit_w is None
+                else (Decimal(row.limit_w) / 1000).quantize(Decimal("0.01")),
+            )
+        )
+    return points

@@ -499,6 +499,9 @@ def site_rebalance(
             reductions, increases = _pending(live, now, tried)
             _push_all(reductions, send, now, outcome, tried)
         _push_all(increases, send, now, outcome, tried)
+    from .live import publish_site
+
+    transaction.on_commit(lambda: publish_site(site_id))
     return outcome
 
 

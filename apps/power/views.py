@@ -8,7 +8,8 @@ from datetime import timedelta
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.generic import View
@@ -17,9 +18,11 @@ from apps.core.views import PermissionRequiredMixin, ScopedDetailView
 from apps.stations.models import Site
 
 from . import selectors, services
-from .choices import LimitSource
-from .forms import LimitForm, PlannerForm
+from .choices import AllocationReason, LimitSource, PhaseRotation, Wiring
+from .forms import EvseWiringForm, LimitForm, NodeForm, PlannerForm, StationNodeForm
 from .models import PowerNode
+
+HISTORY_DAYS = 2  # the node page's chart: drawn against the limit over the last two days
 
 
 class SitePowerView(ScopedDetailView):
@@ -36,6 +39,12 @@ class SitePowerView(ScopedDetailView):
         context["tree"] = selectors.site_power_tree(site=self.object)
         context["alerts"] = selectors.open_power_alerts(actor=self.request.actor, site=self.object)
         context["may_manage"] = self.may("power.manage", self.object.pk)
+        context["reason_labels"] = {code: str(label) for code, label in AllocationReason.choices}
+        if context["may_manage"]:
+            context["wiring_choices"] = Wiring.choices
+            context["rotation_choices"] = PhaseRotation.choices
+            context["node_form"] = NodeForm(site=self.object)
+            context["station_form"] = StationNodeForm(site=self.object)
         return context
 
 
@@ -67,6 +76,23 @@ class NodeDetailView(ScopedDetailView):
             )
         context["limit_form"] = LimitForm()
         context["may_manage"] = self.may("power.manage", node.site_id)
+        since = timezone.now() - timedelta(days=HISTORY_DAYS)
+        context["history"] = [
+            {
+                "t": int(point.start.timestamp()),
+                "drawn": float(point.drawn_kw),
+                "peak": float(point.peak_kw),
+                "allocated": float(point.allocated_kw),
+                "limit": None if point.limit_kw is None else float(point.limit_kw),
+            }
+            for point in selectors.node_history(node=node, since=since)
+        ]
+        context["history_labels"] = {
+            "drawn": _("Drawn, mean (kW)"),
+            "peak": _("Drawn, peak (kW)"),
+            "allocated": _("Allocated (kW)"),
+            "limit": _("Limit (kW)"),
+        }
         return context
 
 
@@ -103,6 +129,146 @@ class NodeLimitView(PermissionRequiredMixin, View):
 
 
 def node_url(node: PowerNode) -> str:
-    from django.urls import reverse
-
     return reverse("power:node_detail", args=[node.pk])
+
+
+def site_url(site_id: int) -> str:
+    return reverse("power:site_power", args=[site_id])
+
+
+# --- The tree editor (power.manage on the site) ----------------------------------------------
+
+
+class ManageMixin(PermissionRequiredMixin):
+    """Editing a site's tree: ``power.manage`` on that site, else 404 (outside the actor's
+    scope, exactly like what does not exist) or 403 (may see it, not change it)."""
+
+    permission = "power.manage"
+
+    def managed(self, model, pk: int, site_path: str = "site_id"):
+        found = model.objects.restrict(self.request.actor, "power.manage").filter(pk=pk).first()
+        if found is None:
+            if model.objects.restrict(self.request.actor, "power.view").filter(pk=pk).exists():
+                raise PermissionDenied
+            from django.http import Http404
+
+            raise Http404
+        return found
+
+    def form_errors(self, form) -> None:
+        for field, errors in form.errors.items():
+            label = form.fields[field].label if field in form.fields else ""
+            for error in errors:
+                messages.error(self.request, f"{label}: {error}" if label else error)
+
+
+def _node_fields(data: dict) -> dict:
+    return {name: data[name] for name in NodeForm.Meta.fields if name in data}
+
+
+class NodeCreateView(ManageMixin, View):
+    """A new supply, panel, sub-panel or circuit under the site (or under a node)."""
+
+    def get(self, request, pk: int):
+        site = self.managed(Site, pk)
+        form = NodeForm(site=site, initial={"parent": request.GET.get("parent")})
+        return render(request, "power/node_form.html", {"site": site, "form": form})
+
+    def post(self, request, pk: int):
+        site = self.managed(Site, pk)
+        form = NodeForm(request.POST, site=site)
+        if form.is_valid():
+            try:
+                services.power_node_create(site=site, **_node_fields(form.cleaned_data))
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("The node was added."))
+                return HttpResponseRedirect(site_url(site.pk))
+        return render(request, "power/node_form.html", {"site": site, "form": form}, status=400)
+
+
+class NodeEditView(ManageMixin, View):
+    """Change a node's limits, lines or voltage, or move it under another parent."""
+
+    def get(self, request, pk: int):
+        node = self.managed(PowerNode, pk)
+        form = NodeForm(instance=node, site=node.site)
+        return render(
+            request, "power/node_form.html", {"site": node.site, "form": form, "node": node}
+        )
+
+    def post(self, request, pk: int):
+        node = self.managed(PowerNode, pk)
+        original = PowerNode.objects.get(pk=node.pk)
+        form = NodeForm(request.POST, instance=node, site=node.site)
+        if form.is_valid():
+            try:
+                services.power_node_update(node=original, **_node_fields(form.cleaned_data))
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("The node was saved."))
+                return HttpResponseRedirect(site_url(original.site_id))
+        return render(
+            request,
+            "power/node_form.html",
+            {"site": original.site, "form": form, "node": original},
+            status=400,
+        )
+
+
+class NodeDeleteView(ManageMixin, View):
+    def post(self, request, pk: int):
+        node = self.managed(PowerNode, pk)
+        site_id = node.site_id
+        try:
+            services.power_node_delete(node=node)
+        except ValidationError as error:
+            messages.error(request, "; ".join(error.messages))
+        else:
+            messages.success(request, _("The node was deleted."))
+        return HttpResponseRedirect(site_url(site_id))
+
+
+class StationNodeView(ManageMixin, View):
+    """POST: hang a station of the site on a node (or take it off the tree)."""
+
+    def post(self, request, pk: int):
+        site = self.managed(Site, pk)
+        form = StationNodeForm(request.POST, site=site)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.station_power_set(
+                    station=data["station"],
+                    node=data["node"],
+                    breaker_rating_a=data["breaker_rating_a"],
+                )
+            except ValidationError as error:
+                messages.error(request, "; ".join(error.messages))
+            else:
+                messages.success(request, _("The station was placed on the tree."))
+        else:
+            self.form_errors(form)
+        return HttpResponseRedirect(site_url(site.pk))
+
+
+class EvseWiringView(ManageMixin, View):
+    """POST: how a port is wired (three-phase, single-phase, line to line; rotation)."""
+
+    def post(self, request, pk: int):
+        from apps.stations.models import Evse
+
+        evse = self.managed(Evse, pk)
+        form = EvseWiringForm(request.POST)
+        if form.is_valid():
+            try:
+                services.evse_power_set(evse=evse, **form.cleaned_data)
+            except ValidationError as error:
+                messages.error(request, "; ".join(error.messages))
+            else:
+                messages.success(request, _("The wiring was saved."))
+        else:
+            self.form_errors(form)
+        return HttpResponseRedirect(site_url(evse.station.site_id))
