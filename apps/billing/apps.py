@@ -16,5 +16,7 @@ class BillingConfig(AppConfig):
             "billing.manage", "Set prices, taxes and bank details; refund; see payouts"
         )
         events.subscribe(events.SESSION_ENDED, handlers.on_session_ended)
+        events.subscribe(events.STATION_CONNECTED, handlers.on_station_online)
+        events.subscribe(events.STATION_BOOTED, handlers.on_station_online)
         policies.register(policies.PRICE_INFO, handlers.price_info)
         policies.register(policies.AUTHORIZATION, handlers.authorization)

@@ -14,6 +14,19 @@ def on_session_ended(*, event: str, session_id: int, **_) -> None:
         bill_session.delay(session_id)
 
 
+def on_station_online(*, event: str, station_id: int, **_) -> None:
+    """A station connected or booted: an OCPP 2.0.1 station gets the price on its display."""
+    from apps.stations.models import Station
+
+    from .services.display import DISPLAY_VERSION
+    from .tasks import enqueue_price_display
+
+    if connection.schema_name == "public":
+        return
+    if Station.objects.filter(pk=station_id, ocpp_version=DISPLAY_VERSION).exists():
+        enqueue_price_display(station_id)
+
+
 def price_info(*, station, evse_id: int | None = None, token_uid: str = "", **_) -> str | None:
     """What this driver would pay here now, in one line (for the station's display and API)."""
     from .selectors import price_quote

@@ -6,9 +6,10 @@ idempotent by construction (unique keys, conditional updates).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from celery import shared_task
+from django.core.cache import cache
 from django.db import OperationalError, connection
 
 from .providers import TransientProviderError
@@ -103,3 +104,44 @@ def issue_driver_invoices(period: str | None = None) -> int:
         return 0
     start = date.fromisoformat(f"{period}-01") if period else last_completed_month()
     return len(invoices_issue(period_start=start, period_end=next_month(start)))
+
+
+@shared_task(
+    name="billing.email_receipt",
+    autoretry_for=(OperationalError, OSError),  # SMTP errors are OSErrors
+    retry_backoff=True,
+    max_retries=8,
+)
+def email_receipt(session_cost_id: int) -> bool:
+    from .services.receipts import receipt_email_send
+
+    if not _in_tenant():
+        return False
+    return receipt_email_send(session_cost_id=session_cost_id) is not None
+
+
+DISPLAY_DEBOUNCE_SECONDS = 2  # a connect and a boot (or a burst of edits) make one push
+DISPLAY_PENDING_TTL = 60
+
+
+def _display_key(station_id: int) -> str:
+    return f"billing:price-display:{station_id}"  # the cache's key function adds the schema
+
+
+def enqueue_price_display(station_id: int, *, eta: datetime | None = None) -> None:
+    """Queue the price push to a station's display: soon (once, however many events come in
+    a burst), or at ``eta`` (a price that takes effect later)."""
+    if eta is not None:
+        push_price_display.apply_async((station_id,), eta=eta)
+    elif cache.add(_display_key(station_id), 1, timeout=DISPLAY_PENDING_TTL):
+        push_price_display.apply_async((station_id,), countdown=DISPLAY_DEBOUNCE_SECONDS)
+
+
+@shared_task(name="billing.push_price_display")
+def push_price_display(station_id: int) -> str | None:
+    from .services.display import station_price_display_push
+
+    if not _in_tenant():
+        return None
+    cache.delete(_display_key(station_id))
+    return station_price_display_push(station_id=station_id)

@@ -26,6 +26,7 @@ from ..models import (
     TariffVersion,
     TaxRate,
 )
+from .display import price_displays_refresh
 from .ledger import driver_ledger_account
 
 CLOCK_SKEW = timedelta(seconds=60)
@@ -65,7 +66,10 @@ def tariff_version_add(
         raise ValidationError({"effective_from": "A new price cannot take effect in the past."})
     tariff = Tariff.objects.select_for_update().get(pk=tariff.pk)
     number = (tariff.versions.aggregate(last=Max("number"))["last"] or 0) + 1
-    return _version_create(tariff, definition, effective_from, note, created_by, number=number)
+    version = _version_create(tariff, definition, effective_from, note, created_by, number=number)
+    for assignment in tariff.assignments.filter(driver_group__isnull=True):
+        _refresh_displays(assignment, at=effective_from)
+    return version
 
 
 def _version_create(
@@ -112,12 +116,28 @@ def tariff_assign(
     )
     assignment.full_clean()
     assignment.save()
+    _refresh_displays(assignment)
     return assignment
 
 
 @transaction.atomic
 def tariff_unassign(*, assignment: TariffAssignment) -> None:
+    _refresh_displays(assignment)
     assignment.delete()
+
+
+def _refresh_displays(assignment: TariffAssignment, *, at: datetime | None = None) -> None:
+    """Stations' displays show the public price: refresh those a public assignment covers,
+    now and when it starts or ends (or when a new version of its tariff takes effect)."""
+    if assignment.driver_group_id is not None:
+        return
+    where = {"station_id": assignment.station_id, "site_id": assignment.site_id}
+    now = timezone.now()
+    if at is None or at <= now:
+        price_displays_refresh(**where)
+    for moment in {at, assignment.valid_from, assignment.valid_until}:
+        if moment is not None and moment > now:
+            price_displays_refresh(**where, at=moment)
 
 
 @transaction.atomic
@@ -152,6 +172,7 @@ def tax_rate_set(
     tax.position, tax.registration_number = position, registration_number
     tax.full_clean()
     tax.save()
+    price_displays_refresh(site_id=site.pk)
     profile = BillingProfile.objects.first()
     if profile and profile.prices_include_tax and site.tax_rates.filter(compound=True).exists():
         raise ValidationError({"compound": "Compound taxes cannot be included in prices."})
@@ -165,6 +186,8 @@ def billing_profile_update(**fields) -> BillingProfile:
         setattr(profile, name, value)
     profile.full_clean()
     profile.save()
+    if "prices_include_tax" in fields:
+        price_displays_refresh()
     return profile
 
 

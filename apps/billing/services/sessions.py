@@ -130,6 +130,10 @@ def session_bill(*, session_id: int, now: datetime | None = None) -> SessionCost
             from ..tasks import collect_payment
 
             transaction.on_commit(lambda: collect_payment.delay(cost.pk))
+    if cost.driver_account_id and cost.driver_account.email:
+        from ..tasks import email_receipt
+
+        transaction.on_commit(lambda: email_receipt.delay(cost.pk))
     return cost
 
 

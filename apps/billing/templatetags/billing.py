@@ -32,3 +32,14 @@ def percent_of_fraction(rate) -> str:
     if rate is None:
         return ""
     return f"{(Decimal(rate) * 100).normalize():f} %"
+
+
+@register.filter
+def quantity(value) -> str:
+    """A quantity or unit price without trailing zeros, localised: 12.3450 → 12.345."""
+    if value is None or value == "":
+        return ""
+    number = Decimal(value).normalize()
+    if number == number.to_integral():
+        number = number.quantize(Decimal(1))
+    return formats.number_format(number, use_l10n=True)
