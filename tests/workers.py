@@ -90,4 +90,3 @@ def started(*workers: WorkerProcess):
             worker.stop()
         raise
     return workers
-

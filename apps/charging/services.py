@@ -18,11 +18,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.core import events, policies
+from apps.stations.models import Station
 from apps.stations.services import evse_get_or_create
 
 from .choices import AuthorizationStatus, SessionStatus
@@ -262,7 +263,17 @@ def session_active_on(*, station_id: int, evse_id: int) -> ChargingSession | Non
     )
 
 
-@transaction.atomic
+@dataclass
+class MeterReport:
+    """One MeterValues message (or the samples a start/stop carried), as the adapters parse it."""
+
+    station_id: int
+    evse_id: int
+    samples: list[Sample]
+    transaction_id: str | None = None
+    session: ChargingSession | None = None
+
+
 def meter_values_record(
     *,
     station_id: int,
@@ -273,51 +284,177 @@ def meter_values_record(
 ) -> int:
     """Store samples (duplicates ignored) and bring the session's energy up to date.
     Returns how many samples were offered."""
-    samples = list(samples)
-    if not samples:
-        return 0
-    if session is None and transaction_id:
-        session = ChargingSession.objects.filter(
-            station_id=station_id, transaction_id=str(transaction_id)
-        ).first()
-    if session is None and evse_id:
-        # 1.6 stations may omit transactionId; attribute to the port's running session
-        # only for samples taken after it started.
-        session = session_active_on(station_id=station_id, evse_id=evse_id)
-        if session is not None and min(s.timestamp for s in samples) < session.started_at:
-            session = None
-    rows = [
-        MeterValue(
-            station_id=station_id,
-            evse_id=evse_id,
-            session=session,
-            timestamp=s.timestamp,
-            measurand=s.measurand[:40],
-            phase=s.phase[:8],
-            location=s.location[:8],
-            context=s.context[:24],
-            unit=s.unit[:8],
-            value=s.value,
+    report = MeterReport(station_id, evse_id, list(samples), transaction_id, session)
+    return meter_values_record_batch(reports=[report])[0]
+
+
+@transaction.atomic
+def meter_values_record_batch(*, reports: list[MeterReport]) -> list[int]:
+    """Many stations' MeterValues in one transaction: a fixed handful of queries whatever the
+    number of reports (session lookup, one multi-row INSERT, one UPDATE of the sessions).
+    Reports are applied in order; returns the number of samples each offered."""
+    offered = [len(r.samples) for r in reports]
+    reports = [r for r in reports if r.samples]
+    if not reports:
+        return offered
+    sessions = _sessions_for(reports)
+    rows = []
+    touched: dict[int, tuple[ChargingSession, list[Sample]]] = {}
+    for report, session in zip(reports, sessions, strict=True):
+        session_id = session.pk if session is not None else None
+        rows.extend(
+            (
+                report.station_id,
+                report.evse_id,
+                session_id,
+                s.timestamp,
+                s.measurand[:40],
+                s.phase[:8],
+                s.location[:8],
+                s.context[:24],
+                s.unit[:8],
+                s.value,
+            )
+            for s in report.samples
         )
-        for s in samples
-    ]
-    MeterValue.objects.bulk_create(rows, ignore_conflicts=True)
-    if session is not None:
+        if session is not None:
+            touched.setdefault(session.pk, (session, []))[1].extend(report.samples)
+    _insert_meter_values(rows)
+    for session, samples in touched.values():
         _session_apply_samples(session, samples)
-    power = _latest(samples, POWER)
-    currents = {
-        s.phase: float(s.value) for s in samples if s.measurand == CURRENT and s.phase
-    } or None
-    events.emit(
-        events.METER_VALUES_RECEIVED,
-        station_id=station_id,
-        evse_id=evse_id,
-        session_id=session.pk if session else None,
-        power_w=int(power) if power is not None else None,
-        current_a=currents,
-        energy_wh=session.energy_wh if session else None,
+    _update_session_meters([session for session, _ in touched.values()])
+    sites = dict(
+        Station.objects.filter(pk__in={r.station_id for r in reports}).values_list("pk", "site_id")
     )
-    return len(rows)
+    for report, session in zip(reports, sessions, strict=True):
+        power = _latest(report.samples, POWER)
+        currents = {
+            s.phase: float(s.value) for s in report.samples if s.measurand == CURRENT and s.phase
+        } or None
+        events.emit(
+            events.METER_VALUES_RECEIVED,
+            station_id=report.station_id,
+            site_id=sites.get(report.station_id),
+            evse_id=report.evse_id,
+            session_id=session.pk if session else None,
+            power_w=int(power) if power is not None else None,
+            current_a=currents,
+            energy_wh=session.energy_wh if session else None,
+        )
+    return offered
+
+
+_METER_COLUMNS = (
+    ("station_id", "bigint"),
+    ("evse_id", "integer"),
+    ("session_id", "bigint"),
+    ("timestamp", "timestamptz"),
+    ("measurand", "text"),
+    ("phase", "text"),
+    ("location", "text"),
+    ("context", "text"),
+    ("unit", "text"),
+    ("value", "numeric"),
+)
+
+
+def _insert_meter_values(rows: list[tuple]) -> None:
+    """One INSERT for any number of samples: a column array each, unnested by PostgreSQL
+    (a few parameters instead of ten per row; no model instances).  Replays hit the unique
+    constraint and are skipped."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(MeterValue._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(name) for name, _ in _METER_COLUMNS)
+    arrays = ", ".join(f"%s::{kind}[]" for _, kind in _METER_COLUMNS)
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING",
+            columns,
+        )
+
+
+def _update_session_meters(sessions: list[ChargingSession]) -> None:
+    """Write the meter fields of the (locked) sessions in one UPDATE."""
+    if not sessions:
+        return
+    now = timezone.now()
+    table = connection.ops.quote_name(ChargingSession._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS s SET meter_start_wh = v.start_wh, meter_last_wh = v.last_wh, "
+            "energy_wh = v.energy_wh, last_power_w = v.power_w, updated_at = %s "
+            "FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::integer[]) "
+            "AS v(id, start_wh, last_wh, energy_wh, power_w) WHERE s.id = v.id",
+            [
+                now,
+                [s.pk for s in sessions],
+                [s.meter_start_wh for s in sessions],
+                [s.meter_last_wh for s in sessions],
+                [s.energy_wh for s in sessions],
+                [s.last_power_w for s in sessions],
+            ],
+        )
+    for session in sessions:
+        session.updated_at = now
+
+
+def _sessions_for(reports: list[MeterReport]) -> list[ChargingSession | None]:
+    """The session each report belongs to: the one given, the one with its transaction id, or
+    (1.6 stations may omit transactionId) the port's running session if every sample was
+    taken after it started.  Rows are locked; one object per session, shared by its reports."""
+    looking = [r for r in reports if r.session is None]
+    wanted_tx = {(r.station_id, str(r.transaction_id)) for r in looking if r.transaction_id}
+    wanted_port = {(r.station_id, r.evse_id) for r in looking if r.evse_id}
+    query = Q()
+    if wanted_tx:
+        query |= Q(
+            station_id__in={s for s, _ in wanted_tx},
+            transaction_id__in={t for _, t in wanted_tx},
+        )
+    if wanted_port:
+        query |= Q(
+            station_id__in={s for s, _ in wanted_port},
+            evse__evse_id__in={e for _, e in wanted_port},
+            status=ACTIVE,
+        )
+    found: list[ChargingSession] = []
+    if query:
+        found = list(
+            ChargingSession.objects.select_for_update(of=("self",))
+            .filter(query)
+            .annotate(port=F("evse__evse_id"))
+            .order_by("pk")
+        )
+    by_pk = {s.pk: s for s in found}
+    for report in reports:  # the caller's object wins: it reads the result from it
+        if report.session is not None:
+            report.session.port = by_pk.get(report.session.pk, report.session).__dict__.get(
+                "port", report.evse_id
+            )
+            by_pk[report.session.pk] = report.session
+    by_tx = {(s.station_id, s.transaction_id): s for s in by_pk.values()}
+    running: dict[tuple[int, int], ChargingSession] = {}
+    for session in sorted(by_pk.values(), key=lambda s: s.started_at):
+        if session.status == ACTIVE:
+            running[(session.station_id, session.port)] = session  # the latest start wins
+    result: list[ChargingSession | None] = []
+    for report in reports:
+        session = None
+        if report.session is not None:
+            session = report.session
+        elif report.transaction_id:
+            session = by_tx.get((report.station_id, str(report.transaction_id)))
+        if session is None and report.session is None and report.evse_id:
+            candidate = running.get((report.station_id, report.evse_id))
+            if (
+                candidate is not None
+                and min(s.timestamp for s in report.samples) >= candidate.started_at
+            ):
+                session = candidate
+        result.append(session)
+    return result
 
 
 def _latest(samples: list[Sample], measurand: str):
@@ -332,7 +469,9 @@ def _latest(samples: list[Sample], measurand: str):
     return sum(s.value for s in at_latest if s.phase in ("L1", "L2", "L3", "L1-N", "L2-N", "L3-N"))
 
 
-def _session_apply_samples(session: ChargingSession, samples: list[Sample]) -> None:
+def _session_apply_samples(session: ChargingSession, samples: list[Sample]) -> set[str]:
+    """Bring the session's registers, energy and power up to date in memory; returns the
+    fields to save."""
     registers = [
         s
         for s in samples
@@ -360,7 +499,7 @@ def _session_apply_samples(session: ChargingSession, samples: list[Sample]) -> N
     if power is not None and session.status == ACTIVE:
         session.last_power_w = int(power)
         fields.add("last_power_w")
-    session.save(update_fields=sorted(fields))
+    return fields
 
 
 def sessions_close_stale(*, now: dt.datetime | None = None) -> int:

@@ -75,6 +75,9 @@ def on_session(*, event: str, session_id: int, station_id: int, evse_id: int, **
     )
 
 
+_UNKNOWN = object()
+
+
 def on_meter_values(
     *,
     event: str,
@@ -83,11 +86,13 @@ def on_meter_values(
     session_id: int | None = None,
     power_w: int | None = None,
     energy_wh: int | None = None,
+    site_id: int | None | object = _UNKNOWN,
     **_: Any,
 ) -> None:
-    from apps.stations.models import Station
+    if site_id is _UNKNOWN:  # the batch writer sends it; other emitters may not
+        from apps.stations.models import Station
 
-    site_id = Station.objects.filter(pk=station_id).values_list("site_id", flat=True).first()
+        site_id = Station.objects.filter(pk=station_id).values_list("site_id", flat=True).first()
     publish(
         {
             "kind": "power",

@@ -17,6 +17,7 @@ import uuid
 from typing import Any
 from urllib.parse import unquote
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from ocpp.exceptions import OCPPError
@@ -130,6 +131,16 @@ class OcppConsumer(AsyncWebsocketConsumer):
             station_id=self.link.station_id,
             connection_id=self.link.connection_id,
         )
+
+    async def dispatch(self, message: dict) -> None:
+        """As Channels does, minus its ``close_old_connections`` before every message: that hops
+        to the process's single shared sync thread, so every frame of every station would
+        queue behind it.  This consumer never uses Django's connection on the event loop; its
+        ORM work runs on the OCPP pool (runtime.py), which looks after its own connections."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     # --- frames from the station ------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import asyncio
 import concurrent.futures
 import datetime as dt
 import functools
+import json
 import logging
 import time
 from collections import defaultdict
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.core import broadcast
@@ -79,6 +80,10 @@ class StationLink:
     async def db(self, func: Callable[..., T], /, **kwargs: Any) -> T:
         return await run_in_tenant(self.tenant, func, **kwargs)
 
+    async def meter_values(self, report) -> int:
+        """Store a MeterValues report (group-committed with other stations')."""
+        return await meter_batcher.submit(self.tenant, report)
+
 
 # --- The OCPP message log: buffered per process, written in batches -------------------------
 
@@ -132,13 +137,95 @@ class MessageLogBuffer:
                 logger.exception("Could not write %d OCPP log rows", len(rows))
 
 
+_LOG_COLUMNS = ("station_id", "direction", "message_type", "unique_id", "action", "payload")
+
+
 def _write_log(*, rows: list[dict]) -> None:
+    """COPY the rows in (a tenth of the cost of building model instances for bulk_create)."""
     from .models import MessageLog
 
-    MessageLog.objects.bulk_create([MessageLog(**row) for row in rows], batch_size=500)
+    table = connection.ops.quote_name(MessageLog._meta.db_table)
+    columns = ", ".join((*_LOG_COLUMNS, "created_at"))
+    with transaction.atomic(), connection.cursor() as cursor:
+        with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(
+                    (
+                        row["station_id"],
+                        row["direction"],
+                        row["message_type"],
+                        row["unique_id"],
+                        row["action"],
+                        json.dumps(row["payload"], default=str),
+                        row["created_at"],
+                    )
+                )
 
 
 message_log = MessageLogBuffer()
+
+
+# --- MeterValues: group commit across stations -----------------------------------------------
+
+
+class MeterBatcher:
+    """MeterValues are the bulk of OCPP traffic.  Instead of one transaction per message, the
+    reports that arrive while a write is in flight are written together in the next one (one
+    multi-row INSERT, one UPDATE of the sessions; ``charging.meter_values_record_batch``).
+    A station gets its CallResult only after its samples are committed, so nothing it may
+    discard is unsaved.  Under light load a batch is a single report: no added delay.
+
+    If a batch fails, its reports are retried one by one, so one bad report fails alone
+    (its station gets an InternalError CallError and keeps the data to resend)."""
+
+    def __init__(self, max_batch: int = 500, writers_per_tenant: int = 2) -> None:
+        self.max_batch = max_batch
+        self.writers_per_tenant = writers_per_tenant
+        self._pending: dict[Any, list[tuple[Any, asyncio.Future]]] = defaultdict(list)
+        self._writers: dict[Any, int] = defaultdict(int)
+
+    async def submit(self, tenant, report) -> int:
+        future = asyncio.get_running_loop().create_future()
+        self._pending[tenant].append((report, future))
+        if self._writers[tenant] < self.writers_per_tenant:
+            self._writers[tenant] += 1
+            asyncio.get_running_loop().create_task(self._write(tenant))
+        return await future
+
+    async def _write(self, tenant) -> None:
+        try:
+            while self._pending[tenant]:
+                queue = self._pending[tenant]
+                batch, self._pending[tenant] = queue[: self.max_batch], queue[self.max_batch :]
+                await self._commit(tenant, batch)
+        finally:
+            self._writers[tenant] -= 1
+            if not self._pending[tenant]:
+                self._pending.pop(tenant, None)
+                self._writers.pop(tenant, None)
+
+    async def _commit(self, tenant, batch) -> None:
+        from apps.charging.services import meter_values_record_batch
+
+        reports = [report for report, _ in batch]
+        try:
+            counts = await run_in_tenant(tenant, meter_values_record_batch, reports=reports)
+        except Exception:
+            if len(batch) == 1:
+                ((report, future),) = batch
+                logger.exception("Could not store meter values of station %s", report.station_id)
+                if not future.done():
+                    future.set_exception(RuntimeError("meter values not stored"))
+                return
+            for one in batch:
+                await self._commit(tenant, [one])
+            return
+        for (_, future), count in zip(batch, counts, strict=True):
+            if not future.done():
+                future.set_result(count)
+
+
+meter_batcher = MeterBatcher()
 
 
 def parse_time(value: str | None) -> dt.datetime:

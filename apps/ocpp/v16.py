@@ -110,12 +110,13 @@ class Adapter16(AdapterMixin, ChargePoint16):
     @on("MeterValues")
     async def on_meter_values(self, connector_id: int, meter_value: list, **kw):
         transaction_id = kw.get("transaction_id")
-        await self.link.db(
-            charging.meter_values_record,
-            station_id=self.link.station_id,
-            evse_id=connector_id,
-            samples=samples_from(meter_value, "1.6"),
-            transaction_id=str(transaction_id) if transaction_id is not None else None,
+        await self.link.meter_values(
+            charging.MeterReport(
+                station_id=self.link.station_id,
+                evse_id=connector_id,
+                samples=samples_from(meter_value, "1.6"),
+                transaction_id=str(transaction_id) if transaction_id is not None else None,
+            )
         )
         return call_result.MeterValues()
 

@@ -127,11 +127,12 @@ class Adapter201(AdapterMixin, ChargePoint201):
 
     @on("MeterValues")
     async def on_meter_values(self, evse_id: int, meter_value: list, **kw):
-        await self.link.db(
-            charging.meter_values_record,
-            station_id=self.link.station_id,
-            evse_id=evse_id,
-            samples=samples_from(meter_value, "2.0.1"),
+        await self.link.meter_values(
+            charging.MeterReport(
+                station_id=self.link.station_id,
+                evse_id=evse_id,
+                samples=samples_from(meter_value, "2.0.1"),
+            )
         )
         return call_result.MeterValues()
 

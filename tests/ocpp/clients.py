@@ -280,7 +280,7 @@ class Connected:
         await self.ws.close()
 
 
-async def raw_exchange(ws, frame: str, timeout: float = 5.0) -> list:
+async def raw_exchange(ws, frame: str, timeout: float = 20.0) -> list:
     await ws.send(frame)
     return json.loads(await asyncio.wait_for(ws.recv(), timeout))
 

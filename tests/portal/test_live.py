@@ -105,6 +105,7 @@ def report_power(tenant, station, watts: int) -> None:
             events.emit(
                 events.METER_VALUES_RECEIVED,
                 station_id=station.pk,
+                site_id=station.site_id,
                 evse_id=1,
                 session_id=None,
                 power_w=watts,

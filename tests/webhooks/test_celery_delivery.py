@@ -73,7 +73,11 @@ def test_celery_delivers_with_retries_and_back_off(committed, receiver, worker):
         assert WebhookDelivery.objects.filter(webhook=webhook).count() == 1
     connection.set_schema_to_public()
 
-    assert delivery.status == DeliveryStatus.SUCCEEDED, (delivery.status, delivery.error, worker.log())
+    assert delivery.status == DeliveryStatus.SUCCEEDED, (
+        delivery.status,
+        delivery.error,
+        worker.log(),
+    )
     assert delivery.attempts == 3 and delivery.response_status == 200
     assert [r.headers["X-Chargegrid-Delivery"] for r in receiver.requests] == [
         str(delivery.uuid)
