@@ -9,6 +9,10 @@ default that works in development:
   ``name``, ``iban`` or ``account_number`` + ``clearing_system`` + ``clearing_member_id``,
   optional ``bic`` and ``country`` (or such dicts by currency code, ``{"CAD": {...}}``).
   Without it payouts are computed and posted but no bank file is made.
+  For CPA-005 files it also holds ``cpa005_originator_id``, ``cpa005_data_centre`` and
+  optionally ``cpa005_short_name`` and ``cpa005_transaction_type``.
+* ``BILLING_DISPLAY_TIMEOUT``: seconds to wait for a station's answer to the price display
+  message (default 10).
 * ``STRIPE_SECRET_KEY``, ``STRIPE_WEBHOOK_SECRET``, ``STRIPE_API_BASE``
   (default ``https://api.stripe.com``), ``STRIPE_API_VERSION``.
 """
