@@ -68,6 +68,9 @@ class OcppConsumer(AsyncWebsocketConsumer):
             identity=identity,
             authorization=self._header(b"authorization"),
             host=self._header(b"host"),
+            # Profiles 2 and 3: TLS facts come from headers, believed only from a trusted proxy.
+            peer=(self.scope.get("client") or (None,))[0],
+            headers=self.scope.get("headers", []),
         )
         if access.refusal is not None:
             return await self.deny(access.refusal)

@@ -7,6 +7,14 @@ class OcppVersion(models.TextChoices):
     V201 = "2.0.1", "OCPP 2.0.1"
 
 
+class SecurityProfile(models.IntegerChoices):
+    """OCPP security profiles (1.6 security white paper §2, 2.0.1 Part 2 A00)."""
+
+    BASIC = 1, _("1: HTTP Basic auth")
+    TLS_BASIC = 2, _("2: TLS with HTTP Basic auth")
+    TLS_CLIENT_CERTIFICATE = 3, _("3: TLS with a client certificate")
+
+
 class RegistrationStatus(models.TextChoices):
     ACCEPTED = "Accepted", _("Accepted")
     PENDING = "Pending", _("Pending approval")

@@ -14,6 +14,7 @@ from .choices import (
     LiveState,
     OcppVersion,
     RegistrationStatus,
+    SecurityProfile,
     StatusKind,
 )
 
@@ -78,6 +79,14 @@ class Station(models.Model):
         default=False,
         help_text=_("Accept messages that break the OCPP schema (for non-compliant firmware)."),
     )
+    security_profile = models.PositiveSmallIntegerField(
+        choices=SecurityProfile.choices,
+        default=SecurityProfile.BASIC,
+        help_text=_(
+            "What the station must show at the handshake: 1 a Basic auth password; 2 the "
+            "password over TLS; 3 a client certificate whose CN is the station's identity."
+        ),
+    )
     is_online = models.BooleanField(default=False)
     # Which websocket holds the station now: a late disconnect of an old socket (another
     # server process) must not mark a reconnected station offline.
@@ -96,6 +105,27 @@ class Station(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.identity
+
+
+class StationSecuritySettings(models.Model):
+    """The tenant's station-security settings (one row)."""
+
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    cso_name = models.CharField(
+        _("charging station operator name"),
+        max_length=64,
+        blank=True,
+        help_text=_(
+            "When set, a profile 3 station's certificate must carry this organisation (O) "
+            "in its subject, as the OCPP certificate properties ask."
+        ),
+    )
+
+    class Meta:
+        verbose_name_plural = "station security settings"
+
+    def __str__(self) -> str:
+        return self.cso_name or "station security settings"
 
 
 class Evse(models.Model):

@@ -10,7 +10,7 @@ from django.utils import timezone
 from apps.core import events
 
 from .choices import LIVE_STATE_OF_STATUS, LiveState, RegistrationStatus, StatusKind
-from .models import Connector, Evse, Site, Station, StatusChange
+from .models import Connector, Evse, Site, Station, StationSecuritySettings, StatusChange
 
 
 @transaction.atomic
@@ -287,7 +287,14 @@ SITE_EDITABLE = {
     "longitude",
     "timezone",
 }
-STATION_EDITABLE = {"name", "site", "heartbeat_interval", "lax_validation", "registration_status"}
+STATION_EDITABLE = {
+    "name",
+    "site",
+    "heartbeat_interval",
+    "lax_validation",
+    "registration_status",
+    "security_profile",
+}
 
 
 @transaction.atomic
@@ -321,3 +328,13 @@ def station_update(*, station: Station, password: str | None = None, **fields) -
     if password is not None:
         station_set_password(station=station, password=password)
     return station
+
+
+@transaction.atomic
+def station_security_settings_update(*, cso_name: str) -> StationSecuritySettings:
+    """Set the tenant's CSO name (blank: profile 3 certificates' O is not checked)."""
+    row, _ = StationSecuritySettings.objects.get_or_create(singleton=True)
+    row.cso_name = cso_name.strip()
+    row.full_clean()
+    row.save()
+    return row

@@ -249,6 +249,20 @@ OCPP_MAX_FRAME_BYTES = env.int("OCPP_MAX_FRAME_BYTES", default=65536)
 OCPP_RESPONSE_TIMEOUT = env.float("OCPP_RESPONSE_TIMEOUT", default=30.0)
 # Threads (each with one PostgreSQL connection) per ASGI process for stations' ORM work.
 OCPP_DB_THREADS = env.int("OCPP_DB_THREADS", default=8)
+# Security profiles 2 and 3 (docs/ocpp.md): TLS ends at a reverse proxy, which says so in
+# headers.  Only peers in OCPP_TRUSTED_PROXIES (IPs or CIDRs; empty: nobody) are believed;
+# from anyone else these headers are ignored, so a station cannot claim TLS or a certificate.
+OCPP_TRUSTED_PROXIES = [
+    entry.strip() for entry in env.list("OCPP_TRUSTED_PROXIES", default=[]) if entry.strip()
+]
+OCPP_FORWARDED_PROTO_HEADER = env.str("OCPP_FORWARDED_PROTO_HEADER", default="X-Forwarded-Proto")
+# The proxy's verified client-certificate subject DN (nginx: $ssl_client_s_dn) and the
+# verification result (nginx: $ssl_client_verify, "SUCCESS" when the chain checked out).
+OCPP_CLIENT_CERT_DN_HEADER = env.str("OCPP_CLIENT_CERT_DN_HEADER", default="X-SSL-Client-S-DN")
+OCPP_CLIENT_CERT_VERIFY_HEADER = env.str(
+    "OCPP_CLIENT_CERT_VERIFY_HEADER", default="X-SSL-Client-Verify"
+)
+OCPP_CLIENT_CERT_VERIFY_SUCCESS = env.str("OCPP_CLIENT_CERT_VERIFY_SUCCESS", default="SUCCESS")
 
 # --- Billing (platform-level; tenants set their own prices, taxes and payout account) ---------
 BILLING_PLATFORM_FEE_PERCENT = env.str("BILLING_PLATFORM_FEE_PERCENT", default="0")

@@ -110,6 +110,7 @@ class StationSerializer(serializers.ModelSerializer):
             "registration_status",
             "heartbeat_interval",
             "lax_validation",
+            "security_profile",
             "is_online",
             "last_seen_at",
             "connected_at",
@@ -185,6 +186,7 @@ class StationUpdateSerializer(_StationSiteMixin, serializers.ModelSerializer):
             "site",
             "heartbeat_interval",
             "lax_validation",
+            "security_profile",
             "registration_status",
             "password",
         ]
