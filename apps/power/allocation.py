@@ -296,6 +296,7 @@ def _solve_node(
             value = event[0]
             if value != at:
                 step = value - at
+                filled = False
                 for entry in active:
                     slope = entry[2]
                     if slope:
@@ -304,9 +305,10 @@ def _solve_node(
                             levels.append((entry[0], at * slope + entry[3] - entry[1], slope))
                             entry[2] = 0
                             entry[0] = -1
+                            filled = True
                         else:
                             entry[1] = reach
-                if any(entry[0] < 0 for entry in active):
+                if filled:
                     active = [entry for entry in active if entry[0] >= 0]
                     if not active:
                         break
@@ -388,12 +390,48 @@ def _fill(
     ``limited_by`` (the node that holds each class back, -1 when it reached its cap)."""
     n_nodes = len(tree.ids)
     parent = tree.parent
-    order = tree.order
-    leaf_of = classes.leaf
     mask_of = classes.mask
     volts_of = classes.volts
     cap_of = classes.cap
     count_of = classes.count
+    # A node where every rising class fits at its cap on each constraint (with ``avail`` as it is
+    # now) can never bind during this fill: what is frozen later is at most its cap.  Its level
+    # is "no limit" in every round; a subtree of such nodes is exactly its parent for the fill, so
+    # its classes are solved at the nearest node that might bind ("home"), and the rest of the
+    # tree is never visited.
+    full = [[0, 0, 0, 0] for _ in range(n_nodes)]
+    class_leaf = classes.leaf
+    for c in rising:
+        _add(full[class_leaf[c]], mask_of[c], cap_of[c] * count_of[c], volts_of[c])
+    _rollup(tree, full)
+    short = [False] * n_nodes
+    active = [False] * n_nodes
+    for i in reversed(tree.order):
+        room, need = avail[i], full[i]
+        if any(room[k] < INF and need[k] > room[k] for k in range(4)):
+            short[i] = active[i] = True
+        if active[i]:
+            up = parent[i]
+            if up >= 0:
+                active[up] = True
+    home = [-1] * n_nodes
+    for i in tree.order:
+        if active[i]:
+            home[i] = i
+        elif parent[i] >= 0:
+            home[i] = home[parent[i]]
+    order = [i for i in tree.order if active[i]]
+    leaf_of = {}
+    kept = []
+    for c in rising:
+        where = home[class_leaf[c]]
+        if where < 0:  # nothing above it can bind: it reaches its cap
+            alloc[c] = cap_of[c]
+            limited_by[c] = -1
+            continue
+        leaf_of[c] = where
+        kept.append(c)
+    rising = kept
     # Each round freezes at least the sessions of the tightest constraint (its level is exact),
     # and a constraint whose sessions are all frozen cannot bind again: 4 per node at most.
     for _round in range(4 * n_nodes + 2):
@@ -426,12 +464,15 @@ def _fill(
             bucket = items[i]
             if bucket is None:
                 continue
-            num, den, bits = _solve_node(bucket, avail[i])
+            if short[i]:
+                num, den, bits = _solve_node(bucket, avail[i])
+            else:
+                num, den, bits = INF, 1, 0
             level[i] = num
             level_den[i] = den
             binding[i] = bits
             change = delta[i]
-            if change:
+            if change and short[i]:
                 pessimistic = dict(bucket)
                 for key, count in change.items():
                     count += pessimistic.get(key, 0)
@@ -490,6 +531,7 @@ def _fill(
                         cap = floor if floor > lam else lam
                     key = (floor, cap, mask, volts)
                     shift[key] = shift.get(key, 0) + count
+        present = [i for i in order if items[i] is not None]  # nodes above a rising class
         # Top-down: a session's level is the least on its path (compared exactly); ``safe`` is
         # a level no session under the node can truly be held below, so what is at or under it
         # is final.
@@ -499,7 +541,7 @@ def _fill(
         where = [-1] * n_nodes
         safe = [INF] * n_nodes
         safe_den = [1] * n_nodes
-        for i in order:
+        for i in present:
             up = parent[i]
             num, den = level[i], level_den[i]
             if dirty[i] * den < num * dirty_den[i]:
@@ -525,9 +567,13 @@ def _fill(
                 bound[i], where[i] = bound[up] | binding[i], where[up]
             else:
                 eff[i], eff_den[i], bound[i], where[i] = above, above_den, bound[up], where[up]
-        floor_of = [INF if eff[i] >= INF else eff[i] // eff_den[i] for i in range(n_nodes)]
-        sure_of = [INF if safe[i] >= INF else safe[i] // safe_den[i] for i in range(n_nodes)]
-        exact = [eff[i] * safe_den[i] <= safe[i] * eff_den[i] for i in range(n_nodes)]
+        floor_of = [INF] * n_nodes
+        sure_of = [INF] * n_nodes
+        exact = [False] * n_nodes
+        for i in present:
+            floor_of[i] = INF if eff[i] >= INF else eff[i] // eff_den[i]
+            sure_of[i] = INF if safe[i] >= INF else safe[i] // safe_den[i]
+            exact[i] = eff[i] * safe_den[i] <= safe[i] * eff_den[i]
         still = []
         spent = [[0, 0, 0, 0] for _ in range(n_nodes)]
         any_frozen = False
@@ -568,7 +614,7 @@ def _fill(
             row[POWER] += value * volts_of[s]
         if not any_frozen:
             break  # cannot happen (the tightest constraint always freezes); never loop
-        for i in reversed(order):
+        for i in reversed(present):
             up = parent[i]
             if up >= 0:
                 row, above = spent[i], spent[up]
@@ -576,7 +622,7 @@ def _fill(
                 above[1] += row[1]
                 above[2] += row[2]
                 above[POWER] += row[POWER]
-        for i in range(n_nodes):
+        for i in present:
             row, room = spent[i], avail[i]
             for k in range(4):
                 if room[k] < INF:
@@ -584,7 +630,7 @@ def _fill(
         # The still-rising sessions keep their current values as floors (the solver counts them).
         rising = still
     for s in rising:  # feasible where they stand; name the node that held them
-        limited_by[s] = tree.path[leaf_of[s]][-1]
+        limited_by[s] = tree.path[class_leaf[s]][-1]
 
 
 # --- allocate -------------------------------------------------------------------------------
