@@ -142,6 +142,10 @@ def main() -> None:
         f"scenario {args.scenario}: {len(snapshot.evses)} EVSEs, {args.circuits} circuits, "
         f"{len(snapshot.nodes)} nodes, {len(snapshot.sessions)} sessions"
     )
+    print(
+        "measured: one complete allocate() of the whole snapshot per run (tree, classes, admission,"
+        " fill, results); nothing is cached between runs"
+    )
     print("reasons:", ", ".join(f"{name}={n}" for name, n in sorted(reasons.items())))
     print(f"supply: {root.allocated_w / 1000:.1f} kW allocated of {root.limit_w / 1000:.1f} kW")
     for name, cpu, wall in (("allocate", fast, fast_wall), ("baseline loop", plain, plain_wall)):
