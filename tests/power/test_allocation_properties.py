@@ -166,6 +166,10 @@ def test_raises_respect_hysteresis_and_the_minimum_interval(snapshot):
         if allocation.reason in (Reason.UNMANAGED, Reason.IDLE, Reason.SCHEDULED):
             continue
         assert allocation.limit_da <= max(allocation.target_da, 0)
+        session = next(s for s in snapshot.sessions if s.evse == evse_id)
+        _evse, minimum, hardware = effective(snapshot, session)
+        if 0 < previous.limit_da < minimum or previous.limit_da > hardware:
+            continue  # holding it would break the minimum or the maximum: not a raise to hold
         if allocation.limit_da > previous.limit_da:
             recent = (
                 previous.changed_at is not None
