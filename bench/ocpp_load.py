@@ -217,7 +217,7 @@ class Station:
             self.tx = reply[2]["transactionId"]
         elif action == "StopTransaction":
             self.tx = None
-        return elapsed
+        return action, elapsed
 
 
 async def connect_all(stations: list[Station], port: int, batch: int = 250) -> float:
@@ -243,9 +243,11 @@ async def boot_all(stations: list[Station], concurrency: int = 500) -> None:
     await asyncio.gather(*(boot(s) for s in stations))
 
 
-async def paced(stations: list[Station], rate: float, seconds: float) -> list[float]:
-    """Messages at a fixed rate from random stations; returns round-trip times."""
-    latencies: list[float] = []
+async def paced(
+    stations: list[Station], rate: float, seconds: float
+) -> list[tuple[str, float]]:
+    """Messages at a fixed rate from random stations; returns (action, round-trip time)."""
+    latencies: list[tuple[str, float]] = []
     tasks: set[asyncio.Task] = set()
     interval = 1.0 / rate
     started = time.perf_counter()
@@ -332,10 +334,14 @@ async def main(args, url: str, schema: str) -> None:
             f"{(memory_after - memory_before) / max(held, 1) / 1024:.1f} KiB per connection"
         )
 
-        latencies = await paced(stations, args.rate, args.duration)
+        timed = await paced(stations, args.rate, args.duration)
+        latencies = [elapsed for _, elapsed in timed]
         print(
             f"latency @ {args.rate:.0f} msg/s:   {summary(latencies)} ({len(latencies)} messages)"
         )
+        for action in sorted({action for action, _ in timed}):
+            of_action = [elapsed for name, elapsed in timed if name == action]
+            print(f"  {action:<20} {summary(of_action)} ({len(of_action)})")
 
         flooders = stations[: args.flood_connections]
         before = await sync_to_async(persisted, thread_sensitive=False)(schema)
