@@ -243,9 +243,7 @@ async def boot_all(stations: list[Station], concurrency: int = 500) -> None:
     await asyncio.gather(*(boot(s) for s in stations))
 
 
-async def paced(
-    stations: list[Station], rate: float, seconds: float
-) -> list[tuple[str, float]]:
+async def paced(stations: list[Station], rate: float, seconds: float) -> list[tuple[str, float]]:
     """Messages at a fixed rate from random stations; returns (action, round-trip time)."""
     latencies: list[tuple[str, float]] = []
     tasks: set[asyncio.Task] = set()
