@@ -9,6 +9,7 @@ urlpatterns = [
     path("tariffs/new/", views.TariffCreateView.as_view(), name="tariff_create"),
     path("tariffs/wizard/", views.PricingWizardView.as_view(), name="tariff_wizard"),
     path("tariffs/<int:pk>/", views.TariffDetailView.as_view(), name="tariff_detail"),
+    path("tariffs/<int:pk>/edit/", views.TariffEditView.as_view(), name="tariff_edit"),
     path("receipts/", views.SessionCostListView.as_view(), name="receipt_list"),
     path("receipts/<int:pk>/", views.SessionCostDetailView.as_view(), name="receipt_detail"),
     path("receipts/<int:pk>/refund/", views.session_cost_refund, name="receipt_refund"),

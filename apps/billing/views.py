@@ -11,19 +11,30 @@ import logging
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.forms.utils import ErrorDict
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from django.views.generic import FormView
+from django.views.generic import FormView, TemplateView
 
 from apps.core.views import PermissionRequiredMixin, ScopedDetailView, ScopedListView
 
 from . import selectors, services
 from .filtersets import PayoutFilterSet, SessionCostFilterSet, TariffFilterSet
-from .forms import RefundForm, TariffForm, WizardForm
+from .forms import (
+    EDITOR_FORM,
+    EDITOR_JSON,
+    DefinitionJSONForm,
+    RefundForm,
+    TariffEditor,
+    TariffForm,
+    TariffVersionForm,
+    WizardForm,
+    add_row,
+)
 from .models import Payout, SessionCost, Tariff
 from .ocpi import tariff_to_ocpi
 from .pricing_text import describe_tariff
@@ -71,6 +82,7 @@ class TariffDetailView(ScopedDetailView):
         tariff = self.object
         versions = list(tariff.versions.order_by("-effective_from"))
         context["versions"] = [(v, describe_tariff(v.parsed)) for v in versions]
+        context["may_manage"] = self.request.actor.scope_for("billing.manage").all_sites
         context["assignments"] = tariff.assignments.restrict(
             self.request.actor, "billing.view"
         ).select_related("site", "station", "driver_group")
@@ -91,43 +103,184 @@ class TariffDetailView(ScopedDetailView):
         return context
 
 
-class TariffCreateView(PermissionRequiredMixin, FormView):
+class TariffEditorView(PermissionRequiredMixin, TemplateView):
+    """The tariff editor: a structured form (with rows added by a submit button, no script
+    needed) or, as an alternative, the definition as JSON.
+
+    Buttons post ``action``: ``save``, ``add:<formset prefix>`` (one more row), ``to_json``
+    and ``to_form`` (switch editors, carrying the prices over).  A post without ``editor``
+    is JSON, as the page was before the structured editor.
+    """
+
     permission = "billing.manage"
-    form_class = TariffForm
     template_name = "billing/tariff_form.html"
+    header_class: type[DefinitionJSONForm] = TariffForm
 
     def dispatch(self, request, *args, **kwargs):
-        # Tariffs are tenant-wide: only who manages billing everywhere may create them.
+        # Tariffs are tenant-wide: only who manages billing everywhere may change them.
         if request.user.is_authenticated and not request.actor.scope_for(self.permission).all_sites:
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
-    def get_initial(self):
-        initial = super().get_initial()
-        initial["definition"] = json.dumps({"currency": selectors.tenant_currency()}, indent=2)
-        return initial
+    def start_definition(self) -> dict:
+        return {"currency": self.currency}
 
-    def form_valid(self, form):
-        data = form.cleaned_data
-        try:
-            tariff = services.tariff_create(
-                name=data["name"],
-                description=data["description"],
-                definition=data["definition"],
-                effective_from=data["effective_from"],
-                created_by=self.request.user,
+    def header_initial(self) -> dict:
+        return {}
+
+    def save(self, header, definition: dict):
+        raise NotImplementedError
+
+    @property
+    def currency(self) -> str:
+        return selectors.tenant_currency()
+
+    def get(self, request, *args, **kwargs):
+        return self.show_definition(self.header_initial(), self.start_definition())
+
+    def show_definition(self, header_initial: dict, definition: dict, note: str = ""):
+        """An unbound page for ``definition``: the form if it can show it, else JSON."""
+        reason = TariffEditor.representable(definition, self.currency)
+        text = json.dumps(definition, indent=2)
+        if reason:
+            header = self.header_class(
+                initial={**header_initial, "editor": EDITOR_JSON, "definition": text}
             )
+            return self.show(header, TariffEditor(currency=self.currency), advanced_reason=reason)
+        header = self.header_class(
+            initial={**header_initial, "editor": EDITOR_FORM, "definition": text}
+        )
+        return self.show(
+            header, TariffEditor(currency=self.currency, definition=definition), note=note
+        )
+
+    def show(self, header, editor, **context):
+        uses_json = (header["editor"].value() or EDITOR_JSON) != EDITOR_FORM
+        return self.render_to_response(
+            self.get_context_data(
+                form=header,
+                editor=editor,
+                uses_json=uses_json,
+                currency=self.currency,
+                **context,
+            )
+        )
+
+    def posted_header_initial(self) -> dict:
+        fields = [n for n in self.header_class.base_fields if n not in ("editor", "definition")]
+        return {name: self.request.POST.get(name, "") for name in fields}
+
+    def post(self, request, *args, **kwargs):
+        action = request.POST.get("action") or "save"
+        header = self.header_class(request.POST)
+        if action.startswith("add:"):
+            data = add_row(request.POST, action.removeprefix("add:"))
+            header = self.header_class(data)
+            editor = TariffEditor(currency=self.currency, data=data)
+            editor.silence()
+            header._errors = ErrorDict()
+            return self.show(header, editor)
+        if action == "to_json":
+            editor = TariffEditor(currency=self.currency, data=request.POST)
+            if not editor.is_valid():
+                header._errors = ErrorDict()
+                return self.show(header, editor)
+            initial = self.posted_header_initial()
+            initial |= {
+                "editor": EDITOR_JSON,
+                "definition": json.dumps(editor.definition, indent=2),
+            }
+            return self.show(
+                self.header_class(initial=initial), TariffEditor(currency=self.currency)
+            )
+        if action == "to_form":
+            header.is_valid()
+            header._errors = ErrorDict(
+                {k: v for k, v in header.errors.items() if k == "definition"}
+            )
+            if "definition" in header.errors:
+                return self.show(header, TariffEditor(currency=self.currency))
+            return self.show_definition(
+                self.posted_header_initial(), header.cleaned_data["definition"]
+            )
+        if header.uses_json:
+            editor = TariffEditor(currency=self.currency)
+            valid = header.is_valid()
+            definition = header.cleaned_data.get("definition") if valid else None
+        else:
+            editor = TariffEditor(currency=self.currency, data=request.POST)
+            valid = editor.is_valid()  # its own errors, whatever the header's
+            valid = header.is_valid() and valid
+            definition = editor.definition
+        if not valid:
+            return self.show(header, editor)
+        try:
+            response = self.save(header, definition)
         except ValidationError as error:
             for field, problems in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, problems)
-            return self.form_invalid(form)
+                if field in header.fields and field != "definition":
+                    header.add_error(field, problems)
+                elif header.uses_json:
+                    header.add_error("definition", problems)
+                else:
+                    editor.problems += problems
+            return self.show(header, editor)
+        return response
+
+
+class TariffCreateView(TariffEditorView):
+    header_class = TariffForm
+
+    def save(self, header, definition: dict):
+        data = header.cleaned_data
+        tariff = services.tariff_create(
+            name=data["name"],
+            description=data["description"],
+            definition=definition,
+            effective_from=data["effective_from"],
+            created_by=self.request.user,
+        )
         _audit(self.request, "tariff.create", tariff)
         messages.success(self.request, _("Tariff created."))
         return redirect("billing:tariff_detail", pk=tariff.pk)
 
 
+class TariffEditView(TariffEditorView):
+    """New prices for a tariff, starting from its latest version (versions are never edited)."""
+
+    header_class = TariffVersionForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            self.tariff = get_object_or_404(
+                Tariff.objects.restrict(request.actor, self.permission), pk=kwargs["pk"]
+            )
+        return super().dispatch(request, *args, **kwargs)
+
+    def start_definition(self) -> dict:
+        latest = self.tariff.versions.order_by("-number").first()
+        return latest.definition if latest is not None else super().start_definition()
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(tariff=self.tariff, **kwargs)
+
+    def save(self, header, definition: dict):
+        data = header.cleaned_data
+        version = services.tariff_version_add(
+            tariff=self.tariff,
+            definition=definition,
+            effective_from=data["effective_from"],
+            note=data["note"],
+            created_by=self.request.user,
+        )
+        _audit(self.request, "tariff.version_add", self.tariff, changes={"version": version.number})
+        messages.success(self.request, _("New prices saved."))
+        return redirect("billing:tariff_detail", pk=self.tariff.pk)
+
+
 class PricingWizardView(PermissionRequiredMixin, FormView):
-    """Answer three questions, read the reasoning, then edit and save the proposal."""
+    """Answer three questions, read the reasoning, then edit and save the proposal (in the
+    tariff editor, pre-filled)."""
 
     permission = "billing.manage"
     form_class = WizardForm
@@ -139,6 +292,7 @@ class PricingWizardView(PermissionRequiredMixin, FormView):
         tariff_form = TariffForm(
             initial={
                 "name": _("%(sector)s pricing") % {"sector": sector},
+                "editor": EDITOR_JSON,
                 "definition": json.dumps(proposal.definition, indent=2),
             }
         )
