@@ -215,3 +215,14 @@ class AlertSubscriptionForm(forms.Form):
         if data.get("kinds") and not data.get("all_sites") and not data.get("sites"):
             raise forms.ValidationError(_("Choose the sites, or all of them."))
         return data
+
+
+class AlertActionForm(forms.Form):
+    """Acknowledge or resolve an alert, with an optional note (what is being done)."""
+
+    note = forms.CharField(
+        max_length=500,
+        required=False,
+        label=_("Note"),
+        widget=forms.TextInput(attrs={"placeholder": _("e.g. technician on the way")}),
+    )

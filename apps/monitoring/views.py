@@ -5,17 +5,20 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.shortcuts import redirect
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views import View
 from django.views.generic import FormView
 
-from apps.core.views import PermissionRequiredMixin, ScopedListView
+from apps.core.views import PermissionRequiredMixin, ScopedDetailView, ScopedListView
 from apps.stations.models import Site, Station
 
+from . import services
 from .filtersets import AlertFilterSet
-from .forms import AlertSubscriptionForm
+from .forms import AlertActionForm, AlertSubscriptionForm
 from .models import Alert
 from .selectors import alert_subscription_of, station_uptime
 from .services import alert_subscription_set
@@ -28,11 +31,114 @@ class AlertListView(ScopedListView):
     permission = "stations.view"
     filterset_class = AlertFilterSet
     template_name = "monitoring/alert_list.html"
-    filter_fields = ("q", "is_open", "kind", "site_id", "raised_after", "raised_before")
+    filter_fields = (
+        "q",
+        "is_open",
+        "severity",
+        "is_acknowledged",
+        "kind",
+        "site_id",
+        "raised_after",
+        "raised_before",
+    )
     filter_labels = {"site_id": gettext_lazy("Site")}
 
     def get_queryset(self):
         return super().get_queryset().select_related("station", "station__site", "evse")
+
+
+MANAGE = "alerts.manage"
+
+
+class AlertDetailView(ScopedDetailView):
+    """One alert: what, where, since when, who acknowledged or resolved it; the acknowledge
+    and resolve forms for those who hold ``alerts.manage`` on its site."""
+
+    model = Alert
+    permission = "stations.view"
+    template_name = "monitoring/alert_detail.html"
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("station", "station__site", "evse")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["may_manage"] = self.may(MANAGE, self.object.station.site_id)
+        context["action_form"] = AlertActionForm()
+        return context
+
+
+class AlertActionView(PermissionRequiredMixin, View):
+    """POST: acknowledge or resolve one alert through its service, audited as the API does.
+    An alert the person cannot see is 404; one they see without ``alerts.manage`` on its site
+    is 403."""
+
+    permission = MANAGE
+    http_method_names = ["post"]
+    verb = ""
+
+    def service(self, **kwargs) -> Alert:
+        raise NotImplementedError
+
+    def done_message(self, alert: Alert, *, was_acknowledged: bool) -> str:
+        raise NotImplementedError
+
+    def post(self, request, pk: int):
+        from apps.audit.services import audit_record_for_request
+
+        visible = Alert.objects.restrict(request.actor, "stations.view")
+        alert = get_object_or_404(visible.select_related("station", "evse"), pk=pk)
+        if not self.may(MANAGE, alert.station.site_id):
+            raise PermissionDenied
+        form = AlertActionForm(request.POST)
+        if not form.is_valid():
+            messages.error(
+                request,
+                "; ".join(error for errors in form.errors.values() for error in errors),
+            )
+            return redirect("monitoring:alert_detail", pk=alert.pk)
+        note = form.cleaned_data["note"]
+        was_acknowledged = alert.is_acknowledged
+        try:
+            alert = self.service(alert=alert, actor=request.actor, note=note)
+        except services.AlertClosed:
+            messages.error(
+                request, _("This alert has already closed: there is nothing left to do.")
+            )
+            return redirect("monitoring:alert_detail", pk=alert.pk)
+        audit_record_for_request(
+            request,
+            action=f"alert.{self.verb}",
+            obj=alert,
+            changes={"note": note} if note else None,
+        )
+        messages.success(request, self.done_message(alert, was_acknowledged=was_acknowledged))
+        return redirect("monitoring:alert_detail", pk=alert.pk)
+
+
+class AlertAcknowledgeView(AlertActionView):
+    verb = "acknowledge"
+
+    def service(self, **kwargs) -> Alert:
+        return services.alert_acknowledge(**kwargs)
+
+    def done_message(self, alert: Alert, *, was_acknowledged: bool) -> str:
+        mine = alert.acknowledged_by == self.request.actor.label[:255]
+        if was_acknowledged or not mine:  # the first acknowledgement stands
+            return _("This alert was already acknowledged by %(who)s.") % {
+                "who": alert.acknowledged_by or "—"
+            }
+        return _("Alert acknowledged.")
+
+
+class AlertResolveView(AlertActionView):
+    verb = "resolve"
+
+    def service(self, **kwargs) -> Alert:
+        return services.alert_resolve(**kwargs)
+
+    def done_message(self, alert: Alert, *, was_acknowledged: bool) -> str:
+        return _("Alert resolved. If the station is still down, a new alert will be raised.")
 
 
 class AlertSubscriptionView(PermissionRequiredMixin, FormView):

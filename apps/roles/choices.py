@@ -21,6 +21,7 @@ BUILTIN_PERMISSIONS: dict[str, list[str]] = {
         "stations.command",
         "sessions.view",
         "power.view",
+        "alerts.manage",
     ],
     BuiltinRole.DELEGATE_REPORTS: [
         "sites.view",

@@ -52,6 +52,15 @@ def _api_key(net, personas):
     return [key.pk]
 
 
+def _a2_alert(net, personas):
+    from apps.monitoring.models import Alert
+
+    alert, _ = Alert.objects.get_or_create(
+        station=net.a2_station, kind="offline", cleared_at=None, defaults={"message": "gone"}
+    )
+    return [alert.pk]
+
+
 PAGES = [
     Page("core:dashboard", owner=302, redirect=True),
     Page("dashboard:home"),
@@ -132,6 +141,9 @@ PAGES = [
     Page("charging:session_export"),
     Page("charging:session_detail", args=lambda net, p: [net.a2_session.pk], delegate=404),
     Page("monitoring:alert_list"),
+    Page("monitoring:alert_detail", args=_a2_alert, delegate=404),
+    Page("monitoring:alert_acknowledge", args=_a2_alert, method="post", delegate=404, owner=302),
+    Page("monitoring:alert_resolve", args=_a2_alert, method="post", delegate=404, owner=302),
     Page("monitoring:subscription"),
     Page("monitoring:uptime"),
     Page("audit:entry_list", delegate=403),
