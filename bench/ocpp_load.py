@@ -367,7 +367,11 @@ async def main(args, url: str, schema: str) -> None:
     finally:
         for process in (server, echo):
             process.terminate()
-            process.wait(timeout=20)
+            try:  # 10,000 sockets closing each record a disconnect: give it time
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
 
 
 if __name__ == "__main__":
