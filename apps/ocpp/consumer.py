@@ -161,11 +161,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         now = time.monotonic()
         if now - link.last_touch > TOUCH_EVERY:
             link.last_touch = now
-            await link.db(
-                stations.station_seen,
-                station_id=link.station_id,
-                connection_id=link.connection_id,
-            )
+            await link.seen()
         checked = protocol.precheck(
             text_data, link.version, settings.OCPP_MAX_FRAME_BYTES, self.handled
         )
@@ -178,9 +174,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         self.log_frame("in", text_data, parsed=checked)
         if checked.message_type == protocol.CALL and checked.action == "Heartbeat":
             link.last_touch = now
-            await link.db(
-                stations.station_seen, station_id=link.station_id, connection_id=link.connection_id
-            )
+            await link.seen()
         await self.cp.route_message(text_data)
 
     def log_frame(self, direction: str, text: str, parsed: Any = "unparsed") -> None:

@@ -84,6 +84,10 @@ class StationLink:
         """Store a MeterValues report (group-committed with other stations')."""
         return await meter_batcher.submit(self.tenant, report)
 
+    async def seen(self) -> None:
+        """Record liveness (group-committed with other stations')."""
+        await seen_batcher.submit(self.tenant, (self.station_id, self.connection_id))
+
 
 # --- The OCPP message log: buffered per process, written in batches -------------------------
 
@@ -165,34 +169,36 @@ def _write_log(*, rows: list[dict]) -> None:
 message_log = MessageLogBuffer()
 
 
-# --- MeterValues: group commit across stations -----------------------------------------------
+# --- Group commit: many stations' writes in one transaction ------------------------------
 
 
-class MeterBatcher:
-    """MeterValues are the bulk of OCPP traffic.  Instead of one transaction per message, the
-    reports that arrive while a write is in flight are written together in the next one (one
-    multi-row INSERT, one UPDATE of the sessions; ``charging.meter_values_record_batch``).
-    A station gets its CallResult only after its samples are committed, so nothing it may
-    discard is unsaved.  Under light load a batch is a single report: no added delay.
+class GroupCommit:
+    """Writes of the same kind from many stations, committed together.  The items that arrive
+    while a write is in flight go into the next one; under light load a batch is a single
+    item, so nothing waits for a timer.  ``write(items=[...])`` runs in the tenant's schema on
+    the OCPP pool and returns one result per item.  Each caller gets its result only after the
+    commit, so nothing a station may discard on our answer is unsaved.  If a batch fails, its
+    items are retried one by one, so one bad item fails alone (the handler raises and the
+    station gets an InternalError CallError)."""
 
-    If a batch fails, its reports are retried one by one, so one bad report fails alone
-    (its station gets an InternalError CallError and keeps the data to resend)."""
-
-    def __init__(self, max_batch: int = 500, writers_per_tenant: int = 2) -> None:
+    def __init__(
+        self, write: Callable[..., list], *, max_batch: int = 500, writers_per_tenant: int = 2
+    ) -> None:
+        self.write = write
         self.max_batch = max_batch
         self.writers_per_tenant = writers_per_tenant
         self._pending: dict[Any, list[tuple[Any, asyncio.Future]]] = defaultdict(list)
         self._writers: dict[Any, int] = defaultdict(int)
 
-    async def submit(self, tenant, report) -> int:
+    async def submit(self, tenant, item) -> Any:
         future = asyncio.get_running_loop().create_future()
-        self._pending[tenant].append((report, future))
+        self._pending[tenant].append((item, future))
         if self._writers[tenant] < self.writers_per_tenant:
             self._writers[tenant] += 1
-            asyncio.get_running_loop().create_task(self._write(tenant))
+            asyncio.get_running_loop().create_task(self._drain(tenant))
         return await future
 
-    async def _write(self, tenant) -> None:
+    async def _drain(self, tenant) -> None:
         try:
             while self._pending[tenant]:
                 queue = self._pending[tenant]
@@ -205,27 +211,38 @@ class MeterBatcher:
                 self._writers.pop(tenant, None)
 
     async def _commit(self, tenant, batch) -> None:
-        from apps.charging.services import meter_values_record_batch
-
-        reports = [report for report, _ in batch]
         try:
-            counts = await run_in_tenant(tenant, meter_values_record_batch, reports=reports)
+            results = await run_in_tenant(tenant, self.write, items=[item for item, _ in batch])
         except Exception:
             if len(batch) == 1:
-                ((report, future),) = batch
-                logger.exception("Could not store meter values of station %s", report.station_id)
+                ((item, future),) = batch
+                logger.exception("Could not store %r", item)
                 if not future.done():
-                    future.set_exception(RuntimeError("meter values not stored"))
+                    future.set_exception(RuntimeError("not stored"))
                 return
             for one in batch:
                 await self._commit(tenant, [one])
             return
-        for (_, future), count in zip(batch, counts, strict=True):
+        for (_, future), result in zip(batch, results, strict=True):
             if not future.done():
-                future.set_result(count)
+                future.set_result(result)
 
 
-meter_batcher = MeterBatcher()
+def _write_meter_values(*, items: list) -> list[int]:
+    from apps.charging.services import meter_values_record_batch
+
+    return meter_values_record_batch(reports=items)
+
+
+def _write_seen(*, items: list[tuple[int, str]]) -> list[None]:
+    from apps.stations.services import stations_seen
+
+    stations_seen(links=items)
+    return [None] * len(items)
+
+
+meter_batcher = GroupCommit(_write_meter_values)
+seen_batcher = GroupCommit(_write_seen)
 
 
 def parse_time(value: str | None) -> dt.datetime:

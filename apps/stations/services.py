@@ -158,6 +158,27 @@ def station_seen(*, station_id: int, connection_id: str) -> None:
             events.emit(events.STATION_CONNECTED, station_id=station_id)
 
 
+def stations_seen(*, links: list[tuple[int, str]]) -> None:
+    """``station_seen`` for many (station id, connection id) pairs: one UPDATE for every
+    station that is online on that socket (the usual case); the others go one by one."""
+    if not links:
+        return
+    now = timezone.now()
+    table = connection.ops.quote_name(Station._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS s SET last_seen_at = %s "
+            "FROM unnest(%s::bigint[], %s::text[]) AS v(id, connection_id) "
+            "WHERE s.id = v.id AND s.connection_id = v.connection_id AND s.is_online "
+            "RETURNING s.id",
+            [now, [pk for pk, _ in links], [conn for _, conn in links]],
+        )
+        updated = {row[0] for row in cursor.fetchall()}
+    for station_id, connection_id in links:
+        if station_id not in updated:
+            station_seen(station_id=station_id, connection_id=connection_id)
+
+
 def stations_mark_silent_offline(*, now: dt.datetime | None = None, factor: float = 2.5) -> int:
     """Stations whose socket looks open but which sent nothing for ``factor`` heartbeat
     intervals are offline (half-open TCP, hung firmware)."""
