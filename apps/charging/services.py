@@ -430,9 +430,7 @@ def _sessions_for(reports: list[MeterReport]) -> list[ChargingSession | None]:
     by_pk = {s.pk: s for s in found}
     for report in reports:  # the caller's object wins: it reads the result from it
         if report.session is not None:
-            report.session.port = by_pk.get(report.session.pk, report.session).__dict__.get(
-                "port", report.evse_id
-            )
+            report.session.port = report.evse_id  # callers pass the session's own port
             by_pk[report.session.pk] = report.session
     by_tx = {(s.station_id, s.transaction_id): s for s in by_pk.values()}
     running: dict[tuple[int, int], ChargingSession] = {}
@@ -469,37 +467,30 @@ def _latest(samples: list[Sample], measurand: str):
     return sum(s.value for s in at_latest if s.phase in ("L1", "L2", "L3", "L1-N", "L2-N", "L3-N"))
 
 
-def _session_apply_samples(session: ChargingSession, samples: list[Sample]) -> set[str]:
-    """Bring the session's registers, energy and power up to date in memory; returns the
-    fields to save."""
+def _session_apply_samples(session: ChargingSession, samples: list[Sample]) -> None:
+    """Bring the session's registers, energy and power up to date in memory (the batch writes
+    them with one UPDATE)."""
     registers = [
         s
         for s in samples
         if s.measurand == ENERGY_REGISTER and not s.phase and s.location in ("", "Outlet")
     ]
-    fields = {"updated_at"}
     if registers:
         values = [int(s.value) for s in registers]
         begin = [int(s.value) for s in registers if s.context == "Transaction.Begin"]
         # The register at Transaction.Begin is the start, even when it arrives late (2.0.1
         # offline queues); otherwise the earliest register seen stands in for it.
-        if begin and session.meter_start_wh != min(begin):
+        if begin:
             session.meter_start_wh = min(begin)
-            fields.add("meter_start_wh")
         elif session.meter_start_wh is None:
             session.meter_start_wh = min(values)
-            fields.add("meter_start_wh")
         high = max(values)
         if session.meter_last_wh is None or high > session.meter_last_wh:
             session.meter_last_wh = high
-            fields.add("meter_last_wh")
         _recompute_energy(session)
-        fields.add("energy_wh")
     power = _latest(samples, POWER)
     if power is not None and session.status == ACTIVE:
         session.last_power_w = int(power)
-        fields.add("last_power_w")
-    return fields
 
 
 def sessions_close_stale(*, now: dt.datetime | None = None) -> int:

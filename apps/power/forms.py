@@ -51,20 +51,10 @@ class NodeForm(forms.ModelForm):
 
     class Meta:
         from .models import PowerNode
+        from .services import NODE_FIELDS
 
         model = PowerNode
-        fields = [
-            "name",
-            "kind",
-            "parent",
-            "lines",
-            "voltage_v",
-            "rating_a",
-            "continuous_factor",
-            "limit_kw",
-            "demand_cap_kw",
-            "fallback_load_kw",
-        ]
+        fields = list(NODE_FIELDS)
         labels = {
             "kind": _("Kind"),
             "parent": _("Fed from"),

@@ -83,7 +83,7 @@ def rebalance_soon(site_id: int | None) -> None:
 
 # --- The tree and its limits ----------------------------------------------------------------
 
-NODE_FIELDS = {
+NODE_FIELDS = (  # what a node's editor (forms.NodeForm) and node_update may change
     "name",
     "kind",
     "parent",
@@ -94,7 +94,7 @@ NODE_FIELDS = {
     "limit_kw",
     "demand_cap_kw",
     "fallback_load_kw",
-}
+)
 
 
 @transaction.atomic
@@ -133,7 +133,7 @@ def power_node_create(
 
 @transaction.atomic
 def power_node_update(*, node: PowerNode, **fields: Any) -> PowerNode:
-    unknown = set(fields) - NODE_FIELDS
+    unknown = set(fields) - set(NODE_FIELDS)
     if unknown:
         raise ValueError(f"Not node settings: {', '.join(sorted(unknown))}")
     for name, value in fields.items():

@@ -41,8 +41,9 @@ def test_the_migration_adds_the_grant_and_keeps_the_others(alpha):
     role.save(update_fields=["permissions"])
     viewer_before = Role.objects.get(slug=BuiltinRole.VIEWER, is_builtin=True).permissions
 
-    migration.grant(django_apps, None)
-    migration.grant(django_apps, None)  # twice: no duplicate
+    (operation,) = migration.Migration.operations
+    operation.code(django_apps, None)
+    operation.code(django_apps, None)  # twice: no duplicate
 
     role.refresh_from_db()
     assert role.permissions == [
@@ -54,6 +55,6 @@ def test_the_migration_adds_the_grant_and_keeps_the_others(alpha):
     ]
     assert Role.objects.get(slug=BuiltinRole.VIEWER, is_builtin=True).permissions == viewer_before
 
-    migration.revoke(django_apps, None)
+    operation.reverse_code(django_apps, None)
     role.refresh_from_db()
     assert role.permissions == ["sites.view", "stations.view", "power.view", "tokens.view"]

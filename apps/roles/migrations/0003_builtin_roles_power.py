@@ -1,9 +1,12 @@
 """Built-in roles gain ``power.view`` (site admins already hold ``*``, power.manage included).
 
 Written out here rather than read from ``choices.BUILTIN_PERMISSIONS`` so that the migration
-keeps meaning the same thing when that table changes later; existing grants are kept."""
+keeps meaning the same thing when that table changes later; existing grants are kept
+(apps/roles/builtin_grants.py)."""
 
 from django.db import migrations
+
+from apps.roles.builtin_grants import grant_to_builtin_roles
 
 GRANTS = {
     "delegate-configure": ["power.view"],
@@ -13,26 +16,6 @@ GRANTS = {
 }
 
 
-def grant(apps, schema_editor):
-    Role = apps.get_model("roles", "Role")
-    for slug, codes in GRANTS.items():
-        role = Role.objects.filter(slug=slug, is_builtin=True).first()
-        if role is None:
-            continue
-        missing = [code for code in codes if code not in role.permissions]
-        if missing:
-            role.permissions = [*role.permissions, *missing]
-            role.save(update_fields=["permissions"])
-
-
-def revoke(apps, schema_editor):
-    Role = apps.get_model("roles", "Role")
-    for slug, codes in GRANTS.items():
-        for role in Role.objects.filter(slug=slug, is_builtin=True):
-            role.permissions = [code for code in role.permissions if code not in codes]
-            role.save(update_fields=["permissions"])
-
-
 class Migration(migrations.Migration):
     dependencies = [("roles", "0002_builtin_roles")]
-    operations = [migrations.RunPython(grant, revoke)]
+    operations = [grant_to_builtin_roles(GRANTS)]
