@@ -175,7 +175,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
         if checked.message_type == protocol.CALL and checked.action == "Heartbeat":
             link.last_touch = now
             await link.seen()
-        await self.cp.route_message(text_data)
+        if checked.message_type == protocol.CALL:
+            await self.cp.handle_call(checked.unique_id, checked.action, checked.payload)
+        else:  # answers to our CALLs go to the library's response queue
+            await self.cp.route_message(text_data)
 
     def log_frame(self, direction: str, text: str, parsed: Any = "unparsed") -> None:
         if self.link is None:
