@@ -41,6 +41,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from heapq import heapify, heappop, heappush
 from typing import NamedTuple
 
 LINES = 3
@@ -179,174 +180,11 @@ class SnapshotError(ValueError):
 
 # --- The fill engine ------------------------------------------------------------------------
 # Progressive filling over a laminar family (the tree) of constraints: each node has up to four
-# (three lines, one power).  Each round works bottom-up: a node's fair *level* is the highest
-# common current its rising sessions can reach -- below it, a session gets
-# ``clamp(level, floor, cap)`` -- with its subtree's sessions already held at their own nodes'
-# levels.  A session whose path minimum comes from a constraint it takes part in (or that hit its
-# cap) is frozen; the others (a single-phase session under a node whose *other* line is full) keep
-# rising in the next round from where they are.  Sessions are aggregated by
-# (floor, cap, lines, volts) so that a node's cost grows with its distinct kinds of sessions, not
-# with their number.
-
-
-def _level(items: list[tuple[int, int, int]], avail: int) -> tuple[int, int]:
-    """The exact level L = num / den at which sum(mult * clamp(L, floor, cap)) reaches
-    ``avail`` (``NO_LIMIT`` if it never does).  ``items`` are (floor, cap, mult).
-
-    Exact, not rounded: when two constraints fill within the same 0.1 A step, the one that fills
-    first must be the one that binds, as in continuous progressive filling."""
-    events: list[tuple[int, int]] = []
-    base = 0
-    for floor, cap, mult in items:
-        base += floor * mult
-        if cap > floor:
-            events.append((floor, mult))
-            events.append((cap, -mult))
-    if base > avail:
-        return 0, 1  # only floors; cannot happen after admission, but stay safe
-    events.sort()
-    used = base
-    slope = 0
-    at = 0
-    for value, delta in events:
-        if slope:
-            reach = used + slope * (value - at)
-            if reach > avail:
-                return at * slope + avail - used, slope
-            used = reach
-        at = value
-        slope += delta
-    return NO_LIMIT
-
-
-def _solve_node(
-    items: dict[tuple[int, int, int, int], int], avail: list[int]
-) -> tuple[int, int, int]:
-    """A node's exact fair level (num, den) and the bits of the constraints that bind there.
-
-    One sweep over the sorted breakpoints of its items serves every short constraint (three
-    lines and power) at once: at level L, constraint k carries
-    ``sum(weight_k * clamp(L, floor, cap))`` and its level is where that first exceeds its room."""
-    a0, a1, a2, a3 = avail
-    if a0 >= INF and a1 >= INF and a2 >= INF and a3 >= INF:
-        return INF, 1, 0
-    if not items:
-        return INF, 1, 0
-    f0 = f1 = f2 = f3 = 0
-    mask_and = 0b111
-    mask_or = 0
-    for (_floor, cap, mask, volts), count in items.items():
-        mask_and &= mask
-        mask_or |= mask
-        full = cap * count
-        if mask & 1:
-            f0 += full
-        if mask & 2:
-            f1 += full
-        if mask & 4:
-            f2 += full
-        f3 += full * volts
-    # A line nobody here draws on cannot hold anyone back, even when fixed load overloads it.
-    s0 = a0 < INF and f0 > a0 and mask_or & 1
-    s1 = a1 < INF and f1 > a1 and mask_or & 2
-    s2 = a2 < INF and f2 > a2 and mask_or & 4
-    s3 = a3 < INF and f3 > a3
-    if not (s0 or s1 or s2 or s3):
-        return INF, 1, 0
-    if mask_and == 0b111 and (s0 + s1 + s2) > 1:
-        # Every session loads every line: the line(s) with least room decide for all three.
-        least = min(a for a, short in ((a0, s0), (a1, s1), (a2, s2)) if short)
-        s0 = s0 and a0 == least
-        s1 = s1 and a1 == least
-        s2 = s2 and a2 == least
-    use0, use1, use2, use3 = bool(s0), bool(s1), bool(s2), bool(s3)
-    if len(items) == 1:
-        # One kind of session (a third of the calls on the benchmark): a short constraint fills
-        # at room / weight -- the very fraction the sweep below would give.
-        (((floor, _cap, _mask, volts), count),) = items.items()
-        levels = []
-        for k, use, room, weight in (
-            (0, use0, a0, count),
-            (1, use1, a1, count),
-            (2, use2, a2, count),
-            (3, use3, a3, count * volts),
-        ):
-            if use:
-                levels.append((k, 0, 1) if floor * weight > room else (k, room, weight))
-        return _least(levels)
-    events = []
-    add = events.append
-    b0 = b1 = b2 = b3 = 0
-    for (floor, cap, mask, volts), count in items.items():
-        w0 = count if use0 and mask & 1 else 0
-        w1 = count if use1 and mask & 2 else 0
-        w2 = count if use2 and mask & 4 else 0
-        w3 = count * volts if use3 else 0
-        b0 += floor * w0
-        b1 += floor * w1
-        b2 += floor * w2
-        b3 += floor * w3
-        if cap > floor:
-            add((floor, w0, w1, w2, w3))
-            add((cap, -w0, -w1, -w2, -w3))
-    levels = []
-    active = []
-    for k, use, used, room in (
-        (0, use0, b0, a0),
-        (1, use1, b1, a1),
-        (2, use2, b2, a2),
-        (3, use3, b3, a3),
-    ):
-        if not use:
-            continue
-        if used > room:
-            levels.append((k, 0, 1))  # only floors; cannot happen after admission, stay safe
-        else:
-            active.append([k, used, 0, room])  # constraint, used at ``at``, slope, room
-    if active:
-        events.sort()
-        at = 0
-        for event in events:
-            value = event[0]
-            if value != at:
-                step = value - at
-                filled = False
-                for entry in active:
-                    slope = entry[2]
-                    if slope:
-                        reach = entry[1] + slope * step
-                        if reach > entry[3]:
-                            levels.append((entry[0], at * slope + entry[3] - entry[1], slope))
-                            entry[2] = 0
-                            entry[0] = -1
-                            filled = True
-                        else:
-                            entry[1] = reach
-                if filled:
-                    active = [entry for entry in active if entry[0] >= 0]
-                    if not active:
-                        break
-                at = value
-            for entry in active:
-                entry[2] += event[entry[0] + 1]
-    return _least(levels)
-
-
-def _least(levels: list[tuple[int, int, int]]) -> tuple[int, int, int]:
-    """The least of the constraints' exact levels (k, num, den), and the bits of those at it."""
-    if not levels:
-        return INF, 1, 0
-    num, den = INF, 1
-    for _k, k_num, k_den in levels:
-        if k_num * den < num * k_den:
-            num, den = k_num, k_den
-    if num >= INF:
-        return INF, 1, 0
-    binding = 0
-    for k, k_num, k_den in levels:
-        if k_num * den == num * k_den:
-            binding |= 1 << k
-    return num, den, binding
+# (three lines, one power).  One level rises for everyone; the constraint that fills first (at
+# an exact rational level) stops the sessions it carries at that level rounded down to 0.1 A,
+# and the others rise on -- as the slow reference (tests/power/reference.py) does, event by
+# event instead of by bisection.  Sessions are aggregated into classes (node, tier, minimum,
+# cap, lines, volts) so that the cost grows with kinds of sessions, not with their number.
 
 
 @dataclass(slots=True)
@@ -405,251 +243,220 @@ def _fill(
     limited_by: list[int],
 ) -> None:
     """Raise the ``rising`` classes (from ``alloc``) by progressive filling within ``avail``
-    (room left on each node by everything else; changed in place); writes ``alloc`` and
-    ``limited_by`` (the node that holds each class back, -1 when it reached its cap)."""
+    (room left on each node by everything else); writes ``alloc`` and ``limited_by`` (the node
+    that holds each class back, -1 when it reached its cap).
+
+    One global level rises through events: the constraint (a node's line or power) that fills
+    first, at an exact rational level, freezes the sessions it carries at that level rounded
+    down to 0.1 A (with every constraint that fills at exactly the same level); the others rise
+    on from there.  Each constraint keeps its load as a piecewise-linear function of the level,
+    swept once from below: (where it stands, load there, slope, next breakpoint).  A frozen
+    session only lowers the load of the other constraints above it, so a constraint's last
+    computed fill level is a lower bound of its true one: it is recomputed lazily, only when it
+    reaches the top of the heap (it sweeps on from where it stood)."""
     n_nodes = len(tree.ids)
-    parent = tree.parent
     mask_of = classes.mask
     volts_of = classes.volts
     cap_of = classes.cap
     count_of = classes.count
-    # A node where every rising class fits at its cap on each constraint (with ``avail`` as it is
-    # now) can never bind during this fill: what is frozen later is at most its cap.  Its level
-    # is "no limit" in every round; a subtree of such nodes is exactly its parent for the fill, so
-    # its classes are solved at the nearest node that might bind ("home"), and the rest of the
-    # tree is never visited.
-    full = [[0, 0, 0, 0] for _ in range(n_nodes)]
     class_leaf = classes.leaf
+    path_of = tree.path
+    # A constraint where every rising class fits at its cap (with ``avail`` as it is now) can
+    # never bind: only the others are followed.
+    full = [[0, 0, 0, 0] for _ in range(n_nodes)]
     for c in rising:
         _add(full[class_leaf[c]], mask_of[c], cap_of[c] * count_of[c], volts_of[c])
     _rollup(tree, full)
-    short = [False] * n_nodes
-    active = [False] * n_nodes
-    for i in reversed(tree.order):
+    short = [-1] * (4 * n_nodes)  # constraint (4 x node + k) -> its index j, or -1
+    c_node: list[int] = []
+    c_room: list[int] = []
+    for i in range(n_nodes):
         room, need = avail[i], full[i]
-        if any(room[k] < INF and need[k] > room[k] for k in range(4)):
-            short[i] = active[i] = True
-        if active[i]:
-            up = parent[i]
-            if up >= 0:
-                active[up] = True
-    home = [-1] * n_nodes
-    for i in tree.order:
-        if active[i]:
-            home[i] = i
-        elif parent[i] >= 0:
-            home[i] = home[parent[i]]
-    order = [i for i in tree.order if active[i]]
-    leaf_of = {}
-    kept = []
-    for c in rising:
-        where = home[class_leaf[c]]
-        if where < 0:  # nothing above it can bind: it reaches its cap
+        for k in range(4):
+            if room[k] < INF and need[k] > room[k]:
+                short[4 * i + k] = len(c_node)
+                c_node.append(i)
+                c_room.append(room[k])
+    n_short = len(c_node)
+    if not n_short:
+        for c in rising:
             alloc[c] = cap_of[c]
             limited_by[c] = -1
+        return
+    # Per constraint: its rising classes, the load at ``at`` and the slope just above it, the
+    # breakpoints above ``at`` (level -> change of slope; sorted) and how far the sweep went.
+    members: list[list[int]] = [[] for _ in range(n_short)]
+    used = [0] * n_short
+    slope = [0] * n_short
+    at = [0] * n_short
+    steps: list[dict[int, int]] = [{} for _ in range(n_short)]
+    pairs: list[list[tuple[int, int]]] = []  # per rising class: (constraint, weight)
+    lines_of = LINES_OF_MASK
+    for c in rising:
+        floor, cap, count = alloc[c], cap_of[c], count_of[c]
+        lines = lines_of[mask_of[c]]
+        power = count * volts_of[c]
+        mine = []
+        for i in path_of[class_leaf[c]]:
+            base = 4 * i
+            for k in lines:
+                j = short[base + k]
+                if j >= 0:
+                    mine.append((j, count))
+            j = short[base + POWER]
+            if j >= 0:
+                mine.append((j, power))
+        for j, weight in mine:
+            members[j].append(c)
+            used[j] += floor * weight
+            if floor > 0:
+                step = steps[j]
+                step[floor] = step.get(floor, 0) + weight
+                step[cap] = step.get(cap, 0) - weight
+            else:
+                slope[j] += weight
+                step = steps[j]
+                step[cap] = step.get(cap, 0) - weight
+        pairs.append(mine)
+    pair_of = dict(zip(rising, pairs, strict=True))
+    values = [sorted(step) for step in steps]
+    cursor = [0] * n_short
+    alive = [len(m) for m in members]  # rising classes per constraint
+    dirty = [False] * n_short
+
+    def level(j: int) -> tuple[int, int]:
+        """The exact level (num, den) at which constraint j fills; sweeps on from ``at``."""
+        room = c_room[j]
+        u, x, m, p = used[j], at[j], slope[j], cursor[j]
+        vals = values[j]
+        step = steps[j]
+        n = len(vals)
+        result = NO_LIMIT
+        while p < n:
+            v = vals[p]
+            if m:
+                reach = u + m * (v - x)
+                if reach > room:
+                    result = (x * m + room - u, m)
+                    break
+                u = reach
+            x = v
+            m += step[v]
+            p += 1
+        else:
+            if m > 0:
+                result = (x * m + room - u, m)
+        used[j], at[j], slope[j], cursor[j] = u, x, m, p
+        return result
+
+    heap: list[tuple[float, int]] = []
+    exact: list[tuple[int, int]] = [NO_LIMIT] * n_short
+    for j in range(n_short):
+        if used[j] > c_room[j]:
+            lv = (0, 1)  # only floors; cannot happen after admission, but stay safe
+        else:
+            lv = level(j)
+        exact[j] = lv
+        if lv[0] < INF:
+            heap.append((lv[0] / lv[1], j))
+    heapify(heap)
+    frozen = set()
+    while heap:
+        top, j = heappop(heap)
+        if not alive[j]:
             continue
-        leaf_of[c] = where
-        kept.append(c)
-    rising = kept
-    # Each round freezes at least the sessions of the tightest constraint (its level is exact),
-    # and a constraint whose sessions are all frozen cannot bind again: 4 per node at most.
-    for _round in range(4 * n_nodes + 2):
-        if not rising:
-            return
-        items: list[dict | None] = [None] * n_nodes
-        for s in rising:
-            leaf = leaf_of[s]
-            bucket = items[leaf]
-            if bucket is None:
-                bucket = items[leaf] = {}
-            key = (alloc[s], cap_of[s], mask_of[s], volts_of[s])
-            bucket[key] = bucket.get(key, 0) + count_of[s]
-        level = [INF] * n_nodes  # the exact level, num / den
-        level_den = [1] * n_nodes
-        binding = [0] * n_nodes
-        # Two lower bounds of what a node's level truly is, for when a subtree held back a
-        # session at a node whose binding constraint it takes no part in (a single-phase
-        # vehicle under a node whose *other* line is full): such a session truly rises on, so
-        # above that point this node's level counts too little load.
-        # ``dirty``: the lowest level at which that happened below (exact up to there);
-        # ``low``: the level counting those sessions as never held back (``delta`` turns this
-        # node's items into those).
-        dirty = [INF] * n_nodes
-        dirty_den = [1] * n_nodes
-        low = [INF] * n_nodes
-        low_den = [1] * n_nodes
-        delta: list[dict | None] = [None] * n_nodes
-        for i in reversed(order):
-            bucket = items[i]
-            if bucket is None:
+        if dirty[j]:
+            dirty[j] = False
+            lv = exact[j] = level(j)
+            if lv[0] < INF:
+                heappush(heap, (lv[0] / lv[1], j))
+            continue
+        # The least exact level among the heads within rounding of ``top``.
+        candidates = [j]
+        limit = top * (1 + 1e-9) + 1e-9
+        while heap and heap[0][0] <= limit:
+            _top, o = heappop(heap)
+            if not alive[o]:
                 continue
-            if short[i]:
-                num, den, bits = _solve_node(bucket, avail[i])
-            else:
-                num, den, bits = INF, 1, 0
-            level[i] = num
-            level_den[i] = den
-            binding[i] = bits
-            change = delta[i]
-            if change and short[i]:
-                pessimistic = dict(bucket)
-                for key, count in change.items():
-                    count += pessimistic.get(key, 0)
-                    if count:
-                        pessimistic[key] = count
-                    else:
-                        pessimistic.pop(key, None)
-                low[i], low_den[i], _bits = _solve_node(pessimistic, avail[i])
-            else:
-                low[i], low_den[i] = num, den
-            up = parent[i]
-            if up < 0:
+            if dirty[o]:
+                dirty[o] = False
+                lv = exact[o] = level(o)
+                if lv[0] < INF:
+                    heappush(heap, (lv[0] / lv[1], o))
                 continue
-            target = items[up]
-            if target is None:
-                target = items[up] = {}
-            if dirty[i] * dirty_den[up] < dirty[up] * dirty_den[i]:
-                dirty[up], dirty_den[up] = dirty[i], dirty_den[i]
-            if num >= INF:
-                if target:
-                    for key, count in bucket.items():
-                        target[key] = target.get(key, 0) + count
+            candidates.append(o)
+        num, den = exact[candidates[0]]
+        for o in candidates:
+            o_num, o_den = exact[o]
+            if o_num * den < num * o_den:
+                num, den = o_num, o_den
+        binding = []
+        for o in candidates:
+            o_num, o_den = exact[o]
+            if o_num * den == num * o_den:
+                binding.append(o)
+            else:
+                heappush(heap, (o_num / o_den, o))
+        lam = num // den
+        at_nodes = {c_node[o] for o in binding}
+        tied = at_nodes
+        if len(at_nodes) > 1 and lam * den != num:
+            # As the sessions of a node that fills at a fractional level are held at that level
+            # rounded down, an ancestor that fills at the very same level but shares them has a
+            # little room left: it is not the node that limits them.
+            tied = set()
+            for o in binding:
+                top_node = c_node[o]
+                for c in members[o]:
+                    if c in frozen or alloc[c] > lam or cap_of[c] <= lam:
+                        continue
+                    below = path_of[class_leaf[c]]
+                    if any(i in at_nodes for i in below[: below.index(top_node)]):
+                        break
                 else:
-                    target.update(bucket)
-                if change:
-                    shift = delta[up]
-                    if shift is None:
-                        shift = delta[up] = {}
-                    for key, count in change.items():
-                        shift[key] = shift.get(key, 0) + count
-                continue
-            lam = num // den
-            shift = delta[up]
-            for key, count in bucket.items():
-                floor, cap, mask, volts = key
-                if cap > lam:
-                    if floor > lam:
-                        held, at, at_den = floor, floor, 1
-                    else:
-                        held, at, at_den = lam, num, den
-                    if held < cap and not (mask | POWER_BIT) & bits:
-                        if at * dirty_den[up] < dirty[up] * at_den:
-                            dirty[up], dirty_den[up] = at, at_den
-                        if shift is None:
-                            shift = delta[up] = {}
-                        shift[key] = shift.get(key, 0) + count
-                        held_key = (floor, held, mask, volts)
-                        shift[held_key] = shift.get(held_key, 0) - count
-                    key = (floor, held, mask, volts)
-                target[key] = target.get(key, 0) + count
-            if change:
-                if shift is None:
-                    shift = delta[up] = {}
-                for (floor, cap, mask, volts), count in change.items():
-                    if cap > lam and (mask | POWER_BIT) & bits:
-                        cap = floor if floor > lam else lam
-                    key = (floor, cap, mask, volts)
-                    shift[key] = shift.get(key, 0) + count
-        present = [i for i in order if items[i] is not None]  # nodes above a rising class
-        # Top-down: a session's level is the least on its path (compared exactly); ``safe`` is
-        # a level no session under the node can truly be held below, so what is at or under it
-        # is final.
-        eff = [INF] * n_nodes
-        eff_den = [1] * n_nodes
-        bound = [0] * n_nodes
-        where = [-1] * n_nodes
-        safe = [INF] * n_nodes
-        safe_den = [1] * n_nodes
-        for i in present:
-            up = parent[i]
-            num, den = level[i], level_den[i]
-            if dirty[i] * den < num * dirty_den[i]:
-                here, here_den = dirty[i], dirty_den[i]
-            else:
-                here, here_den = num, den
-            if low[i] * here_den > here * low_den[i]:
-                here, here_den = low[i], low_den[i]
-            if up < 0:
-                safe[i], safe_den[i] = here, here_den
-                if num < INF:
-                    eff[i], eff_den[i], bound[i], where[i] = num, den, binding[i], i
-                continue
-            if here * safe_den[up] < safe[up] * here_den:
-                safe[i], safe_den[i] = here, here_den
-            else:
-                safe[i], safe_den[i] = safe[up], safe_den[up]
-            above, above_den = eff[up], eff_den[up]
-            if num * above_den < above * den:
-                eff[i], eff_den[i], bound[i], where[i] = num, den, binding[i], i
-            elif num < INF and num * above_den == above * den:
-                eff[i], eff_den[i] = above, above_den
-                bound[i], where[i] = bound[up] | binding[i], where[up]
-            else:
-                eff[i], eff_den[i], bound[i], where[i] = above, above_den, bound[up], where[up]
-        floor_of = [INF] * n_nodes
-        sure_of = [INF] * n_nodes
-        exact = [False] * n_nodes
-        for i in present:
-            floor_of[i] = INF if eff[i] >= INF else eff[i] // eff_den[i]
-            sure_of[i] = INF if safe[i] >= INF else safe[i] // safe_den[i]
-            exact[i] = eff[i] * safe_den[i] <= safe[i] * eff_den[i]
-        still = []
-        spent = [[0, 0, 0, 0] for _ in range(n_nodes)]
-        any_frozen = False
-        for s in rising:
-            leaf = leaf_of[s]
-            lam = floor_of[leaf]
-            floor = alloc[s]
-            cap = cap_of[s]
-            if lam >= cap:
-                if cap <= sure_of[leaf]:
-                    alloc[s] = value = cap
-                    limited_by[s] = -1
+                    tied.add(top_node)
+        for o in binding:
+            for c in members[o]:
+                if c in frozen:
+                    continue
+                frozen.add(c)
+                floor, cap = alloc[c], cap_of[c]
+                if cap <= lam:
+                    value = cap
+                    limited_by[c] = -1
                 else:
-                    value = -1
-            elif exact[leaf] and (mask_of[s] | POWER_BIT) & bound[leaf]:
-                alloc[s] = value = lam if lam > floor else floor
-                limited_by[s] = where[leaf]
-            else:
-                value = -1
-            if value < 0:
-                # Not final yet: rise again next round from a level it surely reaches.
-                sure = sure_of[leaf]
-                if sure > floor:
-                    alloc[s] = sure if sure < cap else cap
-                still.append(s)
-                continue
-            # Frozen: it now weighs on every node above it as fixed load.
-            any_frozen = True
-            value *= count_of[s]
-            row = spent[leaf]
-            mask = mask_of[s]
-            if mask & 1:
-                row[0] += value
-            if mask & 2:
-                row[1] += value
-            if mask & 4:
-                row[2] += value
-            row[POWER] += value * volts_of[s]
-        if not any_frozen:
-            break  # cannot happen (the tightest constraint always freezes); never loop
-        for i in reversed(present):
-            up = parent[i]
-            if up >= 0:
-                row, above = spent[i], spent[up]
-                above[0] += row[0]
-                above[1] += row[1]
-                above[2] += row[2]
-                above[POWER] += row[POWER]
-        for i in present:
-            row, room = spent[i], avail[i]
-            for k in range(4):
-                if room[k] < INF:
-                    room[k] -= row[k]
-        # The still-rising sessions keep their current values as floors (the solver counts them).
-        rising = still
-    for s in rising:  # feasible where they stand; name the node that held them
-        limited_by[s] = tree.path[class_leaf[s]][-1]
+                    value = lam if lam > floor else floor
+                    where = fallback = -1
+                    for i in path_of[class_leaf[c]]:
+                        if i in tied:
+                            where = i
+                        elif i in at_nodes:
+                            fallback = i
+                    limited_by[c] = where if where >= 0 else fallback
+                alloc[c] = value
+                # From now on a constant load on every constraint above it.
+                for q, weight in pair_of[c]:
+                    x = at[q]
+                    if x < floor:
+                        was = floor
+                        step = steps[q]
+                        step[floor] -= weight
+                        step[cap] += weight
+                    elif x < cap:
+                        was = x
+                        slope[q] -= weight
+                        steps[q][cap] += weight
+                    else:
+                        was = cap
+                    used[q] += (value - was) * weight
+                    dirty[q] = True
+                    alive[q] -= 1
+        for o in binding:
+            alive[o] = 0
+    for c in rising:
+        if c not in frozen:
+            alloc[c] = cap_of[c]
+            limited_by[c] = -1
 
 
 # --- allocate -------------------------------------------------------------------------------
