@@ -913,44 +913,56 @@ def _admit(
             contested.append(s)
     turn_cutoff = now - policy.rotation_interval
     rotation = policy.rotation_interval
-
-    def rank(s: int) -> tuple:
-        """Priority; then a powered session still inside its turn; then whoever has waited
-        longest -- a powered session whose turn is over queues from the end of its turn."""
+    # Rank: priority; then a powered session still inside its turn; then whoever has waited
+    # longest -- a powered session whose turn is over queues from the end of its turn.
+    ranked = []
+    add = ranked.append
+    for s in contested:
         record = records[s]
         session = record[7]
         previous = record[8]
         if previous is not None and previous.limit_da > 0:
-            if previous.since > turn_cutoff:
-                return (-session.priority, 0, previous.since, session.started_at, session.evse)
-            waiting = previous.since + rotation
+            since = previous.since
+            if since > turn_cutoff:
+                add((-session.priority, 0, since, session.started_at, session.evse, s))
+                continue
+            waiting = since + rotation
         else:
             waiting = session.started_at
             if previous is not None and previous.since > waiting:
                 waiting = previous.since
-        return (-session.priority, 1, waiting, session.started_at, session.evse)
-
-    contested.sort(key=rank)
+        add((-session.priority, 1, waiting, session.started_at, session.evse, s))
+    ranked.sort()
     room = [row[:] for row in avail]
-    for s in contested:
-        _evse, leaf, mask, volts, minimum = records[s][:5]
-        lines = LINES_OF_MASK[mask]
-        power = minimum * volts
-        nodes = checks[leaf]
+    for key in ranked:
+        s = key[5]
+        record = records[s]
+        mask = record[2]
+        minimum = record[4]
+        power = minimum * record[3]
         full = -1
-        for i in nodes:
+        for i in checks[record[1]]:
             row = room[i]
-            if row[POWER] < power or any(row[line] < minimum for line in lines):
+            if (
+                row[POWER] < power
+                or (mask & 1 and row[0] < minimum)
+                or (mask & 2 and row[1] < minimum)
+                or (mask & 4 and row[2] < minimum)
+            ):
                 full = i
                 break
         if full >= 0:
             paused_at[s] = full
             continue
-        for i in nodes:
+        for i in checks[record[1]]:
             row = room[i]
             row[POWER] -= power
-            for line in lines:
-                row[line] -= minimum
+            if mask & 1:
+                row[0] -= minimum
+            if mask & 2:
+                row[1] -= minimum
+            if mask & 4:
+                row[2] -= minimum
     return paused_at
 
 
