@@ -287,6 +287,15 @@ async def flood(stations: list[Station], seconds: float) -> int:
     return done
 
 
+async def echo_flood(port: int, args) -> float:
+    clients = [Station(f"ECHO-{n}") for n in range(args.flood_connections)]
+    await connect_all(clients, port)
+    echoed = await flood(clients, args.flood_seconds)
+    for client in clients:
+        await client.ws.close()
+    return echoed / args.flood_seconds
+
+
 def persisted(schema: str) -> int:
     from django_tenants.utils import schema_context
 
@@ -304,11 +313,12 @@ async def main(args, url: str, schema: str) -> None:
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
         "CHARGEGRID_CHANNEL_PREFIX": os.environ["CHARGEGRID_CHANNEL_PREFIX"],
     }
-    ocpp_port, echo_port = free_port(), free_port()
+    ocpp_port, echo_port, channels_port = free_port(), free_port(), free_port()
     server = start_server("config.asgi:application", ocpp_port, env)
     echo = start_server("bench.echo_server:application", echo_port, env)
+    channels_echo = start_server("bench.echo_server:channels_application", channels_port, env)
     try:
-        await asyncio.gather(wait_port(ocpp_port), wait_port(echo_port))
+        await asyncio.gather(wait_port(ocpp_port), wait_port(echo_port), wait_port(channels_port))
         identities = [f"{PREFIX}{n:05d}" for n in range(args.stations)]
         stations = [Station(i) for i in identities]
         warm = Station(identities[0])
@@ -350,12 +360,8 @@ async def main(args, url: str, schema: str) -> None:
         for station in stations:
             await station.ws.close()
 
-        echo_clients = [Station(f"ECHO-{n}") for n in range(args.flood_connections)]
-        await connect_all(echo_clients, echo_port)
-        echoed = await flood(echo_clients, args.flood_seconds)
-        echo_rate = echoed / args.flood_seconds
-        for client in echo_clients:
-            await client.ws.close()
+        echo_rate = await echo_flood(echo_port, args)
+        channels_rate = await echo_flood(channels_port, args)
         print(
             f"MeterValues persisted: {stored_rate:.0f} msg/s (answered {answered_rate:.0f}/s) "
             f"with {args.flood_connections} stations flooding"
@@ -364,8 +370,13 @@ async def main(args, url: str, schema: str) -> None:
             f"echo ceiling:          {echo_rate:.0f} msg/s  -> persisted = "
             f"{stored_rate / echo_rate * 100:.0f}% of the bare websocket echo"
         )
+        print(
+            f"Channels echo:         {channels_rate:.0f} msg/s  -> persisted = "
+            f"{stored_rate / channels_rate * 100:.0f}% of an echo consumer on Channels "
+            f"(the stack's own floor: {channels_rate / echo_rate * 100:.0f}% of the bare echo)"
+        )
     finally:
-        for process in (server, echo):
+        for process in (server, echo, channels_echo):
             process.terminate()
             try:  # 10,000 sockets closing each record a disconnect: give it time
                 process.wait(timeout=60)
