@@ -4,9 +4,11 @@ with its limits and the capacity planner, and setting a temporary limit."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -43,7 +45,7 @@ class SitePowerView(ScopedDetailView):
         if context["may_manage"]:
             context["wiring_choices"] = Wiring.choices
             context["rotation_choices"] = PhaseRotation.choices
-            context["node_form"] = NodeForm(site=self.object)
+            context["node_form"] = node_form(site=self.object)
             context["station_form"] = StationNodeForm(site=self.object)
         return context
 
@@ -162,6 +164,25 @@ class ManageMixin(PermissionRequiredMixin):
                 messages.error(self.request, f"{label}: {error}" if label else error)
 
 
+# The API's bounds (api.serializers.PowerNodeUpdateSerializer): the model leaves the amps and
+# kW figures unbounded, so without these a negative breaker rating or power limit that the API
+# refuses was saved from the portal.
+NODE_BOUNDS = {
+    "rating_a": [MinValueValidator(Decimal(0))],
+    "limit_kw": [MinValueValidator(Decimal(0))],
+    "demand_cap_kw": [MinValueValidator(Decimal(0))],
+    "voltage_v": [MaxValueValidator(1000)],
+}
+
+
+def node_form(*args, **kwargs) -> NodeForm:
+    """The node editor's form, refusing what the API refuses (an error next to the field)."""
+    form = NodeForm(*args, **kwargs)
+    for name, validators in NODE_BOUNDS.items():
+        form.fields[name].validators.extend(validators)
+    return form
+
+
 def _node_fields(data: dict) -> dict:
     return {name: data[name] for name in NodeForm.Meta.fields if name in data}
 
@@ -171,12 +192,12 @@ class NodeCreateView(ManageMixin, View):
 
     def get(self, request, pk: int):
         site = self.managed(Site, pk)
-        form = NodeForm(site=site, initial={"parent": request.GET.get("parent")})
+        form = node_form(site=site, initial={"parent": request.GET.get("parent")})
         return render(request, "power/node_form.html", {"site": site, "form": form})
 
     def post(self, request, pk: int):
         site = self.managed(Site, pk)
-        form = NodeForm(request.POST, site=site)
+        form = node_form(request.POST, site=site)
         if form.is_valid():
             try:
                 services.power_node_create(site=site, **_node_fields(form.cleaned_data))
@@ -193,7 +214,7 @@ class NodeEditView(ManageMixin, View):
 
     def get(self, request, pk: int):
         node = self.managed(PowerNode, pk)
-        form = NodeForm(instance=node, site=node.site)
+        form = node_form(instance=node, site=node.site)
         return render(
             request, "power/node_form.html", {"site": node.site, "form": form, "node": node}
         )
@@ -201,7 +222,7 @@ class NodeEditView(ManageMixin, View):
     def post(self, request, pk: int):
         node = self.managed(PowerNode, pk)
         original = PowerNode.objects.get(pk=node.pk)
-        form = NodeForm(request.POST, instance=node, site=node.site)
+        form = node_form(request.POST, instance=node, site=node.site)
         if form.is_valid():
             try:
                 services.power_node_update(node=original, **_node_fields(form.cleaned_data))
