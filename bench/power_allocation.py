@@ -12,6 +12,11 @@ minimums do not fit and a thousand sessions wait their turn (admission and rotat
 80 % have a session, some with single-phase vehicles, some drawing less than offered, 10 % of
 them with a higher priority, and every EVSE has a previous limit (hysteresis state).
 
+``apps/power/allocation.py`` is compiled with mypyc by ``bin/_bootstrap`` when it can be (an
+extension module next to it, which Python imports instead of the .py): the benchmark says which
+implementation it ran and, when it is the compiled one, also measures the pure-Python module
+(the same .py, imported from its file under another name) on the same snapshot.
+
 Other processes share this machine, so the figures are CPU time of this process
 (``time.process_time``) as well as wall-clock time; the minimum is the least disturbed run.
 
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import random
 import statistics
 import sys
@@ -33,6 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from apps.power import allocation  # noqa: E402
 from apps.power.allocation import (  # noqa: E402
     Evse,
     EvseState,
@@ -109,6 +116,24 @@ def baseline(snapshot: Snapshot) -> dict[int, int]:
     return result
 
 
+def compiled() -> bool:
+    """Whether ``apps.power.allocation`` is the mypyc-compiled extension module."""
+    return not allocation.__file__.endswith(".py")
+
+
+def pure_module():
+    """``apps/power/allocation.py`` itself, imported from its file under another name."""
+    name = "apps.power.allocation_pure"
+    module = sys.modules.get(name)
+    if module is None:
+        path = Path(allocation.__file__).with_name("allocation.py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module  # dataclasses look their module up
+        spec.loader.exec_module(module)
+    return module
+
+
 def measure(function, argument, repeat: int) -> tuple[list[float], list[float]]:
     """Wall-clock and CPU milliseconds of each run."""
     wall, cpu = [], []
@@ -127,28 +152,45 @@ def main() -> None:
     parser.add_argument("--circuits", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="typical")
+    parser.add_argument(
+        "--no-pure", action="store_true", help="do not also measure the pure-Python module"
+    )
     args = parser.parse_args()
 
     snapshot = build(args.evses, args.circuits, args.scenario)
     result = allocate(snapshot)  # warm-up, and the figures below
     fast_wall, fast = measure(allocate, snapshot, args.repeat)
     plain_wall, plain = measure(baseline, snapshot, args.repeat)
+    rows = [("allocate", fast, fast_wall)]
+    if compiled() and not args.no_pure:
+        pure_allocate = pure_module().allocate
+        pure_allocate(snapshot)
+        pure_wall, pure = measure(pure_allocate, snapshot, args.repeat)
+        rows.append(("pure Python", pure, pure_wall))
+    rows.append(("baseline loop", plain, plain_wall))
 
     reasons: dict[str, int] = {}
-    for allocation in result.allocations.values():
-        reasons[allocation.reason] = reasons.get(allocation.reason, 0) + 1
+    for given in result.allocations.values():
+        reasons[given.reason] = reasons.get(given.reason, 0) + 1
     root = result.nodes[1]
     print(
         f"scenario {args.scenario}: {len(snapshot.evses)} EVSEs, {args.circuits} circuits, "
         f"{len(snapshot.nodes)} nodes, {len(snapshot.sessions)} sessions"
     )
+    if compiled():
+        print(f"implementation: compiled with mypyc ({Path(allocation.__file__).name})")
+    else:
+        print(
+            "implementation: pure Python (apps/power/allocation.py; not compiled: run"
+            " bin/_bootstrap with gcc and mypy installed)"
+        )
     print(
         "measured: one complete allocate() of the whole snapshot per run (tree, classes, admission,"
         " fill, results); nothing is cached between runs"
     )
     print("reasons:", ", ".join(f"{name}={n}" for name, n in sorted(reasons.items())))
     print(f"supply: {root.allocated_w / 1000:.1f} kW allocated of {root.limit_w / 1000:.1f} kW")
-    for name, cpu, wall in (("allocate", fast, fast_wall), ("baseline loop", plain, plain_wall)):
+    for name, cpu, wall in rows:
         print(
             f"{name:>14}: CPU median {statistics.median(cpu):7.2f} ms, min {min(cpu):7.2f} ms;"
             f" wall median {statistics.median(wall):7.2f} ms, min {min(wall):7.2f} ms"

@@ -42,13 +42,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from heapq import heapify, heappop, heappush
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
-LINES = 3
-POWER = 3  # constraint index (and bit) of a node's power limit, after the three lines
-POWER_BIT = 1 << POWER
-INF = 1 << 62  # "no limit"; far above any sum of real currents
-NO_LIMIT = (INF, 1)  # an exact level (numerator, denominator) that is never reached
+# ``Final``: the compiled module (mypyc, see bin/_bootstrap) inlines these constants.
+LINES: Final = 3
+POWER: Final = 3  # constraint index (and bit) of a node's power limit, after the three lines
+POWER_BIT: Final = 1 << POWER
+# "No limit": far above any sum of real currents, and below 2**62 so that it stays a machine
+# integer in the compiled module (mypyc boxes larger ones).
+INF: Final = 1 << 60
+NO_LIMIT: Final = (INF, 1)  # an exact level (numerator, denominator) that is never reached
 
 
 class Reason(StrEnum):
@@ -234,6 +237,39 @@ def _build_tree(nodes: Iterable[Node]) -> tuple[_Tree, dict[int, int]]:
     return _Tree([n.id for n in nodes], parent, order, path, capacity), index
 
 
+def _level(
+    j: int,
+    room: int,
+    used: list[int],
+    at: list[int],
+    slope: list[int],
+    cursor: list[int],
+    vals: list[int],
+    step: dict[int, int],
+) -> tuple[int, int]:
+    """The exact level (num, den) at which constraint j of ``_fill`` fills (``room``: its room,
+    ``vals``: its breakpoints, ``step``: its change of slope at each); sweeps on from ``at``."""
+    u, x, m, p = used[j], at[j], slope[j], cursor[j]
+    n = len(vals)
+    result = NO_LIMIT
+    while p < n:
+        v = vals[p]
+        if m:
+            reach = u + m * (v - x)
+            if reach > room:
+                result = (x * m + room - u, m)
+                break
+            u = reach
+        x = v
+        m += step[v]
+        p += 1
+    else:
+        if m > 0:
+            result = (x * m + room - u, m)
+    used[j], at[j], slope[j], cursor[j] = u, x, m, p
+    return result
+
+
 def _fill(
     tree: _Tree,
     classes: _Classes,
@@ -324,38 +360,13 @@ def _fill(
     alive = [len(m) for m in members]  # rising classes per constraint
     dirty = [False] * n_short
 
-    def level(j: int) -> tuple[int, int]:
-        """The exact level (num, den) at which constraint j fills; sweeps on from ``at``."""
-        room = c_room[j]
-        u, x, m, p = used[j], at[j], slope[j], cursor[j]
-        vals = values[j]
-        step = steps[j]
-        n = len(vals)
-        result = NO_LIMIT
-        while p < n:
-            v = vals[p]
-            if m:
-                reach = u + m * (v - x)
-                if reach > room:
-                    result = (x * m + room - u, m)
-                    break
-                u = reach
-            x = v
-            m += step[v]
-            p += 1
-        else:
-            if m > 0:
-                result = (x * m + room - u, m)
-        used[j], at[j], slope[j], cursor[j] = u, x, m, p
-        return result
-
     heap: list[tuple[float, int]] = []
     exact: list[tuple[int, int]] = [NO_LIMIT] * n_short
     for j in range(n_short):
         if used[j] > c_room[j]:
             lv = (0, 1)  # only floors; cannot happen after admission, but stay safe
         else:
-            lv = level(j)
+            lv = _level(j, c_room[j], used, at, slope, cursor, values[j], steps[j])
         exact[j] = lv
         if lv[0] < INF:
             heap.append((lv[0] / lv[1], j))
@@ -367,7 +378,7 @@ def _fill(
             continue
         if dirty[j]:
             dirty[j] = False
-            lv = exact[j] = level(j)
+            lv = exact[j] = _level(j, c_room[j], used, at, slope, cursor, values[j], steps[j])
             if lv[0] < INF:
                 heappush(heap, (lv[0] / lv[1], j))
             continue
@@ -380,7 +391,7 @@ def _fill(
                 continue
             if dirty[o]:
                 dirty[o] = False
-                lv = exact[o] = level(o)
+                lv = exact[o] = _level(o, c_room[o], used, at, slope, cursor, values[o], steps[o])
                 if lv[0] < INF:
                     heappush(heap, (lv[0] / lv[1], o))
                 continue
@@ -461,7 +472,7 @@ def _fill(
 
 # --- allocate -------------------------------------------------------------------------------
 
-LINES_OF_MASK = tuple(
+LINES_OF_MASK: Final = tuple(
     tuple(line for line in range(LINES) if mask >> line & 1) for mask in range(1 << LINES)
 )
 
@@ -492,6 +503,51 @@ class _Classes:
         self.count.append(0)
         self.members.append([])
         self.node_id.append(node_id)
+
+
+class _Record:
+    """One session being allocated (a plain class: compiled, its fields are typed slots).
+
+    cap: what it can use now (hardware, vehicle, observed draw); hardware: the EVSE maximum
+    lowered by the vehicle's own cap; c, its class, -1: arming (scheduled to start soon), holds
+    its minimum only."""
+
+    __slots__ = (
+        "evse",
+        "leaf",
+        "mask",
+        "volts",
+        "minimum",
+        "cap",
+        "hardware",
+        "session",
+        "previous",
+        "c",
+    )
+
+    def __init__(
+        self,
+        evse: int,
+        leaf: int,
+        mask: int,
+        volts: int,
+        minimum: int,
+        cap: int,
+        hardware: int,
+        session: Session,
+        previous: EvseState | None,
+        c: int,
+    ) -> None:
+        self.evse = evse
+        self.leaf = leaf
+        self.mask = mask
+        self.volts = volts
+        self.minimum = minimum
+        self.cap = cap
+        self.hardware = hardware
+        self.session = session
+        self.previous = previous
+        self.c = c
 
 
 def _wire(legs: tuple[tuple[int, ...], ...], phases: int | None) -> tuple[int, int]:
@@ -544,7 +600,6 @@ def allocate(snapshot: Snapshot) -> Result:
     new = tuple.__new__
     policy = snapshot.policy
     now = snapshot.now
-    state_get = snapshot.state.get
     tree, node_index = _build_tree(snapshot.nodes)
     n_nodes = len(tree.ids)
     base = [[*node.load_da, node.load_w * 10] for node in snapshot.nodes]
@@ -554,27 +609,16 @@ def allocate(snapshot: Snapshot) -> Result:
     evse_by_id = {evse.id: evse for evse in evses}
     if len(evse_by_id) != len(evses):
         raise SnapshotError("An EVSE appears twice")
-    evse_get = evse_by_id.get
-    leaf_get = node_index.get
     allocations: dict[int, Allocation] = {}
     wiring: dict[tuple, tuple[int, int]] = {}
-    wiring_get = wiring.get
 
-    # One record per session, indexed by ``s``:
-    # (evse id, leaf, mask, volts, minimum, cap, hardware, session, previous, class)
-    # cap: what it can use now (hardware, vehicle, observed draw); hardware: the EVSE maximum
-    # lowered by the vehicle's own cap; class -1: arming (scheduled to start soon), holds its
-    # minimum only.
-    records: list[tuple] = []
-    append = records.append
+    records: list[_Record] = []  # one per session, indexed by ``s``
     classes = _Classes()
     class_of: dict[tuple, int] = {}
-    class_get = class_of.get
     c_count = classes.count
     c_members = classes.members
     node_ids = tree.ids
     seen: set[int] = set()
-    seen_add = seen.add
     unmanaged: list[Evse] = []  # uncontrollable EVSEs with a session: counted at their maximum
     lookahead_end = now + policy.schedule_lookahead
     threshold = policy.unused_threshold_da
@@ -582,19 +626,19 @@ def allocate(snapshot: Snapshot) -> Result:
     scheduled = Reason.SCHEDULED
     for session in snapshot.sessions:
         evse_id = session.evse
-        evse = evse_get(evse_id)
+        evse = evse_by_id.get(evse_id)
         if evse is None:
             raise SnapshotError(f"A session runs on an unknown EVSE {evse_id}")
         if evse_id in seen:
             raise SnapshotError(f"Two sessions run on EVSE {evse_id}")
-        seen_add(evse_id)
-        leaf = leaf_get(evse.node)
+        seen.add(evse_id)
+        leaf = node_index.get(evse.node)
         if leaf is None:
             raise SnapshotError(f"EVSE {evse_id} hangs on an unknown node {evse.node}")
         controllable = evse.controllable
         phases = session.vehicle_phases if controllable else None
         key = (evse.legs, phases)
-        wired = wiring_get(key)
+        wired = wiring.get(key)
         if wired is None:
             wired = wiring[key] = _wire(evse.legs, phases)
         mask, legs = wired
@@ -626,7 +670,7 @@ def allocate(snapshot: Snapshot) -> Result:
         if session.min_da > minimum:
             minimum = session.min_da
         cap = hardware
-        previous = state_get(evse_id)
+        previous = snapshot.state.get(evse_id)
         if draw is not None and previous is not None:
             before = previous.limit_da
             if before > 0 and draw + threshold <= before:
@@ -641,23 +685,27 @@ def allocate(snapshot: Snapshot) -> Result:
         if arming:
             c = -1
         else:
-            key = (leaf, session.priority, minimum, cap, mask, volts)
-            c = class_get(key)
-            if c is None:
-                c = class_of[key] = len(c_count)
-                classes.add(key, node_ids[leaf])
+            class_key = (leaf, session.priority, minimum, cap, mask, volts)
+            known = class_of.get(class_key)
+            if known is None:
+                c = class_of[class_key] = len(c_count)
+                classes.add(class_key, node_ids[leaf])
+            else:
+                c = known
             c_count[c] += 1
             c_members[c].append(s)
-        append((evse_id, leaf, mask, volts, minimum, cap, hardware, session, previous, c))
+        records.append(
+            _Record(evse_id, leaf, mask, volts, minimum, cap, hardware, session, previous, c)
+        )
     idle, unmanaged_reason = Reason.IDLE, Reason.UNMANAGED
     rest = [evse_by_id[i] for i in evse_by_id.keys() - seen]
     rest.extend(unmanaged)
     for evse in rest:
-        leaf = leaf_get(evse.node)
+        leaf = node_index.get(evse.node)
         if leaf is None:
             raise SnapshotError(f"EVSE {evse.id} hangs on an unknown node {evse.node}")
         key = (evse.legs, None)
-        wired = wiring_get(key)
+        wired = wiring.get(key)
         if wired is None:
             wired = wiring[key] = _wire(evse.legs, None)
         if evse.controllable:
@@ -683,13 +731,13 @@ def allocate(snapshot: Snapshot) -> Result:
     room = [row[:] for row in avail]
     used = [[0, 0, 0, 0] for _ in range(n_nodes)]
     for s in paused_at:
-        c = records[s][9]
+        c = records[s].c
         if c >= 0:
             c_count[c] -= 1
             c_members[c].remove(s)
     for s, record in enumerate(records):
-        if record[9] < 0 and s not in paused_at:  # an arming session holds its minimum
-            _add(used[record[1]], record[2], record[4], record[3])
+        if record.c < 0 and s not in paused_at:  # an arming session holds its minimum
+            _add(used[record.leaf], record.mask, record.minimum, record.volts)
     n_classes = len(c_count)
     c_leaf = classes.leaf
     c_mask = classes.mask
@@ -740,11 +788,11 @@ def allocate(snapshot: Snapshot) -> Result:
             [r + f if r < INF else INF for r, f in zip(rr, ff, strict=True)]
             for rr, ff in zip(room, floors, strict=True)
         ]
-        before = [alloc[c] for c in rising]
+        starts = [alloc[c] for c in rising]
         _fill(tree, classes, rising, alloc, tier_room, limited_by)
         gained = [[0, 0, 0, 0] for _ in range(n_nodes)]
         last = tier == tiers[-1]
-        for c, start in zip(rising, before, strict=True):
+        for c, start in zip(rising, starts, strict=True):
             extra = (alloc[c] - start) * c_count[c]
             if extra:
                 row = gained[c_leaf[c]]
@@ -786,7 +834,7 @@ def allocate(snapshot: Snapshot) -> Result:
             row[2] += total
         row[POWER] += total * c_volts[c]
         if extra:
-            members.sort(key=lambda s: records[s][0])
+            members.sort(key=lambda s: records[s].evse)
             whole, part = divmod(extra, len(members))
             for rank, s in enumerate(members):
                 target[s] = value + whole + (1 if rank < part else 0)
@@ -800,7 +848,15 @@ def allocate(snapshot: Snapshot) -> Result:
     r_paused, r_max, r_vehicle = Reason.PAUSED, Reason.MAX, Reason.VEHICLE
     r_min, r_priority, r_share, r_hold = Reason.MIN, Reason.PRIORITY, Reason.SHARE, Reason.HOLD
     for s, record in enumerate(records):
-        evse_id, leaf, mask, volts, minimum, _cap, hardware, session, previous, c = record
+        evse_id = record.evse
+        leaf = record.leaf
+        mask = record.mask
+        volts = record.volts
+        minimum = record.minimum
+        hardware = record.hardware
+        session = record.session
+        previous = record.previous
+        c = record.c
         if c < 0:  # scheduled, starting soon
             if s in paused_at:
                 where = paused_at[s]
@@ -852,12 +908,12 @@ def allocate(snapshot: Snapshot) -> Result:
     _rollup(tree, applied)
     _rollup(tree, drawn)
     loads = {}
-    for i, node in enumerate(snapshot.nodes):
+    for i, spec in enumerate(snapshot.nodes):
         b, a, d = base[i], applied[i], drawn[i]
-        loads[node.id] = NodeLoad(
-            node.id,
-            node.limit_da,
-            node.limit_w,
+        loads[spec.id] = NodeLoad(
+            spec.id,
+            spec.limit_da,
+            spec.limit_w,
             (b[0], b[1], b[2]),
             -(-b[POWER] // 10),
             (a[0], a[1], a[2]),
@@ -869,7 +925,7 @@ def allocate(snapshot: Snapshot) -> Result:
 
 def _admit(
     tree: _Tree,
-    records: list[tuple],
+    records: list[_Record],
     avail: list[list[int]],
     now: datetime,
     policy: Policy,
@@ -882,7 +938,11 @@ def _admit(
     possible = []
     need = [[0, 0, 0, 0] for _ in range(n_nodes)]
     for s, record in enumerate(records):
-        _evse, leaf, mask, volts, minimum, cap = record[:6]
+        leaf = record.leaf
+        mask = record.mask
+        volts = record.volts
+        minimum = record.minimum
+        cap = record.cap
         if cap < minimum or cap <= 0:
             paused_at[s] = -1
             continue
@@ -905,7 +965,7 @@ def _admit(
     checks: dict[int, tuple[int, ...]] = {}
     contested = []
     for s in possible:
-        leaf = records[s][1]
+        leaf = records[s].leaf
         nodes = checks.get(leaf)
         if nodes is None:
             nodes = checks[leaf] = tuple(i for i in tree.path[leaf] if overloaded[i])
@@ -915,12 +975,12 @@ def _admit(
     rotation = policy.rotation_interval
     # Rank: priority; then a powered session still inside its turn; then whoever has waited
     # longest -- a powered session whose turn is over queues from the end of its turn.
-    ranked = []
+    ranked: list[tuple[int, int, datetime, datetime, int, int]] = []
     add = ranked.append
     for s in contested:
         record = records[s]
-        session = record[7]
-        previous = record[8]
+        session = record.session
+        previous = record.previous
         if previous is not None and previous.limit_da > 0:
             since = previous.since
             if since > turn_cutoff:
@@ -937,11 +997,11 @@ def _admit(
     for key in ranked:
         s = key[5]
         record = records[s]
-        mask = record[2]
-        minimum = record[4]
-        power = minimum * record[3]
+        mask = record.mask
+        minimum = record.minimum
+        power = minimum * record.volts
         full = -1
-        for i in checks[record[1]]:
+        for i in checks[record.leaf]:
             row = room[i]
             if (
                 row[POWER] < power
@@ -954,7 +1014,7 @@ def _admit(
         if full >= 0:
             paused_at[s] = full
             continue
-        for i in checks[record[1]]:
+        for i in checks[record.leaf]:
             row = room[i]
             row[POWER] -= power
             if mask & 1:
