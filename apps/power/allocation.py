@@ -326,23 +326,30 @@ def _fill(
     slope = [0] * n_short
     at = [0] * n_short
     steps: list[dict[int, int]] = [{} for _ in range(n_short)]
-    pairs: list[list[tuple[int, int]]] = []  # per rising class: (constraint, weight)
+    # Per class (rising ones only): its constraints and their weights, flat: j, weight, j, ...
+    none: list[int] = []
+    pair_of: list[list[int]] = [none] * len(alloc)
     lines_of = LINES_OF_MASK
     for c in rising:
         floor, cap, count = alloc[c], cap_of[c], count_of[c]
         lines = lines_of[mask_of[c]]
         power = count * volts_of[c]
-        mine = []
+        mine: list[int] = []
+        pair_of[c] = mine
         for i in path_of[class_leaf[c]]:
             base = 4 * i
             for k in lines:
                 j = short[base + k]
                 if j >= 0:
-                    mine.append((j, count))
+                    mine.append(j)
+                    mine.append(count)
             j = short[base + POWER]
             if j >= 0:
-                mine.append((j, power))
-        for j, weight in mine:
+                mine.append(j)
+                mine.append(power)
+        for t in range(0, len(mine), 2):
+            j = mine[t]
+            weight = mine[t + 1]
             members[j].append(c)
             used[j] += floor * weight
             if floor > 0:
@@ -353,8 +360,6 @@ def _fill(
                 slope[j] += weight
                 step = steps[j]
                 step[cap] = step.get(cap, 0) - weight
-        pairs.append(mine)
-    pair_of = dict(zip(rising, pairs, strict=True))
     values = [sorted(step) for step in steps]
     cursor = [0] * n_short
     alive = [len(m) for m in members]  # rising classes per constraint
@@ -371,7 +376,7 @@ def _fill(
         if lv[0] < INF:
             heap.append((lv[0] / lv[1], j))
     heapify(heap)
-    frozen = set()
+    frozen = [False] * len(alloc)
     while heap:
         top, j = heappop(heap)
         if not alive[j]:
@@ -419,7 +424,7 @@ def _fill(
             for o in binding:
                 top_node = c_node[o]
                 for c in members[o]:
-                    if c in frozen or alloc[c] > lam or cap_of[c] <= lam:
+                    if frozen[c] or alloc[c] > lam or cap_of[c] <= lam:
                         continue
                     below = path_of[class_leaf[c]]
                     if any(i in at_nodes for i in below[: below.index(top_node)]):
@@ -428,9 +433,9 @@ def _fill(
                     tied.add(top_node)
         for o in binding:
             for c in members[o]:
-                if c in frozen:
+                if frozen[c]:
                     continue
-                frozen.add(c)
+                frozen[c] = True
                 floor, cap = alloc[c], cap_of[c]
                 if cap <= lam:
                     value = cap
@@ -446,7 +451,10 @@ def _fill(
                     limited_by[c] = where if where >= 0 else fallback
                 alloc[c] = value
                 # From now on a constant load on every constraint above it.
-                for q, weight in pair_of[c]:
+                mine = pair_of[c]
+                for t in range(0, len(mine), 2):
+                    q = mine[t]
+                    weight = mine[t + 1]
                     x = at[q]
                     if x < floor:
                         was = floor
@@ -465,7 +473,7 @@ def _fill(
         for o in binding:
             alive[o] = 0
     for c in rising:
-        if c not in frozen:
+        if not frozen[c]:
             alloc[c] = cap_of[c]
             limited_by[c] = -1
 
