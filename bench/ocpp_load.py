@@ -287,6 +287,17 @@ async def flood(stations: list[Station], seconds: float) -> int:
     return done
 
 
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:  # 10,000 sockets closing each record a disconnect: give it time
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
 async def echo_flood(port: int, args) -> float:
     clients = [Station(f"ECHO-{n}") for n in range(args.flood_connections)]
     await connect_all(clients, port)
@@ -359,6 +370,7 @@ async def main(args, url: str, schema: str) -> None:
         answered_rate = answered / args.flood_seconds
         for station in stations:
             await station.ws.close()
+        await asyncio.to_thread(stop, server)  # its disconnect work must not load the echo runs
 
         echo_rate = await echo_flood(echo_port, args)
         channels_rate = await echo_flood(channels_port, args)
@@ -377,12 +389,7 @@ async def main(args, url: str, schema: str) -> None:
         )
     finally:
         for process in (server, echo, channels_echo):
-            process.terminate()
-            try:  # 10,000 sockets closing each record a disconnect: give it time
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop(process)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ Each app that serves websockets exposes ``websocket_urlpatterns`` in its ``routi
 listed in WEBSOCKET_ROUTES below.
 """
 
+import gc
 import os
 from importlib import import_module
 
@@ -30,3 +31,8 @@ application = ProtocolTypeRouter(
         "websocket": URLRouter(_websocket_patterns()),
     }
 )
+
+# Everything imported so far (Django, the apps and their libraries) lives as long as the process:
+# move it out of the collector's generations so that full collections, which pause every
+# socket of the process, only walk objects made since (tens of ms less per pass).
+gc.freeze()
