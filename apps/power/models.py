@@ -34,6 +34,8 @@ from .choices import (
 TENTH = Decimal("0.1")
 AMPS = {"max_digits": 7, "decimal_places": 1}
 KILOWATTS = {"max_digits": 10, "decimal_places": 3}
+NON_NEGATIVE = [MinValueValidator(Decimal("0"))]
+VOLTAGE_VALIDATORS = [MinValueValidator(100), MaxValueValidator(1000)]
 FACTOR_VALIDATORS = [MinValueValidator(Decimal("0.50")), MaxValueValidator(Decimal("1.00"))]
 
 
@@ -54,10 +56,14 @@ class PowerNode(models.Model):
     kind = models.CharField(max_length=10, choices=NodeKind.choices, default=NodeKind.PANEL)
     lines = models.CharField(_("lines"), max_length=6, choices=Lines.choices, default=Lines.THREE)
     voltage_v = models.PositiveSmallIntegerField(
-        _("voltage, line to neutral"), default=230, validators=[MinValueValidator(100)]
+        _("voltage, line to neutral"), default=230, validators=VOLTAGE_VALIDATORS
     )
     rating_a = models.DecimalField(
-        _("breaker or fuse rating (A per line)"), null=True, blank=True, **AMPS
+        _("breaker or fuse rating (A per line)"),
+        null=True,
+        blank=True,
+        validators=NON_NEGATIVE,
+        **AMPS,
     )
     continuous_factor = models.DecimalField(
         _("continuous-load factor"),
@@ -67,12 +73,15 @@ class PowerNode(models.Model):
         validators=FACTOR_VALIDATORS,
         help_text=_("EV charging is a continuous load: most codes allow 80 % of the rating."),
     )
-    limit_kw = models.DecimalField(_("power limit (kW)"), null=True, blank=True, **KILOWATTS)
+    limit_kw = models.DecimalField(
+        _("power limit (kW)"), null=True, blank=True, validators=NON_NEGATIVE, **KILOWATTS
+    )
     demand_cap_kw = models.DecimalField(
         _("peak-demand cap (kW)"),
         null=True,
         blank=True,
         help_text=_("Keeps the total under this, building load included, to cut demand charges."),
+        validators=NON_NEGATIVE,
         **KILOWATTS,
     )
     measured_load_w = models.IntegerField(_("measured building load (W)"), null=True, blank=True)
@@ -140,8 +149,8 @@ class LimitWindow(Window):
     """A lower limit at some hours (a peak-hours cap, a tariff's demand window)."""
 
     node = models.ForeignKey(PowerNode, on_delete=models.CASCADE, related_name="limit_windows")
-    limit_a = models.DecimalField(null=True, blank=True, **AMPS)
-    limit_kw = models.DecimalField(null=True, blank=True, **KILOWATTS)
+    limit_a = models.DecimalField(null=True, blank=True, validators=NON_NEGATIVE, **AMPS)
+    limit_kw = models.DecimalField(null=True, blank=True, validators=NON_NEGATIVE, **KILOWATTS)
 
     objects = RestrictedManager()
     scope_site_path = "node__site"
@@ -180,8 +189,8 @@ class LimitOverride(models.Model):
     through the API, or by a demand-response event.  The lowest active one applies."""
 
     node = models.ForeignKey(PowerNode, on_delete=models.CASCADE, related_name="overrides")
-    limit_a = models.DecimalField(null=True, blank=True, **AMPS)
-    limit_kw = models.DecimalField(null=True, blank=True, **KILOWATTS)
+    limit_a = models.DecimalField(null=True, blank=True, validators=NON_NEGATIVE, **AMPS)
+    limit_kw = models.DecimalField(null=True, blank=True, validators=NON_NEGATIVE, **KILOWATTS)
     starts_at = models.DateTimeField()
     ends_at = models.DateTimeField(null=True, blank=True)
     source = models.CharField(max_length=20, choices=LimitSource.choices)

@@ -421,3 +421,39 @@ def test_nodes_refuse_loops_and_foreign_parents(garage, alpha_sites):
         services.power_node_create(site=alpha_sites[0], name="Stray", parent=garage.supply)
     with pytest.raises(ValidationError):
         services.power_node_delete(node=garage.supply)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("rating_a", Decimal("-1")),
+        ("limit_kw", Decimal("-0.5")),
+        ("demand_cap_kw", Decimal("-10")),
+        ("voltage_v", 5000),
+        ("voltage_v", 12),
+    ],
+)
+def test_a_node_refuses_impossible_figures_whoever_saves_it(garage, field, value):
+    from django.core.exceptions import ValidationError
+
+    before = {field: getattr(garage.c1, field)}
+    with pytest.raises(ValidationError) as caught:
+        services.power_node_update(node=garage.c1, **{field: value})
+    assert field in caught.value.message_dict
+    garage.c1.refresh_from_db()
+    assert getattr(garage.c1, field) == before[field]
+    with pytest.raises(ValidationError):
+        services.power_node_create(
+            site=garage.site, name="Odd", parent=garage.supply, **{field: value}
+        )
+
+
+def test_a_limit_override_cannot_be_negative(garage):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError) as caught:
+        services.limit_override_create(
+            node=garage.supply, source=LimitSource.API, limit_a=Decimal("-20")
+        )
+    assert "limit_a" in caught.value.message_dict
+    assert not garage.supply.overrides.exists()
