@@ -6,6 +6,7 @@ for charging; circuit C1 (32 A) and circuit C2 (40 A) hang on it.  Currents in d
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -277,3 +278,20 @@ def test_reason_values_are_stable_strings():
         "unmanaged",
         "idle",
     }
+
+
+def test_allocate_leaves_the_garbage_collector_as_it_found_it():
+    # allocate() pauses the cyclic collector while it runs (docs/power.md, Performance).
+    snapshot = Snapshot(garage(), EVSES[:1], (Session(1, NOW),), NOW)
+    assert gc.isenabled()
+    allocate(snapshot)
+    assert gc.isenabled()
+    with pytest.raises(SnapshotError):
+        allocate(Snapshot(garage(), EVSES[:1], (Session(9, NOW),), NOW))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        allocate(snapshot)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
