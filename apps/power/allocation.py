@@ -636,6 +636,9 @@ def _allocate(snapshot: Snapshot) -> Result:
     if len(evse_by_id) != len(evses):
         raise SnapshotError("An EVSE appears twice")
     allocations: dict[int, Allocation] = {}
+    # (mask, legs used) per wiring: for all the EVSE's phases by the identity of its ``legs``
+    # (alive in the snapshot meanwhile; hashing nested tuples costs more), else by value.
+    wiring_of: dict[int, tuple[int, int]] = {}
     wiring: dict[tuple, tuple[int, int]] = {}
 
     records: list[_Record] = []  # one per session, indexed by ``s``
@@ -663,10 +666,16 @@ def _allocate(snapshot: Snapshot) -> Result:
             raise SnapshotError(f"EVSE {evse_id} hangs on an unknown node {evse.node}")
         controllable = evse.controllable
         phases = session.vehicle_phases if controllable else None
-        key = (evse.legs, phases)
-        wired = wiring.get(key)
-        if wired is None:
-            wired = wiring[key] = _wire(evse.legs, phases)
+        wires = evse.legs
+        if phases:
+            key = (wires, phases)
+            wired = wiring.get(key)
+            if wired is None:
+                wired = wiring[key] = _wire(wires, phases)
+        else:
+            wired = wiring_of.get(id(wires))
+            if wired is None:
+                wired = wiring_of[id(wires)] = _wire(wires, None)
         mask, legs = wired
         draw = session.draw_da
         if draw:
@@ -730,10 +739,10 @@ def _allocate(snapshot: Snapshot) -> Result:
         leaf = node_index.get(evse.node)
         if leaf is None:
             raise SnapshotError(f"EVSE {evse.id} hangs on an unknown node {evse.node}")
-        key = (evse.legs, None)
-        wired = wiring.get(key)
+        wires = evse.legs
+        wired = wiring_of.get(id(wires))
         if wired is None:
-            wired = wiring[key] = _wire(evse.legs, None)
+            wired = wiring_of[id(wires)] = _wire(wires, None)
         if evse.controllable:
             value, reason = evse.idle_da, idle
         else:
@@ -988,20 +997,22 @@ def _admit(
     if not any(overloaded):
         return paused_at
     # Only sessions under an overloaded node compete; the others all fit.
-    checks: dict[int, tuple[int, ...]] = {}
+    checks: list[tuple[int, ...] | None] = [None] * n_nodes  # per leaf: its overloaded nodes
+    path_of = tree.path
     contested = []
     for s in possible:
         leaf = records[s].leaf
-        nodes = checks.get(leaf)
+        nodes = checks[leaf]
         if nodes is None:
-            nodes = checks[leaf] = tuple(i for i in tree.path[leaf] if overloaded[i])
+            nodes = checks[leaf] = tuple(i for i in path_of[leaf] if overloaded[i])
         if nodes:
             contested.append(s)
     turn_cutoff = now - policy.rotation_interval
     rotation = policy.rotation_interval
     # Rank: priority; then a powered session still inside its turn; then whoever has waited
-    # longest -- a powered session whose turn is over queues from the end of its turn.
-    ranked: list[tuple[int, int, datetime, datetime, int, int]] = []
+    # longest -- a powered session whose turn is over queues from the end of its turn.  The
+    # first two in one integer (2 x -priority + 0 or 1): one comparison less per pair sorted.
+    ranked: list[tuple[int, datetime, datetime, int, int]] = []
     add = ranked.append
     for s in contested:
         record = records[s]
@@ -1010,24 +1021,26 @@ def _admit(
         if previous is not None and previous.limit_da > 0:
             since = previous.since
             if since > turn_cutoff:
-                add((-session.priority, 0, since, session.started_at, session.evse, s))
+                add((-2 * session.priority, since, session.started_at, session.evse, s))
                 continue
             waiting = since + rotation
         else:
             waiting = session.started_at
             if previous is not None and previous.since > waiting:
                 waiting = previous.since
-        add((-session.priority, 1, waiting, session.started_at, session.evse, s))
+        add((1 - 2 * session.priority, waiting, session.started_at, session.evse, s))
     ranked.sort()
     room = [row[:] for row in avail]
     for key in ranked:
-        s = key[5]
+        s = key[4]
         record = records[s]
         mask = record.mask
         minimum = record.minimum
         power = minimum * record.volts
         full = -1
-        for i in checks[record.leaf]:
+        nodes = checks[record.leaf]
+        assert nodes is not None
+        for i in nodes:
             row = room[i]
             if (
                 row[POWER] < power
@@ -1040,7 +1053,7 @@ def _admit(
         if full >= 0:
             paused_at[s] = full
             continue
-        for i in checks[record.leaf]:
+        for i in nodes:
             row = room[i]
             row[POWER] -= power
             if mask & 1:
