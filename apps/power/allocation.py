@@ -352,13 +352,13 @@ def _fill(
             j = mine[t]
             weight = mine[t + 1]
             members[j].append(c)
-            used[j] += floor * weight
+            used[j] = used[j] + floor * weight
             if floor > 0:
                 step = steps[j]
                 step[floor] = step.get(floor, 0) + weight
                 step[cap] = step.get(cap, 0) - weight
             else:
-                slope[j] += weight
+                slope[j] = slope[j] + weight
                 step = steps[j]
                 step[cap] = step.get(cap, 0) - weight
     values = [sorted(step) for step in steps]
@@ -460,17 +460,17 @@ def _fill(
                     if x < floor:
                         was = floor
                         step = steps[q]
-                        step[floor] -= weight
-                        step[cap] += weight
+                        step[floor] = step[floor] - weight
+                        step[cap] = step[cap] + weight
                     elif x < cap:
                         was = x
-                        slope[q] -= weight
-                        steps[q][cap] += weight
+                        slope[q] = slope[q] - weight
+                        steps[q][cap] = steps[q][cap] + weight
                     else:
                         was = cap
-                    used[q] += (value - was) * weight
+                    used[q] = used[q] + (value - was) * weight
                     dirty[q] = True
-                    alive[q] -= 1
+                    alive[q] = alive[q] - 1
         for o in binding:
             alive[o] = 0
     for c in rising:
@@ -579,17 +579,17 @@ def _rollup(tree: _Tree, rows: list[list[int]]) -> None:
         if up >= 0:
             row, above = rows[i], rows[up]
             for k in range(len(row)):
-                above[k] += row[k]
+                above[k] = above[k] + row[k]
 
 
 def _add(row: list[int], mask: int, value: int, volts: int) -> None:
     if mask & 1:
-        row[0] += value
+        row[0] = row[0] + value
     if mask & 2:
-        row[1] += value
+        row[1] = row[1] + value
     if mask & 4:
-        row[2] += value
-    row[POWER] += value * volts
+        row[2] = row[2] + value
+    row[POWER] = row[POWER] + value * volts
 
 
 def _take(room: list[list[int]], used: list[list[int]]) -> None:
@@ -597,7 +597,7 @@ def _take(room: list[list[int]], used: list[list[int]]) -> None:
     for row, spent in zip(room, used, strict=True):
         for k in range(4):
             if row[k] < INF:
-                row[k] -= spent[k]
+                row[k] = row[k] - spent[k]
 
 
 def allocate(snapshot: Snapshot) -> Result:
@@ -650,6 +650,10 @@ def _allocate(snapshot: Snapshot) -> Result:
     seen: set[int] = set()
     unmanaged: list[Evse] = []  # uncontrollable EVSEs with a session: counted at their maximum
     lookahead_end = now + policy.schedule_lookahead
+    # A dict's own ``get`` (compiled: a direct call, not a method looked up on a Mapping).
+    state: dict[int, EvseState] = (
+        snapshot.state if isinstance(snapshot.state, dict) else dict(snapshot.state)
+    )
     threshold = policy.unused_threshold_da
     margin = policy.unused_margin_da
     scheduled = Reason.SCHEDULED
@@ -681,11 +685,11 @@ def _allocate(snapshot: Snapshot) -> Result:
         if draw:
             row = drawn[leaf]
             if mask & 1:
-                row[0] += draw
+                row[0] = row[0] + draw
             if mask & 2:
-                row[1] += draw
+                row[1] = row[1] + draw
             if mask & 4:
-                row[2] += draw
+                row[2] = row[2] + draw
         if not controllable:
             unmanaged.append(evse)
             continue
@@ -705,7 +709,7 @@ def _allocate(snapshot: Snapshot) -> Result:
         if session.min_da > minimum:
             minimum = session.min_da
         cap = hardware
-        previous = snapshot.state.get(evse_id)
+        previous = state.get(evse_id)
         if draw is not None and previous is not None:
             before = previous.limit_da
             if before > 0 and draw + threshold <= before:
@@ -727,7 +731,7 @@ def _allocate(snapshot: Snapshot) -> Result:
                 classes.add(class_key, node_ids[leaf])
             else:
                 c = known
-            c_count[c] += 1
+            c_count[c] = c_count[c] + 1
             c_members[c].append(s)
         records.append(
             _Record(evse_id, leaf, mask, volts, minimum, cap, hardware, session, previous, c)
@@ -768,7 +772,7 @@ def _allocate(snapshot: Snapshot) -> Result:
     for s in paused_at:
         c = records[s].c
         if c >= 0:
-            c_count[c] -= 1
+            c_count[c] = c_count[c] - 1
             c_members[c].remove(s)
     for s, record in enumerate(records):
         if record.c < 0 and s not in paused_at:  # an arming session holds its minimum
@@ -787,12 +791,12 @@ def _allocate(snapshot: Snapshot) -> Result:
             row = used[c_leaf[c]]
             mask = c_mask[c]
             if mask & 1:
-                row[0] += value
+                row[0] = row[0] + value
             if mask & 2:
-                row[1] += value
+                row[1] = row[1] + value
             if mask & 4:
-                row[2] += value
-            row[POWER] += value * c_volts[c]
+                row[2] = row[2] + value
+            row[POWER] = row[POWER] + value * c_volts[c]
     _rollup(tree, used)
     _take(room, used)
 
@@ -811,12 +815,12 @@ def _allocate(snapshot: Snapshot) -> Result:
             row = floors[c_leaf[c]]
             mask = c_mask[c]
             if mask & 1:
-                row[0] += value
+                row[0] = row[0] + value
             if mask & 2:
-                row[1] += value
+                row[1] = row[1] + value
             if mask & 4:
-                row[2] += value
-            row[POWER] += value * c_volts[c]
+                row[2] = row[2] + value
+            row[POWER] = row[POWER] + value * c_volts[c]
         _rollup(tree, floors)
         # The solver counts the rising classes' floors itself: give their room back.
         tier_room = [
@@ -833,12 +837,12 @@ def _allocate(snapshot: Snapshot) -> Result:
                 row = gained[c_leaf[c]]
                 mask = c_mask[c]
                 if mask & 1:
-                    row[0] += extra
+                    row[0] = row[0] + extra
                 if mask & 2:
-                    row[1] += extra
+                    row[1] = row[1] + extra
                 if mask & 4:
-                    row[2] += extra
-                row[POWER] += extra * c_volts[c]
+                    row[2] = row[2] + extra
+                row[POWER] = row[POWER] + extra * c_volts[c]
                 if not last:
                     for i in path_of[c_leaf[c]]:
                         if first_gain[i] is None:
@@ -862,12 +866,12 @@ def _allocate(snapshot: Snapshot) -> Result:
         row = applied[c_leaf[c]]
         mask = c_mask[c]
         if mask & 1:
-            row[0] += total
+            row[0] = row[0] + total
         if mask & 2:
-            row[1] += total
+            row[1] = row[1] + total
         if mask & 4:
-            row[2] += total
-        row[POWER] += total * c_volts[c]
+            row[2] = row[2] + total
+        row[POWER] = row[POWER] + total * c_volts[c]
         if extra:
             members.sort(key=lambda s: records[s].evse)
             whole, part = divmod(extra, len(members))
@@ -984,12 +988,12 @@ def _admit(
         possible.append(s)
         row = need[leaf]
         if mask & 1:
-            row[0] += minimum
+            row[0] = row[0] + minimum
         if mask & 2:
-            row[1] += minimum
+            row[1] = row[1] + minimum
         if mask & 4:
-            row[2] += minimum
-        row[POWER] += minimum * volts
+            row[2] = row[2] + minimum
+        row[POWER] = row[POWER] + minimum * volts
     _rollup(tree, need)
     overloaded = [
         any(need[i][k] > avail[i][k] for k in range(4) if avail[i][k] < INF) for i in range(n_nodes)
@@ -1055,13 +1059,13 @@ def _admit(
             continue
         for i in nodes:
             row = room[i]
-            row[POWER] -= power
+            row[POWER] = row[POWER] - power
             if mask & 1:
-                row[0] -= minimum
+                row[0] = row[0] - minimum
             if mask & 2:
-                row[1] -= minimum
+                row[1] = row[1] - minimum
             if mask & 4:
-                row[2] -= minimum
+                row[2] = row[2] - minimum
     return paused_at
 
 
@@ -1116,9 +1120,9 @@ def _share_remainder(
             for i in path:
                 row = room[i]
                 for line in lines:
-                    row[line] -= steps
-                row[POWER] -= steps * volts
-            grant[c] += steps
+                    row[line] = row[line] - steps
+                row[POWER] = row[POWER] - steps * volts
+            grant[c] = grant[c] + steps
             if steps == count:
                 again.append(c)  # everyone got a step: there may be room for another
         pending = again
