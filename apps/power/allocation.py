@@ -245,16 +245,19 @@ def _level(
     at: list[int],
     slope: list[int],
     cursor: list[int],
-    vals: list[int],
-    step: dict[int, int],
+    keys: list[int],
+    delta: list[int],
+    span: int,
 ) -> tuple[int, int]:
     """The exact level (num, den) at which constraint j of ``_fill`` fills (``room``: its room,
-    ``vals``: its breakpoints, ``step``: its change of slope at each); sweeps on from ``at``."""
+    ``keys``: its breakpoints sorted, each ``level x span + entry``, ``delta[entry]``: the change
+    of slope there); sweeps on from ``at``, one level (all its entries) at a time."""
     u, x, m, p = used[j], at[j], slope[j], cursor[j]
-    n = len(vals)
+    n = len(keys)
     result = NO_LIMIT
     while p < n:
-        v = vals[p]
+        key = keys[p]
+        v = key // span
         if m:
             reach = u + m * (v - x)
             if reach > room:
@@ -262,8 +265,14 @@ def _level(
                 break
             u = reach
         x = v
-        m += step[v]
+        m = m + delta[key - v * span]
         p += 1
+        while p < n:
+            key = keys[p]
+            if key // span != v:
+                break
+            m = m + delta[key - v * span]
+            p += 1
     else:
         if m > 0:
             result = (x * m + room - u, m)
@@ -320,19 +329,23 @@ def _fill(
             alloc[c] = cap_of[c]
             limited_by[c] = -1
         return
-    # Per constraint: its rising classes, the load at ``at`` and the slope just above it, the
-    # breakpoints above ``at`` (level -> change of slope; sorted) and how far the sweep went.
+    # Per constraint: its rising classes, the load at ``at`` and the slope just above it, its
+    # breakpoints (sorted flat integers: level x span + entry, where ``delta[entry]`` is the
+    # change of slope; a class's two entries on each of its constraints, its floor's and its
+    # cap's, follow each other from ``first[c]``) and how far the sweep went.
     members: list[list[int]] = [[] for _ in range(n_short)]
     used = [0] * n_short
     slope = [0] * n_short
     at = [0] * n_short
-    steps: list[dict[int, int]] = [{} for _ in range(n_short)]
+    keys: list[list[int]] = [[] for _ in range(n_short)]
     # Per class (rising ones only): its constraints and their weights, flat: j, weight, j, ...
     none: list[int] = []
     pair_of: list[list[int]] = [none] * len(alloc)
+    first = [0] * len(alloc)
     lines_of = LINES_OF_MASK
+    span = 0
     for c in rising:
-        floor, cap, count = alloc[c], cap_of[c], count_of[c]
+        count = count_of[c]
         lines = lines_of[mask_of[c]]
         power = count * volts_of[c]
         mine: list[int] = []
@@ -348,20 +361,30 @@ def _fill(
             if j >= 0:
                 mine.append(j)
                 mine.append(power)
+        first[c] = span
+        span = span + len(mine)
+    span = span + 1
+    delta = [0] * span
+    for c in rising:
+        floor, cap = alloc[c], cap_of[c]
+        mine = pair_of[c]
+        e = first[c]
         for t in range(0, len(mine), 2):
             j = mine[t]
             weight = mine[t + 1]
             members[j].append(c)
             used[j] = used[j] + floor * weight
+            row = keys[j]
             if floor > 0:
-                step = steps[j]
-                step[floor] = step.get(floor, 0) + weight
-                step[cap] = step.get(cap, 0) - weight
+                delta[e] = weight
+                row.append(floor * span + e)
             else:
                 slope[j] = slope[j] + weight
-                step = steps[j]
-                step[cap] = step.get(cap, 0) - weight
-    values = [sorted(step) for step in steps]
+            delta[e + 1] = -weight
+            row.append(cap * span + e + 1)
+            e = e + 2
+    for row in keys:
+        row.sort()
     cursor = [0] * n_short
     alive = [len(m) for m in members]  # rising classes per constraint
     dirty = [False] * n_short
@@ -372,7 +395,7 @@ def _fill(
         if used[j] > c_room[j]:
             lv = (0, 1)  # only floors; cannot happen after admission, but stay safe
         else:
-            lv = _level(j, c_room[j], used, at, slope, cursor, values[j], steps[j])
+            lv = _level(j, c_room[j], used, at, slope, cursor, keys[j], delta, span)
         exact[j] = lv
         if lv[0] < INF:
             heap.append((lv[0] / lv[1], j))
@@ -384,7 +407,7 @@ def _fill(
             continue
         if dirty[j]:
             dirty[j] = False
-            lv = exact[j] = _level(j, c_room[j], used, at, slope, cursor, values[j], steps[j])
+            lv = exact[j] = _level(j, c_room[j], used, at, slope, cursor, keys[j], delta, span)
             if lv[0] < INF:
                 heappush(heap, (lv[0] / lv[1], j))
             continue
@@ -397,7 +420,7 @@ def _fill(
                 continue
             if dirty[o]:
                 dirty[o] = False
-                lv = exact[o] = _level(o, c_room[o], used, at, slope, cursor, values[o], steps[o])
+                lv = exact[o] = _level(o, c_room[o], used, at, slope, cursor, keys[o], delta, span)
                 if lv[0] < INF:
                     heappush(heap, (lv[0] / lv[1], o))
                 continue
@@ -453,19 +476,19 @@ def _fill(
                 alloc[c] = value
                 # From now on a constant load on every constraint above it.
                 mine = pair_of[c]
+                e = first[c]
                 for t in range(0, len(mine), 2):
                     q = mine[t]
                     weight = mine[t + 1]
                     x = at[q]
-                    if x < floor:
+                    if x < floor:  # neither breakpoint reached yet: both drop out
                         was = floor
-                        step = steps[q]
-                        step[floor] = step[floor] - weight
-                        step[cap] = step[cap] + weight
+                        delta[e + t] = 0
+                        delta[e + t + 1] = 0
                     elif x < cap:
                         was = x
                         slope[q] = slope[q] - weight
-                        steps[q][cap] = steps[q][cap] + weight
+                        delta[e + t + 1] = 0
                     else:
                         was = cap
                     used[q] = used[q] + (value - was) * weight
@@ -643,7 +666,7 @@ def _allocate(snapshot: Snapshot) -> Result:
 
     records: list[_Record] = []  # one per session, indexed by ``s``
     classes = _Classes()
-    class_of: dict[tuple, int] = {}
+    class_of: dict[object, int] = {}
     c_count = classes.count
     c_members = classes.members
     node_ids = tree.ids
@@ -724,11 +747,25 @@ def _allocate(snapshot: Snapshot) -> Result:
         if arming:
             c = -1
         else:
-            class_key = (leaf, session.priority, minimum, cap, mask, volts)
+            priority = session.priority
+            # The class key packed into one integer when its parts are in range (57 bits:
+            # cheaper to make, hash and compare than a tuple), else the tuple itself.
+            if (
+                leaf < 65536
+                and -32 <= priority < 32
+                and 0 <= minimum < 1024
+                and 0 <= cap < 2048
+                and 0 <= volts < 2048
+            ):
+                class_key: object = (
+                    ((((leaf << 6 | priority + 32) << 10 | minimum) << 11 | cap) << 3 | mask) << 11
+                ) | volts
+            else:
+                class_key = (leaf, priority, minimum, cap, mask, volts)
             known = class_of.get(class_key)
             if known is None:
                 c = class_of[class_key] = len(c_count)
-                classes.add(class_key, node_ids[leaf])
+                classes.add((leaf, priority, minimum, cap, mask, volts), node_ids[leaf])
             else:
                 c = known
             c_count[c] = c_count[c] + 1
