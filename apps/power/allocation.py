@@ -1032,21 +1032,30 @@ def _admit(
             row[2] = row[2] + minimum
         row[POWER] = row[POWER] + minimum * volts
     _rollup(tree, need)
-    overloaded = [
-        any(need[i][k] > avail[i][k] for k in range(4) if avail[i][k] < INF) for i in range(n_nodes)
-    ]
-    if not any(overloaded):
+    # The constraints (4 x node + k) where the minimums do not all fit: only those can turn a
+    # session away (on the others every subset of the minimums fits).
+    tight = [False] * (4 * n_nodes)
+    any_tight = False
+    for i in range(n_nodes):
+        wanted, room_i = need[i], avail[i]
+        for k in range(4):
+            if room_i[k] < INF and wanted[k] > room_i[k]:
+                tight[4 * i + k] = True
+                any_tight = True
+    if not any_tight:
         return paused_at
     # Only sessions under an overloaded node compete; the others all fit.
-    checks: list[tuple[int, ...] | None] = [None] * n_nodes  # per leaf: its overloaded nodes
+    none: list[int] = []
+    checks: list[list[int]] = [none] * n_nodes  # per leaf: its tight constraints, leaf first
+    done = [False] * n_nodes
     path_of = tree.path
     contested = []
     for s in possible:
         leaf = records[s].leaf
-        nodes = checks[leaf]
-        if nodes is None:
-            nodes = checks[leaf] = tuple(i for i in path_of[leaf] if overloaded[i])
-        if nodes:
+        if not done[leaf]:
+            done[leaf] = True
+            checks[leaf] = [4 * i + k for i in path_of[leaf] for k in range(4) if tight[4 * i + k]]
+        if checks[leaf]:
             contested.append(s)
     turn_cutoff = now - policy.rotation_interval
     rotation = policy.rotation_interval
@@ -1071,7 +1080,11 @@ def _admit(
                 waiting = previous.since
         add((1 - 2 * session.priority, waiting, session.started_at, session.evse, s))
     ranked.sort()
-    room = [row[:] for row in avail]
+    room = [0] * (4 * n_nodes)
+    for i in range(n_nodes):
+        row = avail[i]
+        for k in range(4):
+            room[4 * i + k] = row[k]
     for key in ranked:
         s = key[4]
         record = records[s]
@@ -1079,30 +1092,25 @@ def _admit(
         minimum = record.minimum
         power = minimum * record.volts
         full = -1
-        nodes = checks[record.leaf]
-        assert nodes is not None
-        for i in nodes:
-            row = room[i]
-            if (
-                row[POWER] < power
-                or (mask & 1 and row[0] < minimum)
-                or (mask & 2 and row[1] < minimum)
-                or (mask & 4 and row[2] < minimum)
-            ):
-                full = i
+        cons = checks[record.leaf]
+        for q in cons:
+            k = q & 3
+            if k == POWER:
+                if room[q] < power:
+                    full = q >> 2
+                    break
+            elif mask >> k & 1 and room[q] < minimum:
+                full = q >> 2
                 break
         if full >= 0:
             paused_at[s] = full
             continue
-        for i in nodes:
-            row = room[i]
-            row[POWER] = row[POWER] - power
-            if mask & 1:
-                row[0] = row[0] - minimum
-            if mask & 2:
-                row[1] = row[1] - minimum
-            if mask & 4:
-                row[2] = row[2] - minimum
+        for q in cons:
+            k = q & 3
+            if k == POWER:
+                room[q] = room[q] - power
+            elif mask >> k & 1:
+                room[q] = room[q] - minimum
     return paused_at
 
 
