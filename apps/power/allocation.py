@@ -1130,16 +1130,36 @@ def _share_remainder(
         for c in range(len(alloc))
         if limited_by[c] >= 0 and alloc[c] < classes.cap[c] and classes.count[c]
     ]
-    pending.sort(
-        key=lambda c: (
-            -classes.tier[c],
-            classes.node_id[c],
-            classes.minimum[c],
-            classes.cap[c],
-            classes.mask[c],
-            classes.volts[c],
+    # In the order (-tier, node id, minimum, cap, mask, volts): unique per class.  Packed into
+    # one integer per class when every part is in range (ints compare much faster than tuples;
+    # the node's id by its rank among the ids), else by tuples.
+    tier_of, min_of, cap_of = classes.tier, classes.minimum, classes.cap
+    mask_of, volts_of, leaf_of = classes.mask, classes.volts, classes.leaf
+    ids = tree.ids
+    rank_of = {node: rank for rank, node in enumerate(sorted(ids))}
+    n_classes = len(alloc)
+    packed: list[int] = []
+    for c in pending:
+        tier, minimum, cap, volts = tier_of[c], min_of[c], cap_of[c], volts_of[c]
+        if not (-32 < tier <= 32 and 0 <= minimum < 1024 and 0 <= cap < 2048 and 0 <= volts < 2048):
+            break
+        rank = rank_of[ids[leaf_of[c]]]
+        key = ((((32 - tier) << 20 | rank) << 10 | minimum) << 11 | cap) << 3 | mask_of[c]
+        packed.append((key << 11 | volts) * n_classes + c)
+    if len(packed) == len(pending) and len(ids) < 1 << 20:
+        packed.sort()
+        pending = [key % n_classes for key in packed]
+    else:
+        pending.sort(
+            key=lambda c: (
+                -classes.tier[c],
+                classes.node_id[c],
+                classes.minimum[c],
+                classes.cap[c],
+                classes.mask[c],
+                classes.volts[c],
+            )
         )
-    )
     path_of = tree.path
     while pending:
         again = []
