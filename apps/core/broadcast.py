@@ -10,6 +10,7 @@ to that loop without waiting.  Elsewhere (Celery, management commands) it falls 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import threading
 from typing import Any
@@ -27,18 +28,43 @@ def register_loop(loop: asyncio.AbstractEventLoop) -> None:
     _loop, _loop_thread = loop, threading.get_ident()
 
 
+_queue: collections.deque[tuple[Any, str, dict[str, Any]]] = collections.deque()
+_lock = threading.Lock()
+_wake_pending = False  # a wake-up of the loop is scheduled and has not run yet
+_sender: asyncio.Task | None = None
+
+
 def group_send(group: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     loop = _loop
     if loop is not None and loop.is_running() and threading.get_ident() != _loop_thread:
-        future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
-        future.add_done_callback(_log_failure)
+        # Queued for one sender task on the loop, which sends in order; the loop is woken once
+        # for whatever is queued by then (a batch of MeterValues emits hundreds of events).
+        global _wake_pending
+        _queue.append((layer, group, message))
+        with _lock:
+            if _wake_pending:
+                return
+            _wake_pending = True
+        loop.call_soon_threadsafe(_wake, loop)
         return
     async_to_sync(layer.group_send)(group, message)
 
 
-def _log_failure(future) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        logger.warning("group_send failed: %r", future.exception())
+def _wake(loop: asyncio.AbstractEventLoop) -> None:
+    global _wake_pending, _sender
+    with _lock:
+        _wake_pending = False
+    if _sender is None or _sender.done() or _sender.get_loop() is not loop:
+        _sender = loop.create_task(_send_queued())
+
+
+async def _send_queued() -> None:
+    while _queue:  # items queued while a send is awaited are picked up here, in order
+        layer, group, message = _queue.popleft()
+        try:
+            await layer.group_send(group, message)
+        except Exception as error:  # a live update must never take the server down
+            logger.warning("group_send to %s failed: %r", group, error)
