@@ -9,6 +9,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -105,6 +106,23 @@ class ServerProcess:
                 self.process.kill()
         if hasattr(self, "_log"):
             self._log.close()
+
+
+class LoopThread:
+    """An asyncio loop in a thread, for simulated stations and websocket clients next to a
+    synchronous test (its ORM work and the browser API stay in the main thread)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coroutine, timeout: float = 30):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
 
 
 def basic_auth(identity: str, password: str) -> str:

@@ -3,9 +3,7 @@ on the test database, with stations simulated by ``apps.simulator``."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +14,7 @@ from django.core.management import call_command
 from django_tenants.utils import tenant_context
 
 from tests.conftest import PASSWORD
-from tests.live import ServerProcess, blocking
+from tests.live import LoopThread, ServerProcess, blocking
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -68,22 +66,6 @@ def browser():
     yield chromium
     chromium.close()
     playwright.stop()
-
-
-class LoopThread:
-    """An asyncio loop in a thread, for simulated stations next to the sync browser API."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coroutine, timeout: float = 30):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ the current the simulated vehicles draw must stay within 100 A per phase.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 import uuid
 import warnings
@@ -23,29 +21,12 @@ from django_tenants.utils import tenant_context
 from apps.power import selectors, services
 from apps.simulator.physics import Vehicle
 from apps.simulator.station import SimulatedStation, StationConfig
-from tests.live import ServerProcess
+from tests.live import LoopThread, ServerProcess
 
 pytestmark = pytest.mark.slow
 
 STATIONS = 20
 PANEL_A = 100
-
-
-class LoopThread:
-    """An asyncio loop in a thread for the simulated stations; the test stays synchronous
-    (the command service it calls runs its own loop)."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coroutine, timeout: float = 30):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
 
 
 @dataclass

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 import uuid
 import warnings
@@ -33,29 +32,12 @@ from websockets.exceptions import InvalidStatus
 from apps.simulator.physics import Vehicle
 from apps.simulator.station import SimulatedStation, StationConfig
 from config.celery import app as celery_app
-from tests.live import ServerProcess
+from tests.live import LoopThread, ServerProcess
 from tests.workers import WorkerProcess
 
 pytestmark = pytest.mark.slow
 
 WAIT = 45  # seconds: a loaded two-core machine, a 2 s rebalance debounce, one worker
-
-
-class LoopThread:
-    """An asyncio loop in a thread for the station and the sockets; the test (and its ORM
-    work) stays synchronous in the main thread."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coroutine, timeout: float = 30):
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
 
 
 @pytest.fixture(scope="module")
