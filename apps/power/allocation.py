@@ -280,6 +280,50 @@ def _level(
     return result
 
 
+def _build(
+    j: int,
+    members: list[int],
+    pair_of: list[list[int]],
+    first: list[int],
+    alloc: list[int],
+    cap_of: list[int],
+    frozen: list[bool],
+    delta: list[int],
+    span: int,
+    used: list[int],
+    slope: list[int],
+) -> list[int]:
+    """Set constraint j of ``_fill`` up for its sweep from level 0 (``used``, ``slope`` and the
+    ``delta`` of its entries); returns its breakpoints, sorted.  A stopped class is a constant
+    load."""
+    row: list[int] = []
+    load = 0
+    rate = 0
+    for c in members:
+        mine = pair_of[c]
+        t = 0
+        while mine[t] != j:
+            t = t + 2
+        weight = mine[t + 1]
+        if frozen[c]:
+            load = load + alloc[c] * weight
+            continue
+        floor = alloc[c]
+        e = first[c] + t
+        load = load + floor * weight
+        if floor > 0:
+            delta[e] = weight
+            row.append(floor * span + e)
+        else:
+            rate = rate + weight
+        delta[e + 1] = -weight
+        row.append(cap_of[c] * span + e + 1)
+    row.sort()
+    used[j] = load
+    slope[j] = rate
+    return row
+
+
 def _fill(
     tree: _Tree,
     classes: _Classes,
@@ -299,7 +343,9 @@ def _fill(
     swept once from below: (where it stands, load there, slope, next breakpoint).  A frozen
     session only lowers the load of the other constraints above it, so a constraint's last
     computed fill level is a lower bound of its true one: it is recomputed lazily, only when it
-    reaches the top of the heap (it sweeps on from where it stood)."""
+    reaches the top of the heap (it sweeps on from where it stood).  A constraint is only built
+    (its breakpoints sorted) when a cheap lower bound of its fill level reaches the top: most
+    never bind, as their sessions stop on another constraint first."""
     n_nodes = len(tree.ids)
     mask_of = classes.mask
     volts_of = classes.volts
@@ -310,35 +356,61 @@ def _fill(
     # A constraint where every rising class fits at its cap (with ``avail`` as it is now) can
     # never bind: only the others are followed.
     full = [[0, 0, 0, 0] for _ in range(n_nodes)]
+    # A constraint is built lazily (most never bind: their sessions stop on another first).
+    # Until then a lower bound of its fill level stands for it in the heap: with ``rate`` its
+    # rising weight, ``load`` their floors' load and ``highest`` the highest floor, its load at
+    # a level x is at most rate x x from x = highest on, and load + rate x x below.  Stopping a
+    # class only lowers a load, so the bound stays a bound.
+    rates = [[0, 0, 0, 0] for _ in range(n_nodes)]
+    floors = [[0, 0, 0, 0] for _ in range(n_nodes)]
+    highest = 0
     for c in rising:
-        _add(full[class_leaf[c]], mask_of[c], cap_of[c] * count_of[c], volts_of[c])
+        leaf, mask, volts, count, floor = (
+            class_leaf[c],
+            mask_of[c],
+            volts_of[c],
+            count_of[c],
+            alloc[c],
+        )
+        _add(full[leaf], mask, cap_of[c] * count, volts)
+        _add(rates[leaf], mask, count, volts)
+        _add(floors[leaf], mask, floor * count, volts)
+        if floor > highest:
+            highest = floor
     _rollup(tree, full)
+    _rollup(tree, rates)
+    _rollup(tree, floors)
     short = [-1] * (4 * n_nodes)  # constraint (4 x node + k) -> its index j, or -1
     c_node: list[int] = []
     c_room: list[int] = []
+    heap: list[tuple[float, int]] = []  # (a lower bound of its fill level, constraint)
+    only_floors: list[int] = []
     for i in range(n_nodes):
         room, need = avail[i], full[i]
         for k in range(4):
             if room[k] < INF and need[k] > room[k]:
-                short[4 * i + k] = len(c_node)
+                j = len(c_node)
+                short[4 * i + k] = j
                 c_node.append(i)
                 c_room.append(room[k])
+                rate, load = rates[i][k], floors[i][k]
+                if load > room[k]:
+                    only_floors.append(j)  # cannot happen after admission, but stay safe
+                elif rate <= 0:
+                    pass  # no rising load (zero volts): it never fills
+                elif room[k] >= rate * highest:
+                    heap.append((room[k] / rate, j))
+                else:
+                    heap.append(((room[k] - load) / rate, j))
     n_short = len(c_node)
     if not n_short:
         for c in rising:
             alloc[c] = cap_of[c]
             limited_by[c] = -1
         return
-    # Per constraint: its rising classes, the load at ``at`` and the slope just above it, its
-    # breakpoints (sorted flat integers: level x span + entry, where ``delta[entry]`` is the
-    # change of slope; a class's two entries on each of its constraints, its floor's and its
-    # cap's, follow each other from ``first[c]``) and how far the sweep went.
+    # Per constraint: its rising classes and, per class (rising ones only), its constraints and
+    # their weights, flat: j, weight, j, ...
     members: list[list[int]] = [[] for _ in range(n_short)]
-    used = [0] * n_short
-    slope = [0] * n_short
-    at = [0] * n_short
-    keys: list[list[int]] = [[] for _ in range(n_short)]
-    # Per class (rising ones only): its constraints and their weights, flat: j, weight, j, ...
     none: list[int] = []
     pair_of: list[list[int]] = [none] * len(alloc)
     first = [0] * len(alloc)
@@ -357,54 +429,49 @@ def _fill(
                 if j >= 0:
                     mine.append(j)
                     mine.append(count)
+                    members[j].append(c)
             j = short[base + POWER]
             if j >= 0:
                 mine.append(j)
                 mine.append(power)
+                members[j].append(c)
         first[c] = span
         span = span + len(mine)
     span = span + 1
+    # A built constraint keeps the load at ``at`` and the slope just above it, its breakpoints
+    # (sorted flat integers: level x span + entry, where ``delta[entry]`` is the change of slope;
+    # a class's two entries on each of its constraints, its floor's and its cap's, follow each
+    # other from ``first[c]``) and how far the sweep went.
+    built = [False] * n_short
+    used = [0] * n_short
+    slope = [0] * n_short
+    at = [0] * n_short
+    keys: list[list[int]] = [none] * n_short
     delta = [0] * span
-    for c in rising:
-        floor, cap = alloc[c], cap_of[c]
-        mine = pair_of[c]
-        e = first[c]
-        for t in range(0, len(mine), 2):
-            j = mine[t]
-            weight = mine[t + 1]
-            members[j].append(c)
-            used[j] = used[j] + floor * weight
-            row = keys[j]
-            if floor > 0:
-                delta[e] = weight
-                row.append(floor * span + e)
-            else:
-                slope[j] = slope[j] + weight
-            delta[e + 1] = -weight
-            row.append(cap * span + e + 1)
-            e = e + 2
-    for row in keys:
-        row.sort()
     cursor = [0] * n_short
     alive = [len(m) for m in members]  # rising classes per constraint
     dirty = [False] * n_short
 
-    heap: list[tuple[float, int]] = []
     exact: list[tuple[int, int]] = [NO_LIMIT] * n_short
-    for j in range(n_short):
-        if used[j] > c_room[j]:
-            lv = (0, 1)  # only floors; cannot happen after admission, but stay safe
-        else:
-            lv = _level(j, c_room[j], used, at, slope, cursor, keys[j], delta, span)
-        exact[j] = lv
-        if lv[0] < INF:
-            heap.append((lv[0] / lv[1], j))
-    heapify(heap)
     frozen = [False] * len(alloc)
+    for j in only_floors:
+        keys[j] = _build(
+            j, members[j], pair_of, first, alloc, cap_of, frozen, delta, span, used, slope
+        )
+        built[j] = True
+        exact[j] = (0, 1)
+        heap.append((0.0, j))
+    heapify(heap)
     while heap:
         top, j = heappop(heap)
         if not alive[j]:
             continue
+        if not built[j]:  # its bound is at the top: build it, then it is exact
+            keys[j] = _build(
+                j, members[j], pair_of, first, alloc, cap_of, frozen, delta, span, used, slope
+            )
+            built[j] = True
+            dirty[j] = True
         if dirty[j]:
             dirty[j] = False
             lv = exact[j] = _level(j, c_room[j], used, at, slope, cursor, keys[j], delta, span)
@@ -418,6 +485,12 @@ def _fill(
             _top, o = heappop(heap)
             if not alive[o]:
                 continue
+            if not built[o]:
+                keys[o] = _build(
+                    o, members[o], pair_of, first, alloc, cap_of, frozen, delta, span, used, slope
+                )
+                built[o] = True
+                dirty[o] = True
             if dirty[o]:
                 dirty[o] = False
                 lv = exact[o] = _level(o, c_room[o], used, at, slope, cursor, keys[o], delta, span)
@@ -440,20 +513,36 @@ def _fill(
         lam = num // den
         at_nodes = {c_node[o] for o in binding}
         tied = at_nodes
-        if len(at_nodes) > 1 and lam * den != num:
-            # As the sessions of a node that fills at a fractional level are held at that level
-            # rounded down, an ancestor that fills at the very same level but shares them has a
-            # little room left: it is not the node that limits them.
+        single = c_node[binding[0]] if len(at_nodes) == 1 else -1  # the node that limits them
+        if single < 0:
+            # Nodes that fill at the very same level: which of them limits a session.  A session
+            # that a lower node's filling constraint also holds is that node's -- unless the
+            # level is whole and the node above has sessions of its own rising to it (then the
+            # one above).  At a fractional level, as sessions are held at that level rounded
+            # down, a node above that shares them has a little room left: it is not full.
+            held: dict[int, list[int]] = {}
+            for o in binding:
+                for c in members[o]:
+                    if not frozen[c]:
+                        if c in held:
+                            held[c].append(c_node[o])
+                        else:
+                            held[c] = [c_node[o]]
+            whole = lam * den == num
             tied = set()
             for o in binding:
                 top_node = c_node[o]
+                own = shared = False
                 for c in members[o]:
                     if frozen[c] or alloc[c] > lam or cap_of[c] <= lam:
                         continue
-                    below = path_of[class_leaf[c]]
-                    if any(i in at_nodes for i in below[: below.index(top_node)]):
-                        break
-                else:
+                    path = path_of[class_leaf[c]]
+                    lower = path[: path.index(top_node)]
+                    if any(i in lower for i in held[c]):
+                        shared = True
+                    else:
+                        own = True
+                if not shared or (whole and own):
                     tied.add(top_node)
         for o in binding:
             for c in members[o]:
@@ -466,13 +555,16 @@ def _fill(
                     limited_by[c] = -1
                 else:
                     value = lam if lam > floor else floor
-                    where = fallback = -1
-                    for i in path_of[class_leaf[c]]:
-                        if i in tied:
-                            where = i
-                        elif i in at_nodes:
-                            fallback = i
-                    limited_by[c] = where if where >= 0 else fallback
+                    if single >= 0:
+                        limited_by[c] = single
+                    else:
+                        where = fallback = -1
+                        for i in path_of[class_leaf[c]]:
+                            if i in tied:
+                                where = i
+                            elif i in at_nodes:
+                                fallback = i
+                        limited_by[c] = where if where >= 0 else fallback
                 alloc[c] = value
                 # From now on a constant load on every constraint above it.
                 mine = pair_of[c]
@@ -480,6 +572,9 @@ def _fill(
                 for t in range(0, len(mine), 2):
                     q = mine[t]
                     weight = mine[t + 1]
+                    alive[q] = alive[q] - 1
+                    if not built[q]:
+                        continue
                     x = at[q]
                     if x < floor:  # neither breakpoint reached yet: both drop out
                         was = floor
@@ -493,7 +588,6 @@ def _fill(
                         was = cap
                     used[q] = used[q] + (value - was) * weight
                     dirty[q] = True
-                    alive[q] = alive[q] - 1
         for o in binding:
             alive[o] = 0
     for c in rising:
@@ -541,8 +635,8 @@ class _Record:
     """One session being allocated (a plain class: compiled, its fields are typed slots).
 
     cap: what it can use now (hardware, vehicle, observed draw); hardware: the EVSE maximum
-    lowered by the vehicle's own cap; c, its class, -1: arming (scheduled to start soon), holds
-    its minimum only."""
+    lowered by the vehicle's own cap; maximum: the EVSE's; c, its class, -1: arming (scheduled
+    to start soon), holds its minimum only."""
 
     __slots__ = (
         "evse",
@@ -552,6 +646,7 @@ class _Record:
         "minimum",
         "cap",
         "hardware",
+        "maximum",
         "session",
         "previous",
         "c",
@@ -566,6 +661,7 @@ class _Record:
         minimum: int,
         cap: int,
         hardware: int,
+        maximum: int,
         session: Session,
         previous: EvseState | None,
         c: int,
@@ -577,6 +673,7 @@ class _Record:
         self.minimum = minimum
         self.cap = cap
         self.hardware = hardware
+        self.maximum = maximum
         self.session = session
         self.previous = previous
         self.c = c
@@ -655,8 +752,8 @@ def _allocate(snapshot: Snapshot) -> Result:
     reserved = [[0, 0, 0, 0] for _ in range(n_nodes)]  # unmanaged EVSEs and idle defaults
     drawn = [[0, 0, 0] for _ in range(n_nodes)]
     evses = snapshot.evses
-    evse_by_id = {evse.id: evse for evse in evses}
-    if len(evse_by_id) != len(evses):
+    position = {evse.id: p for p, evse in enumerate(evses)}
+    if len(position) != len(evses):
         raise SnapshotError("An EVSE appears twice")
     allocations: dict[int, Allocation] = {}
     # (mask, legs used) per wiring: for all the EVSE's phases by the identity of its ``legs``
@@ -670,7 +767,7 @@ def _allocate(snapshot: Snapshot) -> Result:
     c_count = classes.count
     c_members = classes.members
     node_ids = tree.ids
-    seen: set[int] = set()
+    taken = [False] * len(evses)  # per EVSE (by position): it has a session
     unmanaged: list[Evse] = []  # uncontrollable EVSEs with a session: counted at their maximum
     lookahead_end = now + policy.schedule_lookahead
     # A dict's own ``get`` (compiled: a direct call, not a method looked up on a Mapping).
@@ -682,12 +779,13 @@ def _allocate(snapshot: Snapshot) -> Result:
     scheduled = Reason.SCHEDULED
     for session in snapshot.sessions:
         evse_id = session.evse
-        evse = evse_by_id.get(evse_id)
-        if evse is None:
+        p = position.get(evse_id, -1)
+        if p < 0:
             raise SnapshotError(f"A session runs on an unknown EVSE {evse_id}")
-        if evse_id in seen:
+        if taken[p]:
             raise SnapshotError(f"Two sessions run on EVSE {evse_id}")
-        seen.add(evse_id)
+        taken[p] = True
+        evse = evses[p]
         leaf = node_index.get(evse.node)
         if leaf is None:
             raise SnapshotError(f"EVSE {evse_id} hangs on an unknown node {evse.node}")
@@ -771,10 +869,22 @@ def _allocate(snapshot: Snapshot) -> Result:
             c_count[c] = c_count[c] + 1
             c_members[c].append(s)
         records.append(
-            _Record(evse_id, leaf, mask, volts, minimum, cap, hardware, session, previous, c)
+            _Record(
+                evse_id,
+                leaf,
+                mask,
+                volts,
+                minimum,
+                cap,
+                hardware,
+                evse.max_da,
+                session,
+                previous,
+                c,
+            )
         )
     idle, unmanaged_reason = Reason.IDLE, Reason.UNMANAGED
-    rest = [evse_by_id[i] for i in evse_by_id.keys() - seen]
+    rest = [evse for p, evse in enumerate(evses) if not taken[p]]
     rest.extend(unmanaged)
     for evse in rest:
         leaf = node_index.get(evse.node)
@@ -956,7 +1066,7 @@ def _allocate(snapshot: Snapshot) -> Result:
         else:
             where = limited_by[c]
             if where < 0:
-                reason = r_max if value >= evse_by_id[evse_id].max_da else r_vehicle
+                reason = r_max if value >= record.maximum else r_vehicle
             else:
                 node = ids[where]
                 gain = first_gain[where]
@@ -1085,32 +1195,32 @@ def _admit(
         row = avail[i]
         for k in range(4):
             room[4 * i + k] = row[k]
+    # Per leaf and wiring: the tight constraints a session there loads, in path order (leaf
+    # first); each minimum is taken as it is checked, and given back if one does not fit.
+    loads: list[list[int] | None] = [None] * (8 * n_nodes)
     for key in ranked:
         s = key[4]
         record = records[s]
         mask = record.mask
         minimum = record.minimum
         power = minimum * record.volts
-        full = -1
-        cons = checks[record.leaf]
+        slot = 8 * record.leaf + mask
+        cons = loads[slot]
+        if cons is None:
+            cons = loads[slot] = [
+                q for q in checks[record.leaf] if q & 3 == POWER or mask >> (q & 3) & 1
+            ]
+        taken = 0
         for q in cons:
-            k = q & 3
-            if k == POWER:
-                if room[q] < power:
-                    full = q >> 2
-                    break
-            elif mask >> k & 1 and room[q] < minimum:
-                full = q >> 2
+            left = room[q] - (power if q & 3 == POWER else minimum)
+            if left < 0:
+                for t in range(taken):
+                    q2 = cons[t]
+                    room[q2] = room[q2] + (power if q2 & 3 == POWER else minimum)
+                paused_at[s] = q >> 2
                 break
-        if full >= 0:
-            paused_at[s] = full
-            continue
-        for q in cons:
-            k = q & 3
-            if k == POWER:
-                room[q] = room[q] - power
-            elif mask >> k & 1:
-                room[q] = room[q] - minimum
+            room[q] = left
+            taken = taken + 1
     return paused_at
 
 

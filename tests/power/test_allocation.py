@@ -121,6 +121,21 @@ def test_a_single_phase_vehicle_leaves_the_other_lines_to_others():
     assert limits(allocate(rotated)) == {1: 66, 2: 67, 6: 67}
 
 
+def test_nodes_full_at_the_same_level_name_the_one_that_limits():
+    # C1 and the supply both have exactly 10 A on L3 for A, which needs 10 A: both are full at
+    # once, but the supply carries nothing else -- C1 is what limits A.
+    nodes = (Node(SUPPLY, None, (None, None, 100)), Node(C1, SUPPLY, (None, None, 100)))
+    evses = (Evse(1, C1, min_da=100, max_da=320), Evse(2, SUPPLY, min_da=60, max_da=320))
+    alone = allocate(Snapshot(nodes, evses, (Session(1, NOW, min_da=100),), NOW))
+    assert limits(alone)[1] == 100 and alone.allocations[1].node == C1
+    # With B on the supply too (20 A on L3 now), both rise to 10 A and fill the supply and C1
+    # at once: the supply limits both (whole amps: C1 has no room left either).
+    nodes = (Node(SUPPLY, None, (None, None, 200)), Node(C1, SUPPLY, (None, None, 100)))
+    both = allocate(Snapshot(nodes, evses, (Session(1, NOW, min_da=60), Session(2, NOW)), NOW))
+    assert limits(both) == {1: 100, 2: 100}
+    assert both.allocations[1].node == SUPPLY and both.allocations[2].node == SUPPLY
+
+
 def test_not_enough_for_every_minimum_pauses_the_latest_and_rotates():
     # A 30 A supply leaves 15 A per line: two 6 A minimums per line.  In order of arrival A
     # (all lines), B (L1) and C (L2) fit; D and E wait, paused at 0.
