@@ -329,12 +329,13 @@ def _fill(
     classes: _Classes,
     rising: list[int],
     alloc: list[int],
-    avail: list[list[int]],
+    room: list[list[int]],
     limited_by: list[int],
 ) -> None:
-    """Raise the ``rising`` classes (from ``alloc``) by progressive filling within ``avail``
-    (room left on each node by everything else); writes ``alloc`` and ``limited_by`` (the node
-    that holds each class back, -1 when it reached its cap).
+    """Raise the ``rising`` classes (from ``alloc``) by progressive filling within ``room``
+    (room left on each node by everything else, the rising classes' floors excepted); writes
+    ``alloc`` and ``limited_by`` (the node that holds each class back, -1 when it reached its
+    cap).
 
     One global level rises through events: the constraint (a node's line or power) that fills
     first, at an exact rational level, freezes the sessions it carries at that level rounded
@@ -353,55 +354,80 @@ def _fill(
     count_of = classes.count
     class_leaf = classes.leaf
     path_of = tree.path
-    # A constraint where every rising class fits at its cap (with ``avail`` as it is now) can
-    # never bind: only the others are followed.
-    full = [[0, 0, 0, 0] for _ in range(n_nodes)]
-    # A constraint is built lazily (most never bind: their sessions stop on another first).
-    # Until then a lower bound of its fill level stands for it in the heap: with ``rate`` its
-    # rising weight, ``load`` their floors' load and ``highest`` the highest floor, its load at
-    # a level x is at most rate x x from x = highest on, and load + rate x x below.  Stopping a
-    # class only lowers a load, so the bound stays a bound.
-    rates = [[0, 0, 0, 0] for _ in range(n_nodes)]
-    floors = [[0, 0, 0, 0] for _ in range(n_nodes)]
-    highest = 0
+    # Per node, flat (12 per node), summed over the rising classes under it: per constraint k
+    # (three lines, power) at 12 i + k their load at their caps, at 12 i + 4 + k their weight,
+    # at 12 i + 8 + k the load of their floors.
+    acc = [0] * (12 * n_nodes)
+    highest = 0  # the highest floor
     for c in rising:
-        leaf, mask, volts, count, floor = (
-            class_leaf[c],
-            mask_of[c],
-            volts_of[c],
-            count_of[c],
-            alloc[c],
-        )
-        _add(full[leaf], mask, cap_of[c] * count, volts)
-        _add(rates[leaf], mask, count, volts)
-        _add(floors[leaf], mask, floor * count, volts)
+        base = 12 * class_leaf[c]
+        mask = mask_of[c]
+        count = count_of[c]
+        floor = alloc[c]
+        high = cap_of[c] * count
+        low = floor * count
+        if mask & 1:
+            acc[base] = acc[base] + high
+            acc[base + 4] = acc[base + 4] + count
+            acc[base + 8] = acc[base + 8] + low
+        if mask & 2:
+            acc[base + 1] = acc[base + 1] + high
+            acc[base + 5] = acc[base + 5] + count
+            acc[base + 9] = acc[base + 9] + low
+        if mask & 4:
+            acc[base + 2] = acc[base + 2] + high
+            acc[base + 6] = acc[base + 6] + count
+            acc[base + 10] = acc[base + 10] + low
+        volts = volts_of[c]
+        acc[base + 3] = acc[base + 3] + high * volts
+        acc[base + 7] = acc[base + 7] + count * volts
+        acc[base + 11] = acc[base + 11] + low * volts
         if floor > highest:
             highest = floor
-    _rollup(tree, full)
-    _rollup(tree, rates)
-    _rollup(tree, floors)
+    parent = tree.parent
+    for i in reversed(tree.order):
+        up = parent[i]
+        if up >= 0:
+            here = 12 * i
+            above = 12 * up
+            for k in range(12):
+                acc[above + k] = acc[above + k] + acc[here + k]
+    # The constraints that can bind: where the rising classes at their caps do not fit in the
+    # room (``room`` plus their floors: the fill counts them itself).  A constraint is built
+    # lazily (most never bind: their sessions stop on another first).  Until then a lower bound
+    # of its fill level stands for it in the heap: with ``rate`` its rising weight, ``load``
+    # their floors' load and ``highest`` the highest floor, its load at a level x is at most
+    # rate x x from x = highest on, and load + rate x x below.  Stopping a class only lowers a
+    # load, so the bound stays a bound.
     short = [-1] * (4 * n_nodes)  # constraint (4 x node + k) -> its index j, or -1
     c_node: list[int] = []
     c_room: list[int] = []
     heap: list[tuple[float, int]] = []  # (a lower bound of its fill level, constraint)
     only_floors: list[int] = []
     for i in range(n_nodes):
-        room, need = avail[i], full[i]
+        row = room[i]
+        base = 12 * i
         for k in range(4):
-            if room[k] < INF and need[k] > room[k]:
-                j = len(c_node)
-                short[4 * i + k] = j
-                c_node.append(i)
-                c_room.append(room[k])
-                rate, load = rates[i][k], floors[i][k]
-                if load > room[k]:
-                    only_floors.append(j)  # cannot happen after admission, but stay safe
-                elif rate <= 0:
-                    pass  # no rising load (zero volts): it never fills
-                elif room[k] >= rate * highest:
-                    heap.append((room[k] / rate, j))
-                else:
-                    heap.append(((room[k] - load) / rate, j))
+            free = row[k]
+            if free >= INF:
+                continue
+            load = acc[base + 8 + k]
+            free = free + load
+            if acc[base + k] <= free:
+                continue
+            j = len(c_node)
+            short[4 * i + k] = j
+            c_node.append(i)
+            c_room.append(free)
+            rate = acc[base + 4 + k]
+            if load > free:
+                only_floors.append(j)  # cannot happen after admission, but stay safe
+            elif rate <= 0:
+                pass  # no rising load (zero volts): it never fills
+            elif free >= rate * highest:
+                heap.append((free / rate, j))
+            else:
+                heap.append(((free - load) / rate, j))
     n_short = len(c_node)
     if not n_short:
         for c in rising:
@@ -956,26 +982,8 @@ def _allocate(snapshot: Snapshot) -> Result:
         rising = [
             c for c in range(n_classes) if c_tier[c] == tier and c_cap[c] > alloc[c] and c_count[c]
         ]
-        floors = [[0, 0, 0, 0] for _ in range(n_nodes)]
-        for c in rising:
-            value = alloc[c] * c_count[c]
-            row = floors[c_leaf[c]]
-            mask = c_mask[c]
-            if mask & 1:
-                row[0] = row[0] + value
-            if mask & 2:
-                row[1] = row[1] + value
-            if mask & 4:
-                row[2] = row[2] + value
-            row[POWER] = row[POWER] + value * c_volts[c]
-        _rollup(tree, floors)
-        # The solver counts the rising classes' floors itself: give their room back.
-        tier_room = [
-            [r + f if r < INF else INF for r, f in zip(rr, ff, strict=True)]
-            for rr, ff in zip(room, floors, strict=True)
-        ]
         starts = [alloc[c] for c in rising]
-        _fill(tree, classes, rising, alloc, tier_room, limited_by)
+        _fill(tree, classes, rising, alloc, room, limited_by)
         gained = [[0, 0, 0, 0] for _ in range(n_nodes)]
         last = tier == tiers[-1]
         for c, start in zip(rising, starts, strict=True):
@@ -1240,25 +1248,53 @@ def _share_remainder(
         for c in range(len(alloc))
         if limited_by[c] >= 0 and alloc[c] < classes.cap[c] and classes.count[c]
     ]
-    # In the order (-tier, node id, minimum, cap, mask, volts): unique per class.  Packed into
-    # one integer per class when every part is in range (ints compare much faster than tuples;
-    # the node's id by its rank among the ids), else by tuples.
+    # In the order (-tier, node id, minimum, cap, mask, volts): unique per class.  Packed with
+    # the class into one integer per class when all fits in 62 bits (the widths from the values
+    # at hand; ints compare much faster than tuples; the node's id by its rank among the ids),
+    # else by tuples.
     tier_of, min_of, cap_of = classes.tier, classes.minimum, classes.cap
     mask_of, volts_of, leaf_of = classes.mask, classes.volts, classes.leaf
     ids = tree.ids
-    rank_of = {node: rank for rank, node in enumerate(sorted(ids))}
     n_classes = len(alloc)
-    packed: list[int] = []
+    low_tier = high_tier = high_min = high_cap = high_volts = 0
+    negative = False
     for c in pending:
-        tier, minimum, cap, volts = tier_of[c], min_of[c], cap_of[c], volts_of[c]
-        if not (-32 < tier <= 32 and 0 <= minimum < 1024 and 0 <= cap < 2048 and 0 <= volts < 2048):
-            break
-        rank = rank_of[ids[leaf_of[c]]]
-        key = ((((32 - tier) << 20 | rank) << 10 | minimum) << 11 | cap) << 3 | mask_of[c]
-        packed.append((key << 11 | volts) * n_classes + c)
-    if len(packed) == len(pending) and len(ids) < 1 << 20:
+        if min_of[c] < 0 or cap_of[c] < 0 or volts_of[c] < 0:
+            negative = True
+        tier = tier_of[c]
+        if tier < low_tier:
+            low_tier = tier
+        if tier > high_tier:
+            high_tier = tier
+        if min_of[c] > high_min:
+            high_min = min_of[c]
+        if cap_of[c] > high_cap:
+            high_cap = cap_of[c]
+        if volts_of[c] > high_volts:
+            high_volts = volts_of[c]
+    w_tier = (high_tier - low_tier).bit_length()
+    w_rank = len(ids).bit_length()
+    w_min = high_min.bit_length()
+    w_cap = high_cap.bit_length()
+    w_volts = high_volts.bit_length()
+    w_class = n_classes.bit_length()
+    width = w_tier + w_rank + w_min + w_cap + 3 + w_volts + w_class
+    if width <= 62 and not negative:
+        rank = [0] * len(ids)
+        for r, i in enumerate(sorted(range(len(ids)), key=ids.__getitem__)):
+            rank[i] = r
+        packed: list[int] = []
+        for c in pending:
+            key = high_tier - tier_of[c]
+            key = key << w_rank | rank[leaf_of[c]]
+            key = key << w_min | min_of[c]
+            key = key << w_cap | cap_of[c]
+            key = key << 3 | mask_of[c]
+            key = key << w_volts | volts_of[c]
+            packed.append(key << w_class | c)
         packed.sort()
-        pending = [key % n_classes for key in packed]
+        low_bits = (1 << w_class) - 1
+        pending = [key & low_bits for key in packed]
     else:
         pending.sort(
             key=lambda c: (
