@@ -488,42 +488,33 @@ def _fill(
         exact[j] = (0, 1)
         heap.append((0.0, j))
     heapify(heap)
-    while heap:
-        top, j = heappop(heap)
-        if not alive[j]:
-            continue
-        if not built[j]:  # its bound is at the top: build it, then it is exact
-            keys[j] = _build(
-                j, members[j], pair_of, first, alloc, cap_of, frozen, delta, span, used, slope
-            )
-            built[j] = True
-            dirty[j] = True
-        if dirty[j]:
-            dirty[j] = False
-            lv = exact[j] = _level(j, c_room[j], used, at, slope, cursor, keys[j], delta, span)
-            if lv[0] < INF:
-                heappush(heap, (lv[0] / lv[1], j))
-            continue
-        # The least exact level among the heads within rounding of ``top``.
-        candidates = [j]
-        limit = top * (1 + 1e-9) + 1e-9
-        while heap and heap[0][0] <= limit:
-            _top, o = heappop(heap)
-            if not alive[o]:
+    # Pop heads: a constraint whose bound reached the top is built, one whose level is stale is
+    # recomputed (both go back in the heap); the first current one sets ``limit``, and every
+    # current one within rounding of it is a candidate; then the event.
+    candidates: list[int] = []
+    limit = 0.0
+    while heap or candidates:
+        if heap and (not candidates or heap[0][0] <= limit):
+            top, j = heappop(heap)
+            if not alive[j]:
                 continue
-            if not built[o]:
-                keys[o] = _build(
-                    o, members[o], pair_of, first, alloc, cap_of, frozen, delta, span, used, slope
+            if not built[j]:
+                keys[j] = _build(
+                    j, members[j], pair_of, first, alloc, cap_of, frozen, delta, span, used, slope
                 )
-                built[o] = True
-                dirty[o] = True
-            if dirty[o]:
-                dirty[o] = False
-                lv = exact[o] = _level(o, c_room[o], used, at, slope, cursor, keys[o], delta, span)
+                built[j] = True
+                dirty[j] = True
+            if dirty[j]:
+                dirty[j] = False
+                lv = exact[j] = _level(j, c_room[j], used, at, slope, cursor, keys[j], delta, span)
                 if lv[0] < INF:
-                    heappush(heap, (lv[0] / lv[1], o))
+                    heappush(heap, (lv[0] / lv[1], j))
                 continue
-            candidates.append(o)
+            if not candidates:
+                limit = top * (1 + 1e-9) + 1e-9
+            candidates.append(j)
+            continue
+        # The event: the least exact level among the candidates.
         num, den = exact[candidates[0]]
         for o in candidates:
             o_num, o_den = exact[o]
@@ -616,6 +607,7 @@ def _fill(
                     dirty[q] = True
         for o in binding:
             alive[o] = 0
+        candidates = []
     for c in rising:
         if not frozen[c]:
             alloc[c] = cap_of[c]
