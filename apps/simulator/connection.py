@@ -240,6 +240,11 @@ class ConnectionMixin(StationCore):
         self._record_sent(action, wire, response=wire_form(result))
         return result
 
+    async def notify(self, payload: Any, *, accepted_only: bool = True) -> Any | None:
+        """Send a report the CSMS asked for (NotifyReport...); the result, or None when it
+        could not go.  ``accepted_only=False``: even before the station is accepted (B02)."""
+        return await self._send(payload, accepted_only=accepted_only)
+
     async def _send(self, payload: Any | None, *, accepted_only: bool = True) -> Any | None:
         """Send a message that is not worth queueing; None when it could not go.  Only a
         report the CSMS asked for may go before the station is accepted (B02)."""

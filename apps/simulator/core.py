@@ -130,8 +130,20 @@ class StationCore:
     def _record_sent(self, action: str, payload: dict[str, Any], **outcome: Any) -> None:
         self.sent.append(SentCall(action=action, payload=payload, at=self.clock.now(), **outcome))
 
-    def _record_received(self, action: str, payload: dict[str, Any]) -> None:
+    # ---- what the protocol layer uses -----------------------------------------------------
+
+    @property
+    def protocol(self) -> Protocol:
+        """The version adapter (``ocpp16.Ocpp16`` or ``ocpp201.Ocpp201``)."""
+        return self._proto
+
+    def record_received(self, action: str, payload: dict[str, Any]) -> None:
+        """A CALL from the CSMS, for ``received`` / ``calls_received``."""
         self.received.append(ReceivedCall(action=action, payload=payload, at=self.clock.now()))
+
+    def run_in_background(self, coroutine: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run work the CSMS asked for after the response; ``close`` cancels it."""
+        return self._spawn(coroutine)
 
     def _evse(self, evse_id: int) -> Evse:
         try:

@@ -27,6 +27,10 @@ class CompositeSchedule:
     unit: str
     periods: list[tuple[int, float]]  # (seconds from start, limit)
 
+    def period_list(self) -> list[dict[str, Any]]:
+        """The periods as both versions' ``chargingSchedulePeriod`` has them."""
+        return [{"start_period": offset, "limit": limit} for offset, limit in self.periods]
+
 
 class DeviceMixin(StationCore):
     def reset_accept(self, kind: str) -> str:

@@ -4,18 +4,15 @@ library's NotImplemented CallError."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call, call_result
 
 from .profiles import V16_PURPOSES, profile_from_v16
-from .protocol import Protocol, QueuedMessage, StationChargePoint
+from .protocol import Protocol, QueuedMessage, StationChargePoint, sampled_values
 from .state import Evse, Reading, Reservation, Transaction
-from .timeutil import format_time, parse_time
-
-logger = logging.getLogger("chargegrid.simulator")
+from .timeutil import format_time
 
 # 1.6 has no ImmediateReset / GroundFault stop reasons.
 REASONS = {"ImmediateReset": "HardReset", "GroundFault": "Other"}
@@ -34,6 +31,7 @@ CONTEXTS = {"MeterValuePeriodic": "Sample.Periodic", "Trigger": "Trigger"}
 class Ocpp16(Protocol):
     version = "1.6"
     subprotocol = "ocpp1.6"
+    call = call
 
     def charge_point(self, connection: Any) -> ChargePoint16:
         return ChargePoint16(self.station, connection)
@@ -46,12 +44,6 @@ class Ocpp16(Protocol):
             charge_point_serial_number=(config.serial_number or f"SN-{config.identity}")[:25],
             firmware_version=self.station.firmware_version[:50],
         )
-
-    def boot_result(self, result: call_result.BootNotification) -> tuple[str, int]:
-        return result.status, result.interval
-
-    def heartbeat(self) -> call.Heartbeat:
-        return call.Heartbeat()
 
     def status_notifications(
         self, evse: Evse, previous: str | None, force: bool
@@ -152,24 +144,14 @@ class Ocpp16(Protocol):
             status="UploadFailed" if status == "Failed" else status
         )
 
-    def security_event(
-        self, kind: str, at: str, tech_info: str | None
-    ) -> call.SecurityEventNotification:
-        return call.SecurityEventNotification(type=kind, timestamp=at, tech_info=tech_info)
-
-    def data_transfer(
-        self, vendor_id: str, message_id: str | None, data: str | None
-    ) -> call.DataTransfer:
-        return call.DataTransfer(vendor_id=vendor_id, message_id=message_id, data=data)
-
     def reservation_ended(self, reservation: Reservation, how: str) -> None:
         return None  # 1.6 tells the CSMS only through the connector status
 
 
 def _meter_value(reading: Reading, context: str, measurands: list[str]) -> dict[str, Any]:
-    def sample(value: str, measurand: str, unit: str, **extra: str) -> dict[str, Any]:
+    def sample(value: float, measurand: str, unit: str, **extra: str) -> dict[str, Any]:
         return {
-            "value": value,
+            "value": str(value) if isinstance(value, int) else f"{value:.1f}",
             "context": context,
             "format": "Raw",
             "measurand": measurand,
@@ -178,26 +160,14 @@ def _meter_value(reading: Reading, context: str, measurands: list[str]) -> dict[
             **extra,
         }
 
-    sampled: list[dict[str, Any]] = []
-    for measurand in measurands:
-        if measurand == "Energy.Active.Import.Register":
-            sampled.append(sample(str(reading.energy_wh), measurand, "Wh"))
-        elif measurand == "Power.Active.Import":
-            sampled.append(sample(f"{reading.power_w:.1f}", measurand, "W"))
-        elif measurand == "Current.Import":
-            for n in range(reading.phases):
-                amps = f"{reading.currents_a[n]:.1f}"
-                sampled.append(sample(amps, measurand, "A", phase=f"L{n + 1}"))
-        elif measurand == "Voltage":
-            for n in range(reading.phases):
-                volts = f"{reading.voltage_v:.1f}"
-                sampled.append(sample(volts, measurand, "V", phase=f"L{n + 1}-N"))
-        elif measurand == "SoC" and reading.soc is not None:
-            sampled.append(sample(f"{reading.soc:.1f}", measurand, "Percent", location="EV"))
+    sampled = sampled_values(reading, measurands, sample)
     return {"timestamp": format_time(reading.at), "sampled_value": sampled}
 
 
 class ChargePoint16(StationChargePoint, ChargePoint):
+    call_result = call_result
+    parse_profile = staticmethod(profile_from_v16)
+
     @on("RemoteStartTransaction")
     def on_remote_start(
         self,
@@ -206,36 +176,19 @@ class ChargePoint16(StationChargePoint, ChargePoint):
         charging_profile: dict[str, Any] | None = None,
         **_: Any,
     ) -> call_result.RemoteStartTransaction:
-        station = self.station
-        if connector_id == 0:
-            return call_result.RemoteStartTransaction(status="Rejected")
-        evse = station.remote_start_accept(connector_id, id_tag, "ISO14443", None, None)
-        if evse is None:
-            return call_result.RemoteStartTransaction(status="Rejected")
-        if charging_profile is not None:
-            profile = profile_from_v16(evse.id, charging_profile, station.clock.now())
-            error = station.check_profile(profile)
-            if profile.purpose != "TxProfile" or error:
-                evse.pending_start = None
-                logger.info("%s: remote start profile refused: %s", station.identity, error)
-                return call_result.RemoteStartTransaction(status="Rejected")
-            evse.pending_start.profile = profile  # type: ignore[union-attr]
-        self.after_response(lambda: station.remote_start(evse))
-        return call_result.RemoteStartTransaction(status="Accepted")
+        accepted = connector_id != 0 and self.start_remotely(
+            connector_id, id_tag, "ISO14443", None, charging_profile
+        )
+        return call_result.RemoteStartTransaction(status="Accepted" if accepted else "Rejected")
 
     @on("RemoteStopTransaction")
     def on_remote_stop(self, transaction_id: int, **_: Any) -> call_result.RemoteStopTransaction:
-        evse = self.station.find_transaction(transaction_id)
-        if evse is None:
-            return call_result.RemoteStopTransaction(status="Rejected")
-        self.after_response(lambda: self.station.remote_stop(evse))
-        return call_result.RemoteStopTransaction(status="Accepted")
+        accepted = self.stop_remotely(transaction_id)
+        return call_result.RemoteStopTransaction(status="Accepted" if accepted else "Rejected")
 
     @on("Reset")
     def on_reset(self, type: str, **_: Any) -> call_result.Reset:
-        self.station.reset_accept(type)
-        self.after_response(lambda: self.station.reset(type))
-        return call_result.Reset(status="Accepted")
+        return call_result.Reset(status=self.reset(type))  # Soft and Hard are always Accepted
 
     @on("UnlockConnector")
     def on_unlock_connector(self, connector_id: int, **_: Any) -> call_result.UnlockConnector:
@@ -249,9 +202,7 @@ class ChargePoint16(StationChargePoint, ChargePoint):
     def on_change_availability(
         self, connector_id: int, type: str, **_: Any
     ) -> call_result.ChangeAvailability:
-        status = self.station.change_availability(connector_id, type == "Operative")
-        if status != "Rejected":
-            self.after_response(lambda: self.station.availability_changed(connector_id))
+        status = self.change_availability(connector_id, type == "Operative")
         return call_result.ChangeAvailability(status=status)
 
     @on("GetConfiguration")
@@ -277,23 +228,12 @@ class ChargePoint16(StationChargePoint, ChargePoint):
     ) -> call_result.ChangeConfiguration:
         return call_result.ChangeConfiguration(status=self.station.settings.change(key, value))
 
-    @on("ClearCache")
-    def on_clear_cache(self, **_: Any) -> call_result.ClearCache:
-        self.station.clear_cache()
-        return call_result.ClearCache(status="Accepted")
-
     @on("SetChargingProfile")
     def on_set_charging_profile(
         self, connector_id: int, cs_charging_profiles: dict[str, Any], **_: Any
     ) -> call_result.SetChargingProfile:
-        station = self.station
-        profile = profile_from_v16(connector_id, cs_charging_profiles, station.clock.now())
-        error = station.set_charging_profile(profile)
-        if error:
-            logger.info("%s: SetChargingProfile refused: %s", station.identity, error)
-            return call_result.SetChargingProfile(status="Rejected")
-        self.after_response(station.limits_changed)
-        return call_result.SetChargingProfile(status="Accepted")
+        error = self.set_charging_profile(connector_id, cs_charging_profiles)
+        return call_result.SetChargingProfile(status="Rejected" if error else "Accepted")
 
     @on("ClearChargingProfile")
     def on_clear_charging_profile(
@@ -304,15 +244,13 @@ class ChargePoint16(StationChargePoint, ChargePoint):
         stack_level: int | None = None,
         **_: Any,
     ) -> call_result.ClearChargingProfile:
-        removed = self.station.clear_charging_profiles(
+        status = self.clear_charging_profiles(
             profile_id=id,
             evse_id=connector_id,
             purpose=V16_PURPOSES[charging_profile_purpose] if charging_profile_purpose else None,
             stack_level=stack_level,
         )
-        if removed:
-            self.after_response(self.station.limits_changed)
-        return call_result.ClearChargingProfile(status="Accepted" if removed else "Unknown")
+        return call_result.ClearChargingProfile(status=status)
 
     @on("GetCompositeSchedule")
     def on_get_composite_schedule(
@@ -330,9 +268,7 @@ class ChargePoint16(StationChargePoint, ChargePoint):
                 "duration": schedule.duration,
                 "start_schedule": start,
                 "charging_rate_unit": schedule.unit,
-                "charging_schedule_period": [
-                    {"start_period": offset, "limit": limit} for offset, limit in schedule.periods
-                ],
+                "charging_schedule_period": schedule.period_list(),
             },
         )
 
@@ -346,21 +282,8 @@ class ChargePoint16(StationChargePoint, ChargePoint):
         parent_id_tag: str | None = None,
         **_: Any,
     ) -> call_result.ReserveNow:
-        expires_at = parse_time(expiry_date)
-        assert expires_at is not None
-        status = self.station.reserve(
-            reservation_id, connector_id, id_tag, expires_at, parent_id_tag
-        )
-        if status == "Accepted":
-            self.after_response(self.station.refresh_statuses)
+        status = self.reserve(reservation_id, connector_id, id_tag, expiry_date, parent_id_tag)
         return call_result.ReserveNow(status=status)
-
-    @on("CancelReservation")
-    def on_cancel_reservation(self, reservation_id: int, **_: Any) -> call_result.CancelReservation:
-        if self.station.cancel_reservation(reservation_id) is None:
-            return call_result.CancelReservation(status="Rejected")
-        self.after_response(self.station.refresh_statuses)
-        return call_result.CancelReservation(status="Accepted")
 
     @on("SendLocalList")
     def on_send_local_list(
@@ -389,32 +312,15 @@ class ChargePoint16(StationChargePoint, ChargePoint):
     def on_update_firmware(
         self, location: str, retrieve_date: str, **_: Any
     ) -> call_result.UpdateFirmware:
-        station = self.station
-        if station.firmware_update_accept():
-            retrieve_at = parse_time(retrieve_date)
-            self.after_response(lambda: station.update_firmware(location, retrieve_at=retrieve_at))
-        else:
-            logger.info("%s: firmware update already running; ignored", station.identity)
+        self.update_firmware(location, retrieve_date)  # 1.6 has no answer for "busy"
         return call_result.UpdateFirmware()
 
     @on("GetDiagnostics")
     def on_get_diagnostics(self, location: str, **_: Any) -> call_result.GetDiagnostics:
-        file_name = self.station.log_file_name()
-        self.after_response(lambda: self.station.upload_log(location, None))
-        return call_result.GetDiagnostics(file_name=file_name)
+        return call_result.GetDiagnostics(file_name=self.upload_log(location, None))
 
     @on("TriggerMessage")
     def on_trigger_message(
         self, requested_message: str, connector_id: int | None = None, **_: Any
     ) -> call_result.TriggerMessage:
-        status = self.station.trigger_accept(requested_message, connector_id)
-        if status == "Accepted":
-            self.after_response(lambda: self.station.triggered(requested_message, connector_id))
-        return call_result.TriggerMessage(status=status)
-
-    @on("DataTransfer")
-    def on_data_transfer(
-        self, vendor_id: str, message_id: str | None = None, data: str | None = None, **_: Any
-    ) -> call_result.DataTransfer:
-        status, answer = self.station.handle_data_transfer(vendor_id, message_id, data)
-        return call_result.DataTransfer(status=status, data=answer)
+        return call_result.TriggerMessage(status=self.trigger(requested_message, connector_id))

@@ -12,9 +12,9 @@ from ocpp.v201 import ChargePoint, call, call_result
 
 from .device_model import MEASURANDS, Setting
 from .profiles import Purpose, profile_from_v201
-from .protocol import Protocol, QueuedMessage, StationChargePoint
+from .protocol import Protocol, QueuedMessage, StationChargePoint, sampled_values
 from .state import Evse, Reading, Reservation, Transaction
-from .timeutil import format_time, parse_time
+from .timeutil import format_time
 
 logger = logging.getLogger("chargegrid.simulator")
 
@@ -51,6 +51,7 @@ def connector_status(status_16: str | None) -> str | None:
 class Ocpp201(Protocol):
     version = "2.0.1"
     subprotocol = "ocpp2.0.1"
+    call = call
 
     def charge_point(self, connection: Any) -> ChargePoint201:
         return ChargePoint201(self.station, connection)
@@ -66,12 +67,6 @@ class Ocpp201(Protocol):
             },
             reason=reason,
         )
-
-    def boot_result(self, result: call_result.BootNotification) -> tuple[str, int]:
-        return result.status, result.interval
-
-    def heartbeat(self) -> call.Heartbeat:
-        return call.Heartbeat()
 
     def status_notifications(
         self, evse: Evse, previous: str | None, force: bool
@@ -192,16 +187,6 @@ class Ocpp201(Protocol):
             status="UploadFailure" if status == "Failed" else status, request_id=request_id
         )
 
-    def security_event(
-        self, kind: str, at: str, tech_info: str | None
-    ) -> call.SecurityEventNotification:
-        return call.SecurityEventNotification(type=kind, timestamp=at, tech_info=tech_info)
-
-    def data_transfer(
-        self, vendor_id: str, message_id: str | None, data: str | None
-    ) -> call.DataTransfer:
-        return call.DataTransfer(vendor_id=vendor_id, message_id=message_id, data=data)
-
     def reservation_ended(self, reservation: Reservation, how: str) -> call.ReservationStatusUpdate:
         return call.ReservationStatusUpdate(
             reservation_id=reservation.id, reservation_update_status=how
@@ -215,7 +200,7 @@ class Ocpp201(Protocol):
         chunks = [items[i : i + REPORT_CHUNK] for i in range(0, len(items), REPORT_CHUNK)]
         generated_at = format_time(self.station.clock.now())
         for seq_no, chunk in enumerate(chunks):
-            await self.station._send(
+            await self.station.notify(
                 call.NotifyReport(
                     request_id=request_id,
                     generated_at=generated_at,
@@ -253,7 +238,7 @@ class Ocpp201(Protocol):
     async def report_charging_profiles(self, request_id: int, profiles: list[Any]) -> None:
         evse_ids = sorted({p.evse_id for p in profiles})
         for index, evse_id in enumerate(evse_ids):
-            await self.station._send(
+            await self.station.notify(
                 call.ReportChargingProfiles(
                     request_id=request_id,
                     charging_limit_source="CSO",
@@ -282,29 +267,17 @@ def _sampled_values(reading: Reading, context: str, measurands: list[str]) -> li
             **extra,
         }
 
-    sampled: list[dict[str, Any]] = []
-    for measurand in measurands:
-        if measurand == "Energy.Active.Import.Register":
-            sampled.append(sample(reading.energy_wh, measurand, "Wh"))
-        elif measurand == "Power.Active.Import":
-            sampled.append(sample(round(reading.power_w, 1), measurand, "W"))
-        elif measurand == "Current.Import":
-            for n in range(reading.phases):
-                amps = round(reading.currents_a[n], 1)
-                sampled.append(sample(amps, measurand, "A", phase=f"L{n + 1}"))
-        elif measurand == "Voltage":
-            for n in range(reading.phases):
-                volts = round(reading.voltage_v, 1)
-                sampled.append(sample(volts, measurand, "V", phase=f"L{n + 1}-N"))
-        elif measurand == "SoC" and reading.soc is not None:
-            sampled.append(sample(round(reading.soc, 1), measurand, "Percent", location="EV"))
-    return sampled
+    return sampled_values(reading, measurands, sample)
 
 
 class ChargePoint201(StationChargePoint, ChargePoint):
+    call_result = call_result
+    parse_profile = staticmethod(profile_from_v201)
+    remote_start_profile_names_no_transaction = True
+
     @property
     def proto(self) -> Ocpp201:
-        return self.station._proto  # type: ignore[return-value]
+        return self.station.protocol  # type: ignore[return-value]
 
     @on("RequestStartTransaction")
     def on_request_start(
@@ -315,30 +288,15 @@ class ChargePoint201(StationChargePoint, ChargePoint):
         charging_profile: dict[str, Any] | None = None,
         **_: Any,
     ) -> call_result.RequestStartTransaction:
-        station = self.station
-        evse = station.remote_start_accept(
-            evse_id, id_token["id_token"], id_token["type"], remote_start_id, None
+        accepted = self.start_remotely(
+            evse_id, id_token["id_token"], id_token["type"], remote_start_id, charging_profile
         )
-        if evse is None:
-            return call_result.RequestStartTransaction(status="Rejected")
-        if charging_profile is not None:
-            profile = profile_from_v201(evse.id, charging_profile, station.clock.now())
-            error = station.check_profile(profile)
-            if profile.purpose != Purpose.TX or profile.transaction_id or error:
-                evse.pending_start = None
-                logger.info("%s: remote start profile refused: %s", station.identity, error)
-                return call_result.RequestStartTransaction(status="Rejected")
-            evse.pending_start.profile = profile  # type: ignore[union-attr]
-        self.after_response(lambda: station.remote_start(evse))
-        return call_result.RequestStartTransaction(status="Accepted")
+        return call_result.RequestStartTransaction(status="Accepted" if accepted else "Rejected")
 
     @on("RequestStopTransaction")
     def on_request_stop(self, transaction_id: str, **_: Any) -> call_result.RequestStopTransaction:
-        evse = self.station.find_transaction(transaction_id)
-        if evse is None:
-            return call_result.RequestStopTransaction(status="Rejected")
-        self.after_response(lambda: self.station.remote_stop(evse))
-        return call_result.RequestStopTransaction(status="Accepted")
+        accepted = self.stop_remotely(transaction_id)
+        return call_result.RequestStopTransaction(status="Accepted" if accepted else "Rejected")
 
     @on("GetTransactionStatus")
     def on_get_transaction_status(
@@ -363,10 +321,7 @@ class ChargePoint201(StationChargePoint, ChargePoint):
         if evse_id is not None:
             # Resetting one EVSE alone is optional (B11) and this station does not do it.
             return call_result.Reset(status="Rejected")
-        status = self.station.reset_accept(type)
-        if status == "Accepted":
-            self.after_response(lambda: self.station.reset(type))
-        return call_result.Reset(status=status)
+        return call_result.Reset(status=self.reset(type))
 
     @on("UnlockConnector")
     def on_unlock_connector(
@@ -384,9 +339,7 @@ class ChargePoint201(StationChargePoint, ChargePoint):
         self, operational_status: str, evse: dict[str, Any] | None = None, **_: Any
     ) -> call_result.ChangeAvailability:
         evse_id = evse["id"] if evse else 0
-        status = self.station.change_availability(evse_id, operational_status == "Operative")
-        if status != "Rejected":
-            self.after_response(lambda: self.station.availability_changed(evse_id))
+        status = self.change_availability(evse_id, operational_status == "Operative")
         return call_result.ChangeAvailability(status=status)
 
     @on("GetVariables")
@@ -396,18 +349,10 @@ class ChargePoint201(StationChargePoint, ChargePoint):
         settings = self.station.settings
         results = []
         for item in get_variable_data:
-            component, variable = item["component"], item["variable"]
-            attribute_type = item.get("attribute_type", "Actual")
-            found = _lookup(settings, component, variable)
-            result: dict[str, Any] = {
-                "component": component,
-                "variable": variable,
-                "attribute_type": attribute_type,
-            }
+            found = _lookup(settings, item)
+            result = _attribute(item)
             if isinstance(found, str):
                 result["attribute_status"] = found
-            elif attribute_type != "Actual":
-                result["attribute_status"] = "NotSupportedAttributeType"
             else:
                 result["attribute_status"] = "Accepted"
                 result["attribute_value"] = settings.get(found.key)
@@ -421,25 +366,14 @@ class ChargePoint201(StationChargePoint, ChargePoint):
         settings = self.station.settings
         results = []
         for item in set_variable_data:
-            component, variable = item["component"], item["variable"]
-            attribute_type = item.get("attribute_type", "Actual")
-            found = _lookup(settings, component, variable)
+            found = _lookup(settings, item)
             if isinstance(found, str):
                 status = found
-            elif attribute_type != "Actual":
-                status = "NotSupportedAttributeType"
             else:
                 status = settings.change(found.key, item["attribute_value"])
                 if status == "NotSupported":
                     status = "UnknownVariable"
-            results.append(
-                {
-                    "attribute_type": attribute_type,
-                    "attribute_status": status,
-                    "component": component,
-                    "variable": variable,
-                }
-            )
+            results.append({**_attribute(item), "attribute_status": status})
         return call_result.SetVariables(set_variable_result=results)
 
     @on("GetBaseReport")
@@ -456,25 +390,18 @@ class ChargePoint201(StationChargePoint, ChargePoint):
         self, requested_message: str, evse: dict[str, Any] | None = None, **_: Any
     ) -> call_result.TriggerMessage:
         evse_id = evse["id"] if evse else None
-        status = self.station.trigger_accept(requested_message, evse_id)
-        if status == "Accepted":
-            self.after_response(lambda: self.station.triggered(requested_message, evse_id))
-        return call_result.TriggerMessage(status=status)
+        return call_result.TriggerMessage(status=self.trigger(requested_message, evse_id))
 
     @on("SetChargingProfile")
     def on_set_charging_profile(
         self, evse_id: int, charging_profile: dict[str, Any], **_: Any
     ) -> call_result.SetChargingProfile:
-        station = self.station
-        profile = profile_from_v201(evse_id, charging_profile, station.clock.now())
-        error = station.set_charging_profile(profile)
+        error = self.set_charging_profile(evse_id, charging_profile)
         if error:
-            logger.info("%s: SetChargingProfile refused: %s", station.identity, error)
             return call_result.SetChargingProfile(
                 status="Rejected",
                 status_info={"reason_code": "InvalidProfile", "additional_info": error[:512]},
             )
-        self.after_response(station.limits_changed)
         return call_result.SetChargingProfile(status="Accepted")
 
     @on("ClearChargingProfile")
@@ -486,15 +413,13 @@ class ChargePoint201(StationChargePoint, ChargePoint):
     ) -> call_result.ClearChargingProfile:
         criteria = charging_profile_criteria or {}
         purpose = criteria.get("charging_profile_purpose")
-        removed = self.station.clear_charging_profiles(
+        status = self.clear_charging_profiles(
             profile_id=charging_profile_id,
             evse_id=criteria.get("evse_id"),
             purpose=Purpose(purpose) if purpose else None,
             stack_level=criteria.get("stack_level"),
         )
-        if removed:
-            self.after_response(self.station.limits_changed)
-        return call_result.ClearChargingProfile(status="Accepted" if removed else "Unknown")
+        return call_result.ClearChargingProfile(status=status)
 
     @on("GetCompositeSchedule")
     def on_get_composite_schedule(
@@ -510,9 +435,7 @@ class ChargePoint201(StationChargePoint, ChargePoint):
                 "duration": schedule.duration,
                 "schedule_start": format_time(schedule.start),
                 "charging_rate_unit": schedule.unit,
-                "charging_schedule_period": [
-                    {"start_period": offset, "limit": limit} for offset, limit in schedule.periods
-                ],
+                "charging_schedule_period": schedule.period_list(),
             },
         )
 
@@ -552,20 +475,9 @@ class ChargePoint201(StationChargePoint, ChargePoint):
         group_id_token: dict[str, Any] | None = None,
         **_: Any,
     ) -> call_result.ReserveNow:
-        expires_at = parse_time(expiry_date_time)
-        assert expires_at is not None
         group = group_id_token["id_token"] if group_id_token else None
-        status = self.station.reserve(id, evse_id, id_token["id_token"], expires_at, group)
-        if status == "Accepted":
-            self.after_response(self.station.refresh_statuses)
+        status = self.reserve(id, evse_id, id_token["id_token"], expiry_date_time, group)
         return call_result.ReserveNow(status=status)
-
-    @on("CancelReservation")
-    def on_cancel_reservation(self, reservation_id: int, **_: Any) -> call_result.CancelReservation:
-        if self.station.cancel_reservation(reservation_id) is None:
-            return call_result.CancelReservation(status="Rejected")
-        self.after_response(self.station.refresh_statuses)
-        return call_result.CancelReservation(status="Accepted")
 
     @on("SendLocalList")
     def on_send_local_list(
@@ -590,28 +502,20 @@ class ChargePoint201(StationChargePoint, ChargePoint):
     def on_update_firmware(
         self, request_id: int, firmware: dict[str, Any], **_: Any
     ) -> call_result.UpdateFirmware:
-        station = self.station
-        if not station.firmware_update_accept():
-            return call_result.UpdateFirmware(status="Rejected")
-        retrieve_at = parse_time(firmware["retrieve_date_time"])
-        install_at = parse_time(firmware.get("install_date_time"))
-        self.after_response(
-            lambda: station.update_firmware(
-                firmware["location"],
-                retrieve_at=retrieve_at,
-                install_at=install_at,
-                request_id=request_id,
-                signed=bool(firmware.get("signature")),
-            )
+        accepted = self.update_firmware(
+            firmware["location"],
+            firmware["retrieve_date_time"],
+            install_date=firmware.get("install_date_time"),
+            request_id=request_id,
+            signed=bool(firmware.get("signature")),
         )
-        return call_result.UpdateFirmware(status="Accepted")
+        return call_result.UpdateFirmware(status="Accepted" if accepted else "Rejected")
 
     @on("GetLog")
     def on_get_log(
         self, log: dict[str, Any], log_type: str, request_id: int, **_: Any
     ) -> call_result.GetLog:
-        filename = self.station.log_file_name()
-        self.after_response(lambda: self.station.upload_log(log["remote_location"], request_id))
+        filename = self.upload_log(log["remote_location"], request_id)
         return call_result.GetLog(status="Accepted", filename=filename)
 
     @on("SetDisplayMessage")
@@ -643,7 +547,7 @@ class ChargePoint201(StationChargePoint, ChargePoint):
         if not matching:
             return call_result.GetDisplayMessages(status="Unknown")
         notify = call.NotifyDisplayMessages(request_id=request_id, message_info=matching)
-        self.after_response(lambda: self.station._send(notify))
+        self.after_response(lambda: self.station.notify(notify))
         return call_result.GetDisplayMessages(status="Accepted")
 
     @on("ClearDisplayMessage")
@@ -651,20 +555,22 @@ class ChargePoint201(StationChargePoint, ChargePoint):
         removed = self.station.display_messages.pop(id, None)
         return call_result.ClearDisplayMessage(status="Accepted" if removed else "Unknown")
 
-    @on("ClearCache")
-    def on_clear_cache(self, **_: Any) -> call_result.ClearCache:
-        self.station.clear_cache()
-        return call_result.ClearCache(status="Accepted")
 
-    @on("DataTransfer")
-    def on_data_transfer(
-        self, vendor_id: str, message_id: str | None = None, data: Any = None, **_: Any
-    ) -> call_result.DataTransfer:
-        status, answer = self.station.handle_data_transfer(vendor_id, message_id, data)
-        return call_result.DataTransfer(status=status, data=answer)
+def _attribute(item: dict[str, Any]) -> dict[str, Any]:
+    """What a GetVariables / SetVariables result repeats of its request."""
+    return {
+        "component": item["component"],
+        "variable": item["variable"],
+        "attribute_type": item.get("attribute_type", "Actual"),
+    }
 
 
-def _lookup(settings: Any, component: dict[str, Any], variable: dict[str, Any]) -> Setting | str:
+def _lookup(settings: Any, item: dict[str, Any]) -> Setting | str:
+    """The setting a GetVariables / SetVariables item names, or the status saying why not."""
+    component, variable = item["component"], item["variable"]
     if component.get("evse") or component.get("instance"):
         return "UnknownComponent"  # every setting here belongs to the station as a whole
-    return settings.find(component["name"], variable["name"], variable.get("instance"))
+    found = settings.find(component["name"], variable["name"], variable.get("instance"))
+    if isinstance(found, str) or item.get("attribute_type", "Actual") == "Actual":
+        return found
+    return "NotSupportedAttributeType"

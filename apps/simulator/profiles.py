@@ -284,42 +284,53 @@ def validation_error(
 
 def profile_from_v16(evse_id: int, data: dict[str, Any], now: datetime) -> ChargingProfile:
     """``csChargingProfiles`` of a 1.6 SetChargingProfile (snake_case keys)."""
-    schedule = data["charging_schedule"]
     tx_id = data.get("transaction_id")
-    return ChargingProfile(
-        id=data["charging_profile_id"],
+    return _profile(
+        data,
+        data["charging_schedule"],
+        profile_id=data["charging_profile_id"],
         evse_id=evse_id,
-        stack_level=data["stack_level"],
         purpose=V16_PURPOSES[data["charging_profile_purpose"]],
-        kind=data["charging_profile_kind"],
-        recurrency=data.get("recurrency_kind"),
-        valid_from=parse_time(data.get("valid_from")),
-        valid_to=parse_time(data.get("valid_to")),
         transaction_id=None if tx_id is None else str(tx_id),
-        unit=schedule["charging_rate_unit"],
-        periods=_periods(schedule["charging_schedule_period"]),
-        start_schedule=parse_time(schedule.get("start_schedule")),
-        duration=schedule.get("duration"),
-        min_charging_rate=schedule.get("min_charging_rate"),
-        installed_at=now,
-        raw=data,
+        now=now,
     )
 
 
 def profile_from_v201(evse_id: int, data: dict[str, Any], now: datetime) -> ChargingProfile:
     """``chargingProfile`` of a 2.0.1 SetChargingProfile (snake_case keys).  Only the first
     schedule counts: more than one is an ISO 15118 offer of alternatives to the vehicle."""
-    schedule = data["charging_schedule"][0]
+    return _profile(
+        data,
+        data["charging_schedule"][0],
+        profile_id=data["id"],
+        evse_id=evse_id,
+        purpose=Purpose(data["charging_profile_purpose"]),
+        transaction_id=data.get("transaction_id"),
+        now=now,
+    )
+
+
+def _profile(
+    data: dict[str, Any],
+    schedule: dict[str, Any],
+    *,
+    profile_id: int,
+    evse_id: int,
+    purpose: Purpose,
+    transaction_id: str | None,
+    now: datetime,
+) -> ChargingProfile:
+    """The fields both versions name alike."""
     return ChargingProfile(
-        id=data["id"],
+        id=profile_id,
         evse_id=evse_id,
         stack_level=data["stack_level"],
-        purpose=Purpose(data["charging_profile_purpose"]),
+        purpose=purpose,
         kind=data["charging_profile_kind"],
         recurrency=data.get("recurrency_kind"),
         valid_from=parse_time(data.get("valid_from")),
         valid_to=parse_time(data.get("valid_to")),
-        transaction_id=data.get("transaction_id"),
+        transaction_id=transaction_id,
         unit=schedule["charging_rate_unit"],
         periods=_periods(schedule["charging_schedule_period"]),
         start_schedule=parse_time(schedule.get("start_schedule")),

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
-from typing import Any
 
 from ocpp.exceptions import OCPPError
 
@@ -34,14 +33,7 @@ class TransactionsMixin(StationCore):
         pending = evse.pending_start
         self._clear_pending_start(evse)
         if pending is not None:
-            await self._begin_quietly(
-                evse,
-                pending.id_tag,
-                pending.token_type,
-                trigger="CablePluggedIn",
-                remote_start_id=pending.remote_start_id,
-                profile=pending.profile,
-            )
+            await self._begin_pending(evse, pending, trigger="CablePluggedIn")
         await self._refresh_status(evse)
 
     async def unplug(self, evse_id: int = 1) -> None:
@@ -178,10 +170,17 @@ class TransactionsMixin(StationCore):
             raise SessionRefused(tx.authorization_status or "Invalid", "refused at start")
         return tx
 
-    async def _begin_quietly(self, evse: Evse, id_tag: str, token_type: str, **kwargs: Any) -> None:
-        """Start for a remote request: no caller to tell, so a refusal is only logged."""
+    async def _begin_pending(self, evse: Evse, pending: PendingStart, *, trigger: str) -> None:
+        """Start a remote start's transaction: no caller to tell, so a refusal is only logged."""
         try:
-            await self._begin(evse, id_tag, token_type, **kwargs)
+            await self._begin(
+                evse,
+                pending.id_tag,
+                pending.token_type,
+                trigger=trigger,
+                remote_start_id=pending.remote_start_id,
+                profile=pending.profile,
+            )
         except SimulatorError as error:
             logger.info("%s: remote start on EVSE %s refused: %s", self.identity, evse.id, error)
 
@@ -303,14 +302,7 @@ class TransactionsMixin(StationCore):
                 return
         if evse.vehicle is not None:
             self._clear_pending_start(evse)
-            await self._begin_quietly(
-                evse,
-                pending.id_tag,
-                pending.token_type,
-                trigger="RemoteStart",
-                remote_start_id=pending.remote_start_id,
-                profile=pending.profile,
-            )
+            await self._begin_pending(evse, pending, trigger="RemoteStart")
             return
         self._set_timer(f"pending-{evse.id}", pending.expires_at, lambda: self._expire_start(evse))
         await self._refresh_status(evse)
