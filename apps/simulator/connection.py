@@ -1,12 +1,13 @@
 """Connection and supervision: the websocket, boot, heartbeats, and reconnecting after a drop
-with back-off and jitter."""
+with back-off and jitter, never sooner than a refusing CSMS's Retry-After."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from ocpp.exceptions import OCPPError
@@ -96,7 +97,9 @@ class ConnectionMixin(StationCore):
                 proxy=None,
             )
         except InvalidStatus as error:
-            raise HandshakeRefused(error.response.status_code) from error
+            response = error.response
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+            raise HandshakeRefused(response.status_code, retry_after) from error
         except (OSError, TimeoutError, InvalidHandshake) as error:
             raise StationOffline(f"cannot reach {self.config.endpoint}: {error}") from error
         if ws.subprotocol != self._proto.subprotocol:
@@ -173,14 +176,26 @@ class ConnectionMixin(StationCore):
 
     async def _reconnect(self) -> None:
         delay = self.config.reconnect_delay
+        failure: BaseException | None = None
         while not self._closing:
-            await asyncio.sleep(delay * self.random.uniform(0.8, 1.2))
+            await asyncio.sleep(self.backoff_pause(delay, failure))
             try:
                 await self._connect_once()
                 return
             except COMMUNICATION_ERRORS as error:
                 logger.info("%s: reconnect failed: %s", self.identity, error)
+                failure = error
                 delay = min(delay * 2, self.config.reconnect_max_delay)
+
+    def backoff_pause(self, delay: float, failure: BaseException | None = None) -> float:
+        """Real seconds to wait before the next connection attempt: ``delay`` give or take
+        20 % (so that a fleet dropped at once does not return at once), and never sooner than
+        the Retry-After of a CSMS that refused the last attempt (503 while it sheds load)."""
+        pause = delay * self.random.uniform(0.8, 1.2)
+        retry_after = failure.retry_after if isinstance(failure, HandshakeRefused) else None
+        if retry_after is not None:
+            pause = max(pause, retry_after * self.random.uniform(1.0, 1.2))
+        return pause
 
     async def _stop_supervisor(self) -> None:
         supervisor, self._supervisor = self._supervisor, None
@@ -280,3 +295,19 @@ class ConnectionMixin(StationCore):
 
     async def security_event(self, kind: str, tech_info: str | None = None) -> None:
         await self._send(self._proto.security_event(kind, format_time(self.clock.now()), tech_info))
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """An HTTP Retry-After header (seconds, or an HTTP date) as seconds from now."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())

@@ -106,8 +106,9 @@ class Fleet:
                 await station.connect()
                 break
             except COMMUNICATION_ERRORS as error:
-                logger.warning("%s: %s; retrying in %.0f s", station.identity, error, delay)
-                await asyncio.sleep(delay * station.random.uniform(0.8, 1.2))
+                pause = station.backoff_pause(delay, error)
+                logger.warning("%s: %s; retrying in %.0f s", station.identity, error, pause)
+                await asyncio.sleep(pause)
                 delay = min(delay * 2, station.config.reconnect_max_delay)
         if self.scenario is not None:
             await asyncio.gather(

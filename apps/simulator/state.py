@@ -19,11 +19,13 @@ class StationOffline(SimulatorError):
 
 
 class HandshakeRefused(SimulatorError):
-    """The CSMS refused the websocket upgrade (unknown identity, wrong password...)."""
+    """The CSMS refused the websocket upgrade (unknown identity, wrong password, or 503 when
+    it sheds load).  ``retry_after``: the seconds its Retry-After header asked for, if any."""
 
-    def __init__(self, status_code: int) -> None:
+    def __init__(self, status_code: int, retry_after: float | None = None) -> None:
         super().__init__(f"CSMS refused the connection with HTTP {status_code}")
         self.status_code = status_code
+        self.retry_after = retry_after
 
 
 class SessionRefused(SimulatorError):

@@ -163,6 +163,9 @@ class FakeCsms:
         self.calls: list[tuple[str, str, dict[str, Any]]] = []
         self.stations: dict[str, Any] = {}
         self.transaction_ids = itertools.count(1)
+        # Handshakes to refuse next, in order: (HTTP status, Retry-After header or None).
+        self.refusals: list[tuple[int, str | None]] = []
+        self.handshakes: list[tuple[str, float]] = []  # (identity, loop time) of every attempt
         self._server: Any = None
 
     async def __aenter__(self) -> FakeCsms:
@@ -189,6 +192,13 @@ class FakeCsms:
 
     def _check_credentials(self, connection: ServerConnection, request: Any) -> Any:
         identity = request.path.rsplit("/", 1)[-1]
+        self.handshakes.append((identity, asyncio.get_running_loop().time()))
+        if self.refusals:
+            status, retry_after = self.refusals.pop(0)
+            response = connection.respond(status, "Try again later\n")
+            if retry_after is not None:
+                response.headers["Retry-After"] = retry_after
+            return response
         if identity.startswith("UNKNOWN"):
             return connection.respond(HTTPStatus.NOT_FOUND, "Unknown station\n")
         expected = "Basic " + base64.b64encode(f"{identity}:{self.password}".encode()).decode()
