@@ -152,7 +152,7 @@ class StationCore:
             raise SimulatorError(f"{self.identity} has no EVSE {evse_id}") from None
 
 
-def _tx_key(tx: Transaction) -> str:
+def tx_key(tx: Transaction) -> str:
     """How charging profiles name a transaction (local id until the CSMS has issued one)."""
     return str(tx.transaction_id) if tx.transaction_id is not None else f"local:{tx.local_id}"
 

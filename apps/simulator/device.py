@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from .clock import sleep_until
-from .core import StationCore, _tx_key
+from .core import StationCore, tx_key
 from .profiles import ChargingProfile, Purpose, floor_tenth, merge_periods, validation_error
 from .state import Evse, Reservation
 
@@ -90,7 +90,7 @@ class DeviceMixin(StationCore):
             tx = self.evses[profile.evse_id].transaction
             if tx is None:
                 return "a TxProfile needs a running transaction"
-            if profile.transaction_id is not None and profile.transaction_id != _tx_key(tx):
+            if profile.transaction_id is not None and profile.transaction_id != tx_key(tx):
                 return f"no transaction {profile.transaction_id} on EVSE {profile.evse_id}"
         replaces = any(
             p.id == profile.id

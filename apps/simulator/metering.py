@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from .core import COMMUNICATION_ERRORS, StationCore, _tx_key
+from .core import COMMUNICATION_ERRORS, StationCore, tx_key
 from .physics import MIN_PILOT_CURRENT_A, share
 from .state import Evse, Reading
 
@@ -69,7 +69,7 @@ class MeteringMixin(StationCore):
         tx_limit = self.profiles.transaction_limit_a(
             evse.id,
             at,
-            transaction_id=_tx_key(tx) if tx is not None else None,
+            transaction_id=tx_key(tx) if tx is not None else None,
             tx_start=tx_start,
             voltage=self.config.voltage,
             phases=evse.phases,
