@@ -40,7 +40,8 @@ _ACTIONS = {
 }
 
 
-_LOOKS_LIKE_REPLY = re.compile(r"\s*\[\s*[34]\s*,")
+# The head of a frame that can only be a CallResult/CallError (even when the rest is broken).
+_LOOKS_LIKE_REPLY = re.compile(r"\s*\[\s*[34]\s*[,\]]")
 
 
 def choose_subprotocol(offered: list[str]) -> str | None:
@@ -106,6 +107,8 @@ def precheck(text: str, version: str, max_bytes: int, handled: set[str]) -> Fram
     try:
         message = json.loads(text, parse_constant=_not_json)
     except (ValueError, RecursionError):
+        if _LOOKS_LIKE_REPLY.match(text):  # [3, ... / [4, ...: a reply, however broken
+            return Rejection(None, "bad-reply")
         return Rejection(
             call_error(version, "-1", "RpcFrameworkError", "Frame is not valid JSON"), "json"
         )
