@@ -227,7 +227,7 @@ def storable_row(row: dict) -> dict:
     if (
         text is not None
         and _encodes(text)
-        and not _NUL_ESCAPE.search(text)
+        and not ("\\u0000" in text and _NUL_ESCAPE.search(text))  # the regex only if need be
         and "\x00" not in unique_id
         and _encodes(unique_id)
     ):
