@@ -15,10 +15,10 @@ database work, with the CallError OCPP-J names (1.6 §4.2.3, 2.0.1 Part 4 §4.2.
 - text with a NUL character or a lone UTF-16 surrogate (``"\\ud800"`` in the frame), in any
   value or key: PropertyConstraintViolation ("a field contains an invalid value"); PostgreSQL
   text and jsonb cannot hold either;
-- an integer outside 32 bits (OCPP's integer: 2.0.1 Part 2, primitive datatypes; 1.6 SOAP ``xs:int``), or a
-  number that overflows a double (``1e400``): TypeConstraintViolation.  Meter registers in Wh
-  (1.6 ``meterStart``/``meterStop``) may use 64 bits: real meters pass 2^31 Wh (2.1 GWh) in
-  a fast charger's life and the columns are bigint;
+- an integer outside 32 bits (OCPP's integer: 2.0.1 Part 2, primitive datatypes; 1.6 SOAP
+  ``xs:int``), or a number that overflows a double (``1e400``): TypeConstraintViolation.
+  Meter registers in Wh (1.6 ``meterStart``/``meterStop``) may use 64 bits: real meters pass
+  2^31 Wh (2.1 GWh) in a fast charger's life, and the columns are bigint;
 - a negative connector or EVSE id (``connectorId``, ``evseId``, ``evse.id``; the spec says
   ≥ 0): PropertyConstraintViolation;
 - nesting deeper than ``MAX_DEPTH``: FormatViolation.
@@ -104,8 +104,8 @@ MAX_DEPTH = 64
 def check_values(payload: dict[str, Any]) -> None:
     """Raise the OCPPError the spec names for a value the database cannot hold (see the
     module's docstring); runs after the schema check, before the handler.  One walk over the
-    payload with the cheapest test first (a third of what ``base.to_snake`` costs); the
-    error is worked out only when a value fails it."""
+    payload with the cheapest test first (about what ``base.to_snake`` costs: ~10 µs for a
+    four-sample MeterValues here); the error is worked out only when a value fails it."""
     _walk(payload, "payload", 0)
 
 
