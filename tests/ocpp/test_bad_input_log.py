@@ -6,9 +6,11 @@ what it can and halves what still fails, so only the truly unstorable row is los
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
+from decimal import Decimal
 
 from django_tenants.utils import tenant_context
 
@@ -69,3 +71,49 @@ def test_one_unstorable_row_loses_only_itself(django_db_setup, live_alpha, make_
         assert "nul-id\\u0000" in logged and "surrogate\\ud800" in logged
         # Clean rows are stored as they are, not escaped.
         assert "escaped" not in logged["ok-0"]
+
+
+async def test_a_bad_report_in_a_meter_batch_costs_the_others_nothing(
+    django_db_setup, live_alpha, make_station
+):
+    """The group commit on the real database: a report the database refuses (here an EVSE id
+    that slipped past the checks) fails alone; the others of its batch are stored once."""
+    from apps.charging.metering import Sample
+    from apps.charging.models import MeterValue
+    from apps.charging.services import MeterReport
+    from apps.ocpp.runtime import GroupCommit, _write_meter_values
+    from tests.ocpp.clients import in_db
+
+    first, _, _ = make_station()
+    second, _, _ = make_station()
+    at = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+
+    def report(station, evse_id, wh):
+        sample = Sample(at, "Energy.Active.Import.Register", Decimal(wh), "Wh")
+        return MeterReport(station_id=station.pk, evse_id=evse_id, samples=[sample])
+
+    batches = []
+
+    def write(*, items):
+        batches.append(len(items))
+        return _write_meter_values(items=items)
+
+    commit = GroupCommit(write, writers_per_tenant=1)
+    results = await asyncio.gather(
+        commit.submit(live_alpha, report(first, 1, 100)),
+        commit.submit(live_alpha, report(second, -1, 200)),  # refused by a CHECK constraint
+        commit.submit(live_alpha, report(second, 2, 300)),
+        return_exceptions=True,
+    )
+
+    assert results[0] == 1 and results[2] == 1 and isinstance(results[1], RuntimeError)
+    assert batches[0] > 1  # they were written together first
+    stored = await in_db(
+        live_alpha,
+        lambda: sorted(
+            MeterValue.objects.filter(station_id__in=[first.pk, second.pk]).values_list(
+                "station_id", "evse_id", "value"
+            )
+        ),
+    )
+    assert stored == [(first.pk, 1, Decimal(100)), (second.pk, 2, Decimal(300))]
