@@ -101,6 +101,7 @@ class AdapterMixin:
         strict = not self.link.lax
         if strict:
             validation.check(self.version, msg.action, validation.REQUEST, msg.payload)
+        validation.check_values(msg.payload)  # what the database cannot hold
         arguments = to_snake(msg.payload)
         handler = handlers["_on_action"]
         try:
@@ -110,6 +111,8 @@ class AdapterMixin:
                 response = handler(**arguments)
             if inspect.isawaitable(response):
                 response = await response
+        except OCPPError:
+            raise  # a value the spec names an error for: answered by handle_call, no traceback
         except Exception as error:
             logger.exception("Error while handling %s from %s", msg.action, self.id)
             await self._send(msg.create_call_error(error).to_json())

@@ -2,13 +2,19 @@
 
 The library drops frames it cannot parse without answering, and swaps NotImplemented and
 NotSupported relative to the spec.  ``precheck`` runs first on every frame and returns the
-CallError the spec names (or None when the frame may go to the library).  ``translate_error``
+CallError the spec names (or None when the frame may go to the library).
+
+A CallResult or CallError is never answered, however malformed: OCPP-J sends a CallError only
+in answer to a CALL (1.6 §4.2.3, 2.0.1 Part 4 §4.2.3), so a broken reply is logged and
+ignored.  Text that is not JSON (RFC 8259: no ``NaN``/``Infinity``; nesting deeper than the
+parser can follow) is refused as such rather than crashing the connection.  ``translate_error``
 turns 2.0.1 error codes the library uses into their 1.6 spelling.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +38,10 @@ _ACTIONS = {
     "1.6": {a.value for a in Action16},
     "2.0.1": {a.value for a in Action201},
 }
+
+
+# The head of a frame that can only be a CallResult/CallError (even when the rest is broken).
+_LOOKS_LIKE_REPLY = re.compile(r"\s*\[\s*[34]\s*[,\]]")
 
 
 def choose_subprotocol(offered: list[str]) -> str | None:
@@ -82,6 +92,8 @@ class Rejection:
 def precheck(text: str, version: str, max_bytes: int, handled: set[str]) -> Frame | Rejection:
     size = len(text.encode())
     if size > max_bytes:
+        if _LOOKS_LIKE_REPLY.match(text):
+            return Rejection(None, "oversized-reply")
         unique_id = _best_effort_id(text)
         return Rejection(
             call_error(
@@ -93,11 +105,17 @@ def precheck(text: str, version: str, max_bytes: int, handled: set[str]) -> Fram
             "oversized",
         )
     try:
-        message = json.loads(text)
-    except ValueError:
+        message = json.loads(text, parse_constant=_not_json)
+    except (ValueError, RecursionError):
+        if _LOOKS_LIKE_REPLY.match(text):  # [3, ... / [4, ...: a reply, however broken
+            return Rejection(None, "bad-reply")
         return Rejection(
             call_error(version, "-1", "RpcFrameworkError", "Frame is not valid JSON"), "json"
         )
+    if isinstance(message, list) and message and message[0] in (CALLRESULT, CALLERROR):
+        if not _well_formed_reply(message):
+            return Rejection(None, "bad-reply")  # never answer a reply (OCPP-J §4.2.3)
+        return Frame(message[0], message[1], payload=message[2])
     if not isinstance(message, list) or len(message) < 3:
         return Rejection(
             call_error(
@@ -114,7 +132,7 @@ def precheck(text: str, version: str, max_bytes: int, handled: set[str]) -> Fram
             call_error(version, "-1", "RpcFrameworkError", "MessageId must be a string of 1-36"),
             "id",
         )
-    if message_type not in (CALL, CALLRESULT, CALLERROR) or isinstance(message_type, bool):
+    if message_type != CALL or isinstance(message_type, bool):
         return Rejection(
             call_error(
                 version,
@@ -124,41 +142,57 @@ def precheck(text: str, version: str, max_bytes: int, handled: set[str]) -> Fram
             ),
             "type",
         )
-    if message_type == CALL:
-        if len(message) != 4 or not isinstance(message[2], str) or not isinstance(message[3], dict):
-            return Rejection(
-                call_error(
-                    version, unique_id, "FormatViolation", "A CALL is [2, id, action, {payload}]"
-                ),
-                "call-shape",
-            )
-        action = message[2]
-        if action not in handled:
-            if action in _ACTIONS.get(version, set()):
-                return Rejection(
-                    call_error(
-                        version,
-                        unique_id,
-                        "NotSupported",
-                        f"{action} is not supported by this CSMS",
-                    ),
-                    "not-supported",
-                )
+    if len(message) != 4 or not isinstance(message[2], str) or not isinstance(message[3], dict):
+        return Rejection(
+            call_error(
+                version, unique_id, "FormatViolation", "A CALL is [2, id, action, {payload}]"
+            ),
+            "call-shape",
+        )
+    action = message[2]
+    if action not in handled:
+        if action in _ACTIONS.get(version, set()):
             return Rejection(
                 call_error(
                     version,
                     unique_id,
-                    "NotImplemented",
-                    f"{action} is not an OCPP {version} action",
+                    "NotSupported",
+                    f"{action} is not supported by this CSMS",
                 ),
-                "not-implemented",
+                "not-supported",
             )
-        return Frame(CALL, unique_id, action, message[3])
-    if message_type == CALLRESULT and (len(message) != 3 or not isinstance(message[2], dict)):
-        return Rejection(None, "bad-callresult")
-    if message_type == CALLERROR and len(message) < 4:
-        return Rejection(None, "bad-callerror")
-    return Frame(message_type, unique_id, payload=message[2] if len(message) > 2 else None)
+        return Rejection(
+            call_error(
+                version,
+                unique_id,
+                "NotImplemented",
+                f"{action} is not an OCPP {version} action",
+            ),
+            "not-implemented",
+        )
+    return Frame(CALL, unique_id, action, message[3])
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _well_formed_reply(message: list) -> bool:
+    """``[3, id, {payload}]`` or ``[4, id, code, description(, {details})]``: what the
+    library can unpack; anything else is ignored."""
+    if isinstance(message[0], bool) or len(message) < 3:
+        return False
+    unique_id = message[1]
+    if not isinstance(unique_id, str) or not unique_id or len(unique_id) > 36:
+        return False
+    if message[0] == CALLRESULT:
+        return len(message) == 3 and isinstance(message[2], dict)
+    return (
+        len(message) in (4, 5)
+        and isinstance(message[2], str)
+        and isinstance(message[3], str)
+        and (len(message) == 4 or isinstance(message[4], dict))
+    )
 
 
 def _id_of(message: Any) -> str:

@@ -17,6 +17,7 @@ import datetime as dt
 import functools
 import json
 import logging
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -144,7 +145,7 @@ class MessageLogBuffer:
         pending, self._rows, self._size = self._rows, defaultdict(list), 0
         for tenant, rows in pending.items():
             try:
-                await run_in_tenant(tenant, _write_log, rows=rows)
+                await run_in_tenant(tenant, write_log, rows=rows)
             except Exception:  # the log must never take a station down
                 logger.exception("Could not write %d OCPP log rows", len(rows))
 
@@ -152,7 +153,36 @@ class MessageLogBuffer:
 _LOG_COLUMNS = ("station_id", "direction", "message_type", "unique_id", "action", "payload")
 
 
-def _write_log(*, rows: list[dict]) -> None:
+def write_log(*, rows: list[dict]) -> int:
+    """Store log rows; returns how many were stored.  No row can make another disappear:
+    what PostgreSQL cannot store is escaped first (``storable_row``), and a batch that still
+    fails (a station deleted meanwhile, ...) is split in halves down to single rows, so only
+    a row that cannot be stored at all is lost, and logged.  Each part is its own COPY in
+    its own transaction."""
+    ready = []
+    for row in rows:
+        try:
+            ready.append(storable_row(row))
+        except Exception:
+            logger.exception("Could not serialise an OCPP log row: %.500r", row)
+    return _write_halving(ready)
+
+
+def _write_halving(rows: list[dict]) -> int:
+    if not rows:
+        return 0
+    try:
+        _copy_log(rows)
+    except Exception:
+        if len(rows) == 1:
+            logger.exception("Could not write an OCPP log row: %.500r", rows[0])
+            return 0
+        half = len(rows) // 2
+        return _write_halving(rows[:half]) + _write_halving(rows[half:])
+    return len(rows)
+
+
+def _copy_log(rows: list[dict]) -> None:
     """COPY the rows in (a tenth of the cost of building model instances for bulk_create)."""
     from .models import MessageLog
 
@@ -168,10 +198,57 @@ def _write_log(*, rows: list[dict]) -> None:
                         row["message_type"],
                         row["unique_id"],
                         row["action"],
-                        json.dumps(row["payload"], default=str),
+                        row["payload_json"],
                         row["created_at"],
                     )
                 )
+
+
+# A \u0000 escape in JSON text: a backslash preceded by an even number of backslashes.
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def storable_row(row: dict) -> dict:
+    """The row with its payload as JSON text PostgreSQL can store (``payload_json``).
+
+    PostgreSQL text and jsonb hold neither NUL nor a lone UTF-16 surrogate, and jsonb takes no
+    ``NaN``/``Infinity`` (a ``1e400`` in a frame reads as infinity).  Such a row is kept
+    whole, escaped reversibly: its payload becomes ``{"escaped": "<JSON text>"}``, the ASCII
+    JSON text of ``{"unique_id": ..., "payload": ...}`` as the station sent them (every such
+    character written as a ``\\uXXXX`` escape inside a string, which jsonb stores as plain
+    text); ``json.loads(row.payload["escaped"])`` gives back exactly what was sent.  Its
+    ``unique_id`` column shows the id with the same escapes, for reading and searching.
+    A clean row (nearly all) costs one ``json.dumps`` and two scans of its text."""
+    payload, unique_id = row["payload"], row["unique_id"]
+    try:
+        text = json.dumps(payload, default=str, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        text = None
+    if (
+        text is not None
+        and _encodes(text)
+        and not ("\\u0000" in text and _NUL_ESCAPE.search(text))  # the regex only if need be
+        and "\x00" not in unique_id
+        and _encodes(unique_id)
+    ):
+        return {**row, "payload_json": text}
+    escaped = json.dumps({"unique_id": unique_id, "payload": payload}, default=str)
+    return {
+        **row,
+        "unique_id": json.dumps(unique_id)[1:-1][:64],
+        "payload_json": json.dumps({"escaped": escaped}),
+    }
+
+
+def _encodes(text: str) -> bool:
+    """False when ``text`` holds a lone surrogate (UTF-8 cannot encode it)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 message_log = MessageLogBuffer()
@@ -254,16 +331,17 @@ seen_batcher = GroupCommit(_write_seen)
 
 
 def parse_time(value: str | None) -> dt.datetime:
-    """OCPP timestamps (RFC 3339); a missing or unreadable one means 'now'."""
-    if not value:
+    """OCPP timestamps (RFC 3339); a missing or unreadable one means 'now', and so does one
+    that falls outside the years 1-9999 in UTC (``9999-12-31T23:00:00-05:00``)."""
+    if not value or not isinstance(value, str):
         return timezone.now()
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.UTC)
+        return parsed.astimezone(dt.UTC)
+    except (ValueError, OverflowError):
         return timezone.now()
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
 
 
 def now_iso() -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from apps.charging.metering import Sample, SampleError, normalise
+from ocpp.exceptions import PropertyConstraintViolationError
+
+from apps.charging.metering import Sample, SampleError, SampleRangeError, normalise
 
 from .runtime import parse_time
 
@@ -14,7 +16,9 @@ logger = logging.getLogger(__name__)
 
 def samples_from(meter_values: list[dict[str, Any]] | None, version: str) -> list[Sample]:
     """Parse snake_case meter values (as the ocpp library hands them to handlers).
-    Values that are not numbers (signed data) are skipped, never guessed."""
+    Values that are not numbers (signed data) are skipped, never guessed; a number no meter
+    can produce refuses the whole message (PropertyConstraintViolation) before anything is
+    stored."""
     samples: list[Sample] = []
     for meter_value in meter_values or []:
         timestamp = parse_time(meter_value.get("timestamp"))
@@ -37,6 +41,8 @@ def samples_from(meter_values: list[dict[str, Any]] | None, version: str) -> lis
                     unit=unit,
                     multiplier=multiplier,
                 )
+            except SampleRangeError as error:
+                raise PropertyConstraintViolationError(details={"cause": str(error)}) from None
             except SampleError as error:
                 logger.warning("Skipping sample: %s", error)
                 continue

@@ -102,3 +102,40 @@ async def test_two_calls_in_a_row_are_both_answered_in_order(server, make_statio
         await ws.send('[2, "b", "Heartbeat", {}]')
         first, second = json.loads(await ws.recv()), json.loads(await ws.recv())
         assert (first[1], second[1]) == ("a", "b") and first[0] == second[0] == 3
+
+
+MALFORMED_REPLIES = [
+    '[3, "r1"]',  # a CallResult without its payload (was answered with a CallError)
+    "[3]",
+    "[4]",
+    '[4, "r2"]',
+    "[3, 5, {}]",
+    '[3, "' + "x" * 40 + '", {}]',
+    '[3, "r3", []]',
+    '[3, "r4", {}, "extra"]',
+    '[4, "r5", "GenericError"]',
+    '[4, "r6", 7, "description", {}]',
+    '[4, "r7", "GenericError", "description", {}, "extra"]',  # the library raised TypeError
+    '[3, "r8", {"value": NaN}]',  # not JSON, but a reply by its head
+    '[3, "r9", {"cut": ',
+]
+
+
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+async def test_malformed_replies_are_never_answered(server, make_station, version):
+    """OCPP-J (1.6 §4.2.3, 2.0.1 Part 4 §4.2.3): a CallError answers a CALL only, so a broken
+    CallResult or CallError is logged and ignored; the next answer is the next CALL's."""
+    station, identity, password = make_station()
+    async with connect(
+        f"{server.ws}/ocpp/{identity}",
+        subprotocols=[f"ocpp{version}"],
+        additional_headers={"Authorization": basic_auth(identity, password)},
+    ) as ws:
+        for frame in MALFORMED_REPLIES:
+            await ws.send(frame)
+            reply = await raw_exchange(ws, f'[2, "after-{len(frame)}", "Heartbeat", {{}}]')
+            assert reply[:2] == [3, f"after-{len(frame)}"], (frame, reply)
+        oversized = json.dumps([3, "big", {"data": "y" * 70_000}])
+        await ws.send(oversized)
+        reply = await raw_exchange(ws, '[2, "after-big", "Heartbeat", {}]')
+        assert reply[:2] == [3, "after-big"]
