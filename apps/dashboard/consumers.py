@@ -24,9 +24,8 @@ from django.contrib.auth import get_user
 from django.http.cookie import parse_cookie
 from django.utils.module_loading import import_string
 
+from apps.core.live import group_for
 from apps.core.scoping import Scope
-
-from .live import group_for
 
 # A revoked role or a signed-out session stops the feed within this many seconds.
 SCOPE_REFRESH_SECONDS = 60.0

@@ -4,12 +4,10 @@ follow the live feed (``/ws/live/``): no reload, no polling."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.urls import reverse
-from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from apps.core.views import PermissionRequiredMixin
-from apps.stations.choices import LiveState
+from apps.stations.views import live_labels
 
 from .selectors import dashboard_summary, map_stations, start_of_today, tenant_timezone
 
@@ -24,22 +22,6 @@ def map_tiles() -> dict[str, str]:
     return {
         "url": getattr(settings, "MAP_TILE_URL", "") or DEFAULT_TILE_URL,
         "attribution": getattr(settings, "MAP_TILE_ATTRIBUTION", "") or DEFAULT_TILE_ATTRIBUTION,
-    }
-
-
-def live_labels() -> dict:
-    """The words the live pages' scripts write, in the page's language."""
-    return {
-        "states": {state.value: str(state.label) for state in LiveState},
-        "cleared": _("cleared"),
-        "raised": _("raised"),
-        "started": _("Session started"),
-        "ended": _("Session ended"),
-        "port": _("port"),
-        "open": _("Open the station"),
-        "commandFailed": _("The command could not be carried out. Try again."),
-        "stationUrl": reverse("stations:station_detail", args=[0]),
-        "sessionUrl": reverse("charging:session_detail", args=[0]),
     }
 
 
