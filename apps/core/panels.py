@@ -38,6 +38,11 @@ from .scoping import Actor
 STATION = "station"
 SITE = "site"
 SESSION = "session"
+DASHBOARD = "dashboard"  # a feature's page (apps.dashboard) that others add to the same way
+
+# The site of a page that is about no one site (the dashboard): a panel shows when the actor
+# holds its permission on some site, and its context reads through ``restrict``.
+ANY_SITE = object()
 
 # The slots of each page, from the top of the page down.
 PAGES: dict[str, tuple[str, ...]] = {
@@ -48,6 +53,8 @@ PAGES: dict[str, tuple[str, ...]] = {
     SITE: ("links",),
     # facts: rows of the session's facts; full: cards below the power curve.
     SESSION: ("facts", "full"),
+    # figures: tiles after the dashboard's own; column: cards beside the live activity.
+    DASHBOARD: ("figures", "column"),
 }
 
 PanelContext = Callable[..., dict[str, Any]]
@@ -67,7 +74,9 @@ class Panel:
     def permissions(self) -> tuple[str, ...]:
         return (self.permission,) if isinstance(self.permission, str) else self.permission
 
-    def visible_to(self, actor: Actor, site_id: int | None) -> bool:
+    def visible_to(self, actor: Actor, site_id: int | None | object) -> bool:
+        if site_id is ANY_SITE:
+            return any(not actor.scope_for(code).empty for code in self.permissions)
         return any(actor.scope_for(code).covers_site(site_id) for code in self.permissions)
 
 
@@ -110,13 +119,13 @@ def registered(page: str) -> list[Panel]:
     return sorted(_panels[page], key=lambda panel: panel.order)
 
 
-def visible(page: str, *, actor: Actor, site_id: int | None) -> list[Panel]:
+def visible(page: str, *, actor: Actor, site_id: int | None | object) -> list[Panel]:
     """The panels of ``page`` that ``actor`` may see on the site ``site_id``."""
     return [panel for panel in registered(page) if panel.visible_to(actor, site_id)]
 
 
 def page_panels(
-    page: str, *, obj: Any, actor: Actor, site_id: int | None
+    page: str, *, obj: Any, actor: Actor, site_id: int | None | object
 ) -> dict[str, list[PanelView]]:
     """What a page includes: ``{slot: [PanelView, ...]}`` for every slot of the page."""
     result: dict[str, list[PanelView]] = {slot: [] for slot in PAGES[page]}

@@ -196,8 +196,6 @@ class DashboardSummary:
     stations_online: int
     energy_today_wh: int
     active_session_energy: dict[int, int]
-    recent_alerts: list
-    open_alert_count: int
     ports: list[list] = field(default_factory=list)
     online: dict[int, bool] = field(default_factory=dict)
 
@@ -213,9 +211,8 @@ class DashboardSummary:
         return len(self.active_session_energy)
 
 
-def dashboard_summary(*, actor: Actor, alerts: int = 8) -> DashboardSummary:
-    from apps.monitoring.selectors import alert_list
-
+def dashboard_summary(*, actor: Actor) -> DashboardSummary:
+    """The dashboard's own figures (features add theirs as panels: monitoring's alerts)."""
     stations = list(Station.objects.restrict(actor, "stations.view").values_list("pk", "is_online"))
     online = {pk: is_online for pk, is_online in stations}
     port_rows = (
@@ -230,15 +227,12 @@ def dashboard_summary(*, actor: Actor, alerts: int = 8) -> DashboardSummary:
         counts[state] += 1
         ports.append([station_id, evse_id, state])
     sessions = active_sessions(actor=actor)
-    visible_alerts = alert_list(actor=actor)
     return DashboardSummary(
         port_counts=dict(counts),
         stations_total=len(stations),
         stations_online=sum(1 for _, is_online in stations if is_online),
         energy_today_wh=energy_today_wh(actor=actor),
         active_session_energy={row["pk"]: row["energy_wh"] for row in sessions},
-        recent_alerts=list(visible_alerts[:alerts]),
-        open_alert_count=visible_alerts.filter(cleared_at__isnull=True).count(),
         ports=ports,
         online=online,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.views.generic import TemplateView
 
+from apps.core import panels
 from apps.core.views import PermissionRequiredMixin
 from apps.stations.views import live_labels
 
@@ -33,6 +34,9 @@ class DashboardView(PermissionRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         summary = dashboard_summary(actor=self.request.actor)
         context["summary"] = summary
+        context["panels"] = panels.page_panels(
+            panels.DASHBOARD, obj=None, actor=self.request.actor, site_id=panels.ANY_SITE
+        )
         context["labels"] = live_labels()
         context["live_data"] = {
             "ports": summary.ports,

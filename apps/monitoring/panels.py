@@ -1,5 +1,6 @@
-"""What monitoring adds to the core's station page (registered in ``MonitoringConfig.ready``):
-uptime among the station's details, its latest alerts, and the remote-control forms."""
+"""What monitoring adds to other apps' pages (registered in ``MonitoringConfig.ready``): on
+the station page, uptime among the details, the latest alerts and the remote-control forms;
+on the dashboard, the open-alert count and the recent alerts."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from apps.core.scoping import Actor
 from apps.stations.models import Station
 
 from .models import Alert
-from .selectors import station_uptime
+from .selectors import alert_list, station_uptime
+
+DASHBOARD_RECENT_ALERTS = 8
 
 
 def station_uptime_panel(*, obj: Station, actor: Actor) -> dict[str, Any]:
@@ -43,6 +46,14 @@ def station_remote_control_panel(*, obj: Station, actor: Actor) -> dict[str, Any
     return {"forms": command_forms(station=obj, actor=actor)}
 
 
+def dashboard_open_alerts_panel(*, obj: None, actor: Actor) -> dict[str, Any]:
+    return {"open_alert_count": alert_list(actor=actor).filter(cleared_at__isnull=True).count()}
+
+
+def dashboard_recent_alerts_panel(*, obj: None, actor: Actor) -> dict[str, Any]:
+    return {"recent_alerts": list(alert_list(actor=actor)[:DASHBOARD_RECENT_ALERTS])}
+
+
 PANELS = (
     panels.Panel(
         page=panels.STATION,
@@ -67,6 +78,22 @@ PANELS = (
         template_name="monitoring/_station_alerts.html",
         permission="stations.view",
         context=station_alerts_panel,
+    ),
+    panels.Panel(
+        page=panels.DASHBOARD,
+        slot="figures",
+        name="monitoring.open_alerts",
+        template_name="monitoring/_dashboard_open_alerts.html",
+        permission="stations.view",
+        context=dashboard_open_alerts_panel,
+    ),
+    panels.Panel(
+        page=panels.DASHBOARD,
+        slot="column",
+        name="monitoring.recent_alerts",
+        template_name="monitoring/_dashboard_recent_alerts.html",
+        permission="stations.view",
+        context=dashboard_recent_alerts_panel,
     ),
 )
 

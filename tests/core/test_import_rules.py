@@ -4,7 +4,8 @@ import of a feature app, at the top or inside a function, fails the test with wh
 
 The core is listed here; ``api`` and ``audit`` are the platform the core builds on (the REST
 base viewsets that apply the one scoping path, the audit log) and are held to the same rule;
-every other app under ``apps/`` is a feature, including any app added later.
+every other app under ``apps/`` is a feature, including any app added later.  Features do not
+import one another either: they talk through the core's registries.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def violations_in(
     return result
 
 
-def core_modules(app: str) -> list[Path]:
+def app_modules(app: str) -> list[Path]:
     return sorted(
         path
         for path in (APPS_DIR / app).rglob("*.py")
@@ -102,7 +103,7 @@ def test_the_apps_are_where_the_rule_expects_them():
 @pytest.mark.parametrize("app", CORE_APPS + PLATFORM_APPS)
 def test_core_and_platform_apps_import_no_feature_app(app):
     features = feature_apps()
-    modules = core_modules(app)
+    modules = app_modules(app)
     assert modules, f"no modules found in apps/{app}"
     found = []
     for path in modules:
@@ -117,6 +118,22 @@ def test_core_and_platform_apps_import_no_feature_app(app):
         "The core imports feature apps (register a panel, a policy or an event handler "
         "from the feature instead):\n" + "\n".join(map(str, found))
     )
+
+
+@pytest.mark.parametrize("app", sorted(feature_apps()))
+def test_features_import_no_other_feature(app):
+    """Features talk through the core's events, policies, panels and ``publish_live``."""
+    others = feature_apps() - {app}
+    found = []
+    for path in app_modules(app):
+        found += violations_in(
+            path.read_text(),
+            module_name(path),
+            path=str(path.relative_to(APPS_DIR.parent)),
+            features=others,
+            is_package=path.name == "__init__.py",
+        )
+    assert not found, "A feature imports another feature:\n" + "\n".join(map(str, found))
 
 
 @pytest.mark.parametrize(

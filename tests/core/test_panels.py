@@ -157,3 +157,25 @@ def test_remote_control_views_keep_the_stations_urls():
     url = reverse("stations:station_reset", args=[7])
     assert url == "/stations/7/reset/"
     assert resolve(url).func.view_class is StationResetView
+
+
+def test_dashboard_shows_monitorings_alerts_within_the_viewers_sites(
+    personas, alpha_sites, client_for
+):
+    from apps.monitoring.models import Alert
+
+    a1, a2 = alpha_sites
+    for site, identity in ((a1, "DASH-A1"), (a2, "DASH-A2")):
+        station = make_station(site, identity, statuses=("Available",))
+        Alert.objects.create(station=station, kind="offline", message=f"{identity} gone")
+    url = reverse("dashboard:home")
+
+    owner = client_for(personas.owner).get(url)
+    html = owner.content.decode()
+    assert 'id="open-alerts">2<' in html
+    assert "DASH-A1 gone" in html and "DASH-A2 gone" in html
+
+    # a person who sees A1 only: the panel shows (they see some site), with A1's alert only
+    html = client_for(person([a1], "stations.view")).get(url).content.decode()
+    assert 'id="open-alerts">1<' in html
+    assert "DASH-A1 gone" in html and "DASH-A2 gone" not in html
