@@ -4,10 +4,13 @@ commit or roll back with it) and queued for sending only after the commit."""
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 
 import pytest
 from django.db import transaction
+from django.test import override_settings
 
 from apps.core import events
 from apps.monitoring import tasks as monitoring_tasks
@@ -109,3 +112,57 @@ def test_a_failing_in_transaction_handler_does_not_undo_the_alert(
     assert alert is not None and alert.pk
     # the broken handler's row was rolled back to its savepoint; webhooks' own stands
     assert [d.payload["data"]["id"] for d in WebhookDelivery.objects.all()] == [alert.pk]
+
+
+# --- The real thing: committed alert, a Celery worker, an HTTP endpoint ------------------------
+@pytest.mark.slow
+@override_settings(WEBHOOKS_ALLOW_PRIVATE_NETWORKS=True)
+def test_a_committed_alert_reaches_the_endpoint_through_celery(
+    django_db_setup, django_db_blocker, receiver, monkeypatch
+):
+    from django.db import connection
+    from django_tenants.utils import tenant_context
+
+    from apps.accounts.models import User
+    from apps.core import broadcast
+    from apps.monitoring.models import Alert
+    from apps.stations.models import Station
+    from apps.tenants.models import Tenant
+    from apps.webhooks import signing
+    from apps.webhooks.choices import DeliveryStatus
+    from tests.workers import WorkerProcess
+
+    monkeypatch.setattr(monitoring_tasks.alert_notify, "delay", lambda *args: None)
+    monkeypatch.setattr(broadcast, "group_send", lambda group, message: None)
+    worker = WorkerProcess("alert-webhooks", settings={"WEBHOOKS_ALLOW_PRIVATE_NETWORKS": True})
+    worker.start()
+    try:
+        with django_db_blocker.unblock(), tenant_context(Tenant.objects.get(slug="alpha")):
+            station = Station.objects.create(identity="E2E-ALERT", name="E2E")
+            webhook = services.webhook_create(
+                name="alerts e2e",
+                url=receiver.url,
+                events=["alert.raised"],
+                created_by=User.objects.get(email="owner@alpha.test"),
+            )
+            try:
+                alert = alert_raise(station_id=station.pk, kind="offline", message="e2e")
+                delivery = WebhookDelivery.objects.get(webhook=webhook)
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline and delivery.status != DeliveryStatus.SUCCEEDED:
+                    time.sleep(0.1)
+                    delivery.refresh_from_db()
+                assert delivery.status == DeliveryStatus.SUCCEEDED, (delivery.error, worker.log())
+                (request,) = receiver.requests
+                assert signing.verify(
+                    webhook.secret, request.headers["X-Chargegrid-Signature"], request.body
+                )
+                body = json.loads(request.body)
+                assert body["event"] == "alert.raised" and body["data"]["id"] == alert.pk
+            finally:
+                Alert.objects.filter(station=station).delete()
+                webhook.delete()
+                station.delete()
+        connection.set_schema_to_public()
+    finally:
+        worker.stop()
