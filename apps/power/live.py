@@ -1,7 +1,7 @@
 """Live updates of the site power page: after each rebalance the site's tree (limits,
 allocated and drawn per line, each port's limit and reason) goes to the tenant's live group,
-the one ``/ws/live/`` browsers listen to (sent with the core's ``publish_live``); the consumer forwards ``power_tree`` messages to
-people holding ``power.view`` on the site."""
+the one ``/ws/live/`` browsers listen to, through the core's ``publish_live``; the consumer
+forwards ``power_tree`` messages to people holding ``power.view`` on the site."""
 
 from __future__ import annotations
 
