@@ -9,10 +9,12 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from apps.core.views import ScopedDetailView, ScopedListView
+from apps.core import panels
+from apps.core.views import PanelsMixin, ScopedDetailView, ScopedListView
 
 from .filtersets import ChargingSessionFilterSet
 from .models import ChargingSession
+from .selectors import power_series
 
 CSV_COLUMNS = (
     "session_id",
@@ -127,17 +129,19 @@ class SessionExportView(SessionListView):
         return response
 
 
-class SessionDetailView(ScopedDetailView):
+class SessionDetailView(PanelsMixin, ScopedDetailView):
     model = ChargingSession
     permission = "sessions.view"
     template_name = "charging/session_detail.html"
+    panel_page = panels.SESSION
+
+    def panel_site_id(self, obj) -> int | None:
+        return obj.station.site_id
 
     def get_queryset(self):
         return super().get_queryset().select_related("station", "station__site", "evse", "token")
 
     def get_context_data(self, **kwargs):
-        from apps.dashboard.selectors import power_series
-
         context = super().get_context_data(**kwargs)
         session = self.object
         points = power_series(session_ids=[session.pk], since=session.started_at)

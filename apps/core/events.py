@@ -7,6 +7,14 @@ tenant that emitted the event; they should be quick and enqueue Celery work for 
 Feature apps subscribe in ``AppConfig.ready``::
 
     events.subscribe(events.SESSION_ENDED, billing_handlers.on_session_ended)
+
+Features also announce their own news here, so that other features react without importing
+them: monitoring emits ``alert.raised`` / ``alert.cleared`` and webhooks subscribes.
+
+A handler subscribed with ``in_transaction=True`` runs at once instead, inside the emitter's
+transaction (in a savepoint): for rows that must commit or roll back with what happened, such
+as webhook deliveries (a transactional outbox); anything they queue must itself wait for the
+commit.  Keep them to a few queries.
 """
 
 from __future__ import annotations
@@ -28,6 +36,10 @@ SESSION_STARTED = "session.started"
 SESSION_UPDATED = "session.updated"
 SESSION_ENDED = "session.ended"
 METER_VALUES_RECEIVED = "meter_values.received"
+# Emitted by monitoring (apps.monitoring.services.alerts) with alert_id, station_id, site_id,
+# kind and ``alert``: the alert as integrators see it (apps.monitoring.services.alert_data).
+ALERT_RAISED = "alert.raised"
+ALERT_CLEARED = "alert.cleared"
 
 KNOWN_EVENTS = {
     STATION_CONNECTED,
@@ -38,28 +50,40 @@ KNOWN_EVENTS = {
     SESSION_UPDATED,
     SESSION_ENDED,
     METER_VALUES_RECEIVED,
+    ALERT_RAISED,
+    ALERT_CLEARED,
 }
 
 Handler = Callable[..., Any]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
+_in_transaction_handlers: dict[str, list[Handler]] = defaultdict(list)
 
 
-def subscribe(event: str, handler: Handler) -> None:
+def subscribe(event: str, handler: Handler, *, in_transaction: bool = False) -> None:
     if event not in KNOWN_EVENTS:
         raise ValueError(f"Unknown event {event!r}")
-    if handler not in _handlers[event]:
-        _handlers[event].append(handler)
+    handlers = _in_transaction_handlers if in_transaction else _handlers
+    if handler not in handlers[event]:
+        handlers[event].append(handler)
 
 
 def unsubscribe(event: str, handler: Handler) -> None:
-    if handler in _handlers[event]:
-        _handlers[event].remove(handler)
+    for handlers in (_handlers, _in_transaction_handlers):
+        if handler in handlers[event]:
+            handlers[event].remove(handler)
 
 
 def emit(event: str, **payload: Any) -> None:
-    """Call every handler of ``event`` once the current transaction commits."""
+    """Call every handler of ``event`` once the current transaction commits (those subscribed
+    ``in_transaction`` at once, each in a savepoint)."""
     if event not in KNOWN_EVENTS:
         raise ValueError(f"Unknown event {event!r}")
+    for handler in list(_in_transaction_handlers[event]):
+        try:
+            with transaction.atomic():
+                handler(event=event, **payload)
+        except Exception:  # rolled back to the savepoint: the emitter's work stands
+            logger.exception("Handler %r of %s failed", handler, event)
     handlers = list(_handlers[event])
     if not handlers:
         return

@@ -10,6 +10,8 @@ from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, ListView
 
+from . import panels
+
 
 def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
@@ -117,3 +119,23 @@ class ScopedListView(PermissionRequiredMixin, ListView):
 
 class ScopedDetailView(PermissionRequiredMixin, DetailView):
     """Objects outside the actor's scope are 404, exactly like objects that do not exist."""
+
+
+class PanelsMixin:
+    """Adds the panels feature apps registered for this page (``apps.core.panels``): only
+    those the actor may see on the object's site."""
+
+    panel_page = ""
+
+    def panel_site_id(self, obj) -> int | None:
+        return obj.site_id
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["panels"] = panels.page_panels(
+            self.panel_page,
+            obj=self.object,
+            actor=self.request.actor,
+            site_id=self.panel_site_id(self.object),
+        )
+        return context

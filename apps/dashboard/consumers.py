@@ -1,10 +1,10 @@
 """The browsers' live feed: ``/ws/live/``.
 
-django-tenants has no Channels support (field notes): the tenant is resolved here from the
-Host header, and the person from the session cookie inside that tenant's schema, in one sync
-function that sets its own schema.  The consumer joins its tenant's group and forwards what
-the person may see: station and power messages on sites where they hold ``stations.view``,
-session messages where they hold ``sessions.view``.
+django-tenants has no Channels support (its open issues #767, #820, #931): the tenant is
+resolved here from the Host header, and the person from the session cookie inside that
+tenant's schema, in one sync function that sets its own schema.  The consumer joins its
+tenant's group and forwards what the person may see: station and power messages on sites where
+they hold ``stations.view``, session messages where they hold ``sessions.view``.
 
 Query string: ``power=all`` (every power message: the dashboard's energy counter) or
 ``power=<station id>`` (one station's page); without it no power messages are sent.
@@ -24,9 +24,8 @@ from django.contrib.auth import get_user
 from django.http.cookie import parse_cookie
 from django.utils.module_loading import import_string
 
+from apps.core.live import group_for
 from apps.core.scoping import Scope
-
-from .live import group_for
 
 # A revoked role or a signed-out session stops the feed within this many seconds.
 SCOPE_REFRESH_SECONDS = 60.0

@@ -1,12 +1,15 @@
 """The live feed: domain events become messages on a per-tenant channel-layer group, which
 ``consumers.LiveConsumer`` forwards to the browsers of that tenant (filtered by each person's
 site scope).  Every message carries ``site_id`` so the consumer can filter without a query.
+Messages are sent with the core's ``apps.core.live.publish_live``, which other features
+(monitoring's alerts, power's trees) call too.
 
 Message kinds (the ``kind`` key):
 - ``station``: a station's link or a port's status changed; the station's full live snapshot.
 - ``power``: meter values arrived (power, session energy so far).
 - ``session``: a session started or ended.
-- ``alert``: a monitoring alert was raised or cleared.
+- ``alert``: a monitoring alert was raised or cleared (published by monitoring).
+- ``power_tree``: a site's electrical tree after a rebalance (published by power).
 """
 
 from __future__ import annotations
@@ -14,25 +17,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import connection
 from django.utils import timezone
 
-from apps.core import broadcast, events
+from apps.core import events
+from apps.core.live import publish_live
 
 logger = logging.getLogger(__name__)
-
-GROUP_PREFIX = "live."
-MESSAGE_TYPE = "live.event"
-
-
-def group_for(schema_name: str) -> str:
-    return f"{GROUP_PREFIX}{schema_name}"
-
-
-def publish(data: dict[str, Any], *, schema_name: str | None = None) -> None:
-    """Send ``data`` to every live browser of the current tenant (sync code only)."""
-    schema_name = schema_name or connection.schema_name
-    broadcast.group_send(group_for(schema_name), {"type": MESSAGE_TYPE, "data": data})
 
 
 def station_message(station_id: int) -> dict[str, Any] | None:
@@ -48,7 +38,7 @@ def station_message(station_id: int) -> dict[str, Any] | None:
 def on_station_changed(*, event: str, station_id: int, **payload: Any) -> None:
     message = station_message(station_id)
     if message is not None:
-        publish(message)
+        publish_live(message)
 
 
 def on_session(*, event: str, session_id: int, station_id: int, evse_id: int, **_: Any) -> None:
@@ -61,7 +51,7 @@ def on_session(*, event: str, session_id: int, station_id: int, evse_id: int, **
     )
     if row is None:
         return
-    publish(
+    publish_live(
         {
             "kind": "session",
             "event": "started" if event == events.SESSION_STARTED else "ended",
@@ -93,7 +83,7 @@ def on_meter_values(
         from apps.stations.models import Station
 
         site_id = Station.objects.filter(pk=station_id).values_list("site_id", flat=True).first()
-    publish(
+    publish_live(
         {
             "kind": "power",
             "station_id": station_id,
@@ -105,15 +95,6 @@ def on_meter_values(
             "at": timezone.now().isoformat(),
         }
     )
-
-
-def publish_alert(*, alert_id: int, event: str) -> None:
-    """Called by monitoring after an alert is raised or cleared (after commit)."""
-    from apps.monitoring.selectors import alert_summary
-
-    summary = alert_summary(alert_id=alert_id)
-    if summary is not None:
-        publish({"kind": "alert", "event": event, "at": timezone.now().isoformat(), **summary})
 
 
 def subscribe_all() -> None:

@@ -29,19 +29,10 @@ from apps.charging.choices import SessionStatus
 from apps.charging.metering import ENERGY_REGISTER
 from apps.charging.models import ChargingSession, MeterValue
 from apps.core.scoping import Actor
-from apps.stations.choices import LIVE_STATE_OF_STATUS, LiveState
+from apps.stations.choices import LiveState
 from apps.stations.models import Evse, Station
+from apps.stations.selectors import port_state, station_state
 
-# The order in which a station's ports decide the colour of its marker: what needs attention
-# first, then whether a driver can still plug in.
-STATION_STATE_PRIORITY = (
-    LiveState.FAULTED,
-    LiveState.AVAILABLE,
-    LiveState.CHARGING,
-    LiveState.FINISHED,
-    LiveState.RESERVED,
-    LiveState.UNAVAILABLE,
-)
 # The tiles of the dashboard, in display order.
 DASHBOARD_STATES = (
     LiveState.AVAILABLE,
@@ -52,23 +43,6 @@ DASHBOARD_STATES = (
     LiveState.RESERVED,
     LiveState.UNAVAILABLE,
 )
-
-
-def port_state(*, is_online: bool, status: str) -> str:
-    """The same rule as ``Evse.live_state``, on plain values (no station object needed)."""
-    if not is_online:
-        return LiveState.OFFLINE
-    return LIVE_STATE_OF_STATUS.get(status, LiveState.UNAVAILABLE)
-
-
-def station_state(*, is_online: bool, port_states: list[str]) -> str:
-    """One colour for a station: offline, else its most important port state."""
-    if not is_online:
-        return LiveState.OFFLINE
-    for state in STATION_STATE_PRIORITY:
-        if state in port_states:
-            return state
-    return LiveState.UNAVAILABLE
 
 
 def tenant_timezone() -> zoneinfo.ZoneInfo:
@@ -222,8 +196,6 @@ class DashboardSummary:
     stations_online: int
     energy_today_wh: int
     active_session_energy: dict[int, int]
-    recent_alerts: list
-    open_alert_count: int
     ports: list[list] = field(default_factory=list)
     online: dict[int, bool] = field(default_factory=dict)
 
@@ -239,9 +211,8 @@ class DashboardSummary:
         return len(self.active_session_energy)
 
 
-def dashboard_summary(*, actor: Actor, alerts: int = 8) -> DashboardSummary:
-    from apps.monitoring.selectors import alert_list
-
+def dashboard_summary(*, actor: Actor) -> DashboardSummary:
+    """The dashboard's own figures (features add theirs as panels: monitoring's alerts)."""
     stations = list(Station.objects.restrict(actor, "stations.view").values_list("pk", "is_online"))
     online = {pk: is_online for pk, is_online in stations}
     port_rows = (
@@ -256,130 +227,12 @@ def dashboard_summary(*, actor: Actor, alerts: int = 8) -> DashboardSummary:
         counts[state] += 1
         ports.append([station_id, evse_id, state])
     sessions = active_sessions(actor=actor)
-    visible_alerts = alert_list(actor=actor)
     return DashboardSummary(
         port_counts=dict(counts),
         stations_total=len(stations),
         stations_online=sum(1 for _, is_online in stations if is_online),
         energy_today_wh=energy_today_wh(actor=actor),
         active_session_energy={row["pk"]: row["energy_wh"] for row in sessions},
-        recent_alerts=list(visible_alerts[:alerts]),
-        open_alert_count=visible_alerts.filter(cleared_at__isnull=True).count(),
         ports=ports,
         online=online,
     )
-
-
-# --- Inventory pages -------------------------------------------------------------------------
-def inventory_choices(*, actor: Actor) -> dict[str, list[str]]:
-    """Vendors, models and firmware versions among the actor's stations (filter suggestions)."""
-    stations = Station.objects.restrict(actor, "stations.view").order_by()
-
-    def distinct(field_name: str) -> list[str]:
-        return list(
-            stations.exclude(**{field_name: ""})
-            .values_list(field_name, flat=True)
-            .distinct()
-            .order_by(field_name)[:200]
-        )
-
-    return {
-        "vendors": distinct("vendor"),
-        "models": distinct("model"),
-        "firmware": distinct("firmware_version"),
-    }
-
-
-POWER_HISTORY = dt.timedelta(hours=3)
-
-
-def power_series(*, session_ids: list[int], since: dt.datetime) -> dict[int, list[list[float]]]:
-    """``{session id: [[unix seconds, watts], ...]}`` from the sessions' power samples: the
-    station's total when it sends one, else the sum of its phases."""
-    from apps.charging.metering import POWER
-
-    if not session_ids:
-        return {}
-    rows = (
-        MeterValue.objects.filter(
-            session_id__in=session_ids,
-            measurand=POWER,
-            timestamp__gte=since,
-            location__in=("", "Outlet"),
-        )
-        .order_by("session_id", "timestamp")
-        .values_list("session_id", "timestamp", "phase", "value")
-    )
-    totals: dict[int, dict[dt.datetime, float]] = {}
-    phases: dict[int, dict[dt.datetime, float]] = {}
-    for session_id, timestamp, phase, value in rows:
-        target = totals if not phase else phases
-        bucket = target.setdefault(session_id, {})
-        bucket[timestamp] = bucket.get(timestamp, 0.0) + float(value)
-    series = {}
-    for session_id in session_ids:
-        points = totals.get(session_id) or phases.get(session_id) or {}
-        series[session_id] = [[ts.timestamp(), watts] for ts, watts in sorted(points.items())]
-    return series
-
-
-def station_page(*, station: Station, with_sessions: bool) -> dict[str, Any]:
-    """Everything the station page shows, in a fixed number of queries."""
-    from apps.monitoring.models import Alert
-    from apps.monitoring.selectors import station_uptime
-    from apps.ocpp.models import MessageLog, StationEvent
-    from apps.stations.models import StatusChange
-
-    ports = list(station.evses.order_by("evse_id").prefetch_related("connectors"))
-    for port in ports:
-        port.station = station  # live_state reads the station's link; no query per port
-    context: dict[str, Any] = {"ports": ports}
-    active: list[ChargingSession] = []
-    if with_sessions:
-        active = list(
-            ChargingSession.objects.filter(station=station, status=SessionStatus.ACTIVE)
-            .select_related("evse", "token")
-            .order_by("evse__evse_id")
-        )
-        context["recent_sessions"] = list(
-            ChargingSession.objects.filter(station=station)
-            .exclude(status=SessionStatus.ACTIVE)
-            .select_related("evse", "token")
-            .order_by("-started_at")[:10]
-        )
-    by_port = {session.evse.evse_id: session for session in active}
-    for port in ports:
-        port.active_session = by_port.get(port.evse_id)
-    since = timezone.now() - POWER_HISTORY
-    context["active_sessions"] = active
-    context["power_series"] = {
-        str(session_id): points
-        for session_id, points in power_series(
-            session_ids=[s.pk for s in active], since=since
-        ).items()
-    }
-    context["message_log"] = list(
-        MessageLog.objects.filter(station=station).order_by("-created_at", "-id")[:25]
-    )
-    context["status_history"] = list(
-        StatusChange.objects.filter(station=station).select_related("evse")[:20]
-    )
-    context["firmware_events"] = list(
-        StationEvent.objects.filter(station=station, kind=StationEvent.Kind.FIRMWARE)[:10]
-    )
-    context["alerts"] = list(
-        Alert.objects.filter(station=station)
-        .select_related("evse")
-        .order_by(F("cleared_at").desc(nulls_first=True), "-raised_at")[:10]
-    )
-    now = timezone.now()
-    context["uptime_7"] = station_uptime(
-        stations=[station], start=now - dt.timedelta(days=7), end=now
-    ).get(station.pk)
-    context["uptime_30"] = station_uptime(
-        stations=[station], start=now - dt.timedelta(days=30), end=now
-    ).get(station.pk)
-    context["station_state"] = station_state(
-        is_online=station.is_online, port_states=[port.live_state for port in ports]
-    )
-    return context

@@ -4,12 +4,11 @@ follow the live feed (``/ws/live/``): no reload, no polling."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.urls import reverse
-from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
+from apps.core import panels
 from apps.core.views import PermissionRequiredMixin
-from apps.stations.choices import LiveState
+from apps.stations.views import live_labels
 
 from .selectors import dashboard_summary, map_stations, start_of_today, tenant_timezone
 
@@ -27,22 +26,6 @@ def map_tiles() -> dict[str, str]:
     }
 
 
-def live_labels() -> dict:
-    """The words the live pages' scripts write, in the page's language."""
-    return {
-        "states": {state.value: str(state.label) for state in LiveState},
-        "cleared": _("cleared"),
-        "raised": _("raised"),
-        "started": _("Session started"),
-        "ended": _("Session ended"),
-        "port": _("port"),
-        "open": _("Open the station"),
-        "commandFailed": _("The command could not be carried out. Try again."),
-        "stationUrl": reverse("stations:station_detail", args=[0]),
-        "sessionUrl": reverse("charging:session_detail", args=[0]),
-    }
-
-
 class DashboardView(PermissionRequiredMixin, TemplateView):
     permission = "stations.view"
     template_name = "dashboard/home.html"
@@ -51,6 +34,9 @@ class DashboardView(PermissionRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         summary = dashboard_summary(actor=self.request.actor)
         context["summary"] = summary
+        context["panels"] = panels.page_panels(
+            panels.DASHBOARD, obj=None, actor=self.request.actor, site_id=panels.ANY_SITE
+        )
         context["labels"] = live_labels()
         context["live_data"] = {
             "ports": summary.ports,

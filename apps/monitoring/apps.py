@@ -11,9 +11,11 @@ class MonitoringConfig(AppConfig):
         from apps.core import events
         from apps.core.permissions import register
 
-        from . import handlers
+        from . import handlers, panels, urls
 
         register("alerts.manage", "Acknowledge and resolve alerts")
+        panels.register_panels()
+        urls.register_station_routes()
 
         events.subscribe(events.STATUS_CHANGED, handlers.on_status_changed)
         events.subscribe(events.STATION_CONNECTED, handlers.on_station_connected)

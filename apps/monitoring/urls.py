@@ -1,5 +1,7 @@
 from django.urls import path
 
+from apps.core import panels
+
 from . import views
 
 app_name = "monitoring"
@@ -12,3 +14,42 @@ urlpatterns = [
     path("subscription/", views.AlertSubscriptionView.as_view(), name="subscription"),
     path("uptime/", views.UptimeView.as_view(), name="uptime"),
 ]
+
+
+# Remote control acts on the core's station page: these keep the stations app's URLs and names
+# (``stations:station_reset`` ...), added to its URLconf by registration (apps.core.panels).
+STATION_ROUTES = [
+    path("stations/<int:pk>/reset/", views.StationResetView.as_view(), name="station_reset"),
+    path("stations/<int:pk>/unlock/", views.StationUnlockView.as_view(), name="station_unlock"),
+    path(
+        "stations/<int:pk>/availability/",
+        views.StationAvailabilityView.as_view(),
+        name="station_availability",
+    ),
+    path("stations/<int:pk>/trigger/", views.StationTriggerView.as_view(), name="station_trigger"),
+    path(
+        "stations/<int:pk>/configuration/",
+        views.StationConfigurationReadView.as_view(),
+        name="station_configuration_read",
+    ),
+    path(
+        "stations/<int:pk>/configuration/change/",
+        views.StationConfigurationChangeView.as_view(),
+        name="station_configuration_change",
+    ),
+    path(
+        "stations/<int:pk>/start/",
+        views.SessionRemoteStartView.as_view(),
+        name="station_remote_start",
+    ),
+    path(
+        "stations/<int:pk>/stop/",
+        views.SessionRemoteStopView.as_view(),
+        name="station_remote_stop",
+    ),
+]
+
+
+def register_station_routes() -> None:
+    for route in STATION_ROUTES:
+        panels.register_route("stations", route)

@@ -6,7 +6,9 @@ import datetime as dt
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, redirect
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -209,3 +211,148 @@ class UptimeView(ScopedListView):
         context["days"] = days
         context["windows"] = UPTIME_WINDOWS
         return context
+
+
+# --- Remote control of a station -------------------------------------------------------------
+# These views act on the core's station page and keep the core's URLs and names
+# (``stations:station_reset`` ...): ``MonitoringConfig.ready`` adds them to the stations URLconf
+# through ``apps.core.panels.register_route``.
+class StationCommandView(PermissionRequiredMixin, View):
+    """POST a command form; answers with the outcome fragment (htmx) or back to the station
+    page with the outcome as a message.  Subclasses name the form and call one service."""
+
+    permission = "stations.command"
+    form_name = ""
+    http_method_names = ["post"]
+
+    def post(self, request, pk: int):
+        from apps.monitoring.forms import COMMAND_FORMS
+        from apps.monitoring.services import Origin
+
+        station = get_object_or_404(
+            Station.objects.restrict(request.actor, self.permission).select_related("site"),
+            pk=pk,
+        )
+        form = COMMAND_FORMS[self.form_name](request.POST, station=station, actor=request.actor)
+        if not form.is_valid():
+            return self.respond(station, outcome=None, form=form)
+        origin = Origin(actor=request.actor, source="portal", ip=client_ip(request))
+        outcome = self.run(origin=origin, station=station, data=form.cleaned_data)
+        return self.respond(station, outcome=outcome, form=form)
+
+    def run(self, *, origin, station, data):
+        raise NotImplementedError
+
+    def respond(self, station, *, outcome, form):
+        if request_is_htmx(self.request):
+            return render(
+                self.request,
+                "stations/_command_result.html",
+                {"outcome": outcome, "form": form, "station": station},
+            )
+        if outcome is None:
+            messages.error(
+                self.request,
+                _("The command was not sent: %(errors)s")
+                % {"errors": "; ".join(e for errors in form.errors.values() for e in errors)},
+            )
+        elif outcome.ok:
+            messages.success(self.request, f"{outcome.action}: {outcome.message}")
+        else:
+            messages.error(self.request, f"{outcome.action}: {outcome.message}")
+        return HttpResponseRedirect(reverse("stations:station_detail", args=[station.pk]))
+
+
+def request_is_htmx(request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def client_ip(request) -> str | None:
+    from apps.audit.services import client_ip as audit_client_ip
+
+    return audit_client_ip(request)
+
+
+class StationResetView(StationCommandView):
+    form_name = "reset"
+
+    def run(self, *, origin, station, data):
+        from apps.monitoring.services import station_reset
+
+        return station_reset(origin=origin, station=station, reset_type=data["reset_type"])
+
+
+class StationUnlockView(StationCommandView):
+    form_name = "unlock"
+
+    def run(self, *, origin, station, data):
+        from apps.monitoring.services import station_unlock
+
+        return station_unlock(origin=origin, station=station, evse_id=data["evse_id"])
+
+
+class StationAvailabilityView(StationCommandView):
+    form_name = "availability"
+
+    def run(self, *, origin, station, data):
+        from apps.monitoring.services import station_change_availability
+
+        return station_change_availability(
+            origin=origin,
+            station=station,
+            evse_id=data["evse_id"],
+            operative=data["operative"],
+        )
+
+
+class StationTriggerView(StationCommandView):
+    form_name = "trigger"
+
+    def run(self, *, origin, station, data):
+        from apps.monitoring.services import station_trigger_message
+
+        return station_trigger_message(
+            origin=origin, station=station, message=data["message"], evse_id=data["evse_id"]
+        )
+
+
+class StationConfigurationReadView(StationCommandView):
+    permission = "stations.configure"
+    form_name = "configuration_read"
+
+    def run(self, *, origin, station, data):
+        from apps.monitoring.services import station_configuration_read
+
+        return station_configuration_read(origin=origin, station=station, keys=data["keys"])
+
+
+class StationConfigurationChangeView(StationCommandView):
+    permission = "stations.configure"
+    form_name = "configuration_change"
+
+    def run(self, *, origin, station, data):
+        from apps.monitoring.services import station_configuration_change
+
+        return station_configuration_change(
+            origin=origin, station=station, key=data["key"], value=data["value"]
+        )
+
+
+class SessionRemoteStartView(StationCommandView):
+    form_name = "remote_start"
+
+    def run(self, *, origin, station, data):
+        from apps.monitoring.services import session_remote_start
+
+        return session_remote_start(
+            origin=origin, station=station, evse_id=data["evse_id"], id_token=data["id_token"]
+        )
+
+
+class SessionRemoteStopView(StationCommandView):
+    form_name = "remote_stop"
+
+    def run(self, *, origin, station, data):
+        from apps.monitoring.services import session_remote_stop
+
+        return session_remote_stop(origin=origin, session=data["session"])

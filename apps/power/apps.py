@@ -7,7 +7,7 @@ class PowerConfig(AppConfig):
     verbose_name = "Power management"
 
     def ready(self) -> None:
-        from apps.core import events
+        from apps.core import events, panels
         from apps.core.permissions import register
 
         from . import handlers
@@ -20,3 +20,12 @@ class PowerConfig(AppConfig):
         events.subscribe(events.STATION_DISCONNECTED, handlers.on_station_changed)
         events.subscribe(events.METER_VALUES_RECEIVED, handlers.on_meter_values)
         events.subscribe(events.STATION_CONNECTED, handlers.on_station_connected)
+        panels.register(
+            panels.Panel(
+                page=panels.SITE,
+                slot="links",
+                name="power.site_link",
+                template_name="power/_site_link.html",
+                permission="power.view",
+            )
+        )

@@ -2,7 +2,8 @@
 abilities.  Pure functions; ``services`` sends what they build through the core's command
 service.
 
-What we install (field notes, "Smart charging"):
+What we install (OCPP 1.6 §3.13, §5.16, §7 and 2.0.1 part K; without a maximum and a
+default profile, a station that goes offline charges without any limit):
 
 - a **station maximum** (1.6 ChargePointMaxProfile / 2.0.1 ChargingStationMaxProfile) on
   connector / EVSE 0: the power-selection limit, so that a station never draws more than its

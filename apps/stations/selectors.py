@@ -1,8 +1,31 @@
+"""Reads of the inventory: sites, stations, what the station page shows of the core."""
+
+from __future__ import annotations
+
+from typing import Any
+
 from django.db.models import QuerySet
+from django.utils import timezone
 
+from apps.charging.choices import SessionStatus
+from apps.charging.models import ChargingSession
+from apps.charging.selectors import POWER_HISTORY, power_series
 from apps.core.scoping import Actor
+from apps.ocpp.models import MessageLog, StationEvent
 
-from .models import Site, StationSecuritySettings
+from .choices import LIVE_STATE_OF_STATUS, LiveState
+from .models import Site, Station, StationSecuritySettings, StatusChange
+
+# The order in which a station's ports decide the colour of its marker: what needs attention
+# first, then whether a driver can still plug in.
+STATION_STATE_PRIORITY = (
+    LiveState.FAULTED,
+    LiveState.AVAILABLE,
+    LiveState.CHARGING,
+    LiveState.FINISHED,
+    LiveState.RESERVED,
+    LiveState.UNAVAILABLE,
+)
 
 
 def site_list(*, actor: Actor) -> QuerySet[Site]:
@@ -12,3 +35,98 @@ def site_list(*, actor: Actor) -> QuerySet[Site]:
 def station_cso_name() -> str:
     """The current tenant's CSO name for profile 3 certificates ("" when not set)."""
     return StationSecuritySettings.objects.values_list("cso_name", flat=True).first() or ""
+
+
+def port_state(*, is_online: bool, status: str) -> str:
+    """The same rule as ``Evse.live_state``, on plain values (no station object needed)."""
+    if not is_online:
+        return LiveState.OFFLINE
+    return LIVE_STATE_OF_STATUS.get(status, LiveState.UNAVAILABLE)
+
+
+def station_state(*, is_online: bool, port_states: list[str]) -> str:
+    """One colour for a station: offline, else its most important port state."""
+    if not is_online:
+        return LiveState.OFFLINE
+    for state in STATION_STATE_PRIORITY:
+        if state in port_states:
+            return state
+    return LiveState.UNAVAILABLE
+
+
+def inventory_choices(*, actor: Actor) -> dict[str, list[str]]:
+    """Vendors, models and firmware versions among the actor's stations (filter suggestions)."""
+    stations = Station.objects.restrict(actor, "stations.view").order_by()
+
+    def distinct(field_name: str) -> list[str]:
+        return list(
+            stations.exclude(**{field_name: ""})
+            .values_list(field_name, flat=True)
+            .distinct()
+            .order_by(field_name)[:200]
+        )
+
+    return {
+        "vendors": distinct("vendor"),
+        "models": distinct("model"),
+        "firmware": distinct("firmware_version"),
+    }
+
+
+def station_sessions_now(*, station: Station, actor: Actor) -> dict[str, Any]:
+    """The station's running sessions with their recent power (the live sessions panel);
+    nothing when the actor may not see sessions on its site."""
+    if not actor.scope_for("sessions.view").covers_site(station.site_id):
+        return {"active_sessions": [], "power_series": {}}
+    active = list(
+        ChargingSession.objects.restrict(actor, "sessions.view")
+        .filter(station=station, status=SessionStatus.ACTIVE)
+        .select_related("evse", "token")
+        .order_by("evse__evse_id")
+    )
+    series = power_series(
+        session_ids=[session.pk for session in active], since=timezone.now() - POWER_HISTORY
+    )
+    return {
+        "active_sessions": active,
+        "power_series": {str(session_id): points for session_id, points in series.items()},
+    }
+
+
+def station_page(*, station: Station, actor: Actor) -> dict[str, Any]:
+    """What the station page shows of the core (features add panels), in a fixed number of
+    queries whatever the number of ports and sessions."""
+    ports = list(station.evses.order_by("evse_id").prefetch_related("connectors"))
+    for port in ports:
+        port.station = station  # live_state reads the station's link; no query per port
+    context: dict[str, Any] = {"ports": ports, **station_sessions_now(station=station, actor=actor)}
+    if actor.scope_for("sessions.view").covers_site(station.site_id):
+        context["recent_sessions"] = list(
+            ChargingSession.objects.restrict(actor, "sessions.view")
+            .filter(station=station)
+            .exclude(status=SessionStatus.ACTIVE)
+            .select_related("evse", "token")
+            .order_by("-started_at")[:10]
+        )
+    by_port = {session.evse.evse_id: session for session in context["active_sessions"]}
+    for port in ports:
+        port.active_session = by_port.get(port.evse_id)
+    context["message_log"] = list(
+        MessageLog.objects.restrict(actor, "stations.view")
+        .filter(station=station)
+        .order_by("-created_at", "-id")[:25]
+    )
+    context["status_history"] = list(
+        StatusChange.objects.restrict(actor, "stations.view")
+        .filter(station=station)
+        .select_related("evse")[:20]
+    )
+    context["firmware_events"] = list(
+        StationEvent.objects.restrict(actor, "stations.view").filter(
+            station=station, kind=StationEvent.Kind.FIRMWARE
+        )[:10]
+    )
+    context["station_state"] = station_state(
+        is_online=station.is_online, port_states=[port.live_state for port in ports]
+    )
+    return context

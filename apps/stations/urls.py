@@ -1,5 +1,7 @@
 from django.urls import path
 
+from apps.core import panels
+
 from . import views
 
 app_name = "stations"
@@ -19,32 +21,4 @@ urlpatterns = [
         views.StationMessageLogView.as_view(),
         name="station_messages",
     ),
-    path("stations/<int:pk>/reset/", views.StationResetView.as_view(), name="station_reset"),
-    path("stations/<int:pk>/unlock/", views.StationUnlockView.as_view(), name="station_unlock"),
-    path(
-        "stations/<int:pk>/availability/",
-        views.StationAvailabilityView.as_view(),
-        name="station_availability",
-    ),
-    path("stations/<int:pk>/trigger/", views.StationTriggerView.as_view(), name="station_trigger"),
-    path(
-        "stations/<int:pk>/configuration/",
-        views.StationConfigurationReadView.as_view(),
-        name="station_configuration_read",
-    ),
-    path(
-        "stations/<int:pk>/configuration/change/",
-        views.StationConfigurationChangeView.as_view(),
-        name="station_configuration_change",
-    ),
-    path(
-        "stations/<int:pk>/start/",
-        views.SessionRemoteStartView.as_view(),
-        name="station_remote_start",
-    ),
-    path(
-        "stations/<int:pk>/stop/",
-        views.SessionRemoteStopView.as_view(),
-        name="station_remote_stop",
-    ),
-]
+] + panels.routes(app_name)  # views features add to stations (remote control)

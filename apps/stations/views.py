@@ -1,26 +1,27 @@
-"""Portal pages of the inventory: sites and stations, the station page and its remote control.
+"""Portal pages of the inventory: sites, stations, the station page and its live fragment.
 
-Reads are scoped by the base views (``restrict``); each remote command is one small view that
-validates a form and calls one service of ``apps.monitoring.services`` (which checks the
-permission on the station's site again, sends the command and writes the audit entry).
+Reads are scoped by the base views (``restrict``) and come from ``selectors``.  What feature
+apps show on these pages (alerts, uptime, remote control, power) are panels they register in
+``apps.core.panels``; the remote-control views themselves live in ``apps.monitoring.views``
+and are added to this app's URLs by registration.
 """
 
 from __future__ import annotations
 
-from django.contrib import messages
 from django.db.models import Count, Prefetch, Q
-from django.http import HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.generic import View
 
-from apps.core.views import PermissionRequiredMixin, ScopedDetailView, ScopedListView
+from apps.core import panels
+from apps.core.views import PanelsMixin, ScopedDetailView, ScopedListView
 
+from .choices import LiveState
 from .filtersets import SiteFilterSet, StationFilterSet
 from .models import Evse, Site, Station
+from .selectors import inventory_choices, station_page, station_sessions_now
 
 
 def ports_prefetch() -> Prefetch:
@@ -43,10 +44,14 @@ class SiteListView(ScopedListView):
         )
 
 
-class SiteDetailView(ScopedDetailView):
+class SiteDetailView(PanelsMixin, ScopedDetailView):
     model = Site
     permission = "sites.view"
     template_name = "stations/site_detail.html"
+    panel_page = panels.SITE
+
+    def panel_site_id(self, obj) -> int | None:
+        return obj.pk
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -55,10 +60,6 @@ class SiteDetailView(ScopedDetailView):
             .filter(site=self.object)
             .prefetch_related(ports_prefetch())
         )
-        try:
-            context["may_power"] = self.may("power.view", self.object.pk)
-        except KeyError:  # the power app is not installed
-            context["may_power"] = False
         return context
 
 
@@ -79,8 +80,6 @@ class StationListView(ScopedListView):
         return super().get_queryset().select_related("site").prefetch_related(ports_prefetch())
 
     def get_context_data(self, **kwargs):
-        from apps.dashboard.selectors import inventory_choices
-
         form = self.filterset.form
         for name, datalist in (
             ("vendor", "vendors"),
@@ -93,31 +92,24 @@ class StationListView(ScopedListView):
         return context
 
 
-class StationDetailView(ScopedDetailView):
+class StationDetailView(PanelsMixin, ScopedDetailView):
     model = Station
     permission = "stations.view"
     template_name = "stations/station_detail.html"
+    panel_page = panels.STATION
 
     def get_queryset(self):
         return super().get_queryset().select_related("site")
 
     def get_context_data(self, **kwargs):
-        from apps.dashboard.selectors import station_page
-        from apps.dashboard.views import live_labels
-        from apps.monitoring.forms import command_forms
-
         context = super().get_context_data(**kwargs)
         station = self.object
-        site_id = station.site_id
-        permissions = {
-            "sessions": self.may("sessions.view", site_id),
-            "command": self.may("stations.command", site_id),
-            "configure": self.may("stations.configure", site_id),
-        }
         context.update(
-            station_page(station=station, with_sessions=permissions["sessions"]),
-            may=permissions,
-            forms=command_forms(station=station, actor=self.request.actor),
+            station_page(station=station, actor=self.request.actor),
+            may={
+                "sessions": self.may("sessions.view", station.site_id),
+                "command": self.may("stations.command", station.site_id),
+            },
             labels=live_labels(),
         )
         return context
@@ -157,148 +149,6 @@ class StationMessageLogView(ScopedListView):
         return context
 
 
-# --- Remote control -------------------------------------------------------------------------
-class StationCommandView(PermissionRequiredMixin, View):
-    """POST a command form; answers with the outcome fragment (htmx) or back to the station
-    page with the outcome as a message.  Subclasses name the form and call one service."""
-
-    permission = "stations.command"
-    form_name = ""
-    http_method_names = ["post"]
-
-    def post(self, request, pk: int):
-        from apps.monitoring.forms import COMMAND_FORMS
-        from apps.monitoring.services import Origin
-
-        station = get_object_or_404(
-            Station.objects.restrict(request.actor, self.permission).select_related("site"),
-            pk=pk,
-        )
-        form = COMMAND_FORMS[self.form_name](request.POST, station=station, actor=request.actor)
-        if not form.is_valid():
-            return self.respond(station, outcome=None, form=form)
-        origin = Origin(actor=request.actor, source="portal", ip=client_ip(request))
-        outcome = self.run(origin=origin, station=station, data=form.cleaned_data)
-        return self.respond(station, outcome=outcome, form=form)
-
-    def run(self, *, origin, station, data):
-        raise NotImplementedError
-
-    def respond(self, station, *, outcome, form):
-        if request_is_htmx(self.request):
-            return render(
-                self.request,
-                "stations/_command_result.html",
-                {"outcome": outcome, "form": form, "station": station},
-            )
-        if outcome is None:
-            messages.error(
-                self.request,
-                _("The command was not sent: %(errors)s")
-                % {"errors": "; ".join(e for errors in form.errors.values() for e in errors)},
-            )
-        elif outcome.ok:
-            messages.success(self.request, f"{outcome.action}: {outcome.message}")
-        else:
-            messages.error(self.request, f"{outcome.action}: {outcome.message}")
-        return HttpResponseRedirect(reverse("stations:station_detail", args=[station.pk]))
-
-
-def request_is_htmx(request) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def client_ip(request) -> str | None:
-    from apps.audit.services import client_ip as audit_client_ip
-
-    return audit_client_ip(request)
-
-
-class StationResetView(StationCommandView):
-    form_name = "reset"
-
-    def run(self, *, origin, station, data):
-        from apps.monitoring.services import station_reset
-
-        return station_reset(origin=origin, station=station, reset_type=data["reset_type"])
-
-
-class StationUnlockView(StationCommandView):
-    form_name = "unlock"
-
-    def run(self, *, origin, station, data):
-        from apps.monitoring.services import station_unlock
-
-        return station_unlock(origin=origin, station=station, evse_id=data["evse_id"])
-
-
-class StationAvailabilityView(StationCommandView):
-    form_name = "availability"
-
-    def run(self, *, origin, station, data):
-        from apps.monitoring.services import station_change_availability
-
-        return station_change_availability(
-            origin=origin,
-            station=station,
-            evse_id=data["evse_id"],
-            operative=data["operative"],
-        )
-
-
-class StationTriggerView(StationCommandView):
-    form_name = "trigger"
-
-    def run(self, *, origin, station, data):
-        from apps.monitoring.services import station_trigger_message
-
-        return station_trigger_message(
-            origin=origin, station=station, message=data["message"], evse_id=data["evse_id"]
-        )
-
-
-class StationConfigurationReadView(StationCommandView):
-    permission = "stations.configure"
-    form_name = "configuration_read"
-
-    def run(self, *, origin, station, data):
-        from apps.monitoring.services import station_configuration_read
-
-        return station_configuration_read(origin=origin, station=station, keys=data["keys"])
-
-
-class StationConfigurationChangeView(StationCommandView):
-    permission = "stations.configure"
-    form_name = "configuration_change"
-
-    def run(self, *, origin, station, data):
-        from apps.monitoring.services import station_configuration_change
-
-        return station_configuration_change(
-            origin=origin, station=station, key=data["key"], value=data["value"]
-        )
-
-
-class SessionRemoteStartView(StationCommandView):
-    form_name = "remote_start"
-
-    def run(self, *, origin, station, data):
-        from apps.monitoring.services import session_remote_start
-
-        return session_remote_start(
-            origin=origin, station=station, evse_id=data["evse_id"], id_token=data["id_token"]
-        )
-
-
-class SessionRemoteStopView(StationCommandView):
-    form_name = "remote_stop"
-
-    def run(self, *, origin, station, data):
-        from apps.monitoring.services import session_remote_stop
-
-        return session_remote_stop(origin=origin, session=data["session"])
-
-
 class StationLiveFragmentView(ScopedDetailView):
     """The station page's live panels, re-rendered when the live feed says a session started
     or ended (the page asks for it; nothing polls)."""
@@ -311,12 +161,10 @@ class StationLiveFragmentView(ScopedDetailView):
         return super().get_queryset().select_related("site")
 
     def get_context_data(self, **kwargs):
-        from apps.dashboard.selectors import station_page
-
         context = super().get_context_data(**kwargs)
         station = self.object
         context.update(
-            station_page(station=station, with_sessions=self.may("sessions.view", station.site_id)),
+            station_sessions_now(station=station, actor=self.request.actor),
             may={
                 "sessions": self.may("sessions.view", station.site_id),
                 "command": self.may("stations.command", station.site_id),
@@ -324,3 +172,19 @@ class StationLiveFragmentView(ScopedDetailView):
             now=timezone.now(),
         )
         return context
+
+
+def live_labels() -> dict:
+    """The words the live pages' scripts write, in the page's language."""
+    return {
+        "states": {state.value: str(state.label) for state in LiveState},
+        "cleared": _("cleared"),
+        "raised": _("raised"),
+        "started": _("Session started"),
+        "ended": _("Session ended"),
+        "port": _("port"),
+        "open": _("Open the station"),
+        "commandFailed": _("The command could not be carried out. Try again."),
+        "stationUrl": reverse("stations:station_detail", args=[0]),
+        "sessionUrl": reverse("charging:session_detail", args=[0]),
+    }

@@ -20,3 +20,5 @@ class WebhooksConfig(AppConfig):
         events.subscribe(events.STATION_DISCONNECTED, handlers.on_station_link)
         events.subscribe(events.SESSION_STARTED, handlers.on_session)
         events.subscribe(events.SESSION_ENDED, handlers.on_session)
+        events.subscribe(events.ALERT_RAISED, handlers.on_alert, in_transaction=True)
+        events.subscribe(events.ALERT_CLEARED, handlers.on_alert, in_transaction=True)

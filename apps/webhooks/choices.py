@@ -3,8 +3,8 @@ from django.utils.translation import gettext_lazy as _
 
 
 class WebhookEvent(models.TextChoices):
-    """What integrators can subscribe to.  ``alert.*`` are sent by ``apps.monitoring`` through
-    ``apps.webhooks.services.webhook_dispatch``; the others come from the core's domain events."""
+    """What integrators can subscribe to: the events of ``apps.core.events`` of the same names
+    (``alert.*`` are emitted by ``apps.monitoring``), and ``ping``."""
 
     STATION_STATUS_CHANGED = "station.status_changed", _("A port's status changed")
     STATION_CONNECTED = "station.connected", _("A station connected")

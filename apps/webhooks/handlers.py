@@ -90,3 +90,9 @@ def on_session(*, event, session_id, **_):
     if session is None:
         return
     webhook_dispatch(event=name, data=session_data(session), site_id=session.station.site_id)
+
+
+def on_alert(*, event, site_id, alert, **_):
+    """Subscribed ``in_transaction``: the deliveries commit (or roll back) with the alert, and
+    are queued for sending after the commit."""
+    webhook_dispatch(event=event, data=alert, site_id=site_id)

@@ -39,8 +39,9 @@ ASGI_APPLICATION = "config.asgi.application"
 # --- Services: real PostgreSQL and Redis, embedded when not configured ---------------------
 DATABASES = {"default": services.parse_database_url(services.database_url())}
 # Under ASGI each request runs in its own context and would keep its own connection open:
-# persistent connections pile up (field notes).  Requests close theirs; the OCPP worker threads
-# keep one connection each for their lifetime (apps/ocpp/runtime.py).
+# persistent connections pile up (Django does not reuse them across ASGI requests).
+# Requests close theirs; the OCPP worker threads keep one connection each for their lifetime
+# (apps/ocpp/runtime.py).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)

@@ -20,11 +20,11 @@ from tests.portal.factories import make_station
 @pytest.fixture(autouse=True)
 def quiet_announcements(monkeypatch):
     """Resolving announces the clear (webhooks, live pages, e-mail): not what is tested here."""
-    from apps.dashboard import live
+    from apps.core import broadcast
     from apps.monitoring import tasks
 
     monkeypatch.setattr(tasks.alert_notify, "delay", lambda *args: None)
-    monkeypatch.setattr(live, "publish_alert", lambda **kwargs: None)
+    monkeypatch.setattr(broadcast, "group_send", lambda group, message: None)
 
 
 @pytest.fixture

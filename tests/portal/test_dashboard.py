@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.dashboard import live
+from apps.core import broadcast
 from apps.dashboard.selectors import (
     dashboard_summary,
     energy_today_wh,
@@ -100,8 +101,15 @@ def test_map_page_uses_the_configured_tiles(network, personas, client_for, setti
 
 @pytest.fixture
 def published(monkeypatch):
+    """What ``apps.core.live.publish_live`` sends to the tenant's live group, whoever calls it
+    (the dashboard's handlers, monitoring's alerts)."""
     messages = []
-    monkeypatch.setattr(live, "publish", lambda data, **kw: messages.append(data))
+
+    def group_send(group, message):
+        assert group == f"live.{connection.schema_name}" and message["type"] == "live.event"
+        messages.append(message["data"])
+
+    monkeypatch.setattr(broadcast, "group_send", group_send)
     return messages
 
 

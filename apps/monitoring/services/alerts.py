@@ -17,13 +17,15 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from apps.core import events
+from apps.core.live import publish_live
 from apps.core.scoping import Actor
 from apps.stations.choices import ConnectorStatus
 from apps.stations.models import Evse, Site, Station
 
 from ..choices import AlertEvent, AlertKind, AlertSeverity
 from ..models import Alert, AlertSubscription
-from ..selectors import alert_recipients
+from ..selectors import alert_recipients, alert_summary
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +48,8 @@ class AlertClosed(Exception):
 
 
 def alert_data(alert: Alert) -> dict:
-    """An alert as webhooks describe it."""
+    """An alert as integrators see it (the ``alert`` of the alert events, which webhooks
+    send as it is)."""
     station = alert.station
     return {
         "id": alert.pk,
@@ -70,20 +73,27 @@ def alert_data(alert: Alert) -> dict:
 
 
 def _announce(alert: Alert, event: str) -> None:
-    """Webhook deliveries (rows in this transaction), then after commit: the live pages and
-    the subscribers' e-mails."""
-    from apps.webhooks.services import webhook_dispatch
-
-    webhook_dispatch(event=f"alert.{event}", data=alert_data(alert), site_id=alert.station.site_id)
+    """Tell the others through the core's events (webhooks write their deliveries in this
+    transaction), then after commit: the live pages and the subscribers' e-mails."""
     alert_id = alert.pk
+    events.emit(
+        events.ALERT_RAISED if event == AlertEvent.RAISED else events.ALERT_CLEARED,
+        alert_id=alert_id,
+        station_id=alert.station_id,
+        site_id=alert.station.site_id,
+        kind=alert.kind,
+        alert=alert_data(alert),
+    )
 
     def run() -> None:
-        from apps.dashboard.live import publish_alert
-
         from ..tasks import alert_notify
 
         try:
-            publish_alert(alert_id=alert_id, event=event)
+            summary = alert_summary(alert_id=alert_id)
+            if summary is not None:
+                publish_live(
+                    {"kind": "alert", "event": event, "at": timezone.now().isoformat(), **summary}
+                )
         except Exception:  # the live feed must not stop the e-mails
             logger.exception("Could not publish alert %s", alert_id)
         alert_notify.delay(alert_id, event)
