@@ -148,6 +148,24 @@ async def _release(layer, channel: str) -> None:
         pass
 
 
+async def _station_call_to_the_end(**kwargs: Any) -> dict[str, Any]:
+    """``station_call_async``, finished even when whoever waits is cancelled.  A sync view under
+    ASGI is cancelled when its HTTP client hangs up, and asgiref passes that on to the
+    ``async_to_sync`` call inside it; but the command is already on its way to the station, so
+    its answer is still awaited (at most the command's timeout) and the caller still records
+    it.  The cancellation is taken back (``uncancel``): the caller's thread finishes normally."""
+    call = asyncio.ensure_future(station_call_async(**kwargs))
+    while True:
+        try:
+            return await asyncio.shield(call)
+        except asyncio.CancelledError:
+            if call.done():
+                return call.result()
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
+
+
 def _version_of(station) -> str:
     if not station.ocpp_version:
         raise StationOffline("The station has never connected.")
@@ -168,7 +186,7 @@ def station_call(
         validate_action_payload(version, action, payload)
     if not station.is_online:
         raise StationOffline("The station is offline.")
-    return async_to_sync(station_call_async)(
+    return async_to_sync(_station_call_to_the_end)(
         schema_name=connection.schema_name,
         station_id=station.pk,
         action=action,
