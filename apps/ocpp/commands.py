@@ -29,6 +29,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -585,8 +586,8 @@ def session_remote_stop(*, requester: Requester, session) -> CommandReply:
 
 
 def remote_start_session_started(*, session) -> int | None:
-    """A session has just opened: if an accepted remote start asked for it, record it on that
-    command's audit entry (2.0.1: the same ``remoteStartId``; 1.6: the same port and token,
+    """A session has just opened: if a remote start asked for it (accepted, or not answered yet
+    in the process that sent it), record it on that command's audit entry (2.0.1: the same ``remoteStartId``; 1.6: the same port and token,
     started within ``REMOTE_START_MATCH``).  Returns the entry's id, if any."""
     from apps.audit.models import AuditEntry
     from apps.audit.services import audit_complete
@@ -597,7 +598,7 @@ def remote_start_session_started(*, session) -> int | None:
         object_id=str(session.station_id),
         occurred_at__gte=timezone.now() - REMOTE_START_MATCH,
         changes__session__isnull=True,
-    ).exclude(changes__state="failed")
+    ).filter(Q(changes__state="sent") | Q(changes__status="Accepted"))
     if session.remote_start_id is not None:
         pending = pending.filter(changes__calls__0__payload__remoteStartId=session.remote_start_id)
     else:
