@@ -231,7 +231,9 @@ class Requester:
 @dataclass(frozen=True)
 class CommandReply:
     """What became of a command.  ``payload`` is the station's answer (a list when the command
-    took several calls), None when it never answered; ``error`` the failure, if any."""
+    took several calls), None when it never answered; ``error`` the failure, if any;
+    ``audit_id`` the command's audit entry, where a remote start's session is recorded once the
+    station starts it (2.0.1: the session carries ``remote_start_id``)."""
 
     command: str
     action: str
@@ -241,7 +243,6 @@ class CommandReply:
     payload: Any = None
     error: CommandError | None = None
     rows: list[dict[str, Any]] = field(default_factory=list)
-    session_id: int | None = None
     remote_start_id: int | None = None
     audit_id: int | None = None
 
@@ -328,7 +329,7 @@ class _Command:
     def sent(self) -> None:
         self._write(succeeded=False)
 
-    def failed(self, error: CommandError, **extra: Any) -> CommandReply:
+    def failed(self, error: CommandError) -> CommandReply:
         self.changes.update(state="failed", status=type(error).__name__, error=_failure(error))
         self._write(succeeded=False)
         return CommandReply(
@@ -339,10 +340,9 @@ class _Command:
             message=str(error),
             error=error,
             audit_id=self.entry_id,
-            **extra,
         )
 
-    def answered(self, answers: list[Any], **extra: Any) -> CommandReply:
+    def answered(self, answers: list[Any]) -> CommandReply:
         status = _overall_status(answers)
         ok = status in SUCCESS if status else True
         self.changes.update(state="answered", status=status, responses=_jsonable(answers))
@@ -356,7 +356,6 @@ class _Command:
             message=_describe(status, payload),
             payload=payload,
             audit_id=self.entry_id,
-            **extra,
         )
 
 
