@@ -356,9 +356,7 @@ def test_remote_start_answers_at_once_with_the_command(version, stations, fake, 
     assert post(client, station, "remote-start", {"evse_id": 9, "id_token": "X"}).status_code == 400
 
 
-def test_remote_stop_only_for_an_active_session_of_this_station(
-    stations, fake, personas, api_for
-):
+def test_remote_stop_only_for_an_active_session_of_this_station(stations, fake, personas, api_for):
     recorder = fake()
     station, other = stations["1.6"], stations["2.0.1"]
     active = make_session(station, uid="T1", active=True)
