@@ -12,8 +12,10 @@ from .choices import ActorKind, AuditSource
 
 
 class AuditEntry(models.Model):
-    """One write or remote command.  Rows are never edited; the actor's label is copied so the
-    entry still reads right after the person or key is deleted."""
+    """One write or remote command.  Rows are never edited, except that a remote command's
+    entry, written when the command is sent, is completed with its outcome
+    (``audit_complete``); the actor's label is copied so the entry still reads right after the
+    person or key is deleted."""
 
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)

@@ -86,6 +86,22 @@ def audit_record(
     return entry
 
 
+@transaction.atomic
+def audit_complete(*, entry_id: int, changes: dict, succeeded: bool | None = None) -> AuditEntry:
+    """Add to an entry what became known after it was written: a remote command's entry is
+    written when the command is sent and completed with its outcome (and, for a remote start,
+    the session), even when whoever sent it has gone.  Keys of ``changes`` replace the entry's
+    own; nothing else about the entry changes."""
+    entry = AuditEntry.objects.select_for_update().get(pk=entry_id)
+    entry.changes = {**entry.changes, **changes}
+    fields = ["changes"]
+    if succeeded is not None:
+        entry.succeeded = succeeded
+        fields.append("succeeded")
+    entry.save(update_fields=fields)
+    return entry
+
+
 def audit_record_for_request(request, *, action: str, **fields) -> AuditEntry:
     """``audit_record`` with the actor, source (portal or API) and address taken from a request."""
     return audit_record(

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from apps.core import events, policies
 from apps.stations.models import Station
-from apps.stations.services import evse_get_or_create
+from apps.stations.services import evse_get_or_create, evse_set_status
 
 from .choices import AuthorizationStatus, SessionStatus
 from .metering import CURRENT, ENERGY_REGISTER, POWER, Sample
@@ -239,6 +239,104 @@ def session_stop(
         return session
     _session_end(session=session, ended_at=ended_at, meter_stop_wh=meter_stop_wh, reason=reason)
     return session
+
+
+def meter_start_from(samples: Iterable[Sample]) -> int | None:
+    """The energy register a transaction's first report took at Transaction.Begin, if any."""
+    for sample in samples:
+        if (
+            sample.context == "Transaction.Begin"
+            and sample.measurand == ENERGY_REGISTER
+            and not sample.phase
+        ):
+            return int(sample.value)
+    return None
+
+
+def meter_stop_from(samples: Iterable[Sample]) -> int | None:
+    """The highest whole-meter energy register taken at Transaction.End (or with no context)."""
+    registers = [
+        int(sample.value)
+        for sample in samples
+        if sample.measurand == ENERGY_REGISTER
+        and not sample.phase
+        and sample.context in ("Transaction.End", "")
+    ]
+    return max(registers) if registers else None
+
+
+@transaction.atomic
+def session_from_event(
+    *,
+    station_id: int,
+    transaction_id: str,
+    evse_id: int | None,
+    connector_id: int | None,
+    id_token: str,
+    token_type: str,
+    occurred_at: dt.datetime,
+    is_start: bool,
+    remote_start_id: int | None,
+    reservation_id: int | None,
+    meter_start_wh: int | None,
+) -> tuple[ChargingSession | None, bool]:
+    """A transaction the station numbers itself and reports in events that may arrive late or
+    out of order (2.0.1 TransactionEvent, offline queues).  The first event seen opens the
+    session, dated when it occurred; a start event earlier than that moves the start back;
+    the token and the remote-start id are filled in once known and never replaced.  Returns
+    (session, created); (None, False) when the first event seen names no port."""
+    session = (
+        ChargingSession.objects.select_for_update(of=("self",))
+        .select_related("evse")
+        .filter(station_id=station_id, transaction_id=transaction_id)
+        .first()
+    )
+    if session is None:
+        if evse_id is None:
+            return None, False
+        return session_start(
+            station_id=station_id,
+            evse_id=evse_id,
+            connector_id=connector_id or 1,
+            id_token=id_token,
+            token_type=token_type,
+            meter_start_wh=meter_start_wh,
+            started_at=occurred_at,
+            reservation_id=reservation_id,
+            transaction_id=transaction_id,
+            remote_start_id=remote_start_id,
+        )
+    changed = []
+    if is_start and occurred_at < session.started_at:
+        session.started_at = occurred_at
+        changed.append("started_at")
+    if id_token and not session.id_token:
+        session.id_token, session.token_type = id_token, token_type
+        changed += ["id_token", "token_type"]
+    if remote_start_id is not None and session.remote_start_id is None:
+        session.remote_start_id = remote_start_id
+        changed.append("remote_start_id")
+    if changed:
+        session.save(update_fields=changed)
+    return session, False
+
+
+@transaction.atomic
+def session_port_state(
+    *, session: ChargingSession, port_status: str | None, state: str, at: dt.datetime
+) -> None:
+    """What a station says of a running session's port.  The port shows ``port_status`` unless
+    a newer status is already recorded, and Finishing rather than Preparing once the session
+    has drawn energy and not yet stopped charging (the car is still plugged in); the session
+    remembers when energy stopped flowing (``state``: see ``session_note_charging_state``)."""
+    if port_status == "Preparing" and session.charging_ended_at is None and session.energy_wh > 0:
+        port_status = "Finishing"
+    evse = session.evse
+    if port_status and (not evse.status_changed_at or at >= evse.status_changed_at):
+        evse_set_status(evse=evse, status=port_status, at=at)
+    session_note_charging_state(
+        station_id=session.station_id, evse_id=evse.evse_id, state=state, at=at
+    )
 
 
 @transaction.atomic

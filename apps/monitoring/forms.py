@@ -1,4 +1,8 @@
-"""Forms of the remote-control panel; their choices follow the station's OCPP version."""
+"""Forms of the remote-control panel; their choices follow the station's OCPP version.
+
+A form only parses what the person entered: ``arguments()`` gives the keyword arguments of its
+command in the OCPP command service (``apps.ocpp.commands``, the API's service too), which the
+view calls."""
 
 from __future__ import annotations
 
@@ -11,7 +15,28 @@ from apps.ocpp import payloads
 from apps.stations.choices import OcppVersion
 
 from .choices import AlertKind
-from .services.remote import TRIGGER_MESSAGES, V16
+
+V16, V201 = payloads.V16, payloads.V201
+# What the portal offers, per version (the schemas allow these values).
+TRIGGER_MESSAGES = {
+    V16: (
+        "BootNotification",
+        "Heartbeat",
+        "StatusNotification",
+        "MeterValues",
+        "FirmwareStatusNotification",
+        "DiagnosticsStatusNotification",
+    ),
+    V201: (
+        "BootNotification",
+        "Heartbeat",
+        "StatusNotification",
+        "MeterValues",
+        "TransactionEvent",
+        "FirmwareStatusNotification",
+        "LogStatusNotification",
+    ),
+}
 
 
 class StationCommandForm(forms.Form):
@@ -22,6 +47,10 @@ class StationCommandForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     prefix_name = ""
+
+    def arguments(self) -> dict:
+        """The command service's keyword arguments (besides requester and station)."""
+        return dict(self.cleaned_data)
 
     @property
     def version(self) -> str:
@@ -50,6 +79,11 @@ class ResetForm(StationCommandForm):
         self.fields["reset_type"].choices = [
             (value, labels[value]) for value in payloads.RESET_TYPES[self.version].values()
         ]
+
+    def arguments(self) -> dict:
+        """The version's own word for the reset, as the API's ``kind``."""
+        words = payloads.RESET_TYPES[self.version]
+        return {"kind": "hard" if self.cleaned_data["reset_type"] == words["hard"] else "soft"}
 
 
 class UnlockForm(StationCommandForm):
@@ -115,10 +149,13 @@ class ConfigurationReadForm(StationCommandForm):
             )
 
     def clean_keys(self) -> list[str]:
+        """Comma-separated keys; none on a 2.0.1 station (which has no "everything"): the
+        usual ones (``payloads.DEFAULT_VARIABLES``)."""
         keys = [key.strip() for key in self.cleaned_data["keys"].split(",") if key.strip()]
         if self.version == OcppVersion.V201:
             for key in keys:
                 _check_variable(key)
+            return keys or list(payloads.DEFAULT_VARIABLES)
         return keys
 
 
@@ -132,6 +169,9 @@ class ConfigurationChangeForm(StationCommandForm):
         if self.version == OcppVersion.V201:
             _check_variable(key)
         return key
+
+    def arguments(self) -> dict:
+        return {"changes": [{"key": self.cleaned_data["key"], "value": self.cleaned_data["value"]}]}
 
 
 class RemoteStartForm(StationCommandForm):

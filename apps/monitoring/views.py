@@ -225,9 +225,12 @@ class StationCommandView(PermissionRequiredMixin, View):
     form_name = ""
     http_method_names = ["post"]
 
+    service = ""  # the name of the command service's function
+
     def post(self, request, pk: int):
+        from apps.audit.choices import AuditSource
         from apps.monitoring.forms import COMMAND_FORMS
-        from apps.monitoring.services import Origin
+        from apps.ocpp.commands import Requester
 
         station = get_object_or_404(
             Station.objects.restrict(request.actor, self.permission).select_related("site"),
@@ -236,12 +239,15 @@ class StationCommandView(PermissionRequiredMixin, View):
         form = COMMAND_FORMS[self.form_name](request.POST, station=station, actor=request.actor)
         if not form.is_valid():
             return self.respond(station, outcome=None, form=form)
-        origin = Origin(actor=request.actor, source="portal", ip=client_ip(request))
-        outcome = self.run(origin=origin, station=station, data=form.cleaned_data)
+        requester = Requester(actor=request.actor, source=AuditSource.PORTAL, ip=client_ip(request))
+        outcome = self.run(requester=requester, station=station, arguments=form.arguments())
         return self.respond(station, outcome=outcome, form=form)
 
-    def run(self, *, origin, station, data):
-        raise NotImplementedError
+    def run(self, *, requester, station, arguments):
+        from apps.ocpp import commands
+
+        service = getattr(commands, self.service)
+        return service(requester=requester, station=station, **arguments)
 
     def respond(self, station, *, outcome, form):
         if request_is_htmx(self.request):
@@ -275,84 +281,45 @@ def client_ip(request) -> str | None:
 
 class StationResetView(StationCommandView):
     form_name = "reset"
-
-    def run(self, *, origin, station, data):
-        from apps.monitoring.services import station_reset
-
-        return station_reset(origin=origin, station=station, reset_type=data["reset_type"])
+    service = "station_reset"
 
 
 class StationUnlockView(StationCommandView):
     form_name = "unlock"
-
-    def run(self, *, origin, station, data):
-        from apps.monitoring.services import station_unlock
-
-        return station_unlock(origin=origin, station=station, evse_id=data["evse_id"])
+    service = "station_unlock"
 
 
 class StationAvailabilityView(StationCommandView):
     form_name = "availability"
-
-    def run(self, *, origin, station, data):
-        from apps.monitoring.services import station_change_availability
-
-        return station_change_availability(
-            origin=origin,
-            station=station,
-            evse_id=data["evse_id"],
-            operative=data["operative"],
-        )
+    service = "station_availability"
 
 
 class StationTriggerView(StationCommandView):
     form_name = "trigger"
-
-    def run(self, *, origin, station, data):
-        from apps.monitoring.services import station_trigger_message
-
-        return station_trigger_message(
-            origin=origin, station=station, message=data["message"], evse_id=data["evse_id"]
-        )
+    service = "station_trigger_message"
 
 
 class StationConfigurationReadView(StationCommandView):
     permission = "stations.configure"
     form_name = "configuration_read"
-
-    def run(self, *, origin, station, data):
-        from apps.monitoring.services import station_configuration_read
-
-        return station_configuration_read(origin=origin, station=station, keys=data["keys"])
+    service = "station_configuration_read"
 
 
 class StationConfigurationChangeView(StationCommandView):
     permission = "stations.configure"
     form_name = "configuration_change"
-
-    def run(self, *, origin, station, data):
-        from apps.monitoring.services import station_configuration_change
-
-        return station_configuration_change(
-            origin=origin, station=station, key=data["key"], value=data["value"]
-        )
+    service = "station_configuration_change"
 
 
 class SessionRemoteStartView(StationCommandView):
     form_name = "remote_start"
-
-    def run(self, *, origin, station, data):
-        from apps.monitoring.services import session_remote_start
-
-        return session_remote_start(
-            origin=origin, station=station, evse_id=data["evse_id"], id_token=data["id_token"]
-        )
+    service = "session_remote_start"
 
 
 class SessionRemoteStopView(StationCommandView):
     form_name = "remote_stop"
 
-    def run(self, *, origin, station, data):
-        from apps.monitoring.services import session_remote_stop
+    def run(self, *, requester, station, arguments):
+        from apps.ocpp.commands import session_remote_stop
 
-        return session_remote_stop(origin=origin, session=data["session"])
+        return session_remote_stop(requester=requester, session=arguments["session"])

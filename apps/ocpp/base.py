@@ -66,10 +66,14 @@ class StationCallError(Exception):
 class AdapterMixin:
     version: str
 
-    def __init__(self, identity: str, connection, *, link: StationLink, consumer) -> None:
+    def __init__(
+        self, identity: str, connection, *, link: StationLink, background: set[asyncio.Task]
+    ) -> None:
+        """``background``: where follow-up tasks are kept (whoever holds the connection cancels
+        them when it closes).  ``link.lax`` (non-compliant firmware): no schema checks at all."""
         super().__init__(identity, connection, response_timeout=30)
         self.link = link
-        self.consumer = consumer  # link.lax (non-compliant firmware): no schema checks at all
+        self.background = background
 
     @property
     def handled_actions(self) -> set[str]:
@@ -130,8 +134,8 @@ class AdapterMixin:
                 follow_up = after(**arguments)
             if inspect.isawaitable(follow_up):
                 task = asyncio.ensure_future(follow_up)
-                self.consumer.tasks.add(task)
-                task.add_done_callback(self.consumer.tasks.discard)
+                self.background.add(task)
+                task.add_done_callback(self.background.discard)
         return result
 
     async def send_call(self, action: str, payload: dict[str, Any], timeout: float) -> dict:

@@ -1,5 +1,10 @@
 """Commands to stations, from any process: views, API, Celery tasks, other apps.
 
+Two layers.  The command service (``station_reset`` ... ``session_remote_start``, below) is what
+the portal and the API call: permission, payload, audit entry and a typed ``CommandReply``.
+``station_call`` is the transport underneath, for apps that talk to stations on their own
+account (power, billing displays).
+
 A command goes to the station's channel-layer group; whichever ASGI process holds the
 station's websocket acknowledges at once (so a station nobody holds is reported offline in
 about a second, not after the full timeout), sends the CALL when the connection's previous
@@ -10,16 +15,27 @@ answer.  ``station_call`` is the sync entry point; ``station_call_async`` the as
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import secrets
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from apps.core.scoping import Actor
+
+from . import payloads
 
 ACK_TIMEOUT = 3.0
 
@@ -46,13 +62,6 @@ class InvalidPayload(CommandError):
     def __init__(self, errors: list[dict[str, str]]) -> None:
         super().__init__("; ".join(f"{e['path']}: {e['message']}" for e in errors))
         self.errors = errors
-
-
-@dataclass(frozen=True)
-class RemoteStartResult:
-    status: str
-    session_id: int | None = None
-    transaction_id: str | None = None
 
 
 def station_group(schema_name: str, station_id: int) -> str:
@@ -93,7 +102,6 @@ async def station_call_async(
     action: str,
     payload: dict[str, Any],
     timeout: float | None = None,
-    wait_for_session: dict | None = None,
 ) -> dict[str, Any]:
     layer = get_channel_layer()
     timeout = timeout or settings.OCPP_RESPONSE_TIMEOUT
@@ -107,7 +115,6 @@ async def station_call_async(
                 "payload": payload,
                 "reply_to": reply_to,
                 "timeout": timeout,
-                "wait_for_session": wait_for_session,
             },
         )
         try:
@@ -116,16 +123,13 @@ async def station_call_async(
             raise StationOffline("The station is not connected.") from None
         reply = first
         if first["type"] == "ocpp.ack":
-            extra = float(wait_for_session.get("timeout", 30)) if wait_for_session else 0
             try:
-                reply = await asyncio.wait_for(layer.receive(reply_to), timeout + extra + 5)
+                reply = await asyncio.wait_for(layer.receive(reply_to), timeout + 5)
             except TimeoutError:
                 raise CommandTimeout("The station did not answer in time.") from None
     finally:
         await _release(layer, reply_to)
     if reply.get("ok"):
-        if wait_for_session is not None:
-            return {**reply["payload"], "_session": reply.get("session")}
         return reply["payload"]
     error = reply.get("error")
     if error == "timeout":
@@ -143,6 +147,24 @@ async def _release(layer, channel: str) -> None:
         await asyncio.wait_for(layer.receive(channel), 0.01)
     except (TimeoutError, asyncio.CancelledError):
         pass
+
+
+async def _station_call_to_the_end(**kwargs: Any) -> dict[str, Any]:
+    """``station_call_async``, finished even when whoever waits is cancelled.  A sync view under
+    ASGI is cancelled when its HTTP client hangs up, and asgiref passes that on to the
+    ``async_to_sync`` call inside it; but the command is already on its way to the station, so
+    its answer is still awaited (at most the command's timeout) and the caller still records
+    it.  The cancellation is taken back (``uncancel``): the caller's thread finishes normally."""
+    call = asyncio.ensure_future(station_call_async(**kwargs))
+    while True:
+        try:
+            return await asyncio.shield(call)
+        except asyncio.CancelledError:
+            if call.done():
+                return call.result()
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()
 
 
 def _version_of(station) -> str:
@@ -165,7 +187,7 @@ def station_call(
         validate_action_payload(version, action, payload)
     if not station.is_online:
         raise StationOffline("The station is offline.")
-    return async_to_sync(station_call_async)(
+    return async_to_sync(_station_call_to_the_end)(
         schema_name=connection.schema_name,
         station_id=station.pk,
         action=action,
@@ -174,63 +196,422 @@ def station_call(
     )
 
 
-def remote_start(
+# --- The command service: what the portal, the API and other apps call ----------------------
+# One path per command: check the requester's permission on the station's site, build the
+# payload of the station's OCPP version (``payloads``), write the audit entry when the command
+# is sent, send it (``station_call``), complete the entry with the outcome, and answer with a
+# ``CommandReply``.  Failures (offline, timeout, refused) are replies too, audited the same.
+#
+# The audit entry (action ``station.<command>`` / ``session.remote_start|stop``) has one shape:
+#   input      what the requester asked, in the API's vocabulary
+#   calls      [{action, payload}] as sent (1.6 configuration changes: one call per key)
+#   state      sent → answered | failed   (an entry left at "sent": the outcome never came)
+#   status     the station's word (Accepted, Rejected...) or the error's name (StationOffline)
+#   responses  the station's answers, one per call (None until answered)
+#   error      {type, message[, code, description, errors]} or None
+#   session    remote start only: {session_id, transaction_id} once the station reports it
+# ``succeeded`` is true once the station has accepted; false while pending and on failure.
+
+SUCCESS = {"Accepted", "Scheduled", "Unlocked", "RebootRequired"}
+REMOTE_START = "session.remote_start"
+# How long after an accepted remote start a transaction on that port with that token is taken
+# to be its session (1.6 has no remote-start id; stations wait for the cable up to about this).
+REMOTE_START_MATCH = dt.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who sends a command and from where (the permission check and the audit entry)."""
+
+    actor: Actor
+    source: str = "portal"  # apps.audit.choices.AuditSource
+    ip: str | None = None
+
+
+@dataclass(frozen=True)
+class CommandReply:
+    """What became of a command.  ``payload`` is the station's answer (a list when the command
+    took several calls), None when it never answered; ``error`` the failure, if any;
+    ``audit_id`` the command's audit entry, where a remote start's session is recorded once the
+    station starts it (2.0.1: the session carries ``remote_start_id``)."""
+
+    command: str
+    action: str
+    status: str
+    ok: bool
+    message: str
+    payload: Any = None
+    error: CommandError | None = None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    remote_start_id: int | None = None
+    audit_id: int | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.payload is not None
+
+    def raise_error(self) -> None:
+        """For callers that turn failures into errors of their own (the API's HTTP codes)."""
+        if self.error is not None:
+            raise self.error
+
+
+def _check(requester: Requester, permission: str, station) -> None:
+    if not requester.actor.scope_for(permission).covers_site(station.site_id):
+        raise PermissionDenied(_("You may not do this on this station."))
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
+
+
+def _failure(error: CommandError) -> dict[str, Any]:
+    failure: dict[str, Any] = {"type": type(error).__name__, "message": str(error)}
+    for attribute in ("code", "description", "errors"):
+        if hasattr(error, attribute):
+            failure[attribute] = getattr(error, attribute)
+    return failure
+
+
+def _describe(status: str, answer: Any) -> str:
+    info = answer.get("statusInfo") if isinstance(answer, dict) else None
+    detail = ""
+    if isinstance(info, dict):
+        detail = " ".join(str(info.get(k, "")) for k in ("reasonCode", "additionalInfo")).strip()
+    if status:
+        text = _("The station answered %(status)s.") % {"status": status}
+    else:
+        text = _("The station answered.")
+    return f"{text} {detail}".strip()
+
+
+def _overall_status(answers: list[Any]) -> str:
+    """The first status that is not a success, else the first one ("" when none says)."""
+    statuses = [str(a.get("status", "")) for a in answers if isinstance(a, dict)]
+    statuses = [status for status in statuses if status]
+    failed = [status for status in statuses if status not in SUCCESS]
+    return (failed or statuses or [""])[0]
+
+
+class _Command:
+    """One command on its way: the audit entry written when sent, completed with its outcome."""
+
+    def __init__(self, *, requester: Requester, station, command: str, inputs: dict) -> None:
+        self.requester, self.station, self.command = requester, station, command
+        self.changes: dict[str, Any] = {
+            "input": _jsonable(inputs),
+            "calls": [],
+            "state": "sent",
+            "status": "",
+            "responses": None,
+            "error": None,
+        }
+        self.entry_id: int | None = None
+        self.action = ""
+
+    def _write(self, *, succeeded: bool) -> None:
+        from apps.audit.services import audit_complete, audit_record
+
+        if self.entry_id is None:
+            entry = audit_record(
+                actor=self.requester.actor,
+                action=self.command,
+                source=self.requester.source,
+                ip=self.requester.ip,
+                obj=self.station,
+                changes=self.changes,
+                succeeded=succeeded,
+            )
+            self.entry_id = entry.pk
+        else:
+            audit_complete(entry_id=self.entry_id, changes=self.changes, succeeded=succeeded)
+
+    def sent(self) -> None:
+        self._write(succeeded=False)
+
+    def failed(self, error: CommandError) -> CommandReply:
+        self.changes.update(state="failed", status=type(error).__name__, error=_failure(error))
+        self._write(succeeded=False)
+        return CommandReply(
+            command=self.command,
+            action=self.action,
+            status=type(error).__name__,
+            ok=False,
+            message=str(error),
+            error=error,
+            audit_id=self.entry_id,
+        )
+
+    def answered(self, answers: list[Any]) -> CommandReply:
+        status = _overall_status(answers)
+        ok = status in SUCCESS if status else True
+        self.changes.update(state="answered", status=status, responses=_jsonable(answers))
+        self._write(succeeded=ok)
+        payload = answers[0] if len(answers) == 1 else answers
+        return CommandReply(
+            command=self.command,
+            action=self.action,
+            status=status or str(_("Answered")),
+            ok=ok,
+            message=_describe(status, payload),
+            payload=payload,
+            audit_id=self.entry_id,
+        )
+
+
+def _send(
     *,
+    requester: Requester,
+    station,
+    command: str,
+    inputs: dict[str, Any],
+    build: Callable[[str], list[payloads.Call]],
+    permission: str = "stations.command",
+    always_validate: bool = False,
+    timeout: float | None = None,
+    rows: Callable[[str, list[Any]], list[dict[str, Any]]] | None = None,
+) -> CommandReply:
+    """Every command's path.  ``build`` turns the station's version into the calls to send
+    (``payloads.BadKey`` from it is the caller's input error: raised, nothing is recorded);
+    all calls are checked against the version's schemas before the first is sent."""
+    _check(requester, permission, station)
+    record = _Command(requester=requester, station=station, command=command, inputs=inputs)
+    try:
+        version = _version_of(station)
+    except StationOffline as error:
+        return record.failed(error)
+    calls = build(version)
+    record.action = calls[0].action if calls else ""
+    record.changes["calls"] = [{"action": c.action, "payload": c.payload} for c in calls]
+    try:
+        if always_validate or not station.lax_validation:
+            for call in calls:
+                validate_action_payload(version, call.action, call.payload)
+    except InvalidPayload as error:
+        return record.failed(error)
+    record.sent()  # on record before anything can wait on the station
+    try:
+        answers = [
+            station_call(station, call.action, call.payload, timeout=timeout, validate=False)
+            for call in calls
+        ]
+    except CommandError as error:
+        return record.failed(error)
+    reply = record.answered(answers)
+    if rows is not None:
+        reply = replace(reply, rows=rows(version, answers))
+    return reply
+
+
+# --- Commands ---------------------------------------------------------------------------------
+def station_reset(*, requester: Requester, station, kind: str = "soft") -> CommandReply:
+    """``kind``: "soft" (1.6 Soft, 2.0.1 OnIdle) or "hard" (Hard, Immediate)."""
+    if kind not in ("soft", "hard"):
+        raise ValueError(f"Not a kind of reset: {kind!r}")
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.reset",
+        inputs={"kind": kind},
+        build=lambda version: [payloads.reset(version, hard=kind == "hard")],
+    )
+
+
+def station_unlock(
+    *, requester: Requester, station, evse_id: int, connector_id: int = 1
+) -> CommandReply:
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.unlock",
+        inputs={"evse_id": evse_id, "connector_id": connector_id},
+        build=lambda version: [
+            payloads.unlock(version, evse_id=evse_id, connector_id=connector_id)
+        ],
+    )
+
+
+def station_availability(
+    *, requester: Requester, station, operative: bool, evse_id: int | None = None
+) -> CommandReply:
+    """``evse_id`` None (or 0) is the whole station."""
+    evse_id = evse_id or None
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.availability",
+        inputs={"operative": operative, "evse_id": evse_id},
+        build=lambda version: [
+            payloads.availability(version, operative=operative, evse_id=evse_id)
+        ],
+    )
+
+
+def station_trigger_message(
+    *, requester: Requester, station, message: str, evse_id: int | None = None
+) -> CommandReply:
+    evse_id = evse_id or None
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.trigger_message",
+        inputs={"message": message, "evse_id": evse_id},
+        build=lambda version: [payloads.trigger(version, message=message, evse_id=evse_id)],
+    )
+
+
+def _configuration_rows(values: payloads.ConfigurationValues) -> list[dict[str, Any]]:
+    """Values and unknown keys in one table."""
+    rows = [{**row, "readonly": bool(row["readonly"])} for row in values.values]
+    rows += [
+        {"key": key, "value": "", "readonly": True, "status": "UnknownKey"}
+        for key in values.unknown
+    ]
+    return rows
+
+
+def station_configuration_read(*, requester: Requester, station, keys: list[str]) -> CommandReply:
+    """1.6 GetConfiguration (no keys: all); 2.0.1 GetVariables of ``Component/Variable`` names
+    (at least one).  ``rows``: values and unknown keys; the answer read with
+    ``payloads.configuration_values`` by callers that want them apart."""
+    keys = [key.strip() for key in keys if key.strip()]
+
+    def rows(version: str, answers: list[Any]) -> list[dict[str, Any]]:
+        values = payloads.configuration_values(version, answers[0], keys=keys)
+        table = _configuration_rows(values)
+        if version == payloads.V16:  # all of a station's keys: alphabetical reads best
+            table.sort(key=lambda row: str(row["key"]).lower())
+        return table
+
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.configuration_read",
+        inputs={"keys": keys},
+        build=lambda version: [payloads.configuration_get(version, keys=keys)],
+        permission="stations.configure",
+        rows=rows,
+    )
+
+
+def station_configuration_change(
+    *, requester: Requester, station, changes: list[dict[str, Any]]
+) -> CommandReply:
+    """``changes``: ``{"key", "value"[, "evse_id"]}``.  1.6: one ChangeConfiguration per key;
+    2.0.1: one SetVariables.  ``rows``: ``{key, status}`` per change."""
+    changes = [dict(change) for change in changes]
+
+    def rows(version: str, answers: list[Any]) -> list[dict[str, Any]]:
+        return payloads.configuration_results(version, changes, answers)
+
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.configuration_change",
+        inputs={"changes": changes},
+        build=lambda version: payloads.configuration_set(version, changes=changes),
+        permission="stations.configure",
+        rows=rows,
+    )
+
+
+def station_ocpp_call(
+    *,
+    requester: Requester,
+    station,
+    action: str,
+    payload: dict[str, Any],
+    timeout: float | None = None,
+) -> CommandReply:
+    """Any action of the station's version, checked against its schema even for stations
+    whose firmware may break it (the raw call is for people who know what they send)."""
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.ocpp_call",
+        inputs={"action": action, "payload": payload, "timeout": timeout},
+        build=lambda version: [payloads.Call(action, payload)],
+        permission="ocpp.raw_call",
+        always_validate=True,
+        timeout=timeout,
+    )
+
+
+def session_remote_start(
+    *,
+    requester: Requester,
     station,
     evse_id: int,
     id_token: str,
     token_type: str = "Central",
-    timeout: float | None = None,
-    wait_for_session: float = 30.0,
-) -> RemoteStartResult:
-    """Ask the station to start; once it reports the transaction, return its session."""
-    version = _version_of(station)
-    if version == "1.6":
-        action = "RemoteStartTransaction"
-        payload: dict[str, Any] = {"connectorId": evse_id, "idTag": id_token}
-        expect = {"evse_id": evse_id, "id_token": id_token}
-    else:
-        remote_start_id = secrets.randbelow(2**31 - 1) + 1
-        action = "RequestStartTransaction"
-        payload = {
-            "evseId": evse_id,
-            "remoteStartId": remote_start_id,
-            "idToken": {"idToken": id_token, "type": token_type},
-        }
-        expect = {"remote_start_id": remote_start_id}
-    validate_action_payload(version, action, payload)
-    if not station.is_online:
-        raise StationOffline("The station is offline.")
-    answer = async_to_sync(station_call_async)(
-        schema_name=connection.schema_name,
-        station_id=station.pk,
-        action=action,
-        payload=payload,
-        timeout=timeout,
-        wait_for_session={**expect, "timeout": wait_for_session},
+) -> CommandReply:
+    """Ask the station to start charging; answers as soon as the station accepts or refuses.
+    The session it then starts is added to the command's audit entry when the station reports
+    it (``remote_start_session_started``), whoever is still waiting."""
+    remote_start_id = secrets.randbelow(2**31 - 1) + 1
+    reply = _send(
+        requester=requester,
+        station=station,
+        command=REMOTE_START,
+        inputs={"evse_id": evse_id, "id_token": id_token, "token_type": token_type},
+        build=lambda version: [
+            payloads.remote_start(
+                version,
+                evse_id=evse_id,
+                id_token=id_token,
+                token_type=token_type,
+                remote_start_id=remote_start_id,
+            )
+        ],
     )
-    session = answer.get("_session") or {}
-    return RemoteStartResult(
-        status=answer.get("status", "Rejected"),
-        session_id=session.get("session_id"),
-        transaction_id=session.get("transaction_id"),
+    if reply.ok:
+        message = _("The station accepted; the session shows here once the station starts it.")
+        reply = replace(reply, message=message)
+    if station.ocpp_version != payloads.V201:
+        return reply
+    return replace(reply, remote_start_id=remote_start_id)
+
+
+def session_remote_stop(*, requester: Requester, session) -> CommandReply:
+    return _send(
+        requester=requester,
+        station=session.station,
+        command="session.remote_stop",
+        inputs={"session_id": session.pk},
+        build=lambda version: [
+            payloads.remote_stop(version, transaction_id=session.transaction_id)
+        ],
     )
 
 
-def remote_stop(*, session, timeout: float | None = None) -> str:
-    station = session.station
-    if _version_of(station) == "1.6":
-        answer = station_call(
-            station,
-            "RemoteStopTransaction",
-            {"transactionId": int(session.transaction_id)},
-            timeout=timeout,
-        )
+def remote_start_session_started(*, session) -> int | None:
+    """A session has just opened: if a remote start asked for it (accepted, or not answered yet
+    in the process that sent it), record it on that command's audit entry (2.0.1: the same ``remoteStartId``; 1.6: the same port and token,
+    started within ``REMOTE_START_MATCH``).  Returns the entry's id, if any."""
+    from apps.audit.models import AuditEntry
+    from apps.audit.services import audit_complete
+
+    pending = AuditEntry.objects.filter(
+        action=REMOTE_START,
+        object_type="stations.station",
+        object_id=str(session.station_id),
+        occurred_at__gte=timezone.now() - REMOTE_START_MATCH,
+        changes__session__isnull=True,
+    ).filter(Q(changes__state="sent") | Q(changes__status="Accepted"))
+    if session.remote_start_id is not None:
+        pending = pending.filter(changes__calls__0__payload__remoteStartId=session.remote_start_id)
     else:
-        answer = station_call(
-            station,
-            "RequestStopTransaction",
-            {"transactionId": session.transaction_id},
-            timeout=timeout,
+        pending = pending.filter(
+            changes__calls__0__action="RemoteStartTransaction",
+            changes__calls__0__payload__connectorId=session.evse.evse_id,
+            changes__calls__0__payload__idTag=session.id_token,
         )
-    return answer.get("status", "Rejected")
+    entry_id = pending.order_by("-occurred_at", "-id").values_list("pk", flat=True).first()
+    if entry_id is not None:
+        audit_complete(
+            entry_id=entry_id,
+            changes={
+                "session": {"session_id": session.pk, "transaction_id": session.transaction_id}
+            },
+        )
+    return entry_id

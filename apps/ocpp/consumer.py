@@ -60,7 +60,6 @@ class OcppConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.link = None
-        self.pending_starts: dict[tuple, asyncio.Future] = {}
         self.tasks: set[asyncio.Task] = set()
         identity = unquote(self.scope["url_route"]["kwargs"]["identity"])
         subprotocol = protocol.choose_subprotocol(self.scope.get("subprotocols") or [])
@@ -94,7 +93,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         )
         await self.channel_layer.group_add(self.group, self.channel_name)
         adapter = Adapter16 if version == "1.6" else Adapter201
-        self.cp = adapter(identity, _Connection(self), link=self.link, consumer=self)
+        self.cp = adapter(identity, _Connection(self), link=self.link, background=self.tasks)
         self.handled = self.cp.handled_actions
         # Online before the handshake completes: whoever sees the socket open sees it online.
         await self.link.db(
@@ -125,8 +124,6 @@ class OcppConsumer(AsyncWebsocketConsumer):
         return None
 
     async def disconnect(self, code: int) -> None:
-        for future in self.pending_starts.values():
-            future.cancel()
         for task in list(self.tasks):
             task.cancel()
         if self.link is None:
@@ -267,15 +264,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
         reply_to = event["reply_to"]
         await self.channel_layer.send(reply_to, {"type": "ocpp.ack"})
         timeout = float(event.get("timeout") or settings.OCPP_RESPONSE_TIMEOUT)
-        waiter = None
-        if event.get("wait_for_session"):
-            waiter = self._expect_start(event["wait_for_session"])
         reply: dict[str, Any]
         try:
             payload = await self.cp.send_call(event["action"], event["payload"], timeout)
             reply = {"ok": True, "payload": payload}
-            if waiter is not None and payload.get("status") == "Accepted":
-                reply["session"] = await self._await_start(waiter, event)
         except StationCallError as error:
             reply = {
                 "ok": False,
@@ -295,35 +287,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         except Exception as error:  # a command must always get an answer
             logger.exception("Command %s to %s failed", event.get("action"), self.link.identity)
             reply = {"ok": False, "error": "internal", "description": str(error)}
-        finally:
-            if waiter is not None:
-                self.pending_starts.pop(waiter[0], None)
         await self.channel_layer.send(reply_to, {"type": "ocpp.reply", **reply})
-
-    def _expect_start(self, spec: dict) -> tuple[tuple, asyncio.Future]:
-        if self.link.version == "1.6":
-            key = ("1.6", spec.get("evse_id"), spec.get("id_token"))
-        else:
-            key = ("2.0.1", spec.get("remote_start_id"))
-        future = asyncio.get_running_loop().create_future()
-        self.pending_starts[key] = future
-        return key, future
-
-    async def _await_start(self, waiter, event: dict) -> dict | None:
-        key, future = waiter
-        try:
-            return await asyncio.wait_for(
-                future, float(event["wait_for_session"].get("timeout", 30))
-            )
-        except TimeoutError:
-            return None
-
-    def remote_start_resolved(self, *, key: tuple, session) -> None:
-        future = self.pending_starts.get(key)
-        if future is None and key[0] == "1.6":
-            future = self.pending_starts.get(("1.6", None, key[2]))
-        if future is not None and not future.done():
-            future.set_result({"session_id": session.pk, "transaction_id": session.transaction_id})
 
 
 __all__ = ["OcppConsumer", "StationAccess", "run_in_tenant"]

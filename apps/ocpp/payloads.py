@@ -1,8 +1,8 @@
 """Station commands in each OCPP version's words, and the stations' answers in one shape.
 
-The one place that knows how a command is spelt in 1.6 and in 2.0.1: the REST API
-(``apps.ocpp.api.views``) and the portal's remote control (``apps.monitoring.services.remote``)
-both build their payloads here and read the answers here.  Pure functions: nothing is sent.
+The one place that knows how a command is spelt in 1.6 and in 2.0.1: the command service
+(``apps.ocpp.commands``, which the REST API and the portal's remote control both call) builds
+every payload here, and callers read the answers here.  Pure functions: nothing is sent.
 
 Configuration keys are 1.6 key names, or for 2.0.1 ``Component/Variable`` (or
 ``Component/Variable/Instance``), the spelling docs/api.md documents.  ``Component.Variable``
@@ -80,6 +80,30 @@ def trigger(version: str, *, message: str, evse_id: int | None) -> Call:
         else:
             payload["evse"] = {"id": evse_id}
     return Call("TriggerMessage", payload)
+
+
+def remote_start(
+    version: str, *, evse_id: int, id_token: str, token_type: str, remote_start_id: int
+) -> Call:
+    """1.6 names the token by its idTag; 2.0.1 also says its type and carries the
+    ``remoteStartId`` the station repeats in the transaction it starts."""
+    if version == V16:
+        return Call("RemoteStartTransaction", {"connectorId": evse_id, "idTag": id_token})
+    return Call(
+        "RequestStartTransaction",
+        {
+            "evseId": evse_id,
+            "remoteStartId": remote_start_id,
+            "idToken": {"idToken": id_token, "type": token_type},
+        },
+    )
+
+
+def remote_stop(version: str, *, transaction_id: str) -> Call:
+    """1.6 transaction ids are the CSMS's integers; 2.0.1 ids are the station's strings."""
+    if version == V16:
+        return Call("RemoteStopTransaction", {"transactionId": int(transaction_id)})
+    return Call("RequestStopTransaction", {"transactionId": transaction_id})
 
 
 def _known(version: str) -> str:

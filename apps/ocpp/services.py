@@ -14,6 +14,7 @@ from apps.charging.metering import Sample
 from apps.charging.models import ChargingSession
 from apps.stations import services as stations
 
+from . import commands
 from .models import StationEvent
 
 # 2.0.1 chargingState → the 1.6-style port status the rest of the platform uses.
@@ -70,7 +71,7 @@ def transaction_start(
         evse_id=evse_id,
         starting=True,
     )
-    session, _ = charging.session_start(
+    session, created = charging.session_start(
         station_id=station_id,
         evse_id=evse_id,
         id_token=id_token,
@@ -79,6 +80,8 @@ def transaction_start(
         started_at=started_at,
         reservation_id=reservation_id,
     )
+    if created:
+        commands.remote_start_session_started(session=session)
     return session, decision
 
 
@@ -136,13 +139,20 @@ def transaction_event(
     samples: list[Sample],
     trigger_reason: str = "",
 ) -> tuple[ChargingSession | None, charging.AuthorizationDecision | None]:
-    """2.0.1 TransactionEvent.  Events may arrive late or out of order (offline queue): the
-    first one seen creates the session, ``Started`` may move its start earlier, ``Ended`` is
-    applied once."""
-    session = (
-        ChargingSession.objects.select_related("evse")
-        .filter(station_id=station_id, transaction_id=transaction_id)
-        .first()
+    """2.0.1 TransactionEvent, translated into the charging services' terms (which hold the
+    session rules: events late or out of order, Ended applied once)."""
+    session, created = charging.session_from_event(
+        station_id=station_id,
+        transaction_id=transaction_id,
+        evse_id=evse_id,
+        connector_id=connector_id,
+        id_token=id_token or "",
+        token_type=token_type or "",
+        occurred_at=occurred_at,
+        is_start=event_type == "Started",
+        remote_start_id=remote_start_id,
+        reservation_id=reservation_id,
+        meter_start_wh=charging.meter_start_from(samples),
     )
     decision = None
     if id_token:
@@ -151,65 +161,28 @@ def transaction_event(
             token_type=token_type,
             station_id=station_id,
             evse_id=evse_id,
-            starting=session is None,
+            starting=session is None or created,
         )
     if session is None:
-        if evse_id is None:
-            return None, decision
-        begin = [s for s in samples if s.context == "Transaction.Begin"]
-        session, _ = charging.session_start(
-            station_id=station_id,
-            evse_id=evse_id,
-            connector_id=connector_id or 1,
-            id_token=id_token or "",
-            token_type=token_type or "",
-            meter_start_wh=int(begin[0].value) if begin else None,
-            started_at=occurred_at,
-            reservation_id=reservation_id,
-            transaction_id=transaction_id,
-            remote_start_id=remote_start_id,
-        )
-    else:
-        changed = []
-        if event_type == "Started" and occurred_at < session.started_at:
-            session.started_at = occurred_at
-            changed.append("started_at")
-        if id_token and not session.id_token:
-            session.id_token, session.token_type = id_token, token_type or ""
-            changed += ["id_token", "token_type"]
-        if remote_start_id is not None and session.remote_start_id is None:
-            session.remote_start_id = remote_start_id
-            changed.append("remote_start_id")
-        if changed:
-            session.save(update_fields=changed)
-    port = session.evse.evse_id
+        return None, decision
+    if created:
+        commands.remote_start_session_started(session=session)
     if samples:
         charging.meter_values_record(
-            station_id=station_id, evse_id=port, samples=samples, session=session
+            station_id=station_id, evse_id=session.evse.evse_id, samples=samples, session=session
         )
     if charging_state:
-        status = CHARGING_STATE_STATUS.get(charging_state)
-        if status == "Preparing" and session.charging_ended_at is None and session.energy_wh > 0:
-            status = "Finishing"
-        if status:
-            evse = session.evse
-            if not evse.status_changed_at or occurred_at >= evse.status_changed_at:
-                stations.evse_set_status(evse=evse, status=status, at=occurred_at)
-        charging.session_note_charging_state(
-            station_id=station_id, evse_id=port, state=charging_state, at=occurred_at
+        charging.session_port_state(
+            session=session,
+            port_status=CHARGING_STATE_STATUS.get(charging_state),
+            state=charging_state,
+            at=occurred_at,
         )
     if event_type == "Ended":
-        register = [
-            s
-            for s in samples
-            if s.measurand == "Energy.Active.Import.Register"
-            and not s.phase
-            and s.context in ("Transaction.End", "")
-        ]
         charging.session_stop(
             station_id=station_id,
             transaction_id=transaction_id,
-            meter_stop_wh=int(max(s.value for s in register)) if register else None,
+            meter_stop_wh=charging.meter_stop_from(samples),
             ended_at=occurred_at,
             reason=stopped_reason or trigger_reason or "Local",
         )

@@ -85,7 +85,6 @@ class Adapter16(AdapterMixin, ChargePoint16):
             started_at=parse_time(timestamp),
             reservation_id=kw.get("reservation_id"),
         )
-        self.consumer.remote_start_resolved(key=("1.6", connector_id, id_tag), session=session)
         return call_result.StartTransaction(
             transaction_id=int(session.transaction_id), id_tag_info=_id_tag_info(decision)
         )

@@ -117,10 +117,6 @@ class Adapter201(AdapterMixin, ChargePoint201):
             samples=samples_from(kw.get("meter_value"), "2.0.1"),
             trigger_reason=trigger_reason,
         )
-        if session is not None and transaction_info.get("remote_start_id") is not None:
-            self.consumer.remote_start_resolved(
-                key=("2.0.1", transaction_info["remote_start_id"]), session=session
-            )
         if decision is None:
             return call_result.TransactionEvent()
         return call_result.TransactionEvent(id_token_info=_id_token_info(decision))

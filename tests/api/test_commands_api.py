@@ -1,7 +1,7 @@
 """Remote commands as endpoints: the payload each OCPP version gets, the station's answer, the
 HTTP status of each failure, and one audit entry per command whatever happened.
 
-The OCPP command service is replaced by a recorder here (its own tests drive real stations;
+The command service's transport (``commands.station_call``) is replaced by a recorder here (its own tests drive real stations;
 ``test_commands_live.py`` goes through a real server and station end to end)."""
 
 from __future__ import annotations
@@ -52,7 +52,12 @@ def stations(alpha_sites):
 
 def data_as_sent(data: dict, command: str) -> dict:
     """The validated input, defaults included, as the audit log keeps it."""
-    defaults = {"reset": {"kind": "soft"}, "unlock": {"connector_id": 1}}
+    defaults = {
+        "reset": {"kind": "soft"},
+        "unlock": {"connector_id": 1},
+        "availability": {"evse_id": None},
+        "trigger-message": {"evse_id": None},
+    }
     return {**defaults.get(command, {}), **data}
 
 
@@ -112,8 +117,12 @@ def test_each_version_gets_its_own_words(
     assert entry.action == f"station.{command.replace('-', '_')}"
     assert entry.succeeded and entry.source == "api" and entry.site_id == station.site_id
     assert entry.changes == {
-        "request": {"input": data_as_sent(data, command), "action": action, "payload": payload},
-        "response": {"status": "Accepted"},
+        "input": data_as_sent(data, command),
+        "calls": [{"action": action, "payload": payload}],
+        "state": "answered",
+        "status": "Accepted",
+        "responses": [{"status": "Accepted"}],
+        "error": None,
     }
 
 
@@ -307,42 +316,52 @@ def test_configuration_change_in_both_versions(stations, fake, personas, api_for
         "evse": {"id": 1},
     }
     entry = AuditEntry.objects.filter(action="station.configuration_change").earliest("id")
-    assert entry.changes["request"]["calls"][0]["payload"] == {
+    assert entry.changes["calls"][0]["payload"] == {
         "key": "HeartbeatInterval",
         "value": "120",
     }
 
 
-def test_remote_start_answers_with_the_session(stations, personas, api_for, monkeypatch):
-    seen = {}
-
-    def remote_start(*, station, evse_id, id_token, token_type="Central", timeout=None):
-        seen.update(station=station.identity, evse_id=evse_id, id_token=id_token)
-        return commands.RemoteStartResult("Accepted", session_id=42, transaction_id="7")
-
-    monkeypatch.setattr(commands, "remote_start", remote_start)
+@pytest.mark.parametrize("version", ["1.6", "2.0.1"])
+def test_remote_start_answers_at_once_with_the_command(version, stations, fake, personas, api_for):
+    """The station's acceptance is the answer: nobody waits for the session, which the
+    command's audit entry (``command_id``) gains when the station reports it."""
+    recorder = fake()
     client = api_for(personas.delegate)
-    station = stations["1.6"]
+    station = stations[version]
     response = post(client, station, "remote-start", {"evse_id": 1, "id_token": "APP-1"})
     assert response.status_code == 200, response.content
-    assert response.json() == {"status": "Accepted", "session_id": 42, "transaction_id": "7"}
-    assert seen == {"station": "CMD-16", "evse_id": 1, "id_token": "APP-1"}
-    assert post(client, station, "remote-start", {"evse_id": 9, "id_token": "X"}).status_code == 400
     entry = AuditEntry.objects.get(action="session.remote_start")
-    assert entry.changes["response"]["session_id"] == 42
+    [(identity, action, payload)] = recorder.calls
+    if version == "1.6":
+        assert (action, payload) == ("RemoteStartTransaction", {"connectorId": 1, "idTag": "APP-1"})
+        remote_start_id = None
+    else:
+        remote_start_id = payload["remoteStartId"]
+        assert (action, payload) == (
+            "RequestStartTransaction",
+            {
+                "evseId": 1,
+                "remoteStartId": remote_start_id,
+                "idToken": {"idToken": "APP-1", "type": "Central"},
+            },
+        )
+    assert response.json() == {
+        "status": "Accepted",
+        "command_id": entry.pk,
+        "remote_start_id": remote_start_id,
+    }
+    assert entry.succeeded and entry.changes["state"] == "answered"
+    assert entry.changes["input"] == {"evse_id": 1, "id_token": "APP-1", "token_type": "Central"}
+    assert post(client, station, "remote-start", {"evse_id": 9, "id_token": "X"}).status_code == 400
 
 
-def test_remote_stop_only_for_an_active_session_of_this_station(
-    stations, personas, api_for, monkeypatch
-):
-    stopped = []
-    monkeypatch.setattr(
-        commands,
-        "remote_stop",
-        lambda *, session, timeout=None: stopped.append(session.pk) or "Accepted",
-    )
+def test_remote_stop_only_for_an_active_session_of_this_station(stations, fake, personas, api_for):
+    recorder = fake()
     station, other = stations["1.6"], stations["2.0.1"]
     active = make_session(station, uid="T1", active=True)
+    active.transaction_id = "31"  # 1.6 transaction ids are the CSMS's integers
+    active.save()
     ended = make_session(other, uid="T2")
     client = api_for(personas.delegate)
     assert post(client, station, "remote-stop", {"session_id": ended.pk}).status_code == 400
@@ -353,9 +372,9 @@ def test_remote_stop_only_for_an_active_session_of_this_station(
     assert finished.status_code == 409
     response = post(client, station, "remote-stop", {"session_id": active.pk})
     assert response.status_code == 200 and response.json()["status"] == "Accepted"
-    assert stopped == [active.pk]
+    assert recorder.calls == [("CMD-16", "RemoteStopTransaction", {"transactionId": 31})]
     entry = AuditEntry.objects.get(action="session.remote_stop")
-    assert entry.succeeded and entry.changes["request"] == {"session_id": active.pk}
+    assert entry.succeeded and entry.changes["input"] == {"session_id": active.pk}
 
 
 def test_raw_ocpp_call_is_validated_before_sending(stations, fake, personas, api_for):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import time
 import urllib.error
 import urllib.request
 
@@ -123,3 +125,83 @@ async def test_api_commands_reach_a_real_station_and_return_its_answer(server, l
         ("station.configuration_read", True, "api", "api_key"),
         ("station.ocpp_call", True, "api", "api_key"),
     ]
+
+
+def post_and_keep_socket(server, tenant, key, path, body) -> socket.socket:
+    """An HTTP client that sends its request; the caller hangs up (closes the socket) without
+    reading the answer."""
+    data = json.dumps(body).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\n"
+        f"Host: {tenant.get_primary_domain().domain}\r\n"
+        f"Authorization: Bearer {key}\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(data)}\r\n"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+    sock.sendall(head + data)
+    return sock
+
+
+def remote_starts(station) -> list[dict]:
+    return list(
+        AuditEntry.objects.filter(object_id=str(station.pk), action="session.remote_start")
+        .order_by("id")
+        .values("id", "succeeded", "source", "actor_kind", "changes")
+    )
+
+
+async def test_a_remote_start_is_on_record_though_its_client_hung_up(server, live):
+    """A station that takes 3 s to accept a remote start and then never starts charging; the
+    HTTP client hangs up once the command has reached the station.  The command and its
+    acceptance are on record within seconds (the entry used to be written only after a 30 s
+    wait for the session, and not at all once the client had gone), and an integrator who
+    stays gets the acceptance without waiting for a session."""
+    from ocpp.v16 import call_result
+
+    tenant, station, identity, password, key = live
+    path = f"/api/v1/stations/{station.pk}/remote-start/"
+    body = {"evse_id": 1, "id_token": "GONE-1"}
+    async with Connected(server.ws, identity, password, "1.6") as cp:
+
+        async def accept_slowly(**kwargs):
+            cp.received.append(("RemoteStartTransaction", kwargs))
+            await asyncio.sleep(3)
+            return call_result.RemoteStartTransaction(status="Accepted")
+
+        cp.route_map["RemoteStartTransaction"]["_on_action"] = accept_slowly
+        await wait_until(
+            lambda: in_db(tenant, lambda: Station.objects.get(pk=station.pk).is_online),
+            timeout=30,
+        )
+        client = await asyncio.to_thread(post_and_keep_socket, server, tenant, key, path, body)
+        await wait_until(lambda: cp.received, timeout=10)
+        client.close()  # gone before the station answers
+        assert cp.received == [("RemoteStartTransaction", {"id_tag": "GONE-1", "connector_id": 1})]
+        sent = await in_db(tenant, lambda: remote_starts(station))
+        assert [(e["changes"]["state"], e["succeeded"]) for e in sent] == [("sent", False)]
+        entries = await wait_until(
+            lambda: in_db(
+                tenant,
+                lambda: [e for e in remote_starts(station) if e["changes"]["state"] != "sent"],
+            ),
+            timeout=10,
+        )
+        [entry] = entries
+        assert entry["succeeded"] and (entry["source"], entry["actor_kind"]) == ("api", "api_key")
+        assert entry["changes"]["status"] == "Accepted"
+        assert entry["changes"]["calls"] == [
+            {"action": "RemoteStartTransaction", "payload": {"connectorId": 1, "idTag": "GONE-1"}}
+        ]
+        assert "session" not in entry["changes"]  # the station never started
+
+        began = time.monotonic()
+        status, answer = await asyncio.to_thread(api, server, tenant, key, "POST", path, body)
+        assert time.monotonic() - began < 10, "the caller waited for the session"
+        assert status == 200, answer
+        assert answer["status"] == "Accepted" and answer["remote_start_id"] is None
+        assert len(cp.received) == 2
+    starts = await in_db(tenant, lambda: remote_starts(station))
+    assert [e["changes"]["state"] for e in starts] == ["answered", "answered"]
+    assert answer["command_id"] == starts[1]["id"]

@@ -269,64 +269,71 @@ async def test_station_call_error_is_reported(server, make_station, live_alpha):
 
 
 def _remote_start(tenant, identity, evse_id, token):
+    from apps.core.scoping import SystemActor
+
     with tenant_context(tenant):
         station = Station.objects.get(identity=identity)
-        return commands.remote_start(
-            station=station, evse_id=evse_id, id_token=token, wait_for_session=10
+        return commands.session_remote_start(
+            requester=commands.Requester(actor=SystemActor(), source="system"),
+            station=station,
+            evse_id=evse_id,
+            id_token=token,
         )
 
 
 @pytest.mark.parametrize("version", ["1.6", "2.0.1"])
-async def test_remote_start_returns_the_session_once_the_station_reports_it(
+async def test_remote_start_answers_at_once_and_its_entry_gains_the_session(
     server, make_station, make_token, live_alpha, version
 ):
+    """The reply is the station's acceptance; the session the station starts afterwards is
+    recorded on the command's audit entry by the station's own report (nobody waits)."""
     station, identity, password = make_station()
     token = make_token()
     async with Connected(server.ws, identity, password, version) as cp:
-
-        async def start_when_asked():
-            while not cp.received:
-                await asyncio.sleep(0.02)
-            action, payload = cp.received[0]
-            await asyncio.sleep(0.3)  # a real station takes a moment
-            if version == "1.6":
-                await cp.call(
-                    call16.StartTransaction(
-                        connector_id=2,
-                        id_tag=payload["id_tag"],
-                        meter_start=0,
-                        timestamp="2026-11-20T10:00:00Z",
-                    )
-                )
-            else:
-                from ocpp.v201 import call as call201
-
-                await cp.call(
-                    call201.TransactionEvent(
-                        event_type="Started",
-                        timestamp="2026-11-20T10:00:00Z",
-                        trigger_reason="RemoteStart",
-                        seq_no=0,
-                        transaction_info={
-                            "transactionId": "RS-1",
-                            "remoteStartId": payload["remote_start_id"],
-                        },
-                        id_token=payload["id_token"],
-                        evse={"id": 2, "connectorId": 1},
-                    )
-                )
-
-        helper = asyncio.create_task(start_when_asked())
-        result = await sync_to_async(_remote_start, thread_sensitive=False)(
+        reply = await sync_to_async(_remote_start, thread_sensitive=False)(
             live_alpha, identity, 2, token.uid
         )
-        await helper
-    assert result.status == "Accepted" and result.session_id is not None
+        assert reply.status == "Accepted" and reply.ok
+        assert reply.audit_id is not None
+        action, payload = cp.received[0]
+        if version == "1.6":
+            assert reply.remote_start_id is None
+            await cp.call(
+                call16.StartTransaction(
+                    connector_id=2,
+                    id_tag=payload["id_tag"],
+                    meter_start=0,
+                    timestamp="2026-11-20T10:00:00Z",
+                )
+            )
+        else:
+            from ocpp.v201 import call as call201
+
+            assert payload["remote_start_id"] == reply.remote_start_id
+            await cp.call(
+                call201.TransactionEvent(
+                    event_type="Started",
+                    timestamp="2026-11-20T10:00:00Z",
+                    trigger_reason="RemoteStart",
+                    seq_no=0,
+                    transaction_info={
+                        "transactionId": "RS-1",
+                        "remoteStartId": payload["remote_start_id"],
+                    },
+                    id_token=payload["id_token"],
+                    evse={"id": 2, "connectorId": 1},
+                )
+            )
 
     def check():
-        session = ChargingSession.objects.get(pk=result.session_id)
+        from apps.audit.models import AuditEntry
+
+        entry = AuditEntry.objects.get(pk=reply.audit_id)
+        assert entry.action == "session.remote_start" and entry.succeeded
+        assert entry.changes["state"] == "answered"
+        session = ChargingSession.objects.get(pk=entry.changes["session"]["session_id"])
         assert session.station_id == station.pk and session.evse.evse_id == 2
-        assert session.transaction_id == result.transaction_id
+        assert session.transaction_id == entry.changes["session"]["transaction_id"]
         assert session.id_token == token.uid
 
     await in_db(live_alpha, check)

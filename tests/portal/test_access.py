@@ -189,8 +189,6 @@ def offline_station(monkeypatch):
         raise commands.StationOffline("The station is offline.")
 
     monkeypatch.setattr(commands, "station_call", offline)
-    monkeypatch.setattr(commands, "remote_start", offline)
-    monkeypatch.setattr(commands, "remote_stop", offline)
 
 
 def _request(client, page: Page, network, personas):

@@ -37,6 +37,8 @@ def station_calls(monkeypatch):
                 }
             ]
         },
+        "RemoteStartTransaction": {"status": "Accepted"},
+        "RemoteStopTransaction": {"status": "Accepted"},
         "SetVariables": {
             "setVariableResult": [
                 {
@@ -53,17 +55,7 @@ def station_calls(monkeypatch):
         sent.append((station.identity, action, payload))
         return answers[action]
 
-    def remote_start(*, station, evse_id, id_token, **kwargs):
-        sent.append((station.identity, "RemoteStart", {"evse_id": evse_id, "id_token": id_token}))
-        return commands.RemoteStartResult(status="Accepted", session_id=4242, transaction_id="77")
-
-    def remote_stop(*, session, **kwargs):
-        sent.append((session.station.identity, "RemoteStop", {"tx": session.transaction_id}))
-        return "Accepted"
-
     monkeypatch.setattr(commands, "station_call", station_call)
-    monkeypatch.setattr(commands, "remote_start", remote_start)
-    monkeypatch.setattr(commands, "remote_stop", remote_stop)
     return sent
 
 
@@ -82,7 +74,7 @@ def test_reset_shows_the_answer_and_is_audited(network, personas, client_for, st
     entry = AuditEntry.objects.get(action="station.reset")
     assert entry.object_id == str(station.pk) and entry.succeeded
     assert entry.user == personas.owner and entry.source == "portal"
-    assert entry.changes["response"] == {"status": "Accepted"}
+    assert entry.changes["responses"] == [{"status": "Accepted"}]
     assert entry.site == station.site
 
 
@@ -192,7 +184,12 @@ def test_remote_start_and_stop(network, personas, client_for, station_calls):
         {"remote_start-evse_id": "1", "remote_start-id_token": "DRIVER-7"},
         **HTMX,
     ).content.decode()
-    assert "session 4242 started" in html
+    assert "The station accepted" in html  # at once: the session shows when it starts
+    assert station_calls[-1] == (
+        "A1-CHARGER-1",
+        "RemoteStartTransaction",
+        {"connectorId": 1, "idTag": "DRIVER-7"},
+    )
     html = post(
         client,
         "stations:station_remote_stop",
@@ -203,8 +200,8 @@ def test_remote_start_and_stop(network, personas, client_for, station_calls):
     assert "Accepted" in html
     assert station_calls[-1] == (
         "A1-CHARGER-1",
-        "RemoteStop",
-        {"tx": network.a1_session.transaction_id},
+        "RemoteStopTransaction",
+        {"transactionId": int(network.a1_session.transaction_id)},
     )
     assert set(AuditEntry.objects.values_list("action", flat=True)) >= {
         "session.remote_start",
@@ -294,9 +291,11 @@ def test_delegate_commands_their_site_only(network, personas, client_for, statio
 def test_service_refuses_an_actor_without_the_permission(network, personas, station_calls):
     from django.core.exceptions import PermissionDenied
 
-    from apps.monitoring.services import Origin, station_reset
+    from apps.ocpp.commands import Requester, station_reset
     from apps.roles.selectors import UserActor
 
     with pytest.raises(PermissionDenied):
-        station_reset(origin=Origin(actor=UserActor(personas.delegate)), station=network.a2_station)
+        station_reset(
+            requester=Requester(actor=UserActor(personas.delegate)), station=network.a2_station
+        )
     assert station_calls == []

@@ -1,4 +1,5 @@
-"""Monitoring's writes: alerts (``alerts``) and remote control of stations (``remote``)."""
+"""Monitoring's writes: alerts.  (Remote control of stations is the OCPP command service's,
+``apps.ocpp.commands``.)"""
 
 from .alerts import (
     AlertClosed,
@@ -16,23 +17,9 @@ from .alerts import (
     port_status_observed,
     portal_url,
 )
-from .remote import (
-    CommandOutcome,
-    Origin,
-    session_remote_start,
-    session_remote_stop,
-    station_change_availability,
-    station_configuration_change,
-    station_configuration_read,
-    station_reset,
-    station_trigger_message,
-    station_unlock,
-)
 
 __all__ = [
     "AlertClosed",
-    "CommandOutcome",
-    "Origin",
     "SweepResult",
     "alert_acknowledge",
     "alert_clear",
@@ -46,12 +33,4 @@ __all__ = [
     "offline_grace",
     "port_status_observed",
     "portal_url",
-    "session_remote_start",
-    "session_remote_stop",
-    "station_change_availability",
-    "station_configuration_change",
-    "station_configuration_read",
-    "station_reset",
-    "station_trigger_message",
-    "station_unlock",
 ]

@@ -99,11 +99,17 @@ class CommandResultSerializer(serializers.Serializer):
 
 
 class RemoteStartResultSerializer(serializers.Serializer):
-    status = serializers.CharField()
-    session_id = serializers.IntegerField(
-        allow_null=True, help_text=_("Known once the station reported the transaction")
+    status = serializers.CharField(help_text=_("The station's answer: Accepted or Rejected"))
+    command_id = serializers.IntegerField(
+        help_text=_(
+            "The command's audit entry (/api/v1/audit-log/{id}/): its outcome, and the "
+            "session once the station starts it"
+        )
     )
-    transaction_id = serializers.CharField(allow_null=True)
+    remote_start_id = serializers.IntegerField(
+        allow_null=True,
+        help_text=_("2.0.1: the sessions list's remote_start_id of the session it starts"),
+    )
 
 
 class ConfigurationValueSerializer(serializers.Serializer):

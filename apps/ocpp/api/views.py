@@ -1,14 +1,12 @@
 """Remote commands to stations (``/stations/{id}/<command>/``) and the OCPP logs.
 
-Each command is one call to the OCPP command service (``apps.ocpp.commands``) and one audit
-entry, whatever the outcome; the service's errors become HTTP in the API's exception handler
-(offline 409, timeout 504, refused by the station 502, invalid payload 400).
+Each command is one call to the OCPP command service (``apps.ocpp.commands``), the portal's
+too, which writes the audit entry; a failed command comes back as a reply whose error becomes
+HTTP in the API's exception handler (offline 409, timeout 504, refused by the station 502,
+invalid payload 400).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import Any
 
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -17,7 +15,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from apps.api.exceptions import Conflict
-from apps.api.viewsets import ReadOnlyScopedViewSet, ScopedViewSet, jsonable
+from apps.api.viewsets import ReadOnlyScopedViewSet, ScopedViewSet
+from apps.audit.choices import AuditSource
+from apps.audit.services import client_ip
 from apps.charging.choices import SessionStatus
 from apps.charging.models import ChargingSession
 from apps.stations.models import Station
@@ -49,12 +49,6 @@ CONFIGURE = "stations.configure"
 RAW = "ocpp.raw_call"
 
 
-def _version(station: Station) -> str:
-    if not station.ocpp_version:
-        raise commands.StationOffline(_("The station has never connected."))
-    return station.ocpp_version
-
-
 class StationCommandViewSet(ScopedViewSet):
     """Remote commands.  The answer is the station's own, or a clear error."""
 
@@ -76,75 +70,44 @@ class StationCommandViewSet(ScopedViewSet):
         "ocpp_call": RAW,
     }
 
-    # --- plumbing: one command call, one audit entry -------------------------------------------
-    def _input(self, serializer_class) -> dict[str, Any]:
+    def _input(self, serializer_class) -> dict:
         serializer = serializer_class(data=self.request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
-    def _run(self, station: Station, name: str, request: dict, send: Callable[[], Any]) -> Any:
-        try:
-            answer = send()
-        except commands.CommandError as error:
-            self._audit_failure(station, name, request, error)
-            raise
-        self.audit(name, station, changes={"request": request, "response": jsonable(answer)})
-        return answer
+    def _requester(self) -> commands.Requester:
+        return commands.Requester(
+            actor=self.actor, source=AuditSource.API, ip=client_ip(self.request)
+        )
 
-    def _audit_failure(self, station: Station, name: str, request: dict, error: Exception):
-        failure = {"type": type(error).__name__, "message": str(error)}
-        for attribute in ("code", "description", "errors"):
-            if hasattr(error, attribute):
-                failure[attribute] = getattr(error, attribute)
-        self.audit(name, station, changes={"request": request, "error": failure}, succeeded=False)
+    @staticmethod
+    def _answered(reply: commands.CommandReply) -> commands.CommandReply:
+        reply.raise_error()
+        return reply
 
-    def _version(self, station: Station, name: str, data: dict) -> str:
-        try:
-            return _version(station)
-        except commands.CommandError as error:
-            self._audit_failure(station, name, {"input": jsonable(data)}, error)
-            raise
-
-    def _call(
-        self, station: Station, name: str, data: dict, build: Callable[[str], payloads.Call]
-    ) -> Response:
-        """Build the version's payload and send it: a station that never connected is offline
-        (and the attempt is audited like any other)."""
-        request = {"input": jsonable(data)}
-
-        def send():
-            call = build(_version(station))
-            request.update(action=call.action, payload=call.payload)
-            return commands.station_call(station, call.action, call.payload)
-
-        answer = self._run(station, name, request, send)
-        return Response({"status": answer.get("status", ""), "response": answer})
+    def _status(self, reply: commands.CommandReply) -> Response:
+        self._answered(reply)
+        return Response({"status": reply.payload.get("status", ""), "response": reply.payload})
 
     # --- commands -----------------------------------------------------------------------------
     @extend_schema(request=RemoteStartSerializer, responses=RemoteStartResultSerializer)
     @action(detail=True, methods=["post"], url_path="remote-start")
     def remote_start(self, request, pk=None):
-        """Start charging on a port; answers once the station reports the session (or not)."""
+        """Start charging on a port.  Answers as soon as the station accepts or refuses; the
+        session appears in the session list (and on the command's audit entry, ``command_id``)
+        when the station starts it."""
         station = self.get_object()
         data = self._input(RemoteStartSerializer)
         if not station.evses.filter(evse_id=data["evse_id"]).exists():
             raise drf_serializers.ValidationError({"evse_id": [_("No such port.")]})
-        result = self._run(
-            station,
-            "session.remote_start",  # the portal's name for it too
-            data,
-            lambda: commands.remote_start(
-                station=station,
-                evse_id=data["evse_id"],
-                id_token=data["id_token"],
-                token_type=data["token_type"],
-            ),
+        reply = self._answered(
+            commands.session_remote_start(requester=self._requester(), station=station, **data)
         )
         return Response(
             {
-                "status": result.status,
-                "session_id": result.session_id,
-                "transaction_id": result.transaction_id,
+                "status": reply.status,
+                "command_id": reply.audit_id,
+                "remote_start_id": reply.remote_start_id,
             }
         )
 
@@ -155,7 +118,7 @@ class StationCommandViewSet(ScopedViewSet):
         station = self.get_object()
         data = self._input(RemoteStopSerializer)
         session = (
-            ChargingSession.objects.select_related("station")
+            ChargingSession.objects.select_related("station", "station__site")
             .filter(station=station, pk=data["session_id"])
             .first()
         )
@@ -165,10 +128,9 @@ class StationCommandViewSet(ScopedViewSet):
             )
         if session.status != SessionStatus.ACTIVE:
             raise Conflict(_("The session has already ended."))
-        status = self._run(
-            station, "session.remote_stop", data, lambda: commands.remote_stop(session=session)
+        return self._status(
+            commands.session_remote_stop(requester=self._requester(), session=session)
         )
-        return Response({"status": status, "response": {"status": status}})
 
     @extend_schema(request=ResetSerializer, responses=CommandResultSerializer)
     @action(detail=True, methods=["post"])
@@ -176,11 +138,8 @@ class StationCommandViewSet(ScopedViewSet):
         """Reboot the station: soft (when idle) or hard (at once)."""
         station = self.get_object()
         data = self._input(ResetSerializer)
-        return self._call(
-            station,
-            "reset",
-            data,
-            lambda version: payloads.reset(version, hard=data["kind"] == "hard"),
+        return self._status(
+            commands.station_reset(requester=self._requester(), station=station, **data)
         )
 
     @extend_schema(request=UnlockSerializer, responses=CommandResultSerializer)
@@ -189,7 +148,9 @@ class StationCommandViewSet(ScopedViewSet):
         """Release the cable locked in a port."""
         station = self.get_object()
         data = self._input(UnlockSerializer)
-        return self._call(station, "unlock", data, lambda version: payloads.unlock(version, **data))
+        return self._status(
+            commands.station_unlock(requester=self._requester(), station=station, **data)
+        )
 
     @extend_schema(request=AvailabilitySerializer, responses=CommandResultSerializer)
     @action(detail=True, methods=["post"])
@@ -197,13 +158,13 @@ class StationCommandViewSet(ScopedViewSet):
         """Make the station, or one port, available (operative) or unavailable."""
         station = self.get_object()
         data = self._input(AvailabilitySerializer)
-        return self._call(
-            station,
-            "availability",
-            data,
-            lambda version: payloads.availability(
-                version, operative=data["operative"], evse_id=data.get("evse_id")
-            ),
+        return self._status(
+            commands.station_availability(
+                requester=self._requester(),
+                station=station,
+                operative=data["operative"],
+                evse_id=data.get("evse_id"),
+            )
         )
 
     @extend_schema(request=TriggerMessageSerializer, responses=CommandResultSerializer)
@@ -212,13 +173,13 @@ class StationCommandViewSet(ScopedViewSet):
         """Ask the station to send a message now (StatusNotification, MeterValues...)."""
         station = self.get_object()
         data = self._input(TriggerMessageSerializer)
-        return self._call(
-            station,
-            "trigger_message",
-            data,
-            lambda version: payloads.trigger(
-                version, message=data["message"], evse_id=data.get("evse_id")
-            ),
+        return self._status(
+            commands.station_trigger_message(
+                requester=self._requester(),
+                station=station,
+                message=data["message"],
+                evse_id=data.get("evse_id"),
+            )
         )
 
     @extend_schema(
@@ -238,19 +199,16 @@ class StationCommandViewSet(ScopedViewSet):
         station = self.get_object()
         query = ConfigurationQuerySerializer(data={"key": request.query_params.getlist("key")})
         query.is_valid(raise_exception=True)
-        version = self._version(station, "configuration_read", query.validated_data)
+        keys = query.validated_data["key"]
         try:
-            call = payloads.configuration_get(version, keys=query.validated_data["key"])
+            reply = commands.station_configuration_read(
+                requester=self._requester(), station=station, keys=keys
+            )
         except payloads.BadKey as error:
             raise drf_serializers.ValidationError({"key": [str(error)]}) from None
-        answer = self._run(
-            station,
-            "configuration_read",
-            {"action": call.action, "payload": call.payload},
-            lambda: commands.station_call(station, call.action, call.payload),
-        )
-        values = payloads.configuration_values(version, answer, keys=query.validated_data["key"])
-        return Response({**values.as_dict(), "response": answer})
+        self._answered(reply)
+        values = payloads.configuration_values(station.ocpp_version, reply.payload, keys=keys)
+        return Response({**values.as_dict(), "response": reply.payload})
 
     @extend_schema(
         request=ConfigurationChangeSerializer, responses=ConfigurationChangeResultSerializer
@@ -261,21 +219,15 @@ class StationCommandViewSet(ScopedViewSet):
         (2.0.1 SetVariables).  Each key answers Accepted, Rejected, RebootRequired..."""
         station = self.get_object()
         changes = self._input(ConfigurationChangeSerializer)["changes"]
-        version = self._version(station, "configuration_change", {"changes": changes})
         try:
-            calls = payloads.configuration_set(version, changes=changes)
+            reply = commands.station_configuration_change(
+                requester=self._requester(), station=station, changes=changes
+            )
         except payloads.BadKey as error:
             raise drf_serializers.ValidationError({"changes": [str(error)]}) from None
-        for call in calls:  # refuse the whole change before sending any part of it
-            commands.validate_action_payload(version, call.action, call.payload)
-        answers = self._run(
-            station,
-            "configuration_change",
-            {"calls": [{"action": c.action, "payload": c.payload} for c in calls]},
-            lambda: [commands.station_call(station, c.action, c.payload) for c in calls],
-        )
-        results = payloads.configuration_results(version, changes, answers)
-        return Response({"results": results, "response": answers})
+        self._answered(reply)
+        answers = reply.payload if isinstance(reply.payload, list) else [reply.payload]
+        return Response({"results": reply.rows, "response": answers})
 
     @extend_schema(request=RawCallSerializer, responses=RawCallResultSerializer)
     @action(detail=True, methods=["post"], url_path="ocpp-call")
@@ -284,17 +236,16 @@ class StationCommandViewSet(ScopedViewSet):
         the action's JSON schema before it is sent (for operators and site admins)."""
         station = self.get_object()
         data = self._input(RawCallSerializer)
-        version = self._version(station, "ocpp_call", data)
-        commands.validate_action_payload(version, data["action"], data["payload"])
-        answer = self._run(
-            station,
-            "ocpp_call",
-            {"action": data["action"], "payload": data["payload"]},
-            lambda: commands.station_call(
-                station, data["action"], data["payload"], timeout=data.get("timeout")
-            ),
+        reply = self._answered(
+            commands.station_ocpp_call(
+                requester=self._requester(),
+                station=station,
+                action=data["action"],
+                payload=data["payload"],
+                timeout=data.get("timeout"),
+            )
         )
-        return Response({"response": answer})
+        return Response({"response": reply.payload})
 
 
 class MessageLogViewSet(ReadOnlyScopedViewSet):
