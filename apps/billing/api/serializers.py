@@ -214,10 +214,17 @@ class WizardInputSerializer(serializers.Serializer):
     goal = serializers.ChoiceField(choices=PricingGoal.choices)
     energy_price_per_kwh = serializers.DecimalField(max_digits=10, decimal_places=6, min_value=0)
     demand_charge_per_kw_month = serializers.DecimalField(
-        max_digits=10, decimal_places=4, min_value=0, required=False, default=0
+        max_digits=10, decimal_places=4, min_value=0, required=False, default=Decimal(0)
     )
+    # Defaults are not run through the field: they must already be Decimals (an int here
+    # reached the wizard as ``Decimal * float`` and answered 500).
     margin_percent = serializers.DecimalField(
-        max_digits=6, decimal_places=2, min_value=0, max_value=500, required=False, default=20
+        max_digits=6,
+        decimal_places=2,
+        min_value=0,
+        max_value=500,
+        required=False,
+        default=Decimal(20),
     )
     sessions_per_day = serializers.DecimalField(
         max_digits=6,

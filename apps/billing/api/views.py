@@ -220,7 +220,8 @@ class PricingWizardView(ApiView):
         serializer = WizardInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         proposal = selectors.wizard_proposal(**serializer.validated_data)
-        return Response(
+        # Through the documented serializer: the estimates are exact decimal strings, not floats.
+        answer = WizardProposalSerializer(
             {
                 "definition": proposal.definition,
                 "summary": describe_tariff(proposal.tariff),
@@ -228,6 +229,7 @@ class PricingWizardView(ApiView):
                 "estimates": proposal.estimates,
             }
         )
+        return Response(answer.data)
 
 
 class StationPriceViewSet(ScopedViewSet):
