@@ -3,12 +3,14 @@ from __future__ import annotations
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from apps.api.fields import ScopedPrimaryKeyRelatedField
 from apps.stations.models import Site, Station
 
+from .. import services
 from ..choices import PricingGoal, Sector
 from ..models import (
     DriverGroup,
@@ -48,7 +50,23 @@ class TariffInputSerializer(serializers.Serializer):
     definition = serializers.JSONField(
         help_text="Prices in the engine's JSON form (docs/billing.md)."
     )
-    effective_from = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    effective_from = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Now or later (within a minute of the server's clock); empty: now.",
+    )
+
+    def validate_effective_from(self, value):
+        return price_start_or_error(value)
+
+
+def price_start_or_error(value):
+    """``services.price_start`` with its refusal as this field's error."""
+    try:
+        return services.price_start(value)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.message_dict["effective_from"]) from error
 
 
 class TariffVersionInputSerializer(serializers.Serializer):
