@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -137,3 +137,35 @@ def error_response(code: str, message: str, http_status: int, details: Any = Non
     return Response(
         {"error": {"code": code, "message": message, "details": details}}, status=http_status
     )
+
+
+# --- The shapes above, for the OpenAPI schema (apps/api/schema.py) -----------------------------
+class ErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="Stable and machine-readable: not_authenticated, authentication_failed, "
+        "permission_denied, not_found, conflict, station_offline, throttled, invalid_payload..."
+    )
+    message = serializers.CharField(help_text="For people, in the caller's language.")
+    details = serializers.JSONField(
+        allow_null=True,
+        help_text="The station's own error for a refused command, the schema errors of an "
+        "invalid OCPP payload; null otherwise.",
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    error = ErrorDetailSerializer()
+
+
+class ValidationErrorDetailSerializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=["invalid"])
+    message = serializers.CharField()
+    details = serializers.DictField(
+        child=serializers.JSONField(),
+        help_text='Per field, its messages: {"name": ["This field is required."]}; errors of '
+        "the whole input under non_field_errors; nested input nests the same way.",
+    )
+
+
+class ValidationErrorSerializer(serializers.Serializer):
+    error = ValidationErrorDetailSerializer()

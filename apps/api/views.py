@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import JsonResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import serializers
 
 from apps.core.permissions import PERMISSIONS
@@ -49,10 +49,12 @@ class SchemaView(ApiViewMixin, SpectacularAPIView):
     permission = None
 
 
-class DocsView(ApiViewMixin, SpectacularSwaggerView):
-    """Swagger UI over the schema."""
+class DocsView(ApiViewMixin, SpectacularSwaggerSplitView):
+    """Swagger UI over the schema.  Its start-up script is served from this same address
+    (``?script``) rather than inline, as the Content-Security-Policy asks."""
 
     permission = None
+    template_name = "api/swagger_ui.html"
 
 
 def not_found(request, *args, **kwargs):

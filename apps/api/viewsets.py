@@ -35,6 +35,7 @@ from .exceptions import api_exception_handler
 from .pagination import ApiPagination
 from .permissions import HoldsPermission, actor_of
 from .schema import ScopedAutoSchema
+from .throttles import AddressRateThrottle
 
 READ_ACTIONS = {"list", "retrieve", "metadata"}
 WRITE_ACTIONS = {"create", "update", "partial_update", "destroy"}
@@ -58,6 +59,14 @@ class ApiViewMixin:
 
     def get_exception_handler(self):
         return api_exception_handler
+
+    def perform_authentication(self, request) -> None:
+        # The address limit comes before authentication, so that failed keys count too; the
+        # per-caller limit (DEFAULT_THROTTLE_CLASSES) comes after, once the caller is known.
+        limit = AddressRateThrottle()
+        if not limit.allow_request(request, self):
+            self.throttled(request, limit.wait())
+        super().perform_authentication(request)
 
     @property
     def actor(self):

@@ -5,6 +5,7 @@ import re
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from .choices import PricingGoal, Sector
@@ -15,6 +16,7 @@ from .engine import (
     TariffError,
 )
 from .engine import Tariff as TariffDefinition
+from .services.pricing import price_start
 
 EDITOR_FORM = "form"
 EDITOR_JSON = "json"
@@ -102,9 +104,22 @@ class TariffForm(DefinitionJSONForm):
     description = forms.CharField(
         label=_("Description"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
-    effective_from = forms.DateTimeField(label=_("In force from"), required=False)
+    effective_from = forms.DateTimeField(
+        label=_("In force from"),
+        required=False,
+        help_text=_("Now or later; leave empty for now."),
+    )
 
     field_order = ["name", "description", "effective_from"]
+
+    def clean_effective_from(self):
+        value = self.cleaned_data["effective_from"]
+        if value is None:
+            return None
+        try:
+            return price_start(value)
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["effective_from"]) from error
 
 
 class TariffVersionForm(DefinitionJSONForm):

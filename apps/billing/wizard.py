@@ -65,6 +65,26 @@ class WizardAnswers:
     sessions_per_day: Decimal | None = None  # overrides the sector's typical values
     kwh_per_session: Decimal | None = None
 
+    def __post_init__(self) -> None:
+        # Whole numbers (form and serializer defaults) become exact Decimals; a float would
+        # make every price inexact (and ``Decimal * float`` raises), so it is refused.
+        for name in NUMBERS:
+            value = getattr(self, name)
+            if isinstance(value, float):
+                raise TypeError(f"{name} must be a Decimal, not a float")
+            if isinstance(value, int):
+                object.__setattr__(self, name, D(value))
+
+
+NUMBERS = (
+    "energy_price_per_kwh",
+    "demand_charge_per_kw_month",
+    "margin_percent",
+    "platform_fee_percent",
+    "sessions_per_day",
+    "kwh_per_session",
+)
+
 
 @dataclass(frozen=True)
 class Proposal:
@@ -117,6 +137,8 @@ def propose(answers: WizardAnswers) -> Proposal:
     cost = energy_cost + demand_cost
     fee = answers.platform_fee_percent / 100
     price = cost / (1 - fee) if fee < 1 else cost
+    # No price of the proposal may fall below this: what reaches the owner covers the cost.
+    floor = _up(price, D("0.01"))
     if fee:
         reasoning.append(
             f"The platform keeps {answers.platform_fee_percent} % of each price before tax, so "
@@ -159,7 +181,8 @@ def propose(answers: WizardAnswers) -> Proposal:
         definition["energy"] = [{"price_per_kwh": str(per_kwh)}]
         reasoning.append(f"Price per kWh ({per_kwh} {c}/kWh): drivers pay for what they take.")
     if structure == "kwh_tou":
-        off_peak = _up(per_kwh * D("0.8"), D("0.01"))
+        discounted = _up(per_kwh * D("0.8"), D("0.01"))
+        off_peak = max(discounted, floor)
         definition["energy"] = [
             {
                 "price_per_kwh": str(off_peak),
@@ -172,6 +195,11 @@ def propose(answers: WizardAnswers) -> Proposal:
             f"Nights (22:00-07:00) at {off_peak} {c}/kWh: residents charge overnight when the "
             "grid is cheaper and lightly loaded; check your utility's time-of-use hours."
         )
+        if discounted < floor:
+            reasoning.append(
+                f"20 % off at night ({discounted} {c}/kWh) would not cover the cost of "
+                f"{cost:.4f} {c}/kWh, so the night price stops at {off_peak} {c}/kWh."
+            )
     if structure == "fee_and_kwh":
         definition["session_fee"] = str(_up(D(2), cent))
         reasoning.append(

@@ -281,3 +281,5 @@ MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://tile.openstreetmap.org/{
 MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="&copy; OpenStreetMap contributors")
 MONITORING_OFFLINE_GRACE_SECONDS = env.int("MONITORING_OFFLINE_GRACE_SECONDS", default=300)
 PORTAL_URL_SCHEME = env.str("PORTAL_URL_SCHEME", default="https")
+
+from .security import *  # noqa: E402, F403  (sign-in lockout, CSP, API throttles, password reset)

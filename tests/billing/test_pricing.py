@@ -5,11 +5,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from apps.billing import selectors, services
 from apps.billing.choices import PricingGoal, Sector
 from apps.billing.engine import Tariff, compute_cost
 from apps.billing.wizard import SECTORS, WizardAnswers, propose
+from tests.api.conftest import api_client
 
 from .helpers import at, session
 
@@ -144,3 +147,94 @@ def test_wizard_refuses_nonsense():
                 sector="retail", goal="margin", currency="CAD", energy_price_per_kwh=D("-0.1")
             )
         )
+
+
+def test_multifamily_cost_recovery_never_prices_nights_below_the_cost():
+    # The night rate was 20 % off the day rate, whatever the cost: 0.08 x 0.8 = 0.08/kWh
+    # while each kWh delivered costs 0.08 / 0.92 = 0.087.
+    proposal = propose(
+        WizardAnswers(
+            sector=Sector.MULTIFAMILY,
+            goal=PricingGoal.RECOVER_COST,
+            currency="CAD",
+            energy_price_per_kwh=D("0.08"),
+        )
+    )
+    assert proposal.estimates["cost_per_kwh"] == D("0.0870")
+    night, day = proposal.definition["energy"]
+    assert night["label"] == "night"
+    assert D(night["price_per_kwh"]) == D(day["price_per_kwh"]) == D("0.09")
+    assert any("would not cover the cost" in reason for reason in proposal.reasoning)
+
+
+def test_a_margin_leaves_room_for_the_night_discount():
+    proposal = propose(
+        WizardAnswers(
+            sector=Sector.MULTIFAMILY,
+            goal=PricingGoal.MARGIN,
+            currency="CAD",
+            energy_price_per_kwh=D("0.08"),
+            margin_percent=D("50"),
+        )
+    )
+    night, day = (D(rate["price_per_kwh"]) for rate in proposal.definition["energy"])
+    assert (day, night) == (D("0.14"), D("0.12"))  # 0.087 x 1.5 = 0.1305 -> 0.14; x 0.8
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sector=st.sampled_from(list(SECTORS)),
+    goal=st.sampled_from(PricingGoal.values),
+    energy=st.decimals(min_value=0, max_value=2, places=4),
+    demand=st.decimals(min_value=0, max_value=40, places=2),
+    fee=st.decimals(min_value=0, max_value=30, places=1),
+    margin=st.decimals(min_value=0, max_value=100, places=1),
+)
+def test_no_proposed_price_is_below_the_cost_it_computed(sector, goal, energy, demand, fee, margin):
+    proposal = propose(
+        WizardAnswers(
+            sector=sector,
+            goal=goal,
+            currency="CAD",
+            energy_price_per_kwh=energy,
+            demand_charge_per_kw_month=demand,
+            platform_fee_percent=fee,
+            margin_percent=margin,
+        )
+    )
+    cost = proposal.estimates["cost_per_kwh"]  # rounded to 0.0001 in the estimates
+    kept = 1 - fee / 100  # what reaches the owner after the platform's share
+    profile = SECTORS[sector]
+    for rate in proposal.definition.get("energy", []):
+        price = D(rate["price_per_kwh"])
+        assert price >= cost, (rate, cost)
+        assert price * kept >= cost - D("0.00005"), (rate, cost, fee)
+    for rate in proposal.definition.get("time", []):
+        # An hour at the port's power delivers port_kw x efficiency kWh.
+        delivered = profile.port_kw * profile.efficiency
+        assert D(rate["price_per_hour"]) * kept >= (cost - D("0.00005")) * delivered, rate
+    assert proposal.estimates["price_per_kwh"] >= cost
+
+
+def test_the_wizard_takes_whole_numbers_and_refuses_floats():
+    common = {"sector": "retail", "goal": "margin", "currency": "CAD"}
+    answers = WizardAnswers(energy_price_per_kwh=D("0.30"), margin_percent=20, **common)
+    assert answers.margin_percent == D(20) and isinstance(answers.margin_percent, Decimal)
+    with pytest.raises(TypeError):
+        WizardAnswers(energy_price_per_kwh=D("0.30"), margin_percent=20.0, **common)
+
+
+def test_api_wizard_with_the_default_margin_answers(personas, alpha):
+    # The serializer's default margin (20) was an int: Decimal *= float answered 500.
+    client = api_client(alpha, user=personas.owner)
+    response = client.post(
+        "/api/v1/billing/pricing-wizard/",
+        {"sector": "retail", "goal": "margin", "energy_price_per_kwh": "0.30"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content[:300]
+    body = response.json()
+    assert any("20" in reason and "margin" in reason for reason in body["reasoning"])
+    # 0.30 / 0.92 = 0.3261 x 1.2 = 0.3913 -> 0.40/kWh; 7.2 kW x 0.92 = 6.624 kWh/h -> 2.65/h
+    assert body["estimates"]["price_per_kwh"] == "0.4000"
+    assert body["definition"]["time"] == [{"price_per_hour": "2.65"}]

@@ -5,10 +5,13 @@ shown next to its field and saves nothing, and nobody else may change prices."""
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
 
 from apps.billing import services
 from apps.billing.choices import PricingGoal, Sector
@@ -353,3 +356,52 @@ def test_the_detail_page_links_to_the_editor_for_managers_only(personas, client_
     tariff = services.tariff_create(name="Linked", definition=DOCUMENTED["1 per kWh"])
     edit = f"/billing/tariffs/{tariff.pk}/edit/"
     assert edit in client_for(personas.owner).get(f"/billing/tariffs/{tariff.pk}/").content.decode()
+
+
+# --- A tariff's first prices never reach back in time (docs/billing.md) -----------------------
+def test_the_portal_refuses_a_first_version_in_the_past_next_to_its_field(personas, client_for):
+    client = client_for(personas.owner)
+    before = Tariff.objects.count()
+    data = form_post(DOC_TARIFF, name="Backdated", effective_from="2021-01-01 00:00")
+    response = client.post("/billing/tariffs/new/", data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "A new price cannot take effect in the past." in page
+    assert 'value="2021-01-01 00:00"' in page  # what was typed stays in the form
+    assert Tariff.objects.count() == before
+    # Within the clock tolerance (one minute) is now: accepted.
+    recent = (timezone.localtime() - dt.timedelta(seconds=30)).strftime("%Y-%m-%d %H:%M:%S")
+    data = form_post(DOC_TARIFF, name="Just now", effective_from=recent)
+    assert client.post("/billing/tariffs/new/", data).status_code == 302
+    assert Tariff.objects.filter(name="Just now").exists()
+
+
+def test_the_api_refuses_a_first_version_in_the_past_with_a_field_error(personas, alpha):
+    client = APIClient(HTTP_HOST=host_of(alpha))
+    client.force_login(personas.owner)
+    url = "/api/v1/billing/tariffs/"
+    past = timezone.now() - dt.timedelta(days=3 * 365)
+    response = client.post(
+        url,
+        {"name": "Backdated", "definition": DOC_TARIFF, "effective_from": past.isoformat()},
+        format="json",
+    )
+    assert response.status_code == 400, response.content[:300]
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert error["details"] == {"effective_from": ["A new price cannot take effect in the past."]}
+    assert not Tariff.objects.filter(name="Backdated").exists()
+    # Two minutes ago is past the one-minute tolerance; thirty seconds ago is not.
+    for ago, status in ((dt.timedelta(minutes=2), 400), (dt.timedelta(seconds=30), 201)):
+        start = timezone.now() - ago
+        response = client.post(
+            url,
+            {"name": f"ago {ago}", "definition": DOC_TARIFF, "effective_from": start.isoformat()},
+            format="json",
+        )
+        assert response.status_code == status, (ago, response.content[:300])
+    # No start means now.
+    response = client.post(url, {"name": "Now", "definition": DOC_TARIFF}, format="json")
+    assert response.status_code == 201
+    version = Tariff.objects.get(name="Now").versions.get()
+    assert abs(version.effective_from - timezone.now()) < dt.timedelta(minutes=1)

@@ -4,7 +4,9 @@ from ..models import AuditEntry
 
 
 class AuditEntrySerializer(serializers.ModelSerializer):
-    site_name = serializers.CharField(source="site.name", read_only=True, default=None)
+    site_name = serializers.CharField(
+        source="site.name", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = AuditEntry

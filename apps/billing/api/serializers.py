@@ -3,12 +3,14 @@ from __future__ import annotations
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from apps.api.fields import ScopedPrimaryKeyRelatedField
 from apps.stations.models import Site, Station
 
+from .. import services
 from ..choices import PricingGoal, Sector
 from ..models import (
     DriverGroup,
@@ -48,7 +50,23 @@ class TariffInputSerializer(serializers.Serializer):
     definition = serializers.JSONField(
         help_text="Prices in the engine's JSON form (docs/billing.md)."
     )
-    effective_from = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    effective_from = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Now or later (within a minute of the server's clock); empty: now.",
+    )
+
+    def validate_effective_from(self, value):
+        return price_start_or_error(value)
+
+
+def price_start_or_error(value):
+    """``services.price_start`` with its refusal as this field's error."""
+    try:
+        return services.price_start(value)
+    except DjangoValidationError as error:
+        raise serializers.ValidationError(error.message_dict["effective_from"]) from error
 
 
 class TariffVersionInputSerializer(serializers.Serializer):
@@ -214,10 +232,17 @@ class WizardInputSerializer(serializers.Serializer):
     goal = serializers.ChoiceField(choices=PricingGoal.choices)
     energy_price_per_kwh = serializers.DecimalField(max_digits=10, decimal_places=6, min_value=0)
     demand_charge_per_kw_month = serializers.DecimalField(
-        max_digits=10, decimal_places=4, min_value=0, required=False, default=0
+        max_digits=10, decimal_places=4, min_value=0, required=False, default=Decimal(0)
     )
+    # Defaults are not run through the field: they must already be Decimals (an int here
+    # reached the wizard as ``Decimal * float`` and answered 500).
     margin_percent = serializers.DecimalField(
-        max_digits=6, decimal_places=2, min_value=0, max_value=500, required=False, default=20
+        max_digits=6,
+        decimal_places=2,
+        min_value=0,
+        max_value=500,
+        required=False,
+        default=Decimal(20),
     )
     sessions_per_day = serializers.DecimalField(
         max_digits=6,

@@ -9,10 +9,11 @@ import io
 from django.db import connection
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 
 from apps.api.viewsets import (
@@ -89,7 +90,7 @@ class TariffViewSet(CreateMixin, ReadOnlyScopedViewSet):
         tariff = self.get_object()
         version = selectors.version_in_force(tariff.pk, timezone.now())
         if version is None:
-            return Response({"detail": "No version in force."}, status=status.HTTP_404_NOT_FOUND)
+            raise NotFound(_("No version in force."))
         profile = selectors.billing_profile()
         data = tariff_to_ocpi(
             version.parsed,
@@ -176,7 +177,7 @@ class PayoutViewSet(ReadOnlyScopedViewSet):
         (``text/plain``, 1464-byte records)."""
         payout = self.get_object()
         if not payout.bank_file:
-            return Response({"detail": "No bank file yet."}, status=status.HTTP_404_NOT_FOUND)
+            raise NotFound(_("No bank file yet."))
         content_type, extension = payout.bank_file_media
         response = HttpResponse(payout.bank_file, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{payout.message_id}.{extension}"'
@@ -220,7 +221,8 @@ class PricingWizardView(ApiView):
         serializer = WizardInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         proposal = selectors.wizard_proposal(**serializer.validated_data)
-        return Response(
+        # Through the documented serializer: the estimates are exact decimal strings, not floats.
+        answer = WizardProposalSerializer(
             {
                 "definition": proposal.definition,
                 "summary": describe_tariff(proposal.tariff),
@@ -228,6 +230,7 @@ class PricingWizardView(ApiView):
                 "estimates": proposal.estimates,
             }
         )
+        return Response(answer.data)
 
 
 class StationPriceViewSet(ScopedViewSet):
@@ -266,8 +269,5 @@ class SessionReceiptViewSet(ScopedViewSet):
         the site's clock) and the energy in Wh.  404 while the session is not priced."""
         cost = selectors.session_receipt(self.get_object())
         if cost is None:
-            return Response(
-                {"detail": "This session has not been priced yet."},
-                status=status.HTTP_404_NOT_FOUND,
-            )
+            raise NotFound(_("This session has not been priced yet."))
         return Response(SessionReceiptSerializer(cost).data)

@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.charging.models import IdToken
 from apps.stations.models import Site, Station
@@ -32,6 +33,19 @@ from .ledger import driver_ledger_account
 CLOCK_SKEW = timedelta(seconds=60)
 
 
+def price_start(effective_from: datetime | None) -> datetime:
+    """When new prices take effect: ``effective_from``, or now when not given.  Now or later
+    only (within ``CLOCK_SKEW`` of the caller's clock), so that a price change never reaches
+    back in time (docs/billing.md); people's input for a tariff's first version is held to
+    the same rule (API and portal)."""
+    now = timezone.now()
+    if effective_from is None:
+        return now
+    if effective_from < now - CLOCK_SKEW:
+        raise ValidationError({"effective_from": _("A new price cannot take effect in the past.")})
+    return effective_from
+
+
 @transaction.atomic
 def tariff_create(
     *,
@@ -41,7 +55,10 @@ def tariff_create(
     effective_from: datetime | None = None,
     created_by=None,
 ) -> Tariff:
-    """A tariff with its first version (which may start in the past: nothing uses it yet)."""
+    """A tariff with its first version.  The service itself accepts a start in the past (a
+    network's price history brought over from elsewhere, sessions replayed in tests); what
+    people enter goes through ``price_start`` first (the API's input serializer, the portal's
+    form)."""
     tariff = Tariff(name=name, description=description)
     tariff.full_clean()
     tariff.save()
@@ -60,10 +77,7 @@ def tariff_version_add(
 ) -> TariffVersion:
     """New prices from ``effective_from`` (now or later: a driver is always charged the prices
     in force when they plugged in, so a price change never reaches back in time)."""
-    now = timezone.now()
-    effective_from = effective_from or now
-    if effective_from < now - CLOCK_SKEW:
-        raise ValidationError({"effective_from": "A new price cannot take effect in the past."})
+    effective_from = price_start(effective_from)
     tariff = Tariff.objects.select_for_update().get(pk=tariff.pk)
     number = (tariff.versions.aggregate(last=Max("number"))["last"] or 0) + 1
     version = _version_create(tariff, definition, effective_from, note, created_by, number=number)

@@ -52,6 +52,7 @@ RAW = "ocpp.raw_call"
 class StationCommandViewSet(ScopedViewSet):
     """Remote commands.  The answer is the station's own, or a clear error."""
 
+    talks_to_station = True  # the schema documents the station's errors (409, 502, 504)
     queryset = Station.objects.select_related("site")
     serializer_class = CommandResultSerializer
     filter_backends: list = []

@@ -21,7 +21,7 @@ class RoleAssignmentSerializer(serializers.ModelSerializer):
     user_email = serializers.EmailField(source="user.email", read_only=True)
     role_slug = serializers.CharField(source="role.slug", read_only=True)
     granted_by_email = serializers.EmailField(
-        source="granted_by.email", read_only=True, default=None
+        source="granted_by.email", read_only=True, default=None, allow_null=True
     )
 
     class Meta:

@@ -91,7 +91,9 @@ class NestedEvseSerializer(EvseSerializer):
 
 # --- Stations --------------------------------------------------------------------------------
 class StationSerializer(serializers.ModelSerializer):
-    site_name = serializers.CharField(source="site.name", read_only=True, default=None)
+    site_name = serializers.CharField(
+        source="site.name", read_only=True, default=None, allow_null=True
+    )
     evses = NestedEvseSerializer(many=True, read_only=True, source="evse_list")
 
     class Meta:
@@ -194,7 +196,9 @@ class StationUpdateSerializer(_StationSiteMixin, serializers.ModelSerializer):
 
 class StatusChangeSerializer(serializers.ModelSerializer):
     station_identity = serializers.CharField(source="station.identity", read_only=True)
-    evse_number = serializers.IntegerField(source="evse.evse_id", read_only=True, default=None)
+    evse_number = serializers.IntegerField(
+        source="evse.evse_id", read_only=True, default=None, allow_null=True
+    )
 
     class Meta:
         model = StatusChange
