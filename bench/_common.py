@@ -24,16 +24,17 @@ def setup_django(database: str = "chargegrid_bench") -> str:
     """Point Django at a benchmark database on the configured (or embedded) server, migrate."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.test")
     os.environ.setdefault("CHARGEGRID_CHANNEL_PREFIX", f"cgbench{os.getpid()}")
-    from config import services
+    from config import embedded
 
-    base = services.database_url()
+    embedded.ensure()  # embedded PostgreSQL / Redis when DATABASE_URL / REDIS_URL are unset
+    base = embedded.database_url()
     import psycopg
 
-    with psycopg.connect(services.with_database(base, "postgres"), autocommit=True) as conn:
+    with psycopg.connect(embedded.with_database(base, "postgres"), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{database}"')
-    url = services.with_database(base, database)
+    url = embedded.with_database(base, database)
     os.environ["DATABASE_URL"] = url
     import django
 

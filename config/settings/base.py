@@ -10,8 +10,9 @@ import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
-from config import services
+from config import embedded
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -36,15 +37,28 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 WSGI_APPLICATION = None
 ASGI_APPLICATION = "config.asgi.application"
 
-# --- Services: real PostgreSQL and Redis, embedded when not configured ---------------------
-DATABASES = {"default": services.parse_database_url(services.database_url())}
+
+# --- Services: PostgreSQL and Redis, from the environment ----------------------------------
+# Reading settings never starts a server: with the URLs unset, the entry points (manage.py,
+# bin/run, bin/test) start embedded ones first and set them (config/embedded.py).
+def _required_url(name: str) -> str:
+    url = os.environ.get(name)
+    if not url:
+        raise ImproperlyConfigured(
+            f"Set {name}, or start through manage.py / bin/run / bin/test, which start an "
+            "embedded PostgreSQL and Redis when DATABASE_URL and REDIS_URL are unset."
+        )
+    return url
+
+
+DATABASES = {"default": embedded.parse_database_url(_required_url("DATABASE_URL"))}
 # Under ASGI each request runs in its own context and would keep its own connection open:
 # persistent connections pile up (field notes).  Requests close theirs; the OCPP worker threads
 # keep one connection each for their lifetime (apps/ocpp/runtime.py).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
-REDIS_URL = services.redis_url()
+REDIS_URL = _required_url("REDIS_URL")
 
 CACHES = {
     "default": {
@@ -219,7 +233,7 @@ CHANNEL_LAYERS = {
 }
 
 # --- Celery ----------------------------------------------------------------------------------
-CELERY_BROKER_URL = services.celery_broker_url(REDIS_URL)
+CELERY_BROKER_URL = embedded.celery_broker_url(REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"

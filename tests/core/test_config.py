@@ -4,7 +4,7 @@ import sys
 
 from django.conf import settings
 
-from config.services import celery_broker_url, parse_database_url
+from config.embedded import celery_broker_url, parse_database_url
 
 ROOT = settings.BASE_DIR
 

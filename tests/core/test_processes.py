@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from config.services import with_database
+from config.embedded import with_database
 
 ROOT = settings.BASE_DIR
 
