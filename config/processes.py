@@ -91,21 +91,3 @@ def celery_beat_command(
         "--loglevel", log_level,
         "--schedule", str(schedule),
     ]  # fmt: skip
-
-
-def wait_until_listening(
-    host: str, port: int, *, timeout: float = 60.0, alive=lambda: True
-) -> bool:
-    """Whether ``host:port`` accepts a TCP connection within ``timeout`` seconds (gives up
-    early when ``alive()`` turns false, e.g. the server process exited)."""
-    import socket
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and alive():
-        try:
-            with socket.create_connection((host, port), timeout=1):
-                return True
-        except OSError:
-            time.sleep(0.2)
-    return False
