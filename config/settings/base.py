@@ -239,7 +239,25 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Ride out broker (Redis) outages: reconnect forever (the default gives up after 100 tries,
+# about 50 minutes, and the worker exits), also on start-up and after channel errors.  Socket
+# timeouts and health checks make a half-open connection (failover, NAT) fail and reconnect
+# instead of hanging.  Not worker_cancel_long_running_tasks_on_connection_loss: it crashes the
+# worker on reconnection (celery #9250); with acks_late an interrupted task is redelivered and
+# tasks are idempotent.  What still kills a worker is left to its supervisor (run_platform,
+# systemd: docs/deployment.md).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CHANNEL_ERROR_RETRY = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_timeout": 30,
+    "socket_connect_timeout": 10,
+    "socket_keepalive": True,
+    "health_check_interval": 25,
+    "retry_on_timeout": True,
+}
 CELERY_BEAT_SCHEDULE: dict = {}
 
 # --- Logging ---------------------------------------------------------------------------------
