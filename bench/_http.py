@@ -1,10 +1,10 @@
-"""What the HTTP benchmarks share: a production-settings uvicorn process and a closed-loop
-load of N clients that reports rate and latency percentiles."""
+"""What the HTTP benchmarks share: the platform's ASGI server with production settings
+(started as it ships: bench/_common.py, config.processes) and a closed-loop load of N clients
+that reports rate and latency percentiles."""
 
 from __future__ import annotations
 
 import http.client
-import os
 import statistics
 import subprocess
 import sys
@@ -20,22 +20,19 @@ PROXY = {"X-Forwarded-Proto": "https"}
 
 
 def start_server(port: int, *, collectstatic: bool = False) -> subprocess.Popen:
-    """uvicorn with production settings (DJANGO_CONN_MAX_AGE=0: under ASGI persistent
+    """The ASGI server with production settings (DJANGO_CONN_MAX_AGE=0: under ASGI persistent
     connections pile up, one per request context)."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.production"}
-    env.setdefault("DJANGO_SECRET_KEY", "bench-only-" + "x" * 40)
-    env.setdefault("DJANGO_ALLOWED_HOSTS", ".localhost,127.0.0.1")
+    from _common import server_env
+    from _common import start_server as start_asgi_server
+
+    env = server_env()
     env.setdefault("DJANGO_CONN_MAX_AGE", "0")
     if collectstatic:  # pages name their static files through the manifest, as in production
         subprocess.run(
             [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
             cwd=ROOT, env=env, check=True,
         )  # fmt: skip
-    command = [
-        sys.executable, "-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1",
-        "--port", str(port), "--lifespan", "off", "--log-level", "warning", "--no-access-log",
-    ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
+    process = start_asgi_server(port, env)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

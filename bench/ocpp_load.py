@@ -1,4 +1,6 @@
-"""OCPP load benchmark: many simulated stations against one ASGI server process.
+"""OCPP load benchmark: many simulated stations against one ASGI server process, started as
+the platform ships it (config.processes: uvicorn websockets-sansio with the keepalive policy,
+production settings, DEBUG off) with a Celery worker running next to it, as under bin/run.
 
     .venv/bin/python bench/ocpp_load.py --stations 2000          (README: bench section)
     .venv/bin/python bench/ocpp_load.py --stations 10000 --rate 200
@@ -19,11 +21,19 @@ import itertools
 import json
 import os
 import random
-import subprocess
-import sys
 import time
 
-from _common import ROOT, free_port, raise_fd_limit, setup_django, summary
+from _common import (
+    SERVER_SETTINGS,
+    free_port,
+    raise_fd_limit,
+    server_env,
+    setup_django,
+    start_server,
+    start_worker,
+    stop,
+    summary,
+)
 
 PASSWORD = "bench-password-0123456789"
 PREFIX = "BENCH-"
@@ -75,35 +85,6 @@ def provision(count: int) -> str:
         MeterValue.objects.all().delete()
         MessageLog.objects.all().delete()
     return tenant.schema_name
-
-
-def start_server(app: str, port: int, env_extra: dict[str, str]) -> subprocess.Popen:
-    env = {**os.environ, **env_extra}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--lifespan",
-            "off",
-            "--ws",
-            "websockets-sansio",
-            "--ws-ping-interval",
-            "0",
-            "--log-level",
-            "error",
-            "--backlog",
-            "4096",
-            "--no-access-log",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
 
 
 async def wait_port(port: int, timeout: float = 60) -> None:
@@ -287,17 +268,6 @@ async def flood(stations: list[Station], seconds: float) -> int:
     return done
 
 
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:  # 10,000 sockets closing each record a disconnect: give it time
-        process.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
 async def echo_flood(port: int, args) -> float:
     clients = [Station(f"ECHO-{n}") for n in range(args.flood_connections)]
     await connect_all(clients, port)
@@ -319,15 +289,15 @@ def persisted(schema: str) -> int:
 async def main(args, url: str, schema: str) -> None:
     from asgiref.sync import sync_to_async
 
-    env = {
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "CHARGEGRID_CHANNEL_PREFIX": os.environ["CHARGEGRID_CHANNEL_PREFIX"],
-    }
+    env = server_env(
+        DATABASE_URL=url, CHARGEGRID_CHANNEL_PREFIX=os.environ["CHARGEGRID_CHANNEL_PREFIX"]
+    )
     ocpp_port, echo_port, channels_port = free_port(), free_port(), free_port()
-    server = start_server("config.asgi:application", ocpp_port, env)
-    echo = start_server("bench.echo_server:application", echo_port, env)
-    channels_echo = start_server("bench.echo_server:channels_application", channels_port, env)
+    print(f"server: config.processes.asgi_server_command, {SERVER_SETTINGS}, + a Celery worker")
+    server = start_server(ocpp_port, env)
+    worker = start_worker(env)
+    echo = start_server(echo_port, env, app="bench.echo_server:application")
+    channels_echo = start_server(channels_port, env, app="bench.echo_server:channels_application")
     try:
         await asyncio.gather(wait_port(ocpp_port), wait_port(echo_port), wait_port(channels_port))
         identities = [f"{PREFIX}{n:05d}" for n in range(args.stations)]
@@ -388,7 +358,7 @@ async def main(args, url: str, schema: str) -> None:
             f"(the stack's own floor: {channels_rate / echo_rate * 100:.0f}% of the bare echo)"
         )
     finally:
-        for process in (server, echo, channels_echo):
+        for process in (server, worker, echo, channels_echo):
             stop(process)
 
 

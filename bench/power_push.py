@@ -49,7 +49,7 @@ def ensure_database(url: str) -> None:
 
     import psycopg
 
-    from config.services import with_database
+    from config.embedded import with_database
 
     name = urlparse(url).path.lstrip("/")
     with psycopg.connect(with_database(url, "postgres"), autocommit=True) as admin:

@@ -3,7 +3,8 @@
 Runs ``config.celery`` with a solo pool against the test database, after applying the
 settings the test asks for (``CG_TEST_WORKER_SETTINGS``, JSON) and, for the billing race
 test, a slowed pain.001 build that records each call (``CG_TEST_WORKER_SLOW_PAYOUT``).
-It touches ``CG_TEST_WORKER_READY`` once it consumes from the broker.
+It touches ``CG_TEST_WORKER_READY`` once it consumes from the broker.  The worker's arguments
+come from ``config.processes`` (as under ``bin/run``), with a solo pool.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from celery.signals import worker_ready  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from config.celery import app  # noqa: E402
+from config.processes import celery_worker_arguments  # noqa: E402
 
 
 def _apply_settings() -> None:
@@ -49,6 +51,12 @@ def _slow_payout_build() -> None:
     payouts.build_pain001 = slow_build
 
 
+@app.task(name="tests.touch")
+def touch(path: str) -> None:
+    """A task with a visible effect, for tests that only need to see a task run."""
+    Path(path).touch()
+
+
 @worker_ready.connect
 def _ready(**kwargs) -> None:
     Path(os.environ["CG_TEST_WORKER_READY"]).touch()
@@ -59,13 +67,10 @@ if __name__ == "__main__":
     _slow_payout_build()
     hostname = sys.argv[1]
     app.worker_main(
-        [
-            "worker",
-            "--pool=solo",
-            f"--hostname={hostname}",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ]
+        celery_worker_arguments(
+            hostname=hostname,
+            pool="solo",
+            log_level="WARNING",
+            extra=["--without-gossip", "--without-mingle", "--without-heartbeat"],
+        )
     )

@@ -8,7 +8,6 @@ import base64
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -18,7 +17,8 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.db import connection
 
-from config.services import with_database
+from config.embedded import with_database
+from config.processes import WS_PING_INTERVAL, WS_PING_TIMEOUT, asgi_server_command
 
 ROOT = settings.BASE_DIR
 
@@ -30,10 +30,19 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """``uvicorn config.asgi:application`` in a subprocess, on the pytest-django test DB."""
+    """The platform's ASGI server (``config.processes.asgi_server_command``, as ``bin/run``
+    and production start it) in a subprocess, on the pytest-django test DB."""
 
-    def __init__(self, name: str = "server") -> None:
+    def __init__(
+        self,
+        name: str = "server",
+        *,
+        ping_interval: float = WS_PING_INTERVAL,
+        ping_timeout: float = WS_PING_TIMEOUT,
+    ) -> None:
         self.name = name
+        self.ping_interval = ping_interval
+        self.ping_timeout = ping_timeout
         self.port = free_port()
         self.process: subprocess.Popen | None = None
         self.log_path = ROOT / "var" / f"test-{name}-{self.port}.log"
@@ -57,26 +66,13 @@ class ServerProcess:
         self.log_path.parent.mkdir(exist_ok=True)
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "config.asgi:application",
-                "--host",
+            asgi_server_command(
                 "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--lifespan",
-                "off",
-                "--ws",
-                "websockets",
-                "--ws-max-size",
-                "1048576",
-                "--ws-ping-interval",
-                "0",
-                "--log-level",
-                "warning",
-            ],
+                self.port,
+                ping_interval=self.ping_interval,
+                ping_timeout=self.ping_timeout,
+                log_level="warning",
+            ),
             cwd=ROOT,
             env=env,
             stdout=self._log,

@@ -18,7 +18,7 @@ import uuid
 from django.conf import settings
 from django.db import connection
 
-from config.services import with_database
+from config.embedded import with_database
 
 ROOT = settings.BASE_DIR
 

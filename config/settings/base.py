@@ -10,8 +10,9 @@ import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
-from config import services
+from config import embedded
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -36,8 +37,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 WSGI_APPLICATION = None
 ASGI_APPLICATION = "config.asgi.application"
 
-# --- Services: real PostgreSQL and Redis, embedded when not configured ---------------------
-DATABASES = {"default": services.parse_database_url(services.database_url())}
+
+# --- Services: PostgreSQL and Redis, from the environment ----------------------------------
+# Reading settings never starts a server: with the URLs unset, the entry points (manage.py,
+# bin/run, bin/test) start embedded ones first and set them (config/embedded.py).
+def _required_url(name: str) -> str:
+    url = os.environ.get(name)
+    if not url:
+        raise ImproperlyConfigured(
+            f"Set {name}, or start through manage.py / bin/run / bin/test, which start an "
+            "embedded PostgreSQL and Redis when DATABASE_URL and REDIS_URL are unset."
+        )
+    return url
+
+
+DATABASES = {"default": embedded.parse_database_url(_required_url("DATABASE_URL"))}
 # Under ASGI each request runs in its own context and would keep its own connection open:
 # persistent connections pile up (Django does not reuse them across ASGI requests).
 # Requests close theirs; the OCPP worker threads keep one connection each for their lifetime
@@ -45,7 +59,7 @@ DATABASES = {"default": services.parse_database_url(services.database_url())}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)
-REDIS_URL = services.redis_url()
+REDIS_URL = _required_url("REDIS_URL")
 
 CACHES = {
     "default": {
@@ -220,13 +234,31 @@ CHANNEL_LAYERS = {
 }
 
 # --- Celery ----------------------------------------------------------------------------------
-CELERY_BROKER_URL = services.celery_broker_url(REDIS_URL)
+CELERY_BROKER_URL = embedded.celery_broker_url(REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Ride out broker (Redis) outages: reconnect forever (the default gives up after 100 tries,
+# about 50 minutes, and the worker exits), also on start-up and after channel errors.  Socket
+# timeouts and health checks make a half-open connection (failover, NAT) fail and reconnect
+# instead of hanging.  Not worker_cancel_long_running_tasks_on_connection_loss: it crashes the
+# worker on reconnection (celery #9250); with acks_late an interrupted task is redelivered and
+# tasks are idempotent.  What still kills a worker is left to its supervisor (run_platform,
+# systemd: docs/deployment.md).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CHANNEL_ERROR_RETRY = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_timeout": 30,
+    "socket_connect_timeout": 10,
+    "socket_keepalive": True,
+    "health_check_interval": 25,
+    "retry_on_timeout": True,
+}
 CELERY_BEAT_SCHEDULE: dict = {}
 
 # --- Logging ---------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import sys
 
 from django.conf import settings
 
-from config.services import celery_broker_url, parse_database_url
+from config.embedded import celery_broker_url, parse_database_url
 
 ROOT = settings.BASE_DIR
 
@@ -92,3 +92,29 @@ def test_ruff_lint_and_format_are_clean():
         [*ruff, "format", "--check", "."], cwd=ROOT, capture_output=True, text=True
     )
     assert fmt.returncode == 0, fmt.stdout
+
+
+def test_deployment_guide_shows_the_commands_the_platform_runs():
+    """docs/deployment.md shows the command lines config.processes builds (bin/run, tests,
+    benchmarks): the same flags, the keepalive policy included."""
+    from config.processes import asgi_server_command, celery_beat_command, celery_worker_command
+
+    guide = (ROOT / "docs" / "deployment.md").read_text()
+    web = " ".join(asgi_server_command("0.0.0.0", 8000, python="python", extra=["--proxy-headers"]))
+    worker = " ".join(celery_worker_command(python="python", concurrency=4))
+    beat = " ".join(
+        celery_beat_command(python="python", schedule="/var/lib/chargegrid/celerybeat-schedule")
+    )
+    for command in (web, worker, beat):
+        assert f"`{command}`" in guide, command
+    systemd_web = web.replace("python -m", "/opt/chargegrid/.venv/bin/python -m", 1)
+    assert f"ExecStart={systemd_web.replace('--port 8000', '--port %i')}" in guide
+
+
+def test_asgi_server_command_refuses_a_zero_ping_setting():
+    import pytest
+
+    from config.processes import asgi_server_command
+
+    with pytest.raises(ValueError):
+        asgi_server_command("127.0.0.1", 8000, ping_interval=0)

@@ -13,7 +13,7 @@ import psycopg
 import pytest
 from django.conf import settings
 
-from config.services import with_database
+from config.embedded import with_database
 
 ROOT = settings.BASE_DIR
 
@@ -31,6 +31,16 @@ def fetch(port: int, host: str, path: str) -> tuple[int, str]:
             return response.status, response.read().decode()
     except urllib.error.HTTPError as error:
         return error.code, ""
+
+
+def child_running(parent: int, word: str, not_pid: int | None = None) -> psutil.Process | None:
+    for child in psutil.Process(parent).children(recursive=True):
+        try:
+            if word in " ".join(child.cmdline()) and child.pid != not_pid:
+                return child
+        except psutil.NoSuchProcess:
+            continue
+    return None
 
 
 @pytest.fixture
@@ -91,6 +101,32 @@ def test_run_command_serves_the_demo_and_stops_cleanly(scratch_database, tmp_pat
         assert any("uvicorn" in c for c in commands), commands
         assert any("celery" in c and " worker" in c for c in commands), commands
         assert any("celery" in c and " beat" in c for c in commands), commands
+
+        # Supervision: a child killed outright is restarted, and the reason is logged.
+        web, worker = child_running(process.pid, "uvicorn"), child_running(process.pid, " worker")
+        web.kill()
+        worker.kill()
+        deadline = time.monotonic() + 60
+        new_web = new_worker = None
+        while time.monotonic() < deadline and not (new_web and new_worker):
+            time.sleep(0.5)
+            new_web = child_running(process.pid, "uvicorn", not_pid=web.pid)
+            new_worker = child_running(process.pid, " worker", not_pid=worker.pid)
+        log.seek(0)
+        output = log.read()
+        assert new_web and new_worker, output
+        assert f"web (pid {web.pid}) exited with signal SIGKILL" in output
+        assert f"worker (pid {worker.pid}) exited with signal SIGKILL" in output
+        deadline = time.monotonic() + 60
+        status = None
+        while time.monotonic() < deadline and status != 200:
+            try:
+                status, _ = fetch(port, "demo.localhost", "/accounts/login/")
+            except OSError:
+                time.sleep(0.5)
+        assert status == 200, "the restarted server does not answer"
+        assert process.poll() is None
+
         children = psutil.Process(process.pid).children(recursive=True)
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=40) == 0
@@ -102,25 +138,71 @@ def test_run_command_serves_the_demo_and_stops_cleanly(scratch_database, tmp_pat
         log.close()
 
 
+FIRST_PROCESS = """
+import os, sys, time
+from pathlib import Path
+import redis
+from django.db import connection
+print("urls", os.environ["DATABASE_URL"], os.environ["REDIS_URL"], flush=True)
+go = Path(sys.argv[-1])
+while not go.exists():
+    time.sleep(0.1)
+connection.close()  # a new connection: the server must still be there
+with connection.cursor() as cursor:
+    cursor.execute("SELECT version()")
+    print(cursor.fetchone()[0])
+print("redis", redis.Redis.from_url(os.environ["REDIS_URL"]).ping(), flush=True)
+"""
+
+
 @pytest.mark.slow
-def test_embedded_postgres_and_redis_start_when_no_urls_are_set(tmp_path):
+def test_embedded_services_are_shared_and_stopped_only_by_their_starter(tmp_path):
+    """No URLs set: the first command starts an embedded PostgreSQL and Redis (settings do
+    not); a second command attaches to them and, when it exits, leaves them running."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env["CHARGEGRID_DATA_DIR"] = str(tmp_path / "data")
-    script = (
-        "import django, os; django.setup();"
-        "from django.db import connection; from django.conf import settings; import redis;"
-        "cur = connection.cursor(); cur.execute('SELECT version()'); print(cur.fetchone()[0]);"
-        "print('redis', redis.Redis.from_url(settings.REDIS_URL).ping());"
-        "print(os.environ['DATABASE_URL']); print(os.environ['REDIS_URL'])"
-    )
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
+    go = tmp_path / "go"
+    (tmp_path / "first.py").write_text(FIRST_PROCESS)
+    first = subprocess.Popen(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", f"import sys; sys.argv.append({str(go)!r});"
+         f"exec(open({str(tmp_path / 'first.py')!r}).read())"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        line = first.stdout.readline()  # blocks until the servers are up
+        assert line.startswith("urls "), line + first.stderr.read()
+        database_url, redis_url = line.split()[1:]
+        assert str(tmp_path) in database_url  # pgserver's socket directory in the data folder
+        second = subprocess.run(
+            [sys.executable, "manage.py", "shell", "--no-imports", "-c",
+             "import os; from django.db import connection; connection.ensure_connection();"
+             "print(os.environ['DATABASE_URL'], os.environ['REDIS_URL'])"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert second.returncode == 0, second.stderr
+        assert second.stdout.split() == [database_url, redis_url]  # attached, not started anew
+        go.touch()
+        out, err = first.communicate(timeout=60)
+        assert first.returncode == 0, err
+        assert "PostgreSQL" in out and "redis True" in out, out + err
+    finally:
+        if first.poll() is None:
+            first.kill()
+    # The starter stopped its Redis when it exited.
+    port = int(redis_url.rsplit(":", 1)[1].split("/")[0])
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_settings_do_not_start_servers():
+    """Without URLs, importing the settings fails with a clear message instead of starting
+    embedded servers as a side effect."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.local"
     result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "PostgreSQL" in result.stdout and "redis True" in result.stdout
-    assert str(tmp_path) in result.stdout  # both live in the data folder asked for
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "Set DATABASE_URL" in result.stderr

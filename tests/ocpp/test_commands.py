@@ -351,7 +351,7 @@ async def test_command_from_another_process_reaches_the_station(
     from django.conf import settings
     from django.db import connection
 
-    from config.services import with_database
+    from config.embedded import with_database
 
     station, identity, password = make_station()
     async with Connected(server_b.ws, identity, password, "2.0.1") as cp:

