@@ -426,26 +426,30 @@ def collect(reports, expected: int, kind: str, timeout: float) -> list:
     return found
 
 
-def wait_back(reports, since: float, timeout: float) -> None:
+def wait_back(reports, since: float, timeout: float, *, expect_down: bool) -> int:
     """Follow the clients' progress until every station that went down is back (or the
-    timeout); at least 5 s, so that a disruption that drops nobody is seen as such."""
+    timeout); returns how many came back.  Without ``expect_down`` (a disruption that need
+    not drop anyone) it also ends once nobody has been down for 10 s."""
     latest: dict[int, tuple[int, int]] = {}
     deadline = time.monotonic() + timeout
     last_print = 0.0
     while time.monotonic() < deadline:
-        try:
+        try:  # the newest report of each client counts; older ones queued meanwhile do not
             message = reports.get(timeout=1)
+            while True:
+                if message[0] == "progress":
+                    latest[message[1]] = (message[2], message[3])
+                message = reports.get_nowait()
         except queue_module.Empty:
-            continue
-        if message[0] != "progress":
-            continue
-        latest[message[1]] = (message[2], message[3])
+            pass
         down = sum(d for d, _ in latest.values())
         back = sum(b for _, b in latest.values())
         if time.monotonic() - last_print > 5:
             print(f"  t+{time.time() - since:5.1f} s: {back} / {down} back", flush=True)
             last_print = time.monotonic()
-        if back >= down and time.time() - since > 5:
+        if down and back >= down:
+            return back
+        if not expect_down and not down and time.time() - since > 10:
             return back
     return sum(b for _, b in latest.values())
 
@@ -597,7 +601,12 @@ def main(args) -> None:
             restart = server.start()
             print(f"server up again in {restart:.1f} s")
         cpu_before = server_cpu(server)
-        recovered = wait_back(reports, disrupted, timeout=args.recover_seconds)
+        recovered = wait_back(
+            reports,
+            disrupted,
+            timeout=args.recover_seconds,
+            expect_down=not (args.redis_outage or args.worker_kill),
+        )
         cpu_used = server_cpu(server) - cpu_before
         time.sleep(args.flow_seconds)  # meter values flowing again
         for command in commands:

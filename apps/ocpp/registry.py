@@ -365,22 +365,31 @@ def identity_changed(identity: str | None) -> None:
 
     def publish() -> None:
         identities.evict(identity)
-        import redis
-
         try:
-            client = redis.Redis.from_url(
-                settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
-            )
-            with client:
-                client.publish(_channel(), "*" if identity is None else "=" + identity)
+            _publisher().publish(_channel(), "*" if identity is None else "=" + identity)
         except Exception as error:  # other processes fall back on the age limit
             logger.warning("Identity cache: could not publish a change (%s)", error)
 
     transaction.on_commit(publish)
 
 
-def _on_station_change(sender, instance, **kwargs) -> None:
+# Station fields the handshake reads; a save that names other fields only (a boot, a
+# heartbeat interval) leaves the cached entry right.
+_HANDSHAKE_FIELDS = {"identity", "lax_validation", "registration_status", "security_profile"}
+
+
+def _on_station_change(sender, instance, update_fields=None, **kwargs) -> None:
+    if update_fields is not None and sender.__name__ == "Station":
+        if not _HANDSHAKE_FIELDS.intersection(update_fields):
+            return
     identity_changed(getattr(instance, "identity", None))
+
+
+@functools.cache
+def _publisher():
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
 
 
 def _on_settings_change(sender, instance, **kwargs) -> None:

@@ -86,6 +86,17 @@ async def open_socket(server, identity, password, *, timeout=10.0):
     )
 
 
+async def in_public(fn):
+    def run():
+        try:
+            connection.set_schema_to_public()
+            return fn()
+        finally:
+            connection.close()
+
+    return await asyncio.to_thread(run)
+
+
 class ServerLog:
     """What the server logged from now on."""
 
@@ -261,4 +272,61 @@ async def test_connect_consequences_run_after_the_accept(server, make_station, l
 
     await wait_until(lambda: in_db(live_alpha, consequences), timeout=10)
     assert (await raw_exchange(ws, BOOT16))[2]["status"] == "Accepted"
+    await ws.close()
+
+
+# --- The identity cache stays right -----------------------------------------------------------
+async def test_a_changed_password_reaches_the_servers_cache(server, make_station, live_alpha):
+    from apps.stations.services import station_set_password
+
+    station, identity, password = make_station()
+    # Twice: the server's cache serves once its change subscription is up.
+    for _ in range(2):
+        ws = await open_socket(server, identity, password)
+        await ws.close()
+        await asyncio.sleep(0.3)
+
+    def change():
+        station_set_password(
+            station=Station.objects.get(pk=station.pk), password="a-new-password-0123456789"
+        )
+
+    await in_db(live_alpha, change)
+
+    async def old_password_refused():
+        try:
+            ws = await open_socket(server, identity, password)
+        except InvalidStatus as error:
+            return error.response.status_code == 401
+        await ws.close()
+        return False
+
+    # Over Redis from this process to the server's, well before the cache's age limit.
+    await wait_until(old_password_refused, timeout=3)
+    ws = await open_socket(server, identity, "a-new-password-0123456789")
+    await ws.close()
+
+
+async def test_a_legacy_password_hash_is_replaced_at_the_next_login(server, make_station):
+    from django.contrib.auth.hashers import make_password
+
+    from apps.tenants.models import StationIdentity
+
+    station, identity, password = make_station()
+
+    def legacy():
+        StationIdentity.objects.filter(identity=identity).update(
+            password_hash=make_password(password)
+        )
+        return StationIdentity.objects.get(identity=identity).password_hash
+
+    assert not (await in_public(legacy)).startswith("sha256$")
+    ws = await open_socket(server, identity, password)
+    await ws.close()
+
+    def stored():
+        return StationIdentity.objects.get(identity=identity).password_hash
+
+    assert (await in_public(stored)).startswith("sha256$")
+    ws = await open_socket(server, identity, password)  # and the new hash checks
     await ws.close()
