@@ -82,15 +82,15 @@ class OcppConsumer(AsyncWebsocketConsumer):
             return await self.deny(503)
         try:
             await self._handshake(identity, subprotocol)
+        except Exception:
+            # The database or Redis failing mid-handshake: a retryable refusal, not a 500.
+            logger.exception("Handshake of %s failed", identity)
+            await self.deny(503)
         finally:
             presence.gate.leave()
 
     async def _handshake(self, identity: str, subprotocol: str) -> None:
-        # The newest handshake of an identity wins, from the moment it starts.
-        self.claimed = identity
-        older = presence.sockets.claim(identity, self)
-        if older is not None:
-            await older.supersede()
+        self.arrival = presence.sockets.arrived()
         access = await resolve_station(
             identity=identity,
             authorization=self._header(b"authorization"),
@@ -101,6 +101,11 @@ class OcppConsumer(AsyncWebsocketConsumer):
         )
         if access.refusal is not None:
             return await self.deny(access.refusal)
+        # The latest handshake of an identity to arrive wins, once it has authenticated.
+        self.claimed = identity
+        loser = presence.sockets.claim(identity, self)
+        if loser is not None:
+            await loser.supersede()
         if self.superseded:
             return await self.deny(409)
         version = protocol.SUBPROTOCOLS[subprotocol]
@@ -185,9 +190,18 @@ class OcppConsumer(AsyncWebsocketConsumer):
             presence.sockets.release(self.claimed, self)
         if self.link is None:
             return
-        await self.channel_layer.group_discard(self.group, self.channel_name)
+        try:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        except Exception:  # Redis away: the disconnect must still be recorded
+            logger.warning("%s: could not leave its channel group", self.link.identity)
         if not self.accepted:
             return
+        if self.superseded:  # see presence.SUPERSEDED_DISCONNECT_DELAY
+            presence.later(presence.SUPERSEDED_DISCONNECT_DELAY, self._record_disconnect())
+        else:
+            await self._record_disconnect()
+
+    async def _record_disconnect(self) -> None:
         # Never write a disconnect before the connect it undoes.
         await presence.connects.settled(self.link)
         await self.link.db(

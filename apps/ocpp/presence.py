@@ -56,16 +56,30 @@ class HandshakeGate:
 
 
 class LocalSockets:
-    """identity → the newest consumer of that identity on this process."""
+    """identity → the newest authenticated consumer of that identity on this process.
+
+    "Newest" is by arrival: ``arrived()`` numbers each handshake when it starts, ``claim()``
+    is called once the station has authenticated (an impostor must not push a station off)."""
 
     def __init__(self) -> None:
         self._newest: dict[str, Any] = {}
+        self._arrivals = 0
+
+    def arrived(self) -> int:
+        self._arrivals += 1
+        return self._arrivals
 
     def claim(self, identity: str, consumer: Any) -> Any | None:
-        """Make ``consumer`` the identity's newest socket; returns the one it supersedes."""
-        previous = self._newest.get(identity)
+        """Make ``consumer`` the identity's socket unless a later arrival already is; returns
+        the consumer that lost (the older one, or ``consumer`` itself), or ``None``."""
+        current = self._newest.get(identity)
+        if current is None or current is consumer:
+            self._newest[identity] = consumer
+            return None
+        if current.arrival > consumer.arrival:
+            return consumer
         self._newest[identity] = consumer
-        return previous if previous is not consumer else None
+        return current
 
     def release(self, identity: str, consumer: Any) -> None:
         if self._newest.get(identity) is consumer:
@@ -149,6 +163,29 @@ class ConnectBatcher:
     @property
     def pending(self) -> int:
         return len(self._settled)
+
+
+# A superseded socket records its disconnect this much later, so that the newer socket's
+# connect (batched, perhaps on another process) lands first and the station does not flap
+# offline; if the newer socket never got in, the station is marked offline all the same.
+SUPERSEDED_DISCONNECT_DELAY = 10.0
+
+_later: set[asyncio.Task] = set()
+
+
+def later(delay: float, coroutine) -> None:
+    """Run ``coroutine`` after ``delay`` seconds, in the background."""
+
+    async def run() -> None:
+        await asyncio.sleep(delay)
+        try:
+            await coroutine
+        except Exception:
+            logger.exception("Delayed work failed")
+
+    task = asyncio.get_running_loop().create_task(run())
+    _later.add(task)
+    task.add_done_callback(_later.discard)
 
 
 gate = HandshakeGate()

@@ -234,14 +234,33 @@ async def test_a_pending_handshake_superseded_by_a_newer_one_is_refused_cleanly(
         newer = asyncio.create_task(open_socket(server, identity, password, timeout=30))
         await wait_until(lambda: locks.waiters() >= 2, timeout=10)
         locks.release()
-        with pytest.raises(InvalidStatus) as refused:
-            await older
-        assert refused.value.response.status_code == 409
+        # Both authenticate when the lock goes; the older ends cleanly either way: refused
+        # (409) if it was still pending when the newer claimed the identity, else closed.
+        try:
+            stale = await older
+        except InvalidStatus as refused:
+            assert refused.response.status_code == 409
+        else:
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(stale.recv(), 10)
+            assert closed.value.rcvd.code == 4001
         ws = await newer
     assert (await raw_exchange(ws, BOOT16))[2]["status"] == "Accepted"
     await ws.close()
     new_log = log.new()
     assert "RuntimeError" not in new_log and "Traceback" not in new_log
+
+
+async def test_a_handshake_that_fails_authentication_supersedes_nothing(server, make_station):
+    station, identity, password = make_station()
+    ws = await open_socket(server, identity, password)
+    assert (await raw_exchange(ws, BOOT16))[2]["status"] == "Accepted"
+    with pytest.raises(InvalidStatus) as refused:
+        await open_socket(server, identity, password + "-wrong")
+    assert refused.value.response.status_code == 401
+    reply = await raw_exchange(ws, '[2,"h1","Heartbeat",{}]')
+    assert reply[0] == 3
+    await ws.close()
 
 
 # --- 21.2: the consequences of a connect run after the accept ---------------------------------
