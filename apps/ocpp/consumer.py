@@ -1,7 +1,8 @@
 """The websocket endpoint stations connect to: ``/ocpp/<identity>``.
 
-connect():   subprotocol negotiation, identity → tenant (public registry), HTTP Basic password
-             (security profile 1), all before the upgrade is accepted.
+connect():   subprotocol negotiation, identity → tenant (public registry, cached per process),
+             HTTP Basic password (security profile 1), all before the upgrade is accepted;
+             then the station is marked online off the handshake path (presence.py).
 receive():   frame checks the spec names (protocol.precheck), then the version adapter.
 commands:    the station's channel-layer group receives ``ocpp.command`` messages from any
              process (apps/ocpp/commands.py) and answers on the caller's reply channel.
@@ -13,10 +14,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import time
 import uuid
 from typing import Any
-from urllib.parse import unquote
 
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
@@ -27,10 +28,10 @@ from ocpp.exceptions import OCPPError
 
 from apps.stations import services as stations
 
-from . import protocol
+from . import presence, protocol
 from .base import StationCallError
 from .commands import station_group
-from .registry import StationAccess, resolve_station
+from .registry import StationAccess, identity_from_scope, resolve_station
 from .runtime import StationLink, message_log, run_in_tenant
 from .v16 import Adapter16
 from .v201 import Adapter201
@@ -61,11 +62,34 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.link = None
         self.tasks: set[asyncio.Task] = set()
-        identity = unquote(self.scope["url_route"]["kwargs"]["identity"])
+        # The handshake is answered exactly once: accepted, or refused with an HTTP status.
+        # A supersede that arrives meanwhile only marks it; see ocpp_supersede.
+        self.answered = False
+        self.accepted = False
+        self.marked_online = False
+        self.superseded = False
+        self.claimed: str | None = None
+        identity = identity_from_scope(self.scope)
+        if identity is None:
+            return await self.deny(404)
         subprotocol = protocol.choose_subprotocol(self.scope.get("subprotocols") or [])
         if subprotocol is None:
             # OCA TC_B_58: refuse the upgrade when no offered subprotocol is supported.
             return await self.deny(400)
+        if not presence.gate.try_enter():
+            # Shed load: a prompt, retryable refusal instead of a handshake that times out.
+            return await self.deny(503)
+        try:
+            await self._handshake(identity, subprotocol)
+        except Exception:
+            # The database or Redis failing mid-handshake: a retryable refusal, not a 500.
+            logger.exception("Handshake of %s failed", identity)
+            await self.deny(503)
+        finally:
+            presence.gate.leave()
+
+    async def _handshake(self, identity: str, subprotocol: str) -> None:
+        self.arrival = presence.sockets.arrived()
         access = await resolve_station(
             identity=identity,
             authorization=self._header(b"authorization"),
@@ -76,8 +100,15 @@ class OcppConsumer(AsyncWebsocketConsumer):
         )
         if access.refusal is not None:
             return await self.deny(access.refusal)
+        # The latest handshake of an identity to arrive wins, once it has authenticated.
+        self.claimed = identity
+        loser = presence.sockets.claim(identity, self)
+        if loser is not None:
+            await loser.supersede()
+        if self.superseded:
+            return await self.deny(409)
         version = protocol.SUBPROTOCOLS[subprotocol]
-        self.link = StationLink(
+        link = StationLink(
             tenant=access.tenant,
             station_id=access.station_id,
             identity=identity,
@@ -86,36 +117,62 @@ class OcppConsumer(AsyncWebsocketConsumer):
             lax=access.lax,
             registration_status=access.registration_status,
         )
+        self.link = link
         self.group = station_group(access.tenant.schema_name, access.station_id)
-        # Another socket of this station (a stale one, perhaps on another server) closes.
+        # Another socket of this station on another server process closes.
         await self.channel_layer.group_send(
-            self.group, {"type": "ocpp.supersede", "connection_id": self.link.connection_id}
+            self.group, {"type": "ocpp.supersede", "connection_id": link.connection_id}
         )
         await self.channel_layer.group_add(self.group, self.channel_name)
         adapter = Adapter16 if version == "1.6" else Adapter201
-        self.cp = adapter(identity, _Connection(self), link=self.link, background=self.tasks)
+        self.cp = adapter(identity, _Connection(self), link=link, background=self.tasks)
         self.handled = self.cp.handled_actions
-        # Online before the handshake completes: whoever sees the socket open sees it online.
-        await self.link.db(
-            stations.station_connected,
-            station_id=access.station_id,
-            connection_id=self.link.connection_id,
-            version=version,
-        )
-        await self.accept(subprotocol=subprotocol)
+        if self.superseded:
+            return await self.deny(409)
+        self.answered = True
+        try:
+            await self.accept(subprotocol=subprotocol)
+        except OSError:  # uvicorn's ClientDisconnected: the station gave up waiting
+            return
+        self.accepted = True
+        if self.superseded:  # while the accept went out
+            await self.close(code=4001)
+            return
+        # What a connect sets in motion (online, history, station.connected and its
+        # handlers) runs after the accept, batched with other stations' connects.
+        presence.connects.connected(link)
+
+    async def supersede(self) -> None:
+        """A newer socket of this station exists: refuse this handshake if it is still
+        pending (connect() answers 409 at its next step), close the socket if accepted."""
+        self.superseded = True
+        if self.accepted:
+            logger.info("%s reconnected; closing the older socket", self.link.identity)
+            await self.close(code=4001)
 
     async def deny(self, status: int) -> None:
         """Answer the handshake with an HTTP status (ASGI websocket denial response)."""
+        if self.answered:
+            return
+        self.answered = True
+        self.closed = True
+        with contextlib.suppress(OSError):  # uvicorn's ClientDisconnected: nobody to answer
+            await self._refuse(status)
+
+    async def _refuse(self, status: int) -> None:
         if "websocket.http.response" in self.scope.get("extensions", {}):
             headers = [(b"content-type", b"text/plain")]
             if status == 401:
                 headers.append((b"www-authenticate", b'Basic realm="chargegrid OCPP"'))
+            if status == 503:
+                retry = random.randint(1, max(1, settings.OCPP_HANDSHAKE_RETRY_AFTER))
+                headers.append((b"retry-after", str(retry).encode()))
             await self.base_send(
                 {"type": "websocket.http.response.start", "status": status, "headers": headers}
             )
             await self.base_send({"type": "websocket.http.response.body", "body": b""})
         else:
-            await self.close()
+            await self.base_send({"type": "websocket.close"})
 
     def _header(self, name: bytes) -> str | None:
         for key, value in self.scope.get("headers", []):
@@ -126,9 +183,24 @@ class OcppConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         for task in list(self.tasks):
             task.cancel()
+        if getattr(self, "claimed", None) is not None:
+            presence.sockets.release(self.claimed, self)
         if self.link is None:
             return
-        await self.channel_layer.group_discard(self.group, self.channel_name)
+        try:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+        except Exception:  # Redis away: the disconnect must still be recorded
+            logger.warning("%s: could not leave its channel group", self.link.identity)
+        if not self.accepted:
+            return
+        if self.superseded:  # see presence.SUPERSEDED_DISCONNECT_DELAY
+            presence.later(presence.SUPERSEDED_DISCONNECT_DELAY, self._record_disconnect())
+        else:
+            await self._record_disconnect()
+
+    async def _record_disconnect(self) -> None:
+        # Never write a disconnect before the connect it undoes.
+        await presence.connects.settled(self.link)
         await self.link.db(
             stations.station_disconnected,
             station_id=self.link.station_id,
@@ -172,6 +244,8 @@ class OcppConsumer(AsyncWebsocketConsumer):
             await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     async def close(self, code=None, reason=None) -> None:
+        if not getattr(self, "answered", True):
+            return await self.deny(403)  # before the accept: refuse the handshake
         if not self.closed:
             self.closed = True
             await super().close(code=code, reason=reason)
@@ -199,6 +273,10 @@ class OcppConsumer(AsyncWebsocketConsumer):
                 )
             )
             return
+        if not self.marked_online:
+            # Whoever gets an answer from this socket sees the station online.
+            await presence.connects.online(link)
+            self.marked_online = True
         now = time.monotonic()
         if now - link.last_touch > TOUCH_EVERY:
             link.last_touch = now
@@ -251,8 +329,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
 
     async def ocpp_supersede(self, event: dict) -> None:
         if self.link is not None and event["connection_id"] != self.link.connection_id:
-            logger.info("%s reconnected elsewhere; closing this socket", self.link.identity)
-            await self.close(code=4001)
+            await self.supersede()
 
     async def ocpp_command(self, event: dict) -> None:
         # Never await a CALL inside a handler: its CallResult could not be routed meanwhile.

@@ -14,15 +14,19 @@ verified certificate subject) is read from headers only when the TCP peer is one
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import contextlib
 import functools
 import ipaddress
 import logging
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -223,20 +227,202 @@ def certificate_matches(subject: str | None, *, identity: str, organization: str
     return True
 
 
+# --- The identity in the URL ----------------------------------------------------------------
+MAX_IDENTITY = 48
+
+
+def identity_from_scope(scope: dict) -> str | None:
+    """The station identity: the last segment of the URL path as sent (``raw_path``),
+    percent-decoded once; ``None`` (→ 404) when it cannot be a station's identity.
+
+    Decoding the raw segment ourselves keeps ``%2F`` inside the identity (where it is then
+    refused) instead of letting it split the path, and decodes ``%25`` only once."""
+    raw = scope.get("raw_path")
+    if raw:
+        path = raw.decode("latin-1").split("?", 1)[0]
+        _, found, segment = path.partition("/ocpp/")
+        if not found:
+            return None
+        segment = segment.removesuffix("/")
+        if "/" in segment:
+            return None
+        try:
+            identity = unquote(segment, errors="strict")
+        except UnicodeDecodeError:
+            return None
+    else:
+        identity = scope.get("url_route", {}).get("kwargs", {}).get("identity", "")
+    return identity if is_valid_identity(identity) else None
+
+
+def is_valid_identity(identity: str) -> bool:
+    """At most 48 characters, no path separators, dot segments, control characters or NUL
+    (which PostgreSQL text cannot hold).  Anything else a station may use is allowed."""
+    if not identity or len(identity) > MAX_IDENTITY or identity in (".", ".."):
+        return False
+    return not any(char == "/" or ord(char) < 0x20 or ord(char) == 0x7F for char in identity)
+
+
+# --- What the handshake needs to know, cached per process ------------------------------------
+@dataclass(frozen=True)
+class KnownStation:
+    """One registry row and its station's handshake facts, as loaded at ``loaded_at``."""
+
+    tenant: Any
+    station_id: int
+    lax: bool
+    registration_status: str
+    security_profile: int
+    password_hash: str
+    cso_name: str
+    loaded_at: float
+
+
+class IdentityCache:
+    """identity → KnownStation, so that a reconnecting station costs no database round trip.
+
+    Kept correct by: eviction in this process when a registry row, a station or a tenant's
+    security settings are saved or deleted (``identity_changed``, after commit too); the same
+    message to every other process over Redis pub/sub; entries served only while this
+    process is subscribed (a lost subscription may have missed messages: the cache is
+    emptied and bypassed until it is back); and an age limit
+    (``OCPP_IDENTITY_CACHE_SECONDS``) for writes that bypass signals (queryset ``update()``).
+    A password that does not match a cached entry is checked again against the database."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, KnownStation] = {}
+        self.listening = False
+        self._listener: asyncio.Task | None = None
+
+    def get(self, identity: str) -> KnownStation | None:
+        if not self.listening:
+            return None
+        known = self._entries.get(identity)
+        if known is None:
+            return None
+        if time.monotonic() - known.loaded_at > settings.OCPP_IDENTITY_CACHE_SECONDS:
+            self._entries.pop(identity, None)
+            return None
+        return known
+
+    def put(self, identity: str, known: KnownStation) -> None:
+        if self.listening:
+            self._entries[identity] = known
+
+    def evict(self, identity: str | None) -> None:
+        if identity is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(identity, None)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def listen(self) -> None:
+        """Start hearing other processes' evictions (once per event loop)."""
+        loop = asyncio.get_running_loop()
+        if self._listener is None or self._listener.done() or self._listener.get_loop() is not loop:
+            self._listener = loop.create_task(self._listen())
+
+    async def _listen(self) -> None:
+        import redis.asyncio
+
+        while True:
+            client = redis.asyncio.Redis.from_url(settings.REDIS_URL)
+            try:
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(_channel())
+                    self._entries.clear()
+                    self.listening = True
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            data = message["data"].decode()
+                            self.evict(data[1:] if data.startswith("=") else None)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                logger.warning("Identity cache: lost its Redis subscription (%s)", error)
+            finally:
+                self.listening = False
+                self._entries.clear()
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+            await asyncio.sleep(1.0)
+
+
+def _channel() -> str:
+    prefix = settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("prefix", "chargegrid")
+    return f"{prefix}:ocpp-identity-changed"
+
+
+identities = IdentityCache()
+
+
+def identity_changed(identity: str | None) -> None:
+    """A registry row, a station (``identity``) or a tenant's security settings (``None``: all)
+    changed: forget it here now and, once committed, here and in every other process."""
+    identities.evict(identity)
+
+    def publish() -> None:
+        identities.evict(identity)
+        try:
+            _publisher().publish(_channel(), "*" if identity is None else "=" + identity)
+        except Exception as error:  # other processes fall back on the age limit
+            logger.warning("Identity cache: could not publish a change (%s)", error)
+
+    transaction.on_commit(publish)
+
+
+# Station fields the handshake reads; a save that names other fields only (a boot, a
+# heartbeat interval) leaves the cached entry right.
+_HANDSHAKE_FIELDS = {"identity", "lax_validation", "registration_status", "security_profile"}
+
+
+def _on_station_change(sender, instance, update_fields=None, **kwargs) -> None:
+    if update_fields is not None and sender.__name__ == "Station":
+        if not _HANDSHAKE_FIELDS.intersection(update_fields):
+            return
+    identity_changed(getattr(instance, "identity", None))
+
+
+@functools.cache
+def _publisher():
+    import redis
+
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+
+
+def _on_settings_change(sender, instance, **kwargs) -> None:
+    identity_changed(None)
+
+
+def connect_signals() -> None:
+    """Called from ``OcppConfig.ready``: writes anywhere (admin, API, workers) evict."""
+    from django.db.models.signals import post_delete, post_save
+
+    from apps.stations.models import Station, StationSecuritySettings
+    from apps.tenants.models import StationIdentity
+
+    for model in (Station, StationIdentity):
+        post_save.connect(_on_station_change, sender=model, dispatch_uid=f"ocpp-cache-{model}")
+        post_delete.connect(_on_station_change, sender=model, dispatch_uid=f"ocpp-cache-d{model}")
+    for signal in (post_save, post_delete):
+        signal.connect(
+            _on_settings_change, sender=StationSecuritySettings, dispatch_uid=f"ocpp-sec-{signal}"
+        )
+
+
 # --- The handshake -------------------------------------------------------------------------
-def _refusal(
-    profile: int, *, identity: str, entry, password: str | None, transport: Transport
-) -> int | None:
+def _refusal(*, identity: str, known: KnownStation, password_ok: bool, transport: Transport):
     """Why the station may not connect (an HTTP status), or ``None`` when it may."""
     from apps.stations.choices import SecurityProfile
-    from apps.stations.selectors import station_cso_name
 
-    if profile == SecurityProfile.TLS_CLIENT_CERTIFICATE:
+    if known.security_profile == SecurityProfile.TLS_CLIENT_CERTIFICATE:
         if not transport.tls or transport.client_subject is None:
             logger.info("%s refused: profile 3 needs a proxy-verified certificate", identity)
             return 403
         if not certificate_matches(
-            transport.client_subject, identity=identity, organization=station_cso_name()
+            transport.client_subject, identity=identity, organization=known.cso_name
         ):
             logger.warning(
                 "%s refused: certificate subject %r is not this station's",
@@ -245,58 +431,76 @@ def _refusal(
             )
             return 403
         return None
-    if profile == SecurityProfile.TLS_BASIC and not transport.tls:
+    if known.security_profile == SecurityProfile.TLS_BASIC and not transport.tls:
         logger.info("%s refused: profile 2 needs TLS (from a trusted proxy)", identity)
         return 403
-    if not entry.check_password(password):
+    if not password_ok:
         return 401
     return None
 
 
-def _resolve(
-    identity: str, authorization: str | None, host: str | None, transport: Transport
-) -> StationAccess:
+def _load(*, identity: str) -> KnownStation | None:
+    """The registry row and the station, from the database (public schema, then the tenant's)."""
+    from apps.stations.choices import SecurityProfile
     from apps.stations.models import Station
-    from apps.tenants.models import Domain, StationIdentity
+    from apps.stations.selectors import station_cso_name
+    from apps.tenants.models import StationIdentity
 
-    connection.set_schema_to_public()
-    if not identity or len(identity) > 48:
-        return StationAccess(refusal=404)
-    password = basic_password(authorization, identity)
-    entry = StationIdentity.objects.select_related("tenant").filter(identity=identity).first()
+    loaded_at = time.monotonic()
+    entry = (
+        StationIdentity.objects.select_related("tenant")
+        .filter(identity=identity)
+        .only("password_hash", "tenant")
+        .first()
+    )
     if entry is None:
-        hostname = (host or "").split(":")[0].lower()
-        domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
-        tenant = domain.tenant if domain else None
-        if tenant is None or not tenant.accept_unknown_stations or tenant.schema_name == "public":
-            return StationAccess(refusal=404)
-        if not password:
-            return StationAccess(refusal=401)
-        return _register_pending(tenant, identity, password)
-    tenant = entry.tenant
-    connection.set_tenant(tenant)
+        return None
+    connection.set_tenant(entry.tenant)
     station = (
         Station.objects.filter(identity=identity)
         .values("pk", "lax_validation", "registration_status", "security_profile")
         .first()
     )
     if station is None:
-        return StationAccess(refusal=404)
-    refusal = _refusal(
-        station["security_profile"],
-        identity=identity,
-        entry=entry,
-        password=password,
-        transport=transport,
-    )
-    if refusal is not None:
-        return StationAccess(refusal=refusal)
-    return StationAccess(
-        tenant=tenant,
+        return None
+    profile = station["security_profile"]
+    return KnownStation(
+        tenant=entry.tenant,
         station_id=station["pk"],
         lax=station["lax_validation"],
         registration_status=station["registration_status"],
+        security_profile=profile,
+        password_hash=entry.password_hash,
+        cso_name=station_cso_name() if profile == SecurityProfile.TLS_CLIENT_CERTIFICATE else "",
+        loaded_at=loaded_at,
     )
+
+
+def _check_legacy_password(*, identity: str, password_hash: str, password: str) -> bool:
+    """A password stored in a slow scheme: check it (on the pool, never on the event loop)
+    and, when it matches, store it the fast way for next time."""
+    from apps.tenants.models import station_password_matches
+    from apps.tenants.services import station_identity_rehash
+
+    if not station_password_matches(password_hash, password):
+        return False
+    station_identity_rehash(identity=identity, old_hash=password_hash, password=password)
+    return True
+
+
+def _resolve_unknown(*, identity: str, password: str | None, host: str | None) -> StationAccess:
+    """An identity nobody registered: a tenant that accepts unknown stations (chosen by the
+    host name the station dialled) registers it as pending; anyone else gets 404."""
+    from apps.tenants.models import Domain
+
+    hostname = (host or "").split(":")[0].lower()
+    domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
+    tenant = domain.tenant if domain else None
+    if tenant is None or not tenant.accept_unknown_stations or tenant.schema_name == "public":
+        return StationAccess(refusal=404)
+    if not password:
+        return StationAccess(refusal=401)
+    return _register_pending(tenant, identity, password)
 
 
 def _register_pending(tenant, identity: str, password: str) -> StationAccess:
@@ -311,6 +515,21 @@ def _register_pending(tenant, identity: str, password: str) -> StationAccess:
     return StationAccess(tenant=tenant, station_id=station.pk, registration_status="Pending")
 
 
+def _uses_password(known: KnownStation) -> bool:
+    from apps.stations.choices import SecurityProfile
+
+    return known.security_profile != SecurityProfile.TLS_CLIENT_CERTIFICATE
+
+
+def _fast_match(known: KnownStation, password: str | None) -> bool | None:
+    """The password check when it is cheap (our salted SHA-256); ``None`` for a slow scheme."""
+    from apps.tenants.models import station_password_matches
+
+    if known.password_hash and not known.password_hash.startswith("sha256$"):
+        return None
+    return station_password_matches(known.password_hash, password)
+
+
 async def resolve_station(
     *,
     identity: str,
@@ -320,13 +539,41 @@ async def resolve_station(
     headers: Iterable[tuple[bytes, bytes]] = (),
 ) -> StationAccess:
     """``peer`` is the TCP client address (ASGI ``scope["client"][0]``), ``headers`` the
-    handshake's raw headers: what a trusted proxy says there decides profiles 2 and 3."""
+    handshake's raw headers: what a trusted proxy says there decides profiles 2 and 3.
+
+    A station seen recently costs no database round trip (``identities``)."""
+    if not is_valid_identity(identity):
+        return StationAccess(refusal=404)
+    identities.listen()
     transport = transport_from(peer=peer, headers=headers)
-    return await run_in_tenant(
-        None,
-        _resolve,
-        identity=identity,
-        authorization=authorization,
-        host=host,
-        transport=transport,
+    password = basic_password(authorization, identity)
+    known = identities.get(identity)
+    password_ok = _fast_match(known, password) if known is not None else None
+    if known is None or (password_ok is False and _uses_password(known)):
+        # Not cached, or the password may have changed since: ask the database.
+        known = await run_in_tenant(None, _load, identity=identity)
+        if known is None:
+            return await run_in_tenant(
+                None, _resolve_unknown, identity=identity, password=password, host=host
+            )
+        identities.put(identity, known)
+        password_ok = _fast_match(known, password)
+    if password_ok is None:
+        password_ok = password is not None and await run_in_tenant(
+            None,
+            _check_legacy_password,
+            identity=identity,
+            password_hash=known.password_hash,
+            password=password,
+        )
+        if password_ok:
+            identities.evict(identity)  # rehashed: the next handshake loads the new hash
+    refusal = _refusal(identity=identity, known=known, password_ok=password_ok, transport=transport)
+    if refusal is not None:
+        return StationAccess(refusal=refusal)
+    return StationAccess(
+        tenant=known.tenant,
+        station_id=known.station_id,
+        lax=known.lax,
+        registration_status=known.registration_status,
     )

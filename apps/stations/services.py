@@ -123,6 +123,46 @@ def station_connected(*, station_id: int, connection_id: str, version: str) -> N
 
 
 @transaction.atomic
+def stations_connected(*, links: list[tuple[int, str, str]]) -> set[int]:
+    """``station_connected`` for many (station id, connection id, version) at once: one UPDATE,
+    and history for those that were offline, whose ids are returned for
+    ``stations_came_online``.  A station listed twice keeps its last socket."""
+    latest = {station_id: (conn, version) for station_id, conn, version in links}
+    if not latest:
+        return set()
+    now = timezone.now()
+    ids = sorted(latest)  # lock rows in one order: concurrent batches never deadlock
+    were_offline = set(
+        Station.objects.select_for_update()
+        .filter(pk__in=ids, is_online=False)
+        .values_list("pk", flat=True)
+    )
+    table = connection.ops.quote_name(Station._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS s SET is_online = true, connection_id = v.connection_id, "
+            "connected_at = %s, last_seen_at = %s, ocpp_version = v.version "
+            "FROM unnest(%s::bigint[], %s::text[], %s::text[]) AS v(id, connection_id, version) "
+            "WHERE s.id = v.id",
+            [now, now, ids, [latest[pk][0] for pk in ids], [latest[pk][1] for pk in ids]],
+        )
+    StatusChange.objects.bulk_create(
+        StatusChange(station_id=pk, kind=StatusKind.CONNECTION, status="Online", occurred_at=now)
+        for pk in sorted(were_offline)
+    )
+    return were_offline
+
+
+@transaction.atomic
+def stations_came_online(*, station_ids: list[int]) -> None:
+    """``station.connected`` for stations ``stations_connected`` brought online.  A separate
+    step so that a storm of connects is marked online without waiting for every feature's
+    handlers (alerts, price display, power, webhooks)."""
+    for station_id in station_ids:
+        events.emit(events.STATION_CONNECTED, station_id=station_id)
+
+
+@transaction.atomic
 def station_disconnected(*, station_id: int, connection_id: str | None = None) -> bool:
     """Mark offline; with ``connection_id``, only if that socket is still the station's."""
     now = timezone.now()

@@ -131,13 +131,27 @@ class StationIdentity(models.Model):
         self.password_hash = f"sha256${salt}${_station_digest(salt, raw)}"
 
     def check_password(self, raw: str | None) -> bool:
-        if not self.password_hash or raw is None:
-            return False
-        try:
-            scheme, salt, digest = self.password_hash.split("$", 2)
-        except ValueError:
-            return False
-        return scheme == "sha256" and hmac.compare_digest(digest, _station_digest(salt, raw))
+        return station_password_matches(self.password_hash, raw)
+
+    @property
+    def password_is_legacy(self) -> bool:
+        """Stored in another (slow) scheme, e.g. a Django PBKDF2 hash from an import; the
+        handshake re-hashes it after the next successful login."""
+        return bool(self.password_hash) and not self.password_hash.startswith("sha256$")
+
+
+def station_password_matches(password_hash: str, raw: str | None) -> bool:
+    """Whether ``raw`` is the password ``password_hash`` was made from (this model's salted
+    SHA-256, or any Django password hash from before it)."""
+    if not password_hash or raw is None:
+        return False
+    scheme, _, rest = password_hash.partition("$")
+    if scheme != "sha256":
+        from django.contrib.auth.hashers import check_password
+
+        return check_password(raw, password_hash)
+    salt, separator, digest = rest.partition("$")
+    return bool(separator) and hmac.compare_digest(digest, _station_digest(salt, raw))
 
 
 def _station_digest(salt: str, raw: str) -> str:

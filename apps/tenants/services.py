@@ -68,3 +68,17 @@ def tenant_create(
         )
         role_assign(user=admin, role=role_by_slug("site-admin"), all_sites=True, granted_by=None)
     return tenant
+
+
+def station_identity_rehash(*, identity: str, old_hash: str, password: str) -> bool:
+    """Store a station's (just verified) password in the fast scheme, replacing a slow legacy
+    hash; only if the hash is still ``old_hash`` (a concurrent password change wins)."""
+    from .models import StationIdentity
+
+    entry = StationIdentity(identity=identity)
+    entry.set_password(password)
+    return bool(
+        StationIdentity.objects.filter(identity=identity, password_hash=old_hash).update(
+            password_hash=entry.password_hash
+        )
+    )

@@ -282,6 +282,12 @@ OCPP_MAX_FRAME_BYTES = env.int("OCPP_MAX_FRAME_BYTES", default=65536)
 OCPP_RESPONSE_TIMEOUT = env.float("OCPP_RESPONSE_TIMEOUT", default=30.0)
 # Threads (each with one PostgreSQL connection) per ASGI process for stations' ORM work.
 OCPP_DB_THREADS = env.int("OCPP_DB_THREADS", default=8)
+# Reconnect storms (docs/ocpp.md, Performance): handshakes in progress per process before new
+# ones are refused with 503 + Retry-After (1 to OCPP_HANDSHAKE_RETRY_AFTER seconds, spread);
+# how long a station's handshake facts may be served from the process's cache.
+OCPP_MAX_PENDING_HANDSHAKES = env.int("OCPP_MAX_PENDING_HANDSHAKES", default=128)
+OCPP_HANDSHAKE_RETRY_AFTER = env.int("OCPP_HANDSHAKE_RETRY_AFTER", default=10)
+OCPP_IDENTITY_CACHE_SECONDS = env.float("OCPP_IDENTITY_CACHE_SECONDS", default=300.0)
 # Security profiles 2 and 3 (docs/ocpp.md): TLS ends at a reverse proxy, which says so in
 # headers.  Only peers in OCPP_TRUSTED_PROXIES (IPs or CIDRs; empty: nobody) are believed;
 # from anyone else these headers are ignored, so a station cannot claim TLS or a certificate.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from typing import Any
 
@@ -264,6 +265,7 @@ class Connected:
         headers = (
             {"Authorization": basic_auth(self.identity, self.password)} if self.password else {}
         )
+        started = dt.datetime.now(dt.UTC)
         self.ws = await connect(
             self.url,
             subprotocols=[f"ocpp{self.version}"],
@@ -273,7 +275,31 @@ class Connected:
         cls = Client16 if self.version == "1.6" else Client201
         self.cp = cls(self.identity, self.ws)
         self.task = asyncio.create_task(self.cp.start())
+        await self._marked_online(started)
         return self.cp
+
+    async def _marked_online(self, since: dt.datetime, timeout: float = 10.0) -> None:
+        """The server marks a station online just after accepting its socket (batched, off
+        the handshake path); tests that send a command at once wait for that mark."""
+        from apps.stations.models import Station
+        from apps.tenants.models import StationIdentity
+
+        def marked() -> bool:
+            try:
+                connection.set_schema_to_public()
+                entry = StationIdentity.objects.select_related("tenant").get(identity=self.identity)
+                with tenant_context(entry.tenant):
+                    return Station.objects.filter(
+                        identity=self.identity, is_online=True, connected_at__gte=since
+                    ).exists()
+            finally:
+                connection.close()
+
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not await asyncio.to_thread(marked):
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{self.identity} was not marked online")
+            await asyncio.sleep(0.02)
 
     async def __aexit__(self, *exc):
         self.task.cancel()

@@ -5,7 +5,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from apps.stations.models import Station
-from tests.live import basic_auth, unique_identity
+from tests.live import basic_auth, unique_identity, wait_until
 from tests.ocpp.clients import Connected, in_db
 
 
@@ -52,6 +52,8 @@ async def test_good_credentials_connect_with_the_negotiated_version(
         def online():
             return Station.objects.values_list("is_online", "ocpp_version").get(pk=station.pk)
 
+        # Marked online just after the accept (off the handshake path), before any answer.
+        await wait_until(lambda: in_db(live_alpha, lambda: online()[0]), timeout=5)
         assert await in_db(live_alpha, online) == (True, version)
 
 
