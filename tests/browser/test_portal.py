@@ -139,7 +139,7 @@ def test_remote_reset_reaches_the_station_and_its_answer_is_shown(
         # The stop button of the new session came with the refreshed panel, and works.
         page.click("form[data-command=remote_stop] button[type=submit]")
         outcome = page.wait_for_selector(
-            "#command-result .outcome[data-action=RemoteStop]", timeout=35_000
+            "#command-result .outcome[data-action=RemoteStopTransaction]", timeout=35_000
         )
         assert outcome.get_attribute("data-status") == "Accepted"
         loop.run(station.wait_until(lambda: station.transaction(1) is None, timeout=10))
