@@ -32,11 +32,6 @@ def ensure() -> None:
     redis_url()
 
 
-def started_here(name: str) -> bool:
-    """Whether this process started the embedded server ``name`` ("postgres" or "redis")."""
-    return bool(_handles.get(f"{name}_started"))
-
-
 def data_dir() -> Path:
     path = Path(os.environ.get("CHARGEGRID_DATA_DIR", BASE_DIR / "var"))
     path.mkdir(parents=True, exist_ok=True)

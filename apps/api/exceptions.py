@@ -133,12 +133,6 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     return response
 
 
-def error_response(code: str, message: str, http_status: int, details: Any = None) -> Response:
-    return Response(
-        {"error": {"code": code, "message": message, "details": details}}, status=http_status
-    )
-
-
 # --- The shapes above, for the OpenAPI schema (apps/api/schema.py) -----------------------------
 class ErrorDetailSerializer(serializers.Serializer):
     code = serializers.CharField(

@@ -19,14 +19,3 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         queryset = super().get_queryset()
         request = self.context.get("request")
         return queryset.restrict(actor_of(request), self.permission)
-
-
-class ScopedSlugRelatedField(serializers.SlugRelatedField):
-    def __init__(self, *, permission: str, **kwargs) -> None:
-        self.permission = permission
-        super().__init__(**kwargs)
-
-    def get_queryset(self):
-        queryset = super().get_queryset()
-        request = self.context.get("request")
-        return queryset.restrict(actor_of(request), self.permission)

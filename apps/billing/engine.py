@@ -565,13 +565,6 @@ class CostResult:
     idle_seconds: int
     periods: tuple[Period, ...] = field(default=(), repr=False)
 
-    @property
-    def total_incl_tax(self) -> Decimal:
-        return self.total
-
-    def amount_of(self, *kinds: str) -> Decimal:
-        return money_sum((line.amount for line in self.lines if line.kind in kinds), self.currency)
-
 
 # --- The computation ---------------------------------------------------------------------------
 

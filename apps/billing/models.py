@@ -282,15 +282,6 @@ class BillingProfile(models.Model):
                 {"payout_file_format": _("CPA Standard 005 files carry CAD or USD only.")}
             )
 
-    @property
-    def has_payout_account(self) -> bool:
-        return bool(
-            self.payout_account_holder
-            and (
-                self.payout_iban or (self.payout_account_number and self.payout_clearing_member_id)
-            )
-        )
-
 
 # --- Driver accounts ---------------------------------------------------------------------------
 

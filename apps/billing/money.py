@@ -138,7 +138,3 @@ def allocate(total: Decimal, weights: Sequence[Decimal | int], currency: str) ->
 
 def money_sum(amounts: Iterable[Decimal], currency: str) -> Decimal:
     return sum(amounts, zero(currency)).quantize(quantum(currency))
-
-
-def format_money(amount: Decimal, currency: str) -> str:
-    return f"{amount.quantize(quantum(currency)):,} {currency}"

@@ -26,7 +26,6 @@ from .models import (
     BillingProfile,
     DriverAccount,
     DriverGroup,
-    DriverInvoice,
     LedgerAccount,
     LedgerEntry,
     Payout,
@@ -249,12 +248,6 @@ def account_balance(code: str, *, until: datetime | None = None) -> Decimal:
     return entries.aggregate(total=Sum("amount"))["total"] or Decimal(0)
 
 
-def natural_balance(account: LedgerAccount) -> Decimal:
-    """Balance in the account's natural sign (what a liability owes is positive)."""
-    raw = account_balance(account.code)
-    return -raw if account.credit_normal else raw
-
-
 def trial_balance() -> list[tuple[LedgerAccount, Decimal]]:
     totals = dict(
         LedgerEntry.objects.values_list("account_id").annotate(total=Sum("amount")).order_by()
@@ -281,12 +274,6 @@ def tariff_list(*, actor: Actor) -> QuerySet[Tariff]:
     return Tariff.objects.restrict(actor, "billing.view").prefetch_related("versions")
 
 
-def session_cost_list(*, actor: Actor) -> QuerySet[SessionCost]:
-    return SessionCost.objects.restrict(actor, "billing.view").select_related(
-        "session__station__site", "tariff_version__tariff", "driver_account"
-    )
-
-
 def session_receipt(session: ChargingSession) -> SessionCost | None:
     """A session's priced receipt with what it prints (lines, station, site), or ``None``
     while it is not priced."""
@@ -300,10 +287,6 @@ def session_receipt(session: ChargingSession) -> SessionCost | None:
 
 def payout_list(*, actor: Actor) -> QuerySet[Payout]:
     return Payout.objects.restrict(actor, "billing.manage")
-
-
-def driver_invoice_list(*, actor: Actor) -> QuerySet[DriverInvoice]:
-    return DriverInvoice.objects.restrict(actor, "billing.view").select_related("driver_account")
 
 
 def wizard_proposal(**answers):

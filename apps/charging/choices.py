@@ -28,18 +28,3 @@ class SessionStatus(models.TextChoices):
     ACTIVE = "active", _("Charging")
     COMPLETED = "completed", _("Completed")
     CLOSED_BY_RULE = "closed", _("Closed by the platform (station lost)")
-
-
-class Measurand(models.TextChoices):
-    ENERGY_IMPORT_REGISTER = "Energy.Active.Import.Register", _("Energy imported (register)")
-    ENERGY_EXPORT_REGISTER = "Energy.Active.Export.Register", _("Energy exported (register)")
-    ENERGY_IMPORT_INTERVAL = "Energy.Active.Import.Interval", _("Energy imported (interval)")
-    POWER_IMPORT = "Power.Active.Import", _("Power")
-    POWER_OFFERED = "Power.Offered", _("Power offered")
-    CURRENT_IMPORT = "Current.Import", _("Current")
-    CURRENT_OFFERED = "Current.Offered", _("Current offered")
-    VOLTAGE = "Voltage", _("Voltage")
-    SOC = "SoC", _("State of charge")
-    TEMPERATURE = "Temperature", _("Temperature")
-    FREQUENCY = "Frequency", _("Frequency")
-    OTHER = "Other", _("Other")

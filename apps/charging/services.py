@@ -353,14 +353,6 @@ def session_note_charging_state(
         sessions.update(charging_ended_at=None)
 
 
-def session_active_on(*, station_id: int, evse_id: int) -> ChargingSession | None:
-    return (
-        ChargingSession.objects.filter(station_id=station_id, evse__evse_id=evse_id, status=ACTIVE)
-        .order_by("-started_at")
-        .first()
-    )
-
-
 @dataclass
 class MeterReport:
     """One MeterValues message (or the samples a start/stop carried), as the adapters parse it."""

@@ -17,10 +17,6 @@ def to_da(amps: Decimal | int | None) -> int | None:
     return int((Decimal(amps) * 10).to_integral_value(rounding=ROUND_DOWN))
 
 
-def to_amps(deciamps: int) -> Decimal:
-    return Decimal(deciamps) / 10
-
-
 def amps_per_line_of_watts(watts: Decimal | int, voltage_v: int, lines: int) -> Decimal:
     """The current per line of a balanced load of ``watts`` on ``lines`` lines."""
     if lines <= 0:

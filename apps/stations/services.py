@@ -81,16 +81,6 @@ def station_set_password(*, station: Station, password: str) -> None:
     registry.save(update_fields=["password_hash"])
 
 
-@transaction.atomic
-def station_accept(*, station: Station, site: Site | None = None) -> Station:
-    """Accept a pending station (it gets Accepted at its next BootNotification)."""
-    station.registration_status = RegistrationStatus.ACCEPTED
-    if site is not None:
-        station.site = site
-    station.save(update_fields=["registration_status", "site"])
-    return station
-
-
 def evse_get_or_create(*, station_id: int, evse_id: int) -> Evse:
     """The EVSE a station reports on; stations may report ports nobody provisioned."""
     evse = Evse.objects.filter(station_id=station_id, evse_id=evse_id).first()

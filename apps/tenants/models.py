@@ -133,12 +133,6 @@ class StationIdentity(models.Model):
     def check_password(self, raw: str | None) -> bool:
         return station_password_matches(self.password_hash, raw)
 
-    @property
-    def password_is_legacy(self) -> bool:
-        """Stored in another (slow) scheme, e.g. a Django PBKDF2 hash from an import; the
-        handshake re-hashes it after the next successful login."""
-        return bool(self.password_hash) and not self.password_hash.startswith("sha256$")
-
 
 def station_password_matches(password_hash: str, raw: str | None) -> bool:
     """Whether ``raw`` is the password ``password_hash`` was made from (this model's salted
