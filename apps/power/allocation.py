@@ -743,13 +743,13 @@ def _fill(tree: _Tree, rising: list[_Class], room: list[list[int]]) -> None:
                 limit = top * (1 + 1e-9) + 1e-9
             candidates.append(constraint)
             continue
-        level = min(candidate.fill_level for candidate in candidates)  # type: ignore[type-var]
+        level = min(candidate.fill_level for candidate in candidates)
         binding = []
         for candidate in candidates:
             if candidate.fill_level == level:
                 binding.append(candidate)
             else:
-                heappush(heap, (float(candidate.fill_level), candidate.index))  # type: ignore[arg-type]
+                heappush(heap, (float(candidate.fill_level), candidate.index))
         _stop(tree, binding, level)
         candidates = []
     for group in rising:
