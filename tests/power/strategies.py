@@ -71,7 +71,9 @@ def snapshots(
             volts=draw(st.sampled_from((230, 230, 208, 240))),
             min_da=minimum,
             max_da=draw(
-                st.sampled_from((60, 120, 160, 320)) if crowded else st.integers(minimum - 10, 500)
+                st.sampled_from((60, 120, 160, 320))
+                if crowded
+                else st.integers(max(minimum - 10, 0), 500)
             ),
             idle_da=draw(st.sampled_from((0, 0, 0, 60))),
             controllable=draw(st.integers(0, 9)) > 0
