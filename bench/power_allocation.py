@@ -12,10 +12,8 @@ minimums do not fit and a thousand sessions wait their turn (admission and rotat
 80 % have a session, some with single-phase vehicles, some drawing less than offered, 10 % of
 them with a higher priority, and every EVSE has a previous limit (hysteresis state).
 
-``apps/power/allocation.py`` is compiled with mypyc by ``bin/_bootstrap`` when it can be (an
-extension module next to it, which Python imports instead of the .py): the benchmark says which
-implementation it ran and, when it is the compiled one, also measures the pure-Python module
-(the same .py, imported from its file under another name) on the same snapshot.
+``apps/power/allocation.py`` is plain Python, interpreted (issue 11 dropped the mypyc build that
+made it about twice as fast: it slowed every first install and needed a C toolchain).
 
 Other processes share this machine, so the figures are CPU time of this process
 (``time.process_time``) as well as wall-clock time; the minimum is the least disturbed run.
@@ -29,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.util
 import random
 import statistics
 import sys
@@ -39,7 +36,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from apps.power import allocation  # noqa: E402
 from apps.power.allocation import (  # noqa: E402
     Evse,
     EvseState,
@@ -116,24 +112,6 @@ def baseline(snapshot: Snapshot) -> dict[int, int]:
     return result
 
 
-def compiled() -> bool:
-    """Whether ``apps.power.allocation`` is the mypyc-compiled extension module."""
-    return not allocation.__file__.endswith(".py")
-
-
-def pure_module():
-    """``apps/power/allocation.py`` itself, imported from its file under another name."""
-    name = "apps.power.allocation_pure"
-    module = sys.modules.get(name)
-    if module is None:
-        path = Path(allocation.__file__).with_name("allocation.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses look their module up
-        spec.loader.exec_module(module)
-    return module
-
-
 def measure(function, argument, repeat: int) -> tuple[list[float], list[float]]:
     """Wall-clock and CPU milliseconds of each run."""
     wall, cpu = [], []
@@ -152,22 +130,13 @@ def main() -> None:
     parser.add_argument("--circuits", type=int, default=500)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--scenario", choices=sorted(SCENARIOS), default="typical")
-    parser.add_argument(
-        "--no-pure", action="store_true", help="do not also measure the pure-Python module"
-    )
     args = parser.parse_args()
 
     snapshot = build(args.evses, args.circuits, args.scenario)
     result = allocate(snapshot)  # warm-up, and the figures below
     fast_wall, fast = measure(allocate, snapshot, args.repeat)
     plain_wall, plain = measure(baseline, snapshot, args.repeat)
-    rows = [("allocate", fast, fast_wall)]
-    if compiled() and not args.no_pure:
-        pure_allocate = pure_module().allocate
-        pure_allocate(snapshot)
-        pure_wall, pure = measure(pure_allocate, snapshot, args.repeat)
-        rows.append(("pure Python", pure, pure_wall))
-    rows.append(("baseline loop", plain, plain_wall))
+    rows = [("allocate", fast, fast_wall), ("baseline loop", plain, plain_wall)]
 
     reasons: dict[str, int] = {}
     for given in result.allocations.values():
@@ -177,13 +146,6 @@ def main() -> None:
         f"scenario {args.scenario}: {len(snapshot.evses)} EVSEs, {args.circuits} circuits, "
         f"{len(snapshot.nodes)} nodes, {len(snapshot.sessions)} sessions"
     )
-    if compiled():
-        print(f"implementation: compiled with mypyc ({Path(allocation.__file__).name})")
-    else:
-        print(
-            "implementation: pure Python (apps/power/allocation.py; not compiled: run"
-            " bin/_bootstrap with gcc and mypy installed)"
-        )
     print(
         "measured: one complete allocate() of the whole snapshot per run (tree, classes, admission,"
         " fill, results); nothing is cached between runs"
