@@ -306,7 +306,10 @@ def _register_pending(tenant, identity: str, password: str) -> StationAccess:
     connection.set_tenant(tenant)
     with transaction.atomic():
         station = station_register(
-            identity=identity, password=password, registration_status="Pending"
+            identity=identity,
+            password=password,
+            registration_status="Pending",
+            legacy_password=True,
         )
     return StationAccess(tenant=tenant, station_id=station.pk, registration_status="Pending")
 

@@ -11,6 +11,7 @@ from apps.core import events
 
 from .choices import LIVE_STATE_OF_STATUS, LiveState, RegistrationStatus, StatusKind
 from .models import Connector, Evse, Site, Station, StationSecuritySettings, StatusChange
+from .passwords import validate_station_password
 
 
 @transaction.atomic
@@ -35,11 +36,16 @@ def station_register(
     max_power_w: int | None = None,
     connector_type: str = "cType2",
     registration_status: str = RegistrationStatus.ACCEPTED,
+    legacy_password: bool = False,
 ) -> Station:
     """Create a station with its EVSEs and connectors in the current tenant, and enter its
-    identity (and password hash) in the public registry so that it can connect."""
+    identity (and password hash) in the public registry so that it can connect.  The password
+    follows the one rule (``passwords``); ``legacy_password``: a station that registers itself
+    with the password its firmware already holds (trust on first use) keeps it."""
     from apps.tenants.models import StationIdentity
 
+    if password and not legacy_password:
+        validate_station_password(password)
     tenant = connection.tenant
     station = Station(
         identity=identity, name=name, site=site, registration_status=registration_status
@@ -76,6 +82,7 @@ def _evse_create(
 def station_set_password(*, station: Station, password: str) -> None:
     from apps.tenants.models import StationIdentity
 
+    validate_station_password(password)
     registry = StationIdentity.objects.get(identity=station.identity)
     registry.set_password(password)
     registry.save(update_fields=["password_hash"])
