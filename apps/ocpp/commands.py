@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from apps.core.scoping import Actor
 
 from . import payloads
+from .base import NOT_SENT_CODE, sendable_while_not_accepted
 
 ACK_TIMEOUT = 3.0
 
@@ -56,6 +57,11 @@ class CommandRejected(CommandError):
     def __init__(self, code: str, description: str = "") -> None:
         super().__init__(f"The station answered {code}: {description}".strip(": "))
         self.code, self.description = code, description
+
+
+class StationNotAccepted(CommandError):
+    """The station's boot is Pending or Rejected: only what OCPP allows then is sent
+    (2.0.1 B02.FR.01: variables and reports, TriggerMessage; 1.6: configuration)."""
 
 
 class InvalidPayload(CommandError):
@@ -134,6 +140,8 @@ async def station_call_async(
     error = reply.get("error")
     if error == "timeout":
         raise CommandTimeout(f"The station did not answer {action} within {timeout:g} s.")
+    if error == "rejected" and reply.get("code") == NOT_SENT_CODE:
+        raise StationNotAccepted(reply.get("description", ""))
     if error == "rejected":
         raise CommandRejected(reply.get("code", "GenericError"), reply.get("description", ""))
     if error == "invalid":
@@ -187,6 +195,13 @@ def station_call(
         validate_action_payload(version, action, payload)
     if not station.is_online:
         raise StationOffline("The station is offline.")
+    if station.registration_status != "Accepted" and not sendable_while_not_accepted(
+        station.registration_status, action, payload
+    ):
+        raise StationNotAccepted(
+            _("The station is %(status)s: %(action)s may not be sent to it yet.")
+            % {"status": station.registration_status, "action": action}
+        )
     return async_to_sync(_station_call_to_the_end)(
         schema_name=connection.schema_name,
         station_id=station.pk,
