@@ -61,3 +61,31 @@ class StationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.station} {self.action} {self.status}"
+
+
+class StationMessageLimits(models.Model):
+    """How much an OCPP 2.0.1 station takes in one message (B06-B08): its DeviceDataCtrlr
+    ``ItemsPerMessage`` / ``BytesPerMessage`` variables per request (GetVariables,
+    SetVariables, GetReport), as its device-model report said (``reported``) and as an admin
+    overrides them for firmware that reports wrongly (``overrides``, which win).  Keys are
+    ``ItemsPerMessage/GetVariables`` ... (see ``apps.ocpp.payloads.LIMIT_KEYS``)."""
+
+    station = models.OneToOneField(
+        "stations.Station", on_delete=models.CASCADE, related_name="message_limits"
+    )
+    reported = models.JSONField(default=dict, blank=True)
+    overrides = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = RestrictedManager()
+    scope_site_path = "station__site"
+
+    class Meta:
+        verbose_name_plural = "station message limits"
+
+    def __str__(self) -> str:
+        return f"{self.station} message limits"
+
+    def limit(self, key: str) -> int | None:
+        value = self.overrides.get(key) or self.reported.get(key)
+        return int(value) if value else None

@@ -4,6 +4,8 @@ stations/charging services.  Version differences stay in v16.py / v201.py."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -12,10 +14,11 @@ from django.utils import timezone
 from apps.charging import services as charging
 from apps.charging.metering import Sample
 from apps.charging.models import ChargingSession
+from apps.core import events, policies
 from apps.stations import services as stations
 
-from . import commands
-from .models import StationEvent
+from . import commands, payloads
+from .models import StationEvent, StationMessageLimits
 
 # 2.0.1 chargingState → the 1.6-style port status the rest of the platform uses.
 CHARGING_STATE_STATUS = {
@@ -25,6 +28,20 @@ CHARGING_STATE_STATUS = {
     "EVConnected": "Preparing",
     "Idle": "Occupied",
 }
+
+
+@dataclass(frozen=True)
+class TransactionCost:
+    """What a finished session costs, as on its receipt (a feature answers SESSION_COST)."""
+
+    total: Decimal
+    currency: str
+    message: str = ""
+
+
+def transaction_cost(*, session_id: int) -> TransactionCost | None:
+    """2.0.1 I02/I03: the total for the Ended TransactionEvent's answer (None: no price)."""
+    return policies.ask(policies.SESSION_COST, session_id=session_id)
 
 
 @transaction.atomic
@@ -178,6 +195,14 @@ def transaction_event(
             state=charging_state,
             at=occurred_at,
         )
+        if event_type == "Updated" and trigger_reason == "ChargingStateChanged":
+            # price-relevant (idle and time fees): features react, e.g. CostUpdated
+            events.emit(
+                events.SESSION_UPDATED,
+                session_id=session.pk,
+                station_id=station_id,
+                reason="charging_state",
+            )
     if event_type == "Ended":
         charging.session_stop(
             station_id=station_id,
@@ -224,3 +249,23 @@ def event_record(
         occurred_at=occurred_at or timezone.now(),
     )
     return event
+
+
+@transaction.atomic
+def message_limits_reported(*, station_id: int, limits: dict[str, int]) -> None:
+    """A station's device-model report named its ItemsPerMessage / BytesPerMessage."""
+    row, _ = StationMessageLimits.objects.select_for_update().get_or_create(station_id=station_id)
+    row.reported = {**row.reported, **limits}
+    row.save(update_fields=["reported", "updated_at"])
+
+
+@transaction.atomic
+def message_limits_override(*, station_id: int, overrides: dict[str, int | None]) -> None:
+    """An admin's per-station limits (None removes one): they win over the report."""
+    unknown = set(overrides) - set(payloads.LIMIT_KEYS)
+    if unknown:
+        raise ValueError(f"Unknown message limits {sorted(unknown)}")
+    row, _ = StationMessageLimits.objects.select_for_update().get_or_create(station_id=station_id)
+    merged = {**row.overrides, **overrides}
+    row.overrides = {key: int(value) for key, value in merged.items() if value}
+    row.save(update_fields=["overrides", "updated_at"])

@@ -11,6 +11,7 @@ from ocpp.v201 import call_result
 from apps.charging import services as charging
 from apps.stations import services as stations
 
+from . import payloads
 from . import services as ocpp_services
 from .base import AdapterMixin
 from .models import StationEvent
@@ -117,9 +118,19 @@ class Adapter201(AdapterMixin, ChargePoint201):
             samples=samples_from(kw.get("meter_value"), "2.0.1"),
             trigger_reason=trigger_reason,
         )
-        if decision is None:
-            return call_result.TransactionEvent()
-        return call_result.TransactionEvent(id_token_info=_id_token_info(decision))
+        answer: dict[str, Any] = {}
+        if decision is not None:
+            answer["id_token_info"] = _id_token_info(decision)
+        if event_type == "Ended" and session is not None:
+            cost = await self.link.db(ocpp_services.transaction_cost, session_id=session.pk)
+            if cost is not None:
+                answer["total_cost"] = float(cost.total)
+                if cost.message:
+                    answer["updated_personal_message"] = {
+                        "format": "UTF8",
+                        "content": cost.message[:512],
+                    }
+        return call_result.TransactionEvent(**answer)
 
     @on("MeterValues")
     async def on_meter_values(self, evse_id: int, meter_value: list, **kw):
@@ -173,6 +184,13 @@ class Adapter201(AdapterMixin, ChargePoint201):
 
     @on("NotifyReport")
     async def on_notify_report(self, request_id: int, generated_at: str, seq_no: int, **kw):
+        limits = payloads.report_limits(kw.get("report_data") or [])
+        if limits:  # B06-B08: what later requests to this station are split to
+            await self.link.db(
+                ocpp_services.message_limits_reported,
+                station_id=self.link.station_id,
+                limits=limits,
+            )
         await self._event(
             Kind.REPORT,
             "NotifyReport",

@@ -89,6 +89,29 @@ def station_set_password(*, station: Station, password: str) -> None:
 
 
 @transaction.atomic
+def station_password_stage(*, station: Station, password: str) -> None:
+    """A new password is on its way to the station (1.6 AuthorizationKey, 2.0.1
+    SecurityCtrlr.BasicAuthPassword): from now on both it and the old one let the station in,
+    until the station logs in with the new one (``StationIdentity.check_password``)."""
+    from apps.tenants.models import StationIdentity
+
+    validate_station_password(password)
+    hashed = StationIdentity()
+    hashed.set_password(password)
+    StationIdentity.objects.filter(identity=station.identity).update(
+        pending_password_hash=hashed.password_hash
+    )
+
+
+@transaction.atomic
+def station_password_unstage(*, station: Station) -> None:
+    """The station refused its new password: only the old one lets it in."""
+    from apps.tenants.models import StationIdentity
+
+    StationIdentity.objects.filter(identity=station.identity).update(pending_password_hash="")
+
+
+@transaction.atomic
 def station_accept(*, station: Station, site: Site | None = None) -> Station:
     """Accept a pending station (it gets Accepted at its next BootNotification)."""
     station.registration_status = RegistrationStatus.ACCEPTED

@@ -112,6 +112,9 @@ class StationIdentity(models.Model):
     identity = models.CharField(max_length=48, unique=True)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="station_identities")
     password_hash = models.CharField(max_length=256, blank=True)
+    # A new password sent to the station (rotation): both work until the station logs in
+    # with the new one, which then replaces the old.
+    pending_password_hash = models.CharField(max_length=256, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -131,13 +134,23 @@ class StationIdentity(models.Model):
         self.password_hash = f"sha256${salt}${_station_digest(salt, raw)}"
 
     def check_password(self, raw: str | None) -> bool:
-        if not self.password_hash or raw is None:
+        """A station that logs in with its rotated (pending) password makes it the only one."""
+        if raw is None:
             return False
-        try:
-            scheme, salt, digest = self.password_hash.split("$", 2)
-        except ValueError:
-            return False
-        return scheme == "sha256" and hmac.compare_digest(digest, _station_digest(salt, raw))
+        for stored in (self.password_hash, self.pending_password_hash):
+            try:
+                scheme, salt, digest = stored.split("$", 2)
+            except ValueError:
+                continue
+            if scheme != "sha256" or not hmac.compare_digest(digest, _station_digest(salt, raw)):
+                continue
+            if stored == self.pending_password_hash:
+                type(self).objects.filter(
+                    pk=self.pk, pending_password_hash=self.pending_password_hash
+                ).update(password_hash=self.pending_password_hash, pending_password_hash="")
+                self.password_hash, self.pending_password_hash = stored, ""
+            return True
+        return False
 
 
 def _station_digest(salt: str, raw: str) -> str:

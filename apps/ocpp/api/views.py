@@ -67,6 +67,7 @@ class StationCommandViewSet(ScopedViewSet):
         "trigger_message": COMMAND,
         "configuration": CONFIGURE,
         "change_configuration": CONFIGURE,
+        "rotate_password": CONFIGURE,
         "ocpp_call": RAW,
     }
 
@@ -228,6 +229,18 @@ class StationCommandViewSet(ScopedViewSet):
         self._answered(reply)
         answers = reply.payload if isinstance(reply.payload, list) else [reply.payload]
         return Response({"results": reply.rows, "response": answers})
+
+    @extend_schema(request=None, responses=CommandResultSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-password")
+    def rotate_password(self, request, pk=None):
+        """Give the station a new strong Basic-auth password (1.6 AuthorizationKey, 2.0.1
+        SecurityCtrlr.BasicAuthPassword).  The old one works until the station logs in with
+        the new one; a station that refuses keeps the old one.  The password is not shown."""
+        station = self.get_object()
+        reply = self._answered(
+            commands.station_password_rotate(requester=self._requester(), station=station)
+        )
+        return Response({"status": reply.status, "response": reply.payload})
 
     @extend_schema(request=RawCallSerializer, responses=RawCallResultSerializer)
     @action(detail=True, methods=["post"], url_path="ocpp-call")
