@@ -18,7 +18,7 @@ from apps.core import events, policies
 from apps.stations import services as stations
 
 from . import commands, payloads
-from .models import StationEvent, StationMessageLimits
+from .models import StationEvent, StationMessageLimits, TransactionSequence
 
 # 2.0.1 chargingState → the 1.6-style port status the rest of the platform uses.
 CHARGING_STATE_STATUS = {
@@ -155,9 +155,21 @@ def transaction_event(
     reservation_id: int | None,
     samples: list[Sample],
     trigger_reason: str = "",
-) -> tuple[ChargingSession | None, charging.AuthorizationDecision | None]:
+    seq_no: int | None = None,
+) -> tuple[ChargingSession | None, charging.AuthorizationDecision | None, bool]:
     """2.0.1 TransactionEvent, translated into the charging services' terms (which hold the
-    session rules: events late or out of order, Ended applied once)."""
+    session rules: events late or out of order, Ended applied once).  The third value: a
+    seqNo gap to ask the station about (``transaction_gap_check``)."""
+    ask = False
+    if seq_no is not None:
+        ask = _sequence_note(
+            station_id=station_id,
+            transaction_id=transaction_id,
+            seq_no=seq_no,
+            started=event_type == "Started",
+            ended=event_type == "Ended",
+            occurred_at=occurred_at,
+        )
     session, created = charging.session_from_event(
         station_id=station_id,
         transaction_id=transaction_id,
@@ -181,7 +193,7 @@ def transaction_event(
             starting=session is None or created,
         )
     if session is None:
-        return None, decision
+        return None, decision, ask
     if created:
         commands.remote_start_session_started(session=session)
     if samples:
@@ -212,7 +224,94 @@ def transaction_event(
             reason=stopped_reason or trigger_reason or "Local",
         )
         session.refresh_from_db()
-    return session, decision
+    return session, decision, ask
+
+
+# --- Transaction integrity on reconnect (2.0.1 E, offline behaviour) -------------------------
+# Every TransactionEvent of a transaction carries the next seqNo (from the Started event's).
+# A hole below the highest seqNo seen is an event lost or still in the station's offline
+# queue: when a hole appears, and again when the Ended event arrives with one still open,
+# the CSMS asks GetTransactionStatus.  messagesInQueue true: the station will still send it
+# (nothing is recorded as lost; the Ended event asks again).  false: what is still missing
+# is lost: recorded on the sequence and as a station event (SeqNoMissing); if the station
+# also says the transaction is no longer ongoing and its Ended event never came, the session
+# is ended at its last event (reason "EventsLost").
+
+
+def _sequence_note(
+    *,
+    station_id: int,
+    transaction_id: str,
+    seq_no: int,
+    started: bool,
+    ended: bool,
+    occurred_at: dt.datetime,
+) -> bool:
+    row, _ = TransactionSequence.objects.select_for_update().get_or_create(
+        station_id=station_id, transaction_id=transaction_id
+    )
+    had_hole = bool(row.missing())
+    if seq_no not in row.seq_nos:
+        row.seq_nos = sorted([*row.seq_nos, seq_no])
+    if started:
+        row.first_seq_no = seq_no
+    if row.last_event_at is None or occurred_at > row.last_event_at:
+        row.last_event_at = occurred_at
+    row.save(update_fields=["seq_nos", "first_seq_no", "last_event_at"])
+    hole = bool(row.missing())
+    return hole and (ended or not had_hole)
+
+
+@transaction.atomic
+def transaction_gap_reconcile(
+    *,
+    station_id: int,
+    transaction_id: str,
+    ongoing: bool | None,
+    messages_in_queue: bool,
+) -> list[int]:
+    """The station's GetTransactionStatus answer about a seqNo gap; returns what is lost."""
+    row = (
+        TransactionSequence.objects.select_for_update()
+        .filter(station_id=station_id, transaction_id=transaction_id)
+        .first()
+    )
+    if row is None:
+        return []
+    missing = row.missing()
+    data = {
+        "transactionId": transaction_id,
+        "missing": missing,
+        "ongoingIndicator": ongoing,
+        "messagesInQueue": messages_in_queue,
+    }
+    if messages_in_queue or not missing:
+        event_record(
+            station_id=station_id,
+            kind=StationEvent.Kind.OTHER,
+            action="GetTransactionStatus",
+            status="SeqNoGapQueued" if missing else "SeqNoGapFilled",
+            data=data,
+        )
+        return []
+    row.lost = sorted(set(row.lost) | set(missing))
+    row.save(update_fields=["lost"])
+    event_record(
+        station_id=station_id,
+        kind=StationEvent.Kind.OTHER,
+        action="GetTransactionStatus",
+        status="SeqNoMissing",
+        data=data,
+    )
+    if ongoing is False:
+        charging.session_stop(
+            station_id=station_id,
+            transaction_id=transaction_id,
+            meter_stop_wh=None,
+            ended_at=row.last_event_at or timezone.now(),
+            reason="EventsLost",
+        )
+    return missing
 
 
 def data_transfer(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from ocpp.routing import on
+from ocpp.routing import after, on
 from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call_result
 
@@ -13,12 +14,14 @@ from apps.stations import services as stations
 
 from . import payloads
 from . import services as ocpp_services
-from .base import AdapterMixin
+from .base import AdapterMixin, StationCallError
 from .models import StationEvent
 from .runtime import now_iso, parse_time
 from .samples import samples_from
 
 Kind = StationEvent.Kind
+logger = logging.getLogger(__name__)
+GAP_CHECK_TIMEOUT = 30.0
 
 
 def _id_token_info(decision) -> dict[str, Any]:
@@ -32,6 +35,10 @@ def _id_token_info(decision) -> dict[str, Any]:
 
 class Adapter201(AdapterMixin, ChargePoint201):
     version = "2.0.1"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.gaps: set[str] = set()  # transactions with a seqNo gap to ask about
 
     async def _event(self, kind: str, action: str, status: str = "", request_id=None, **data):
         await self.link.db(
@@ -101,7 +108,7 @@ class Adapter201(AdapterMixin, ChargePoint201):
     ):
         evse = kw.get("evse") or {}
         token = kw.get("id_token") or {}
-        session, decision = await self.link.db(
+        session, decision, gap = await self.link.db(
             ocpp_services.transaction_event,
             station_id=self.link.station_id,
             event_type=event_type,
@@ -117,7 +124,10 @@ class Adapter201(AdapterMixin, ChargePoint201):
             reservation_id=kw.get("reservation_id"),
             samples=samples_from(kw.get("meter_value"), "2.0.1"),
             trigger_reason=trigger_reason,
+            seq_no=seq_no,
         )
+        if gap:
+            self.gaps.add(transaction_info["transaction_id"])
         answer: dict[str, Any] = {}
         if decision is not None:
             answer["id_token_info"] = _id_token_info(decision)
@@ -131,6 +141,28 @@ class Adapter201(AdapterMixin, ChargePoint201):
                         "content": cost.message[:512],
                     }
         return call_result.TransactionEvent(**answer)
+
+    @after("TransactionEvent")
+    async def after_transaction_event(self, transaction_info: dict, **kw):
+        """A seqNo gap: ask the station (after answering it) and reconcile (services)."""
+        transaction_id = transaction_info["transaction_id"]
+        if transaction_id not in self.gaps:
+            return
+        self.gaps.discard(transaction_id)
+        try:
+            answer = await self.send_call(
+                "GetTransactionStatus", {"transactionId": transaction_id}, GAP_CHECK_TIMEOUT
+            )
+        except (StationCallError, TimeoutError) as error:
+            logger.info("%s: GetTransactionStatus for %s: %s", self.id, transaction_id, error)
+            return
+        await self.link.db(
+            ocpp_services.transaction_gap_reconcile,
+            station_id=self.link.station_id,
+            transaction_id=transaction_id,
+            ongoing=answer.get("ongoingIndicator"),
+            messages_in_queue=bool(answer.get("messagesInQueue")),
+        )
 
     @on("MeterValues")
     async def on_meter_values(self, evse_id: int, meter_value: list, **kw):
