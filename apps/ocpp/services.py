@@ -4,6 +4,7 @@ stations/charging services.  Version differences stay in v16.py / v201.py."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -37,6 +38,63 @@ class TransactionCost:
     total: Decimal
     currency: str
     message: str = ""
+
+
+@dataclass(frozen=True)
+class EvNeedsAnswer:
+    """The answer to NotifyEVChargingNeeds / NotifyEVChargingSchedule, and what to run once
+    it is sent (the SetChargingProfile of power management)."""
+
+    status: str  # Accepted, Processing, Rejected
+    follow_up: Callable[[], object] | None = None
+
+
+def ev_charging_needs(*, station_id: int, evse_id: int, needs: dict[str, Any]) -> EvNeedsAnswer:
+    """2.0.1 K15: an EV's needs (energy, departure time, AC/DC limits).  Rejected without a
+    transaction on that EVSE, or when no feature computes charging profiles here."""
+    event_record(
+        station_id=station_id,
+        kind=StationEvent.Kind.CHARGING,
+        action="NotifyEVChargingNeeds",
+        data={"evse_id": evse_id, "charging_needs": needs},
+    )
+    session = charging_session_on(station_id=station_id, evse_id=evse_id)
+    if session is None:
+        return EvNeedsAnswer("Rejected")
+    answer = policies.ask(policies.EV_CHARGING_NEEDS, session_id=session.pk, needs=needs)
+    return answer or EvNeedsAnswer("Rejected")
+
+
+def ev_charging_schedule(
+    *, station_id: int, evse_id: int, schedule: dict[str, Any]
+) -> EvNeedsAnswer:
+    """2.0.1 K15/K17: the schedule the EV chose within our profile.  Accepted unless a
+    feature finds it outside the limits it set (it then renegotiates: a new profile)."""
+    event_record(
+        station_id=station_id,
+        kind=StationEvent.Kind.CHARGING,
+        action="NotifyEVChargingSchedule",
+        data={"evse_id": evse_id, "charging_schedule": schedule},
+    )
+    session = charging_session_on(station_id=station_id, evse_id=evse_id)
+    if session is None:
+        return EvNeedsAnswer("Rejected")
+    answer = policies.ask(policies.EV_CHARGING_SCHEDULE, session_id=session.pk, schedule=schedule)
+    return answer or EvNeedsAnswer("Accepted")
+
+
+def charging_session_on(*, station_id: int, evse_id: int) -> ChargingSession | None:
+    return (
+        ChargingSession.objects.filter(
+            station_id=station_id, evse__evse_id=evse_id, status="active"
+        )
+        .order_by("-started_at")
+        .first()
+    )
+
+
+def follow_up_run(*, follow_up: Callable[[], object]) -> None:
+    follow_up()
 
 
 def transaction_cost(*, session_id: int) -> TransactionCost | None:

@@ -39,6 +39,7 @@ class Adapter201(AdapterMixin, ChargePoint201):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.gaps: set[str] = set()  # transactions with a seqNo gap to ask about
+        self.follow_ups: dict[tuple[str, int], Any] = {}  # work promised by an answer
 
     async def _event(self, kind: str, action: str, status: str = "", request_id=None, **data):
         await self.link.db(
@@ -280,27 +281,43 @@ class Adapter201(AdapterMixin, ChargePoint201):
 
     @on("NotifyEVChargingNeeds")
     async def on_ev_charging_needs(self, charging_needs: dict, evse_id: int, **kw):
-        await self._event(
-            Kind.CHARGING,
-            "NotifyEVChargingNeeds",
-            "",
+        answer = await self.link.db(
+            ocpp_services.ev_charging_needs,
+            station_id=self.link.station_id,
             evse_id=evse_id,
-            charging_needs=charging_needs,
+            needs=charging_needs,
         )
-        return call_result.NotifyEVChargingNeeds(status="Accepted")
+        if answer.follow_up is not None:
+            self.follow_ups[("needs", evse_id)] = answer.follow_up
+        return call_result.NotifyEVChargingNeeds(status=answer.status)
+
+    @after("NotifyEVChargingNeeds")
+    async def after_ev_charging_needs(self, evse_id: int, **kw):
+        await self._follow_up(("needs", evse_id))
 
     @on("NotifyEVChargingSchedule")
     async def on_ev_charging_schedule(
         self, time_base: str, charging_schedule: dict, evse_id: int, **kw
     ):
-        await self._event(
-            Kind.CHARGING,
-            "NotifyEVChargingSchedule",
-            "",
+        answer = await self.link.db(
+            ocpp_services.ev_charging_schedule,
+            station_id=self.link.station_id,
             evse_id=evse_id,
-            charging_schedule=charging_schedule,
+            schedule={**charging_schedule, "time_base": time_base},
         )
-        return call_result.NotifyEVChargingSchedule(status="Accepted")
+        if answer.follow_up is not None:
+            self.follow_ups[("schedule", evse_id)] = answer.follow_up
+        return call_result.NotifyEVChargingSchedule(status=answer.status)
+
+    @after("NotifyEVChargingSchedule")
+    async def after_ev_charging_schedule(self, evse_id: int, **kw):
+        await self._follow_up(("schedule", evse_id))
+
+    async def _follow_up(self, key) -> None:
+        """What an answer promised (a SetChargingProfile), once the answer has been sent."""
+        follow_up = self.follow_ups.pop(key, None)
+        if follow_up is not None:
+            await self.link.db(ocpp_services.follow_up_run, follow_up=follow_up)
 
     @on("ReportChargingProfiles")
     async def on_report_charging_profiles(
