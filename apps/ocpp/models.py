@@ -100,6 +100,7 @@ class TransactionSequence(models.Model):
     transaction_id = models.CharField(max_length=36)
     seq_nos = models.JSONField(default=list, blank=True)
     first_seq_no = models.IntegerField(null=True, blank=True)  # the Started event's
+    ended = models.BooleanField(default=False)  # the Ended event has come
     last_event_at = models.DateTimeField(null=True, blank=True)
     lost = models.JSONField(default=list, blank=True)
 

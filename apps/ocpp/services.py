@@ -288,8 +288,8 @@ def transaction_event(
 # --- Transaction integrity on reconnect (2.0.1 E, offline behaviour) -------------------------
 # Every TransactionEvent of a transaction carries the next seqNo (from the Started event's).
 # A hole below the highest seqNo seen is an event lost or still in the station's offline
-# queue: when a hole appears, and again when the Ended event arrives with one still open,
-# the CSMS asks GetTransactionStatus.  messagesInQueue true: the station will still send it
+# queue: when a hole appears, and again on the Ended event and any later one while a hole is
+# open, the CSMS asks GetTransactionStatus.  messagesInQueue true: the station will still send it
 # (nothing is recorded as lost; the Ended event asks again).  false: what is still missing
 # is lost: recorded on the sequence and as a station event (SeqNoMissing); if the station
 # also says the transaction is no longer ongoing and its Ended event never came, the session
@@ -315,9 +315,11 @@ def _sequence_note(
         row.first_seq_no = seq_no
     if row.last_event_at is None or occurred_at > row.last_event_at:
         row.last_event_at = occurred_at
-    row.save(update_fields=["seq_nos", "first_seq_no", "last_event_at"])
+    row.ended = row.ended or ended
+    row.save(update_fields=["seq_nos", "first_seq_no", "last_event_at", "ended"])
     hole = bool(row.missing())
-    return hole and (ended or not had_hole)
+    # asked when a hole opens, and by every event from the Ended one on while one is open
+    return hole and (row.ended or not had_hole)
 
 
 @transaction.atomic
@@ -352,6 +354,8 @@ def transaction_gap_reconcile(
             data=data,
         )
         return []
+    if set(missing) <= set(row.lost):
+        return missing  # already recorded (asked again by a later event or a recheck)
     row.lost = sorted(set(row.lost) | set(missing))
     row.save(update_fields=["lost"])
     event_record(

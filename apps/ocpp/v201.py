@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -22,6 +23,8 @@ from .samples import samples_from
 Kind = StationEvent.Kind
 logger = logging.getLogger(__name__)
 GAP_CHECK_TIMEOUT = 30.0
+GAP_CHECKS = 5  # GetTransactionStatus while the station says the events are still queued
+GAP_RECHECK_SECONDS = 2.0
 
 
 def _id_token_info(decision) -> dict[str, Any]:
@@ -150,20 +153,28 @@ class Adapter201(AdapterMixin, ChargePoint201):
         if transaction_id not in self.gaps:
             return
         self.gaps.discard(transaction_id)
-        try:
-            answer = await self.send_call(
-                "GetTransactionStatus", {"transactionId": transaction_id}, GAP_CHECK_TIMEOUT
+        # Still queued: asked again a little later (the station may be sending it right now,
+        # or may have nothing more to send for it).
+        for attempt in range(GAP_CHECKS):
+            if attempt:
+                await asyncio.sleep(GAP_RECHECK_SECONDS)
+            try:
+                answer = await self.send_call(
+                    "GetTransactionStatus", {"transactionId": transaction_id}, GAP_CHECK_TIMEOUT
+                )
+            except (StationCallError, TimeoutError) as error:
+                logger.info("%s: GetTransactionStatus for %s: %s", self.id, transaction_id, error)
+                return
+            queued = bool(answer.get("messagesInQueue"))
+            await self.link.db(
+                ocpp_services.transaction_gap_reconcile,
+                station_id=self.link.station_id,
+                transaction_id=transaction_id,
+                ongoing=answer.get("ongoingIndicator"),
+                messages_in_queue=queued,
             )
-        except (StationCallError, TimeoutError) as error:
-            logger.info("%s: GetTransactionStatus for %s: %s", self.id, transaction_id, error)
-            return
-        await self.link.db(
-            ocpp_services.transaction_gap_reconcile,
-            station_id=self.link.station_id,
-            transaction_id=transaction_id,
-            ongoing=answer.get("ongoingIndicator"),
-            messages_in_queue=bool(answer.get("messagesInQueue")),
-        )
+            if not queued:
+                return
 
     @on("MeterValues")
     async def on_meter_values(self, evse_id: int, meter_value: list, **kw):

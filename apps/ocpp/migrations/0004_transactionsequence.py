@@ -21,6 +21,7 @@ class Migration(migrations.Migration):
                 ("transaction_id", models.CharField(max_length=36)),
                 ("seq_nos", models.JSONField(blank=True, default=list)),
                 ("first_seq_no", models.IntegerField(blank=True, null=True)),
+                ("ended", models.BooleanField(default=False)),
                 ("last_event_at", models.DateTimeField(blank=True, null=True)),
                 ("lost", models.JSONField(blank=True, default=list)),
                 (
