@@ -7,18 +7,50 @@ it had been one.  A station's overrides in its settings win over what it reporte
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import json
+import urllib.error
+import urllib.request
 
+from django.db import connection
 from ocpp.v201 import call as call201
 
 from apps.core.scoping import SystemActor
 from apps.ocpp import commands, payloads
-from apps.ocpp.services import message_limits_override
 from apps.stations.models import Station
 from tests.ocpp.clients import Connected, in_db
 
 SYSTEM = commands.Requester(actor=SystemActor(), source="system")
 NOW = dt.datetime(2026, 12, 7, 12, tzinfo=dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def owner_key() -> str:
+    from apps.accounts.models import User
+    from apps.roles.services import api_key_create
+
+    owner = User.objects.get(email="owner@alpha.test")
+    return api_key_create(name="uc3", created_by=owner, permissions=["*"], all_sites=True)[1]
+
+
+def put_limits(server, tenant, key, station_pk, overrides) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        f"{server.http}/api/v1/stations/{station_pk}/message-limits/",
+        method="PUT",
+        data=json.dumps({"overrides": overrides}).encode(),
+        headers={
+            "Host": tenant.get_primary_domain().domain,
+            "Authorization": f"Bearer {key}",
+            "Content-Type": "application/json",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+    finally:
+        connection.close()
 
 
 def limit(name: str, instance: str, value: int) -> dict:
@@ -69,13 +101,17 @@ async def test_201_requests_are_split_to_the_reported_and_overridden_limits(
         assert len(reply.payload["getVariableResult"]) == 5  # merged, as one answer
 
         # the station's settings override what it reported: 3 items, and at most 330 bytes
-        await in_db(
+        status, body = await asyncio.to_thread(
+            put_limits,
+            server,
             live_alpha,
-            lambda: message_limits_override(
-                station_id=station.pk,
-                overrides={"ItemsPerMessage/SetVariables": 3, "BytesPerMessage/SetVariables": 330},
-            ),
+            await in_db(live_alpha, owner_key),
+            station.pk,
+            {"ItemsPerMessage/SetVariables": 3, "BytesPerMessage/SetVariables": 330},
         )
+        assert status == 200, body
+        assert body["reported"]["ItemsPerMessage/SetVariables"] == 2
+        assert body["effective"]["ItemsPerMessage/SetVariables"] == 3
         cp.received.clear()
 
         def change():
