@@ -117,3 +117,47 @@ async def test_201_pending_boot_allows_only_b02_messages(server, make_station, l
         )
         assert outcome == "Accepted"
         assert [action for action, _ in cp.received][-1] == "SetDisplayMessage"
+
+
+async def test_16_pending_boot_allows_configuration_only(server, make_station, live_alpha):
+    from ocpp.v16 import call as call16
+
+    _, identity, password = make_station(status="Pending")
+    async with Connected(server.ws, identity, password, "1.6") as cp:
+        boot = await cp.call(
+            call16.BootNotification(charge_point_vendor="ACME", charge_point_model="P16"),
+            suppress=False,
+        )
+        assert boot.status == "Pending"
+        answer = await _send(
+            live_alpha,
+            identity,
+            "ChangeConfiguration",
+            {"key": "HeartbeatInterval", "value": "60"},
+        )
+        assert answer["status"] == "Accepted"
+        with pytest.raises(StationNotAccepted):
+            await _send(
+                live_alpha, identity, "RemoteStartTransaction", {"connectorId": 1, "idTag": "X"}
+            )
+        with pytest.raises(StationNotAccepted):
+            await _send(
+                live_alpha,
+                identity,
+                "SetChargingProfile",
+                {
+                    "connectorId": 0,
+                    "csChargingProfiles": {
+                        "chargingProfileId": 1,
+                        "stackLevel": 0,
+                        "chargingProfilePurpose": "TxDefaultProfile",
+                        "chargingProfileKind": "Absolute",
+                        "chargingSchedule": {
+                            "chargingRateUnit": "A",
+                            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 6}],
+                        },
+                    },
+                },
+            )
+        await asyncio.sleep(0.3)
+        assert [action for action, _ in cp.received] == ["ChangeConfiguration"]
