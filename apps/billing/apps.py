@@ -18,5 +18,7 @@ class BillingConfig(AppConfig):
         events.subscribe(events.SESSION_ENDED, handlers.on_session_ended)
         events.subscribe(events.STATION_CONNECTED, handlers.on_station_online)
         events.subscribe(events.STATION_BOOTED, handlers.on_station_online)
+        events.subscribe(events.SESSION_UPDATED, handlers.on_session_updated)
         policies.register(policies.PRICE_INFO, handlers.price_info)
+        policies.register(policies.SESSION_COST, handlers.session_cost)
         policies.register(policies.AUTHORIZATION, handlers.authorization)

@@ -14,6 +14,22 @@ def on_session_ended(*, event: str, session_id: int, **_) -> None:
         bill_session.delay(session_id)
 
 
+def on_session_updated(*, event: str, session_id: int, **_) -> None:
+    """Something that changes a running session's price happened: send its station the new
+    running total (OCPP 2.0.1 CostUpdated)."""
+    from .tasks import send_cost_update
+
+    if connection.schema_name != "public":
+        send_cost_update.delay(session_id)
+
+
+def session_cost(*, session_id: int, **_) -> object | None:
+    """A session has just ended: its receipt's total, for the station (2.0.1 totalCost)."""
+    from .services.costs import session_final_cost
+
+    return session_final_cost(session_id=session_id)
+
+
 def on_station_online(*, event: str, station_id: int, **_) -> None:
     """A station connected or booted: an OCPP 2.0.1 station gets the price on its display."""
     from apps.stations.models import Station

@@ -258,6 +258,13 @@ class BillingProfile(models.Model):
     )
     ocpi_country_code = models.CharField(max_length=2, default="CA")
     ocpi_party_id = models.CharField(max_length=3, blank=True)
+    cost_update_interval_seconds = models.PositiveIntegerField(
+        default=300,
+        help_text=_(
+            "How often an OCPP 2.0.1 station is sent the running cost of a session "
+            "(CostUpdated); 0: only on price-relevant events."
+        ),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = RestrictedManager()

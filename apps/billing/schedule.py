@@ -11,6 +11,12 @@ run after the first finds the month done and returns.
 from celery.schedules import crontab
 
 BEAT_SCHEDULE = {
+    # OCPP 2.0.1 CostUpdated while sessions run (each tenant's own interval decides which).
+    "send-cost-updates": {
+        "task": "core.fan_out",
+        "schedule": 60.0,
+        "args": ["billing.send_cost_updates"],
+    },
     "bill-unbilled-sessions": {
         "task": "core.fan_out",
         "schedule": crontab(minute=5),

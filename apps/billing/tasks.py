@@ -145,3 +145,25 @@ def push_price_display(station_id: int) -> str | None:
         return None
     cache.delete(_display_key(station_id))
     return station_price_display_push(station_id=station_id)
+
+
+@shared_task(name="billing.send_cost_update")
+def send_cost_update(session_id: int) -> str | None:
+    from .services.costs import session_cost_update_send
+
+    if not _in_tenant():
+        return None
+    return session_cost_update_send(session_id=session_id)
+
+
+@shared_task(name="billing.send_cost_updates")
+def send_cost_updates() -> int:
+    """Every minute: queue CostUpdated for the running sessions whose interval has passed."""
+    from .services.costs import cost_updates_due
+
+    if not _in_tenant():
+        return 0
+    due = cost_updates_due()
+    for session_id in due:
+        send_cost_update.delay(session_id)
+    return len(due)

@@ -19,6 +19,13 @@ AUTHORIZATION = (
     "authorization"  # (token_uid, token_type, station, evse_id) -> AuthorizationDecision
 )
 PRICE_INFO = "price_info"  # (station, evse_id, token_uid) -> str shown to the driver
+# (session_id) -> apps.ocpp.services.TransactionCost: a session that has just ended, priced
+# as on its receipt (OCPP 2.0.1 TransactionEventResponse totalCost, I02/I03)
+SESSION_COST = "session_cost"
+# (session_id, needs / schedule) -> apps.ocpp.services.EvNeedsAnswer: what a 2.0.1 EV's
+# charging needs (K15) and chosen schedule (K17) lead to; no answer: Rejected / Accepted
+EV_CHARGING_NEEDS = "ev_charging_needs"
+EV_CHARGING_SCHEDULE = "ev_charging_schedule"
 
 
 def register(question: str, policy: Policy) -> None:

@@ -20,7 +20,29 @@ from . import validation
 from .runtime import StationLink
 
 logger = logging.getLogger(__name__)
+# Boot Pending (2.0.1 B02, 1.6 §4.2): the station sends nothing but BootNotification unless
+# the CSMS asks; what it asks for (a report: B07/B08 bring NotifyReport; a TriggerMessage
+# brings the triggered message) is answered, anything else gets SecurityError (B03 wording).
 ALLOWED_BEFORE_ACCEPTED = {"BootNotification"}
+ANSWERS_TO_CSMS_REQUESTS = {"NotifyReport"}
+# What the CSMS may send while the boot is not Accepted (B02.FR.01: B05-B08, and a
+# TriggerMessage for the BootNotification that brings it to Accepted; 1.6: configuration).
+SENDABLE_WHILE_PENDING = {
+    "GetVariables",
+    "SetVariables",
+    "GetBaseReport",
+    "GetReport",
+    "TriggerMessage",
+    "GetConfiguration",
+    "ChangeConfiguration",
+}
+# TriggerMessage's requestedMessage → the CALL the station then sends.
+TRIGGERED_ACTION = {
+    "SignChargingStationCertificate": "SignCertificate",
+    "SignV2GCertificate": "SignCertificate",
+    "SignCombinedCertificate": "SignCertificate",
+    "DiagnosticsStatusNotification": "DiagnosticsStatusNotification",
+}
 
 
 @functools.cache
@@ -55,12 +77,31 @@ def _wants_unique_id(function) -> bool:
     return "call_unique_id" in inspect.signature(function).parameters
 
 
+def sendable_while_not_accepted(status: str, action: str, payload: dict[str, Any]) -> bool:
+    """While the boot is Pending only B02's messages go out; while Rejected only the
+    TriggerMessage that asks for a new BootNotification (B03)."""
+    if status == "Pending" and action in SENDABLE_WHILE_PENDING:
+        return True
+    return action == "TriggerMessage" and payload.get("requestedMessage") == "BootNotification"
+
+
 class StationCallError(Exception):
     """The station answered a CALL with a CallError."""
 
     def __init__(self, code: str, description: str, details: Any = None) -> None:
         super().__init__(f"{code}: {description}")
         self.code, self.description, self.details = code, description, details
+
+
+NOT_SENT_CODE = "StationNotAccepted"
+
+
+class StationNotAccepted(StationCallError):
+    """A CALL the CSMS may not send while the station's boot is not Accepted: refused here,
+    never sent (the command layer reads the code and says so)."""
+
+    def __init__(self, description: str) -> None:
+        super().__init__(NOT_SENT_CODE, description)
 
 
 class AdapterMixin:
@@ -74,6 +115,7 @@ class AdapterMixin:
         super().__init__(identity, connection, response_timeout=30)
         self.link = link
         self.background = background
+        self.triggered: set[str] = set()  # messages a TriggerMessage asked for (Pending)
 
     @property
     def handled_actions(self) -> set[str]:
@@ -92,9 +134,8 @@ class AdapterMixin:
     async def _handle_call(self, msg):
         """The library's CALL handling, faster: schemas compiled (validation.py) instead of
         interpreted on another thread, handler signatures and key spellings looked up once."""
-        if (
-            self.link.registration_status != "Accepted"
-            and msg.action not in ALLOWED_BEFORE_ACCEPTED
+        if self.link.registration_status != "Accepted" and not self._allowed_before_accepted(
+            msg.action
         ):
             raise SecurityError(
                 description="The station is not accepted: only BootNotification is allowed",
@@ -138,9 +179,28 @@ class AdapterMixin:
                 task.add_done_callback(self.background.discard)
         return result
 
+    def _allowed_before_accepted(self, action: str) -> bool:
+        if action in ALLOWED_BEFORE_ACCEPTED:
+            return True
+        if self.link.registration_status == "Pending" and action in ANSWERS_TO_CSMS_REQUESTS:
+            return True
+        if action in self.triggered:
+            self.triggered.discard(action)
+            return True
+        return False
+
+    def _check_sendable(self, action: str, payload: dict[str, Any]) -> None:
+        status = self.link.registration_status
+        if status == "Accepted" or sendable_while_not_accepted(status, action, payload):
+            return
+        raise StationNotAccepted(
+            f"The station's boot is {status or 'not answered'}: {action} may not be sent"
+        )
+
     async def send_call(self, action: str, payload: dict[str, Any], timeout: float) -> dict:
         """Send one CALL with a raw camelCase payload; waits its turn behind the library's
         lock (one outstanding CALL per connection) and returns the raw response payload."""
+        self._check_sendable(action, payload)
         call = Call(unique_id=str(uuid.uuid4()), action=action, payload=payload)
         if not self.link.lax:
             await validate_payload(call, self.version)
@@ -151,7 +211,10 @@ class AdapterMixin:
             raise StationCallError(
                 response.error_code, response.error_description, response.error_details
             )
+        if action == "TriggerMessage" and response.payload.get("status") == "Accepted":
+            requested = payload.get("requestedMessage", "")
+            self.triggered.add(TRIGGERED_ACTION.get(requested, requested))
         return response.payload
 
 
-__all__ = ["AdapterMixin", "OCPPError", "StationCallError"]
+__all__ = ["AdapterMixin", "OCPPError", "StationCallError", "StationNotAccepted"]

@@ -26,7 +26,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.models import Q
@@ -34,8 +34,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core.scoping import Actor
+from apps.stations import services as stations
+from apps.stations.passwords import generate_station_password, validate_station_password
 
 from . import payloads
+from .base import NOT_SENT_CODE, sendable_while_not_accepted
 
 ACK_TIMEOUT = 3.0
 
@@ -56,6 +59,11 @@ class CommandRejected(CommandError):
     def __init__(self, code: str, description: str = "") -> None:
         super().__init__(f"The station answered {code}: {description}".strip(": "))
         self.code, self.description = code, description
+
+
+class StationNotAccepted(CommandError):
+    """The station's boot is Pending or Rejected: only what OCPP allows then is sent
+    (2.0.1 B02.FR.01: variables and reports, TriggerMessage; 1.6: configuration)."""
 
 
 class InvalidPayload(CommandError):
@@ -134,6 +142,8 @@ async def station_call_async(
     error = reply.get("error")
     if error == "timeout":
         raise CommandTimeout(f"The station did not answer {action} within {timeout:g} s.")
+    if error == "rejected" and reply.get("code") == NOT_SENT_CODE:
+        raise StationNotAccepted(reply.get("description", ""))
     if error == "rejected":
         raise CommandRejected(reply.get("code", "GenericError"), reply.get("description", ""))
     if error == "invalid":
@@ -187,6 +197,13 @@ def station_call(
         validate_action_payload(version, action, payload)
     if not station.is_online:
         raise StationOffline("The station is offline.")
+    if station.registration_status != "Accepted" and not sendable_while_not_accepted(
+        station.registration_status, action, payload
+    ):
+        raise StationNotAccepted(
+            _("The station is %(status)s: %(action)s may not be sent to it yet.")
+            % {"status": station.registration_status, "action": action}
+        )
     return async_to_sync(_station_call_to_the_end)(
         schema_name=connection.schema_name,
         station_id=station.pk,
@@ -380,27 +397,84 @@ def _send(
         version = _version_of(station)
     except StationOffline as error:
         return record.failed(error)
-    calls = build(version)
+    calls = _within_limits(station, version, build(version))
     record.action = calls[0].action if calls else ""
     record.changes["calls"] = [{"action": c.action, "payload": c.payload} for c in calls]
+    passwords = payloads.password_changes(version, calls)
+    if passwords:
+        record.changes = _redacted(record.changes, passwords.values())
     try:
         if always_validate or not station.lax_validation:
             for call in calls:
                 validate_action_payload(version, call.action, call.payload)
+        for password in passwords.values():
+            _check_password(password)
     except InvalidPayload as error:
         return record.failed(error)
     record.sent()  # on record before anything can wait on the station
+    for password in passwords.values():
+        # Staged before it is sent: a station that takes it and reconnects at once gets in.
+        stations.station_password_stage(station=station, password=password)
+    answers: list[Any] = []
     try:
-        answers = [
-            station_call(station, call.action, call.payload, timeout=timeout, validate=False)
-            for call in calls
-        ]
+        for call in calls:
+            answers.append(
+                station_call(station, call.action, call.payload, timeout=timeout, validate=False)
+            )
     except CommandError as error:
+        if passwords and not isinstance(error, CommandTimeout):
+            stations.station_password_unstage(station=station)  # it never took it
         return record.failed(error)
+    if passwords and not all(
+        payloads.password_accepted(version, calls[index], answers[index]) for index in passwords
+    ):
+        stations.station_password_unstage(station=station)
     reply = record.answered(answers)
     if rows is not None:
         reply = replace(reply, rows=rows(version, answers))
     return reply
+
+
+def _within_limits(station, version: str, calls: list[payloads.Call]) -> list[payloads.Call]:
+    """2.0.1 B06-B08: GetVariables / SetVariables / GetReport split to the station's
+    ItemsPerMessage and BytesPerMessage (its report, or the station's overrides)."""
+    from .models import StationMessageLimits
+
+    if version != payloads.V201 or not any(c.action in payloads.LIMITED_ACTIONS for c in calls):
+        return calls
+    limits = StationMessageLimits.objects.filter(station_id=station.pk).first()
+    if limits is None:
+        return calls
+    split = []
+    for call in calls:
+        split += payloads.batched(
+            call,
+            items=limits.limit(f"ItemsPerMessage/{call.action}"),
+            max_bytes=limits.limit(f"BytesPerMessage/{call.action}"),
+        )
+    return split
+
+
+def _merged(version: str, reply: CommandReply) -> CommandReply:
+    """One answer for a batched GetVariables / SetVariables (as if it had been one call)."""
+    if version != payloads.V201 or not isinstance(reply.payload, list):
+        return reply
+    return replace(reply, payload=payloads.merged_answer(reply.action, reply.payload))
+
+
+def _check_password(password: str) -> None:
+    try:
+        validate_station_password(password)
+    except ValidationError as error:
+        raise InvalidPayload([{"path": "value", "message": m} for m in error.messages]) from None
+
+
+def _redacted(changes: dict[str, Any], secrets_: Any) -> dict[str, Any]:
+    """The audit entry never holds a station password."""
+    text = json.dumps(changes, cls=DjangoJSONEncoder)
+    for secret in secrets_:
+        text = text.replace(json.dumps(secret)[1:-1], "********")
+    return json.loads(text)
 
 
 # --- Commands ---------------------------------------------------------------------------------
@@ -477,13 +551,18 @@ def station_configuration_read(*, requester: Requester, station, keys: list[str]
     keys = [key.strip() for key in keys if key.strip()]
 
     def rows(version: str, answers: list[Any]) -> list[dict[str, Any]]:
-        values = payloads.configuration_values(version, answers[0], keys=keys)
+        answer = (
+            answers[0]
+            if version == payloads.V16
+            else payloads.merged_answer("GetVariables", answers)
+        )
+        values = payloads.configuration_values(version, answer, keys=keys)
         table = _configuration_rows(values)
         if version == payloads.V16:  # all of a station's keys: alphabetical reads best
             table.sort(key=lambda row: str(row["key"]).lower())
         return table
 
-    return _send(
+    reply = _send(
         requester=requester,
         station=station,
         command="station.configuration_read",
@@ -492,6 +571,7 @@ def station_configuration_read(*, requester: Requester, station, keys: list[str]
         permission="stations.configure",
         rows=rows,
     )
+    return _merged(station.ocpp_version, reply)
 
 
 def station_configuration_change(
@@ -504,7 +584,7 @@ def station_configuration_change(
     def rows(version: str, answers: list[Any]) -> list[dict[str, Any]]:
         return payloads.configuration_results(version, changes, answers)
 
-    return _send(
+    reply = _send(
         requester=requester,
         station=station,
         command="station.configuration_change",
@@ -512,6 +592,31 @@ def station_configuration_change(
         build=lambda version: payloads.configuration_set(version, changes=changes),
         permission="stations.configure",
         rows=rows,
+    )
+    return _merged(station.ocpp_version, reply)
+
+
+def station_password_rotate(*, requester: Requester, station) -> CommandReply:
+    """Give the station a new strong Basic-auth password (1.6 ChangeConfiguration
+    AuthorizationKey, 2.0.1 SetVariables SecurityCtrlr.BasicAuthPassword).  The old one keeps
+    working until the station logs in with the new one; refused, the old one stays."""
+    password = generate_station_password()
+    reply = _send(
+        requester=requester,
+        station=station,
+        command="station.password_rotate",
+        inputs={},
+        build=lambda version: [payloads.password_set(version, password=password)],
+        permission="stations.configure",
+    )
+    if not reply.answered:
+        return reply
+    status = payloads.password_status(station.ocpp_version, reply.payload)
+    return replace(
+        reply,
+        status=status,
+        ok=status in payloads.PASSWORD_TAKEN,
+        message=_describe(status, reply.payload),
     )
 
 

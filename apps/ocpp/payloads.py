@@ -12,6 +12,7 @@ the request named it, so a caller can match the two.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -230,8 +231,148 @@ def configuration_results(
             for change, answer in zip(changes, answers, strict=True)
         ]
     names = _spellings([change["key"] for change in changes])
-    results = (answers[0].get("setVariableResult") or []) if answers else []
+    results = merged_answer("SetVariables", answers)["setVariableResult"]
     return [
         {"key": names.get(key_of(item), key_of(item)), "status": item.get("attributeStatus")}
         for item in results
     ]
+
+
+# --- The station's Basic-auth password ------------------------------------------------------
+PASSWORD_KEY_16 = "AuthorizationKey"
+PASSWORD_VARIABLE = ("SecurityCtrlr", "BasicAuthPassword")
+PASSWORD_TAKEN = {"Accepted", "RebootRequired"}
+
+
+def password_set(version: str, *, password: str) -> Call:
+    if version == V16:
+        return Call("ChangeConfiguration", {"key": PASSWORD_KEY_16, "value": password})
+    component, variable = PASSWORD_VARIABLE
+    return Call(
+        "SetVariables",
+        {
+            "setVariableData": [
+                {
+                    "attributeValue": password,
+                    "component": {"name": component},
+                    "variable": {"name": variable},
+                }
+            ]
+        },
+    )
+
+
+def _is_password_item(item: dict[str, Any]) -> bool:
+    return (
+        (item.get("component") or {}).get("name"),
+        (item.get("variable") or {}).get("name"),
+    ) == PASSWORD_VARIABLE
+
+
+def password_changes(version: str, calls: Sequence[Call]) -> dict[int, str]:
+    """The calls (by index) that give the station a new password, and the password."""
+    found = {}
+    for index, call in enumerate(calls):
+        if version == V16 and call.action == "ChangeConfiguration":
+            if call.payload.get("key") == PASSWORD_KEY_16:
+                found[index] = str(call.payload.get("value", ""))
+        elif version == V201 and call.action == "SetVariables":
+            for item in call.payload.get("setVariableData") or []:
+                if _is_password_item(item):
+                    found[index] = str(item.get("attributeValue", ""))
+    return found
+
+
+def password_status(version: str, answer: dict[str, Any]) -> str:
+    """The station's word on its new password (Accepted, RebootRequired, Rejected...)."""
+    if version == V16:
+        return str(answer.get("status", ""))
+    for item in answer.get("setVariableResult") or []:
+        if _is_password_item(item):
+            return str(item.get("attributeStatus", ""))
+    return ""
+
+
+def password_accepted(version: str, call: Call, answer: dict[str, Any]) -> bool:
+    return password_status(version, answer) in PASSWORD_TAKEN
+
+
+# --- Batching (2.0.1 B06-B08: ItemsPerMessage / BytesPerMessage) ----------------------------
+LIMITED_ACTIONS = ("GetVariables", "SetVariables", "GetReport")
+LIMIT_KEYS = tuple(
+    f"{variable}/{action}"
+    for action in LIMITED_ACTIONS
+    for variable in ("ItemsPerMessage", "BytesPerMessage")
+)
+LIST_FIELD = {
+    "GetVariables": "getVariableData",
+    "SetVariables": "setVariableData",
+    "GetReport": "componentVariable",
+}
+RESULT_FIELD = {"GetVariables": "getVariableResult", "SetVariables": "setVariableResult"}
+_UNIQUE_ID = "x" * 36  # the length of the uuid4 the CSMS gives every CALL
+
+
+def frame_bytes(action: str, payload: dict[str, Any]) -> int:
+    """The size of the CALL frame the station receives (what BytesPerMessage limits)."""
+    frame = [2, _UNIQUE_ID, action, payload]
+    return len(json.dumps(frame, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def batched(call: Call, *, items: int | None, max_bytes: int | None) -> list[Call]:
+    """``call`` split into calls that each hold at most ``items`` list entries and fit in
+    ``max_bytes``, in order (a single entry too big for ``max_bytes`` still goes, alone: the
+    station answers it).  GetReport batches get consecutive request ids."""
+    field = LIST_FIELD.get(call.action)
+    entries = call.payload.get(field) if field else None
+    if not entries or not (items or max_bytes):
+        return [call]
+    groups: list[list[Any]] = [[]]
+    for entry in entries:
+        candidate = [*groups[-1], entry]
+        too_many = items is not None and len(candidate) > items
+        too_big = (
+            max_bytes is not None
+            and frame_bytes(call.action, {**call.payload, field: candidate}) > max_bytes
+        )
+        if groups[-1] and (too_many or too_big):
+            groups.append([entry])
+        else:
+            groups[-1] = candidate
+    calls = []
+    for index, group in enumerate(groups):
+        payload = {**call.payload, field: group}
+        if call.action == "GetReport" and "requestId" in payload:
+            payload["requestId"] = payload["requestId"] + index
+        calls.append(Call(call.action, payload))
+    return calls
+
+
+def merged_answer(action: str, answers: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The answers to a batched GetVariables / SetVariables as if it had been one."""
+    field = RESULT_FIELD[action]
+    return {field: [result for answer in answers for result in answer.get(field) or []]}
+
+
+def report_limits(report_data: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """``ItemsPerMessage/GetVariables``... from a NotifyReport's reportData (the Actual
+    values of DeviceDataCtrlr's variables); keys spelt camelCase or snake_case."""
+    limits = {}
+    for item in report_data or []:
+        component = item.get("component") or {}
+        variable = item.get("variable") or {}
+        if component.get("name") != "DeviceDataCtrlr":
+            continue
+        key = f"{variable.get('name')}/{variable.get('instance')}"
+        if key not in LIMIT_KEYS:
+            continue
+        attributes = item.get("variableAttribute") or item.get("variable_attribute") or []
+        for attribute in attributes:
+            if attribute.get("type", "Actual") == "Actual":
+                try:
+                    value = int(str(attribute.get("value", "")).strip())
+                except ValueError:
+                    continue
+                if value > 0:
+                    limits[key] = value
+    return limits

@@ -274,6 +274,7 @@ class KnownStation:
     registration_status: str
     security_profile: int
     password_hash: str
+    pending_password_hash: str  # a rotated password on its way to the station, or ""
     cso_name: str
     loaded_at: float
 
@@ -450,7 +451,7 @@ def _load(*, identity: str) -> KnownStation | None:
     entry = (
         StationIdentity.objects.select_related("tenant")
         .filter(identity=identity)
-        .only("password_hash", "tenant")
+        .only("password_hash", "pending_password_hash", "tenant")
         .first()
     )
     if entry is None:
@@ -471,6 +472,7 @@ def _load(*, identity: str) -> KnownStation | None:
         registration_status=station["registration_status"],
         security_profile=profile,
         password_hash=entry.password_hash,
+        pending_password_hash=entry.pending_password_hash,
         cso_name=station_cso_name() if profile == SecurityProfile.TLS_CLIENT_CERTIFICATE else "",
         loaded_at=loaded_at,
     )
@@ -510,7 +512,10 @@ def _register_pending(tenant, identity: str, password: str) -> StationAccess:
     connection.set_tenant(tenant)
     with transaction.atomic():
         station = station_register(
-            identity=identity, password=password, registration_status="Pending"
+            identity=identity,
+            password=password,
+            registration_status="Pending",
+            legacy_password=True,
         )
     return StationAccess(tenant=tenant, station_id=station.pk, registration_status="Pending")
 
@@ -519,6 +524,18 @@ def _uses_password(known: KnownStation) -> bool:
     from apps.stations.choices import SecurityProfile
 
     return known.security_profile != SecurityProfile.TLS_CLIENT_CERTIFICATE
+
+
+def _pending_match(known: KnownStation, password: str | None) -> bool:
+    from apps.tenants.models import station_password_matches
+
+    return station_password_matches(known.pending_password_hash, password)
+
+
+def _promote_pending(*, identity: str, pending_hash: str) -> None:
+    from apps.tenants.models import station_password_promote
+
+    station_password_promote(identity=identity, pending_hash=pending_hash)
 
 
 def _fast_match(known: KnownStation, password: str | None) -> bool | None:
@@ -568,6 +585,16 @@ async def resolve_station(
         )
         if password_ok:
             identities.evict(identity)  # rehashed: the next handshake loads the new hash
+    if not password_ok and _pending_match(known, password):
+        # The station logs in with the password it was rotated to: it becomes the only one.
+        await run_in_tenant(
+            None,
+            _promote_pending,
+            identity=identity,
+            pending_hash=known.pending_password_hash,
+        )
+        identities.evict(identity)
+        password_ok = True
     refusal = _refusal(identity=identity, known=known, password_ok=password_ok, transport=transport)
     if refusal is not None:
         return StationAccess(refusal=refusal)

@@ -4,6 +4,9 @@ stations/charging services.  Version differences stay in v16.py / v201.py."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -12,10 +15,11 @@ from django.utils import timezone
 from apps.charging import services as charging
 from apps.charging.metering import Sample
 from apps.charging.models import ChargingSession
+from apps.core import events, policies
 from apps.stations import services as stations
 
-from . import commands
-from .models import StationEvent
+from . import commands, payloads
+from .models import StationEvent, StationMessageLimits, TransactionSequence
 
 # 2.0.1 chargingState → the 1.6-style port status the rest of the platform uses.
 CHARGING_STATE_STATUS = {
@@ -25,6 +29,77 @@ CHARGING_STATE_STATUS = {
     "EVConnected": "Preparing",
     "Idle": "Occupied",
 }
+
+
+@dataclass(frozen=True)
+class TransactionCost:
+    """What a finished session costs, as on its receipt (a feature answers SESSION_COST)."""
+
+    total: Decimal
+    currency: str
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class EvNeedsAnswer:
+    """The answer to NotifyEVChargingNeeds / NotifyEVChargingSchedule, and what to run once
+    it is sent (the SetChargingProfile of power management)."""
+
+    status: str  # Accepted, Processing, Rejected
+    follow_up: Callable[[], object] | None = None
+
+
+def ev_charging_needs(*, station_id: int, evse_id: int, needs: dict[str, Any]) -> EvNeedsAnswer:
+    """2.0.1 K15: an EV's needs (energy, departure time, AC/DC limits).  Rejected without a
+    transaction on that EVSE, or when no feature computes charging profiles here."""
+    event_record(
+        station_id=station_id,
+        kind=StationEvent.Kind.CHARGING,
+        action="NotifyEVChargingNeeds",
+        data={"evse_id": evse_id, "charging_needs": needs},
+    )
+    session = charging_session_on(station_id=station_id, evse_id=evse_id)
+    if session is None:
+        return EvNeedsAnswer("Rejected")
+    answer = policies.ask(policies.EV_CHARGING_NEEDS, session_id=session.pk, needs=needs)
+    return answer or EvNeedsAnswer("Rejected")
+
+
+def ev_charging_schedule(
+    *, station_id: int, evse_id: int, schedule: dict[str, Any]
+) -> EvNeedsAnswer:
+    """2.0.1 K15/K17: the schedule the EV chose within our profile.  Accepted unless a
+    feature finds it outside the limits it set (it then renegotiates: a new profile)."""
+    event_record(
+        station_id=station_id,
+        kind=StationEvent.Kind.CHARGING,
+        action="NotifyEVChargingSchedule",
+        data={"evse_id": evse_id, "charging_schedule": schedule},
+    )
+    session = charging_session_on(station_id=station_id, evse_id=evse_id)
+    if session is None:
+        return EvNeedsAnswer("Rejected")
+    answer = policies.ask(policies.EV_CHARGING_SCHEDULE, session_id=session.pk, schedule=schedule)
+    return answer or EvNeedsAnswer("Accepted")
+
+
+def charging_session_on(*, station_id: int, evse_id: int) -> ChargingSession | None:
+    return (
+        ChargingSession.objects.filter(
+            station_id=station_id, evse__evse_id=evse_id, status="active"
+        )
+        .order_by("-started_at")
+        .first()
+    )
+
+
+def follow_up_run(*, follow_up: Callable[[], object]) -> None:
+    follow_up()
+
+
+def transaction_cost(*, session_id: int) -> TransactionCost | None:
+    """2.0.1 I02/I03: the total for the Ended TransactionEvent's answer (None: no price)."""
+    return policies.ask(policies.SESSION_COST, session_id=session_id)
 
 
 @transaction.atomic
@@ -138,9 +213,21 @@ def transaction_event(
     reservation_id: int | None,
     samples: list[Sample],
     trigger_reason: str = "",
-) -> tuple[ChargingSession | None, charging.AuthorizationDecision | None]:
+    seq_no: int | None = None,
+) -> tuple[ChargingSession | None, charging.AuthorizationDecision | None, bool]:
     """2.0.1 TransactionEvent, translated into the charging services' terms (which hold the
-    session rules: events late or out of order, Ended applied once)."""
+    session rules: events late or out of order, Ended applied once).  The third value: a
+    seqNo gap to ask the station about (``transaction_gap_check``)."""
+    ask = False
+    if seq_no is not None:
+        ask = _sequence_note(
+            station_id=station_id,
+            transaction_id=transaction_id,
+            seq_no=seq_no,
+            started=event_type == "Started",
+            ended=event_type == "Ended",
+            occurred_at=occurred_at,
+        )
     session, created = charging.session_from_event(
         station_id=station_id,
         transaction_id=transaction_id,
@@ -164,7 +251,7 @@ def transaction_event(
             starting=session is None or created,
         )
     if session is None:
-        return None, decision
+        return None, decision, ask
     if created:
         commands.remote_start_session_started(session=session)
     if samples:
@@ -178,6 +265,14 @@ def transaction_event(
             state=charging_state,
             at=occurred_at,
         )
+        if event_type == "Updated" and trigger_reason == "ChargingStateChanged":
+            # price-relevant (idle and time fees): features react, e.g. CostUpdated
+            events.emit(
+                events.SESSION_UPDATED,
+                session_id=session.pk,
+                station_id=station_id,
+                reason="charging_state",
+            )
     if event_type == "Ended":
         charging.session_stop(
             station_id=station_id,
@@ -187,7 +282,98 @@ def transaction_event(
             reason=stopped_reason or trigger_reason or "Local",
         )
         session.refresh_from_db()
-    return session, decision
+    return session, decision, ask
+
+
+# --- Transaction integrity on reconnect (2.0.1 E, offline behaviour) -------------------------
+# Every TransactionEvent of a transaction carries the next seqNo (from the Started event's).
+# A hole below the highest seqNo seen is an event lost or still in the station's offline
+# queue: when a hole appears, and again on the Ended event and any later one while a hole is
+# open, the CSMS asks GetTransactionStatus.  messagesInQueue true: the station will still send it
+# (nothing is recorded as lost; the Ended event asks again).  false: what is still missing
+# is lost: recorded on the sequence and as a station event (SeqNoMissing); if the station
+# also says the transaction is no longer ongoing and its Ended event never came, the session
+# is ended at its last event (reason "EventsLost").
+
+
+def _sequence_note(
+    *,
+    station_id: int,
+    transaction_id: str,
+    seq_no: int,
+    started: bool,
+    ended: bool,
+    occurred_at: dt.datetime,
+) -> bool:
+    row, _ = TransactionSequence.objects.select_for_update().get_or_create(
+        station_id=station_id, transaction_id=transaction_id
+    )
+    had_hole = bool(row.missing())
+    if seq_no not in row.seq_nos:
+        row.seq_nos = sorted([*row.seq_nos, seq_no])
+    if started:
+        row.first_seq_no = seq_no
+    if row.last_event_at is None or occurred_at > row.last_event_at:
+        row.last_event_at = occurred_at
+    row.ended = row.ended or ended
+    row.save(update_fields=["seq_nos", "first_seq_no", "last_event_at", "ended"])
+    hole = bool(row.missing())
+    # asked when a hole opens, and by every event from the Ended one on while one is open
+    return hole and (row.ended or not had_hole)
+
+
+@transaction.atomic
+def transaction_gap_reconcile(
+    *,
+    station_id: int,
+    transaction_id: str,
+    ongoing: bool | None,
+    messages_in_queue: bool,
+) -> list[int]:
+    """The station's GetTransactionStatus answer about a seqNo gap; returns what is lost."""
+    row = (
+        TransactionSequence.objects.select_for_update()
+        .filter(station_id=station_id, transaction_id=transaction_id)
+        .first()
+    )
+    if row is None:
+        return []
+    missing = row.missing()
+    data = {
+        "transactionId": transaction_id,
+        "missing": missing,
+        "ongoingIndicator": ongoing,
+        "messagesInQueue": messages_in_queue,
+    }
+    if messages_in_queue or not missing:
+        event_record(
+            station_id=station_id,
+            kind=StationEvent.Kind.OTHER,
+            action="GetTransactionStatus",
+            status="SeqNoGapQueued" if missing else "SeqNoGapFilled",
+            data=data,
+        )
+        return []
+    if set(missing) <= set(row.lost):
+        return missing  # already recorded (asked again by a later event or a recheck)
+    row.lost = sorted(set(row.lost) | set(missing))
+    row.save(update_fields=["lost"])
+    event_record(
+        station_id=station_id,
+        kind=StationEvent.Kind.OTHER,
+        action="GetTransactionStatus",
+        status="SeqNoMissing",
+        data=data,
+    )
+    if ongoing is False:
+        charging.session_stop(
+            station_id=station_id,
+            transaction_id=transaction_id,
+            meter_stop_wh=None,
+            ended_at=row.last_event_at or timezone.now(),
+            reason="EventsLost",
+        )
+    return missing
 
 
 def data_transfer(
@@ -224,3 +410,23 @@ def event_record(
         occurred_at=occurred_at or timezone.now(),
     )
     return event
+
+
+@transaction.atomic
+def message_limits_reported(*, station_id: int, limits: dict[str, int]) -> None:
+    """A station's device-model report named its ItemsPerMessage / BytesPerMessage."""
+    row, _ = StationMessageLimits.objects.select_for_update().get_or_create(station_id=station_id)
+    row.reported = {**row.reported, **limits}
+    row.save(update_fields=["reported", "updated_at"])
+
+
+@transaction.atomic
+def message_limits_override(*, station_id: int, overrides: dict[str, int | None]) -> None:
+    """An admin's per-station limits (None removes one): they win over the report."""
+    unknown = set(overrides) - set(payloads.LIMIT_KEYS)
+    if unknown:
+        raise ValueError(f"Unknown message limits {sorted(unknown)}")
+    row, _ = StationMessageLimits.objects.select_for_update().get_or_create(station_id=station_id)
+    merged = {**row.overrides, **overrides}
+    row.overrides = {key: int(value) for key, value in merged.items() if value}
+    row.save(update_fields=["overrides", "updated_at"])

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
-from ocpp.routing import on
+from ocpp.routing import after, on
 from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call_result
 
 from apps.charging import services as charging
 from apps.stations import services as stations
 
+from . import payloads
 from . import services as ocpp_services
-from .base import AdapterMixin
+from .base import AdapterMixin, StationCallError
 from .models import StationEvent
 from .runtime import now_iso, parse_time
 from .samples import samples_from
 
 Kind = StationEvent.Kind
+logger = logging.getLogger(__name__)
+GAP_CHECK_TIMEOUT = 30.0
+GAP_CHECKS = 5  # GetTransactionStatus while the station says the events are still queued
+GAP_RECHECK_SECONDS = 2.0
 
 
 def _id_token_info(decision) -> dict[str, Any]:
@@ -31,6 +38,11 @@ def _id_token_info(decision) -> dict[str, Any]:
 
 class Adapter201(AdapterMixin, ChargePoint201):
     version = "2.0.1"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.gaps: set[str] = set()  # transactions with a seqNo gap to ask about
+        self.follow_ups: dict[tuple[str, int], Any] = {}  # work promised by an answer
 
     async def _event(self, kind: str, action: str, status: str = "", request_id=None, **data):
         await self.link.db(
@@ -100,7 +112,7 @@ class Adapter201(AdapterMixin, ChargePoint201):
     ):
         evse = kw.get("evse") or {}
         token = kw.get("id_token") or {}
-        session, decision = await self.link.db(
+        session, decision, gap = await self.link.db(
             ocpp_services.transaction_event,
             station_id=self.link.station_id,
             event_type=event_type,
@@ -116,10 +128,53 @@ class Adapter201(AdapterMixin, ChargePoint201):
             reservation_id=kw.get("reservation_id"),
             samples=samples_from(kw.get("meter_value"), "2.0.1"),
             trigger_reason=trigger_reason,
+            seq_no=seq_no,
         )
-        if decision is None:
-            return call_result.TransactionEvent()
-        return call_result.TransactionEvent(id_token_info=_id_token_info(decision))
+        if gap:
+            self.gaps.add(transaction_info["transaction_id"])
+        answer: dict[str, Any] = {}
+        if decision is not None:
+            answer["id_token_info"] = _id_token_info(decision)
+        if event_type == "Ended" and session is not None:
+            cost = await self.link.db(ocpp_services.transaction_cost, session_id=session.pk)
+            if cost is not None:
+                answer["total_cost"] = float(cost.total)
+                if cost.message:
+                    answer["updated_personal_message"] = {
+                        "format": "UTF8",
+                        "content": cost.message[:512],
+                    }
+        return call_result.TransactionEvent(**answer)
+
+    @after("TransactionEvent")
+    async def after_transaction_event(self, transaction_info: dict, **kw):
+        """A seqNo gap: ask the station (after answering it) and reconcile (services)."""
+        transaction_id = transaction_info["transaction_id"]
+        if transaction_id not in self.gaps:
+            return
+        self.gaps.discard(transaction_id)
+        # Still queued: asked again a little later (the station may be sending it right now,
+        # or may have nothing more to send for it).
+        for attempt in range(GAP_CHECKS):
+            if attempt:
+                await asyncio.sleep(GAP_RECHECK_SECONDS)
+            try:
+                answer = await self.send_call(
+                    "GetTransactionStatus", {"transactionId": transaction_id}, GAP_CHECK_TIMEOUT
+                )
+            except (StationCallError, TimeoutError) as error:
+                logger.info("%s: GetTransactionStatus for %s: %s", self.id, transaction_id, error)
+                return
+            queued = bool(answer.get("messagesInQueue"))
+            await self.link.db(
+                ocpp_services.transaction_gap_reconcile,
+                station_id=self.link.station_id,
+                transaction_id=transaction_id,
+                ongoing=answer.get("ongoingIndicator"),
+                messages_in_queue=queued,
+            )
+            if not queued:
+                return
 
     @on("MeterValues")
     async def on_meter_values(self, evse_id: int, meter_value: list, **kw):
@@ -173,6 +228,13 @@ class Adapter201(AdapterMixin, ChargePoint201):
 
     @on("NotifyReport")
     async def on_notify_report(self, request_id: int, generated_at: str, seq_no: int, **kw):
+        limits = payloads.report_limits(kw.get("report_data") or [])
+        if limits:  # B06-B08: what later requests to this station are split to
+            await self.link.db(
+                ocpp_services.message_limits_reported,
+                station_id=self.link.station_id,
+                limits=limits,
+            )
         await self._event(
             Kind.REPORT,
             "NotifyReport",
@@ -230,27 +292,43 @@ class Adapter201(AdapterMixin, ChargePoint201):
 
     @on("NotifyEVChargingNeeds")
     async def on_ev_charging_needs(self, charging_needs: dict, evse_id: int, **kw):
-        await self._event(
-            Kind.CHARGING,
-            "NotifyEVChargingNeeds",
-            "",
+        answer = await self.link.db(
+            ocpp_services.ev_charging_needs,
+            station_id=self.link.station_id,
             evse_id=evse_id,
-            charging_needs=charging_needs,
+            needs=charging_needs,
         )
-        return call_result.NotifyEVChargingNeeds(status="Accepted")
+        if answer.follow_up is not None:
+            self.follow_ups[("needs", evse_id)] = answer.follow_up
+        return call_result.NotifyEVChargingNeeds(status=answer.status)
+
+    @after("NotifyEVChargingNeeds")
+    async def after_ev_charging_needs(self, evse_id: int, **kw):
+        await self._follow_up(("needs", evse_id))
 
     @on("NotifyEVChargingSchedule")
     async def on_ev_charging_schedule(
         self, time_base: str, charging_schedule: dict, evse_id: int, **kw
     ):
-        await self._event(
-            Kind.CHARGING,
-            "NotifyEVChargingSchedule",
-            "",
+        answer = await self.link.db(
+            ocpp_services.ev_charging_schedule,
+            station_id=self.link.station_id,
             evse_id=evse_id,
-            charging_schedule=charging_schedule,
+            schedule={**charging_schedule, "time_base": time_base},
         )
-        return call_result.NotifyEVChargingSchedule(status="Accepted")
+        if answer.follow_up is not None:
+            self.follow_ups[("schedule", evse_id)] = answer.follow_up
+        return call_result.NotifyEVChargingSchedule(status=answer.status)
+
+    @after("NotifyEVChargingSchedule")
+    async def after_ev_charging_schedule(self, evse_id: int, **kw):
+        await self._follow_up(("schedule", evse_id))
+
+    async def _follow_up(self, key) -> None:
+        """What an answer promised (a SetChargingProfile), once the answer has been sent."""
+        follow_up = self.follow_ups.pop(key, None)
+        if follow_up is not None:
+            await self.link.db(ocpp_services.follow_up_run, follow_up=follow_up)
 
     @on("ReportChargingProfiles")
     async def on_report_charging_profiles(

@@ -7,7 +7,7 @@ class PowerConfig(AppConfig):
     verbose_name = "Power management"
 
     def ready(self) -> None:
-        from apps.core import events, panels
+        from apps.core import events, panels, policies
         from apps.core.permissions import register
 
         from . import handlers
@@ -20,6 +20,8 @@ class PowerConfig(AppConfig):
         events.subscribe(events.STATION_DISCONNECTED, handlers.on_station_changed)
         events.subscribe(events.METER_VALUES_RECEIVED, handlers.on_meter_values)
         events.subscribe(events.STATION_CONNECTED, handlers.on_station_connected)
+        policies.register(policies.EV_CHARGING_NEEDS, handlers.ev_charging_needs)
+        policies.register(policies.EV_CHARGING_SCHEDULE, handlers.ev_charging_schedule)
         panels.register(
             panels.Panel(
                 page=panels.SITE,

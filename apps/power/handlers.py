@@ -38,3 +38,31 @@ def on_meter_values(
 
 def on_station_connected(*, event: str, station_id: int, **payload: Any) -> None:
     tasks.station_connected.delay(station_id)
+
+
+def ev_charging_needs(*, session_id: int, needs: dict, **_):
+    """OCPP 2.0.1 K15: the EV's needs shape its session's share; the TxProfile follows the
+    answer (Processing: the site is reallocated once the answer is sent)."""
+    from apps.ocpp.services import EvNeedsAnswer
+
+    from .services import session_ev_needs, site_rebalance
+
+    site_id = session_ev_needs(session_id=session_id, needs=needs)
+    if site_id is None:
+        return None
+    return EvNeedsAnswer("Processing", follow_up=lambda: site_rebalance(site_id=site_id))
+
+
+def ev_charging_schedule(*, session_id: int, schedule: dict, **_):
+    """OCPP 2.0.1 K17: an EV schedule above the limit we gave is Rejected and the profile
+    sent again (renegotiation)."""
+    from apps.ocpp.services import EvNeedsAnswer
+
+    from .services import session_ev_schedule_check, site_rebalance
+
+    verdict = session_ev_schedule_check(session_id=session_id, schedule=schedule)
+    if verdict is None:
+        return None
+    if verdict is True:
+        return EvNeedsAnswer("Accepted")
+    return EvNeedsAnswer("Rejected", follow_up=lambda: site_rebalance(site_id=verdict))

@@ -24,13 +24,15 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from apps.charging.choices import SessionStatus
 from apps.charging.models import ChargingSession
 from apps.core import policies
 from apps.stations.models import Evse, Site, Station
 
 from . import allocation as alloc
-from . import profiles
+from . import ev_needs, profiles
 from .choices import AlertKind, Lines, NodeKind, PushState, ScheduleMode
 from .electrical import power_selection_a, to_da
 from .models import (
@@ -864,3 +866,71 @@ def _push_defaults(power: StationPower, send: Sender, now: datetime) -> bool:
             logger.warning("Default profiles of %s not installed: %s", station, error)
             return False
     return True
+
+
+# --- The vehicle's needs (OCPP 2.0.1 K15-K17) ------------------------------------------------
+
+
+def _session_power_context(session_id: int):
+    session = (
+        ChargingSession.objects.select_related("station__site", "evse")
+        .filter(pk=session_id, status=SessionStatus.ACTIVE)
+        .first()
+    )
+    if session is None or session.station.site_id is None:
+        return None, None
+    managed = StationPower.objects.filter(station=session.station, node__isnull=False).exists()
+    return (
+        (session, EvsePower.objects.filter(evse=session.evse).first()) if managed else (None, None)
+    )
+
+
+@transaction.atomic
+def session_ev_needs(
+    *, session_id: int, needs: dict[str, Any], now: datetime | None = None
+) -> int | None:
+    """An EV's charging needs become its session's preferences (limits, departure, priority:
+    ``ev_needs``); returns the site to rebalance, or None when power management does not
+    manage this station (it then has no profile to offer)."""
+    now = now or timezone.now()
+    session, evse_power = _session_power_context(session_id)
+    if session is None:
+        return None
+    volts = evse_power.volts if evse_power else 230
+    phases = session.evse.phases
+    departure = needs.get("departure_time")
+    departure_at = parse_datetime(departure) if departure else None
+    wanted = ev_needs.parse_needs(needs, volts=volts, phases=phases, departure_at=departure_at)
+    preferences, _ = SessionPower.objects.get_or_create(session=session)
+    if wanted.max_current_a is not None:
+        preferences.max_current_a = min(wanted.max_current_a, session.evse.max_current_a)
+    if wanted.min_current_a is not None:
+        preferences.min_current_a = max(wanted.min_current_a, session.evse.min_current_a)
+    preferences.departure_at = departure_at
+    max_w = int(session.evse.max_current_a * volts * phases)
+    preferences.priority = max(
+        preferences.priority,
+        ev_needs.urgency(
+            energy_wh=wanted.energy_wh, departure_at=departure_at, now=now, max_w=max_w
+        ),
+    )
+    preferences.save()
+    return session.station.site_id
+
+
+@transaction.atomic
+def session_ev_schedule_check(*, session_id: int, schedule: dict[str, Any]) -> int | None | bool:
+    """The schedule the EV chose: within the limit we gave its session (True), or not: the
+    profile is marked unsent and the site returned for a rebalance that sends it again (K17
+    renegotiation).  None when power management does not manage this station."""
+    session, evse_power = _session_power_context(session_id)
+    if session is None:
+        return None
+    row = EvseAllocation.objects.filter(evse=session.evse, session=session).first()
+    peak = ev_needs.schedule_peak_a(
+        schedule, volts=evse_power.volts if evse_power else 230, phases=session.evse.phases
+    )
+    if row is None or peak is None or to_da(peak) <= max(row.limit_da, row.scheduled_da):
+        return True
+    EvseAllocation.objects.filter(pk=row.pk).update(pushed_da=None, pushed_session=None)
+    return session.station.site_id

@@ -528,6 +528,15 @@ class ChargePoint201(StationChargePoint, ChargePoint):
         self.station.display_messages[message["id"]] = message
         return call_result.SetDisplayMessage(status="Accepted")
 
+    @on("CostUpdated")
+    def on_cost_updated(
+        self, total_cost: float, transaction_id: str, **_: Any
+    ) -> call_result.CostUpdated:
+        """I02: the running cost the driver sees (kept per transaction)."""
+        costs = self.__dict__.setdefault("costs", {})
+        costs[transaction_id] = total_cost
+        return call_result.CostUpdated()
+
     @on("GetDisplayMessages")
     def on_get_display_messages(
         self,

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from ocpp.exceptions import OCPPError
 
@@ -379,9 +382,27 @@ class TransactionsMixin(StationCore):
                 if tx is not None and tx.authorization_status not in (None, "Accepted"):
                     self._spawn(self._deauthorize(tx))
 
+    def queue_fault(self, *, lose: Collection[int] = (), order: Sequence[int] | None = None) -> int:
+        """Fault injection (tests, demos): the offline queue of a faulty 2.0.1 station.  The
+        queued messages are built now, so their seqNos are taken in queue order; those at the
+        positions in ``lose`` are lost and the rest kept in ``order`` (queue positions;
+        default: as queued).  Returns how many were lost."""
+        if self.version != "2.0.1":
+            raise SimulatorError("Only a 2.0.1 queue has sequence numbers to lose")
+        built = [replace(message, build=_frozen(message.build())) for message in self.queue]
+        positions = list(order) if order is not None else list(range(len(built)))
+        kept = [built[index] for index in positions if index not in lose]
+        self.queue.clear()
+        self.queue.extend(kept)
+        return len(built) - len(kept)
+
     def _drop_oldest_sample(self) -> None:
         for index, message in enumerate(self.queue):
             if message.is_sample:
                 del self.queue[index]
                 return
         self.queue.popleft()
+
+
+def _frozen(payload: Any) -> Callable[[], Any]:
+    return lambda: payload

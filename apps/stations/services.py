@@ -11,6 +11,7 @@ from apps.core import events
 
 from .choices import LIVE_STATE_OF_STATUS, LiveState, RegistrationStatus, StatusKind
 from .models import Connector, Evse, Site, Station, StationSecuritySettings, StatusChange
+from .passwords import validate_station_password
 
 
 @transaction.atomic
@@ -35,11 +36,16 @@ def station_register(
     max_power_w: int | None = None,
     connector_type: str = "cType2",
     registration_status: str = RegistrationStatus.ACCEPTED,
+    legacy_password: bool = False,
 ) -> Station:
     """Create a station with its EVSEs and connectors in the current tenant, and enter its
-    identity (and password hash) in the public registry so that it can connect."""
+    identity (and password hash) in the public registry so that it can connect.  The password
+    follows the one rule (``passwords``); ``legacy_password``: a station that registers itself
+    with the password its firmware already holds (trust on first use) keeps it."""
     from apps.tenants.models import StationIdentity
 
+    if password and not legacy_password:
+        validate_station_password(password)
     tenant = connection.tenant
     station = Station(
         identity=identity, name=name, site=site, registration_status=registration_status
@@ -76,9 +82,33 @@ def _evse_create(
 def station_set_password(*, station: Station, password: str) -> None:
     from apps.tenants.models import StationIdentity
 
+    validate_station_password(password)
     registry = StationIdentity.objects.get(identity=station.identity)
     registry.set_password(password)
     registry.save(update_fields=["password_hash"])
+
+
+@transaction.atomic
+def station_password_stage(*, station: Station, password: str) -> None:
+    """A new password is on its way to the station (1.6 AuthorizationKey, 2.0.1
+    SecurityCtrlr.BasicAuthPassword): from now on both it and the old one let the station in,
+    until the station logs in with the new one (``StationIdentity.check_password``)."""
+    from apps.tenants.models import StationIdentity
+
+    validate_station_password(password)
+    hashed = StationIdentity()
+    hashed.set_password(password)
+    StationIdentity.objects.filter(identity=station.identity).update(
+        pending_password_hash=hashed.password_hash
+    )
+
+
+@transaction.atomic
+def station_password_unstage(*, station: Station) -> None:
+    """The station refused its new password: only the old one lets it in."""
+    from apps.tenants.models import StationIdentity
+
+    StationIdentity.objects.filter(identity=station.identity).update(pending_password_hash="")
 
 
 def evse_get_or_create(*, station_id: int, evse_id: int) -> Evse:

@@ -112,6 +112,9 @@ class StationIdentity(models.Model):
     identity = models.CharField(max_length=48, unique=True)
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="station_identities")
     password_hash = models.CharField(max_length=256, blank=True)
+    # A new password sent to the station (rotation): both work until the station logs in
+    # with the new one, which then replaces the old.
+    pending_password_hash = models.CharField(max_length=256, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -131,7 +134,23 @@ class StationIdentity(models.Model):
         self.password_hash = f"sha256${salt}${_station_digest(salt, raw)}"
 
     def check_password(self, raw: str | None) -> bool:
-        return station_password_matches(self.password_hash, raw)
+        """Whether ``raw`` lets the station in: its password, or its rotated (pending) one,
+        which then becomes the only one."""
+        if station_password_matches(self.password_hash, raw):
+            return True
+        if not station_password_matches(self.pending_password_hash, raw):
+            return False
+        station_password_promote(identity=self.identity, pending_hash=self.pending_password_hash)
+        self.password_hash, self.pending_password_hash = self.pending_password_hash, ""
+        return True
+
+
+def station_password_promote(*, identity: str, pending_hash: str) -> None:
+    """The station logged in with its rotated password: it replaces the old one (only if no
+    other rotation was staged meanwhile)."""
+    StationIdentity.objects.filter(identity=identity, pending_password_hash=pending_hash).update(
+        password_hash=pending_hash, pending_password_hash=""
+    )
 
 
 def station_password_matches(password_hash: str, raw: str | None) -> bool:

@@ -80,6 +80,9 @@ TABLE: list[Endpoint] = [
     E("GET", STATION + "configuration/", ST_CONF, target="station", command=True),
     E("POST", STATION + "configuration/", ST_CONF, target="station", command=True),
     E("POST", STATION + "ocpp-call/", "ocpp.raw_call", target="station", command=True),
+    E("POST", STATION + "rotate-password/", ST_CONF, target="station", command=True),
+    E("GET", STATION + "message-limits/", ST_CONF, target="station"),
+    E("PUT", STATION + "message-limits/", ST_CONF, target="station"),
     # OCPP logs
     E("GET", "/api/v1/ocpp-messages/", ST_VIEW, rows="station"),
     E("GET", "/api/v1/ocpp-messages/{pk}/", ST_VIEW, target="message"),

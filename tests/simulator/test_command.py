@@ -71,7 +71,9 @@ def test_missing_stations_and_cards_are_registered_once(alpha):
     assert registry.check_password(station_password("alpha", "SIMT-001"))
     assert specs[0].password == station_password("alpha", "SIMT-001") != specs[1].password
     # Someone changed a password: the rerun puts the derived one back and creates nothing.
-    station_set_password(station=Station.objects.get(identity="SIMT-002"), password="other")
+    station_set_password(
+        station=Station.objects.get(identity="SIMT-002"), password="other-password-0123"
+    )
     again = stations_ensure(tenant=alpha, identities=identities, evse_count=4)
     assert [s.evse_count for s in again] == [2, 2]  # existing stations keep their EVSEs
     assert Station.objects.filter(identity__startswith="SIMT-").count() == 2

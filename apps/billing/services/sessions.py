@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -161,7 +163,20 @@ def sessions_bill_unbilled(*, now: datetime | None = None, limit: int = 1000) ->
     return priced
 
 
-def _price_and_post(session: ChargingSession) -> SessionCost:
+@dataclass(frozen=True)
+class _Priced:
+    currency: str
+    zone: str
+    token: object
+    choice: object
+    tariff: Tariff
+    taxes: object
+    timeline: object
+    result: object
+
+
+def _price(session: ChargingSession) -> _Priced:
+    """The engine's price of a session: the one path for receipts and running totals."""
     tenant = connection.tenant
     currency = tenant.currency
     site = session.station.site
@@ -174,6 +189,35 @@ def _price_and_post(session: ChargingSession) -> SessionCost:
     taxes = tax_policy_for_site(site.pk if site else None)
     timeline = session_timeline(session, timezone=zone)
     result = compute_cost(tariff, timeline, taxes)
+    return _Priced(currency, zone, token, choice, tariff, taxes, timeline, result)
+
+
+def session_running_total(*, session_id: int, now: datetime | None = None) -> Decimal | None:
+    """What a running session has cost so far (taxes included), priced by the engine exactly
+    as its receipt will be, as if it ended ``now``; a billed session's receipt total."""
+    session = (
+        ChargingSession.objects.select_related("station__site", "token")
+        .filter(pk=session_id)
+        .first()
+    )
+    if session is None:
+        return None
+    existing = SessionCost.objects.filter(session=session).first()
+    if existing is not None:
+        return existing.total
+    if session.status != SessionStatus.ACTIVE:
+        return None
+    running = copy.copy(session)
+    running.ended_at = max(now or timezone.now(), session.started_at)
+    running.meter_stop_wh = None
+    return _price(running).result.total
+
+
+def _price_and_post(session: ChargingSession) -> SessionCost:
+    priced = _price(session)
+    currency, zone, token = priced.currency, priced.zone, priced.token
+    choice, tariff, taxes = priced.choice, priced.tariff, priced.taxes
+    timeline, result = priced.timeline, priced.result
     account = driver_account_for_token(token)
     fee = platform_fee_for(result.total_excl_tax, currency)
 

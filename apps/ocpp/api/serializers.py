@@ -137,3 +137,29 @@ class ConfigurationChangeResultSerializer(serializers.Serializer):
 
 class RawCallResultSerializer(serializers.Serializer):
     response = serializers.JSONField()
+
+
+# --- Message limits (2.0.1 B06-B08) ----------------------------------------------------------
+class MessageLimitsSerializer(serializers.Serializer):
+    """A station's ItemsPerMessage / BytesPerMessage per request: as it reported them, the
+    overrides in its settings (which win), and what requests are split to."""
+
+    reported = serializers.DictField(child=serializers.IntegerField(), read_only=True)
+    overrides = serializers.DictField(
+        child=serializers.IntegerField(min_value=1, allow_null=True),
+        help_text=_(
+            "ItemsPerMessage/GetVariables, BytesPerMessage/SetVariables ... (null removes one)"
+        ),
+    )
+    effective = serializers.DictField(child=serializers.IntegerField(), read_only=True)
+
+    def validate_overrides(self, value):
+        from ..payloads import LIMIT_KEYS
+
+        unknown = sorted(set(value) - set(LIMIT_KEYS))
+        if unknown:
+            raise serializers.ValidationError(
+                _("Unknown limits: %(keys)s (known: %(known)s)")
+                % {"keys": ", ".join(unknown), "known": ", ".join(LIMIT_KEYS)}
+            )
+        return value

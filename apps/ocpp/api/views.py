@@ -23,7 +23,8 @@ from apps.charging.models import ChargingSession
 from apps.stations.models import Station
 
 from .. import commands, payloads
-from ..models import MessageLog, StationEvent
+from .. import services as ocpp_services
+from ..models import MessageLog, StationEvent, StationMessageLimits
 from .filtersets import MessageLogFilterSet, StationEventFilterSet
 from .serializers import (
     AvailabilitySerializer,
@@ -32,6 +33,7 @@ from .serializers import (
     ConfigurationChangeSerializer,
     ConfigurationQuerySerializer,
     ConfigurationResultSerializer,
+    MessageLimitsSerializer,
     MessageLogSerializer,
     RawCallResultSerializer,
     RawCallSerializer,
@@ -68,6 +70,8 @@ class StationCommandViewSet(ScopedViewSet):
         "trigger_message": COMMAND,
         "configuration": CONFIGURE,
         "change_configuration": CONFIGURE,
+        "rotate_password": CONFIGURE,
+        "message_limits": CONFIGURE,
         "ocpp_call": RAW,
     }
 
@@ -229,6 +233,40 @@ class StationCommandViewSet(ScopedViewSet):
         self._answered(reply)
         answers = reply.payload if isinstance(reply.payload, list) else [reply.payload]
         return Response({"results": reply.rows, "response": answers})
+
+    @extend_schema(request=None, responses=CommandResultSerializer)
+    @action(detail=True, methods=["post"], url_path="rotate-password")
+    def rotate_password(self, request, pk=None):
+        """Give the station a new strong Basic-auth password (1.6 AuthorizationKey, 2.0.1
+        SecurityCtrlr.BasicAuthPassword).  The old one works until the station logs in with
+        the new one; a station that refuses keeps the old one.  The password is not shown."""
+        station = self.get_object()
+        reply = self._answered(
+            commands.station_password_rotate(requester=self._requester(), station=station)
+        )
+        return Response({"status": reply.status, "response": reply.payload})
+
+    @extend_schema(request=MessageLimitsSerializer, responses=MessageLimitsSerializer)
+    @action(detail=True, methods=["get", "put"], url_path="message-limits")
+    def message_limits(self, request, pk=None):
+        """OCPP 2.0.1 stations: how many items (and bytes) one GetVariables, SetVariables or
+        GetReport may hold, as the station reported it and as overridden here; every request
+        is split to fit."""
+        station = self.get_object()
+        if request.method == "PUT":
+            data = self._input(MessageLimitsSerializer)
+            ocpp_services.message_limits_override(
+                station_id=station.pk, overrides=data["overrides"]
+            )
+        limits = StationMessageLimits.objects.filter(station=station).first()
+        reported = dict(limits.reported) if limits else {}
+        overrides = dict(limits.overrides) if limits else {}
+        effective = {
+            key: limits.limit(key)
+            for key in payloads.LIMIT_KEYS
+            if limits is not None and limits.limit(key)
+        }
+        return Response({"reported": reported, "overrides": overrides, "effective": effective})
 
     @extend_schema(request=RawCallSerializer, responses=RawCallResultSerializer)
     @action(detail=True, methods=["post"], url_path="ocpp-call")

@@ -8,6 +8,7 @@ from apps.api.permissions import actor_of
 
 from ..choices import ConnectorType, LiveState, RegistrationStatus
 from ..models import Connector, Evse, Site, Station, StatusChange
+from ..passwords import validate_station_password
 
 
 # --- Sites -----------------------------------------------------------------------------------
@@ -141,9 +142,8 @@ class StationCreateSerializer(_StationSiteMixin, serializers.Serializer):
         write_only=True,
         required=False,
         allow_blank=True,
-        min_length=16,
-        max_length=40,
-        help_text=_("Security profile 1 (HTTP Basic) password, 16-40 characters."),
+        validators=[validate_station_password],
+        help_text=_("Security profile 1 (HTTP Basic) password, 16-40 printable ASCII characters."),
     )
     site = ScopedPrimaryKeyRelatedField(
         permission="stations.configure", queryset=Site.objects.all(), allow_null=True
@@ -179,7 +179,11 @@ class StationUpdateSerializer(_StationSiteMixin, serializers.ModelSerializer):
         allow_null=True,
         required=False,
     )
-    password = serializers.CharField(write_only=True, required=False, min_length=16, max_length=40)
+    password = serializers.CharField(
+        write_only=True,
+        required=False,
+        validators=[validate_station_password],
+    )
 
     class Meta:
         model = Station

@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django_tenants.utils import tenant_context
 
@@ -28,12 +29,15 @@ class Command(BaseCommand):
                 site = Site.objects.filter(name=options["site"]).first()
                 if site is None:
                     raise CommandError(f"No site {options['site']!r} in {tenant.slug}")
-            station = station_register(
-                identity=options["identity"],
-                password=options["password"],
-                site=site,
-                evse_count=options["evses"],
-                max_current_a=options["max_current"],
-                phases=options["phases"],
-            )
+            try:
+                station = station_register(
+                    identity=options["identity"],
+                    password=options["password"],
+                    site=site,
+                    evse_count=options["evses"],
+                    max_current_a=options["max_current"],
+                    phases=options["phases"],
+                )
+            except ValidationError as error:
+                raise CommandError("; ".join(error.messages)) from None
         self.stdout.write(f"Registered station {station.identity} in {tenant.slug}")
