@@ -22,7 +22,7 @@ from apps.monitoring.choices import AlertKind
 from apps.monitoring.models import Alert
 from apps.monitoring.services.alerts import alert_raise
 from apps.stations.models import Station, StatusChange
-from config.services import with_database
+from config.embedded import with_database
 from tests.live import ServerProcess, basic_auth, wait_until
 from tests.ocpp.clients import in_db, raw_exchange
 
