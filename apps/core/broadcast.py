@@ -25,6 +25,8 @@ _loop_thread: int | None = None
 
 def register_loop(loop: asyncio.AbstractEventLoop) -> None:
     global _loop, _loop_thread
+    if _loop is loop:
+        return
     _loop, _loop_thread = loop, threading.get_ident()
 
 

@@ -24,6 +24,6 @@ class OcppConfig(AppConfig):
         for message_type, action in DECIMAL_SCHEMAS_16:
             get_validator(message_type, action, "1.6", parse_float=Decimal)
 
-        from .registry import connect_signals
+        from .handshake import connect_signals
 
         connect_signals()

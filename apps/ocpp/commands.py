@@ -38,7 +38,7 @@ from apps.stations import services as stations
 from apps.stations.passwords import generate_station_password, validate_station_password
 
 from . import payloads
-from .base import NOT_SENT_CODE, sendable_while_not_accepted
+from .adapter import NOT_SENT_CODE, sendable_while_not_accepted
 
 ACK_TIMEOUT = 3.0
 

@@ -29,10 +29,12 @@ from ocpp.exceptions import OCPPError
 from apps.stations import services as stations
 
 from . import presence, protocol
-from .base import StationCallError
+from .adapter import StationCallError
 from .commands import station_group
-from .registry import StationAccess, identity_from_scope, resolve_station
-from .runtime import StationLink, message_log, run_in_tenant
+from .dbpool import run_in_tenant
+from .handshake import StationAccess, identity_from_scope, resolve_station
+from .link import StationLink
+from .messagelog import message_log
 from .v16 import Adapter16
 from .v201 import Adapter201
 
@@ -254,7 +256,7 @@ class OcppConsumer(AsyncWebsocketConsumer):
         """As Channels does, minus its ``close_old_connections`` before every message: that hops
         to the process's single shared sync thread, so every frame of every station would
         queue behind it.  This consumer never uses Django's connection on the event loop; its
-        ORM work runs on the OCPP pool (runtime.py), which looks after its own connections."""
+        ORM work runs on the OCPP pool (dbpool.py), which looks after its own connections."""
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")

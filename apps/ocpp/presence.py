@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from .runtime import GroupCommit
+from .groupcommit import GroupCommit
 
 if TYPE_CHECKING:
-    from .runtime import StationLink
+    from .link import StationLink
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from ocpp.exceptions import PropertyConstraintViolationError
 
 from apps.charging.metering import Sample, SampleError, SampleRangeError, normalise
 
-from .runtime import parse_time
+from .times import parse_time
 
 logger = logging.getLogger(__name__)
 

@@ -12,9 +12,9 @@ from apps.charging import services as charging
 from apps.stations import services as stations
 
 from . import services as ocpp_services
-from .base import AdapterMixin
-from .runtime import now_iso, parse_time
+from .adapter import AdapterMixin
 from .samples import samples_from
+from .times import now_iso, parse_time
 
 
 def _id_tag_info(decision) -> dict[str, Any]:

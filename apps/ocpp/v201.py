@@ -15,10 +15,10 @@ from apps.stations import services as stations
 
 from . import payloads
 from . import services as ocpp_services
-from .base import AdapterMixin, StationCallError
+from .adapter import AdapterMixin, StationCallError
 from .models import StationEvent
-from .runtime import now_iso, parse_time
 from .samples import samples_from
+from .times import now_iso, parse_time
 
 Kind = StationEvent.Kind
 logger = logging.getLogger(__name__)

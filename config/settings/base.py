@@ -55,7 +55,7 @@ DATABASES = {"default": embedded.parse_database_url(_required_url("DATABASE_URL"
 # Under ASGI each request runs in its own context and would keep its own connection open:
 # persistent connections pile up (Django does not reuse them across ASGI requests).
 # Requests close theirs; the OCPP worker threads keep one connection each for their lifetime
-# (apps/ocpp/runtime.py).
+# (apps/ocpp/dbpool.py).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASE_ROUTERS = ("django_tenants.routers.TenantSyncRouter",)

@@ -1,7 +1,7 @@
 """The message log at the service level: no row can make another disappear.
 
 A batch is one COPY; PostgreSQL refuses the whole of it for one NUL, one lone surrogate or
-one NaN, and (at commit) for one row whose station is gone.  ``runtime.write_log`` escapes
+one NaN, and (at commit) for one row whose station is gone.  ``messagelog.write_log`` escapes
 what it can and halves what still fails, so only the truly unstorable row is lost."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from decimal import Decimal
 
 from django_tenants.utils import tenant_context
 
+from apps.ocpp.messagelog import write_log
 from apps.ocpp.models import MessageLog
-from apps.ocpp.runtime import write_log
 from apps.stations.models import Station
 
 
@@ -47,7 +47,7 @@ def test_one_unstorable_row_loses_only_itself(django_db_setup, live_alpha, make_
         rows[29] = _row(gone_id, "orphan", {"vendorId": "V"})
         rows.append(_row(other.pk, "other-station", {"fine": True}, direction="out"))
 
-        with caplog.at_level(logging.ERROR, logger="apps.ocpp.runtime"):
+        with caplog.at_level(logging.ERROR, logger="apps.ocpp.messagelog"):
             stored = write_log(rows=rows)
 
         assert stored == len(rows) - 1  # only the orphan row is lost
@@ -81,7 +81,7 @@ async def test_a_bad_report_in_a_meter_batch_costs_the_others_nothing(
     from apps.charging.metering import Sample
     from apps.charging.models import MeterValue
     from apps.charging.services import MeterReport
-    from apps.ocpp.runtime import GroupCommit, _write_meter_values
+    from apps.ocpp.groupcommit import GroupCommit, _write_meter_values
     from tests.ocpp.clients import in_db
 
     first, _, _ = make_station()

@@ -18,8 +18,8 @@ from ocpp.exceptions import (
 
 from apps.charging.metering import SampleError, SampleRangeError, normalise
 from apps.ocpp import protocol
-from apps.ocpp.runtime import parse_time
 from apps.ocpp.samples import samples_from
+from apps.ocpp.times import parse_time
 from apps.ocpp.validation import check_values
 
 

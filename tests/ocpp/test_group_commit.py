@@ -8,7 +8,7 @@ import datetime as dt
 
 from django.utils import timezone
 
-from apps.ocpp.runtime import GroupCommit
+from apps.ocpp.groupcommit import GroupCommit
 from apps.stations.models import Station, StatusChange
 from apps.stations.services import station_connected, station_disconnected, stations_seen
 

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from apps.ocpp.runtime import _in_tenant
+from apps.ocpp.dbpool import _in_tenant
 
 
 def _search_path() -> str:

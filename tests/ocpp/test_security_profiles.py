@@ -13,7 +13,7 @@ from django_tenants.utils import tenant_context
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from apps.ocpp.registry import (
+from apps.ocpp.handshake import (
     Transport,
     certificate_matches,
     is_trusted_proxy,

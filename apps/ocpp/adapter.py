@@ -17,7 +17,7 @@ from ocpp.exceptions import OCPPError, SecurityError
 from ocpp.messages import Call, MessageType, validate_payload
 
 from . import validation
-from .runtime import StationLink
+from .link import StationLink
 
 logger = logging.getLogger(__name__)
 # Boot Pending (2.0.1 B02, 1.6 §4.2): the station sends nothing but BootNotification unless

@@ -32,7 +32,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 
-from .runtime import run_in_tenant
+from .dbpool import run_in_tenant
 
 logger = logging.getLogger(__name__)
 
