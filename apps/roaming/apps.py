@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+
+
+class RoamingConfig(AppConfig):
+    name = "apps.roaming"
+    label = "roaming"
+    verbose_name = "Roaming (OCPI)"
+
+    def ready(self) -> None:
+        from apps.core import events, policies
+        from apps.core.permissions import register
+
+        from . import handlers
+
+        register("roaming.view", "See roaming partners, their tokens and what was exchanged")
+        register("roaming.manage", "Connect, rotate and remove roaming partners")
+
+        events.subscribe(events.STATUS_CHANGED, handlers.on_status_changed, in_transaction=True)
+        events.subscribe(events.STATION_CONNECTED, handlers.on_station_link, in_transaction=True)
+        events.subscribe(events.STATION_DISCONNECTED, handlers.on_station_link, in_transaction=True)
+        policies.register(policies.AUTHORIZATION, handlers.authorization)
