@@ -14,7 +14,7 @@ from django.utils import timezone
 from apps.roaming import services
 from apps.roaming.choices import PartnerStatus, PushStatus
 from apps.roaming.models import Push
-from apps.stations.models import Evse, Station
+from apps.stations.models import Evse, Site, Station
 from apps.stations.services import evse_set_status, station_register
 from apps.tenants.models import StationIdentity
 from tests.factories import SiteFactory
@@ -83,7 +83,9 @@ def test_partner_outage_pushes_delivered_later_exactly_once(live_alpha, peer, wo
     )
     assert registered["ok"], registered
     identity = unique_identity()
-    station = station_register(identity=identity, password=None, site=SiteFactory())
+    station = station_register(
+        identity=identity, password=None, site=SiteFactory(name=f"Site {identity}")
+    )
     try:
         Station.objects.filter(pk=station.pk).update(is_online=True)
         evse = Evse.objects.select_related("station").get(station=station, evse_id=1)
@@ -115,4 +117,5 @@ def test_partner_outage_pushes_delivered_later_exactly_once(live_alpha, peer, wo
         assert len([r for r in state["rejected"] if r["path"] == path]) == push.attempts - 1
     finally:
         Station.objects.filter(pk=station.pk).delete()
+        Site.objects.filter(pk=station.site_id).delete()
         StationIdentity.objects.filter(identity=identity).delete()
