@@ -20,3 +20,4 @@ class BillingConfig(AppConfig):
         events.subscribe(events.STATION_BOOTED, handlers.on_station_online)
         policies.register(policies.PRICE_INFO, handlers.price_info)
         policies.register(policies.AUTHORIZATION, handlers.authorization)
+        policies.register(policies.OCPI_CDR, handlers.ocpi_cdr)

@@ -19,6 +19,9 @@ AUTHORIZATION = (
     "authorization"  # (token_uid, token_type, station, evse_id) -> AuthorizationDecision
 )
 PRICE_INFO = "price_info"  # (station, evse_id, token_uid) -> str shown to the driver
+# (session_id, country_code, party_id, cdr_token, cdr_location) -> the OCPI 2.2.1 CDR of a
+# priced session (a dict), or None while it is not priced
+OCPI_CDR = "ocpi_cdr"
 
 
 def register(question: str, policy: Policy) -> None:

@@ -88,7 +88,7 @@ def site_pk(location: str) -> int | None:
     return int(location[3:]) if location.startswith("LOC") and location[3:].isdigit() else None
 
 
-def _alpha3(country: str) -> str:
+def alpha3(country: str) -> str:
     found = pycountry.countries.get(alpha_2=(country or "").upper())
     return found.alpha_3 if found else (country or "").upper()
 
@@ -161,7 +161,7 @@ def location_data(site: Site, *, party: tuple[str, str]) -> dict[str, Any]:
         "name": site.name,
         "address": site.address or site.name,
         "city": site.city or "-",
-        "country": _alpha3(site.country),
+        "country": alpha3(site.country),
         "time_zone": site.timezone,
         "evses": [
             evse_data(evse, station, party=party)

@@ -16,6 +16,7 @@ its pushes later, in the order they were made, and never blocks charging.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import secrets
 from collections.abc import Iterable
 from typing import Any
@@ -321,6 +322,7 @@ def push_enqueue(
     *, partners: Iterable[Partner], module: str, method: str, path: str, body: Any
 ) -> list[Push]:
     now = timezone.now()
+    body = json.loads(protocol.dumps(body))  # stored as it will be sent: OCPI numbers
     pushes = [
         Push(
             partner=partner,
