@@ -28,6 +28,7 @@ MODULES_221 = [
     ("credentials", "RECEIVER", "roaming_ocpi:credentials"),
     ("locations", "SENDER", "roaming_ocpi:locations"),
     ("tokens", "RECEIVER", "roaming_ocpi:tokens_root"),
+    ("commands", "RECEIVER", "roaming_ocpi:commands_root"),
 ]
 
 
@@ -265,4 +266,22 @@ def token(request, version: str, country_code: str, party_id: str, uid: str):
 def not_found(request, *args, **kwargs) -> JsonResponse:
     return protocol.error(
         protocol.CLIENT_ERROR, "Unknown endpoint", http_status=404, request=request
+    )
+
+
+# --- Commands (receiver) ---------------------------------------------------------------------
+@ocpi_view(methods=("POST",))
+def command(request, version: str, command: str):
+    from .remote import RESULT_TIMEOUT_SECONDS, command_receive
+
+    result, message = command_receive(
+        partner=request.partner, command=command.upper(), body=_body(request)
+    )
+    return protocol.response(
+        {
+            "result": result,
+            "timeout": RESULT_TIMEOUT_SECONDS,
+            "message": [{"language": "en", "text": message}],
+        },
+        request=request,
     )

@@ -146,3 +146,27 @@ class RoamingProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.country_code}*{self.party_id}"
+
+
+class RemoteCommand(models.Model):
+    """A command a partner sent us (OCPI commands module): answered at once with ACCEPTED or
+    REJECTED, carried out by a Celery task, its result POSTed to ``response_url``."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="commands")
+    command = models.CharField(max_length=20)
+    body = models.JSONField(encoder=DjangoJSONEncoder)
+    response_url = models.URLField(max_length=500)
+    state = models.CharField(max_length=10, default="queued")  # queued, running, done
+    result = models.CharField(max_length=24, blank=True)
+    station_status = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RestrictedManager()
+    scope_site_path = None
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.command} from {self.partner} ({self.result or self.state})"

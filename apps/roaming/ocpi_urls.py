@@ -23,5 +23,7 @@ urlpatterns = [
         endpoints.token,
         name="token",
     ),
+    path("<str:version>/commands", endpoints.tokens_root, name="commands_root"),
+    path("<str:version>/commands/<str:command>", endpoints.command, name="command"),
     re_path(r"^.*$", endpoints.not_found),
 ]

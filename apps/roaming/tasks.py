@@ -28,3 +28,12 @@ def push_requeue_lost() -> int:
     from .services import pushes_requeue
 
     return pushes_requeue()
+
+
+@shared_task(name="roaming.command_run", ignore_result=True)
+def command_run(command_id: int) -> str | None:
+    """Carry out one partner's command (claimed: a redelivered task does nothing)."""
+    from .remote import command_run as run
+
+    remote = run(command_id=command_id)
+    return remote.result if remote else None
