@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pycountry
-from django.db.models import DateTimeField, Max, Prefetch, QuerySet, Value
+from django.db.models import DateTimeField, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 
 from apps.stations.choices import ConnectorStatus, ConnectorType
@@ -100,12 +100,19 @@ def locations_queryset() -> QuerySet[Site]:
         Prefetch("connectors", queryset=Connector.objects.order_by("connector_id"))
     )
     stations = Station.objects.order_by("pk").prefetch_related(Prefetch("evses", queryset=evses))
+    # A correlated subquery, not a join + GROUP BY: with a page's LIMIT, PostgreSQL computes it
+    # for that page's sites only (the aggregate over the whole network cost ~0.4 s a page).
+    latest_status = (
+        Evse.objects.filter(station__site=OuterRef("pk"), status_changed_at__isnull=False)
+        .order_by("-status_changed_at")
+        .values("status_changed_at")[:1]
+    )
     return (
         Site.objects.annotate(
             last_updated=Greatest(
                 "created_at",
                 Coalesce(
-                    Max("stations__evses__status_changed_at"),
+                    Subquery(latest_status, output_field=DateTimeField()),
                     Value(EPOCH, output_field=DateTimeField()),
                 ),
             )
