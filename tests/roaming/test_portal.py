@@ -94,3 +94,18 @@ def test_people_without_roaming_rights_see_nothing(client_for, personas):
         )
     assert Partner.objects.count() == 1
     assert client_for().get("/roaming/").status_code == 302  # sign in first
+
+
+def test_the_roaming_pages_speak_french(client_for, personas):
+    from django.conf import settings
+
+    partner = PartnerFactory(name="Peer")
+    client = client_for(personas.owner)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    listing = client.get("/roaming/").content.decode()
+    assert "Partenaires d’itinérance" in listing and "Itinérance" in listing
+    assert "Connecté" in listing
+    detail = client.get(f"/roaming/{partner.pk}/").content.decode()
+    assert "Renouveler notre jeton" in detail and "0 jeton" in detail
+    wizard = client.get("/roaming/add/").content.decode()
+    assert "Comment vous connectez-vous ?" in wizard
