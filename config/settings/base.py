@@ -199,6 +199,8 @@ SPECTACULAR_SETTINGS = {
         "StationEventKindEnum": "apps.ocpp.models.StationEvent.Kind",
         "AlertKindEnum": "apps.monitoring.choices.AlertKind",
         "AlertSeverityEnum": "apps.monitoring.choices.AlertSeverity",
+        "RoamingPartnerStatusEnum": "apps.roaming.choices.PartnerStatus",
+        "RoamingPushStatusEnum": "apps.roaming.choices.PushStatus",
     },
     # Swagger UI from our own static files (static/vendor/swagger-ui/): never from a CDN.
     "SWAGGER_UI_DIST": f"{STATIC_URL}vendor/swagger-ui",

@@ -98,14 +98,17 @@ def test_people_without_roaming_rights_see_nothing(client_for, personas):
 
 def test_the_roaming_pages_speak_french(client_for, personas):
     from django.conf import settings
+    from django.utils import translation
 
     partner = PartnerFactory(name="Peer")
     client = client_for(personas.owner)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
-    listing = client.get("/roaming/").content.decode()
+    # the request leaves French active on this thread: restore it for the tests that follow
+    with translation.override(settings.LANGUAGE_CODE):
+        listing = client.get("/roaming/").content.decode()
+        detail = client.get(f"/roaming/{partner.pk}/").content.decode()
+        wizard = client.get("/roaming/add/").content.decode()
     assert "Partenaires d’itinérance" in listing and "Itinérance" in listing
     assert "Connecté" in listing
-    detail = client.get(f"/roaming/{partner.pk}/").content.decode()
     assert "Renouveler notre jeton" in detail and "0 jeton" in detail
-    wizard = client.get("/roaming/add/").content.decode()
     assert "Comment vous connectez-vous ?" in wizard
