@@ -17,7 +17,9 @@ urlpatterns = [
     path("audit/", include("apps.audit.urls")),
     path("billing/", include("apps.billing.urls")),
     path("power/", include("apps.power.urls")),
+    path("roaming/", include("apps.roaming.urls")),
     path("api/v1/", include("apps.api.urls")),
+    path("ocpi/", include("apps.roaming.ocpi_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

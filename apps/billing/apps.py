@@ -22,3 +22,4 @@ class BillingConfig(AppConfig):
         policies.register(policies.PRICE_INFO, handlers.price_info)
         policies.register(policies.SESSION_COST, handlers.session_cost)
         policies.register(policies.AUTHORIZATION, handlers.authorization)
+        policies.register(policies.OCPI_CDR, handlers.ocpi_cdr)

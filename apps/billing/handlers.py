@@ -81,3 +81,61 @@ def authorization(*, uid: str, **_) -> object | None:
     ):
         return AuthorizationDecision(AuthorizationStatus.BLOCKED)
     return None
+
+
+def ocpi_cdr(
+    *, session_id: int, country_code: str, party_id: str, cdr_token, cdr_location, **_
+) -> dict | None:
+    """The OCPI CDR of a priced session, for roaming: the engine's result recomputed from the
+    inputs the receipt was priced from (checked by their digest), so the CDR's amounts are the
+    receipt's.  ``None`` while the session is not priced, or if its inputs changed since."""
+    from .engine import Tariff, compute_cost, inputs_digest
+    from .models import SessionCost
+    from .ocpi import cdr_from_cost, tariff_to_ocpi
+    from .selectors import session_timeline, tax_policy_for_site
+
+    cost = (
+        SessionCost.objects.select_related("session__station__site", "tariff_version__tariff")
+        .filter(session_id=session_id)
+        .first()
+    )
+    if cost is None:
+        return None
+    session = cost.session
+    version = cost.tariff_version
+    tariff = version.parsed if version else Tariff(currency=cost.currency)
+    site = session.station.site
+    taxes = tax_policy_for_site(site.pk if site else None)
+    timeline = session_timeline(session, timezone=cost.site_timezone)
+    if inputs_digest(tariff, timeline, taxes) != cost.inputs_digest:
+        return None
+    result = compute_cost(tariff, timeline, taxes)
+    tariffs, tariff_id = [], None
+    if version is not None:
+        tariff_id = f"{version.tariff_id}-{version.number}"
+        tariffs = [
+            tariff_to_ocpi(
+                tariff,
+                tariff_id=tariff_id,
+                country_code=country_code,
+                party_id=party_id,
+                last_updated=version.created_at,
+                taxes=taxes,
+                start_date_time=version.effective_from,
+            )
+        ]
+    return cdr_from_cost(
+        result,
+        cdr_id=cost.receipt_number,
+        country_code=country_code,
+        party_id=party_id,
+        session_id=str(session_id),
+        started_at=session.started_at,
+        ended_at=session.ended_at,
+        cdr_token=cdr_token,
+        cdr_location=cdr_location,
+        last_updated=cost.computed_at,
+        auth_method="AUTH_REQUEST",
+        tariff_id=tariff_id,
+        tariffs=tariffs,
+    )

@@ -40,6 +40,8 @@ METER_VALUES_RECEIVED = "meter_values.received"
 # kind and ``alert``: the alert as integrators see it (apps.monitoring.services.alert_data).
 ALERT_RAISED = "alert.raised"
 ALERT_CLEARED = "alert.cleared"
+# Emitted by billing once a finished session is priced (its receipt written), with session_id.
+SESSION_PRICED = "session.priced"
 
 KNOWN_EVENTS = {
     STATION_CONNECTED,
@@ -52,6 +54,7 @@ KNOWN_EVENTS = {
     METER_VALUES_RECEIVED,
     ALERT_RAISED,
     ALERT_CLEARED,
+    SESSION_PRICED,
 }
 
 Handler = Callable[..., Any]

@@ -26,6 +26,9 @@ SESSION_COST = "session_cost"
 # charging needs (K15) and chosen schedule (K17) lead to; no answer: Rejected / Accepted
 EV_CHARGING_NEEDS = "ev_charging_needs"
 EV_CHARGING_SCHEDULE = "ev_charging_schedule"
+# (session_id, country_code, party_id, cdr_token, cdr_location) -> the OCPI 2.2.1 CDR of a
+# priced session (a dict), or None while it is not priced
+OCPI_CDR = "ocpi_cdr"
 
 
 def register(question: str, policy: Policy) -> None:

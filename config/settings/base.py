@@ -116,6 +116,7 @@ TENANT_APPS = [
     "apps.dashboard",
     "apps.power",
     "apps.billing",
+    "apps.roaming",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -212,6 +213,8 @@ SPECTACULAR_SETTINGS = {
         "StationEventKindEnum": "apps.ocpp.models.StationEvent.Kind",
         "AlertKindEnum": "apps.monitoring.choices.AlertKind",
         "AlertSeverityEnum": "apps.monitoring.choices.AlertSeverity",
+        "RoamingPartnerStatusEnum": "apps.roaming.choices.PartnerStatus",
+        "RoamingPushStatusEnum": "apps.roaming.choices.PushStatus",
     },
     # Swagger UI from our own static files (static/vendor/swagger-ui/): never from a CDN.
     "SWAGGER_UI_DIST": f"{STATIC_URL}vendor/swagger-ui",
@@ -319,5 +322,11 @@ MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://tile.openstreetmap.org/{
 MAP_TILE_ATTRIBUTION = env.str("MAP_TILE_ATTRIBUTION", default="&copy; OpenStreetMap contributors")
 MONITORING_OFFLINE_GRACE_SECONDS = env.int("MONITORING_OFFLINE_GRACE_SECONDS", default=300)
 PORTAL_URL_SCHEME = env.str("PORTAL_URL_SCHEME", default="https")
+
+# --- Roaming (OCPI; apps/roaming/conf.py says what each one does) ---------------------------
+ROAMING_PUBLIC_BASE_URL = env.str("ROAMING_PUBLIC_BASE_URL", default="")
+ROAMING_ALLOW_PRIVATE_NETWORKS = env.bool("ROAMING_ALLOW_PRIVATE_NETWORKS", default=False)
+ROAMING_RETRY_BASE_SECONDS = env.float("ROAMING_RETRY_BASE_SECONDS", default=10.0)
+ROAMING_AUTHORIZE_TIMEOUT = env.float("ROAMING_AUTHORIZE_TIMEOUT", default=3.0)
 
 from .security import *  # noqa: E402, F403  (sign-in lockout, CSP, API throttles, password reset)

@@ -246,6 +246,9 @@ def inventory(personas, alpha_sites) -> Inventory:
             source=AuditSource.API,
         ),
     }
+    from tests.roaming.factories import roaming_inventory
+
+    tenant_wide.update(roaming_inventory())
     return Inventory(a1=a1, a2=a2, tenant_wide=tenant_wide)
 
 

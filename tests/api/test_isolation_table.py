@@ -50,6 +50,7 @@ HOOK_VIEW, HOOK_MANAGE = "webhooks.view", "webhooks.manage"
 POWER_VIEW, POWER_MANAGE = "power.view", "power.manage"
 BILL_VIEW, BILL_MANAGE = "billing.view", "billing.manage"
 STATION = "/api/v1/stations/{pk}/"
+ROAM_VIEW, ROAM_MANAGE = "roaming.view", "roaming.manage"
 
 TABLE: list[Endpoint] = [
     # sites
@@ -183,7 +184,20 @@ TABLE: list[Endpoint] = [
     E("GET", "/api/v1/me/", None),
     E("GET", "/api/v1/schema/", None),
     E("GET", "/api/v1/docs/", None),
+    # roaming (tenant-wide: OCPI partners are not a site's)
+    E("GET", "/api/v1/roaming/partners/", ROAM_VIEW, rows="tenant"),
+    E("POST", "/api/v1/roaming/partners/", ROAM_MANAGE),
+    E("GET", "/api/v1/roaming/partners/{pk}/", ROAM_VIEW, target="roaming_partner"),
+    E("POST", "/api/v1/roaming/partners/{pk}/rotate/", ROAM_MANAGE, target="roaming_partner"),
+    E("POST", "/api/v1/roaming/partners/{pk}/unregister/", ROAM_MANAGE, target="roaming_partner"),
+    E("GET", "/api/v1/roaming/tokens/", ROAM_VIEW, rows="tenant"),
+    E("GET", "/api/v1/roaming/tokens/{pk}/", ROAM_VIEW, target="roaming_token"),
+    E("GET", "/api/v1/roaming/pushes/", ROAM_VIEW, rows="tenant"),
+    E("GET", "/api/v1/roaming/pushes/{pk}/", ROAM_VIEW, target="roaming_push"),
+    E("GET", "/api/v1/roaming/commands/", ROAM_VIEW, rows="tenant"),
+    E("GET", "/api/v1/roaming/commands/{pk}/", ROAM_VIEW, target="roaming_command"),
 ]
+ROAMING_TARGETS = {"roaming_partner", "roaming_token", "roaming_push", "roaming_command"}
 
 TENANT_WIDE = {
     "token",
@@ -194,6 +208,7 @@ TENANT_WIDE = {
     "role_assignment",
     "tariff",
     "payout",
+    *ROAMING_TARGETS,
 }
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from apps.charging.choices import SessionStatus
 from apps.charging.models import ChargingSession
+from apps.core import events
 
 from .. import conf
 from ..choices import DriverAccountKind, PaymentKind, PaymentStatus, TransactionKind
@@ -126,6 +127,7 @@ def session_bill(*, session_id: int, now: datetime | None = None) -> SessionCost
         if not _ready_to_bill(session, now or timezone.now()):
             return None
         cost = _price_and_post(session)
+        events.emit(events.SESSION_PRICED, session_id=session.pk)
     if cost.driver_account_id and cost.total > 0:
         account = cost.driver_account
         if account.kind == DriverAccountKind.CARD:

@@ -122,6 +122,7 @@ NAV = (
     ("monitoring:alert_list", "Alerts", "stations.view"),
     ("monitoring:uptime", "Uptime", "stations.view"),
     ("billing:tariff_list", "Billing", "billing.view"),
+    ("roaming:partner_list", "Roaming", "roaming.view"),
     ("roles:assignment_list", "People", "people.view"),
     ("audit:entry_list", "Audit log", "audit.view"),
 )
@@ -140,6 +141,7 @@ def _nav_label(name: str) -> str:
         "Uptime": gettext_lazy("Uptime"),
         "People": gettext_lazy("People"),
         "Billing": gettext_lazy("Billing"),
+        "Roaming": gettext_lazy("Roaming"),
         "Audit log": pgettext_lazy("navigation", "Audit log"),
     }
     return labels[name]

@@ -1,0 +1,287 @@
+"""The OCPI endpoints we serve at ``/ocpi/`` on each tenant's host (the CPO side).
+
+Each view authenticates the partner from its credentials token, parses, calls one service or
+selector and answers in the OCPI envelope.  Plain Django views rather than DRF: OCPI brings its
+own authentication, envelope, error codes and pagination, none of which are the portal API's.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from urllib.parse import urlencode
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, JsonResponse
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+
+from . import protocol, selectors, services
+from .choices import PartnerStatus
+from .models import RemoteToken
+
+logger = logging.getLogger(__name__)
+
+MODULES_221 = [
+    ("credentials", "SENDER", "roaming_ocpi:credentials"),
+    ("credentials", "RECEIVER", "roaming_ocpi:credentials"),
+    ("locations", "SENDER", "roaming_ocpi:locations"),
+    ("tokens", "RECEIVER", "roaming_ocpi:tokens_root"),
+    ("commands", "RECEIVER", "roaming_ocpi:commands_root"),
+]
+
+
+def ocpi_view(*, methods: tuple[str, ...], registered: bool = True):
+    """Token authentication and the envelope's errors.  ``registered=False`` lets an invited
+    partner in with its token A (versions and credentials only)."""
+
+    def wrap(view):
+        @csrf_exempt
+        @functools.wraps(view)
+        def wrapped(request: HttpRequest, *args, **kwargs):
+            if request.method not in methods:
+                return protocol.error(
+                    protocol.CLIENT_ERROR, "Method not allowed", http_status=405, request=request
+                )
+            token = protocol.decode_token(request.headers.get("Authorization", ""))
+            partner = selectors.partner_by_token(token)
+            if partner is None:
+                return protocol.error(
+                    protocol.CLIENT_ERROR, "Unknown token", http_status=401, request=request
+                )
+            if registered and partner.status != PartnerStatus.CONNECTED:
+                return protocol.error(
+                    protocol.CLIENT_ERROR, "Not registered", http_status=403, request=request
+                )
+            request.partner = partner
+            try:
+                return view(request, *args, **kwargs)
+            except (ValueError, KeyError, TypeError) as failure:
+                return protocol.error(
+                    protocol.INVALID_PARAMETERS, f"Invalid request: {failure}", request=request
+                )
+
+        return wrapped
+
+    return wrap
+
+
+def _body(request: HttpRequest) -> dict:
+    data = json.loads(request.body or b"null")
+    if not isinstance(data, dict):
+        raise ValueError("a JSON object is required")
+    return data
+
+
+def _party(request: HttpRequest) -> tuple[str, str]:
+    profile = services.profile_get()
+    return profile.country_code, profile.party_id
+
+
+# --- Versions --------------------------------------------------------------------------------
+@ocpi_view(methods=("GET",), registered=False)
+def versions(request):
+    return protocol.response(
+        [
+            {
+                "version": version,
+                "url": request.build_absolute_uri(
+                    reverse("roaming_ocpi:version_details", kwargs={"version": version})
+                ),
+            }
+            for version in protocol.SUPPORTED_VERSIONS
+        ],
+        request=request,
+    )
+
+
+@ocpi_view(methods=("GET",), registered=False)
+def version_details(request, version: str):
+    if version not in protocol.SUPPORTED_VERSIONS:
+        return protocol.error(protocol.UNSUPPORTED_VERSION, "Unsupported version", request=request)
+
+    def url(name):
+        return request.build_absolute_uri(reverse(name, kwargs={"version": version}))
+
+    if version == protocol.V211:
+        endpoints = [
+            {"identifier": identifier, "url": url(name)}
+            for identifier, name in {(m[0], m[2]) for m in MODULES_221}
+        ]
+        endpoints.sort(key=lambda e: e["identifier"])
+    else:
+        endpoints = [
+            {"identifier": identifier, "role": role, "url": url(name)}
+            for identifier, role, name in MODULES_221
+        ]
+    return protocol.response({"version": version, "endpoints": endpoints}, request=request)
+
+
+# --- Credentials -----------------------------------------------------------------------------
+@ocpi_view(methods=("GET", "POST", "PUT", "DELETE"), registered=False)
+def credentials(request, version: str):
+    partner = request.partner
+    if request.method == "GET":
+        if partner.status != PartnerStatus.CONNECTED:
+            return protocol.error(
+                protocol.CLIENT_ERROR, "Not registered", http_status=403, request=request
+            )
+        return protocol.response(
+            services.our_credentials(partner.incoming_token, version), request=request
+        )
+    if request.method == "DELETE":
+        if partner.status != PartnerStatus.CONNECTED:
+            return protocol.error(
+                protocol.CLIENT_ERROR, "Not registered", http_status=405, request=request
+            )
+        services.credentials_deleted(partner=partner)
+        return protocol.response(request=request)
+    update = request.method == "PUT"
+    if update == (partner.status != PartnerStatus.CONNECTED):
+        # POST when registered, PUT when not: 405 as the spec says
+        return protocol.error(
+            protocol.CLIENT_ERROR,
+            "Wrong method for the registration state",
+            http_status=405,
+            request=request,
+        )
+    try:
+        ours = services.credentials_received(
+            partner=partner, credentials=_body(request), update=update
+        )
+    except (services.HandshakeError, services.client.OcpiError) as failure:
+        partner.last_error = str(failure)[:500]
+        partner.save(update_fields=["last_error"])
+        return protocol.error(protocol.UNABLE_TO_USE_CLIENT_API, str(failure), request=request)
+    return protocol.response(ours, request=request)
+
+
+# --- Locations (sender) ----------------------------------------------------------------------
+def _limit(request) -> tuple[int, int]:
+    offset = max(int(request.GET.get("offset", 0)), 0)
+    limit = int(request.GET.get("limit", protocol.DEFAULT_LIMIT))
+    return offset, min(max(limit, 1), protocol.MAX_LIMIT)
+
+
+@ocpi_view(methods=("GET",))
+def locations(request, version: str):
+    offset, limit = _limit(request)
+    queryset = selectors.locations_queryset()
+    if request.GET.get("date_from"):
+        queryset = queryset.filter(
+            last_updated__gte=protocol.parse_timestamp(request.GET["date_from"])
+        )
+    if request.GET.get("date_to"):
+        queryset = queryset.filter(
+            last_updated__lt=protocol.parse_timestamp(request.GET["date_to"])
+        )
+    total = queryset.values("pk").count()
+    party = _party(request)
+    page = [
+        selectors.location_data(site, party=party) for site in queryset[offset : offset + limit]
+    ]
+    headers = {"X-Total-Count": str(total), "X-Limit": str(limit)}
+    if offset + limit < total:
+        query = {k: v for k, v in request.GET.items() if k in ("date_from", "date_to")}
+        query.update(offset=offset + limit, limit=limit)
+        headers["Link"] = (
+            f'<{request.build_absolute_uri(request.path)}?{urlencode(query)}>; rel="next"'
+        )
+    return protocol.response(page, request=request, headers=headers)
+
+
+@ocpi_view(methods=("GET",))
+def location_detail(request, version: str, location_id: str, evse_uid=None, connector_id=None):
+    pk = selectors.site_pk(location_id)
+    site = selectors.locations_queryset().filter(pk=pk).first() if pk else None
+    if site is None:
+        return protocol.error(
+            protocol.UNKNOWN_LOCATION, "Unknown location", http_status=404, request=request
+        )
+    data = selectors.location_data(site, party=_party(request))
+    if evse_uid is None:
+        return protocol.response(data, request=request)
+    evse = next((e for e in data["evses"] if e["uid"] == evse_uid), None)
+    if evse is None:
+        return protocol.error(
+            protocol.UNKNOWN_LOCATION, "Unknown EVSE", http_status=404, request=request
+        )
+    if connector_id is None:
+        return protocol.response(evse, request=request)
+    connector = next((c for c in evse["connectors"] if c["id"] == connector_id), None)
+    if connector is None:
+        return protocol.error(
+            protocol.UNKNOWN_LOCATION, "Unknown connector", http_status=404, request=request
+        )
+    return protocol.response(connector, request=request)
+
+
+# --- Tokens (receiver) -----------------------------------------------------------------------
+@ocpi_view(methods=("GET",))
+def tokens_root(request, version: str):
+    return protocol.error(protocol.CLIENT_ERROR, "Use /tokens/{cc}/{party}/{uid}", request=request)
+
+
+@ocpi_view(methods=("GET", "PUT", "PATCH"))
+def token(request, version: str, country_code: str, party_id: str, uid: str):
+    partner = request.partner
+    token_type = request.GET.get("type", "RFID")
+    if not partner.is_hub and (country_code, party_id) != (partner.country_code, partner.party_id):
+        return protocol.error(
+            protocol.CLIENT_ERROR, "Not your party", http_status=403, request=request
+        )
+    if request.method == "GET":
+        found = RemoteToken.objects.filter(
+            partner=partner,
+            country_code=country_code,
+            party_id=party_id,
+            uid=uid,
+            token_type=token_type,
+        ).first()
+        if found is None:
+            return protocol.error(
+                protocol.UNKNOWN_TOKEN, "Unknown token", http_status=404, request=request
+            )
+        return protocol.response(found.data, request=request)
+    try:
+        services.token_store(
+            partner=partner,
+            data=_body(request),
+            country_code=country_code,
+            party_id=party_id,
+            uid=uid,
+            token_type=token_type,
+            partial=request.method == "PATCH",
+        )
+    except RemoteToken.DoesNotExist:
+        return protocol.error(
+            protocol.UNKNOWN_TOKEN, "Unknown token", http_status=404, request=request
+        )
+    except ValidationError as failure:
+        return protocol.error(protocol.INVALID_PARAMETERS, str(failure), request=request)
+    return protocol.response(request=request)
+
+
+def not_found(request, *args, **kwargs) -> JsonResponse:
+    return protocol.error(
+        protocol.CLIENT_ERROR, "Unknown endpoint", http_status=404, request=request
+    )
+
+
+# --- Commands (receiver) ---------------------------------------------------------------------
+@ocpi_view(methods=("POST",))
+def command(request, version: str, command: str):
+    from .remote import RESULT_TIMEOUT_SECONDS, command_receive
+
+    result, message = command_receive(
+        partner=request.partner, command=command.upper(), body=_body(request)
+    )
+    return protocol.response(
+        {
+            "result": result,
+            "timeout": RESULT_TIMEOUT_SECONDS,
+            "message": [{"language": "en", "text": message}],
+        },
+        request=request,
+    )

@@ -1,0 +1,107 @@
+"""Sessions and CDRs of a partner's driver: PUT at start, PATCH with energy and at the end,
+and the CDR with billing's amounts (the receipt's total) once the session is priced."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from apps.billing import services as billing
+from apps.billing.models import SessionCost
+from apps.charging.services import session_start, session_stop
+from apps.roaming import services
+from apps.roaming.models import Push
+from apps.stations.services import site_create, station_register
+from tests.live import unique_identity
+
+from .factories import PartnerFactory
+
+T0 = dt.datetime(2026, 3, 2, 20, 0, tzinfo=dt.UTC)  # Monday 15:00 in Montreal
+ENDPOINTS = [
+    {"identifier": e, "role": "RECEIVER", "url": f"https://emsp.example/ocpi/{e}"}
+    for e in ("locations", "sessions", "cdrs")
+]
+TARIFF = {"currency": "CAD", "session_fee": "1.00", "energy": [{"price_per_kwh": "0.25"}]}
+
+
+@pytest.fixture
+def roaming_session_setup(alpha):
+    site = site_create(name=f"Roaming {unique_identity()}", timezone="America/Montreal")
+    station = station_register(identity=unique_identity(), password=None, site=site)
+    tariff = billing.tariff_create(
+        name="Public", definition=TARIFF, effective_from=T0 - dt.timedelta(days=30)
+    )
+    billing.tariff_assign(tariff=tariff, site=site)
+    billing.tax_rate_set(site=site, code="GST", name="GST", rate=Decimal("0.05"), position=1)
+    partner = PartnerFactory(party_id="EMS", endpoints=ENDPOINTS)
+    services.token_store(
+        partner=partner,
+        data={
+            "contract_id": "NL-EMS-C00000001",
+            "issuer": "Peer eMSP",
+            "valid": True,
+            "whitelist": "ALWAYS",
+        },
+        country_code="NL",
+        party_id="EMS",
+        uid="ROAM1",
+    )
+    return station, partner
+
+
+def test_session_pushed_at_start_and_end_and_cdr_with_the_receipt_amounts(
+    roaming_session_setup, django_capture_on_commit_callbacks
+):
+    station, partner = roaming_session_setup
+    session, _ = session_start(
+        station_id=station.pk,
+        evse_id=1,
+        id_token="ROAM1",
+        meter_start_wh=10_000,
+        started_at=T0,
+    )
+    put = Push.objects.get(module="sessions", method="PUT")
+    assert put.partner == partner and put.path == f"/CA/ALP/{session.pk}"
+    assert put.body["status"] == "ACTIVE" and put.body["kwh"] == 0
+    assert put.body["cdr_token"] == {
+        "country_code": "NL",
+        "party_id": "EMS",
+        "uid": "ROAM1",
+        "type": "RFID",
+        "contract_id": "NL-EMS-C00000001",
+    }
+    assert put.body["evse_uid"] == f"{station.pk}-1" and put.body["currency"] == "CAD"
+
+    session_stop(
+        station_id=station.pk,
+        transaction_id=session.transaction_id,
+        meter_stop_wh=30_500,
+        ended_at=T0 + dt.timedelta(hours=1),
+    )
+    end = Push.objects.get(module="sessions", method="PATCH")
+    assert end.body["status"] == "COMPLETED" and end.body["kwh"] == 20.5
+    assert end.body["end_date_time"] == "2026-03-02T21:00:00Z"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        billing.session_bill(session_id=session.pk)
+    cost = SessionCost.objects.get(session=session)
+    (cdr_push,) = Push.objects.filter(module="cdrs")
+    cdr = cdr_push.body
+    assert cdr_push.method == "POST" and cdr_push.partner == partner
+    # the receipt: 1.00 + 20.5 kWh × 0.25 = 6.125 → 6.13 (rounded as billing does) + 5 % GST
+    assert Decimal(str(cdr["total_cost"]["incl_vat"])) == cost.total
+    assert Decimal(str(cdr["total_cost"]["excl_vat"])) == cost.total_excl_tax
+    assert Decimal(str(cdr["total_energy"])) == Decimal("20.5")
+    assert cdr["id"] == cost.receipt_number and cdr["session_id"] == str(session.pk)
+    assert cdr["tariffs"][0]["elements"] and cdr["cdr_token"]["uid"] == "ROAM1"
+    assert cdr["cdr_location"]["evse_uid"] == f"{station.pk}-1"
+
+
+def test_our_own_drivers_sessions_are_not_pushed(roaming_session_setup):
+    station, _ = roaming_session_setup
+    session_start(
+        station_id=station.pk, evse_id=1, id_token="LOCAL", meter_start_wh=0, started_at=T0
+    )
+    assert not Push.objects.filter(module="sessions").exists()
