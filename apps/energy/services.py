@@ -15,20 +15,15 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from apps.power import services as power
-from apps.power.choices import LimitSource
-from apps.power.models import LimitOverride, PowerNode
-from apps.power.selectors import node_limits_now
 from apps.stations.models import Site
 
-from . import mapping, openadr
+from . import limits, mapping, openadr
 from .choices import EventStatus, Opt, OptSource, PollOutcome, SignalKind
 from .models import DemandResponseEvent, Ven
 
@@ -65,7 +60,9 @@ IDENTITY_FIELDS = {"vtn_url", "ven_name", "ven_id", "client_cert_pem", "client_k
 
 
 @transaction.atomic
-def ven_create(*, site: Site, node: PowerNode, name: str, vtn_url: str, ven_name: str, **fields):
+def ven_create(
+    *, site: Site, node: limits.PowerNode, name: str, vtn_url: str, ven_name: str, **fields
+):
     unknown = set(fields) - set(VEN_FIELDS)
     if unknown:
         raise ValueError(f"Not VEN settings: {', '.join(sorted(unknown))}")
@@ -103,7 +100,7 @@ def ven_delete(*, ven: Ven) -> None:
 
 def _withdraw_all(ven: Ven, now: datetime) -> None:
     for event in ven.events.exclude(status__in=ENDED):
-        power.limit_overrides_withdraw(reference=event.reference, at=now)
+        limits.withdraw(reference=event.reference, at=now)
 
 
 # --- The poll cycle -------------------------------------------------------------------------
@@ -218,15 +215,10 @@ def _registration(ven: Ven, fetched: openadr.Fetched, now: datetime) -> None:
 def _rebalance_at_boundaries(ven: Ven, now: datetime) -> None:
     """A step of an event starts or ends between two polls: rebalance the site now rather
     than at power's next periodic rebalance (so the delay is one poll period)."""
-    since = ven.last_poll_at or now - timedelta(seconds=ven.poll_seconds)
-    window = Q(starts_at__gt=since - timedelta(seconds=1), starts_at__lte=now) | Q(
-        ends_at__gt=since - timedelta(seconds=1), ends_at__lte=now
-    )
-    crossed = LimitOverride.objects.filter(
-        window, node=ven.node_id, source=LimitSource.DEMAND_RESPONSE
-    ).exists()
-    if crossed:
-        power.rebalance_soon(ven.site_id)
+    since = (ven.last_poll_at or now - timedelta(seconds=ven.poll_seconds)) - timedelta(seconds=1)
+    source = limits.LimitSource.DEMAND_RESPONSE
+    if limits.crossed(node_id=ven.node_id, source=source, since=since, until=now):
+        limits.rebalance_soon(ven.site_id)
 
 
 # --- Events ---------------------------------------------------------------------------------
@@ -287,7 +279,7 @@ def _fields(message: openadr.EventMessage) -> dict[str, Any]:
 def _event_new(ven: Ven, message: openadr.EventMessage, now: datetime) -> DemandResponseEvent:
     fields = _fields(message)
     supported = fields["signal_kind"] != SignalKind.OTHER
-    before_a, before_kw = node_limits_now(ven.node, now, ZoneInfo(ven.site.timezone))
+    before_a, before_kw = limits.limits_now(ven.node, now)
     event = DemandResponseEvent(
         ven=ven,
         event_id=message.event_id[:200],
@@ -348,13 +340,13 @@ def planned_steps(event: DemandResponseEvent, now: datetime) -> list[mapping.Ste
 def _sync_limits(event: DemandResponseEvent, now: datetime) -> None:
     """Replace the event's overrides by what it asks for from now on (past steps stay as
     the record of what happened)."""
-    power.limit_overrides_withdraw(reference=event.reference, at=now)
+    limits.withdraw(reference=event.reference, at=now)
     for step in planned_steps(event, now):
         if step.ends_at <= now:
             continue
-        power.limit_override_create(
+        limits.override_create(
             node=event.ven.node,
-            source=LimitSource.DEMAND_RESPONSE,
+            source=limits.LimitSource.DEMAND_RESPONSE,
             limit_a=step.limit_a,
             limit_kw=step.limit_kw,
             starts_at=max(step.starts_at, now),
