@@ -18,6 +18,7 @@ from apps.power import selectors as power_selectors
 from apps.power import services as power_services
 from apps.power.choices import LimitSource
 from apps.power.models import LimitOverride, NodeInterval, PowerNode
+from apps.power.planning import window_active
 
 __all__ = [
     "LimitOverride",
@@ -57,3 +58,71 @@ def crossed(*, node_id: int, source: str, since: datetime, until: datetime) -> b
 
 def overrides(*, reference_prefix: str) -> QuerySet:
     return LimitOverride.objects.filter(reference__startswith=reference_prefix)
+
+
+# --- Reads for building-management systems ---------------------------------------------------
+
+
+def node_live(node: PowerNode, now: datetime) -> dict:
+    """The node now: limits in force, the building's load, what charging is allowed and
+    draws per line, and charging's share of the load."""
+    view = power_selectors.node_load(node=node, now=now)
+    charging_w = int(sum(view.drawn_a, Decimal(0)) * node.voltage_v)
+    total_w = charging_w + view.load_w
+    return {
+        "node": node.pk,
+        "at": now,
+        "limit_a": view.limit_a,
+        "limit_kw": view.limit_kw,
+        "building_load_w": view.load_w,
+        "allocated_a": list(view.allocated_a),
+        "drawn_a": list(view.drawn_a),
+        "charging_w": charging_w,
+        "charging_share": (
+            (Decimal(charging_w) / total_w).quantize(Decimal("0.001")) if total_w else None
+        ),
+        "limits": limits_explained(node, now),
+    }
+
+
+def limits_explained(node: PowerNode, now: datetime) -> list[dict]:
+    """Every limit on the node now and where it comes from (the lowest of each unit applies)."""
+    reasons = []
+    if node.limit_a is not None:
+        reasons.append({"source": "rating", "limit_a": node.limit_a, "limit_kw": None})
+    if node.limit_kw is not None:
+        reasons.append({"source": "power_limit", "limit_a": None, "limit_kw": node.limit_kw})
+    if node.demand_cap_kw is not None:
+        reasons.append({"source": "peak_cap", "limit_a": None, "limit_kw": node.demand_cap_kw})
+    local = now.astimezone(ZoneInfo(node.site.timezone))
+    for window in node.limit_windows.all():
+        if window_active(window.weekdays, window.start_time, window.end_time, local):
+            reasons.append(
+                {"source": "window", "limit_a": window.limit_a, "limit_kw": window.limit_kw}
+            )
+    for override in node.overrides.all():
+        if override.starts_at <= now and (override.ends_at is None or now < override.ends_at):
+            reasons.append(
+                {
+                    "source": override.source,
+                    "limit_a": override.limit_a,
+                    "limit_kw": override.limit_kw,
+                    "ends_at": override.ends_at,
+                    "reference": override.reference,
+                    "note": override.note,
+                }
+            )
+    return reasons
+
+
+def node_history(node: PowerNode, start: datetime, end: datetime) -> QuerySet:
+    """The node's 15-minute intervals (power's record of each rebalance) in [start, end)."""
+    return NodeInterval.objects.filter(node=node, start__gte=start, start__lt=end).order_by("start")
+
+
+def building_load_report(*, node: PowerNode, load_w: int, at: datetime) -> None:
+    power_services.node_load_report(node=node, load_w=load_w, at=at)
+
+
+def withdraw_on(*, node: PowerNode, reference: str, at: datetime) -> int:
+    return power_services.limit_overrides_withdraw(reference=reference, at=at, node=node)

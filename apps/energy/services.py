@@ -411,3 +411,51 @@ def _reported(
                 reported_modification=item.modification_number,
                 reported_at=now,
             )
+
+
+# --- Building-management systems --------------------------------------------------------------
+
+BMS_REFERENCE = "bms"
+
+
+@transaction.atomic
+def bms_limit_set(
+    *,
+    node: limits.PowerNode,
+    ends_at: datetime,
+    limit_a=None,
+    limit_kw=None,
+    starts_at: datetime | None = None,
+    note: str = "",
+):
+    """A temporary (or scheduled: a later ``starts_at``) limit from a building-management
+    system. It must end: a BMS that goes quiet cannot leave the site low."""
+    starts_at = starts_at or timezone.now()
+    if ends_at <= starts_at:
+        raise ValidationError({"ends_at": "The limit must end after it starts."})
+    if ends_at - starts_at > BMS_LONGEST:
+        raise ValidationError({"ends_at": "A BMS limit lasts at most 7 days; send it again."})
+    return limits.override_create(
+        node=node,
+        source=limits.LimitSource.API,
+        limit_a=limit_a,
+        limit_kw=limit_kw,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        reference=BMS_REFERENCE,
+        note=note,
+    )
+
+
+BMS_LONGEST = timedelta(days=7)
+
+
+@transaction.atomic
+def bms_limits_end(*, node: limits.PowerNode, at: datetime | None = None) -> int:
+    """End every BMS limit on ``node`` (those not started yet go)."""
+    return limits.withdraw_on(node=node, reference=BMS_REFERENCE, at=at or timezone.now())
+
+
+def bms_load_push(*, node: limits.PowerNode, load_w: int, at: datetime | None = None) -> None:
+    """The building's own load on ``node`` now (power trusts it for five minutes)."""
+    limits.building_load_report(node=node, load_w=load_w, at=at or timezone.now())

@@ -198,13 +198,17 @@ def limit_override_end(*, override: LimitOverride, at: datetime | None = None) -
 
 
 @transaction.atomic
-def limit_overrides_withdraw(*, reference: str, at: datetime | None = None) -> int:
-    """Withdraw every override made under ``reference`` (a demand-response event that was
-    cancelled or opted out of): those running end at ``at``, those not started yet go (and
-    those started less than a second ago: an end must come after the start).  Returns how
-    many were changed."""
+def limit_overrides_withdraw(
+    *, reference: str, at: datetime | None = None, node: PowerNode | None = None
+) -> int:
+    """Withdraw every override made under ``reference`` (on ``node``, if given): a
+    demand-response event that was cancelled or opted out of, a building's limits.  Those
+    running end at ``at``; those not started yet go (and those started less than a second
+    ago: an end must come after the start).  Returns how many were changed."""
     at = at or timezone.now()
     overrides = LimitOverride.objects.select_related("node").filter(reference=reference)
+    if node is not None:
+        overrides = overrides.filter(node=node)
     future = overrides.filter(starts_at__gt=at - timedelta(seconds=1))
     site_ids = set(future.values_list("node__site_id", flat=True))
     changed, _deleted = future.delete()

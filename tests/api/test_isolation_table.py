@@ -50,6 +50,7 @@ HOOK_VIEW, HOOK_MANAGE = "webhooks.view", "webhooks.manage"
 POWER_VIEW, POWER_MANAGE = "power.view", "power.manage"
 BILL_VIEW, BILL_MANAGE = "billing.view", "billing.manage"
 STATION = "/api/v1/stations/{pk}/"
+EN_VIEW, EN_MANAGE, EN_BMS = "energy.view", "energy.manage", "energy.bms"
 
 TABLE: list[Endpoint] = [
     # sites
@@ -180,6 +181,24 @@ TABLE: list[Endpoint] = [
     E("GET", "/api/v1/me/", None),
     E("GET", "/api/v1/schema/", None),
     E("GET", "/api/v1/docs/", None),
+    # energy (OpenADR VENs and their events per site; the BMS API on power nodes)
+    E("GET", "/api/v1/energy-vens/", EN_VIEW, rows="site"),
+    E("POST", "/api/v1/energy-vens/", EN_MANAGE),
+    E("GET", "/api/v1/energy-vens/{pk}/", EN_VIEW, target="energy_ven"),
+    E("PUT", "/api/v1/energy-vens/{pk}/", EN_MANAGE, target="energy_ven"),
+    E("PATCH", "/api/v1/energy-vens/{pk}/", EN_MANAGE, target="energy_ven"),
+    E("DELETE", "/api/v1/energy-vens/{pk}/", EN_MANAGE, target="energy_ven"),
+    E("POST", "/api/v1/energy-vens/{pk}/poll/", EN_MANAGE, target="energy_ven"),
+    E("GET", "/api/v1/energy-events/", EN_VIEW, rows="site"),
+    E("GET", "/api/v1/energy-events/{pk}/", EN_VIEW, target="energy_event"),
+    E("POST", "/api/v1/energy-events/{pk}/opt/", EN_MANAGE, target="energy_event"),
+    E("GET", "/api/v1/bms-nodes/", EN_BMS, rows="site"),
+    E("GET", "/api/v1/bms-nodes/{pk}/", EN_BMS, target="power_node"),
+    E("GET", "/api/v1/bms-nodes/{pk}/live/", EN_BMS, target="power_node"),
+    E("GET", "/api/v1/bms-nodes/{pk}/history/", EN_BMS, target="power_node"),
+    E("POST", "/api/v1/bms-nodes/{pk}/limit/", EN_BMS, target="power_node"),
+    E("POST", "/api/v1/bms-nodes/{pk}/end-limits/", EN_BMS, target="power_node"),
+    E("POST", "/api/v1/bms-nodes/{pk}/building-load/", EN_BMS, target="power_node"),
 ]
 
 TENANT_WIDE = {
