@@ -205,3 +205,14 @@ def ven_for(garage: Garage, vtn: VtnProcess, name: str, **fields):
         level_2_percent=Decimal("40"),
         **fields,
     )
+
+
+def in_force(reference: str) -> bool:
+    """Whether an override of ``reference`` applies now or later (ended ones stay as record)."""
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from apps.power.models import LimitOverride
+
+    live = Q(ends_at__isnull=True) | Q(ends_at__gt=timezone.now())
+    return LimitOverride.objects.filter(live, reference=reference).exists()

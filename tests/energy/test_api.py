@@ -19,6 +19,7 @@ from apps.energy.models import DemandResponseEvent
 from apps.power.models import LimitOverride, PowerNode
 from apps.roles.services import api_key_create
 from tests.api.conftest import api_client
+from tests.energy.conftest import in_force
 
 
 @pytest.fixture
@@ -144,5 +145,5 @@ def test_a_site_admin_opts_out_of_an_event_through_the_api(alpha, garage):
     )
     assert response.status_code == 200, response.content
     assert response.json()["opt"] == Opt.OUT
-    assert not LimitOverride.objects.filter(reference=event.reference).exists()
+    assert not in_force(event.reference)
     assert AuditEntry.objects.filter(action="energy_event.opt", object_id=str(event.pk)).exists()

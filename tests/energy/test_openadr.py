@@ -16,7 +16,7 @@ from apps.energy.choices import EventStatus, Opt, OptSource, PollOutcome
 from apps.energy.models import DemandResponseEvent
 from apps.power.models import LimitOverride
 from apps.power.selectors import node_limits_now
-from tests.energy.conftest import VtnProcess, ven_for
+from tests.energy.conftest import VtnProcess, in_force, ven_for
 
 
 def unique(prefix: str = "ven") -> str:
@@ -124,7 +124,7 @@ def test_a_cancelled_event_lifts_its_limit(garage, vtn):
 
     event.refresh_from_db()
     assert event.status == EventStatus.CANCELLED
-    assert not LimitOverride.objects.filter(reference=event.reference).exists()
+    assert not in_force(event.reference)
     assert limit_a_at(garage, event.starts_at + timedelta(seconds=5)) == Decimal("100")
     assert opts(vtn, event_id)[-1] == Opt.IN  # the cancellation acknowledged
     assert event_id not in [e["event_id"] for e in vtn.state()["events"].get(ven.ven_id, [])]

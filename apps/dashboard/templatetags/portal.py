@@ -122,6 +122,7 @@ NAV = (
     ("monitoring:alert_list", "Alerts", "stations.view"),
     ("monitoring:uptime", "Uptime", "stations.view"),
     ("billing:tariff_list", "Billing", "billing.view"),
+    ("energy:event_list", "Demand response", "energy.view"),
     ("roles:assignment_list", "People", "people.view"),
     ("audit:entry_list", "Audit log", "audit.view"),
 )
@@ -140,6 +141,7 @@ def _nav_label(name: str) -> str:
         "Uptime": gettext_lazy("Uptime"),
         "People": gettext_lazy("People"),
         "Billing": gettext_lazy("Billing"),
+        "Demand response": gettext_lazy("Demand response"),
         "Audit log": pgettext_lazy("navigation", "Audit log"),
     }
     return labels[name]

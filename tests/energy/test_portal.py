@@ -1,0 +1,86 @@
+"""The demand-response page: events with their effect on the site, opting out from the portal
+(audited, the limit lifted), in English and in French; people without energy.view see none."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.audit.models import AuditEntry
+from apps.energy import services
+from apps.energy.choices import Opt
+from apps.energy.models import DemandResponseEvent
+from apps.energy.openadr import EventMessage
+from tests.energy.conftest import in_force
+
+
+@pytest.fixture
+def event(garage):
+    ven = services.ven_create(
+        site=garage.site,
+        node=garage.supply,
+        name="Hydro DR",
+        vtn_url="https://vtn.test/",
+        ven_name="garage",
+        level_2_percent=Decimal("40"),
+    )
+    now = timezone.now()
+    message = EventMessage(
+        event_id="peak-1",
+        modification_number=0,
+        status="active",
+        priority=0,
+        signal_name="simple",
+        signal_type="level",
+        value=Decimal("2"),
+        starts_at=now,
+        duration=timedelta(hours=2),
+        ramp_up=timedelta(0),
+        recovery=timedelta(0),
+        start_after=timedelta(0),
+        response_required=True,
+    )
+    services.events_apply(ven=ven, messages=[message], now=now)
+    return DemandResponseEvent.objects.get(ven=ven)
+
+
+def test_the_site_admin_sees_the_effect_and_opts_out(personas, client_for, event):
+    client = client_for(personas.owner)
+    page = client.get(reverse("energy:event_list"))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f'data-event="{event.pk}"' in html
+    assert "100 A" in html and "40 A" in html and "Level 2" in html and "Opt out" in html
+
+    response = client.post(reverse("energy:event_opt", args=[event.pk]), {"opt": Opt.OUT})
+
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert event.opt == Opt.OUT
+    assert not in_force(event.reference)
+    assert AuditEntry.objects.filter(action="energy_event.opt", object_id=str(event.pk)).exists()
+    assert "Take part" in client.get(reverse("energy:event_list")).content.decode()
+
+
+def test_people_without_energy_view_see_nothing(personas, client_for, event):
+    assert client_for(personas.delegate).get(reverse("energy:event_list")).status_code == 403
+    assert client_for(personas.outsider).get(reverse("energy:event_list")).status_code == 403
+    response = client_for(personas.delegate).post(
+        reverse("energy:event_opt", args=[event.pk]), {"opt": Opt.OUT}
+    )
+    assert response.status_code == 403
+    event.refresh_from_db()
+    assert event.opt == Opt.IN
+
+
+def test_the_page_in_french(personas, client_for, event):
+    client = client_for(personas.owner)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    html = client.get(reverse("energy:event_list")).content.decode()
+    assert "Effacement de consommation" in html
+    assert "Se retirer" in html and "Niveau 2" in html
