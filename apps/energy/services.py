@@ -163,15 +163,16 @@ def ven_poll(
         fetched = asyncio.run(fetch(_connection(ven)))
     except openadr.Unreachable as error:
         _poll_failed(ven, now, str(error), result)
-        _rebalance_at_boundaries(ven, now)
+        _rebalance_at_boundaries(ven, ven.last_poll_at, now)
         return result
     with transaction.atomic():
         ven = Ven.objects.select_for_update().get(pk=ven.pk)
+        previous_poll = ven.last_poll_at
         _registration(ven, fetched, now)
         if not fetched.deregistered:
             result.changed = events_apply(ven=ven, messages=fetched.events, now=now)
             result.events = len(fetched.events)
-        _rebalance_at_boundaries(ven, now)
+        _rebalance_at_boundaries(ven, previous_poll, now)
         pending = _pending_reports(ven)
     if pending:
         try:
@@ -212,10 +213,10 @@ def _registration(ven: Ven, fetched: openadr.Fetched, now: datetime) -> None:
     ven.save()
 
 
-def _rebalance_at_boundaries(ven: Ven, now: datetime) -> None:
-    """A step of an event starts or ends between two polls: rebalance the site now rather
-    than at power's next periodic rebalance (so the delay is one poll period)."""
-    since = (ven.last_poll_at or now - timedelta(seconds=ven.poll_seconds)) - timedelta(seconds=1)
+def _rebalance_at_boundaries(ven: Ven, previous_poll: datetime | None, now: datetime) -> None:
+    """A step of an event started or ended since the previous poll: rebalance the site now
+    rather than at power's next periodic rebalance (so the delay is one poll period)."""
+    since = (previous_poll or now - timedelta(seconds=ven.poll_seconds)) - timedelta(seconds=1)
     source = limits.LimitSource.DEMAND_RESPONSE
     if limits.crossed(node_id=ven.node_id, source=source, since=since, until=now):
         limits.rebalance_soon(ven.site_id)

@@ -180,3 +180,24 @@ def test_registration_over_tls_with_client_certificate_and_signatures(garage, tl
     # Without a client certificate the VTN does not let us in.
     stranger = ven_for(garage, tls_vtn, unique(), vtn_ca_pem=(folder / "ca.pem").read_text())
     assert poll(stranger).outcome == PollOutcome.REFUSED
+
+
+def test_a_step_starting_between_polls_rebalances_the_site_at_the_next_poll(
+    garage, vtn, monkeypatch
+):
+    from apps.energy import limits
+
+    ven = ven_for(garage, vtn, unique())
+    poll(ven)
+    ven.refresh_from_db()
+    vtn.add_event(ven_id=ven.ven_id, payload=2, starts_in=30, duration=600)
+    now = timezone.now()
+    poll(ven, now=now)
+    rebalanced = []
+    monkeypatch.setattr(limits, "rebalance_soon", rebalanced.append)
+
+    poll(ven, now=now + timedelta(seconds=10))  # nothing starts or ends in between
+    assert rebalanced == []
+    poll(ven, now=now + timedelta(seconds=40))  # the event started in between
+
+    assert rebalanced == [garage.site.pk]
