@@ -18,7 +18,7 @@ from apps.power import selectors as power_selectors
 from apps.power import services as power_services
 from apps.power.choices import LimitSource
 from apps.power.models import LimitOverride, NodeInterval, PowerNode
-from apps.power.planning import window_active
+from apps.power.planning import quarter_of, window_active
 
 __all__ = [
     "LimitOverride",
@@ -28,6 +28,7 @@ __all__ = [
     "crossed",
     "limits_now",
     "override_create",
+    "quarter_of",
     "rebalance_soon",
     "withdraw",
 ]

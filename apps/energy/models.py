@@ -81,6 +81,10 @@ class Ven(models.Model):
     )
     last_error = models.CharField(max_length=255, blank=True, editable=False)
     registered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Telemetry (the node's load in 15-minute intervals), once the VTN asked for it.
+    reports_offered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    report_request_id = models.CharField(max_length=200, blank=True, editable=False)
+    reported_until = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = RestrictedManager()
@@ -113,6 +117,10 @@ class Ven(models.Model):
     @property
     def uses_tls(self) -> bool:
         return bool(self.client_cert_pem)
+
+    @property
+    def report_specifier_id(self) -> str:
+        return f"chargegrid-ven-{self.pk}-load"
 
 
 class DemandResponseEvent(models.Model):

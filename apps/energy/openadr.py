@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
 from typing import Any
@@ -281,3 +281,128 @@ def fingerprint(certificate_pem: str) -> str:
     from openleadr.utils import certificate_fingerprint
 
     return certificate_fingerprint(certificate_pem)
+
+
+# --- Telemetry: the site's load in 15-minute intervals (TELEMETRY_USAGE, real power in W) ------
+
+REPORT_GRANULARITY = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    report_request_id: str
+    granularity: timedelta
+
+
+def _no_values(date_from=None, date_to=None, sampling_interval=None) -> list:
+    return []  # values are sent by ``update_report``, never collected by openleadr's scheduler
+
+
+async def register_reports(
+    connection: Connection, *, specifier_id: str, r_id: str, resource_id: str
+) -> list[ReportRequest]:
+    """Offer our telemetry report (``oadrRegisterReport``); returns what the VTN requested
+    (and acknowledges it with ``oadrCreatedReport``)."""
+    from openleadr import enums, utils
+
+    with _client(connection) as client:
+        try:
+            client.add_report(
+                callback=_no_values,
+                resource_id=resource_id,
+                measurement=enums.MEASUREMENTS.REAL_POWER,
+                data_collection_mode="full",
+                report_specifier_id=specifier_id,
+                r_id=r_id,
+                sampling_rate=REPORT_GRANULARITY,
+                report_duration=timedelta(days=1),  # how far back we can report
+                unit="W",
+            )
+            request_id = utils.generate_id()
+            for item in client.reports:
+                item.created_date_time = datetime.now(UTC)
+                utils.setmember(item, "report_request_id", 0)
+            message = client._create_message(
+                "oadrRegisterReport",
+                request_id=request_id,
+                ven_id=client.ven_id,
+                reports=client.reports,
+                report_request_id=0,
+            )
+            kind, payload = _pair(await client._perform_request("EiReport", message))
+            if kind is None:
+                raise Unreachable("no valid answer to oadrRegisterReport")
+            requests = parse_report_requests(payload.get("report_requests") or [], specifier_id)
+            if requests:
+                answer = (payload.get("response") or {}).get("request_id") or request_id
+                created = client._create_message(
+                    "oadrCreatedReport",
+                    response={
+                        "response_code": 200,
+                        "response_description": "OK",
+                        "request_id": answer,
+                    },
+                    ven_id=client.ven_id,
+                    pending_reports=[
+                        {"report_request_id": item.report_request_id} for item in requests
+                    ],
+                )
+                await client._perform_request("EiReport", created)
+            return requests
+        finally:
+            await _close(client)
+
+
+def parse_report_requests(raw: list[dict[str, Any]], specifier_id: str) -> list[ReportRequest]:
+    requests = []
+    for item in raw:
+        specifier = item.get("report_specifier") or {}
+        if specifier.get("report_specifier_id") != specifier_id:
+            continue
+        granularity = _seconds(specifier.get("granularity")) or REPORT_GRANULARITY
+        requests.append(ReportRequest(str(item["report_request_id"]), granularity))
+    return requests
+
+
+async def update_report(
+    connection: Connection,
+    *,
+    request: ReportRequest,
+    specifier_id: str,
+    r_id: str,
+    intervals: list[tuple[datetime, int]],
+) -> bool:
+    """Send load intervals (start, watts) for a report request (``oadrUpdateReport``)."""
+    from openleadr import enums, objects, utils
+
+    if not intervals:
+        return True
+    report = objects.Report(
+        report_request_id=request.report_request_id,
+        report_specifier_id=specifier_id,
+        report_name=enums.REPORT_NAME.TELEMETRY_USAGE,
+        dtstart=intervals[0][0],
+        duration=REPORT_GRANULARITY * len(intervals),
+        intervals=[
+            objects.ReportInterval(
+                dtstart=start,
+                duration=REPORT_GRANULARITY,
+                report_payload=objects.ReportPayload(r_id=r_id, value=float(watts)),
+            )
+            for start, watts in intervals
+        ],
+    )
+    with _client(connection) as client:
+        try:
+            message = client._create_message(
+                "oadrUpdateReport",
+                ven_id=client.ven_id,
+                request_id=utils.generate_id(),
+                reports=[report],
+            )
+            kind, _payload = _pair(await client._perform_request("EiReport", message))
+        finally:
+            await _close(client)
+    if kind is None:
+        raise Unreachable("no valid answer to oadrUpdateReport")
+    return kind == "oadrUpdatedReport"

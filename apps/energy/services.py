@@ -114,6 +114,7 @@ class PollResult:
     reported: int = 0
     changed: list[str] = field(default_factory=list)  # event ids whose limits changed
     error: str = ""
+    telemetry: int = 0  # load intervals sent
 
 
 def _connection(ven: Ven) -> openadr.Connection:
@@ -172,6 +173,7 @@ def ven_poll(
         if not fetched.deregistered:
             result.changed = events_apply(ven=ven, messages=fetched.events, now=now)
             result.events = len(fetched.events)
+            _report_requests_take(ven, fetched.report_requests)
         _rebalance_at_boundaries(ven, previous_poll, now)
         pending = _pending_reports(ven)
     if pending:
@@ -182,6 +184,11 @@ def ven_poll(
             return result
         _reported(pending, done, now)
         result.reported = len(done)
+    try:
+        result.telemetry = _telemetry(ven, now)
+    except openadr.Unreachable as error:
+        _poll_failed(ven, now, str(error), result)
+        return result
     result.outcome = PollOutcome.OK
     return result
 
@@ -203,6 +210,8 @@ def _registration(ven: Ven, fetched: openadr.Fetched, now: datetime) -> None:
     if fetched.deregistered:
         ven.registration_id = ""
         ven.registered_at = None
+        ven.reports_offered_at = None  # offered again after registering again
+        ven.report_request_id = ""
     else:
         ven.ven_id = fetched.ven_id or ven.ven_id
         ven.registration_id = fetched.registration_id or ven.registration_id
@@ -460,3 +469,61 @@ def bms_limits_end(*, node: limits.PowerNode, at: datetime | None = None) -> int
 def bms_load_push(*, node: limits.PowerNode, load_w: int, at: datetime | None = None) -> None:
     """The building's own load on ``node`` now (power trusts it for five minutes)."""
     limits.building_load_report(node=node, load_w=load_w, at=at or timezone.now())
+
+
+# --- Telemetry --------------------------------------------------------------------------------
+
+TELEMETRY_R_ID = "site-load"
+TELEMETRY_BACKLOG = timedelta(days=1)  # at most this much history is sent at once
+
+
+def _report_requests_take(ven: Ven, raw: list[dict]) -> None:
+    """A report request that came with a poll (``oadrCreateReport``)."""
+    requests = openadr.parse_report_requests(raw, ven.report_specifier_id)
+    if requests:
+        ven.report_request_id = requests[-1].report_request_id
+        ven.save(update_fields=["report_request_id"])
+
+
+def _telemetry(ven: Ven, now: datetime) -> int:
+    """Offer our load report once registered; send the 15-minute intervals completed since the
+    last ones the VTN acknowledged, if it asked for them. Returns how many were sent."""
+    connection = _connection(ven)
+    if ven.reports_offered_at is None:
+        requests = asyncio.run(
+            openadr.register_reports(
+                connection,
+                specifier_id=ven.report_specifier_id,
+                r_id=TELEMETRY_R_ID,
+                resource_id=ven.node.name[:100],
+            )
+        )
+        ven.reports_offered_at = now
+        if requests:
+            ven.report_request_id = requests[-1].report_request_id
+        ven.save(update_fields=["reports_offered_at", "report_request_id"])
+    if not ven.report_request_id:
+        return 0
+    end = limits.quarter_of(now)
+    start = max(ven.reported_until or end - timedelta(hours=1), end - TELEMETRY_BACKLOG)
+    intervals = [
+        (row.start, (row.drawn_w_sum + row.base_w_sum) // row.samples)
+        for row in limits.node_history(ven.node, start, end)
+        if row.samples
+    ]
+    if not intervals:
+        return 0
+    request = openadr.ReportRequest(ven.report_request_id, openadr.REPORT_GRANULARITY)
+    sent = asyncio.run(
+        openadr.update_report(
+            connection,
+            request=request,
+            specifier_id=ven.report_specifier_id,
+            r_id=TELEMETRY_R_ID,
+            intervals=intervals,
+        )
+    )
+    if sent:
+        Ven.objects.filter(pk=ven.pk).update(reported_until=end)
+        return len(intervals)
+    return 0

@@ -201,3 +201,42 @@ def test_a_step_starting_between_polls_rebalances_the_site_at_the_next_poll(
     poll(ven, now=now + timedelta(seconds=40))  # the event started in between
 
     assert rebalanced == [garage.site.pk]
+
+
+def test_the_site_load_is_reported_in_15_minute_intervals(garage, vtn):
+    from apps.power.models import NodeInterval
+    from apps.power.planning import quarter_of
+
+    current = quarter_of(timezone.now())
+    quarter = timedelta(minutes=15)
+    for back, (drawn, building) in zip(
+        (3, 2, 1), ((7_000, 3_000), (0, 2_500), (11_000, 4_000)), strict=True
+    ):
+        NodeInterval.objects.create(
+            node=garage.supply,
+            start=current - back * quarter,
+            samples=2,
+            drawn_w_sum=2 * drawn,
+            base_w_sum=2 * building,
+        )
+    ven = ven_for(garage, vtn, unique())
+
+    result = poll(ven)
+
+    assert result.telemetry == 3
+    ven.refresh_from_db()
+    offers = [o for o in vtn.state()["report_offers"] if o["ven_id"] == ven.ven_id]
+    assert offers == [
+        {"ven_id": ven.ven_id, "resource_id": "Supply", "measurement": "RealPower", "unit": "W"}
+    ]
+    reports = [
+        (r["dtstart"], r["value"]) for r in vtn.state()["reports"] if r["ven_id"] == ven.ven_id
+    ]
+    assert reports == [
+        ((current - 3 * quarter).isoformat(), 10_000.0),
+        ((current - 2 * quarter).isoformat(), 2_500.0),
+        ((current - quarter).isoformat(), 15_000.0),
+    ]
+    # Sent once: the next poll has nothing new to say.
+    assert poll(ven).telemetry == 0
+    assert len([r for r in vtn.state()["reports"] if r["ven_id"] == ven.ven_id]) == 3

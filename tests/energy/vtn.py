@@ -24,7 +24,7 @@ PREFIX = "/OpenADR2/Simple/2.0b"
 
 
 def main(port: int, tls: Path | None) -> None:
-    seen = {"registrations": [], "opts": [], "requests": 0, "ven_fingerprints": []}
+    seen = {"registrations": [], "opts": [], "requests": 0, "report_offers": [], "reports": []}
     venues: dict[str, dict] = {}
     options = {}
     if tls is not None:
@@ -67,6 +67,23 @@ def main(port: int, tls: Path | None) -> None:
         return ven_id, registration_id
 
     server.add_handler("on_create_party_registration", on_create_party_registration)
+
+    def on_register_report(
+        ven_id, resource_id, measurement, unit, scale, min_sampling_interval, max_sampling_interval
+    ):
+        seen["report_offers"].append(
+            {"ven_id": ven_id, "resource_id": resource_id, "measurement": measurement, "unit": unit}
+        )
+
+        def received(values):
+            seen["reports"].extend(
+                {"ven_id": ven_id, "dtstart": start.isoformat(), "value": value}
+                for start, value in values
+            )
+
+        return received, min_sampling_interval
+
+    server.add_handler("on_register_report", on_register_report)
 
     @web.middleware
     async def record(request, handler):
