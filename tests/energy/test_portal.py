@@ -84,3 +84,21 @@ def test_the_page_in_french(personas, client_for, event):
     html = client.get(reverse("energy:event_list")).content.decode()
     assert "Effacement de consommation" in html
     assert "Se retirer" in html and "Niveau 2" in html
+
+
+def test_the_site_page_and_the_navigation_link_to_demand_response(
+    personas, alpha_sites, client_for
+):
+    from tests.core.test_panels import person
+
+    site = alpha_sites[0]
+    url = reverse("stations:site_detail", args=[site.pk])
+    events = reverse("energy:event_list")
+    link = f"{events}?site_id={site.pk}"
+    owner_page = client_for(personas.owner).get(url).content.decode()
+    assert link in owner_page
+    assert f'href="{events}"' in owner_page  # the navigation entry
+    looker = client_for(person([site], "sites.view", "stations.view")).get(url)
+    assert events not in looker.content.decode()
+    energy_viewer = client_for(person([site], "sites.view", "energy.view")).get(url)
+    assert link in energy_viewer.content.decode()
