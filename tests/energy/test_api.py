@@ -147,3 +147,31 @@ def test_a_site_admin_opts_out_of_an_event_through_the_api(alpha, garage):
     assert response.json()["opt"] == Opt.OUT
     assert not in_force(event.reference)
     assert AuditEntry.objects.filter(action="energy_event.opt", object_id=str(event.pk)).exists()
+
+
+def test_a_site_admin_adds_a_ven_and_its_private_key_is_never_answered(alpha, garage, tmp_path):
+    from tests.energy.conftest import make_certificates
+
+    folder = make_certificates(tmp_path)
+    owner = User.objects.get(email="owner@alpha.test")
+    response = api_client(alpha, user=owner).post(
+        "/api/v1/energy-vens/",
+        {
+            "site": garage.site.pk,
+            "node": garage.supply.pk,
+            "name": "Hydro",
+            "vtn_url": "https://vtn.example/OpenADR2/Simple/2.0b",
+            "ven_name": "garage-1",
+            "client_cert_pem": (folder / "ven.pem").read_text(),
+            "client_key_pem": (folder / "ven.key").read_text(),
+            "vtn_ca_pem": (folder / "ca.pem").read_text(),
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert "client_key_pem" not in body and body["has_client_key"] is True
+    assert len(body["client_cert_fingerprint"].split(":")) == 10  # OpenADR's short form
+    assert "PRIVATE KEY" not in response.content.decode()
+    entry = AuditEntry.objects.get(action="energy_ven.create", object_id=str(body["id"]))
+    assert "PRIVATE KEY" not in str(entry.changes)

@@ -62,6 +62,13 @@ class VenViewSet(ScopedModelViewSet):
     def create_service(self, data):
         return services.ven_create(**data)
 
+    def audit(self, verb, obj, **fields):
+        # The client's private key never reaches the audit log: only that it was set.
+        changes = fields.get("changes")
+        if changes and "client_key_pem" in changes:
+            fields["changes"] = {**changes, "client_key_pem": "(set)"}
+        return super().audit(verb, obj, **fields)
+
     def update_service(self, instance, data):
         return services.ven_update(ven=instance, **data)
 
