@@ -121,6 +121,11 @@ def node_history(node: PowerNode, start: datetime, end: datetime) -> QuerySet:
     return NodeInterval.objects.filter(node=node, start__gte=start, start__lt=end).order_by("start")
 
 
+def node_history_many(node_ids: set[int], start: datetime, end: datetime) -> list[NodeInterval]:
+    """The 15-minute intervals of several nodes in [start, end), in one query."""
+    return list(NodeInterval.objects.filter(node_id__in=node_ids, start__gte=start, start__lt=end))
+
+
 def building_load_report(*, node: PowerNode, load_w: int, at: datetime) -> None:
     power_services.node_load_report(node=node, load_w=load_w, at=at)
 

@@ -35,11 +35,13 @@ class EventListView(ScopedListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         rows = []
-        for event in context["object_list"]:
+        events = list(context["object_list"])
+        shifted = selectors.energy_shifted_wh(events)
+        for event in events:
             rows.append(
                 {
                     "event": event,
-                    "shifted_wh": selectors.energy_shifted_wh(event),
+                    "shifted_wh": shifted[event.pk],
                     "may_opt": event.status not in ENDED
                     and self.may("energy.manage", event.ven.site_id),
                 }

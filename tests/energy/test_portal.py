@@ -102,3 +102,59 @@ def test_the_site_page_and_the_navigation_link_to_demand_response(
     assert events not in looker.content.decode()
     energy_viewer = client_for(person([site], "sites.view", "energy.view")).get(url)
     assert link in energy_viewer.content.decode()
+
+
+def _event_at(ven, event_id: str, starts_at, hours: int = 2):
+    message = EventMessage(
+        event_id=event_id,
+        modification_number=0,
+        status="active",
+        priority=0,
+        signal_name="simple",
+        signal_type="level",
+        value=Decimal("2"),
+        starts_at=starts_at,
+        duration=timedelta(hours=hours),
+        ramp_up=timedelta(0),
+        recovery=timedelta(0),
+        start_after=timedelta(0),
+        response_required=True,
+    )
+    services.events_apply(ven=ven, messages=[message], now=timezone.now())
+    return DemandResponseEvent.objects.get(ven=ven, event_id=event_id)
+
+
+def test_energy_shifted_against_the_hour_before(garage, event):
+    from apps.energy.selectors import energy_shifted_wh
+    from apps.power.models import NodeInterval
+    from apps.power.planning import quarter_of
+
+    quarter = timedelta(minutes=15)
+    start = quarter_of(timezone.now()) - 2 * quarter
+    earlier = _event_at(event.ven, "peak-0", start)
+    drawn = {-4: 8_000, -3: 6_000, -2: 10_000, -1: 8_000, 0: 2_000, 1: 5_000}
+    for index, watts in drawn.items():
+        NodeInterval.objects.create(
+            node=garage.supply, start=start + index * quarter, samples=4, drawn_w_sum=4 * watts
+        )
+    # Baseline 8,000 W; (8,000 - 2,000) + (8,000 - 5,000) W over a quarter hour each.
+    shifted = energy_shifted_wh([earlier, event])
+    # The other event started just now: no interval of its own yet, nothing shifted so far.
+    assert shifted == {earlier.pk: 2_250, event.pk: 0}
+
+
+def test_the_event_list_costs_the_same_queries_for_more_events(personas, client_for, event):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_for(personas.owner)
+    url = reverse("energy:event_list")
+    with CaptureQueriesContext(connection) as one:
+        assert client.get(url).status_code == 200
+    now = timezone.now()
+    for n in range(3):
+        _event_at(event.ven, f"more-{n}", now - timedelta(minutes=n))
+    with CaptureQueriesContext(connection) as four:
+        html = client.get(url).content.decode()
+    assert html.count("data-event=") == 4
+    assert len(four.captured_queries) == len(one.captured_queries)
