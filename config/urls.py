@@ -18,6 +18,7 @@ urlpatterns = [
     path("billing/", include("apps.billing.urls")),
     path("power/", include("apps.power.urls")),
     path("roaming/", include("apps.roaming.urls")),
+    path("energy/", include("apps.energy.urls")),
     path("api/v1/", include("apps.api.urls")),
     path("ocpi/", include("apps.roaming.ocpi_urls")),
     path("i18n/", include("django.conf.urls.i18n")),

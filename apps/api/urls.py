@@ -14,6 +14,7 @@ APP_ROUTERS = [
     "apps.audit.api.urls",
     "apps.webhooks.api.urls",
     "apps.power.api.urls",
+    "apps.energy.api.urls",
     "apps.billing.api.urls",
     "apps.monitoring.api.urls",
     "apps.roaming.api.urls",

@@ -199,6 +199,31 @@ def limit_override_end(*, override: LimitOverride, at: datetime | None = None) -
     return override
 
 
+@transaction.atomic
+def limit_overrides_withdraw(
+    *, reference: str, at: datetime | None = None, node: PowerNode | None = None
+) -> int:
+    """Withdraw every override made under ``reference`` (on ``node``, if given): a
+    demand-response event that was cancelled or opted out of, a building's limits.  Those
+    running end at ``at``; those not started yet go (and those started less than a second
+    ago: an end must come after the start).  Returns how many were changed."""
+    at = at or timezone.now()
+    overrides = LimitOverride.objects.select_related("node").filter(reference=reference)
+    if node is not None:
+        overrides = overrides.filter(node=node)
+    future = overrides.filter(starts_at__gt=at - timedelta(seconds=1))
+    site_ids = set(future.values_list("node__site_id", flat=True))
+    changed, _deleted = future.delete()
+    for override in overrides.filter(starts_at__lte=at - timedelta(seconds=1)).exclude(
+        ends_at__lte=at
+    ):
+        limit_override_end(override=override, at=at)
+        changed += 1
+    for site_id in site_ids:
+        rebalance_soon(site_id)
+    return changed
+
+
 def node_load_report(*, node: PowerNode, load_w: int, at: datetime | None = None) -> None:
     """A building meter's reading of the other loads on ``node`` (kept for 5 minutes)."""
     if load_w < 0:

@@ -117,6 +117,7 @@ TENANT_APPS = [
     "apps.power",
     "apps.billing",
     "apps.roaming",
+    "apps.energy",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -162,7 +162,26 @@ def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
     from apps.monitoring.models import Alert
 
     alert = Alert.objects.create(station=first, kind="offline", severity="critical", raised_at=T0)
+    from apps.energy.models import DemandResponseEvent, Ven
+
+    ven = Ven.objects.create(
+        site=site, node=node, name=f"{prefix} VEN", vtn_url="https://vtn.test/", ven_name=prefix
+    )
+    dr_event = DemandResponseEvent.objects.create(
+        ven=ven,
+        event_id=f"{prefix}-event",
+        status="far",
+        signal_name="simple",
+        signal_type="level",
+        signal_kind="level",
+        starts_at=T0,
+        opt="optIn",
+        opt_source="default",
+        received_at=T0,
+    )
     place.objects = {
+        "energy_ven": ven,
+        "energy_event": dr_event,
         "power_node": node,
         "power_limit": limit,
         "power_allocation": allocation,

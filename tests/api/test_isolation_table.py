@@ -51,6 +51,7 @@ POWER_VIEW, POWER_MANAGE = "power.view", "power.manage"
 BILL_VIEW, BILL_MANAGE = "billing.view", "billing.manage"
 STATION = "/api/v1/stations/{pk}/"
 ROAM_VIEW, ROAM_MANAGE = "roaming.view", "roaming.manage"
+EN_VIEW, EN_MANAGE, EN_BMS = "energy.view", "energy.manage", "energy.bms"
 
 TABLE: list[Endpoint] = [
     # sites
@@ -196,6 +197,24 @@ TABLE: list[Endpoint] = [
     E("GET", "/api/v1/roaming/pushes/{pk}/", ROAM_VIEW, target="roaming_push"),
     E("GET", "/api/v1/roaming/commands/", ROAM_VIEW, rows="tenant"),
     E("GET", "/api/v1/roaming/commands/{pk}/", ROAM_VIEW, target="roaming_command"),
+    # energy (OpenADR VENs and their events per site; the BMS API on power nodes)
+    E("GET", "/api/v1/energy-vens/", EN_VIEW, rows="site"),
+    E("POST", "/api/v1/energy-vens/", EN_MANAGE),
+    E("GET", "/api/v1/energy-vens/{pk}/", EN_VIEW, target="energy_ven"),
+    E("PUT", "/api/v1/energy-vens/{pk}/", EN_MANAGE, target="energy_ven"),
+    E("PATCH", "/api/v1/energy-vens/{pk}/", EN_MANAGE, target="energy_ven"),
+    E("DELETE", "/api/v1/energy-vens/{pk}/", EN_MANAGE, target="energy_ven"),
+    E("POST", "/api/v1/energy-vens/{pk}/poll/", EN_MANAGE, target="energy_ven"),
+    E("GET", "/api/v1/energy-events/", EN_VIEW, rows="site"),
+    E("GET", "/api/v1/energy-events/{pk}/", EN_VIEW, target="energy_event"),
+    E("POST", "/api/v1/energy-events/{pk}/opt/", EN_MANAGE, target="energy_event"),
+    E("GET", "/api/v1/bms-nodes/", EN_BMS, rows="site"),
+    E("GET", "/api/v1/bms-nodes/{pk}/", EN_BMS, target="power_node"),
+    E("GET", "/api/v1/bms-nodes/{pk}/live/", EN_BMS, target="power_node"),
+    E("GET", "/api/v1/bms-nodes/{pk}/history/", EN_BMS, target="power_node"),
+    E("POST", "/api/v1/bms-nodes/{pk}/limit/", EN_BMS, target="power_node"),
+    E("POST", "/api/v1/bms-nodes/{pk}/end-limits/", EN_BMS, target="power_node"),
+    E("POST", "/api/v1/bms-nodes/{pk}/building-load/", EN_BMS, target="power_node"),
 ]
 ROAMING_TARGETS = {"roaming_partner", "roaming_token", "roaming_push", "roaming_command"}
 

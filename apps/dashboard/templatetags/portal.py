@@ -123,6 +123,7 @@ NAV = (
     ("monitoring:uptime", "Uptime", "stations.view"),
     ("billing:tariff_list", "Billing", "billing.view"),
     ("roaming:partner_list", "Roaming", "roaming.view"),
+    ("energy:event_list", "Demand response", "energy.view"),
     ("roles:assignment_list", "People", "people.view"),
     ("audit:entry_list", "Audit log", "audit.view"),
 )
@@ -142,6 +143,7 @@ def _nav_label(name: str) -> str:
         "People": gettext_lazy("People"),
         "Billing": gettext_lazy("Billing"),
         "Roaming": gettext_lazy("Roaming"),
+        "Demand response": gettext_lazy("Demand response"),
         "Audit log": pgettext_lazy("navigation", "Audit log"),
     }
     return labels[name]

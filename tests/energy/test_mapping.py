@@ -1,0 +1,98 @@
+"""The event → limits mapping against hand-computed cases (pure: no database)."""
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from apps.energy.mapping import Step, Target, signal_kind, steps_for, target_for
+
+T0 = datetime(2026, 12, 7, 17, 0, tzinfo=UTC)
+PERCENTS = (Decimal("75"), Decimal("40"), Decimal("10"))
+
+
+def test_signal_kinds():
+    assert signal_kind("simple", "level") == "level"
+    assert signal_kind("SIMPLE", "level") == "level"
+    assert signal_kind("LOAD_DISPATCH", "setpoint") == "kw_target"
+    assert signal_kind("LOAD_CONTROL", "x-loadControlCapacity") == "kw_target"
+    assert signal_kind("ELECTRICITY_PRICE", "price") == "other"
+
+
+def test_levels_are_shares_of_the_node_limits_rounded_down():
+    target = target_for(
+        kind="level",
+        value=Decimal("2"),
+        percents=PERCENTS,
+        node_limit_a=Decimal("63"),
+        node_limit_kw=Decimal("43.5"),
+    )
+    assert target == Target(Decimal("25.2"), Decimal("17.400"))
+    assert target_for(
+        kind="level",
+        value=Decimal("0"),
+        percents=PERCENTS,
+        node_limit_a=Decimal("63"),
+        node_limit_kw=None,
+    ).empty
+    assert target_for(
+        kind="level",
+        value=Decimal("3"),
+        percents=PERCENTS,
+        node_limit_a=Decimal("63"),
+        node_limit_kw=None,
+    ) == Target(Decimal("6.3"), None)
+
+
+def test_a_kw_target_is_a_kw_limit():
+    target = target_for(
+        kind="kw_target",
+        value=Decimal("22.5"),
+        percents=PERCENTS,
+        node_limit_a=Decimal("100"),
+        node_limit_kw=None,
+    )
+    assert target == Target(None, Decimal("22.500"))
+
+
+def test_ramp_down_before_the_start_and_recovery_after_the_end():
+    steps = steps_for(
+        target=Target(Decimal("40"), None),
+        before=Target(Decimal("100"), None),
+        starts_at=T0,
+        ends_at=T0 + timedelta(hours=1),
+        ramp_up=timedelta(minutes=3),
+        recovery=timedelta(minutes=6),
+    )
+    minute = timedelta(minutes=1)
+    assert steps == [
+        Step(T0 - 3 * minute, T0 - 2 * minute, Decimal("85.0"), None),
+        Step(T0 - 2 * minute, T0 - 1 * minute, Decimal("70.0"), None),
+        Step(T0 - 1 * minute, T0, Decimal("55.0"), None),
+        Step(T0, T0 + 60 * minute, Decimal("40"), None),
+        Step(T0 + 60 * minute, T0 + 62 * minute, Decimal("55.0"), None),
+        Step(T0 + 62 * minute, T0 + 64 * minute, Decimal("70.0"), None),
+        Step(T0 + 64 * minute, T0 + 66 * minute, Decimal("85.0"), None),
+    ]
+    assert all(step.ends_at > step.starts_at for step in steps)
+
+
+def test_no_ramp_without_a_limit_before_and_nothing_for_an_empty_target():
+    only = steps_for(
+        target=Target(None, Decimal("20")),
+        before=Target(Decimal("100"), None),
+        starts_at=T0,
+        ends_at=T0 + timedelta(minutes=30),
+        ramp_up=timedelta(minutes=3),
+        recovery=timedelta(0),
+    )
+    assert only == [Step(T0, T0 + timedelta(minutes=30), None, Decimal("20"))]
+    assert (
+        steps_for(
+            target=Target(None, None),
+            before=Target(Decimal("100"), None),
+            starts_at=T0,
+            ends_at=T0 + timedelta(minutes=30),
+            ramp_up=timedelta(0),
+            recovery=timedelta(0),
+        )
+        == []
+    )
