@@ -16,7 +16,7 @@ from ocpp.v201 import call as call201
 from apps.billing.services.display import station_price_display_push
 from apps.ocpp.commands import StationNotAccepted, station_call
 from apps.stations.models import Station
-from apps.stations.services import station_accept
+from apps.stations.services import station_update
 from tests.ocpp.clients import Connected, in_db
 
 NOW = "2026-12-07T12:00:00Z"
@@ -89,7 +89,9 @@ async def test_201_pending_boot_allows_only_b02_messages(server, make_station, l
         # ... nor the price push once an admin accepts, while the station is still Pending
         await in_db(
             live_alpha,
-            lambda: station_accept(station=Station.objects.get(identity=identity)),
+            lambda: station_update(
+                station=Station.objects.get(identity=identity), registration_status="Accepted"
+            ),
         )
         outcome = await in_db(
             live_alpha,
