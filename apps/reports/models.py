@@ -1,0 +1,118 @@
+"""Rollups (tenant schema): what each port did in every 15 minutes, and per local day.
+
+A 15-minute row is always *recomputed* from the raw rows (meter values, status history,
+sessions, session costs), never incremented: replays, late and offline-queued data and a
+rebuild all land on the same numbers.  Buckets are UTC quarter hours; every time zone's offset
+is a multiple of 15 minutes, so they are also the site's local quarter hours, across DST.
+Day rows sum a port's quarters over the site's local calendar day (23 or 25 hours on DST days).
+
+Definitions of every column: docs/reports.md.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib.postgres.indexes import BrinIndex
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from apps.core.scoping import RestrictedManager
+
+MONEY = {"max_digits": 14, "decimal_places": 4, "default": Decimal("0")}
+
+
+class RollupMeasures(models.Model):
+    """The measures both grains keep."""
+
+    energy_wh = models.BigIntegerField(default=0)
+    peak_power_w = models.IntegerField(null=True, blank=True)
+    seconds_available = models.IntegerField(default=0)
+    seconds_charging = models.IntegerField(default=0)
+    seconds_finished = models.IntegerField(default=0)
+    seconds_reserved = models.IntegerField(default=0)
+    seconds_faulted = models.IntegerField(default=0)
+    seconds_unavailable = models.IntegerField(default=0)
+    seconds_offline = models.IntegerField(default=0)
+    seconds_occupied = models.IntegerField(
+        default=0, help_text=_("Seconds a charging session was open on the port.")
+    )
+    sessions_started = models.IntegerField(default=0)
+    sessions_ended = models.IntegerField(default=0)
+    revenue = models.DecimalField(**MONEY)
+
+    class Meta:
+        abstract = True
+
+
+class PortRollup(RollupMeasures):
+    """One port, one UTC quarter hour."""
+
+    evse = models.ForeignKey("stations.Evse", on_delete=models.CASCADE, related_name="+")
+    station = models.ForeignKey("stations.Station", on_delete=models.CASCADE, related_name="+")
+    site = models.ForeignKey(
+        "stations.Site", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    bucket = models.DateTimeField()
+    computed_at = models.DateTimeField()
+
+    objects = RestrictedManager()
+    scope_site_path = "site"
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["evse", "bucket"], name="port_rollup_once")]
+        indexes = [
+            # Rows arrive in time order: a BRIN index on the bucket is tiny and lets a
+            # period scan skip everything outside it.
+            BrinIndex(fields=["bucket"], name="port_rollup_bucket_brin"),
+            models.Index(fields=["site", "bucket"], name="port_rollup_site_bucket"),
+        ]
+
+    def __str__(self) -> str:
+        return f"port {self.evse_id} @ {self.bucket:%Y-%m-%d %H:%M}"
+
+
+class PortDayRollup(RollupMeasures):
+    """One port, one calendar day in its site's time zone (the quarters that fall in it)."""
+
+    evse = models.ForeignKey("stations.Evse", on_delete=models.CASCADE, related_name="+")
+    station = models.ForeignKey("stations.Station", on_delete=models.CASCADE, related_name="+")
+    site = models.ForeignKey(
+        "stations.Site", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField()
+
+    objects = RestrictedManager()
+    scope_site_path = "site"
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["evse", "day"], name="port_day_once")]
+        indexes = [models.Index(fields=["site", "day"], name="port_day_site_day")]
+
+    def __str__(self) -> str:
+        return f"port {self.evse_id} on {self.day}"
+
+
+class RollupDirty(models.Model):
+    """A quarter hour of a port whose raw rows changed: the rollup task recomputes it."""
+
+    evse_id = models.BigIntegerField()
+    bucket = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["evse_id", "bucket"], name="dirty_once")]
+
+    def __str__(self) -> str:
+        return f"port {self.evse_id} @ {self.bucket:%Y-%m-%d %H:%M} (to recompute)"
+
+
+class RollupCursor(models.Model):
+    """How far the raw tables have been read (their ids only grow).  One row."""
+
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    meter_value_id = models.BigIntegerField(default=0)
+    status_change_id = models.BigIntegerField(default=0)
+    session_cost_id = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"rollup cursor mv={self.meter_value_id} sc={self.status_change_id}"

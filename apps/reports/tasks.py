@@ -1,0 +1,38 @@
+"""Celery tasks: thin, tenant-aware (run in the schema of the tenant that queued them), by id."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.core.cache import cache
+
+from . import services
+
+CATCH_UP_DELAY = 30  # seconds: a minute of meter values from every station makes one run
+PENDING_TTL = 120
+_PENDING_KEY = "reports:catch-up"  # the cache's key function adds the tenant's schema
+
+
+def enqueue_catch_up() -> None:
+    """Queue a catch-up unless one is already waiting to start (one per tenant per burst)."""
+    if cache.add(_PENDING_KEY, 1, timeout=PENDING_TTL):
+        catch_up.apply_async(countdown=CATCH_UP_DELAY)
+
+
+@shared_task(name="reports.catch_up")
+def catch_up() -> int:
+    cache.delete(_PENDING_KEY)
+    return services.rollup_catch_up()
+
+
+@shared_task(name="reports.tick")
+def tick() -> int:
+    """Every 5 minutes in each tenant (beat): the current quarters, then the catch-up."""
+    services.rollup_tick()
+    return services.rollup_catch_up()
+
+
+@shared_task(name="reports.session_changed")
+def session_changed(session_id: int) -> int:
+    services.rollup_mark_session(session_id=session_id)
+    enqueue_catch_up()
+    return session_id
