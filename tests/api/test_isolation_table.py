@@ -50,6 +50,7 @@ HOOK_VIEW, HOOK_MANAGE = "webhooks.view", "webhooks.manage"
 POWER_VIEW, POWER_MANAGE = "power.view", "power.manage"
 BILL_VIEW, BILL_MANAGE = "billing.view", "billing.manage"
 STATION = "/api/v1/stations/{pk}/"
+REPORTS_VIEW = "reports.view"
 
 TABLE: list[Endpoint] = [
     # sites
@@ -180,6 +181,14 @@ TABLE: list[Endpoint] = [
     E("GET", "/api/v1/me/", None),
     E("GET", "/api/v1/schema/", None),
     E("GET", "/api/v1/docs/", None),
+    # reports (measures from the rollups, per object in the caller's scope)
+    E("GET", "/api/v1/reports/sites/", REPORTS_VIEW, rows="site"),
+    E("GET", "/api/v1/reports/sites/{pk}/", REPORTS_VIEW, target="site"),
+    E("GET", "/api/v1/reports/sites/{pk}/load-profile/", REPORTS_VIEW, target="site"),
+    E("GET", "/api/v1/reports/stations/", REPORTS_VIEW, rows="station"),
+    E("GET", "/api/v1/reports/stations/{pk}/", REPORTS_VIEW, target="station"),
+    E("GET", "/api/v1/reports/ports/", REPORTS_VIEW, rows="evse"),
+    E("GET", "/api/v1/reports/ports/{pk}/", REPORTS_VIEW, target="evse"),
 ]
 
 TENANT_WIDE = {
