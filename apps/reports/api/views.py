@@ -117,6 +117,8 @@ class SiteReportViewSet(_ReportViewSet):
 
 @extend_schema(parameters=[PeriodSerializer])
 class StationReportViewSet(_ReportViewSet):
+    """Per station: the same measures as per site, for the stations in the caller's scope."""
+
     queryset = Station.objects.all()
     serializer_class = StationReportSerializer
     group_by = GroupBy.STATION
@@ -128,6 +130,8 @@ class StationReportViewSet(_ReportViewSet):
 
 @extend_schema(parameters=[PeriodSerializer])
 class PortReportViewSet(_ReportViewSet):
+    """Per port (EVSE): the same measures as per site, for the ports in the caller's scope."""
+
     queryset = Evse.objects.select_related("station")
     serializer_class = PortReportSerializer
     group_by = GroupBy.PORT
