@@ -116,3 +116,41 @@ class RollupCursor(models.Model):
 
     def __str__(self) -> str:
         return f"rollup cursor mv={self.meter_value_id} sc={self.status_change_id}"
+
+
+class ExportJob(models.Model):
+    """A long export made in the background: its progress, then its file (the requester's)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Writing")
+        DONE = "done", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    requested_by = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="report_exports"
+    )
+    file_format = models.CharField(max_length=4, choices=[("csv", "CSV"), ("xlsx", "XLSX")])
+    grain = models.CharField(max_length=8)
+    start = models.DateField()
+    end = models.DateField()
+    site_ids = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    rows_total = models.IntegerField(default=0)
+    rows_done = models.IntegerField(default=0)
+    file = models.FileField(upload_to="reports/exports/", blank=True)
+    error = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} ({self.file_format}, {self.status})"
+
+    @property
+    def progress(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return 0 if not self.rows_total else min(99, self.rows_done * 100 // self.rows_total)

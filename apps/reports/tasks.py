@@ -36,3 +36,8 @@ def session_changed(session_id: int) -> int:
     services.rollup_mark_session(session_id=session_id)
     enqueue_catch_up()
     return session_id
+
+
+@shared_task(name="reports.export_run")
+def export_run(job_id: int) -> str:
+    return services.export_job_run(job_id=job_id)
