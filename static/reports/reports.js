@@ -7,8 +7,8 @@
     var data = JSON.parse(document.getElementById("report-chart-data").textContent);
     if (!data || !data.days || !data.days.length || !window.uPlot) return;
     var xs = data.days.map(function (day) { return Date.parse(day + "T12:00:00Z") / 1000; });
-    var width = Math.max(300, box.clientWidth || 720);
-    new window.uPlot({
+    var width = Math.max(260, box.clientWidth || 720);
+    var plot = new window.uPlot({
       width: width,
       height: 260,
       series: [
@@ -19,6 +19,9 @@
       axes: [{}, { label: "kWh" }, { side: 1, scale: "kw", label: "kW", grid: { show: false } }]
     }, [xs, data.energy_kwh, data.peak_kw], box);
     box.dataset.drawn = "1";
+    window.addEventListener("resize", function () {
+      plot.setSize({ width: Math.max(260, box.clientWidth), height: 260 });
+    });
   }
 
   function follow(job) {

@@ -102,3 +102,7 @@ def month(alpha, alpha_sites):
         now=local(dt.date(2026, 12, 2), 0),
     )
     return a1, a2
+
+
+# The browser tests of the report pages use the browser suite's server and Chromium.
+from tests.browser.conftest import browser, live_db, portal_server, sign_in  # noqa: E402, F401
