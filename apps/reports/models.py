@@ -64,12 +64,40 @@ class PortRollup(RollupMeasures):
         indexes = [
             # Rows arrive in time order: a BRIN index on the bucket is tiny and lets a
             # period scan skip everything outside it.
-            BrinIndex(fields=["bucket"], name="port_rollup_bucket_brin"),
+            BrinIndex(fields=["bucket"], name="port_rollup_bucket_brin", autosummarize=True),
             models.Index(fields=["site", "bucket"], name="port_rollup_site_bucket"),
         ]
 
     def __str__(self) -> str:
         return f"port {self.evse_id} @ {self.bucket:%Y-%m-%d %H:%M}"
+
+
+class SiteQuarterRollup(models.Model):
+    """One site, one UTC quarter hour: its ports' quarters summed (the load profile of a site,
+    or of many, reads these instead of every port's rows)."""
+
+    site = models.ForeignKey("stations.Site", on_delete=models.CASCADE, related_name="+")
+    bucket = models.DateTimeField()
+    energy_wh = models.BigIntegerField(default=0)
+    peak_power_w = models.IntegerField(
+        null=True, blank=True, help_text=_("The highest power one of its ports reported.")
+    )
+    seconds_occupied = models.IntegerField(default=0)
+    sessions_started = models.IntegerField(default=0)
+    sessions_ended = models.IntegerField(default=0)
+    revenue = models.DecimalField(**MONEY)
+
+    objects = RestrictedManager()
+    scope_site_path = "site"
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["site", "bucket"], name="site_quarter_once")]
+        indexes = [
+            BrinIndex(fields=["bucket"], name="site_quarter_bucket_brin", autosummarize=True)
+        ]
+
+    def __str__(self) -> str:
+        return f"site {self.site_id} @ {self.bucket:%Y-%m-%d %H:%M}"
 
 
 class PortDayRollup(RollupMeasures):

@@ -29,7 +29,7 @@ from apps.charging.metering import ENERGY_REGISTER, POWER
 from apps.charging.models import ChargingSession, MeterValue
 from apps.stations.models import Evse, Site, Station, StatusChange
 
-from .models import PortDayRollup, PortRollup, RollupCursor, RollupDirty
+from .models import PortDayRollup, PortRollup, RollupCursor, RollupDirty, SiteQuarterRollup
 
 QUARTER = dt.timedelta(minutes=15)
 CLAIM_BATCH = 5000
@@ -241,11 +241,16 @@ WITH d AS (
 -- Energy: register readings of the port's sessions in the quarter (stored samples, plus the
 -- session's meter start and stop), each against the session's reading just before it.
 readings AS (
-    SELECT d.evse_pk, d.bucket, mv.session_id, mv.timestamp AS at, mv.value::bigint AS wh
-    FROM d JOIN {mv} mv ON mv.station_id = d.station_id AND mv.evse_id = d.evse_no
-        AND mv.timestamp >= d.bucket AND mv.timestamp < d.bucket_end
-    WHERE mv.measurand = %(register)s AND mv.phase = '' AND mv.location IN ('', 'Outlet')
-      AND mv.session_id IS NOT NULL
+    -- (LATERAL: one index range scan per port-quarter, whatever the planner guesses)
+    SELECT d.evse_pk, d.bucket, mv.session_id, mv.at, mv.wh
+    FROM d CROSS JOIN LATERAL (
+        SELECT m.session_id, m.timestamp AS at, m.value::bigint AS wh FROM {mv} m
+        WHERE m.station_id = d.station_id AND m.evse_id = d.evse_no
+          AND m.timestamp >= d.bucket AND m.timestamp < d.bucket_end
+          AND m.measurand = %(register)s AND m.phase = '' AND m.location IN ('', 'Outlet')
+          AND m.session_id IS NOT NULL
+        OFFSET 0  -- keeps the subquery (and its index scan) from being flattened
+    ) mv
     UNION ALL
     SELECT d.evse_pk, d.bucket, s.id, s.started_at, s.meter_start_wh
     FROM d JOIN {cs} s ON s.evse_id = d.evse_pk
@@ -287,11 +292,13 @@ energy AS (
     FROM steps WHERE inside AND step IS NOT NULL GROUP BY evse_pk, bucket
 ),
 power AS (
-    SELECT d.evse_pk, d.bucket, max(mv.value)::int AS peak_power_w
-    FROM d JOIN {mv} mv ON mv.station_id = d.station_id AND mv.evse_id = d.evse_no
-        AND mv.timestamp >= d.bucket AND mv.timestamp < d.bucket_end
-    WHERE mv.measurand = %(power)s AND mv.phase = '' AND mv.location IN ('', 'Outlet')
-    GROUP BY d.evse_pk, d.bucket
+    SELECT d.evse_pk, d.bucket, mv.peak AS peak_power_w
+    FROM d CROSS JOIN LATERAL (
+        SELECT max(m.value)::int AS peak FROM {mv} m
+        WHERE m.station_id = d.station_id AND m.evse_id = d.evse_no
+          AND m.timestamp >= d.bucket AND m.timestamp < d.bucket_end
+          AND m.measurand = %(power)s AND m.phase = '' AND m.location IN ('', 'Outlet')
+    ) mv WHERE mv.peak IS NOT NULL
 ),
 sessions AS (
     SELECT d.evse_pk, d.bucket,
@@ -382,14 +389,43 @@ WITH touched AS (
     LEFT JOIN {_t(Site)} site ON site.id = s.site_id
 )
 INSERT INTO {_t(PortDayRollup)} (evse_id, station_id, site_id, day, peak_power_w, {_MEASURES})
-SELECT t.evse_pk, t.station_id, t.site_id, t.day, max(r.peak_power_w), {sums}
-FROM touched t JOIN {_t(PortRollup)} r ON r.evse_id = t.evse_pk
-    AND r.bucket >= (t.day::timestamp AT TIME ZONE t.tz)
-    AND r.bucket < ((t.day + 1)::timestamp AT TIME ZONE t.tz)
-GROUP BY t.evse_pk, t.station_id, t.site_id, t.day
+SELECT t.evse_pk, t.station_id, t.site_id, t.day, agg.*
+FROM touched t CROSS JOIN LATERAL (
+    -- per port and day: an index range scan of its quarters (never a scan of the table)
+    SELECT max(r.peak_power_w), {sums} FROM {_t(PortRollup)} r
+    WHERE r.evse_id = t.evse_pk
+      AND r.bucket >= (t.day::timestamp AT TIME ZONE t.tz)
+      AND r.bucket < ((t.day + 1)::timestamp AT TIME ZONE t.tz)
+) agg
 ON CONFLICT (evse_id, day) DO UPDATE SET
     station_id = EXCLUDED.station_id, site_id = EXCLUDED.site_id,
     peak_power_w = EXCLUDED.peak_power_w, {updates}
+"""
+
+
+def _sites_sql() -> str:
+    return f"""
+WITH touched AS (
+    SELECT DISTINCT s.site_id, u.bucket
+    FROM unnest(%(evses)s::bigint[], %(buckets)s::timestamptz[]) AS u(evse_pk, bucket)
+    JOIN {_t(Evse)} e ON e.id = u.evse_pk
+    JOIN {_t(Station)} s ON s.id = e.station_id
+    WHERE s.site_id IS NOT NULL
+)
+INSERT INTO {_t(SiteQuarterRollup)} (site_id, bucket, energy_wh, peak_power_w,
+    seconds_occupied, sessions_started, sessions_ended, revenue)
+SELECT t.site_id, t.bucket, agg.*
+FROM touched t CROSS JOIN LATERAL (
+    SELECT coalesce(sum(r.energy_wh), 0), max(r.peak_power_w),
+        coalesce(sum(r.seconds_occupied), 0), coalesce(sum(r.sessions_started), 0),
+        coalesce(sum(r.sessions_ended), 0), coalesce(sum(r.revenue), 0)
+    FROM {_t(PortRollup)} r WHERE r.site_id = t.site_id AND r.bucket = t.bucket
+) agg
+ON CONFLICT (site_id, bucket) DO UPDATE SET
+    energy_wh = EXCLUDED.energy_wh, peak_power_w = EXCLUDED.peak_power_w,
+    seconds_occupied = EXCLUDED.seconds_occupied,
+    sessions_started = EXCLUDED.sessions_started,
+    sessions_ended = EXCLUDED.sessions_ended, revenue = EXCLUDED.revenue
 """
 
 
@@ -415,9 +451,12 @@ def rollup_recompute(
         "tz": _tenant_timezone(),
     }
     with connection.cursor() as cursor:
+        # Small, index-driven statements: JIT compilation would cost more than it saves.
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute(_recompute_sql(), params)
         written = cursor.rowcount
         cursor.execute(_days_sql(), params)
+        cursor.execute(_sites_sql(), params)
     return written
 
 

@@ -19,7 +19,7 @@ from apps.billing.models import SessionCost
 from apps.charging.metering import ENERGY_REGISTER, POWER
 from apps.charging.models import ChargingSession, MeterValue
 from apps.reports import services
-from apps.reports.models import PortDayRollup, PortRollup
+from apps.reports.models import PortDayRollup, PortRollup, SiteQuarterRollup
 from apps.stations.models import Evse, Station, StatusChange
 from tests.factories import SiteFactory
 
@@ -208,6 +208,17 @@ def test_rollups_equal_direct_aggregation(alpha, start, sessions, changes, probe
             )
 
         assert _stored(PortDayRollup, "day") == by_local_day(want, TZ)
+        site_quarters = {
+            r.bucket: (r.energy_wh, r.sessions_started, r.seconds_occupied, r.revenue)
+            for r in SiteQuarterRollup.objects.filter(site=station.site)
+        }
+        assert site_quarters == {
+            q: tuple(
+                sum(want[(p.pk, q)][m] for p in ports)
+                for m in ("energy_wh", "sessions_started", "seconds_occupied", "revenue")
+            )
+            for q in quarters
+        }
 
         services.rollup_rebuild(start=t0, end=now, now=now)
         assert _stored(PortRollup, "bucket") == got
