@@ -36,14 +36,18 @@ def _wh(value: Decimal) -> int:
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def expected(quarters: list[dt.datetime], now: dt.datetime) -> dict[tuple[int, dt.datetime], dict]:
-    """{(port pk, quarter): measures} for every port and every quarter given."""
+def expected(
+    station, quarters: list[dt.datetime], now: dt.datetime
+) -> dict[tuple[int, dt.datetime], dict]:
+    """{(port pk, quarter): measures} for every port of ``station`` and every quarter given."""
     out: dict[tuple[int, dt.datetime], dict] = {}
-    evses = list(Evse.objects.all())
-    sessions = list(ChargingSession.objects.all())
-    costs = {c.session_id: c.total for c in SessionCost.objects.all()}
-    values = list(MeterValue.objects.all())
-    changes = sorted(StatusChange.objects.all(), key=lambda c: (c.occurred_at, c.id))
+    evses = list(Evse.objects.filter(station=station))
+    sessions = list(ChargingSession.objects.filter(station=station))
+    costs = {c.session_id: c.total for c in SessionCost.objects.filter(session__station=station)}
+    values = list(MeterValue.objects.filter(station=station))
+    changes = sorted(
+        StatusChange.objects.filter(station=station), key=lambda c: (c.occurred_at, c.id)
+    )
     for evse in evses:
         for q in quarters:
             out[(evse.pk, q)] = {

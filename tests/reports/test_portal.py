@@ -93,3 +93,12 @@ def test_a_background_xlsx_export(client_for, personas, month, django_capture_on
     other = client_for(personas.fleet_manager)
     assert other.get(f"/reports/exports/{job.pk}/download/").status_code == 404
     assert other.get(f"/reports/exports/{job.pk}/status/").status_code == 404
+
+
+def test_the_page_speaks_french(client_for, personas, month):
+    from django.conf import settings
+
+    client = client_for(personas.owner)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    page = client.get("/reports/", NOVEMBER).content.decode()
+    assert "Rapports" in page and "Période précédente" in page and "Énergie par jour" in page
