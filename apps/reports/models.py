@@ -182,3 +182,59 @@ class ExportJob(models.Model):
         if self.status == self.Status.DONE:
             return 100
         return 0 if not self.rows_total else min(99, self.rows_done * 100 // self.rows_total)
+
+
+class ReportSubscription(models.Model):
+    """A person who receives the report by e-mail every day, week or month (their scope, their
+    language).  The token in each e-mail's unsubscribe link identifies it."""
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily", _("Every day")
+        WEEKLY = "weekly", _("Every week")
+        MONTHLY = "monthly", _("Every month")
+
+    user = models.ForeignKey(
+        "accounts.User", on_delete=models.CASCADE, related_name="report_subscriptions"
+    )
+    frequency = models.CharField(max_length=8, choices=Frequency.choices)
+    group_by = models.CharField(max_length=8, default="site")
+    is_active = models.BooleanField(default=True)
+    unsubscribe_token = models.CharField(max_length=43, unique=True)
+    last_period_end = models.DateField(
+        null=True, blank=True, help_text=_("The end of the last period sent (excluded).")
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "frequency"], name="one_subscription_per_frequency"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.frequency}"
+
+
+class ReportDelivery(models.Model):
+    """One report e-mailed: to whom, for which period, with how many sites."""
+
+    subscription = models.ForeignKey(
+        ReportSubscription, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    recipient = models.EmailField()
+    period_start = models.DateField()
+    period_end = models.DateField()
+    sites = models.IntegerField(default=0)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "period_start"], name="one_delivery_per_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} {self.period_start}–{self.period_end}"

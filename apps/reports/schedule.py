@@ -6,4 +6,9 @@ BEAT_SCHEDULE = {
         "schedule": 300.0,
         "args": ["reports.tick"],
     },
+    "reports-deliver": {  # hourly: each tenant's day starts in its own time zone
+        "task": "core.fan_out",
+        "schedule": 3600.0,
+        "args": ["reports.deliver_due"],
+    },
 }

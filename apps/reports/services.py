@@ -587,3 +587,109 @@ def export_job_run(*, job_id: int) -> str:
         finished_at=timezone.now(),
     )
     return "done"
+
+
+# --- Scheduled reports ----------------------------------------------------------------------
+
+
+def period_before(*, frequency: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The last whole period before ``today``: yesterday, last Monday-to-Sunday week, or last
+    calendar month.  [start, end) in the sites' calendars."""
+    if frequency == "daily":
+        return today - dt.timedelta(days=1), today
+    if frequency == "weekly":
+        end = today - dt.timedelta(days=today.weekday())
+        return end - dt.timedelta(days=7), end
+    end = today.replace(day=1)
+    return (end - dt.timedelta(days=1)).replace(day=1), end
+
+
+@transaction.atomic
+def subscription_set(*, user, frequency: str, group_by: str = "site"):
+    """Subscribe ``user`` (again) to the report every day, week or month."""
+    import secrets
+
+    from .models import ReportSubscription
+
+    subscription = ReportSubscription.objects.filter(user=user, frequency=frequency).first()
+    if subscription is None:
+        subscription = ReportSubscription(
+            user=user, frequency=frequency, unsubscribe_token=secrets.token_urlsafe(32)
+        )
+    subscription.group_by = group_by
+    subscription.is_active = True
+    subscription.full_clean()
+    subscription.save()
+    return subscription
+
+
+def subscription_unsubscribe(*, token: str) -> bool:
+    from .models import ReportSubscription
+
+    return bool(ReportSubscription.objects.filter(unsubscribe_token=token).update(is_active=False))
+
+
+def report_deliver(*, subscription_id: int, today: dt.date | None = None) -> bool:
+    """E-mail the last whole period's report to the subscriber, built with their own scope (a
+    delegate's report holds only their sites) and in their language.  The period is claimed
+    with a conditional update, so a redelivered task sends nothing twice."""
+    from django.conf import settings
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+    from django.utils import translation
+
+    from apps.monitoring.services.alerts import portal_url
+    from apps.roles.selectors import UserActor
+
+    from . import selectors
+    from .models import ReportDelivery, ReportSubscription
+
+    tenant = getattr(connection, "tenant", None)
+    if today is None:
+        today = timezone.localdate(timezone=_zone(_tenant_timezone()))
+    subscription = ReportSubscription.objects.select_related("user").get(pk=subscription_id)
+    start, end = period_before(frequency=subscription.frequency, today=today)
+    claimed = (
+        ReportSubscription.objects.filter(pk=subscription_id, is_active=True)
+        .exclude(last_period_end__gte=end)
+        .update(last_period_end=end)
+    )
+    if not claimed:
+        return False
+    user = subscription.user
+    actor = UserActor(user)
+    if not user.is_active or actor.scope_for(selectors.PERMISSION).empty:
+        return False
+    report = selectors.report_build(
+        actor=actor, start=start, end=end, group_by=subscription.group_by
+    )
+    language = user.language or getattr(tenant, "language", "") or settings.LANGUAGE_CODE
+    with translation.override(language):
+        context = {
+            "report": report,
+            "subscription": subscription,
+            "tenant": tenant,
+            "link": portal_url(reverse("reports:report") + f"?start={start}&end={end}"),
+            "unsubscribe": portal_url(
+                reverse("reports:unsubscribe", args=[subscription.unsubscribe_token])
+            ),
+        }
+        subject = render_to_string("reports/email/report_subject.txt", context).strip()
+        body = render_to_string("reports/email/report_body.txt", context)
+    with transaction.atomic():
+        ReportDelivery.objects.create(
+            subscription=subscription,
+            recipient=user.email,
+            period_start=start,
+            period_end=end,
+            sites=len({row.key for row in report.rows}),
+        )
+        send_mail(subject, body, None, [user.email], fail_silently=False)
+    return True
+
+
+def _zone(name: str):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)

@@ -42,3 +42,20 @@ def session_changed(session_id: int) -> int:
 @shared_task(name="reports.export_run")
 def export_run(job_id: int) -> str:
     return services.export_job_run(job_id=job_id)
+
+
+@shared_task(name="reports.deliver_due")
+def deliver_due() -> int:
+    """Daily in each tenant (beat): queue every active subscription (each sends only a period
+    it has not sent yet)."""
+    from .models import ReportSubscription
+
+    ids = list(ReportSubscription.objects.filter(is_active=True).values_list("pk", flat=True))
+    for subscription_id in ids:
+        deliver.delay(subscription_id)
+    return len(ids)
+
+
+@shared_task(name="reports.deliver")
+def deliver(subscription_id: int) -> bool:
+    return services.report_deliver(subscription_id=subscription_id)

@@ -3,6 +3,7 @@ exports."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.http import (
     FileResponse,
     Http404,
@@ -19,9 +20,9 @@ from apps.core.views import PermissionRequiredMixin
 from apps.stations.models import Site
 
 from . import exports, selectors, services
-from .choices import Grain
+from .choices import Grain, GroupBy
 from .forms import ReportForm
-from .models import ExportJob
+from .models import ExportJob, ReportSubscription
 
 
 class ReportMixin(PermissionRequiredMixin):
@@ -149,3 +150,39 @@ class ExportDownloadView(ExportJobMixin, View):
         return FileResponse(
             job.file.open("rb"), as_attachment=True, filename=job.file.name.rsplit("/", 1)[-1]
         )
+
+
+class SubscribeView(ReportMixin, View):
+    """The report page's "e-mail me this report" form."""
+
+    def post(self, request):
+        frequency = request.POST.get("frequency", "")
+        if frequency not in ReportSubscription.Frequency.values:
+            return HttpResponseBadRequest(_("Unknown frequency."))
+        services.subscription_set(
+            user=request.user,
+            frequency=frequency,
+            group_by=request.POST.get("group_by") or GroupBy.SITE,
+        )
+        messages.success(request, _("You will receive this report by e-mail."))
+        return redirect("reports:report")
+
+
+class UnsubscribeView(TemplateView):
+    """The link in every report e-mail (no sign-in needed: the token is the key).  A GET only
+    asks, so that a mail scanner following links unsubscribes nobody."""
+
+    template_name = "reports/unsubscribe.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["subscription"] = (
+            ReportSubscription.objects.select_related("user")
+            .filter(unsubscribe_token=kwargs["token"], is_active=True)
+            .first()
+        )
+        return context
+
+    def post(self, request, token: str):
+        done = services.subscription_unsubscribe(token=token)
+        return self.render_to_response({"done": done})
