@@ -238,3 +238,43 @@ class ReportDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient} {self.period_start}–{self.period_end}"
+
+
+class GhgSettings(models.Model):
+    """The tenant's factors for greenhouse gas avoided (one row; see apps/reports/ghg.py)."""
+
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    baseline_g_per_km = models.DecimalField(
+        _("fuel vehicle baseline (g CO2e/km)"),
+        max_digits=8,
+        decimal_places=2,
+        default=Decimal("205.6"),
+    )
+    ev_kwh_per_km = models.DecimalField(
+        _("EV consumption (kWh/km)"), max_digits=6, decimal_places=3, default=Decimal("0.200")
+    )
+    grid_g_per_kwh = models.DecimalField(
+        _("grid emission factor (g CO2e/kWh)"),
+        max_digits=8,
+        decimal_places=2,
+        default=Decimal("110"),
+    )
+
+    def __str__(self) -> str:
+        return "greenhouse gas factors"
+
+
+class SiteEmissionFactor(models.Model):
+    """A site's own grid factor (its province or utility), instead of the tenant's."""
+
+    site = models.OneToOneField("stations.Site", on_delete=models.CASCADE, related_name="+")
+    grid_g_per_kwh = models.DecimalField(
+        _("grid emission factor (g CO2e/kWh)"), max_digits=8, decimal_places=2
+    )
+    source = models.CharField(max_length=200, blank=True)
+
+    objects = RestrictedManager()
+    scope_site_path = "site"
+
+    def __str__(self) -> str:
+        return f"{self.site_id}: {self.grid_g_per_kwh} g/kWh"

@@ -5,15 +5,22 @@ path): a delegate's report holds only their sites.  Definitions: docs/reports.md
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from django.db.models import Max, QuerySet, Sum
 
 from apps.core.scoping import Actor
 
+from . import ghg
 from .choices import STATE_COLUMNS, GroupBy
-from .models import PortDayRollup, PortRollup, SiteQuarterRollup
+from .models import (
+    GhgSettings,
+    PortDayRollup,
+    PortRollup,
+    SiteEmissionFactor,
+    SiteQuarterRollup,
+)
 
 PERMISSION = "reports.view"
 SUMMED = (
@@ -105,6 +112,7 @@ class ReportRow:
     label: str
     measures: Measures
     previous: Measures
+    ghg_avoided_g: int | None = None  # by site only (each site has its own grid factor)
 
 
 @dataclass
@@ -116,6 +124,8 @@ class Report:
     previous: Measures
     rows: list[ReportRow] = field(default_factory=list)
     series: list[tuple[dt.date, int, int | None]] = field(default_factory=list)  # day, Wh, peak
+    ghg_avoided_g: int = 0
+    previous_ghg_avoided_g: int = 0
 
     @property
     def previous_start(self) -> dt.date:
@@ -179,7 +189,14 @@ def report_build(
         .annotate(energy_wh=Sum("energy_wh"), peak_power_w=Max("peak_power_w"))
         .order_by("day")
     ]
+    ghg_now = _ghg_by_site(current)
+    ghg_before = _ghg_by_site(before)
+    if group_by == GroupBy.SITE:
+        for row in rows:
+            row.ghg_avoided_g = ghg_now.get(row.key, 0)
     return Report(
+        ghg_avoided_g=sum(ghg_now.values()),
+        previous_ghg_avoided_g=sum(ghg_before.values()),
         start=start,
         end=end,
         group_by=group_by,
@@ -188,6 +205,28 @@ def report_build(
         rows=rows,
         series=series,
     )
+
+
+def ghg_factors() -> tuple[ghg.Factors, dict[int, Decimal]]:
+    """The tenant's factors and the sites' own grid factors."""
+    settings = GhgSettings.objects.first()
+    factors = (
+        ghg.Factors(settings.baseline_g_per_km, settings.ev_kwh_per_km, settings.grid_g_per_kwh)
+        if settings
+        else ghg.Factors()
+    )
+    sites = dict(SiteEmissionFactor.objects.values_list("site_id", "grid_g_per_kwh"))
+    return factors, sites
+
+
+def _ghg_by_site(rows: QuerySet) -> dict[int | None, int]:
+    factors, site_grid = ghg_factors()
+    out = {}
+    for row in rows.values("site_id").annotate(energy=Sum("energy_wh")):
+        grid = site_grid.get(row["site_id"])
+        mine = replace(factors, grid_g_per_kwh=grid) if grid is not None else factors
+        out[row["site_id"]] = ghg.avoided_g(row["energy"] or 0, mine)
+    return out
 
 
 def load_profile(

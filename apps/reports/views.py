@@ -52,6 +52,7 @@ class ReportView(ReportMixin, TemplateView):
             site_ids=[site.pk] if site else None,
         )
         context["report"] = report
+        context["ghg_factors"] = selectors.ghg_factors()[0]
         context["query"] = self.request.GET.urlencode()
         context["chart"] = {
             "days": [day.isoformat() for day, _wh, _peak in report.series],

@@ -39,3 +39,10 @@ def hours_of(seconds) -> str:
     if seconds is None:
         return "—"
     return formats.number_format(Decimal(seconds) / 3600, 1, use_l10n=True) + " h"
+
+
+@register.filter
+def kg(grams) -> str:
+    if grams is None:
+        return "—"
+    return formats.number_format(Decimal(grams) / 1000, 1, use_l10n=True) + " kg"
