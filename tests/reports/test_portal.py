@@ -33,6 +33,9 @@ def test_the_owner_sees_every_site_and_the_comparison(client_for, personas, mont
     page = client.get("/reports/", {**NOVEMBER, "site": a1.site.pk}).content.decode()
     totals = re.search(r'data-measure="energy">(.*?)</section>', page).group(1)
     assert "28.625 kWh" in totals and "5.000 kWh" in totals and "+472.5 %" in totals
+    # CO2e avoided with the default factors (tests/reports/test_ghg.py): 28,625 Wh → 26.3 kg.
+    ghg = re.search(r'data-measure="ghg">(.*?)</section>', page).group(1)
+    assert "26.3 kg" in ghg and 'id="ghg-method"' in page and "205.6 g/km" in page
     assert 'id="report-chart"' in page
 
 
