@@ -19,6 +19,7 @@ urlpatterns = [
     path("power/", include("apps.power.urls")),
     path("roaming/", include("apps.roaming.urls")),
     path("energy/", include("apps.energy.urls")),
+    path("reports/", include("apps.reports.urls")),
     path("api/v1/", include("apps.api.urls")),
     path("ocpi/", include("apps.roaming.ocpi_urls")),
     path("i18n/", include("django.conf.urls.i18n")),

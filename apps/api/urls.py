@@ -18,6 +18,7 @@ APP_ROUTERS = [
     "apps.billing.api.urls",
     "apps.monitoring.api.urls",
     "apps.roaming.api.urls",
+    "apps.reports.api.urls",
 ]
 
 urlpatterns = [

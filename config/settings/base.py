@@ -118,6 +118,7 @@ TENANT_APPS = [
     "apps.billing",
     "apps.roaming",
     "apps.energy",
+    "apps.reports",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

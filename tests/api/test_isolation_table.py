@@ -52,6 +52,7 @@ BILL_VIEW, BILL_MANAGE = "billing.view", "billing.manage"
 STATION = "/api/v1/stations/{pk}/"
 ROAM_VIEW, ROAM_MANAGE = "roaming.view", "roaming.manage"
 EN_VIEW, EN_MANAGE, EN_BMS = "energy.view", "energy.manage", "energy.bms"
+REPORTS_VIEW = "reports.view"
 
 TABLE: list[Endpoint] = [
     # sites
@@ -215,6 +216,14 @@ TABLE: list[Endpoint] = [
     E("POST", "/api/v1/bms-nodes/{pk}/limit/", EN_BMS, target="power_node"),
     E("POST", "/api/v1/bms-nodes/{pk}/end-limits/", EN_BMS, target="power_node"),
     E("POST", "/api/v1/bms-nodes/{pk}/building-load/", EN_BMS, target="power_node"),
+    # reports (measures from the rollups, per object in the caller's scope)
+    E("GET", "/api/v1/reports/sites/", REPORTS_VIEW, rows="site"),
+    E("GET", "/api/v1/reports/sites/{pk}/", REPORTS_VIEW, target="site"),
+    E("GET", "/api/v1/reports/sites/{pk}/load-profile/", REPORTS_VIEW, target="site"),
+    E("GET", "/api/v1/reports/stations/", REPORTS_VIEW, rows="station"),
+    E("GET", "/api/v1/reports/stations/{pk}/", REPORTS_VIEW, target="station"),
+    E("GET", "/api/v1/reports/ports/", REPORTS_VIEW, rows="evse"),
+    E("GET", "/api/v1/reports/ports/{pk}/", REPORTS_VIEW, target="evse"),
 ]
 ROAMING_TARGETS = {"roaming_partner", "roaming_token", "roaming_push", "roaming_command"}
 

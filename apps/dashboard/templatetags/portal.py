@@ -126,6 +126,7 @@ NAV = (
     ("energy:event_list", "Demand response", "energy.view"),
     ("roles:assignment_list", "People", "people.view"),
     ("audit:entry_list", "Audit log", "audit.view"),
+    ("reports:report", "Reports", "reports.view"),
 )
 
 
@@ -145,6 +146,7 @@ def _nav_label(name: str) -> str:
         "Roaming": gettext_lazy("Roaming"),
         "Demand response": gettext_lazy("Demand response"),
         "Audit log": pgettext_lazy("navigation", "Audit log"),
+        "Reports": gettext_lazy("Reports"),
     }
     return labels[name]
 

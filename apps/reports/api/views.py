@@ -1,0 +1,141 @@
+"""Reports over the API: a period's measures per site, station or port against the period
+before, and a site's 15-minute load profile.  Rows are the objects in the caller's scope (the
+one scoping path); their measures come from the rollups."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from apps.api.viewsets import ReadOnlyScopedViewSet
+from apps.stations.models import Evse, Site, Station
+
+from .. import selectors
+from ..choices import GroupBy
+from .serializers import (
+    LoadProfileSerializer,
+    PeriodSerializer,
+    PortReportSerializer,
+    SiteReportSerializer,
+    StationReportSerializer,
+)
+
+PERMISSION = selectors.PERMISSION
+
+
+class _ReportViewSet(ReadOnlyScopedViewSet):
+    view_permission = PERMISSION
+    group_by: str = ""
+
+    def period(self) -> dict:
+        serializer = PeriodSerializer(data=self.request.query_params)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def rows_for(self, objects: list) -> list[dict]:
+        period = self.period()
+        keys = [obj.pk for obj in objects]
+        report = selectors.report_build(
+            actor=self.actor, group_by=self.group_by, **period, **{self.filter_name: keys}
+        )
+        measured = {row.key: row for row in report.rows}
+        empty = selectors.Measures()
+        out = []
+        for obj in objects:
+            row = measured.get(obj.pk)
+            out.append(
+                {
+                    **self.identity(obj),
+                    "id": obj.pk,
+                    "label": str(obj),
+                    **period,
+                    "measures": (row.measures if row else empty).as_dict(),
+                    "previous": (row.previous if row else empty).as_dict(),
+                }
+            )
+        return out
+
+    def list(self, request, *args, **kwargs):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        objects = list(page if page is not None else queryset)
+        data = self.get_serializer(self.rows_for(objects), many=True).data
+        return self.get_paginated_response(data) if page is not None else Response(data)
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(self.get_serializer(self.rows_for([self.get_object()])[0]).data)
+
+
+@extend_schema(parameters=[PeriodSerializer])
+class SiteReportViewSet(_ReportViewSet):
+    """Per site: energy, peak power, time in each state, uptime, use, sessions, revenue."""
+
+    queryset = Site.objects.all()
+    serializer_class = SiteReportSerializer
+    group_by = GroupBy.SITE
+    filter_name = "site_ids"
+    action_permissions = {"load_profile": PERMISSION}
+
+    def identity(self, obj) -> dict:
+        return {"site": obj.pk}
+
+    @extend_schema(parameters=[PeriodSerializer], responses=LoadProfileSerializer)
+    @action(detail=True, methods=["get"], url_path="load-profile")
+    def load_profile(self, request, pk=None):
+        """The site's 15-minute energy and peak power over the period (its local days)."""
+        site = self.get_object()
+        period = self.period()
+        zone = ZoneInfo(site.timezone)
+        start = dt.datetime.combine(period["start"], dt.time(), zone)
+        end = dt.datetime.combine(period["end"], dt.time(), zone)
+        quarters = selectors.load_profile(
+            actor=self.actor, start=start, end=end, site_ids=[site.pk]
+        )
+        return Response(
+            LoadProfileSerializer(
+                {
+                    "site": site.pk,
+                    "start": start,
+                    "end": end,
+                    "quarters": [
+                        {
+                            "bucket": at,
+                            "energy_wh": wh,
+                            "peak_power_w": peak,
+                            "average_power_w": wh * 4,
+                        }
+                        for at, wh, peak in quarters
+                    ],
+                }
+            ).data
+        )
+
+
+@extend_schema(parameters=[PeriodSerializer])
+class StationReportViewSet(_ReportViewSet):
+    """Per station: the same measures as per site, for the stations in the caller's scope."""
+
+    queryset = Station.objects.all()
+    serializer_class = StationReportSerializer
+    group_by = GroupBy.STATION
+    filter_name = "station_ids"
+
+    def identity(self, obj) -> dict:
+        return {"station": obj.pk, "site": obj.site_id}
+
+
+@extend_schema(parameters=[PeriodSerializer])
+class PortReportViewSet(_ReportViewSet):
+    """Per port (EVSE): the same measures as per site, for the ports in the caller's scope."""
+
+    queryset = Evse.objects.select_related("station")
+    serializer_class = PortReportSerializer
+    group_by = GroupBy.PORT
+    filter_name = "evse_ids"
+
+    def identity(self, obj) -> dict:
+        return {"evse": obj.pk, "station": obj.station_id}

@@ -1,0 +1,257 @@
+"""Reads of the reports app: a report over a period, by site, station or port, against the
+period just before it.  Every row comes from the rollups through ``restrict`` (the one scoping
+path): a delegate's report holds only their sites.  Definitions: docs/reports.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+
+from django.db.models import Max, QuerySet, Sum
+
+from apps.core.scoping import Actor
+
+from . import ghg
+from .choices import STATE_COLUMNS, GroupBy
+from .models import (
+    GhgSettings,
+    PortDayRollup,
+    PortRollup,
+    SiteEmissionFactor,
+    SiteQuarterRollup,
+)
+
+PERMISSION = "reports.view"
+SUMMED = (
+    "energy_wh",
+    *STATE_COLUMNS,
+    "seconds_occupied",
+    "sessions_started",
+    "sessions_ended",
+    "revenue",
+)
+GROUP_FIELDS = {
+    GroupBy.SITE: ("site_id", "site__name"),
+    GroupBy.STATION: ("station_id", "station__identity"),
+    GroupBy.PORT: ("evse_id", "station__identity", "evse__evse_id"),
+}
+
+
+@dataclass
+class Measures:
+    """Sums over a set of port-quarters, and the ratios the report shows."""
+
+    energy_wh: int = 0
+    peak_power_w: int | None = None
+    seconds_available: int = 0
+    seconds_charging: int = 0
+    seconds_finished: int = 0
+    seconds_reserved: int = 0
+    seconds_faulted: int = 0
+    seconds_unavailable: int = 0
+    seconds_offline: int = 0
+    seconds_occupied: int = 0
+    sessions_started: int = 0
+    sessions_ended: int = 0
+    revenue: Decimal = Decimal("0")
+
+    @classmethod
+    def of(cls, row: dict) -> Measures:
+        return cls(
+            **{
+                name: row.get(name) or cls.__dataclass_fields__[name].default
+                for name in cls.__dataclass_fields__
+                if name in row
+            }
+        )
+
+    @property
+    def seconds_total(self) -> int:
+        return sum(getattr(self, name) for name in STATE_COLUMNS)
+
+    def _share(self, part: int, whole: int) -> Decimal | None:
+        return None if whole == 0 else (Decimal(part) / whole * 100).quantize(Decimal("0.1"))
+
+    @property
+    def uptime_percent(self) -> Decimal | None:
+        """Time not faulted and not offline, of the time counted."""
+        down = self.seconds_faulted + self.seconds_offline
+        return self._share(self.seconds_total - down, self.seconds_total)
+
+    @property
+    def utilisation_percent(self) -> Decimal | None:
+        """Time charging (or preparing, suspended), of the time counted."""
+        return self._share(self.seconds_charging, self.seconds_total)
+
+    @property
+    def occupancy_percent(self) -> Decimal | None:
+        """Time a session was open on the port (charging or idle), of the time counted."""
+        return self._share(self.seconds_occupied, self.seconds_total)
+
+    @property
+    def energy_per_session_wh(self) -> int | None:
+        return None if not self.sessions_ended else self.energy_wh // self.sessions_ended
+
+    def as_dict(self) -> dict:
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        for name in (
+            "uptime_percent",
+            "utilisation_percent",
+            "occupancy_percent",
+            "energy_per_session_wh",
+            "seconds_total",
+        ):
+            out[name] = getattr(self, name)
+        return out
+
+
+@dataclass
+class ReportRow:
+    key: int | None
+    label: str
+    measures: Measures
+    previous: Measures
+    ghg_avoided_g: int | None = None  # by site only (each site has its own grid factor)
+
+
+@dataclass
+class Report:
+    start: dt.date
+    end: dt.date  # excluded
+    group_by: str
+    totals: Measures
+    previous: Measures
+    rows: list[ReportRow] = field(default_factory=list)
+    series: list[tuple[dt.date, int, int | None]] = field(default_factory=list)  # day, Wh, peak
+    ghg_avoided_g: int = 0
+    previous_ghg_avoided_g: int = 0
+
+    @property
+    def previous_start(self) -> dt.date:
+        return self.start - (self.end - self.start)
+
+
+def _aggregates() -> dict:
+    return {**{name: Sum(name) for name in SUMMED}, "peak_power_w": Max("peak_power_w")}
+
+
+def _days(
+    *, actor: Actor, start: dt.date, end: dt.date, site_ids=None, station_ids=None, evse_ids=None
+) -> QuerySet:
+    rows = PortDayRollup.objects.restrict(actor, PERMISSION).filter(day__gte=start, day__lt=end)
+    if site_ids:
+        rows = rows.filter(site_id__in=site_ids)
+    if station_ids:
+        rows = rows.filter(station_id__in=station_ids)
+    if evse_ids:
+        rows = rows.filter(evse_id__in=evse_ids)
+    return rows
+
+
+def _label(group_by: str, row: dict) -> str:
+    if group_by == GroupBy.PORT:
+        return f"{row['station__identity']} #{row['evse__evse_id']}"
+    return str(row[GROUP_FIELDS[group_by][1]] or "—")
+
+
+def report_build(
+    *,
+    actor: Actor,
+    start: dt.date,
+    end: dt.date,
+    group_by: str = GroupBy.SITE,
+    site_ids: list[int] | None = None,
+    station_ids: list[int] | None = None,
+    evse_ids: list[int] | None = None,
+) -> Report:
+    """Days [start, end) in each site's own calendar, and the same length just before."""
+    previous_start = start - (end - start)
+    filters = {"site_ids": site_ids, "station_ids": station_ids, "evse_ids": evse_ids}
+    current = _days(actor=actor, start=start, end=end, **filters)
+    before = _days(actor=actor, start=previous_start, end=start, **filters)
+    fields = GROUP_FIELDS[group_by]
+    now_rows = {r[fields[0]]: r for r in current.values(*fields).annotate(**_aggregates())}
+    old_rows = {r[fields[0]]: r for r in before.values(*fields).annotate(**_aggregates())}
+    rows = [
+        ReportRow(
+            key=key,
+            label=_label(group_by, row),
+            measures=Measures.of(row),
+            previous=Measures.of(old_rows.get(key, {})),
+        )
+        for key, row in now_rows.items()
+    ]
+    rows.sort(key=lambda r: (-r.measures.energy_wh, r.label))
+    series = [
+        (r["day"], r["energy_wh"] or 0, r["peak_power_w"])
+        for r in current.values("day")
+        .annotate(energy_wh=Sum("energy_wh"), peak_power_w=Max("peak_power_w"))
+        .order_by("day")
+    ]
+    ghg_now = _ghg_by_site(current)
+    ghg_before = _ghg_by_site(before)
+    if group_by == GroupBy.SITE:
+        for row in rows:
+            row.ghg_avoided_g = ghg_now.get(row.key, 0)
+    return Report(
+        ghg_avoided_g=sum(ghg_now.values()),
+        previous_ghg_avoided_g=sum(ghg_before.values()),
+        start=start,
+        end=end,
+        group_by=group_by,
+        totals=Measures.of(current.aggregate(**_aggregates())),
+        previous=Measures.of(before.aggregate(**_aggregates())),
+        rows=rows,
+        series=series,
+    )
+
+
+def ghg_factors() -> tuple[ghg.Factors, dict[int, Decimal]]:
+    """The tenant's factors and the sites' own grid factors."""
+    settings = GhgSettings.objects.first()
+    factors = (
+        ghg.Factors(settings.baseline_g_per_km, settings.ev_kwh_per_km, settings.grid_g_per_kwh)
+        if settings
+        else ghg.Factors()
+    )
+    sites = dict(SiteEmissionFactor.objects.values_list("site_id", "grid_g_per_kwh"))
+    return factors, sites
+
+
+def _ghg_by_site(rows: QuerySet) -> dict[int | None, int]:
+    factors, site_grid = ghg_factors()
+    out = {}
+    for row in rows.values("site_id").annotate(energy=Sum("energy_wh")):
+        grid = site_grid.get(row["site_id"])
+        mine = replace(factors, grid_g_per_kwh=grid) if grid is not None else factors
+        out[row["site_id"]] = ghg.avoided_g(row["energy"] or 0, mine)
+    return out
+
+
+def load_profile(
+    *, actor: Actor, start: dt.datetime, end: dt.datetime, site_ids=None, station_ids=None
+) -> list[tuple[dt.datetime, int, int | None]]:
+    """Energy (Wh) and peak power (W) of every quarter hour of [start, end), summed over the
+    ports in scope: the 15-minute report."""
+    if station_ids:
+        rows = PortRollup.objects.restrict(actor, PERMISSION).filter(station_id__in=station_ids)
+    else:  # whole sites: their summed quarters, a twentieth of the rows of their ports
+        rows = SiteQuarterRollup.objects.restrict(actor, PERMISSION)
+    rows = rows.filter(bucket__gte=start, bucket__lt=end)
+    if site_ids:
+        rows = rows.filter(site_id__in=site_ids)
+    return [
+        (r["bucket"], r["energy_wh"], r["peak_power_w"])
+        for r in rows.values("bucket")
+        .annotate(energy_wh=Sum("energy_wh"), peak_power_w=Max("peak_power_w"))
+        .order_by("bucket")
+    ]
+
+
+def port_rollup_list(*, actor: Actor) -> QuerySet:
+    return PortRollup.objects.restrict(actor, PERMISSION).select_related("station", "evse")
+
+
+def day_rollup_list(*, actor: Actor) -> QuerySet:
+    return PortDayRollup.objects.restrict(actor, PERMISSION).select_related("station", "evse")
