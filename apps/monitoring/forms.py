@@ -205,6 +205,13 @@ class RemoteStopForm(StationCommandForm):
         )
 
 
+class PasswordRotateForm(StationCommandForm):
+    """No input: the command service generates a strong password (OCPP 2.0.1 A01, 1.6
+    AuthorizationKey) and the old one keeps working until the station logs in with it."""
+
+    prefix_name = "password_rotate"
+
+
 COMMAND_FORMS: dict[str, type[StationCommandForm]] = {
     "reset": ResetForm,
     "unlock": UnlockForm,
@@ -214,10 +221,12 @@ COMMAND_FORMS: dict[str, type[StationCommandForm]] = {
     "configuration_change": ConfigurationChangeForm,
     "remote_start": RemoteStartForm,
     "remote_stop": RemoteStopForm,
+    "password_rotate": PasswordRotateForm,
 }
 COMMAND_PERMISSIONS = {
     "configuration_read": "stations.configure",
     "configuration_change": "stations.configure",
+    "password_rotate": "stations.configure",
 }
 
 

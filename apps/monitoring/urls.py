@@ -38,6 +38,11 @@ STATION_ROUTES = [
         name="station_configuration_change",
     ),
     path(
+        "stations/<int:pk>/password/rotate/",
+        views.StationPasswordRotateView.as_view(),
+        name="station_password_rotate",
+    ),
+    path(
         "stations/<int:pk>/start/",
         views.SessionRemoteStartView.as_view(),
         name="station_remote_start",

@@ -311,6 +311,12 @@ class StationConfigurationChangeView(StationCommandView):
     service = "station_configuration_change"
 
 
+class StationPasswordRotateView(StationCommandView):
+    permission = "stations.configure"
+    form_name = "password_rotate"
+    service = "station_password_rotate"
+
+
 class SessionRemoteStartView(StationCommandView):
     form_name = "remote_start"
     service = "session_remote_start"

@@ -39,20 +39,22 @@ def station_calls(monkeypatch):
         },
         "RemoteStartTransaction": {"status": "Accepted"},
         "RemoteStopTransaction": {"status": "Accepted"},
-        "SetVariables": {
-            "setVariableResult": [
-                {
-                    "attributeStatus": "Accepted",
-                    "component": {"name": "OCPPCommCtrlr"},
-                    "variable": {"name": "HeartbeatInterval"},
-                }
-            ]
-        },
     }
 
     def station_call(station, action, payload, *, timeout=None, validate=True):
         commands.validate_action_payload(station.ocpp_version, action, payload)
         sent.append((station.identity, action, payload))
+        if action == "SetVariables":  # the station accepts what it was asked to set
+            return {
+                "setVariableResult": [
+                    {
+                        "attributeStatus": "Accepted",
+                        "component": item["component"],
+                        "variable": item["variable"],
+                    }
+                    for item in payload["setVariableData"]
+                ]
+            }
         return answers[action]
 
     monkeypatch.setattr(commands, "station_call", station_call)
@@ -299,3 +301,36 @@ def test_service_refuses_an_actor_without_the_permission(network, personas, stat
             requester=Requester(actor=UserActor(personas.delegate)), station=network.a2_station
         )
     assert station_calls == []
+
+
+def test_rotate_password_from_the_portal(network, personas, client_for, station_calls):
+    """The station page's "rotate password" sends a generated 16-40 character password
+    (1.6 AuthorizationKey, 2.0.1 SecurityCtrlr.BasicAuthPassword) and stages it."""
+    from apps.tenants.models import StationIdentity
+
+    client = client_for(personas.owner)
+    page = client.get(reverse("stations:station_detail", args=[network.a2_station.pk]))
+    assert 'data-command="password_rotate"' in page.content.decode()
+    html = post(
+        client, "stations:station_password_rotate", network.a2_station, {}, **HTMX
+    ).content.decode()
+    assert 'class="outcome ok"' in html
+    identity, action, payload = station_calls[-1]
+    assert (identity, action) == (network.a2_station.identity, "SetVariables")
+    (item,) = payload["setVariableData"]
+    assert item["component"] == {"name": "SecurityCtrlr"}
+    assert item["variable"] == {"name": "BasicAuthPassword"}
+    assert 16 <= len(item["attributeValue"]) <= 40
+    assert item["attributeValue"] not in html  # the new password is never shown
+    registry = StationIdentity.objects.get(identity=network.a2_station.identity)
+    assert (
+        registry.pending_password_hash
+    )  # staged: both passwords work until the station uses the new
+    entry = AuditEntry.objects.get(action="station.password_rotate")
+    assert item["attributeValue"] not in str(entry.changes)
+    # A delegate of another site gets nothing.
+    other = client_for(personas.delegate)
+    assert post(other, "stations:station_password_rotate", network.a2_station, {}).status_code in (
+        403,
+        404,
+    )
