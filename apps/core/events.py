@@ -40,6 +40,10 @@ METER_VALUES_RECEIVED = "meter_values.received"
 # kind and ``alert``: the alert as integrators see it (apps.monitoring.services.alert_data).
 ALERT_RAISED = "alert.raised"
 ALERT_CLEARED = "alert.cleared"
+# A feature asks for a person to be told something (apps.notifications subscribes, in the
+# emitter's transaction): recipient={key, email, phone, language}, kind, event_key (one
+# message per event_key and channel, however often it is asked), context (the message's values).
+NOTIFICATION_REQUESTED = "notification.requested"
 
 KNOWN_EVENTS = {
     STATION_CONNECTED,
@@ -52,6 +56,7 @@ KNOWN_EVENTS = {
     METER_VALUES_RECEIVED,
     ALERT_RAISED,
     ALERT_CLEARED,
+    NOTIFICATION_REQUESTED,
 }
 
 Handler = Callable[..., Any]
