@@ -19,6 +19,7 @@ urlpatterns = [
     path("power/", include("apps.power.urls")),
     path("notifications/", include("apps.notifications.urls")),
     path("waitlist/", include("apps.waitlist.urls")),
+    path("valet/", include("apps.valet.urls")),
     path("api/v1/", include("apps.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

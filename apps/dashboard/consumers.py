@@ -156,7 +156,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             if self.power != "all" and self.power != str(data.get("station_id")):
                 return False
             return viewer.stations.covers_site(site_id)
-        if kind in ("station", "alert"):
+        if kind in ("station", "alert", "valet"):
             return viewer.stations.covers_site(site_id)
         if kind == "power_tree":
             return viewer.power_tree is not None and viewer.power_tree.covers_site(site_id)

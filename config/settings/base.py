@@ -102,7 +102,7 @@ TENANT_APPS = [
     "apps.dashboard",
     "apps.power",
     "apps.billing",
-    "apps.notifications", "apps.waitlist",  # issue 15
+    "apps.notifications", "apps.waitlist", "apps.valet",  # issue 15
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
