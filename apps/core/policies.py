@@ -19,6 +19,9 @@ AUTHORIZATION = (
     "authorization"  # (token_uid, token_type, station, evse_id) -> AuthorizationDecision
 )
 PRICE_INFO = "price_info"  # (station, evse_id, token_uid) -> str shown to the driver
+# (station_id, evse_id) -> {"position", "label", ...} of the next driver waiting for this port
+# (the waitlist answers; the valet board shows it), or None.
+NEXT_WAITING = "next_waiting"
 
 
 def register(question: str, policy: Policy) -> None:
