@@ -22,6 +22,7 @@ import secrets
 from contextvars import ContextVar
 from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Value, When
 from django.utils import formats, timezone
@@ -83,6 +84,56 @@ def may_charge(*, group: WaitlistGroup, token_uid: str, token_type: str = "") ->
     finally:
         _asking.reset(marker)
     return decision.accepted
+
+
+GROUP_FIELDS = (
+    "name",
+    "hold_minutes",
+    "max_no_shows",
+    "allow_several_queues",
+    "opens_at",
+    "closes_at",
+    "is_active",
+    "no_show_fee",
+)
+
+
+def _check_stations(group: WaitlistGroup, stations) -> None:
+    if any(station.site_id != group.site_id for station in stations):
+        raise ValidationError(_("A queue's stations must be at its site."))
+
+
+@transaction.atomic
+def group_create(*, site, stations=(), **fields) -> WaitlistGroup:
+    group = WaitlistGroup(site=site, **{k: v for k, v in fields.items() if k in GROUP_FIELDS})
+    group.full_clean()
+    _check_stations(group, stations)
+    group.save()
+    group.stations.set(stations)
+    return group
+
+
+@transaction.atomic
+def group_update(*, group: WaitlistGroup, stations=None, **fields) -> WaitlistGroup:
+    for name, value in fields.items():
+        if name in GROUP_FIELDS:
+            setattr(group, name, value)
+    group.full_clean()
+    group.save()
+    if stations is not None:
+        _check_stations(group, stations)
+        group.stations.set(stations)
+    from . import tasks
+
+    _queue_after_commit(tasks.group_promote, group.pk)  # opened, or a station added
+    return group
+
+
+@transaction.atomic
+def group_delete(*, group: WaitlistGroup) -> None:
+    for entry in group.entries.filter(status=EntryStatus.HELD):
+        entry_leave(entry=entry)
+    group.delete()
 
 
 @transaction.atomic

@@ -162,7 +162,16 @@ def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
     from apps.monitoring.models import Alert
 
     alert = Alert.objects.create(station=first, kind="offline", severity="critical", raised_at=T0)
+    from apps.waitlist.models import WaitlistEntry, WaitlistGroup  # waitlist
+
+    queue = WaitlistGroup.objects.create(site=site, name=f"{prefix} queue")
+    queue.stations.set(place.stations)
+    waiting = WaitlistEntry.objects.create(
+        group=queue, token_uid=token.uid, joined_via="api", joined_at=T0, queued_at=T0
+    )
     place.objects = {
+        "waitlist_group": queue,
+        "waitlist_entry": waiting,
         "power_node": node,
         "power_limit": limit,
         "power_allocation": allocation,

@@ -50,6 +50,7 @@ HOOK_VIEW, HOOK_MANAGE = "webhooks.view", "webhooks.manage"
 POWER_VIEW, POWER_MANAGE = "power.view", "power.manage"
 BILL_VIEW, BILL_MANAGE = "billing.view", "billing.manage"
 STATION = "/api/v1/stations/{pk}/"
+WL_VIEW, WL_MANAGE = "waitlist.view", "waitlist.manage"  # waitlist
 
 TABLE: list[Endpoint] = [
     # sites
@@ -180,6 +181,17 @@ TABLE: list[Endpoint] = [
     E("GET", "/api/v1/me/", None),
     E("GET", "/api/v1/schema/", None),
     E("GET", "/api/v1/docs/", None),
+    # waitlist
+    E("GET", "/api/v1/waitlist/groups/", WL_VIEW, rows="site"),
+    E("POST", "/api/v1/waitlist/groups/", WL_MANAGE),
+    E("GET", "/api/v1/waitlist/groups/{pk}/", WL_VIEW, target="waitlist_group"),
+    E("PUT", "/api/v1/waitlist/groups/{pk}/", WL_MANAGE, target="waitlist_group"),
+    E("PATCH", "/api/v1/waitlist/groups/{pk}/", WL_MANAGE, target="waitlist_group"),
+    E("DELETE", "/api/v1/waitlist/groups/{pk}/", WL_MANAGE, target="waitlist_group"),
+    E("GET", "/api/v1/waitlist/entries/", WL_VIEW, rows="site"),
+    E("POST", "/api/v1/waitlist/entries/", WL_MANAGE),
+    E("GET", "/api/v1/waitlist/entries/{pk}/", WL_VIEW, target="waitlist_entry"),
+    E("POST", "/api/v1/waitlist/entries/{pk}/leave/", WL_MANAGE, target="waitlist_entry"),
 ]
 
 TENANT_WIDE = {
