@@ -8,7 +8,7 @@ import json
 
 from django.core import signing
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from . import conf, services
 
@@ -22,11 +22,15 @@ def contact_key_from(signed: str) -> str | None:
         return None
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def push_subscribe(request: HttpRequest, signed: str) -> JsonResponse:
+    """GET: the server's VAPID public key (empty: push is off); POST: the browser's
+    subscription, stored for the contact the link names."""
     key = contact_key_from(signed)
     if key is None:
         return JsonResponse({"detail": "Bad link"}, status=404)
+    if request.method == "GET":
+        return JsonResponse({"vapid_public_key": conf.vapid_public_key()})
     try:
         data = json.loads(request.body)
         endpoint, keys = data["endpoint"], data["keys"]

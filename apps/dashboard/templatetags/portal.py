@@ -124,6 +124,8 @@ NAV = (
     ("billing:tariff_list", "Billing", "billing.view"),
     ("roles:assignment_list", "People", "people.view"),
     ("audit:entry_list", "Audit log", "audit.view"),
+    ("waitlist:group_list", "Waitlist", "waitlist.view"),
+    ("valet:home", "Valet", "valet.view"),
 )
 
 
@@ -141,6 +143,8 @@ def _nav_label(name: str) -> str:
         "People": gettext_lazy("People"),
         "Billing": gettext_lazy("Billing"),
         "Audit log": pgettext_lazy("navigation", "Audit log"),
+        "Waitlist": gettext_lazy("Waitlist"),
+        "Valet": gettext_lazy("Valet board"),
     }
     return labels[name]
 
