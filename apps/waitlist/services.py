@@ -473,6 +473,21 @@ def reservation_cancel(*, station_id: int, reservation_id: int) -> str:
     ).status
 
 
+JUST_STOPPED = dt.timedelta(minutes=2)
+
+
+def _charging_or_just_stopped(*, uid: str, group: WaitlistGroup) -> bool:
+    from django.db.models import Q
+
+    from apps.charging.choices import SessionStatus
+
+    return ChargingSession.objects.filter(
+        Q(status=SessionStatus.ACTIVE) | Q(ended_at__gte=timezone.now() - JUST_STOPPED),
+        id_token=uid,
+        station__in=group.stations.all(),
+    ).exists()
+
+
 def port_label(evse: Evse) -> str:
     return f"{evse.station.name or evse.station.identity} #{evse.evse_id}"
 
@@ -494,6 +509,8 @@ def tap_authorization(
         return None
     if WaitlistEntry.objects.filter(token_uid=uid, status=EntryStatus.HELD).exists():
         return None  # their held port: they are here to charge
+    if _charging_or_just_stopped(uid=uid, group=group):
+        return None  # a stop (1.6 StopTransaction, 2.0.1 Ended) names the token too
     marker = _asking.set(True)
     try:
         decision = charging.authorize(uid=uid, token_type=token_type, station_id=station_id)

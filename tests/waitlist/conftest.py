@@ -24,6 +24,10 @@ def site(alpha):
 
 @pytest.fixture
 def group(site):
+    return make_group(site)
+
+
+def make_group(site):
     stations = []
     for version in ("1.6", "2.0.1"):
         station = station_register(
@@ -45,3 +49,32 @@ def tokens(alpha):
 
 def ports(group) -> list[Evse]:
     return list(Evse.objects.filter(station__in=group.stations.all()).order_by("station_id"))
+
+
+RACE_SLUG = "wlrace"
+
+
+@pytest.fixture
+def wl_tenant(transactional_db):
+    """A tenant of its own for tests that commit: pytest-django empties the tables of the
+    schema the connection is on afterwards; leaving it on this tenant keeps alpha, beta and
+    the public schema intact."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    from apps.tenants.models import Tenant
+    from apps.tenants.services import tenant_create
+    from apps.waitlist.models import WaitlistEntry
+
+    tenant = Tenant.objects.filter(slug=RACE_SLUG).first() or tenant_create(
+        name="Waitlist race",
+        slug=RACE_SLUG,
+        admin_email="owner@wlrace.test",
+        admin_password=None,
+        timezone="America/Montreal",
+    )
+    connection.set_tenant(tenant)
+    if WaitlistEntry.objects.exists():  # left by an interrupted run
+        call_command("flush", interactive=False, verbosity=0)
+    yield tenant
+    connection.set_tenant(tenant)

@@ -16,7 +16,6 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from ocpp.routing import on
 from ocpp.v16 import call as call16
@@ -27,7 +26,7 @@ from websockets.asyncio.client import connect
 
 from apps.charging.models import ChargingSession, IdToken
 from apps.stations.services import site_create, station_register
-from apps.waitlist import tasks
+from apps.waitlist import services, tasks
 from apps.waitlist.choices import EntryStatus
 from apps.waitlist.models import WaitlistEntry, WaitlistGroup
 from config.celery import app as celery_app
@@ -36,7 +35,6 @@ from tests.ocpp.clients import Client16, Client201, in_db
 from tests.workers import WorkerProcess, started
 
 pytestmark = pytest.mark.slow
-SLUG = "wlrace"
 
 
 class Station16(Client16):
@@ -93,27 +91,6 @@ class Connected:
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
-
-@pytest.fixture
-def wl_tenant(transactional_db):
-    from django.core.management import call_command
-
-    from apps.tenants.models import Tenant
-    from apps.tenants.services import tenant_create
-
-    tenant = Tenant.objects.filter(slug=SLUG).first() or tenant_create(
-        name="Waitlist race",
-        slug=SLUG,
-        admin_email="owner@wlrace.test",
-        admin_password=None,
-        timezone="America/Montreal",
-    )
-    connection.set_tenant(tenant)
-    if WaitlistEntry.objects.exists():  # left by an interrupted run
-        call_command("flush", interactive=False, verbosity=0)
-    yield tenant
-    connection.set_tenant(tenant)  # pytest-django flushes this tenant's tables, not alpha's
 
 
 @pytest.fixture
@@ -211,8 +188,13 @@ def test_three_drivers_queue_on_two_busy_ports_of_both_versions(wl_tenant, platf
                     assert answer.id_token_info["status"] == "Accepted"
                 await wait_until(lambda uid=uid: entry(wl_tenant, uid), timeout=10)
             # the 2.0.1 display shows the second driver's place
-            shown = await wait_until(
-                lambda: [p for act, p in b.received if act == "SetDisplayMessage"], timeout=20
+            shown = await wait_until(  # (billing shows the price too: another message id)
+                lambda: [
+                    p
+                    for act, p in b.received
+                    if act == "SetDisplayMessage" and p["id"] == services.DISPLAY_MESSAGE_ID
+                ],
+                timeout=20,
             )
             assert "2" in shown[0]["message"]["content"]
 

@@ -20,7 +20,7 @@ from apps.waitlist import selectors, services
 from apps.waitlist.choices import EntryStatus, JoinedVia
 from apps.waitlist.models import WaitlistEntry
 
-from .conftest import busy, ports
+from .conftest import busy, make_group, ports
 
 
 def join(group, token, **kw):
@@ -81,13 +81,16 @@ def test_a_held_driver_gets_no_second_port(group, tokens):
     assert services.port_promote(evse_pk=b.pk) is None
 
 
-def test_two_processes_racing_on_one_port_hand_it_to_exactly_one_driver(
-    group, tokens, transactional_db
-):
+def test_two_processes_racing_on_one_port_hand_it_to_exactly_one_driver(wl_tenant):
     """Two threads, each with its own database connection, claim the same freed port at once
     (committed data: the unique hold decides)."""
-    for token in tokens:
-        join(group, token)
+    from apps.stations.services import site_create
+
+    group = make_group(site_create(name="Race garage", timezone="America/Montreal"))
+    for index in range(3):
+        services.entry_join(
+            group=group, token_uid=f"RACE{index}", via=JoinedVia.API, check_access=False
+        )
     port = ports(group)[0]
     busy(port, "Available")
     tenant = connection.tenant
@@ -181,3 +184,25 @@ def test_a_tap_on_a_busy_group_joins_the_queue_and_a_free_port_does_not(group, t
     assert not WaitlistEntry.objects.filter(token_uid=tokens[2].uid).exists()
     assert ChargingSession.objects.count() == 0  # nothing started, nothing charged
     assert Evse.objects.filter(status="Available").count() == 0
+
+
+def test_a_driver_stopping_their_session_does_not_join_the_queue(group, tokens):
+    """1.6 StopTransaction and 2.0.1 TransactionEvent(Ended) ask about the token with no port
+    named, like a tap: the driver who just stopped is not queued."""
+    port = ports(group)[0]
+    session, _ = charging.session_start(
+        station_id=port.station_id,
+        evse_id=port.evse_id,
+        id_token=tokens[0].uid,
+        meter_start_wh=0,
+        started_at=timezone.now(),
+    )
+    charging.session_stop(
+        station_id=port.station_id,
+        transaction_id=session.transaction_id,
+        meter_stop_wh=100,
+        ended_at=timezone.now(),
+        reason="Local",
+    )
+    assert charging.authorize(uid=tokens[0].uid, station_id=port.station_id).accepted
+    assert not WaitlistEntry.objects.filter(token_uid=tokens[0].uid).exists()
