@@ -102,7 +102,9 @@ TENANT_APPS = [
     "apps.dashboard",
     "apps.power",
     "apps.billing",
-    "apps.notifications", "apps.waitlist", "apps.valet",  # issue 15
+    "apps.notifications",  # issue 15
+    "apps.waitlist",
+    "apps.valet",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
