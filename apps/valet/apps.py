@@ -7,7 +7,7 @@ class ValetConfig(AppConfig):
     verbose_name = "Valet"
 
     def ready(self) -> None:
-        from apps.core import events
+        from apps.core import events, panels
         from apps.core.permissions import register
 
         from . import handlers
@@ -17,3 +17,12 @@ class ValetConfig(AppConfig):
         events.subscribe(events.STATUS_CHANGED, handlers.on_board_changed)
         events.subscribe(events.SESSION_STARTED, handlers.on_board_changed)
         events.subscribe(events.SESSION_ENDED, handlers.on_board_changed)
+        panels.register(
+            panels.Panel(
+                page=panels.SITE,
+                slot="links",
+                name="valet.site_link",
+                template_name="valet/_site_link.html",
+                permission="valet.view",
+            )
+        )

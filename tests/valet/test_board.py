@@ -117,3 +117,10 @@ def _actor(user):
     from apps.roles.selectors import UserActor
 
     return UserActor(user)
+
+
+def test_the_site_page_links_to_its_board_for_the_valet(valet, personas, client_for, alpha_sites):
+    url = reverse("stations:site_detail", args=[alpha_sites[0].pk])
+    board = reverse("valet:board", args=[alpha_sites[0].pk])
+    assert board in client_for(valet).get(url).content.decode()
+    assert board not in client_for(personas.delegate).get(url).content.decode()

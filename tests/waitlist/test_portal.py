@@ -79,3 +79,13 @@ def test_the_driver_page_speaks_french(alpha, group, tokens, settings):
     phone.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
     page = phone.get(views.driver_link(entry)).content.decode()
     assert "Vous êtes numéro 1" in page and "Quitter la file" in page
+
+
+def test_the_station_page_shows_its_queue(personas, client_for, group, tokens):
+    from apps.waitlist.services import entry_join
+
+    entry_join(group=group, token_uid=tokens[0].uid, via="page")
+    station = group.stations.order_by("pk").first()
+    page = client_for(personas.owner).get(reverse("stations:station_detail", args=[station.pk]))
+    html = page.content.decode()
+    assert reverse("waitlist:group_detail", args=[group.pk]) in html and "1 waiting" in html
