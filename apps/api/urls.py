@@ -19,6 +19,7 @@ APP_ROUTERS = [
     "apps.monitoring.api.urls",
     "apps.roaming.api.urls",
     "apps.reports.api.urls",
+    "apps.waitlist.api.urls",
 ]
 
 urlpatterns = [

@@ -42,6 +42,10 @@ ALERT_RAISED = "alert.raised"
 ALERT_CLEARED = "alert.cleared"
 # Emitted by billing once a finished session is priced (its receipt written), with session_id.
 SESSION_PRICED = "session.priced"
+# A feature asks for a person to be told something (apps.notifications subscribes, in the
+# emitter's transaction): recipient={key, email, phone, language}, kind, event_key (one
+# message per event_key and channel, however often it is asked), context (the message's values).
+NOTIFICATION_REQUESTED = "notification.requested"
 
 KNOWN_EVENTS = {
     STATION_CONNECTED,
@@ -55,6 +59,7 @@ KNOWN_EVENTS = {
     ALERT_RAISED,
     ALERT_CLEARED,
     SESSION_PRICED,
+    NOTIFICATION_REQUESTED,
 }
 
 Handler = Callable[..., Any]

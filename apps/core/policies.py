@@ -29,6 +29,9 @@ EV_CHARGING_SCHEDULE = "ev_charging_schedule"
 # (session_id, country_code, party_id, cdr_token, cdr_location) -> the OCPI 2.2.1 CDR of a
 # priced session (a dict), or None while it is not priced
 OCPI_CDR = "ocpi_cdr"
+# (station_id, evse_id) -> {"position", "label", ...} of the next driver waiting for this port
+# (the waitlist answers; the valet board shows it), or None.
+NEXT_WAITING = "next_waiting"
 
 
 def register(question: str, policy: Policy) -> None:

@@ -25,6 +25,7 @@ from django.http.cookie import parse_cookie
 from django.utils.module_loading import import_string
 
 from apps.core.live import group_for
+from apps.core.permissions import PERMISSIONS
 from apps.core.scoping import Scope
 
 # A revoked role or a signed-out session stops the feed within this many seconds.
@@ -38,6 +39,7 @@ class Viewer:
     stations: Scope
     sessions: Scope
     power_tree: Scope | None = None  # power.view: the live electrical tree (apps.power.live)
+    valet: Scope | None = None  # valet.view: the valet board (apps.valet)
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str:
@@ -96,6 +98,7 @@ def viewer_for(scope: dict[str, Any]) -> Viewer | None:
             stations=actor.scope_for("stations.view"),
             sessions=actor.scope_for("sessions.view"),
             power_tree=actor.scope_for("power.view"),
+            valet=actor.scope_for("valet.view") if "valet.view" in PERMISSIONS else None,
         )
     return None if viewer.stations.empty else viewer
 
@@ -156,6 +159,8 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             if self.power != "all" and self.power != str(data.get("station_id")):
                 return False
             return viewer.stations.covers_site(site_id)
+        if kind == "valet":
+            return viewer.valet is not None and viewer.valet.covers_site(site_id)
         if kind in ("station", "alert"):
             return viewer.stations.covers_site(site_id)
         if kind == "power_tree":

@@ -689,6 +689,74 @@ def session_remote_stop(*, requester: Requester, session) -> CommandReply:
     )
 
 
+def reservation_reserve_now(
+    *,
+    requester: Requester,
+    station,
+    evse_id: int,
+    reservation_id: int,
+    expires_at: dt.datetime,
+    id_token: str,
+    token_type: str = "ISO14443",
+    timeout: float | None = None,
+) -> CommandReply:
+    """Hold port ``evse_id`` for ``id_token`` until ``expires_at`` (ReserveNow, both versions);
+    the station answers Accepted, Occupied, Faulted, Unavailable or Rejected."""
+    expiry = expires_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.reserve_now",
+        inputs={"evse_id": evse_id, "reservation_id": reservation_id, "expires_at": expiry},
+        build=lambda version: [
+            payloads.reserve_now(
+                version,
+                evse_id=evse_id,
+                reservation_id=reservation_id,
+                expires_at=expiry,
+                id_token=id_token,
+                token_type=token_type,
+            )
+        ],
+        timeout=timeout,
+    )
+
+
+def reservation_cancel(
+    *, requester: Requester, station, reservation_id: int, timeout: float | None = None
+) -> CommandReply:
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.cancel_reservation",
+        inputs={"reservation_id": reservation_id},
+        build=lambda version: [payloads.cancel_reservation(version, reservation_id=reservation_id)],
+        timeout=timeout,
+    )
+
+
+def station_display_message(
+    *,
+    requester: Requester,
+    station,
+    message_id: int,
+    text: str,
+    language: str,
+    timeout: float | None = None,
+) -> CommandReply:
+    """Show ``text`` on a 2.0.1 station's display (same ``message_id``: replaces it)."""
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.display_message",
+        inputs={"message_id": message_id, "text": text, "language": language},
+        build=lambda version: [
+            payloads.display_message(version, message_id=message_id, text=text, language=language)
+        ],
+        timeout=timeout,
+    )
+
+
 def remote_start_session_started(*, session) -> int | None:
     """A session has just opened: if a remote start asked for it (accepted, or not answered yet
     in the process that sent it), record it on that command's audit entry (2.0.1: the same ``remoteStartId``; 1.6: the same port and token,

@@ -107,6 +107,59 @@ def remote_stop(version: str, *, transaction_id: str) -> Call:
     return Call("RequestStopTransaction", {"transactionId": transaction_id})
 
 
+def reserve_now(
+    version: str,
+    *,
+    evse_id: int,
+    reservation_id: int,
+    expires_at: str,
+    id_token: str,
+    token_type: str = "ISO14443",
+) -> Call:
+    """Hold a port for a token until ``expires_at`` (ISO 8601 UTC).  1.6 names the connector
+    (our port number); 2.0.1 the EVSE and the token's type."""
+    if version == V16:
+        return Call(
+            "ReserveNow",
+            {
+                "connectorId": evse_id,
+                "expiryDate": expires_at,
+                "idTag": id_token,
+                "reservationId": reservation_id,
+            },
+        )
+    return Call(
+        "ReserveNow",
+        {
+            "id": reservation_id,
+            "expiryDateTime": expires_at,
+            "idToken": {"idToken": id_token, "type": token_type or "ISO14443"},
+            "evseId": evse_id,
+        },
+    )
+
+
+def cancel_reservation(version: str, *, reservation_id: int) -> Call:
+    _known(version)
+    return Call("CancelReservation", {"reservationId": reservation_id})
+
+
+def display_message(version: str, *, message_id: int, text: str, language: str) -> Call:
+    """2.0.1 SetDisplayMessage (1.6 has no display message in its core profile)."""
+    if version != V201:
+        raise ValueError("Display messages need OCPP 2.0.1")
+    return Call(
+        "SetDisplayMessage",
+        {
+            "message": {
+                "id": message_id,
+                "priority": "InFront",
+                "message": {"format": "UTF8", "language": language, "content": text[:512]},
+            }
+        },
+    )
+
+
 def _known(version: str) -> str:
     if version not in RESET_TYPES:
         raise ValueError(f"Unknown OCPP version {version!r}")

@@ -33,6 +33,6 @@ BUILTIN_PERMISSIONS: dict[str, list[str]] = {
     ],
     BuiltinRole.VIEWER: ["sites.view", "stations.view", "sessions.view", "power.view"],
     BuiltinRole.FLEET_MANAGER: ["sites.view", "stations.view", "sessions.view", "power.view"],
-    BuiltinRole.VALET: ["sites.view", "stations.view"],
+    BuiltinRole.VALET: ["sites.view", "stations.view", "valet.view", "valet.act"],
     BuiltinRole.DRIVER: [],
 }

@@ -119,6 +119,9 @@ TENANT_APPS = [
     "apps.roaming",
     "apps.energy",
     "apps.reports",
+    "apps.notifications",  # issue 15
+    "apps.waitlist",
+    "apps.valet",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -179,9 +179,18 @@ def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
         opt_source="default",
         received_at=T0,
     )
+    from apps.waitlist.models import WaitlistEntry, WaitlistGroup  # waitlist
+
+    queue = WaitlistGroup.objects.create(site=site, name=f"{prefix} queue")
+    queue.stations.set(place.stations)
+    waiting = WaitlistEntry.objects.create(
+        group=queue, token_uid=token.uid, joined_via="api", joined_at=T0, queued_at=T0
+    )
     place.objects = {
         "energy_ven": ven,
         "energy_event": dr_event,
+        "waitlist_group": queue,
+        "waitlist_entry": waiting,
         "power_node": node,
         "power_limit": limit,
         "power_allocation": allocation,

@@ -53,6 +53,7 @@ STATION = "/api/v1/stations/{pk}/"
 ROAM_VIEW, ROAM_MANAGE = "roaming.view", "roaming.manage"
 EN_VIEW, EN_MANAGE, EN_BMS = "energy.view", "energy.manage", "energy.bms"
 REPORTS_VIEW = "reports.view"
+WL_VIEW, WL_MANAGE = "waitlist.view", "waitlist.manage"  # waitlist
 
 TABLE: list[Endpoint] = [
     # sites
@@ -224,6 +225,17 @@ TABLE: list[Endpoint] = [
     E("GET", "/api/v1/reports/stations/{pk}/", REPORTS_VIEW, target="station"),
     E("GET", "/api/v1/reports/ports/", REPORTS_VIEW, rows="evse"),
     E("GET", "/api/v1/reports/ports/{pk}/", REPORTS_VIEW, target="evse"),
+    # waitlist
+    E("GET", "/api/v1/waitlist/groups/", WL_VIEW, rows="site"),
+    E("POST", "/api/v1/waitlist/groups/", WL_MANAGE),
+    E("GET", "/api/v1/waitlist/groups/{pk}/", WL_VIEW, target="waitlist_group"),
+    E("PUT", "/api/v1/waitlist/groups/{pk}/", WL_MANAGE, target="waitlist_group"),
+    E("PATCH", "/api/v1/waitlist/groups/{pk}/", WL_MANAGE, target="waitlist_group"),
+    E("DELETE", "/api/v1/waitlist/groups/{pk}/", WL_MANAGE, target="waitlist_group"),
+    E("GET", "/api/v1/waitlist/entries/", WL_VIEW, rows="site"),
+    E("POST", "/api/v1/waitlist/entries/", WL_MANAGE),
+    E("GET", "/api/v1/waitlist/entries/{pk}/", WL_VIEW, target="waitlist_entry"),
+    E("POST", "/api/v1/waitlist/entries/{pk}/leave/", WL_MANAGE, target="waitlist_entry"),
 ]
 ROAMING_TARGETS = {"roaming_partner", "roaming_token", "roaming_push", "roaming_command"}
 

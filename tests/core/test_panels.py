@@ -116,7 +116,12 @@ def test_station_page_shows_each_feature_panel_to_who_may_see_it(personas, alpha
 
     owner = client_for(personas.owner).get(url)
     names = {v.name for views in owner.context["panels"].values() for v in views}
-    assert names == {"monitoring.uptime", "monitoring.alerts", "monitoring.remote_control"}
+    assert names == {
+        "monitoring.uptime",
+        "monitoring.alerts",
+        "monitoring.remote_control",
+        "waitlist.station_queue",
+    }
     html = owner.content.decode()
     assert 'id="remote-control"' in html and "Uptime, 7 days" in html and "No alerts." in html
 

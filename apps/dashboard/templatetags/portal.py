@@ -127,6 +127,8 @@ NAV = (
     ("roles:assignment_list", "People", "people.view"),
     ("audit:entry_list", "Audit log", "audit.view"),
     ("reports:report", "Reports", "reports.view"),
+    ("waitlist:group_list", "Waitlist", "waitlist.view"),
+    ("valet:home", "Valet", "valet.view"),
 )
 
 
@@ -147,6 +149,8 @@ def _nav_label(name: str) -> str:
         "Demand response": gettext_lazy("Demand response"),
         "Audit log": pgettext_lazy("navigation", "Audit log"),
         "Reports": gettext_lazy("Reports"),
+        "Waitlist": gettext_lazy("Waitlist"),
+        "Valet": gettext_lazy("Valet board"),
     }
     return labels[name]
 

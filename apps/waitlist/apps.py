@@ -1,0 +1,32 @@
+from django.apps import AppConfig
+
+
+class WaitlistConfig(AppConfig):
+    name = "apps.waitlist"
+    label = "waitlist"
+    verbose_name = "Waitlist"
+
+    def ready(self) -> None:
+        from apps.core import events, panels, policies
+        from apps.core.permissions import register
+
+        from . import handlers, selectors, services
+        from . import panels as waitlist_panels
+
+        register("waitlist.view", "See queues and the drivers waiting in them")
+        register("waitlist.manage", "Define queues and their policy; add or remove drivers")
+        events.subscribe(events.STATUS_CHANGED, handlers.on_status_changed)
+        events.subscribe(events.STATION_CONNECTED, handlers.on_station_connected)
+        events.subscribe(events.SESSION_STARTED, handlers.on_session_started)
+        policies.register(policies.AUTHORIZATION, services.tap_authorization)
+        policies.register(policies.NEXT_WAITING, selectors.next_waiting)
+        panels.register(
+            panels.Panel(
+                page=panels.STATION,
+                slot="facts",
+                name="waitlist.station_queue",
+                template_name="waitlist/_station_queue.html",
+                permission="waitlist.view",
+                context=waitlist_panels.station_queue_panel,
+            )
+        )

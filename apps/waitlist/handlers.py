@@ -1,0 +1,35 @@
+"""Reactions to the core's domain events (subscribed in ``WaitlistConfig.ready``): they run
+after the core's commit and only queue work, and only for stations in a queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from apps.stations.choices import ConnectorStatus
+
+from . import selectors, tasks
+
+
+def on_status_changed(
+    *, event: str, station_id: int, evse_id: int | None, status: str, **_: Any
+) -> None:
+    if status != ConnectorStatus.AVAILABLE:
+        return
+    group = selectors.group_of_station(station_id)
+    if group is None:
+        return
+    if evse_id:
+        tasks.port_freed.delay(station_id, evse_id)
+    else:  # the whole station back in service
+        tasks.group_promote.delay(group.pk)
+
+
+def on_station_connected(*, event: str, station_id: int, **_: Any) -> None:
+    group = selectors.group_of_station(station_id)
+    if group is not None:
+        tasks.group_promote.delay(group.pk)
+
+
+def on_session_started(*, event: str, session_id: int, station_id: int, **_: Any) -> None:
+    if selectors.group_of_station(station_id) is not None:
+        tasks.session_started.delay(session_id)
