@@ -8,7 +8,10 @@ app_name = "stations"
 
 urlpatterns = [
     path("sites/", views.SiteListView.as_view(), name="site_list"),
+    path("sites/new/", views.SiteCreateView.as_view(), name="site_create"),
     path("sites/<int:pk>/", views.SiteDetailView.as_view(), name="site_detail"),
+    path("sites/<int:pk>/edit/", views.SiteEditView.as_view(), name="site_edit"),
+    path("sites/<int:pk>/delete/", views.SiteDeleteView.as_view(), name="site_delete"),
     path("stations/", views.StationListView.as_view(), name="station_list"),
     path("stations/<int:pk>/", views.StationDetailView.as_view(), name="station_detail"),
     path(

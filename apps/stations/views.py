@@ -8,18 +8,24 @@ and are added to this app's URLs by registration.
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, Q
-from django.shortcuts import get_object_or_404
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Prefetch, ProtectedError, Q
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views import View
 
 from apps.core import panels
-from apps.core.views import PanelsMixin, ScopedDetailView, ScopedListView
+from apps.core.views import PanelsMixin, PermissionRequiredMixin, ScopedDetailView, ScopedListView
 
+from . import services
 from .choices import LiveState
 from .filtersets import SiteFilterSet, StationFilterSet
+from .forms import SiteForm
 from .models import Evse, Site, Station
 from .selectors import inventory_choices, station_page, station_sessions_now
 
@@ -34,6 +40,11 @@ class SiteListView(ScopedListView):
     filterset_class = SiteFilterSet
     template_name = "stations/site_list.html"
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["may_create"] = self.request.actor.scope_for("sites.manage").all_sites
+        return context
+
     def get_queryset(self):
         queryset = super().get_queryset()
         if not queryset.query.order_by:
@@ -42,6 +53,105 @@ class SiteListView(ScopedListView):
             station_count=Count("stations", distinct=True),
             online_count=Count("stations", filter=Q(stations__is_online=True), distinct=True),
         )
+
+
+class SiteManageMixin(PermissionRequiredMixin):
+    """Creating, editing and deleting sites: ``sites.manage``.  A site outside the caller's
+    scope is a 404 (exactly like one that does not exist); one they may only see is a 403.
+    Writes call the services the API calls (``services.site_*``)."""
+
+    permission = "sites.manage"
+    template_name = "stations/site_form.html"
+
+    def managed_site(self, pk: int) -> Site:
+        site = Site.objects.restrict(self.request.actor, self.permission).filter(pk=pk).first()
+        if site is None:
+            if Site.objects.restrict(self.request.actor, "sites.view").filter(pk=pk).exists():
+                raise PermissionDenied
+            raise Http404
+        return site
+
+    def form_page(self, form, site: Site | None = None, status: int = 200):
+        return render(
+            self.request,
+            self.template_name,
+            {"form": form, "site": site, "map_tiles": map_tiles()},
+            status=status,
+        )
+
+    def saved(self, form, save) -> Site | None:
+        """Run the service; its validation errors go next to their fields."""
+        try:
+            return save(**form.service_fields())
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field, errors in error.error_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, error)
+            return None
+
+
+class SiteCreateView(SiteManageMixin, View):
+    """A new site.  Only a caller who manages every site creates one: a site is the unit that
+    scoped roles are granted on, and a new one is in nobody's scoped grant."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.actor.scope_for(self.permission).all_sites:
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        tenant_zone = getattr(getattr(request, "tenant", None), "timezone", "") or "UTC"
+        return self.form_page(SiteForm(initial={"timezone": tenant_zone}))
+
+    def post(self, request):
+        form = SiteForm(request.POST)
+        if form.is_valid():
+            site = self.saved(form, services.site_create)
+            if site is not None:
+                messages.success(request, _("The site was created."))
+                return HttpResponseRedirect(reverse("stations:site_detail", args=[site.pk]))
+        return self.form_page(form, status=400)
+
+
+class SiteEditView(SiteManageMixin, View):
+    def get(self, request, pk: int):
+        site = self.managed_site(pk)
+        return self.form_page(SiteForm(instance=site), site)
+
+    def post(self, request, pk: int):
+        site = self.managed_site(pk)
+        original = Site.objects.get(pk=site.pk)
+        form = SiteForm(request.POST, instance=site)
+        if form.is_valid():
+            saved = self.saved(form, lambda **fields: services.site_update(site=original, **fields))
+            if saved is not None:
+                messages.success(request, _("The site was saved."))
+                return HttpResponseRedirect(reverse("stations:site_detail", args=[saved.pk]))
+        return self.form_page(form, original, status=400)
+
+
+class SiteDeleteView(SiteManageMixin, View):
+    """POST: delete a site that has no stations left (move or retire them first)."""
+
+    def post(self, request, pk: int):
+        site = self.managed_site(pk)
+        try:
+            services.site_delete(site=site)
+        except ProtectedError:
+            messages.error(
+                request, _("This site still has stations or records: move or retire them first.")
+            )
+            return HttpResponseRedirect(reverse("stations:site_detail", args=[site.pk]))
+        messages.success(request, _("The site was deleted."))
+        return HttpResponseRedirect(reverse("stations:site_list"))
+
+
+def map_tiles() -> dict[str, str]:
+    from apps.dashboard.views import map_tiles as tiles
+
+    return tiles()
 
 
 class SiteDetailView(PanelsMixin, ScopedDetailView):
@@ -55,6 +165,7 @@ class SiteDetailView(PanelsMixin, ScopedDetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        context["may_manage"] = self.may("sites.manage", self.object.pk)
         context["stations"] = (
             Station.objects.restrict(self.request.actor, "stations.view")
             .filter(site=self.object)
