@@ -21,6 +21,17 @@ def site_create(*, name: str, timezone: str = "UTC", **fields) -> Site:
     return site
 
 
+# The one password rule for security profiles 1 and 2 (HTTP Basic), for the portal and the API.
+STATION_PASSWORD_MIN, STATION_PASSWORD_MAX = 16, 40
+
+
+def station_password_generate() -> str:
+    """A new station password: 24 URL-safe characters, within the rule above."""
+    import secrets
+
+    return secrets.token_urlsafe(18)
+
+
 @transaction.atomic
 def station_register(
     *,

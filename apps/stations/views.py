@@ -25,7 +25,7 @@ from apps.core.views import PanelsMixin, PermissionRequiredMixin, ScopedDetailVi
 from . import services
 from .choices import LiveState
 from .filtersets import SiteFilterSet, StationFilterSet
-from .forms import SiteForm
+from .forms import SiteForm, StationEditForm, StationRegisterForm
 from .models import Evse, Site, Station
 from .selectors import inventory_choices, station_page, station_sessions_now
 
@@ -200,7 +200,96 @@ class StationListView(ScopedListView):
             form.fields[name].widget.attrs["list"] = datalist
         context = super().get_context_data(**kwargs)
         context["choices"] = inventory_choices(actor=self.request.actor)
+        context["may_register"] = not self.request.actor.scope_for("stations.configure").empty
         return context
+
+
+class StationConfigureMixin(PermissionRequiredMixin):
+    """Registering and editing stations: ``stations.configure`` (on the station's site; 404
+    outside the caller's scope, 403 where they may only look).  Writes call the services the
+    API calls."""
+
+    permission = "stations.configure"
+
+    def configured_station(self, pk: int) -> Station:
+        station = (
+            Station.objects.restrict(self.request.actor, self.permission)
+            .select_related("site")
+            .filter(pk=pk)
+            .first()
+        )
+        if station is None:
+            if Station.objects.restrict(self.request.actor, "stations.view").filter(pk=pk).exists():
+                raise PermissionDenied
+            raise Http404
+        return station
+
+    def password_page(self, station: Station, password: str, created: bool):
+        """The password, shown this once (it is stored only as a hash) and never cached."""
+        response = render(
+            self.request,
+            "stations/station_password.html",
+            {"station": station, "password": password, "created": created},
+            status=201 if created else 200,
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class StationRegisterView(StationConfigureMixin, View):
+    template_name = "stations/station_form.html"
+
+    def get(self, request):
+        form = StationRegisterForm(actor=request.actor, initial={"site": request.GET.get("site")})
+        return render(request, self.template_name, {"form": form})
+
+    def post(self, request):
+        form = StationRegisterForm(request.POST, actor=request.actor)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            password = data.pop("password") or services.station_password_generate()
+            try:
+                station = services.station_register(password=password, **data)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                return self.password_page(station, password, created=True)
+        return render(request, self.template_name, {"form": form}, status=400)
+
+
+class StationEditView(StationConfigureMixin, View):
+    template_name = "stations/station_form.html"
+
+    def get(self, request, pk: int):
+        station = self.configured_station(pk)
+        form = StationEditForm(instance=station, actor=request.actor)
+        return render(request, self.template_name, {"form": form, "station": station})
+
+    def post(self, request, pk: int):
+        station = self.configured_station(pk)
+        original = Station.objects.select_related("site").get(pk=station.pk)
+        form = StationEditForm(request.POST, instance=station, actor=request.actor)
+        if form.is_valid():
+            try:
+                services.station_update(station=original, **form.service_fields())
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("The station was saved."))
+                return HttpResponseRedirect(reverse("stations:station_detail", args=[pk]))
+        context = {"form": form, "station": original}
+        return render(request, self.template_name, context, status=400)
+
+
+class StationPasswordView(StationConfigureMixin, View):
+    """POST: a new generated password for the station, shown once.  The station must be given
+    it (SetVariables / ChangeConfiguration, or on the charger) before its next connection."""
+
+    def post(self, request, pk: int):
+        station = self.configured_station(pk)
+        password = services.station_password_generate()
+        services.station_update(station=station, password=password)
+        return self.password_page(station, password, created=False)
 
 
 class StationDetailView(PanelsMixin, ScopedDetailView):
@@ -220,6 +309,7 @@ class StationDetailView(PanelsMixin, ScopedDetailView):
             may={
                 "sessions": self.may("sessions.view", station.site_id),
                 "command": self.may("stations.command", station.site_id),
+                "configure": self.may("stations.configure", station.site_id),
             },
             labels=live_labels(),
         )

@@ -8,6 +8,7 @@ from apps.api.permissions import actor_of
 
 from ..choices import ConnectorType, LiveState, RegistrationStatus
 from ..models import Connector, Evse, Site, Station, StatusChange
+from ..services import STATION_PASSWORD_MAX, STATION_PASSWORD_MIN
 
 
 # --- Sites -----------------------------------------------------------------------------------
@@ -141,8 +142,8 @@ class StationCreateSerializer(_StationSiteMixin, serializers.Serializer):
         write_only=True,
         required=False,
         allow_blank=True,
-        min_length=16,
-        max_length=40,
+        min_length=STATION_PASSWORD_MIN,
+        max_length=STATION_PASSWORD_MAX,
         help_text=_("Security profile 1 (HTTP Basic) password, 16-40 characters."),
     )
     site = ScopedPrimaryKeyRelatedField(
@@ -179,7 +180,12 @@ class StationUpdateSerializer(_StationSiteMixin, serializers.ModelSerializer):
         allow_null=True,
         required=False,
     )
-    password = serializers.CharField(write_only=True, required=False, min_length=16, max_length=40)
+    password = serializers.CharField(
+        write_only=True,
+        required=False,
+        min_length=STATION_PASSWORD_MIN,
+        max_length=STATION_PASSWORD_MAX,
+    )
 
     class Meta:
         model = Station
