@@ -52,9 +52,15 @@ def token_create(
     label: str = "",
     expires_at=None,
     parent_uid: str = "",
+    is_active: bool = True,
 ) -> IdToken:
     token = IdToken(
-        uid=uid, token_type=token_type, label=label, expires_at=expires_at, parent_uid=parent_uid
+        uid=uid,
+        token_type=token_type,
+        label=label,
+        expires_at=expires_at,
+        parent_uid=parent_uid,
+        is_active=is_active,
     )
     token.full_clean()
     token.save()
