@@ -7,6 +7,7 @@ from . import views
 app_name = "stations"
 
 urlpatterns = [
+    path("search/", views.SearchView.as_view(), name="search"),
     path("sites/", views.SiteListView.as_view(), name="site_list"),
     path("sites/new/", views.SiteCreateView.as_view(), name="site_create"),
     path("sites/<int:pk>/", views.SiteDetailView.as_view(), name="site_detail"),

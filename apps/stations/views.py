@@ -27,7 +27,7 @@ from .choices import LiveState
 from .filtersets import SiteFilterSet, StationFilterSet
 from .forms import SiteForm, StationEditForm, StationRegisterForm
 from .models import Evse, Site, Station
-from .selectors import inventory_choices, station_page, station_sessions_now
+from .selectors import inventory_choices, portal_search, station_page, station_sessions_now
 
 
 def ports_prefetch() -> Prefetch:
@@ -389,3 +389,23 @@ def live_labels() -> dict:
         "stationUrl": reverse("stations:station_detail", args=[0]),
         "sessionUrl": reverse("charging:session_detail", args=[0]),
     }
+
+
+class SearchView(PermissionRequiredMixin, View):
+    """The one search box: stations, sites, tokens and sessions by id, name or serial, each
+    within the caller's scope (``selectors.portal_search``)."""
+
+    permission = "stations.view"
+
+    def get(self, request):
+        query = request.GET.get("q", "")[:100]
+        groups = portal_search(actor=request.actor, query=query)
+        labels = {
+            "stations": _("Stations"),
+            "sites": _("Sites"),
+            "tokens": _("Tokens"),
+            "sessions": _("Sessions"),
+        }
+        for group in groups:
+            group["label"] = labels[group["kind"]]
+        return render(request, "stations/search.html", {"query": query, "groups": groups})

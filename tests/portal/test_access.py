@@ -148,7 +148,8 @@ PAGES = [
         delegate=404,
         owner=302,
     ),
-    # inventory and tokens, edited from the portal (issue 13)
+    # inventory and tokens, edited from the portal (issue 13); the search box
+    Page("stations:search"),
     Page("stations:site_create", delegate=403),
     Page("stations:site_edit", args=_a2_site, delegate=403),
     Page("stations:site_delete", args=_a2_site, method="post", delegate=403, owner=302),
