@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import csv
 
-from django.http import StreamingHttpResponse
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponseRedirect, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.views import View
 
 from apps.core import panels
-from apps.core.views import PanelsMixin, ScopedDetailView, ScopedListView
+from apps.core.views import PanelsMixin, PermissionRequiredMixin, ScopedDetailView, ScopedListView
 
-from .filtersets import ChargingSessionFilterSet
-from .models import ChargingSession
+from . import services
+from .filtersets import ChargingSessionFilterSet, IdTokenFilterSet
+from .forms import IdTokenForm
+from .models import ChargingSession, IdToken
 from .selectors import power_series
 
 CSV_COLUMNS = (
@@ -147,3 +154,100 @@ class SessionDetailView(PanelsMixin, ScopedDetailView):
         points = power_series(session_ids=[session.pk], since=session.started_at)
         context["power_series"] = {str(session.pk): points.get(session.pk, [])}
         return context
+
+
+# --- Tokens (RFID cards, app accounts...): the whole tenant's, so the whole tenant's people ---
+
+
+class TokenPermissionMixin:
+    """Tokens belong to no site: only a person holding the permission on every site sees or
+    changes them (as the API says: ``HoldsPermission``)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.actor.scope_for(self.permission).all_sites:
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+
+class TokenListView(TokenPermissionMixin, ScopedListView):
+    model = IdToken
+    permission = "tokens.view"
+    filterset_class = IdTokenFilterSet
+    template_name = "charging/token_list.html"
+    filter_fields = ("q", "token_type", "is_active")
+    filter_labels = {"token_type": _("Type"), "is_active": _("Active")}
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        return queryset if queryset.query.order_by else queryset.order_by("uid", "pk")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["may_manage"] = self.request.actor.scope_for("tokens.manage").all_sites
+        return context
+
+
+class TokenManageMixin(TokenPermissionMixin, PermissionRequiredMixin):
+    permission = "tokens.manage"
+    template_name = "charging/token_form.html"
+
+    def managed_token(self, pk: int) -> IdToken:
+        return get_object_or_404(
+            IdToken.objects.restrict(self.request.actor, self.permission), pk=pk
+        )
+
+    def saved(self, form, save) -> IdToken | None:
+        """Run the service; its validation errors go next to their fields."""
+        try:
+            return save(**form.service_fields())
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field, errors in error.error_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, error)
+            return None
+
+    def form_page(self, form, token=None, status=200):
+        context = {"form": form, "token": token}
+        return render(self.request, self.template_name, context, status=status)
+
+
+class TokenCreateView(TokenManageMixin, View):
+    def get(self, request):
+        return self.form_page(IdTokenForm(initial={"is_active": True}))
+
+    def post(self, request):
+        form = IdTokenForm(request.POST)
+        if form.is_valid() and self.saved(form, services.token_create) is not None:
+            messages.success(request, _("The token was added."))
+            return HttpResponseRedirect(reverse("charging:token_list"))
+        return self.form_page(form, status=400)
+
+
+class TokenEditView(TokenManageMixin, View):
+    def get(self, request, pk: int):
+        token = self.managed_token(pk)
+        return self.form_page(IdTokenForm(instance=token), token)
+
+    def post(self, request, pk: int):
+        token = self.managed_token(pk)
+        original = IdToken.objects.get(pk=token.pk)
+        form = IdTokenForm(request.POST, instance=token)
+        if form.is_valid():
+            saved = self.saved(
+                form, lambda **fields: services.token_update(token=original, **fields)
+            )
+            if saved is not None:
+                messages.success(request, _("The token was saved."))
+                return HttpResponseRedirect(reverse("charging:token_list"))
+        return self.form_page(form, original, status=400)
+
+
+class TokenDeleteView(TokenManageMixin, View):
+    """POST: delete a token (its past sessions keep the uid they started with)."""
+
+    def post(self, request, pk: int):
+        services.token_delete(token=self.managed_token(pk))
+        messages.success(request, _("The token was deleted."))
+        return HttpResponseRedirect(reverse("charging:token_list"))

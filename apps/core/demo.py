@@ -1,16 +1,43 @@
-"""The demo tenant the run command prepares, with a sign-in printed on screen."""
+"""The demo tenant the run command prepares, with a sign-in printed on screen: two sites, the
+simulated stations registered up front (so they can be placed), a price with taxes, a power
+tree whose limited panel the stations share, and an open alert, so that a newcomer sees
+something of everything within a minute.  Whatever is made up is named "Demo"."""
 
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 
+from django.apps import apps
 from django_tenants.utils import tenant_context
 
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "admin@demo.chargegrid.local"
+DEMO_PREFIX = "SIM"  # simulate_stations' default: the stations it drives are SIM-001...
+DEMO_TARIFF = "Demo public price"
+DEMO_PANEL = "Demo garage panel (40 A)"
+DEMO_OFFLINE = "DEMO-OFFLINE-1"  # registered, never connects: an alert to look at
+DEMO_PRICES = {
+    "currency": "CAD",
+    "session_fee": "0.50",
+    "energy": [
+        {
+            "price_per_kwh": "0.31",
+            "windows": [
+                {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "16:00", "end": "21:00"}
+            ],
+        },
+        {"price_per_kwh": "0.19"},
+    ],
+    "idle": {"price_per_hour": "6.00", "grace_minutes": 10},
+}
 
 
-def demo_ensure() -> dict[str, str]:
+def demo_identities(stations: int) -> list[str]:
+    return [f"{DEMO_PREFIX}-{n:03d}" for n in range(1, stations + 1)]
+
+
+def demo_ensure(*, stations: int = 0) -> dict[str, str]:
     from apps.accounts.models import User
     from apps.accounts.services import user_set_password
     from apps.stations.models import Site
@@ -54,9 +81,93 @@ def demo_ensure() -> dict[str, str]:
                 longitude="-71.208000",
                 timezone="America/Toronto",
             )
+    if stations > 0:
+        demo_network_ensure(tenant=tenant, stations=stations)
     return {
         "slug": tenant.slug,
         "domain": tenant.get_primary_domain().domain,
         "email": DEMO_EMAIL,
         "password": password,
     }
+
+
+def demo_network_ensure(*, tenant, stations: int) -> None:
+    """The simulated stations, registered with the passwords the simulator derives, then
+    (once: the demo is not reset on each run) the price, the taxes, the power tree and an
+    alert.  Skipped without the simulator app (the stations would never connect)."""
+    if not apps.is_installed("apps.simulator"):
+        return
+    from apps.simulator.provisioning import stations_ensure
+
+    stations_ensure(tenant=tenant, identities=demo_identities(stations))
+    with tenant_context(tenant):
+        _demo_pricing()
+        _demo_power_tree()
+        _demo_alert()
+
+
+def _demo_pricing() -> None:
+    if not apps.is_installed("apps.billing"):
+        return
+    from apps.billing.models import Tariff
+    from apps.billing.services import tariff_assign, tariff_create, tax_rate_set
+    from apps.stations.models import Site
+
+    if Tariff.objects.filter(name=DEMO_TARIFF).exists():
+        return
+    tariff = tariff_create(
+        name=DEMO_TARIFF,
+        description="Demo data: peak weekday evenings, an idle fee after 10 minutes.",
+        definition=DEMO_PRICES,
+    )
+    for site in Site.objects.order_by("pk"):
+        tariff_assign(tariff=tariff, site=site)
+        tax_rate_set(site=site, code="GST", name="GST", rate=Decimal("0.05"), position=1)
+        tax_rate_set(site=site, code="QST", name="QST", rate=Decimal("0.09975"), position=2)
+
+
+def _demo_power_tree() -> None:
+    """A 40 A panel (32 A continuous per line) feeding the first site's stations: their ports
+    (32 A each) must share it, which the live tree shows."""
+    if not apps.is_installed("apps.power"):
+        return
+    from apps.power.models import PowerNode
+    from apps.power.services import power_node_create, station_power_set
+    from apps.stations.models import Site, Station
+
+    site = Site.objects.order_by("pk").first()
+    if site is None or PowerNode.objects.filter(site=site).exists():
+        return
+    supply = power_node_create(
+        site=site, name="Demo site supply (200 A)", kind="supply", rating_a=Decimal("200")
+    )
+    panel = power_node_create(
+        site=site, name=DEMO_PANEL, kind="panel", parent=supply, rating_a=Decimal("40")
+    )
+    for station in Station.objects.filter(site=site, identity__startswith=f"{DEMO_PREFIX}-"):
+        station_power_set(station=station, node=panel, breaker_rating_a=Decimal("40"))
+
+
+def _demo_alert() -> None:
+    """A station that is registered and never connects: an open "offline" alert."""
+    if not apps.is_installed("apps.monitoring"):
+        return
+    from apps.monitoring.services.alerts import alert_raise
+    from apps.stations.models import Site, Station
+    from apps.stations.services import station_password_generate, station_register
+
+    if Station.objects.filter(identity=DEMO_OFFLINE).exists():
+        return
+    from apps.tenants.models import StationIdentity
+
+    if StationIdentity.objects.filter(identity=DEMO_OFFLINE).exists():
+        return  # taken by another tenant
+    station = station_register(
+        identity=DEMO_OFFLINE,
+        password=station_password_generate(),
+        site=Site.objects.order_by("-pk").first(),
+        name="Demo: a station that never connected",
+    )
+    alert_raise(
+        station_id=station.pk, kind="offline", message="Demo: this station has never connected."
+    )

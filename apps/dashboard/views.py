@@ -3,27 +3,14 @@ follow the live feed (``/ws/live/``): no reload, no polling."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.views.generic import TemplateView
 
 from apps.core import panels
+from apps.core.maps import map_tiles
 from apps.core.views import PermissionRequiredMixin
 from apps.stations.views import live_labels
 
 from .selectors import dashboard_summary, map_stations, start_of_today, tenant_timezone
-
-DEFAULT_TILE_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-DEFAULT_TILE_ATTRIBUTION = (
-    '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
-)
-
-
-def map_tiles() -> dict[str, str]:
-    """The tile server (MAP_TILE_URL / MAP_TILE_ATTRIBUTION settings; OpenStreetMap by default)."""
-    return {
-        "url": getattr(settings, "MAP_TILE_URL", "") or DEFAULT_TILE_URL,
-        "attribution": getattr(settings, "MAP_TILE_ATTRIBUTION", "") or DEFAULT_TILE_ATTRIBUTION,
-    }
 
 
 class DashboardView(PermissionRequiredMixin, TemplateView):

@@ -31,6 +31,8 @@ class DemoScenario:
     tokens: list[str]
     speed: float = 1.0
     rng: random.Random = field(default_factory=random.Random)
+    # minutes before each port's first driver (None: like every later one, 5 to 60)
+    first_arrival: float | None = None
 
     def vehicle(self) -> Vehicle:
         return Vehicle(
@@ -49,8 +51,14 @@ class DemoScenario:
         await asyncio.sleep(self.rng.uniform(low, high) * 60 / self.speed)
 
     async def run_evse(self, station: SimulatedStation, evse_id: int) -> None:
+        first = self.first_arrival is not None
         while True:
-            await self.minutes(5, 60)
+            if first:
+                # real minutes: the first drivers come while someone is watching, at any speed
+                await asyncio.sleep(self.rng.uniform(0, self.first_arrival) * 60)
+                first = False
+            else:
+                await self.minutes(5, 60)
             if not station.online:
                 continue
             try:

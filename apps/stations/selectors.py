@@ -130,3 +130,56 @@ def station_page(*, station: Station, actor: Actor) -> dict[str, Any]:
         is_online=station.is_online, port_states=[port.live_state for port in ports]
     )
     return context
+
+
+# --- The portal's one search box -----------------------------------------------------------
+SEARCH_LIMIT = 10
+
+
+def portal_search(*, actor: Actor, query: str, limit: int = SEARCH_LIMIT) -> list[dict[str, Any]]:
+    """Stations, sites, tokens and sessions matching ``query`` by id, name or serial, within
+    the caller's scope: each kind through its FilterSet's ``q`` (the lists' and the API's
+    search) on the queryset ``restrict`` gives, so a kind the caller may not see is empty."""
+    from urllib.parse import urlencode
+
+    from django.urls import reverse
+
+    from apps.charging.filtersets import ChargingSessionFilterSet, IdTokenFilterSet
+    from apps.charging.models import IdToken
+
+    from .filtersets import SiteFilterSet, StationFilterSet
+
+    query = query.strip()
+    if not query:
+        return []
+    kinds = (
+        ("stations", Station, "stations.view", StationFilterSet, "stations:station_list"),
+        ("sites", Site, "sites.view", SiteFilterSet, "stations:site_list"),
+        ("tokens", IdToken, "tokens.view", IdTokenFilterSet, "charging:token_list"),
+        (
+            "sessions",
+            ChargingSession,
+            "sessions.view",
+            ChargingSessionFilterSet,
+            "charging:session_list",
+        ),
+    )
+    groups = []
+    for kind, model, permission, filterset_class, list_url in kinds:
+        queryset = model.objects.restrict(actor, permission)
+        found = filterset_class({"q": query}, queryset=queryset).qs
+        if kind == "sessions":
+            if query.isdigit():  # a session's own number, as its page shows it
+                found = found | queryset.filter(pk=int(query))
+            found = found.select_related("station").order_by("-started_at")
+        rows = list(found[: limit + 1])
+        if rows:
+            groups.append(
+                {
+                    "kind": kind,
+                    "rows": rows[:limit],
+                    "more": len(rows) > limit,
+                    "list_url": f"{reverse(list_url)}?{urlencode({'q': query})}",
+                }
+            )
+    return groups

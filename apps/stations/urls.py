@@ -7,10 +7,21 @@ from . import views
 app_name = "stations"
 
 urlpatterns = [
+    path("search/", views.SearchView.as_view(), name="search"),
     path("sites/", views.SiteListView.as_view(), name="site_list"),
+    path("sites/new/", views.SiteCreateView.as_view(), name="site_create"),
     path("sites/<int:pk>/", views.SiteDetailView.as_view(), name="site_detail"),
+    path("sites/<int:pk>/edit/", views.SiteEditView.as_view(), name="site_edit"),
+    path("sites/<int:pk>/delete/", views.SiteDeleteView.as_view(), name="site_delete"),
     path("stations/", views.StationListView.as_view(), name="station_list"),
+    path("stations/new/", views.StationRegisterView.as_view(), name="station_register"),
     path("stations/<int:pk>/", views.StationDetailView.as_view(), name="station_detail"),
+    path("stations/<int:pk>/edit/", views.StationEditView.as_view(), name="station_edit"),
+    path(
+        "stations/<int:pk>/password/",
+        views.StationPasswordView.as_view(),
+        name="station_password",
+    ),
     path(
         "stations/<int:pk>/live/",
         views.StationLiveFragmentView.as_view(),

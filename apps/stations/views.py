@@ -8,20 +8,28 @@ and are added to this app's URLs by registration.
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, Q
-from django.shortcuts import get_object_or_404
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Prefetch, ProtectedError, Q
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views import View
 
 from apps.core import panels
-from apps.core.views import PanelsMixin, ScopedDetailView, ScopedListView
+from apps.core.maps import map_tiles
+from apps.core.views import PanelsMixin, PermissionRequiredMixin, ScopedDetailView, ScopedListView
 
+from . import services
 from .choices import LiveState
 from .filtersets import SiteFilterSet, StationFilterSet
+from .forms import SiteForm, StationEditForm, StationRegisterForm
 from .models import Evse, Site, Station
-from .selectors import inventory_choices, station_page, station_sessions_now
+from .passwords import generate_station_password
+from .selectors import inventory_choices, portal_search, station_page, station_sessions_now
 
 
 def ports_prefetch() -> Prefetch:
@@ -34,6 +42,11 @@ class SiteListView(ScopedListView):
     filterset_class = SiteFilterSet
     template_name = "stations/site_list.html"
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["may_create"] = self.request.actor.scope_for("sites.manage").all_sites
+        return context
+
     def get_queryset(self):
         queryset = super().get_queryset()
         if not queryset.query.order_by:
@@ -42,6 +55,99 @@ class SiteListView(ScopedListView):
             station_count=Count("stations", distinct=True),
             online_count=Count("stations", filter=Q(stations__is_online=True), distinct=True),
         )
+
+
+class SiteManageMixin(PermissionRequiredMixin):
+    """Creating, editing and deleting sites: ``sites.manage``.  A site outside the caller's
+    scope is a 404 (exactly like one that does not exist); one they may only see is a 403.
+    Writes call the services the API calls (``services.site_*``)."""
+
+    permission = "sites.manage"
+    template_name = "stations/site_form.html"
+
+    def managed_site(self, pk: int) -> Site:
+        site = Site.objects.restrict(self.request.actor, self.permission).filter(pk=pk).first()
+        if site is None:
+            if Site.objects.restrict(self.request.actor, "sites.view").filter(pk=pk).exists():
+                raise PermissionDenied
+            raise Http404
+        return site
+
+    def form_page(self, form, site: Site | None = None, status: int = 200):
+        return render(
+            self.request,
+            self.template_name,
+            {"form": form, "site": site, "map_tiles": map_tiles()},
+            status=status,
+        )
+
+    def saved(self, form, save) -> Site | None:
+        """Run the service; its validation errors go next to their fields."""
+        try:
+            return save(**form.service_fields())
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field, errors in error.error_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, error)
+            return None
+
+
+class SiteCreateView(SiteManageMixin, View):
+    """A new site.  Only a caller who manages every site creates one: a site is the unit that
+    scoped roles are granted on, and a new one is in nobody's scoped grant."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.actor.scope_for(self.permission).all_sites:
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        tenant_zone = getattr(getattr(request, "tenant", None), "timezone", "") or "UTC"
+        return self.form_page(SiteForm(initial={"timezone": tenant_zone}))
+
+    def post(self, request):
+        form = SiteForm(request.POST)
+        if form.is_valid():
+            site = self.saved(form, services.site_create)
+            if site is not None:
+                messages.success(request, _("The site was created."))
+                return HttpResponseRedirect(reverse("stations:site_detail", args=[site.pk]))
+        return self.form_page(form, status=400)
+
+
+class SiteEditView(SiteManageMixin, View):
+    def get(self, request, pk: int):
+        site = self.managed_site(pk)
+        return self.form_page(SiteForm(instance=site), site)
+
+    def post(self, request, pk: int):
+        site = self.managed_site(pk)
+        original = Site.objects.get(pk=site.pk)
+        form = SiteForm(request.POST, instance=site)
+        if form.is_valid():
+            saved = self.saved(form, lambda **fields: services.site_update(site=original, **fields))
+            if saved is not None:
+                messages.success(request, _("The site was saved."))
+                return HttpResponseRedirect(reverse("stations:site_detail", args=[saved.pk]))
+        return self.form_page(form, original, status=400)
+
+
+class SiteDeleteView(SiteManageMixin, View):
+    """POST: delete a site that has no stations left (move or retire them first)."""
+
+    def post(self, request, pk: int):
+        site = self.managed_site(pk)
+        try:
+            services.site_delete(site=site)
+        except ProtectedError:
+            messages.error(
+                request, _("This site still has stations or records: move or retire them first.")
+            )
+            return HttpResponseRedirect(reverse("stations:site_detail", args=[site.pk]))
+        messages.success(request, _("The site was deleted."))
+        return HttpResponseRedirect(reverse("stations:site_list"))
 
 
 class SiteDetailView(PanelsMixin, ScopedDetailView):
@@ -55,6 +161,7 @@ class SiteDetailView(PanelsMixin, ScopedDetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        context["may_manage"] = self.may("sites.manage", self.object.pk)
         context["stations"] = (
             Station.objects.restrict(self.request.actor, "stations.view")
             .filter(site=self.object)
@@ -89,7 +196,96 @@ class StationListView(ScopedListView):
             form.fields[name].widget.attrs["list"] = datalist
         context = super().get_context_data(**kwargs)
         context["choices"] = inventory_choices(actor=self.request.actor)
+        context["may_register"] = not self.request.actor.scope_for("stations.configure").empty
         return context
+
+
+class StationConfigureMixin(PermissionRequiredMixin):
+    """Registering and editing stations: ``stations.configure`` (on the station's site; 404
+    outside the caller's scope, 403 where they may only look).  Writes call the services the
+    API calls."""
+
+    permission = "stations.configure"
+
+    def configured_station(self, pk: int) -> Station:
+        station = (
+            Station.objects.restrict(self.request.actor, self.permission)
+            .select_related("site")
+            .filter(pk=pk)
+            .first()
+        )
+        if station is None:
+            if Station.objects.restrict(self.request.actor, "stations.view").filter(pk=pk).exists():
+                raise PermissionDenied
+            raise Http404
+        return station
+
+    def password_page(self, station: Station, password: str, created: bool):
+        """The password, shown this once (it is stored only as a hash) and never cached."""
+        response = render(
+            self.request,
+            "stations/station_password.html",
+            {"station": station, "password": password, "created": created},
+            status=201 if created else 200,
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class StationRegisterView(StationConfigureMixin, View):
+    template_name = "stations/station_form.html"
+
+    def get(self, request):
+        form = StationRegisterForm(actor=request.actor, initial={"site": request.GET.get("site")})
+        return render(request, self.template_name, {"form": form})
+
+    def post(self, request):
+        form = StationRegisterForm(request.POST, actor=request.actor)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            password = data.pop("password") or generate_station_password()
+            try:
+                station = services.station_register(password=password, **data)
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                return self.password_page(station, password, created=True)
+        return render(request, self.template_name, {"form": form}, status=400)
+
+
+class StationEditView(StationConfigureMixin, View):
+    template_name = "stations/station_form.html"
+
+    def get(self, request, pk: int):
+        station = self.configured_station(pk)
+        form = StationEditForm(instance=station, actor=request.actor)
+        return render(request, self.template_name, {"form": form, "station": station})
+
+    def post(self, request, pk: int):
+        station = self.configured_station(pk)
+        original = Station.objects.select_related("site").get(pk=station.pk)
+        form = StationEditForm(request.POST, instance=station, actor=request.actor)
+        if form.is_valid():
+            try:
+                services.station_update(station=original, **form.service_fields())
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, _("The station was saved."))
+                return HttpResponseRedirect(reverse("stations:station_detail", args=[pk]))
+        context = {"form": form, "station": original}
+        return render(request, self.template_name, context, status=400)
+
+
+class StationPasswordView(StationConfigureMixin, View):
+    """POST: a new generated password for the station, shown once.  The station must be given
+    it (SetVariables / ChangeConfiguration, or on the charger) before its next connection."""
+
+    def post(self, request, pk: int):
+        station = self.configured_station(pk)
+        password = generate_station_password()
+        services.station_update(station=station, password=password)
+        return self.password_page(station, password, created=False)
 
 
 class StationDetailView(PanelsMixin, ScopedDetailView):
@@ -109,6 +305,7 @@ class StationDetailView(PanelsMixin, ScopedDetailView):
             may={
                 "sessions": self.may("sessions.view", station.site_id),
                 "command": self.may("stations.command", station.site_id),
+                "configure": self.may("stations.configure", station.site_id),
             },
             labels=live_labels(),
         )
@@ -188,3 +385,23 @@ def live_labels() -> dict:
         "stationUrl": reverse("stations:station_detail", args=[0]),
         "sessionUrl": reverse("charging:session_detail", args=[0]),
     }
+
+
+class SearchView(PermissionRequiredMixin, View):
+    """The one search box: stations, sites, tokens and sessions by id, name or serial, each
+    within the caller's scope (``selectors.portal_search``)."""
+
+    permission = "stations.view"
+
+    def get(self, request):
+        query = request.GET.get("q", "")[:100]
+        groups = portal_search(actor=request.actor, query=query)
+        labels = {
+            "stations": _("Stations"),
+            "sites": _("Sites"),
+            "tokens": _("Tokens"),
+            "sessions": _("Sessions"),
+        }
+        for group in groups:
+            group["label"] = labels[group["kind"]]
+        return render(request, "stations/search.html", {"query": query, "groups": groups})

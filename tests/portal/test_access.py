@@ -52,6 +52,17 @@ def _api_key(net, personas):
     return [key.pk]
 
 
+def _token(net, personas):
+    from apps.charging.models import IdToken
+
+    token, _ = IdToken.objects.get_or_create(uid="A2-TOKEN-CARD", defaults={"label": "A2"})
+    return [token.pk]
+
+
+def _a2_site(net, personas):
+    return [net.a2_station.site_id]
+
+
 def _a2_alert(net, personas):
     from apps.monitoring.models import Alert
 
@@ -137,6 +148,18 @@ PAGES = [
         delegate=404,
         owner=302,
     ),
+    # inventory and tokens, edited from the portal (issue 13); the search box
+    Page("stations:search"),
+    Page("stations:site_create", delegate=403),
+    Page("stations:site_edit", args=_a2_site, delegate=403),
+    Page("stations:site_delete", args=_a2_site, method="post", delegate=403, owner=302),
+    Page("stations:station_register"),
+    Page("stations:station_edit", args=_a2_station, delegate=404),
+    Page("stations:station_password", args=_a2_station, method="post", delegate=404),
+    Page("charging:token_list", delegate=403),
+    Page("charging:token_create", delegate=403),
+    Page("charging:token_edit", args=_token, delegate=403),
+    Page("charging:token_delete", args=_token, method="post", delegate=403, owner=302),
     Page("charging:session_list"),
     Page("charging:session_export"),
     Page("charging:session_detail", args=lambda net, p: [net.a2_session.pk], delegate=404),

@@ -85,7 +85,7 @@ class Command(BaseCommand):
         if not options["no_demo"]:
             from apps.core.demo import demo_ensure
 
-            login = demo_ensure()
+            login = demo_ensure(stations=options["stations"])
         env = os.environ.copy()  # carries DATABASE_URL / REDIS_URL of embedded servers
         env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
         host, port = options["host"], options["port"]
@@ -189,6 +189,9 @@ class Command(BaseCommand):
             str(options["stations"]),
             "--url",
             f"ws://{options['host']}:{options['port']}/ocpp/",
+            # a newcomer sees sessions start within the first minute, not after 5 to 60
+            "--first-arrival",
+            "1",
         ]
 
 

@@ -54,6 +54,11 @@ class Command(BaseCommand):
         parser.add_argument("--idle", action="store_true", help="Connect only: no drivers")
         parser.add_argument("--duration", type=float, default=0, help="Stop after N s (0: never)")
         parser.add_argument("--seed", type=int, help="Random seed, for a repeatable scenario")
+        parser.add_argument(
+            "--first-arrival",
+            type=float,
+            help="Each port's first driver comes within N minutes (default: 5 to 60)",
+        )
 
     def handle(self, *args, **options):
         if options["count"] < 1 or options["speed"] <= 0:
@@ -85,7 +90,10 @@ class Command(BaseCommand):
         scenario = None
         if not options["idle"]:
             scenario = DemoScenario(
-                tokens=tokens, speed=options["speed"], rng=random.Random(options["seed"])
+                tokens=tokens,
+                speed=options["speed"],
+                rng=random.Random(options["seed"]),
+                first_arrival=options["first_arrival"],
             )
         fleet = Fleet(stations, scenario)
         self.stdout.write(

@@ -1,0 +1,155 @@
+"""Portal forms of the inventory.  They only check input: every write goes through the same
+service the API calls (``services.site_create`` / ``site_update`` / ``site_delete``)."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .choices import ConnectorType, RegistrationStatus
+from .models import Site, Station
+from .passwords import validate_station_password
+from .services import SITE_EDITABLE
+
+IDENTITY_PATTERN = r"^[A-Za-z0-9*\-_=:+|@.]{1,48}$"
+
+
+def timezone_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in sorted(zoneinfo.available_timezones())]
+
+
+class SiteForm(forms.ModelForm):
+    """A site: name, address, coordinates (typed, or picked on the map) and time zone."""
+
+    timezone = forms.ChoiceField(label=_("Time zone"), choices=timezone_choices)
+
+    class Meta:
+        model = Site
+        fields = [
+            "name",
+            "address",
+            "city",
+            "region",
+            "postal_code",
+            "country",
+            "latitude",
+            "longitude",
+            "timezone",
+        ]
+        labels = {
+            "name": _("Name"),
+            "address": _("Street address"),
+            "city": _("City"),
+            "region": _("Province / state"),
+            "postal_code": _("Postal code"),
+            "country": _("Country (two letters)"),
+            "latitude": _("Latitude"),
+            "longitude": _("Longitude"),
+        }
+        widgets = {
+            "latitude": forms.NumberInput(attrs={"step": "0.000001", "data-map-lat": ""}),
+            "longitude": forms.NumberInput(attrs={"step": "0.000001", "data-map-lon": ""}),
+        }
+
+    def clean_country(self) -> str:
+        return self.cleaned_data["country"].strip().upper()
+
+    def clean(self):
+        data = super().clean()
+        latitude, longitude = data.get("latitude"), data.get("longitude")
+        if (latitude is None) != (longitude is None) and not self.errors:
+            raise forms.ValidationError(_("Give both the latitude and the longitude, or neither."))
+        return data
+
+    def service_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields if name in SITE_EDITABLE}
+
+
+class _StationSiteField:
+    """The site a station is on: one of the caller's sites (``stations.configure``); only a
+    caller who configures every site may leave it empty (as the API's serializer says)."""
+
+    def scope_site(self, actor) -> None:
+        scope = actor.scope_for("stations.configure")
+        field = self.fields["site"]
+        field.queryset = Site.objects.restrict(actor, "stations.configure").order_by("name")
+        field.required = not scope.all_sites
+        field.label = _("Site")
+
+
+class StationRegisterForm(_StationSiteField, forms.Form):
+    identity = forms.RegexField(
+        label=_("OCPP identity"),
+        regex=IDENTITY_PATTERN,
+        max_length=48,
+        help_text=_("The last part of the address the station connects to."),
+    )
+    name = forms.CharField(label=_("Name"), max_length=200, required=False)
+    site = forms.ModelChoiceField(queryset=Site.objects.none())
+    evse_count = forms.IntegerField(label=_("Ports"), min_value=1, max_value=32, initial=1)
+    max_current_a = forms.DecimalField(
+        label=_("Maximum current per port (A)"),
+        min_value=6,
+        max_value=1000,
+        max_digits=6,
+        decimal_places=1,
+        initial=32,
+    )
+    phases = forms.TypedChoiceField(
+        label=_("Phases"), choices=[(1, "1"), (3, "3")], coerce=int, initial=3
+    )
+    connector_type = forms.ChoiceField(
+        label=_("Connector"), choices=ConnectorType.choices, initial="cType2"
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        required=False,
+        validators=[validate_station_password],
+        widget=forms.PasswordInput(render_value=False),
+        help_text=_("Leave empty to generate one. 16 to 40 characters; shown once."),
+    )
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scope_site(actor)
+
+    def clean_identity(self) -> str:
+        from apps.tenants.models import StationIdentity
+
+        identity = self.cleaned_data["identity"]
+        # Identities are unique across every tenant (one public registry).
+        if StationIdentity.objects.filter(identity=identity).exists():
+            raise forms.ValidationError(_("This identity is already registered."))
+        return identity
+
+
+class StationEditForm(_StationSiteField, forms.ModelForm):
+    """Name, site (moving the station), registration and protocol settings."""
+
+    class Meta:
+        model = Station
+        fields = [
+            "name",
+            "site",
+            "registration_status",
+            "heartbeat_interval",
+            "security_profile",
+            "lax_validation",
+        ]
+        labels = {
+            "name": _("Name"),
+            "registration_status": _("Registration"),
+            "heartbeat_interval": _("Heartbeat interval (s)"),
+            "security_profile": _("Security profile"),
+            "lax_validation": _("Accept messages that break the OCPP schema"),
+        }
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scope_site(actor)
+        self.fields["registration_status"].choices = RegistrationStatus.choices
+
+    def service_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
