@@ -17,6 +17,7 @@ urlpatterns = [
     path("audit/", include("apps.audit.urls")),
     path("billing/", include("apps.billing.urls")),
     path("power/", include("apps.power.urls")),
+    path("plans/", include("apps.plans.urls")),
     path("api/v1/", include("apps.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -16,6 +16,7 @@ APP_ROUTERS = [
     "apps.power.api.urls",
     "apps.billing.api.urls",
     "apps.monitoring.api.urls",
+    "apps.plans.api.urls",
 ]
 
 urlpatterns = [

@@ -84,6 +84,7 @@ SHARED_APPS = [
     "apps.accounts",
     "apps.api",
     "apps.simulator",
+    "apps.plans",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",

@@ -50,6 +50,7 @@ HOOK_VIEW, HOOK_MANAGE = "webhooks.view", "webhooks.manage"
 POWER_VIEW, POWER_MANAGE = "power.view", "power.manage"
 BILL_VIEW, BILL_MANAGE = "billing.view", "billing.manage"
 STATION = "/api/v1/stations/{pk}/"
+PLANS_VIEW, PLANS_MANAGE = "plans.view", "plans.manage"  # plans
 
 TABLE: list[Endpoint] = [
     # sites
@@ -180,6 +181,11 @@ TABLE: list[Endpoint] = [
     E("GET", "/api/v1/me/", None),
     E("GET", "/api/v1/schema/", None),
     E("GET", "/api/v1/docs/", None),
+    # plans (cloud plans: tenant-wide, public-schema rows kept to the caller's tenant)
+    E("GET", "/api/v1/plans/orders/", PLANS_VIEW, rows="tenant"),
+    E("GET", "/api/v1/plans/ports/", PLANS_VIEW, rows="tenant"),
+    E("POST", "/api/v1/plans/ports/", PLANS_MANAGE),
+    E("POST", "/api/v1/plans/ports/release/", PLANS_MANAGE),
 ]
 
 TENANT_WIDE = {

@@ -124,6 +124,7 @@ NAV = (
     ("billing:tariff_list", "Billing", "billing.view"),
     ("roles:assignment_list", "People", "people.view"),
     ("audit:entry_list", "Audit log", "audit.view"),
+    ("plans:overview", "Cloud plans", "plans.view"),
 )
 
 
@@ -141,6 +142,7 @@ def _nav_label(name: str) -> str:
         "People": gettext_lazy("People"),
         "Billing": gettext_lazy("Billing"),
         "Audit log": pgettext_lazy("navigation", "Audit log"),
+        "Cloud plans": gettext_lazy("Cloud plans"),
     }
     return labels[name]
 
