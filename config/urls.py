@@ -18,6 +18,7 @@ urlpatterns = [
     path("billing/", include("apps.billing.urls")),
     path("power/", include("apps.power.urls")),
     path("plans/", include("apps.plans.urls")),
+    path("firmware/", include("apps.firmware.urls")),
     path("api/v1/", include("apps.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

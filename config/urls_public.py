@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from apps.billing import views as billing_views
 from apps.core import views as core_views
+from apps.firmware import views as firmware_views
 from apps.tenants import views as tenant_views
 
 urlpatterns = [
@@ -12,6 +13,12 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     # One endpoint for every tenant: the tenant is read from the signed event.
     path("billing/stripe/webhook/", billing_views.stripe_webhook, name="stripe_webhook"),
+    # Stations fetch firmware here: the expiring link names its tenant.
+    path(
+        "firmware/download/<str:token>/<str:name>",
+        firmware_views.firmware_download,
+        name="firmware_download",
+    ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -40,6 +40,9 @@ METER_VALUES_RECEIVED = "meter_values.received"
 # kind and ``alert``: the alert as integrators see it (apps.monitoring.services.alert_data).
 ALERT_RAISED = "alert.raised"
 ALERT_CLEARED = "alert.cleared"
+# A station's FirmwareStatusNotification (1.6, 2.0.1, 1.6 SignedFirmwareStatusNotification):
+# station_id, status, request_id (2.0.1 / signed: the update's requestId, else None), action.
+FIRMWARE_STATUS = "station.firmware_status"
 
 KNOWN_EVENTS = {
     STATION_CONNECTED,
@@ -52,6 +55,7 @@ KNOWN_EVENTS = {
     METER_VALUES_RECEIVED,
     ALERT_RAISED,
     ALERT_CLEARED,
+    FIRMWARE_STATUS,
 }
 
 Handler = Callable[..., Any]

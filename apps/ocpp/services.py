@@ -12,6 +12,7 @@ from django.utils import timezone
 from apps.charging import services as charging
 from apps.charging.metering import Sample
 from apps.charging.models import ChargingSession
+from apps.core import events
 from apps.stations import services as stations
 
 from . import commands
@@ -223,4 +224,12 @@ def event_record(
         data=data or {},
         occurred_at=occurred_at or timezone.now(),
     )
+    if kind == StationEvent.Kind.FIRMWARE and action != "PublishFirmwareStatusNotification":
+        events.emit(
+            events.FIRMWARE_STATUS,
+            station_id=station_id,
+            status=event.status,
+            request_id=request_id,
+            action=action,
+        )
     return event

@@ -103,6 +103,7 @@ TENANT_APPS = [
     "apps.dashboard",
     "apps.power",
     "apps.billing",
+    "apps.firmware",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
