@@ -17,6 +17,7 @@ APP_ROUTERS = [
     "apps.billing.api.urls",
     "apps.monitoring.api.urls",
     "apps.plans.api.urls",
+    "apps.firmware.api.urls",
 ]
 
 urlpatterns = [

@@ -54,3 +54,25 @@ def campaign_targets(*, campaign: Campaign) -> QuerySet[CampaignTarget]:
     return CampaignTarget.objects.filter(campaign=campaign).select_related(
         "station", "station__site"
     )
+
+
+def stations_for_campaign(
+    *,
+    actor,
+    image,
+    versions: list[str] | None = None,
+    site_ids: list[int] | None = None,
+    model: str | None = None,
+):
+    """The stations a campaign may target: the image's vendor and model (or ``model``), on
+    the actor's sites, optionally only some current versions and sites."""
+    from apps.stations.models import Station
+
+    stations = Station.objects.restrict(actor, "stations.configure").filter(
+        vendor=image.vendor, model=model or image.model
+    )
+    if versions:
+        stations = stations.filter(firmware_version__in=versions)
+    if site_ids:
+        stations = stations.filter(site_id__in=site_ids)
+    return stations

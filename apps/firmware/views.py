@@ -28,7 +28,10 @@ def firmware_download(request, token: str, name: str):
         image = FirmwareImage.objects.filter(pk=claims["i"]).first()
         if image is None:
             raise Http404
-        handle = image.file.storage.open(image.file.name, "rb")
+        try:
+            handle = image.file.storage.open(image.file.name, "rb")
+        except FileNotFoundError:
+            raise Http404 from None
         response = FileResponse(handle, content_type="application/octet-stream")
         response["Content-Length"] = str(image.size)
         response["X-Checksum-SHA256"] = image.sha256

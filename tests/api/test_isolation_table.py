@@ -51,6 +51,7 @@ POWER_VIEW, POWER_MANAGE = "power.view", "power.manage"
 BILL_VIEW, BILL_MANAGE = "billing.view", "billing.manage"
 STATION = "/api/v1/stations/{pk}/"
 PLANS_VIEW, PLANS_MANAGE = "plans.view", "plans.manage"  # plans
+FW_VIEW, FW_MANAGE = "firmware.view", "firmware.manage"  # firmware
 
 TABLE: list[Endpoint] = [
     # sites
@@ -186,6 +187,12 @@ TABLE: list[Endpoint] = [
     E("GET", "/api/v1/plans/ports/", PLANS_VIEW, rows="tenant"),
     E("POST", "/api/v1/plans/ports/", PLANS_MANAGE),
     E("POST", "/api/v1/plans/ports/release/", PLANS_MANAGE),
+    # firmware (catalogue and campaigns: tenant-wide)
+    E("GET", "/api/v1/firmware/images/", FW_VIEW, rows="tenant"),
+    E("POST", "/api/v1/firmware/images/", FW_MANAGE),
+    E("GET", "/api/v1/firmware/campaigns/", FW_VIEW, rows="tenant"),
+    E("POST", "/api/v1/firmware/campaigns/", FW_MANAGE),
+    E("POST", "/api/v1/firmware/campaigns/transition/", FW_MANAGE),
 ]
 
 TENANT_WIDE = {

@@ -125,6 +125,7 @@ NAV = (
     ("roles:assignment_list", "People", "people.view"),
     ("audit:entry_list", "Audit log", "audit.view"),
     ("plans:overview", "Cloud plans", "plans.view"),
+    ("firmware:campaign_list", "Firmware", "firmware.view"),
 )
 
 
@@ -143,6 +144,7 @@ def _nav_label(name: str) -> str:
         "Billing": gettext_lazy("Billing"),
         "Audit log": pgettext_lazy("navigation", "Audit log"),
         "Cloud plans": gettext_lazy("Cloud plans"),
+        "Firmware": gettext_lazy("Firmware"),
     }
     return labels[name]
 
