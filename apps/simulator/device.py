@@ -409,12 +409,28 @@ class DeviceMixin(StationCore):
         scheme = urlparse(location).scheme.upper()
         return scheme in set(self.settings.get_list("SupportedFileTransferProtocols"))
 
+    def play_manifest(self, data: Any) -> tuple[str, Any]:
+        """Load a media manifest (a real screen would then play it on its schedule): answer
+        Accepted with the digest of the manifest it got, or Rejected."""
+        import hashlib
+        import json
+
+        loaded = fetch_manifest(data)
+        if loaded is None:
+            return "Rejected", None
+        body, manifest = loaded
+        self.__dict__.setdefault("media_manifests", {})[manifest["schedule"]] = manifest
+        digest = hashlib.sha256(body).hexdigest()
+        return "Accepted", json.dumps({"digest": digest, "items": len(manifest["items"])})
+
     def clear_cache(self) -> None:
         self.auth_cache.clear()
 
     def handle_data_transfer(
         self, vendor_id: str, message_id: str | None, data: Any
     ) -> tuple[str, Any]:
+        if vendor_id == MEDIA_VENDOR and message_id == "PlayManifest" and self.config.screen:
+            return self.play_manifest(data)
         handler = self.data_transfer_handlers.get((vendor_id, message_id))
         handler = handler or self.data_transfer_handlers.get((vendor_id, None))
         if handler is not None:
@@ -422,6 +438,36 @@ class DeviceMixin(StationCore):
         if any(vendor == vendor_id for vendor, _ in self.data_transfer_handlers):
             return "UnknownMessageId", None
         return "UnknownVendorId", None
+
+
+MEDIA_VENDOR = "org.chargegrid.media"
+
+
+def fetch_manifest(data: Any) -> tuple[bytes, dict[str, Any]] | None:
+    """The manifest a PlayManifest DataTransfer points at, with every item fetched and checked
+    against its size and SHA-256; None when anything is missing or wrong."""
+    import hashlib
+    import json
+    import urllib.error
+    import urllib.request
+
+    try:
+        url = json.loads(data)["manifestUrl"]
+        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310
+            body = response.read()
+        manifest = json.loads(body)
+        for item in manifest["items"]:
+            with urllib.request.urlopen(item["url"], timeout=30) as response:  # noqa: S310
+                content = response.read()
+            if (
+                len(content) != item["bytes"]
+                or hashlib.sha256(content).hexdigest() != item["sha256"]
+            ):
+                return None
+    except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError) as error:
+        logger.info("media manifest not loaded: %s", error)
+        return None
+    return body, manifest
 
 
 def download_image(location: str) -> bytes | None:

@@ -68,6 +68,9 @@ class StationConfig:
     # InvalidSignature, InstallationFailed or InstallVerificationFailed.
     download_firmware: bool = False
     firmware_failure: str = ""
+    # A screen: plays the platform's media manifests (DataTransfer org.chargegrid.media /
+    # PlayManifest, docs/media.md) after fetching and checking every item.
+    screen: bool = False
     history: int = 2000  # CALLs kept in ``received`` and ``sent`` (oldest dropped)
 
     @property

@@ -104,6 +104,7 @@ TENANT_APPS = [
     "apps.power",
     "apps.billing",
     "apps.firmware",
+    "apps.media",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
