@@ -270,7 +270,7 @@ def campaign_tick(*, campaign_id: int, now: dt.datetime | None = None) -> TickRe
         if campaign is None or campaign.status != CampaignStatus.RUNNING:
             result.status = campaign.status if campaign else ""
             return result
-        _expire_silent(campaign, now)
+        _expire_silent(campaign, timezone.now())  # report times are real, whatever ``now`` is
         targets = CampaignTarget.objects.filter(campaign=campaign)
         in_flight = targets.filter(status__in=IN_FLIGHT).count()
         waiting = targets.filter(status=T.PENDING, station__is_online=True)

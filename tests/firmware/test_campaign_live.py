@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 import time
 import uuid
+import warnings
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -85,21 +86,30 @@ def fleet(live_db, settings, media_root):
         ]
     yield tenant, stations, f"pw-fw-{tag.lower()}-0123456789", (here, away)
     with tenant_context(tenant):
+        deadline = time.monotonic() + 10  # let the server record the disconnections first
+        while Station.objects.filter(site__in=[here, away], is_online=True).exists():
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         Campaign.objects.filter(name__endswith=tag).delete()
         from apps.charging.models import ChargingSession
         from apps.firmware.models import FirmwareImage
 
         ChargingSession.objects.filter(station__site__in=[here, away]).delete()
-        Station.objects.filter(site__in=[here, away]).delete()
-        FirmwareImage.objects.filter(version=f"2.0.{tag}").delete()
-        Site.objects.filter(pk__in=[here.pk, away.pk]).delete()
+        try:
+            Station.objects.filter(site__in=[here, away]).delete()
+        except Exception as error:  # left behind is harmless (unique names); failing is not
+            warnings.warn(f"firmware fleet {tag} left in the test database: {error}", stacklevel=1)
+        FirmwareImage.objects.filter(campaigns__isnull=True, version__startswith="2.0.").delete()
+        if not Station.objects.filter(site__in=[here, away]).exists():
+            Site.objects.filter(pk__in=[here.pk, away.pk]).delete()
     StationIdentity.objects.filter(identity__startswith=f"FW-{tag}-").delete()
 
 
 def test_a_campaign_over_200_stations(server, fleet, settings):
     tenant, stations, password, (here, away) = fleet
     tag = stations[0].identity.split("-")[1]
-    version = f"2.0.{tag}"
+    version = f"2.0.{int(tag, 16) % 100_000}"  # stations read the version from the file name
     settings.FIRMWARE_DOWNLOAD_BASE_URL = f"http://localhost:{server.port}"
     loop = LoopThread()
     simulated = [
@@ -123,8 +133,8 @@ def test_a_campaign_over_200_stations(server, fleet, settings):
 
         async def connect_all():
             answers = []
-            for start in range(0, len(simulated), 20):
-                batch = simulated[start : start + 20]
+            for start in range(0, len(simulated), 10):
+                batch = simulated[start : start + 10]
                 answers += await asyncio.gather(*(sim.connect() for sim in batch))
             return answers
 
@@ -203,25 +213,42 @@ def test_a_campaign_over_200_stations(server, fleet, settings):
         with tenant_context(tenant):
             services.campaign_start(campaign=campaign)
         started = time.perf_counter()
+
+        def wave1_waits_for_the_session(result) -> bool:
+            with tenant_context(tenant):
+                others = CampaignTarget.objects.filter(campaign=campaign, wave__lte=1).exclude(
+                    station_id=busy_pk
+                )
+                return (
+                    result.waiting_session > 0
+                    and not others.exclude(
+                        status__in=[TargetStatus.UPGRADED, TargetStatus.SKIPPED]
+                    ).exists()
+                )
+
+        # canary, then wave 1 go through; the station with a session waits for it to end
+        run_until(wave1_waits_for_the_session)
+        with tenant_context(tenant):
+            waiting = CampaignTarget.objects.get(campaign=campaign, station_id=busy_pk)
+            assert waiting.status == TargetStatus.PENDING and waiting.attempts == 0
+            assert not CampaignTarget.objects.filter(campaign=campaign, wave=2, attempts__gt=0)
+        loop.run(busy.stop_session(1))
         run_until(lambda r: r.status == CampaignStatus.PAUSED)
         with tenant_context(tenant):
             campaign.refresh_from_db()
-            assert campaign.pause_reason.startswith("Wave 2:")
+            assert campaign.pause_reason.startswith("Wave 2:"), (
+                campaign.pause_reason,
+                campaign_report(campaign=campaign).failure_reasons,
+            )
             rows = {t.station_id: t for t in CampaignTarget.objects.filter(campaign=campaign)}
-        # canary and wave 1 went first and through (the busy station waited for its session)
-        assert all(
-            rows[pk].status == TargetStatus.UPGRADED
-            for pk, wave in waves.items()
-            if wave < 2 and pk != busy_pk
-        )
-        assert rows[busy_pk].status == TargetStatus.PENDING and rows[busy_pk].attempts == 0
+        # canary and wave 1 all through, the busy station too once its session ended
+        assert all(rows[pk].status == TargetStatus.UPGRADED for pk, w in waves.items() if w < 2)
         # the away site is outside its window: none of its stations was touched
         away_pks = {station.pk for station in stations[180:]}
         away_rows = [t for t in rows.values() if t.station_id in away_pks]
         assert all(t.attempts == 0 for t in away_rows)
 
-        # the operator ends the session, fixes the cause and resumes
-        loop.run(busy.stop_session(1))
+        # the operator fixes the cause and resumes
         for pk in failing:
             by_pk[pk].config.firmware_failure = ""
         with tenant_context(tenant):
