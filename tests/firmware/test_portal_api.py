@@ -7,6 +7,7 @@ import hashlib
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import translation
 
 from apps.firmware.models import Campaign, CampaignTarget
 from apps.stations.models import Station
@@ -79,7 +80,14 @@ def test_upload_create_start_and_follow_through_the_api(alpha, personas, alpha_s
     assert again.status_code == 400
 
 
-def test_the_campaign_pages(alpha, personas, client_for, settings):
+@pytest.fixture
+def back_to_default_language():
+    """A French request leaves French active in this thread: later tests expect the default."""
+    yield
+    translation.deactivate()
+
+
+def test_the_campaign_pages(alpha, personas, client_for, settings, back_to_default_language):
     from apps.firmware import services
     from apps.stations.services import station_register
 

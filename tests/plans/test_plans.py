@@ -10,6 +10,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.urls import reverse
+from django.utils import translation
 
 from apps.charging.choices import AuthorizationStatus
 from apps.charging.services import authorize, token_create
@@ -260,7 +261,14 @@ def test_the_plan_page_shows_seats_expiries_and_why_a_port_refuses(
     assert client_for(personas.outsider).get(reverse("plans:overview")).status_code == 403
 
 
-def test_the_plan_page_in_french(alpha, personas, client_for, settings):
+@pytest.fixture
+def back_to_default_language():
+    """A French request leaves French active in this thread: later tests expect the default."""
+    yield
+    translation.deactivate()
+
+
+def test_the_plan_page_in_french(alpha, personas, client_for, settings, back_to_default_language):
     order(alpha, code="CTSW-SAS-COMM-DC-2")
     client = client_for(personas.owner)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
