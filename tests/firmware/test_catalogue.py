@@ -184,3 +184,19 @@ def test_scheduling_rules_without_stations(alpha, monkeypatch):
     assert not CampaignTarget.objects.filter(
         station__in=b, status__in=[TargetStatus.SENT, TargetStatus.SENDING]
     ).exists()
+
+
+def test_beat_ticks_every_running_campaign(alpha, monkeypatch):
+    from apps.firmware import tasks
+    from config.celery import _merge_app_schedules, app
+
+    _merge_app_schedules(sender=app)
+    entry = app.conf.beat_schedule["firmware-campaigns-tick"]
+    assert entry["task"] == "core.fan_out" and entry["args"] == ("firmware.tick_campaigns",)
+    image = upload(image_bytes())
+    running = services.campaign_create(name="R", image=image, stations=Station.objects.none())
+    services.campaign_start(campaign=running)
+    services.campaign_create(name="D", image=image, stations=Station.objects.none())
+    ticked = []
+    monkeypatch.setattr(services, "campaign_tick", lambda campaign_id: ticked.append(campaign_id))
+    assert tasks.campaigns_tick() == 1 and ticked == [running.pk]
