@@ -23,6 +23,8 @@ urlpatterns = [
     path("notifications/", include("apps.notifications.urls")),
     path("waitlist/", include("apps.waitlist.urls")),
     path("valet/", include("apps.valet.urls")),
+    path("plans/", include("apps.plans.urls")),
+    path("firmware/", include("apps.firmware.urls")),
     path("api/v1/", include("apps.api.urls")),
     path("ocpi/", include("apps.roaming.ocpi_urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -5,6 +5,8 @@ from django.urls import include, path
 
 from apps.billing import views as billing_views
 from apps.core import views as core_views
+from apps.firmware import views as firmware_views
+from apps.media import views as media_views
 from apps.tenants import views as tenant_views
 
 urlpatterns = [
@@ -12,6 +14,15 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     # One endpoint for every tenant: the tenant is read from the signed event.
     path("billing/stripe/webhook/", billing_views.stripe_webhook, name="stripe_webhook"),
+    # Stations fetch firmware here: the expiring link names its tenant.
+    path(
+        "firmware/download/<str:token>/<str:name>",
+        firmware_views.firmware_download,
+        name="firmware_download",
+    ),
+    # Screens fetch their manifests and media here (expiring links that name their tenant).
+    path("media/manifest/<str:token>.json", media_views.media_manifest, name="media_manifest"),
+    path("media/asset/<str:token>/<str:name>", media_views.media_asset, name="media_asset"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -20,6 +20,8 @@ APP_ROUTERS = [
     "apps.roaming.api.urls",
     "apps.reports.api.urls",
     "apps.waitlist.api.urls",
+    "apps.plans.api.urls",
+    "apps.firmware.api.urls",
 ]
 
 urlpatterns = [

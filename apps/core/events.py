@@ -46,6 +46,9 @@ SESSION_PRICED = "session.priced"
 # emitter's transaction): recipient={key, email, phone, language}, kind, event_key (one
 # message per event_key and channel, however often it is asked), context (the message's values).
 NOTIFICATION_REQUESTED = "notification.requested"
+# A station's FirmwareStatusNotification (1.6, 2.0.1, 1.6 SignedFirmwareStatusNotification):
+# station_id, status, request_id (2.0.1 / signed: the update's requestId, else None), action.
+FIRMWARE_STATUS = "station.firmware_status"
 
 KNOWN_EVENTS = {
     STATION_CONNECTED,
@@ -60,6 +63,7 @@ KNOWN_EVENTS = {
     ALERT_CLEARED,
     SESSION_PRICED,
     NOTIFICATION_REQUESTED,
+    FIRMWARE_STATUS,
 }
 
 Handler = Callable[..., Any]

@@ -677,6 +677,93 @@ def session_remote_start(
     return replace(reply, remote_start_id=remote_start_id)
 
 
+def station_update_firmware(
+    *,
+    requester: Requester,
+    station,
+    location: str,
+    retrieve_at: dt.datetime,
+    request_id: int,
+    retries: int | None = None,
+    retry_interval: int | None = None,
+    signature: str = "",
+    signing_certificate: str = "",
+) -> CommandReply:
+    """Ask the station to download and install the firmware at ``location`` (it reports its
+    progress in FirmwareStatusNotifications; 2.0.1 ones carry ``request_id``)."""
+    when = retrieve_at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.update_firmware",
+        inputs={"location": location.split("?", 1)[0], "request_id": request_id},
+        build=lambda version: [
+            payloads.update_firmware(
+                version,
+                location=location,
+                retrieve_at=when,
+                request_id=request_id,
+                retries=retries,
+                retry_interval=retry_interval,
+                signature=signature,
+                signing_certificate=signing_certificate,
+            )
+        ],
+    )
+
+
+def station_data_transfer(
+    *, requester: Requester, station, vendor_id: str, message_id: str, data: str
+) -> CommandReply:
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.data_transfer",
+        inputs={"vendor_id": vendor_id, "message_id": message_id},
+        build=lambda version: [
+            payloads.data_transfer(version, vendor_id=vendor_id, message_id=message_id, data=data)
+        ],
+    )
+
+
+def station_display_message(
+    *,
+    requester: Requester,
+    station,
+    message_id: int,
+    text: str,
+    priority: str = "NormalCycle",
+    language: str = "",
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    timeout: float | None = None,
+) -> CommandReply:
+    """2.0.1 SetDisplayMessage (text on the station's screen; the same ``message_id``
+    replaces it)."""
+
+    def iso(moment: dt.datetime | None) -> str | None:
+        return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z") if moment else None
+
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.display_message",
+        inputs={"message_id": message_id, "text": text},
+        build=lambda version: [
+            payloads.display_message(
+                version,
+                message_id=message_id,
+                text=text,
+                priority=priority,
+                language=language,
+                start=iso(start),
+                end=iso(end),
+            )
+        ],
+        timeout=timeout,
+    )
+
+
 def session_remote_stop(*, requester: Requester, session) -> CommandReply:
     return _send(
         requester=requester,
@@ -731,28 +818,6 @@ def reservation_cancel(
         command="station.cancel_reservation",
         inputs={"reservation_id": reservation_id},
         build=lambda version: [payloads.cancel_reservation(version, reservation_id=reservation_id)],
-        timeout=timeout,
-    )
-
-
-def station_display_message(
-    *,
-    requester: Requester,
-    station,
-    message_id: int,
-    text: str,
-    language: str,
-    timeout: float | None = None,
-) -> CommandReply:
-    """Show ``text`` on a 2.0.1 station's display (same ``message_id``: replaces it)."""
-    return _send(
-        requester=requester,
-        station=station,
-        command="station.display_message",
-        inputs={"message_id": message_id, "text": text, "language": language},
-        build=lambda version: [
-            payloads.display_message(version, message_id=message_id, text=text, language=language)
-        ],
         timeout=timeout,
     )
 

@@ -144,20 +144,70 @@ def cancel_reservation(version: str, *, reservation_id: int) -> Call:
     return Call("CancelReservation", {"reservationId": reservation_id})
 
 
-def display_message(version: str, *, message_id: int, text: str, language: str) -> Call:
-    """2.0.1 SetDisplayMessage (1.6 has no display message in its core profile)."""
+def update_firmware(
+    version: str,
+    *,
+    location: str,
+    retrieve_at: str,
+    request_id: int,
+    retries: int | None = None,
+    retry_interval: int | None = None,
+    signature: str = "",
+    signing_certificate: str = "",
+    install_at: str | None = None,
+) -> Call:
+    """1.6 UpdateFirmware (no request id, no signature: integrity is the image's checksum);
+    2.0.1 UpdateFirmware with the request id the station repeats in its status reports and,
+    for a signed image, its signature and signing certificate.  Times are ISO 8601 UTC."""
+    if version == V16:
+        payload: dict[str, Any] = {"location": location, "retrieveDate": retrieve_at}
+        if retries is not None:
+            payload["retries"] = retries
+        if retry_interval is not None:
+            payload["retryInterval"] = retry_interval
+        return Call("UpdateFirmware", payload)
+    firmware: dict[str, Any] = {"location": location, "retrieveDateTime": retrieve_at}
+    if install_at:
+        firmware["installDateTime"] = install_at
+    if signature:
+        firmware["signature"] = signature
+        firmware["signingCertificate"] = signing_certificate
+    payload = {"requestId": request_id, "firmware": firmware}
+    if retries is not None:
+        payload["retries"] = retries
+    if retry_interval is not None:
+        payload["retryInterval"] = retry_interval
+    return Call("UpdateFirmware", payload)
+
+
+def data_transfer(version: str, *, vendor_id: str, message_id: str, data: str) -> Call:
+    """The same in both versions (``data`` is a string: vendors put JSON text in it)."""
+    _known(version)
+    return Call("DataTransfer", {"vendorId": vendor_id, "messageId": message_id, "data": data})
+
+
+def display_message(
+    version: str,
+    *,
+    message_id: int,
+    text: str,
+    priority: str = "NormalCycle",
+    language: str = "",
+    start: str | None = None,
+    end: str | None = None,
+) -> Call:
+    """2.0.1 SetDisplayMessage (1.6 has none: callers use a DataTransfer there)."""
     if version != V201:
-        raise ValueError("Display messages need OCPP 2.0.1")
-    return Call(
-        "SetDisplayMessage",
-        {
-            "message": {
-                "id": message_id,
-                "priority": "InFront",
-                "message": {"format": "UTF8", "language": language, "content": text[:512]},
-            }
-        },
-    )
+        raise ValueError("SetDisplayMessage is an OCPP 2.0.1 message")
+    content: dict[str, Any] = {"format": "UTF8", "content": text[:512]}
+    if language:
+        content["language"] = language[:8]
+    message: dict[str, Any] = {"id": message_id, "priority": priority, "message": content}
+    if start:
+        message["startDateTime"] = start
+    if end:
+        message["endDateTime"] = end
+    return Call("SetDisplayMessage", {"message": message})
 
 
 def _known(version: str) -> str:

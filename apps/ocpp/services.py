@@ -409,6 +409,14 @@ def event_record(
         data=data or {},
         occurred_at=occurred_at or timezone.now(),
     )
+    if kind == StationEvent.Kind.FIRMWARE and action != "PublishFirmwareStatusNotification":
+        events.emit(
+            events.FIRMWARE_STATUS,
+            station_id=station_id,
+            status=event.status,
+            request_id=request_id,
+            action=action,
+        )
     return event
 
 

@@ -311,10 +311,14 @@ class DeviceMixin(StationCore):
         install_at: datetime | None = None,
         request_id: int | None = None,
         signed: bool = False,
+        signature: str = "",
+        certificate: str = "",
     ) -> None:
         """Download, install, reboot, report.  The transfer is simulated (no bytes move): it
         takes ``transfer_seconds`` per step and fails for a scheme the station does not
-        support.  The new version is read from the file name (``.../fw-2.1.0.bin`` → 2.1.0)."""
+        support; with ``download_firmware`` the image is really fetched and verified.  The new
+        version is read from the file name (``.../fw-2.1.0.bin`` → 2.1.0)."""
+        self._firmware_signature = (signature, certificate)
         try:
             await self._run_firmware_update(location, retrieve_at, install_at, request_id, signed)
         finally:
@@ -333,13 +337,28 @@ class DeviceMixin(StationCore):
             await sleep_until(self.clock, retrieve_at)
         await self._firmware_step("Downloading", request_id)
         await self.clock.sleep(self.config.transfer_seconds)
-        if not self._transfer_possible(location):
+        failure = self.config.firmware_failure
+        image = b""
+        if self._transfer_possible(location) and self.config.download_firmware:
+            image = await asyncio.to_thread(download_image, location)
+        if failure == "DownloadFailed" or image is None or not self._transfer_possible(location):
             await self._firmware_step("DownloadFailed", request_id)
             self.firmware_status = "Idle"
             return
         await self._firmware_step("Downloaded", request_id)
         if signed:
+            signature, certificate = self._firmware_signature
+            if failure == "InvalidSignature" or (
+                self.config.download_firmware and not signature_valid(image, signature, certificate)
+            ):
+                await self._firmware_step("InvalidSignature", request_id)
+                self.firmware_status = "Idle"
+                return
             await self._firmware_step("SignatureVerified", request_id)
+        elif failure == "InvalidSignature":
+            await self._firmware_step("InvalidSignature", request_id)
+            self.firmware_status = "Idle"
+            return
         if install_at is not None and install_at > self.clock.now():
             await self._firmware_step("InstallScheduled", request_id)
             await sleep_until(self.clock, install_at)
@@ -349,7 +368,18 @@ class DeviceMixin(StationCore):
                 await self.clock.sleep(1)
         await self._firmware_step("Installing", request_id)
         await self.clock.sleep(self.config.transfer_seconds)
+        if failure == "InstallationFailed":
+            await self._firmware_step("InstallationFailed", request_id)
+            self.firmware_status = "Idle"
+            return
         await self._firmware_step("InstallRebooting", request_id)
+        if failure == "InstallVerificationFailed":  # the new image does not start: old one runs
+            await self.reboot(stop_reason="Reboot", boot_reason="FirmwareUpdate")
+            while not self.online:
+                await asyncio.sleep(0.05)
+            await self._firmware_step("InstallVerificationFailed", request_id)
+            self.firmware_status = "Idle"
+            return
         self.firmware_version = version_from_location(location)
         await self.reboot(stop_reason="Reboot", boot_reason="FirmwareUpdate")
         while not self.online:
@@ -379,12 +409,28 @@ class DeviceMixin(StationCore):
         scheme = urlparse(location).scheme.upper()
         return scheme in set(self.settings.get_list("SupportedFileTransferProtocols"))
 
+    def play_manifest(self, data: Any) -> tuple[str, Any]:
+        """Load a media manifest (a real screen would then play it on its schedule): answer
+        Accepted with the digest of the manifest it got, or Rejected."""
+        import hashlib
+        import json
+
+        loaded = fetch_manifest(data)
+        if loaded is None:
+            return "Rejected", None
+        body, manifest = loaded
+        self.__dict__.setdefault("media_manifests", {})[manifest["schedule"]] = manifest
+        digest = hashlib.sha256(body).hexdigest()
+        return "Accepted", json.dumps({"digest": digest, "items": len(manifest["items"])})
+
     def clear_cache(self) -> None:
         self.auth_cache.clear()
 
     def handle_data_transfer(
         self, vendor_id: str, message_id: str | None, data: Any
     ) -> tuple[str, Any]:
+        if vendor_id == MEDIA_VENDOR and message_id == "PlayManifest" and self.config.screen:
+            return self.play_manifest(data)
         handler = self.data_transfer_handlers.get((vendor_id, message_id))
         handler = handler or self.data_transfer_handlers.get((vendor_id, None))
         if handler is not None:
@@ -392,6 +438,82 @@ class DeviceMixin(StationCore):
         if any(vendor == vendor_id for vendor, _ in self.data_transfer_handlers):
             return "UnknownMessageId", None
         return "UnknownVendorId", None
+
+
+MEDIA_VENDOR = "org.chargegrid.media"
+
+
+def fetch_manifest(data: Any) -> tuple[bytes, dict[str, Any]] | None:
+    """The manifest a PlayManifest DataTransfer points at, with every item fetched and checked
+    against its size and SHA-256; None when anything is missing or wrong."""
+    import hashlib
+    import json
+    import urllib.error
+    import urllib.request
+
+    try:
+        url = json.loads(data)["manifestUrl"]
+        with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310
+            body = response.read()
+        manifest = json.loads(body)
+        for item in manifest["items"]:
+            with urllib.request.urlopen(item["url"], timeout=30) as response:  # noqa: S310
+                content = response.read()
+            if (
+                len(content) != item["bytes"]
+                or hashlib.sha256(content).hexdigest() != item["sha256"]
+            ):
+                return None
+    except (urllib.error.URLError, OSError, ValueError, KeyError, TypeError) as error:
+        logger.info("media manifest not loaded: %s", error)
+        return None
+    return body, manifest
+
+
+def download_image(location: str) -> bytes | None:
+    """Fetch an image over HTTP(S); None when the transfer fails or the bytes do not match
+    the size and SHA-256 the server states (``Content-Length``, ``X-Checksum-SHA256``)."""
+    import hashlib
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(location, timeout=30) as response:  # noqa: S310 (http(s) only)
+            data = response.read()
+            expected = response.headers.get("X-Checksum-SHA256", "")
+            length = response.headers.get("Content-Length")
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        logger.info("firmware download from %s failed: %s", location, error)
+        return None
+    if length is not None and int(length) != len(data):
+        return None
+    if expected and hashlib.sha256(data).hexdigest() != expected.lower():
+        return None
+    return data
+
+
+def signature_valid(image: bytes, signature: str, certificate: str) -> bool:
+    """The vendor's signature of the image (RSA PKCS#1 v1.5 or ECDSA, SHA-256), checked with
+    the public key of its signing certificate, as a station does before installing."""
+    import base64
+
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+    try:
+        key = x509.load_pem_x509_certificate(certificate.encode()).public_key()
+        raw = base64.b64decode(signature, validate=True)
+        if isinstance(key, rsa.RSAPublicKey):
+            key.verify(raw, image, padding.PKCS1v15(), hashes.SHA256())
+        elif isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(raw, image, ec.ECDSA(hashes.SHA256()))
+        else:
+            return False
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
 
 
 def version_from_location(location: str) -> str:

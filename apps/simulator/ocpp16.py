@@ -16,6 +16,11 @@ from .timeutil import format_time
 
 # 1.6 has no ImmediateReset / GroundFault stop reasons.
 REASONS = {"ImmediateReset": "HardReset", "GroundFault": "Other"}
+# 2.0.1 failures that 1.6 has no word for (failure injection reports them in both versions).
+FIRMWARE_STATUS_16 = {
+    "InvalidSignature": "InstallationFailed",
+    "InstallVerificationFailed": "InstallationFailed",
+}
 FIRMWARE_STATUSES = {
     "Downloaded",
     "DownloadFailed",
@@ -133,6 +138,7 @@ class Ocpp16(Protocol):
     def firmware_status(
         self, status: str, request_id: int | None
     ) -> call.FirmwareStatusNotification | None:
+        status = FIRMWARE_STATUS_16.get(status, status)
         if status not in FIRMWARE_STATUSES:
             return None
         return call.FirmwareStatusNotification(status=status)

@@ -508,6 +508,8 @@ class ChargePoint201(StationChargePoint, ChargePoint):
             install_date=firmware.get("install_date_time"),
             request_id=request_id,
             signed=bool(firmware.get("signature")),
+            signature=firmware.get("signature") or "",
+            certificate=firmware.get("signing_certificate") or "",
         )
         return call_result.UpdateFirmware(status="Accepted" if accepted else "Rejected")
 

@@ -219,6 +219,8 @@ class StationChargePoint:
         install_date: str | None = None,
         request_id: int | None = None,
         signed: bool = False,
+        signature: str = "",
+        certificate: str = "",
     ) -> bool:
         """Accepted unless an update is already running."""
         station = self.station
@@ -234,6 +236,8 @@ class StationChargePoint:
                 install_at=install_at,
                 request_id=request_id,
                 signed=signed,
+                signature=signature,
+                certificate=certificate,
             )
         )
         return True

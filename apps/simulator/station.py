@@ -62,6 +62,15 @@ class StationConfig:
     response_timeout: float = 30.0
     reboot_delay: float = 5.0  # station-clock seconds between going down and reconnecting
     transfer_seconds: float = 3.0  # each simulated download / install / upload step
+    # Firmware: really fetch http(s) images and verify them (SHA-256 from the server's
+    # X-Checksum-SHA256 header, the signature of a signed update) instead of simulating the
+    # transfer; and the documented failure to report instead of succeeding: DownloadFailed,
+    # InvalidSignature, InstallationFailed or InstallVerificationFailed.
+    download_firmware: bool = False
+    firmware_failure: str = ""
+    # A screen: plays the platform's media manifests (DataTransfer org.chargegrid.media /
+    # PlayManifest, docs/media.md) after fetching and checking every item.
+    screen: bool = False
     history: int = 2000  # CALLs kept in ``received`` and ``sent`` (oldest dropped)
 
     @property

@@ -98,6 +98,7 @@ SHARED_APPS = [
     "apps.accounts",
     "apps.api",
     "apps.simulator",
+    "apps.plans",
 ]
 TENANT_APPS = [
     "django.contrib.contenttypes",
@@ -122,6 +123,8 @@ TENANT_APPS = [
     "apps.notifications",  # issue 15
     "apps.waitlist",
     "apps.valet",
+    "apps.firmware",
+    "apps.media",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -54,6 +54,8 @@ ROAM_VIEW, ROAM_MANAGE = "roaming.view", "roaming.manage"
 EN_VIEW, EN_MANAGE, EN_BMS = "energy.view", "energy.manage", "energy.bms"
 REPORTS_VIEW = "reports.view"
 WL_VIEW, WL_MANAGE = "waitlist.view", "waitlist.manage"  # waitlist
+PLANS_VIEW, PLANS_MANAGE = "plans.view", "plans.manage"  # plans
+FW_VIEW, FW_MANAGE = "firmware.view", "firmware.manage"  # firmware
 
 TABLE: list[Endpoint] = [
     # sites
@@ -236,6 +238,17 @@ TABLE: list[Endpoint] = [
     E("POST", "/api/v1/waitlist/entries/", WL_MANAGE),
     E("GET", "/api/v1/waitlist/entries/{pk}/", WL_VIEW, target="waitlist_entry"),
     E("POST", "/api/v1/waitlist/entries/{pk}/leave/", WL_MANAGE, target="waitlist_entry"),
+    # plans (cloud plans: tenant-wide, public-schema rows kept to the caller's tenant)
+    E("GET", "/api/v1/plans/orders/", PLANS_VIEW, rows="tenant"),
+    E("GET", "/api/v1/plans/ports/", PLANS_VIEW, rows="tenant"),
+    E("POST", "/api/v1/plans/ports/", PLANS_MANAGE),
+    E("POST", "/api/v1/plans/ports/release/", PLANS_MANAGE),
+    # firmware (catalogue and campaigns: tenant-wide)
+    E("GET", "/api/v1/firmware/images/", FW_VIEW, rows="tenant"),
+    E("POST", "/api/v1/firmware/images/", FW_MANAGE),
+    E("GET", "/api/v1/firmware/campaigns/", FW_VIEW, rows="tenant"),
+    E("POST", "/api/v1/firmware/campaigns/", FW_MANAGE),
+    E("POST", "/api/v1/firmware/campaigns/transition/", FW_MANAGE),
 ]
 ROAMING_TARGETS = {"roaming_partner", "roaming_token", "roaming_push", "roaming_command"}
 

@@ -130,6 +130,8 @@ NAV = (
     ("reports:report", "Reports", "reports.view"),
     ("waitlist:group_list", "Waitlist", "waitlist.view"),
     ("valet:home", "Valet", "valet.view"),
+    ("plans:overview", "Cloud plans", "plans.view"),
+    ("firmware:campaign_list", "Firmware", "firmware.view"),
 )
 
 
@@ -153,6 +155,8 @@ def _nav_label(name: str) -> str:
         "Reports": gettext_lazy("Reports"),
         "Waitlist": gettext_lazy("Waitlist"),
         "Valet": gettext_lazy("Valet board"),
+        "Cloud plans": gettext_lazy("Cloud plans"),
+        "Firmware": gettext_lazy("Firmware"),
     }
     return labels[name]
 

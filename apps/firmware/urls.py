@@ -1,0 +1,15 @@
+from django.urls import path
+
+from . import views
+
+app_name = "firmware"
+
+urlpatterns = [
+    path("", views.CampaignListView.as_view(), name="campaign_list"),
+    path("campaigns/<int:pk>/", views.CampaignDetailView.as_view(), name="campaign_detail"),
+    path(
+        "campaigns/<int:pk>/<slug:action>/",
+        views.CampaignActionView.as_view(),
+        name="campaign_action",
+    ),
+]

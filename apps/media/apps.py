@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class MediaConfig(AppConfig):
+    name = "apps.media"
+    label = "media"
+    verbose_name = "Video content"
+
+    def ready(self) -> None:
+        from apps.core import permissions
+
+        permissions.register("media.view", "See promotional media, playlists and deliveries")
+        permissions.register("media.manage", "Upload media, schedule and deliver playlists")

@@ -1,0 +1,12 @@
+"""Thin Celery tasks of cloud plans (run in the public schema: plans are the platform's)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="plans.send_reminders", ignore_result=True)
+def plan_reminders_send() -> int:
+    from .services import plan_reminders_send as send
+
+    return send()

@@ -1,0 +1,117 @@
+"""The firmware pages and API: upload, create a campaign from a filter, start it, follow it."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import translation
+
+from apps.firmware.models import Campaign, CampaignTarget
+from apps.stations.models import Station
+from tests.api.conftest import api_client, results
+
+from .fleet import image_bytes
+
+
+@pytest.fixture(autouse=True)
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def test_upload_create_start_and_follow_through_the_api(alpha, personas, alpha_sites):
+    from apps.stations.services import station_register
+
+    a1, a2 = alpha_sites
+    for index, site in enumerate([a1, a1, a2]):
+        station = station_register(identity=f"FWAPI-{index}", password=None, site=site)
+        Station.objects.filter(pk=station.pk).update(
+            vendor="ACME", model="X1", firmware_version="1.0" if index < 2 else "2.0"
+        )
+    owner = api_client(alpha, user=personas.owner)
+    data = image_bytes()
+    uploaded = owner.post(
+        "/api/v1/firmware/images/",
+        {
+            "file": SimpleUploadedFile("x.bin", data),
+            "vendor": "ACME",
+            "model": "X1",
+            "version": "2.0",
+            "sha256": hashlib.sha256(data).hexdigest(),
+        },
+        format="multipart",
+    )
+    assert uploaded.status_code == 201, uploaded.content
+    bad = owner.post(
+        "/api/v1/firmware/images/",
+        {
+            "file": SimpleUploadedFile("x.bin", data),
+            "vendor": "ACME",
+            "model": "X1",
+            "version": "2.1",
+            "sha256": "a" * 64,
+        },
+        format="multipart",
+    )
+    assert bad.status_code == 400
+    created = owner.post(
+        "/api/v1/firmware/campaigns/",
+        {"name": "Spring", "image": uploaded.json()["id"], "sites": [a1.pk], "canary_count": 1},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    campaign = Campaign.objects.get(pk=created.json()["id"])
+    assert CampaignTarget.objects.filter(campaign=campaign).count() == 2  # A1's two
+    started = owner.post(
+        "/api/v1/firmware/campaigns/transition/",
+        {"campaign": campaign.pk, "action": "start"},
+        format="json",
+    )
+    assert started.status_code == 200 and started.json()["status"] == "running"
+    rows = results(owner.get("/api/v1/firmware/campaigns/"))
+    assert rows[0]["counts"] == {"pending": 2} and rows[0]["progress"] == 0
+    again = owner.post(
+        "/api/v1/firmware/campaigns/transition/",
+        {"campaign": campaign.pk, "action": "start"},
+        format="json",
+    )
+    assert again.status_code == 400
+
+
+@pytest.fixture
+def back_to_default_language():
+    """A French request leaves French active in this thread: later tests expect the default."""
+    yield
+    translation.deactivate()
+
+
+def test_the_campaign_pages(alpha, personas, client_for, settings, back_to_default_language):
+    from apps.firmware import services
+    from apps.stations.services import station_register
+
+    data = image_bytes()
+    image = services.firmware_image_upload(
+        upload=SimpleUploadedFile("x.bin", data),
+        vendor="ACME",
+        model="X1",
+        version="3.0",
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+    station = station_register(identity="FWPAGE-1", password=None)
+    campaign = services.campaign_create(
+        name="Autumn", image=image, stations=Station.objects.filter(pk=station.pk)
+    )
+    client = client_for(personas.owner)
+    assert "Autumn" in client.get(reverse("firmware:campaign_list")).content.decode()
+    page = client.get(reverse("firmware:campaign_detail", args=[campaign.pk])).content.decode()
+    assert "FWPAGE-1" in page and 'role="progressbar"' in page
+    response = client.post(reverse("firmware:campaign_action", args=[campaign.pk, "start"]))
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.status == "running"
+    assert client_for(personas.delegate).get(reverse("firmware:campaign_list")).status_code == 403
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    french = client.get(reverse("firmware:campaign_detail", args=[campaign.pk])).content.decode()
+    assert "Mises à jour" in french or "Progression" in french
