@@ -18,7 +18,7 @@ class PlansConfig(AppConfig):
             panels.Panel(
                 page=panels.STATION,
                 slot="facts",
-                name="cloud_plan",
+                name="plans.cloud_plan",
                 template_name="plans/_station_plan.html",
                 permission="stations.view",
                 context=handlers.station_plan_panel,

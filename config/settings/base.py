@@ -223,6 +223,7 @@ SPECTACULAR_SETTINGS = {
         "AlertSeverityEnum": "apps.monitoring.choices.AlertSeverity",
         "RoamingPartnerStatusEnum": "apps.roaming.choices.PartnerStatus",
         "RoamingPushStatusEnum": "apps.roaming.choices.PushStatus",
+        "EnergyOptEnum": "apps.energy.choices.Opt",
     },
     # Swagger UI from our own static files (static/vendor/swagger-ui/): never from a CDN.
     "SWAGGER_UI_DIST": f"{STATIC_URL}vendor/swagger-ui",

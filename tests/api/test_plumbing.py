@@ -156,5 +156,6 @@ def test_me_lists_where_each_permission_is_held(personas, api_for, alpha_sites):
         "sessions.view": [a1],
         "power.view": [a1],  # built-in roles see power (roles migration 0003)
         "alerts.manage": [a1],  # the delegate handles its sites' alerts (roles migration 0004)
+        "reports.view": [a1],  # and reads its sites' reports (reports migration)
     }
     assert api_for(personas.outsider).get("/api/v1/me/").json()["permissions"] == {}

@@ -239,6 +239,9 @@ async def exchange(url, identity, password, version, frames) -> list[list]:
         for message_id, text in frames:
             await ws.send(text)
             reply = json.loads(await asyncio.wait_for(ws.recv(), 20))
+            while reply[0] == 2:  # the CSMS asks something of its own (a seqNo gap: 2.0.1 E)
+                await ws.send(json.dumps([3, reply[1], {"messagesInQueue": False}]))
+                reply = json.loads(await asyncio.wait_for(ws.recv(), 20))
             assert reply[1] == message_id, (text, reply)
             replies.append(reply)
         await ws.send('[2, "alive", "Heartbeat", {}]')

@@ -122,6 +122,13 @@ PAGES = [
         owner=302,
     ),
     Page(
+        "stations:station_password_rotate",
+        args=_a2_station,
+        method="post",
+        delegate=404,
+        owner=302,
+    ),
+    Page(
         "stations:station_configuration_change",
         args=_a2_station,
         method="post",

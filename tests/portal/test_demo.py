@@ -8,7 +8,7 @@ import asyncio
 import random
 import time
 
-from apps.core.demo import DEMO_OFFLINE, DEMO_PANEL, DEMO_TARIFF, demo_network_ensure
+from config.demo import DEMO_OFFLINE, DEMO_PANEL, DEMO_TARIFF, demo_network_ensure
 
 
 def test_the_demo_network_has_prices_a_shared_panel_and_an_alert(alpha, alpha_sites):

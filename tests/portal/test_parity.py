@@ -16,7 +16,15 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from apps.core.permissions import PERMISSIONS
 
 # Portal names that differ from the API's basename.
-PORTAL_NAME_OF = {"powernode": "node", "apikey": "api_key"}
+PORTAL_NAME_OF = {
+    "powernode": "node",
+    "apikey": "api_key",
+    "roamingpartner": "partner",
+    "waitlistgroup": "group",
+    "waitlistentry": "entry",
+    "energyevent": "event",
+    "portactivation": "port",
+}
 
 KNOWN_GAPS = {
     # API resources written through the API only (issue 13, still to do)
@@ -26,8 +34,12 @@ KNOWN_GAPS = {
     ("api", "powerlimit"): "ending a temporary limit early",
     ("api", "webhook"): "webhooks",
     ("api", "webhookdelivery"): "redelivering a webhook",
+    ("api", "bmsnode"): "temporary limits set by a building-management system (API by design)",
+    ("api", "energyven"): "setting up an OpenADR VEN (API and admin only, issue 18)",
+    ("api", "firmwareimage"): "uploading a firmware image and creating a campaign (issue 19)",
     # permissions the portal writes under with no API write at all
     ("portal", "people.manage"): "inviting people and granting roles",
+    ("portal", "valet.act"): "the valet board's actions (moved, reassign, notify)",
 }
 
 

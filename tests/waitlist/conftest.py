@@ -66,6 +66,7 @@ def wl_tenant(transactional_db):
     from apps.tenants.services import tenant_create
     from apps.waitlist.models import WaitlistEntry
 
+    connection.set_schema_to_public()  # another race test may have left its own tenant on
     tenant = Tenant.objects.filter(slug=RACE_SLUG).first() or tenant_create(
         name="Waitlist race",
         slug=RACE_SLUG,

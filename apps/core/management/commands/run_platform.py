@@ -83,7 +83,7 @@ class Command(BaseCommand):
         call_command("migrate_schemas", interactive=False, verbosity=0)
         login = None
         if not options["no_demo"]:
-            from apps.core.demo import demo_ensure
+            from config.demo import demo_ensure
 
             login = demo_ensure(stations=options["stations"])
         env = os.environ.copy()  # carries DATABASE_URL / REDIS_URL of embedded servers

@@ -154,7 +154,8 @@ def _demo_alert() -> None:
         return
     from apps.monitoring.services.alerts import alert_raise
     from apps.stations.models import Site, Station
-    from apps.stations.services import station_password_generate, station_register
+    from apps.stations.passwords import generate_station_password
+    from apps.stations.services import station_register
 
     if Station.objects.filter(identity=DEMO_OFFLINE).exists():
         return
@@ -164,7 +165,7 @@ def _demo_alert() -> None:
         return  # taken by another tenant
     station = station_register(
         identity=DEMO_OFFLINE,
-        password=station_password_generate(),
+        password=generate_station_password(),
         site=Site.objects.order_by("-pk").first(),
         name="Demo: a station that never connected",
     )
