@@ -116,6 +116,7 @@ TENANT_APPS = [
     "apps.dashboard",
     "apps.power",
     "apps.billing",
+    "apps.access",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

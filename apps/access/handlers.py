@@ -1,0 +1,33 @@
+"""The access app's answers to the core: the AUTHORIZATION policy."""
+
+from __future__ import annotations
+
+from apps.charging.choices import AuthorizationStatus
+from apps.charging.services import AuthorizationDecision
+from apps.stations.models import Station
+
+from . import selectors
+
+
+def authorization(
+    *, uid: str, station_id: int, evse_id: int | None = None, **_
+) -> AuthorizationDecision | None:
+    """Refuse a token that the access rules of this place do not admit now.  Abstains
+    (``None``) when the rules admit it or no rule applies, so that the token table (blocked,
+    expired, unknown) and the other policies still decide; an unknown token is left to the
+    token table too (it answers Invalid).
+
+    The refusal is ``Blocked``: the decision type carries no NotAtThisTime /
+    NotAtThisLocation reason yet (OCPP 1.6 has neither); ``selectors.access_decision`` and
+    the portal's explainer name the reason."""
+    if not uid:
+        return None
+    station = Station.objects.select_related("site").filter(pk=station_id).first()
+    if station is None:
+        return None
+    decision = selectors.access_decision(uid=uid, station=station, evse_id=evse_id)
+    if not decision.decided or decision.allowed:
+        return None
+    if not selectors.token_known(uid=uid):
+        return None
+    return AuthorizationDecision(AuthorizationStatus.BLOCKED)
