@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
+
 from apps.charging.choices import AuthorizationStatus
 from apps.charging.services import AuthorizationDecision
-from apps.stations.models import Station
 
 from . import selectors
 
@@ -22,12 +23,13 @@ def authorization(
     the portal's explainer name the reason."""
     if not uid:
         return None
-    station = Station.objects.select_related("site").filter(pk=station_id).first()
-    if station is None:
+    moment = timezone.now()
+    inputs = selectors.decision_inputs(
+        uid=uid, station_id=station_id, evse_id=evse_id, moment=moment
+    )
+    if inputs is None or not inputs.token_known:
         return None
-    decision = selectors.access_decision(uid=uid, station=station, evse_id=evse_id)
+    decision = selectors.decide(inputs=inputs, moment=moment, port_known=evse_id is not None)
     if not decision.decided or decision.allowed:
-        return None
-    if not selectors.token_known(uid=uid):
         return None
     return AuthorizationDecision(AuthorizationStatus.BLOCKED)
