@@ -23,7 +23,9 @@ Rules (docs/access.md, "Precedence"):
    back and 7 on the night they go forward.
 5. **Why refused.** ``NotAtThisTime`` when a rule of the deciding level admits the token at
    some other time (its schedule is not in force now); otherwise ``NotAtThisLocation``.
-6. Every decision carries the steps that led to it, readable by a person ("why was this card
+6. **Lock-out.** The rules of one place admit nobody, ever, when each of them is ``private``,
+   names only empty groups, or ended before today: such a change needs confirmation.
+7. Every decision carries the steps that led to it, readable by a person ("why was this card
    refused here now?").
 """
 
@@ -165,3 +167,19 @@ def decide(
     reason = Refusal.NOT_AT_THIS_TIME if admits_some_time else Refusal.NOT_AT_THIS_LOCATION
     steps.append(f"Refused: {Refusal(reason).label}.")
     return Decision(True, False, reason=reason, level=level, steps=tuple(steps))
+
+
+def admits_nobody(
+    rules: Sequence[Rule], *, populated_groups: frozenset[int], today: dt.date
+) -> bool:
+    """Do ``rules`` (those of one place) keep everyone out from ``today`` on?  No rules at all
+    is an open place, not a locked one."""
+
+    def may_admit_someone(rule: Rule) -> bool:
+        if rule.schedule.date_to is not None and rule.schedule.date_to < today:
+            return False
+        if rule.kind == RuleKind.PUBLIC:
+            return True
+        return rule.kind == RuleKind.MEMBERS and not rule.group_ids.isdisjoint(populated_groups)
+
+    return bool(rules) and not any(may_admit_someone(rule) for rule in rules)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from zoneinfo import ZoneInfo
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.charging.models import IdToken
 from apps.stations.models import Evse, Site, Station
 
+from . import engine
 from .choices import HolidayMode
 from .models import AccessGroup, AccessRule, Holiday, RuleWindow
 
@@ -57,7 +62,10 @@ def rule_create(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     holidays: str = HolidayMode.AS_USUAL,
+    confirm_lockout: bool = False,
 ) -> AccessRule:
+    """Create a rule.  When the place's rules would then admit nobody, ever (engine rule 6),
+    the rule is refused unless ``confirm_lockout`` says the owner means it."""
     rule = AccessRule(
         name=name,
         kind=kind,
@@ -76,7 +84,34 @@ def rule_create(
         window = RuleWindow(rule=rule, weekday=weekday, start=start, end=end)
         window.full_clean()
         window.save()
+    if not confirm_lockout:
+        _refuse_lockout(rule=rule)
     return rule
+
+
+def _refuse_lockout(*, rule: AccessRule) -> None:
+    place = {"site": rule.site_id, "station": rule.station_id, "evse": rule.evse_id}
+    level = {f"{name}_id": value for name, value in place.items()}
+    rules = [
+        engine.Rule(
+            id=other.pk,
+            name=other.name,
+            level=other.level,
+            kind=other.kind,
+            group_ids=frozenset(g.pk for g in other.groups.all()),
+            schedule=engine.Schedule(date_from=other.date_from, date_to=other.date_to),
+        )
+        for other in AccessRule.objects.filter(**level).prefetch_related("groups")
+    ]
+    populated = frozenset(
+        AccessGroup.tokens.through.objects.values_list("accessgroup_id", flat=True).distinct()
+    )
+    today = timezone.localdate(timezone=ZoneInfo(rule.scope_site.timezone))
+    if engine.admits_nobody(rules, populated_groups=populated, today=today):
+        raise ValidationError(
+            _("With this rule nobody may charge here any more. Confirm to lock everyone out."),
+            code="lockout",
+        )
 
 
 @transaction.atomic

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from apps.access.choices import HolidayMode, Level, Refusal, RuleKind
-from apps.access.engine import Rule, Schedule, Window, decide
+from apps.access.engine import Rule, Schedule, Window, admits_nobody, decide
 
 TORONTO = ZoneInfo("America/Toronto")
 MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
@@ -194,3 +194,24 @@ def test_dst_changes_follow_the_wall_clock(moment, expected):
 def test_naive_moment_is_refused():
     with pytest.raises(ValueError):
         decide(rules=(), token_groups=frozenset(), moment=dt.datetime(2026, 5, 5), tz=TORONTO)  # noqa: DTZ001
+
+
+def test_lockout_needs_a_rule_that_could_ever_admit_someone():
+    today = dt.date(2026, 5, 5)
+    private = Rule(20, "private", Level.SITE, RuleKind.PRIVATE)
+    empty_group = Rule(21, "staff", Level.SITE, RuleKind.MEMBERS, frozenset({STAFF}))
+    ended = Rule(
+        22,
+        "old public",
+        Level.SITE,
+        RuleKind.PUBLIC,
+        schedule=Schedule(date_to=dt.date(2026, 5, 4)),
+    )
+    assert not admits_nobody((), populated_groups=frozenset(), today=today)  # open, not locked
+    assert admits_nobody((private, empty_group, ended), populated_groups=frozenset(), today=today)
+    assert not admits_nobody(
+        (private, empty_group), populated_groups=frozenset({STAFF}), today=today
+    )
+    assert not admits_nobody((ended,), populated_groups=frozenset(), today=dt.date(2026, 5, 4))
+    # A rule in force only at night still admits someone some time: not a lock-out.
+    assert not admits_nobody((PUBLIC_EVENINGS,), populated_groups=frozenset(), today=today)

@@ -55,7 +55,10 @@ def build(tenant):
                     groups=[staff],
                 )
                 services.rule_create(
-                    name="private", kind=RuleKind.PRIVATE, station=stations["ports"][0]
+                    name="private",
+                    kind=RuleKind.PRIVATE,
+                    station=stations["ports"][0],
+                    confirm_lockout=True,
                 )
                 services.rule_create(
                     name="port 2 public",

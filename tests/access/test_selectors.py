@@ -96,3 +96,22 @@ def test_a_rule_names_exactly_one_place(place):
         )
     with transaction.atomic(), pytest.raises(IntegrityError):
         AccessRule.objects.create(name="nowhere", kind=RuleKind.PUBLIC, scope_site=site)
+
+
+def test_a_rule_that_locks_everyone_out_needs_confirmation(place):
+    _, station, other, badge, _ = place
+    with pytest.raises(ValidationError) as refused:
+        services.rule_create(name="closed", kind=RuleKind.PRIVATE, station=station)
+    assert refused.value.code == "lockout"
+    assert not AccessRule.objects.filter(name="closed").exists()  # rolled back
+    empty = services.group_create(name="Nobody yet")
+    with pytest.raises(ValidationError):
+        services.rule_create(name="empty", kind=RuleKind.MEMBERS, station=station, groups=[empty])
+    services.rule_create(
+        name="closed", kind=RuleKind.PRIVATE, station=station, confirm_lockout=True
+    )
+    assert not selectors.access_decision(uid=badge.uid, station=station, moment=NOON).allowed
+    # A members rule with somebody in its group opens the station again.
+    staff = AccessRule.objects.get(name="staff").groups.get()
+    services.rule_create(name="staff here", kind=RuleKind.MEMBERS, station=station, groups=[staff])
+    assert selectors.access_decision(uid=badge.uid, station=station, moment=NOON).allowed
