@@ -25,7 +25,10 @@ Rules (docs/access.md, "Precedence"):
    some other time (its schedule is not in force now); otherwise ``NotAtThisLocation``.
 6. **Lock-out.** The rules of one place admit nobody, ever, when each of them is ``private``,
    names only empty groups, or ended before today: such a change needs confirmation.
-7. Every decision carries the steps that led to it, readable by a person ("why was this card
+7. **Overlaps** between the weekly windows of rules of one place are reported (they are not
+   errors: rules only open, so where two overlap either admits); date ranges and holidays are
+   not considered there.
+8. Every decision carries the steps that led to it, readable by a person ("why was this card
    refused here now?").
 """
 
@@ -36,7 +39,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from .choices import HolidayMode, Level, Refusal, RuleKind
+from .choices import HolidayMode, Level, Refusal, RuleKind, Weekday
 
 MIDNIGHT = dt.time(0, 0)
 
@@ -183,3 +186,61 @@ def admits_nobody(
         return rule.kind == RuleKind.MEMBERS and not rule.group_ids.isdisjoint(populated_groups)
 
     return bool(rules) and not any(may_admit_someone(rule) for rule in rules)
+
+
+WEEK_MINUTES = 7 * 24 * 60
+
+
+@dataclass(frozen=True)
+class Overlap:
+    first: Rule
+    second: Rule
+    weekday: int  # the day the overlap starts on
+    start: dt.time
+    minutes: int
+
+    def __str__(self) -> str:
+        end = (
+            dt.datetime.combine(dt.date(2026, 1, 5), self.start)
+            + dt.timedelta(minutes=self.minutes)
+        ).time()
+        return (
+            f"“{self.first.name}” and “{self.second.name}” both apply "
+            f"{Weekday(self.weekday).label} {self.start:%H:%M}–{end:%H:%M}"
+        )
+
+
+def _week_intervals(schedule: Schedule) -> list[tuple[int, int]]:
+    """The schedule's windows as [start, end) minutes from Monday 00:00, split at the week's end."""
+    if not schedule.windows:
+        return [(0, WEEK_MINUTES)]
+    out = []
+    for w in schedule.windows:
+        start = w.weekday * 1440 + w.start.hour * 60 + w.start.minute
+        length = (w.end.hour * 60 + w.end.minute) - (w.start.hour * 60 + w.start.minute)
+        if length <= 0:
+            length += 1440
+        end = start + length
+        out.append((start, min(end, WEEK_MINUTES)))
+        if end > WEEK_MINUTES:
+            out.append((0, end - WEEK_MINUTES))
+    return out
+
+
+def overlaps(rules: Sequence[Rule]) -> list[Overlap]:
+    """Where the weekly windows of two rules of one place overlap, in week order."""
+    found = []
+    ordered = sorted(rules, key=lambda r: r.id)
+    for i, first in enumerate(ordered):
+        for second in ordered[i + 1 :]:
+            for a_start, a_end in _week_intervals(first.schedule):
+                for b_start, b_end in _week_intervals(second.schedule):
+                    start, end = max(a_start, b_start), min(a_end, b_end)
+                    if start < end:
+                        day, minute = divmod(start, 1440)
+                        found.append(
+                            Overlap(
+                                first, second, day, dt.time(minute // 60, minute % 60), end - start
+                            )
+                        )
+    return sorted(found, key=lambda o: (o.weekday, o.start, o.first.id, o.second.id))

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from apps.access.choices import HolidayMode, Level, Refusal, RuleKind
-from apps.access.engine import Rule, Schedule, Window, admits_nobody, decide
+from apps.access.engine import Rule, Schedule, Window, admits_nobody, decide, overlaps
 
 TORONTO = ZoneInfo("America/Toronto")
 MON, TUE, WED, THU, FRI, SAT, SUN = range(7)
@@ -215,3 +215,25 @@ def test_lockout_needs_a_rule_that_could_ever_admit_someone():
     assert not admits_nobody((ended,), populated_groups=frozenset(), today=dt.date(2026, 5, 4))
     # A rule in force only at night still admits someone some time: not a lock-out.
     assert not admits_nobody((PUBLIC_EVENINGS,), populated_groups=frozenset(), today=today)
+
+
+def test_overlapping_windows_are_explained():
+    def rule(n, *windows):
+        return Rule(n, f"r{n}", Level.SITE, RuleKind.PUBLIC, schedule=Schedule(tuple(windows)))
+
+    friday_night = rule(30, Window(FRI, t("18:00"), t("07:00")))
+    saturday_morning = rule(31, Window(SAT, t("06:00"), t("08:00")))
+    sunday_night = rule(32, Window(SUN, t("22:00"), t("02:00")))  # runs into Monday
+    monday_early = rule(
+        33, Window(MON, t("01:00"), t("03:00")), Window(MON, t("09:00"), t("10:00"))
+    )
+    monday_late = rule(34, Window(MON, t("10:00"), t("11:00")))  # touches, does not overlap
+    found = overlaps([friday_night, saturday_morning, sunday_night, monday_early, monday_late])
+    assert [str(o) for o in found] == [
+        "“r32” and “r33” both apply Monday 01:00–02:00",
+        "“r30” and “r31” both apply Saturday 06:00–07:00",
+    ]
+    always = Rule(35, "always", Level.SITE, RuleKind.PUBLIC)
+    assert [(o.weekday, o.start, o.minutes) for o in overlaps([always, monday_late])] == [
+        (MON, t("10:00"), 60)
+    ]
