@@ -125,6 +125,7 @@ TENANT_APPS = [
     "apps.valet",
     "apps.firmware",
     "apps.media",
+    "apps.access",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -1,0 +1,35 @@
+"""The access app's answers to the core: the AUTHORIZATION policy."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from apps.charging.choices import AuthorizationStatus
+from apps.charging.services import AuthorizationDecision
+
+from . import selectors
+
+
+def authorization(
+    *, uid: str, station_id: int, evse_id: int | None = None, **_
+) -> AuthorizationDecision | None:
+    """Refuse a token that the access rules of this place do not admit now.  Abstains
+    (``None``) when the rules admit it or no rule applies, so that the token table (blocked,
+    expired, unknown) and the other policies still decide; an unknown token is left to the
+    token table too (it answers Invalid).
+
+    The refusal is ``Blocked``: the decision type carries no NotAtThisTime /
+    NotAtThisLocation reason yet (OCPP 1.6 has neither); ``selectors.access_decision`` and
+    the portal's explainer name the reason."""
+    if not uid:
+        return None
+    moment = timezone.now()
+    inputs = selectors.decision_inputs(
+        uid=uid, station_id=station_id, evse_id=evse_id, moment=moment
+    )
+    if inputs is None or not inputs.token_known:
+        return None
+    decision = selectors.decide(inputs=inputs, moment=moment, port_known=evse_id is not None)
+    if not decision.decided or decision.allowed:
+        return None
+    return AuthorizationDecision(AuthorizationStatus.BLOCKED)
