@@ -310,13 +310,20 @@ async def main(args, url: str, schema: str) -> None:
         memory_before = rss(server.pid)
 
         connect_seconds = await connect_all(stations, ocpp_port)
+        boot_started = time.perf_counter()
         await boot_all(stations)
+        boot_seconds = time.perf_counter() - boot_started
         await asyncio.sleep(2)
         memory_after = rss(server.pid)
         held = sum(1 for s in stations if s.ws.state.name == "OPEN")
         print(
             f"stations held:         {held} / {args.stations} "
             f"(connected in {connect_seconds:.1f} s, {args.stations / connect_seconds:.0f}/s)"
+        )
+        print(
+            f"connected and booted:  {connect_seconds + boot_seconds:.1f} s, "
+            f"{args.stations / (connect_seconds + boot_seconds):.0f} stations/s "
+            "(authenticated handshake, BootNotification and StatusNotification answered)"
         )
         print(
             f"server memory:         {memory_before / 2**20:.0f} MiB idle -> {memory_after / 2**20:.0f} MiB; "

@@ -554,7 +554,7 @@ def main(args) -> None:
         child.start()
     try:
         t = time.monotonic()
-        ready = collect(reports, args.procs, "ready", timeout=600)
+        ready = collect(reports, args.procs, "ready", timeout=max(600, args.stations * 0.3))
         print(
             f"connected, booted and charging: {sum(r[1] for r in ready)} / {args.stations} "
             f"in {time.monotonic() - t:.1f} s {[r[2] for r in ready if r[2] != '[]']}"

@@ -57,6 +57,13 @@ def touch(path: str) -> None:
     Path(path).touch()
 
 
+@app.task(name="tests.append")
+def append(path: str, line: str) -> None:
+    """Appends ``line`` to ``path``: a task whose every run is visible (exactly-once checks)."""
+    with open(path, "a") as handle:
+        handle.write(line + "\n")
+
+
 @worker_ready.connect
 def _ready(**kwargs) -> None:
     Path(os.environ["CG_TEST_WORKER_READY"]).touch()

