@@ -99,6 +99,14 @@ async def wait_port(port: int, timeout: float = 60) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
+def cpu(pid: int) -> float:
+    """CPU seconds (user + system) the process has used so far."""
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
+
+
 def rss(pid: int) -> int:
     import psutil
 
@@ -308,11 +316,13 @@ async def main(args, url: str, schema: str) -> None:
         await warm.ws.close()
         await asyncio.sleep(1)
         memory_before = rss(server.pid)
+        cpu_before = cpu(server.pid)
 
         connect_seconds = await connect_all(stations, ocpp_port)
         boot_started = time.perf_counter()
         await boot_all(stations)
         boot_seconds = time.perf_counter() - boot_started
+        cpu_per_station = (cpu(server.pid) - cpu_before) / args.stations
         await asyncio.sleep(2)
         memory_after = rss(server.pid)
         held = sum(1 for s in stations if s.ws.state.name == "OPEN")
@@ -324,6 +334,11 @@ async def main(args, url: str, schema: str) -> None:
             f"connected and booted:  {connect_seconds + boot_seconds:.1f} s, "
             f"{args.stations / (connect_seconds + boot_seconds):.0f} stations/s "
             "(authenticated handshake, BootNotification and StatusNotification answered)"
+        )
+        print(
+            f"server CPU per station: {cpu_per_station * 1000:.1f} ms for connect + boot "
+            f"-> {1 / cpu_per_station:.0f} stations/s on one fully available core "
+            f"(load average {os.getloadavg()[0]:.1f} during the run)"
         )
         print(
             f"server memory:         {memory_before / 2**20:.0f} MiB idle -> {memory_after / 2**20:.0f} MiB; "

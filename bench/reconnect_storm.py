@@ -240,7 +240,12 @@ class Worker:
         )
 
     def kill(self) -> None:
+        """kill -9 the worker and its pool process (a task in flight dies with them)."""
         if self.process and self.process.poll() is None:
+            import psutil
+
+            for child in psutil.Process(self.process.pid).children(recursive=True):
+                child.kill()
             self.process.send_signal(signal.SIGKILL)
             self.process.wait()
 
@@ -341,6 +346,11 @@ async def _client(index, names, url, args, commands, reports, attempts) -> None:
             attempts.counts.clear()
         elif command == "finish":
             break
+        elif command == "stop":  # --worker-kill: every session ends, billing has work queued
+            ended = await asyncio.gather(
+                *(s.stop_session() for s in stations), return_exceptions=True
+            )
+            reports.put(("stopped", index, sum(not isinstance(e, BaseException) for e in ended)))
         if watching:
             now = time.time()
             for station in stations:
@@ -571,6 +581,11 @@ def main(args) -> None:
             redis.start()
             print("redis back")
         elif args.worker_kill:
+            for command in commands:
+                command.put("stop")
+            stopped = collect(reports, args.procs, "stopped", timeout=300)
+            print(f"sessions ended by their stations: {sum(r[2] for r in stopped)}")
+            time.sleep(1)  # billing's tasks are queued and running
             worker.kill()
             print("worker killed (-9); restarting it in 5 s")
             time.sleep(5)
@@ -592,6 +607,14 @@ def main(args) -> None:
         for command in commands:
             command.put("finish")
         collected = collect(reports, args.procs, "report", timeout=args.drain_seconds + 120)
+        if args.worker_kill:  # the restarted worker works through what was queued
+            deadline = time.monotonic() + args.recover_seconds
+            while time.monotonic() < deadline:
+                priced = billing_check(schema)
+                if priced["priced"] >= priced["ended"]:
+                    break
+                time.sleep(2)
+            print(f"billing caught up {time.time() - disrupted:.1f} s after the kill")
     finally:
         for child in children:
             child.join(timeout=60)
@@ -639,6 +662,28 @@ def main(args) -> None:
         f"meter values acknowledged to stations: {check['meter_values_acked']}; lost "
         f"{check['meter_values_lost']}, duplicated rows {check['meter_values_duplicated']}"
     )
+    if args.worker_kill:
+        priced = billing_check(schema)
+        print(
+            f"sessions ended: {priced['ended']}; priced once by the worker: {priced['priced']}, "
+            f"not priced: {priced['ended'] - priced['priced']} (a second receipt or posting "
+            "cannot exist: one cost per session and one posting per key, by constraint)"
+        )
+
+
+def billing_check(schema: str) -> dict[str, int]:
+    """After --worker-kill: every ended session priced by the restarted worker."""
+    from django_tenants.utils import schema_context
+
+    from apps.billing.models import SessionCost
+    from apps.charging.models import ChargingSession
+
+    with schema_context(schema):
+        ended = ChargingSession.objects.filter(
+            station__identity__startswith=PREFIX, ended_at__isnull=False
+        )
+        priced = SessionCost.objects.filter(session__in=ended).count()
+        return {"ended": ended.count(), "priced": priced}
 
 
 if __name__ == "__main__":
