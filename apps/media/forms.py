@@ -33,7 +33,10 @@ class ScreenModelForm(forms.Form):
 class PlaylistItemForm(forms.Form):
     asset = forms.ModelChoiceField(label=_("Item"), queryset=MediaAsset.objects.none())
     seconds = forms.IntegerField(
-        label=_("Seconds (images)"), min_value=0, max_value=3600, initial=10, required=False
+        label=_("Seconds (images; 10 when left empty)"),
+        min_value=0,
+        max_value=3600,
+        required=False,
     )
 
     def __init__(self, *args, assets=None, **kwargs):

@@ -287,7 +287,7 @@ class PlaylistCreateView(TenantWideMixin, View):
         items = PlaylistItemFormSet(request.POST, assets=self._assets(request))
         if form.is_valid() and items.is_valid():
             chosen = [
-                (row["asset"], row.get("seconds") or 0)
+                (row["asset"], _seconds(row["asset"], row.get("seconds")))
                 for row in items.cleaned_data
                 if row and row.get("asset")
             ]
@@ -308,3 +308,9 @@ def _add_errors(form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error)
+
+
+def _seconds(asset: MediaAsset, seconds: int | None) -> int:
+    if seconds is not None:
+        return seconds
+    return 10 if asset.kind == "image" else 0
