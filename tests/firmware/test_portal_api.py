@@ -201,4 +201,4 @@ def test_the_portal_uploads_an_image_and_creates_a_campaign(
     assert forbidden.status_code == 403
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
     french = client.get(reverse("firmware:campaign_create")).content.decode()
-    assert "Nouvelle campagne" in french and "Stations canari" in french
+    assert "Nouvelle campagne" in french and "Bornes canari" in french
