@@ -284,3 +284,27 @@ def test_the_portal_pages(
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
     french = client.get(reverse("media:mediaschedule_list")).content.decode()
     assert "Contenu vidéo" in french and "sans écran" in french
+
+
+def test_the_schedule_list_costs_the_same_queries_for_one_or_many(alpha, personas, alpha_sites):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    playlist = Playlist.objects.create(name="P")
+    owner = api_client(alpha, user=personas.owner)
+
+    def schedules(count):
+        for _ in range(count):
+            schedule = MediaSchedule.objects.create(
+                playlist=playlist,
+                starts_on=dt.date(2026, 12, 1),
+                ends_on=dt.date(2026, 12, 31),
+                daily_start=dt.time(8),
+                daily_end=dt.time(18),
+            )
+            schedule.sites.set(alpha_sites)
+        with CaptureQueriesContext(connection) as queries:
+            assert owner.get("/api/v1/media/schedules/").status_code == 200
+        return len(queries)
+
+    assert schedules(1) == schedules(9)

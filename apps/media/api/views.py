@@ -102,6 +102,21 @@ class MediaScheduleViewSet(mixins.ListModelMixin, CreateMixin, UpdateMixin, Scop
     action_permissions = {"publish": MANAGE}
     audit_name = "media_schedule"
 
+    def paginate_queryset(self, queryset):
+        """The page's delivery counts in one query (no query per schedule)."""
+        from ..selectors import delivery_counts
+
+        page = super().paginate_queryset(queryset)
+        rows = page if page is not None else list(queryset)
+        self._counts = delivery_counts(schedule_ids=[schedule.pk for schedule in rows])
+        return page
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if hasattr(self, "_counts"):
+            context["counts"] = self._counts
+        return context
+
     @classmethod
     def input_serializer_for(cls, action):
         if action in ("update", "partial_update"):
