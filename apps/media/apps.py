@@ -7,7 +7,11 @@ class MediaConfig(AppConfig):
     verbose_name = "Video content"
 
     def ready(self) -> None:
-        from apps.core import permissions
+        from apps.core import events, permissions
+
+        from . import handlers
 
         permissions.register("media.view", "See promotional media, playlists and deliveries")
         permissions.register("media.manage", "Upload media, schedule and deliver playlists")
+        events.subscribe(events.STATION_CONNECTED, handlers.on_station_connected)
+        events.subscribe(events.STATION_BOOTED, handlers.on_station_booted)

@@ -93,6 +93,8 @@ class MediaSchedule(models.Model):
     daily_end = models.TimeField()
     priority = models.PositiveSmallIntegerField(default=0)
     text = models.CharField(max_length=512, blank=True)
+    # Bumped by every change: deliveries of an older revision are sent again.
+    revision = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = RestrictedManager()
@@ -103,7 +105,8 @@ class MediaSchedule(models.Model):
 
 
 class MediaDelivery(models.Model):
-    """One schedule sent to one station, and what the station confirmed."""
+    """One schedule on one station (one row each, sent again as often as needed), and what
+    the station last confirmed."""
 
     schedule = models.ForeignKey(MediaSchedule, on_delete=models.CASCADE, related_name="deliveries")
     station = models.ForeignKey(
@@ -114,6 +117,8 @@ class MediaDelivery(models.Model):
     served_digest = models.CharField(max_length=64, blank=True)
     confirmed_digest = models.CharField(max_length=64, blank=True)
     display_message_status = models.CharField(max_length=40, blank=True)
+    revision = models.PositiveIntegerField(default=0, help_text=_("The schedule's revision sent"))
+    attempts = models.PositiveSmallIntegerField(default=0)
     sent_at = models.DateTimeField(auto_now_add=True)
     answered_at = models.DateTimeField(null=True, blank=True)
 
@@ -122,6 +127,10 @@ class MediaDelivery(models.Model):
 
     class Meta:
         ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["schedule", "station"], name="media_delivery_once")
+        ]
+        indexes = [models.Index(fields=["station", "status"])]
 
     def __str__(self) -> str:
         return f"{self.schedule} → {self.station_id}: {self.status}"

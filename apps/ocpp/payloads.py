@@ -156,10 +156,12 @@ def update_firmware(
     signing_certificate: str = "",
     install_at: str | None = None,
 ) -> Call:
-    """1.6 UpdateFirmware (no request id, no signature: integrity is the image's checksum);
-    2.0.1 UpdateFirmware with the request id the station repeats in its status reports and,
-    for a signed image, its signature and signing certificate.  Times are ISO 8601 UTC."""
-    if version == V16:
+    """1.6 UpdateFirmware (no request id, no signature: integrity is the image's checksum),
+    or for a signed image the 1.6 security whitepaper's SignedUpdateFirmware (the 2.0.1
+    shape: request id, signature, signing certificate); 2.0.1 UpdateFirmware with the request
+    id the station repeats in its status reports and, for a signed image, its signature and
+    signing certificate.  Times are ISO 8601 UTC."""
+    if version == V16 and not signature:
         payload: dict[str, Any] = {"location": location, "retrieveDate": retrieve_at}
         if retries is not None:
             payload["retries"] = retries
@@ -177,7 +179,7 @@ def update_firmware(
         payload["retries"] = retries
     if retry_interval is not None:
         payload["retryInterval"] = retry_interval
-    return Call("UpdateFirmware", payload)
+    return Call("SignedUpdateFirmware" if version == V16 else "UpdateFirmware", payload)
 
 
 def data_transfer(version: str, *, vendor_id: str, message_id: str, data: str) -> Call:

@@ -1,11 +1,13 @@
 """OCPP 1.6J for the simulated station: message builders and the handlers for what the
-Central System asks.  Actions without a handler (certificates, signed firmware...) get the
-library's NotImplemented CallError."""
+Central System asks, with the security whitepaper's signed firmware update
+(SignedUpdateFirmware, reported in SignedFirmwareStatusNotification).  Actions without a
+handler (certificates...) get the library's NotImplemented CallError."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from ocpp.exceptions import NotImplementedError as NotImplementedError_
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call, call_result
 
@@ -137,7 +139,9 @@ class Ocpp16(Protocol):
 
     def firmware_status(
         self, status: str, request_id: int | None
-    ) -> call.FirmwareStatusNotification | None:
+    ) -> call.FirmwareStatusNotification | call.SignedFirmwareStatusNotification | None:
+        if request_id is not None:  # a signed update: the whitepaper's words, all of them
+            return call.SignedFirmwareStatusNotification(status=status, request_id=request_id)
         status = FIRMWARE_STATUS_16.get(status, status)
         if status not in FIRMWARE_STATUSES:
             return None
@@ -320,6 +324,24 @@ class ChargePoint16(StationChargePoint, ChargePoint):
     ) -> call_result.UpdateFirmware:
         self.update_firmware(location, retrieve_date)  # 1.6 has no answer for "busy"
         return call_result.UpdateFirmware()
+
+    @on("SignedUpdateFirmware")
+    def on_signed_update_firmware(
+        self, request_id: int, firmware: dict[str, Any], **_: Any
+    ) -> call_result.SignedUpdateFirmware:
+        """Security whitepaper: the 2.0.1 shape; the signature is checked after download."""
+        if not self.station.config.signed_firmware_16:
+            raise NotImplementedError_(details={"cause": "No signed firmware update"})
+        accepted = self.update_firmware(
+            firmware["location"],
+            firmware["retrieve_date_time"],
+            install_date=firmware.get("install_date_time"),
+            request_id=request_id,
+            signed=True,
+            signature=firmware.get("signature") or "",
+            certificate=firmware.get("signing_certificate") or "",
+        )
+        return call_result.SignedUpdateFirmware(status="Accepted" if accepted else "Rejected")
 
     @on("GetDiagnostics")
     def on_get_diagnostics(self, location: str, **_: Any) -> call_result.GetDiagnostics:

@@ -68,6 +68,8 @@ class StationConfig:
     # InvalidSignature, InstallationFailed or InstallVerificationFailed.
     download_firmware: bool = False
     firmware_failure: str = ""
+    # 1.6: implements the security whitepaper's SignedUpdateFirmware (off: NotImplemented).
+    signed_firmware_16: bool = True
     # A screen: plays the platform's media manifests (DataTransfer org.chargegrid.media /
     # PlayManifest, docs/media.md) after fetching and checking every item.
     screen: bool = False

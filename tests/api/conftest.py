@@ -186,6 +186,18 @@ def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
     waiting = WaitlistEntry.objects.create(
         group=queue, token_uid=token.uid, joined_via="api", joined_at=T0, queued_at=T0
     )
+    from apps.media.models import MediaDelivery, MediaSchedule, Playlist  # media
+
+    playlist = Playlist.objects.create(name=f"{prefix} playlist")
+    screen_schedule = MediaSchedule.objects.create(
+        playlist=playlist,
+        starts_on=T0.date(),
+        ends_on=T0.date(),
+        daily_start=dt.time(8),
+        daily_end=dt.time(20),
+    )
+    screen_schedule.sites.set([site])
+    MediaDelivery.objects.create(schedule=screen_schedule, station=first, status="confirmed")
     place.objects = {
         "energy_ven": ven,
         "energy_event": dr_event,
@@ -277,6 +289,9 @@ def inventory(personas, alpha_sites) -> Inventory:
     from tests.roaming.factories import roaming_inventory
 
     tenant_wide.update(roaming_inventory())
+    from apps.media.models import MediaSchedule  # media
+
+    tenant_wide["media_schedule"] = MediaSchedule.objects.order_by("pk").first()
     return Inventory(a1=a1, a2=a2, tenant_wide=tenant_wide)
 
 

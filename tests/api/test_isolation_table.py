@@ -56,6 +56,7 @@ REPORTS_VIEW = "reports.view"
 WL_VIEW, WL_MANAGE = "waitlist.view", "waitlist.manage"  # waitlist
 PLANS_VIEW, PLANS_MANAGE = "plans.view", "plans.manage"  # plans
 FW_VIEW, FW_MANAGE = "firmware.view", "firmware.manage"  # firmware
+MEDIA_VIEW, MEDIA_MANAGE = "media.view", "media.manage"  # media
 
 TABLE: list[Endpoint] = [
     # sites
@@ -249,6 +250,19 @@ TABLE: list[Endpoint] = [
     E("GET", "/api/v1/firmware/campaigns/", FW_VIEW, rows="tenant"),
     E("POST", "/api/v1/firmware/campaigns/", FW_MANAGE),
     E("POST", "/api/v1/firmware/campaigns/transition/", FW_MANAGE),
+    # media (library, playlists, schedules: tenant-wide; deliveries: their station's site)
+    E("GET", "/api/v1/media/screens/", MEDIA_VIEW, rows="tenant"),
+    E("POST", "/api/v1/media/screens/", MEDIA_MANAGE),
+    E("GET", "/api/v1/media/assets/", MEDIA_VIEW, rows="tenant"),
+    E("POST", "/api/v1/media/assets/", MEDIA_MANAGE),
+    E("GET", "/api/v1/media/playlists/", MEDIA_VIEW, rows="tenant"),
+    E("POST", "/api/v1/media/playlists/", MEDIA_MANAGE),
+    E("GET", "/api/v1/media/schedules/", MEDIA_VIEW, rows="tenant"),
+    E("POST", "/api/v1/media/schedules/", MEDIA_MANAGE),
+    E("PUT", "/api/v1/media/schedules/{pk}/", MEDIA_MANAGE, target="media_schedule"),
+    E("PATCH", "/api/v1/media/schedules/{pk}/", MEDIA_MANAGE, target="media_schedule"),
+    E("POST", "/api/v1/media/schedules/publish/", MEDIA_MANAGE),
+    E("GET", "/api/v1/media/deliveries/", MEDIA_VIEW, rows="station"),
 ]
 ROAMING_TARGETS = {"roaming_partner", "roaming_token", "roaming_push", "roaming_command"}
 
@@ -262,6 +276,7 @@ TENANT_WIDE = {
     "tariff",
     "payout",
     *ROAMING_TARGETS,
+    "media_schedule",  # media
 }
 
 

@@ -115,3 +115,90 @@ def test_the_campaign_pages(alpha, personas, client_for, settings, back_to_defau
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
     french = client.get(reverse("firmware:campaign_detail", args=[campaign.pk])).content.decode()
     assert "Mises à jour" in french or "Progression" in french
+
+
+def test_the_portal_uploads_an_image_and_creates_a_campaign(
+    alpha, personas, alpha_sites, client_for, settings, back_to_default_language
+):
+    from apps.firmware.models import FirmwareImage
+    from apps.stations.services import station_register
+
+    a1, a2 = alpha_sites
+    for index, (site, version) in enumerate([(a1, "1.0"), (a1, "4.0"), (a2, "1.0"), (a1, "0.9")]):
+        station = station_register(identity=f"FWFORM-{index}", password=None, site=site)
+        Station.objects.filter(pk=station.pk).update(
+            vendor="ACME", model="X1", firmware_version=version
+        )
+    client = client_for(personas.owner)
+    assert client.get(reverse("firmware:firmwareimage_upload")).status_code == 200
+    data = image_bytes()
+    wrong = client.post(
+        reverse("firmware:firmwareimage_upload"),
+        {
+            "file": SimpleUploadedFile("x.bin", data),
+            "vendor": "ACME",
+            "model": "X1",
+            "version": "4.0",
+            "sha256": "b" * 64,
+        },
+    )
+    assert wrong.status_code == 400 and hashlib.sha256(data).hexdigest() in wrong.content.decode()
+    uploaded = client.post(
+        reverse("firmware:firmwareimage_upload"),
+        {
+            "file": SimpleUploadedFile("x.bin", data),
+            "vendor": "ACME",
+            "model": "X1",
+            "version": "4.0",
+            "sha256": hashlib.sha256(data).hexdigest(),
+        },
+    )
+    assert uploaded.status_code == 302
+    image = FirmwareImage.objects.get(version="4.0")
+    assert client.get(reverse("firmware:campaign_create")).status_code == 200
+    bad = client.post(
+        reverse("firmware:campaign_create"),
+        {
+            "name": "Bad",
+            "image": image.pk,
+            "canary_count": 1,
+            "wave_percents": "10, 500",
+            "concurrency": 5,
+            "failure_threshold_percent": 20,
+            "max_attempts": 3,
+            "retry_backoff_seconds": 60,
+        },
+    )
+    assert bad.status_code == 400 and "1 to 100" in bad.content.decode()
+    created = client.post(
+        reverse("firmware:campaign_create"),
+        {
+            "name": "Winter",
+            "image": image.pk,
+            "versions": "1.0, 4.0",
+            "sites": [a1.pk],
+            "canary_count": 1,
+            "wave_percents": "50",
+            "concurrency": 5,
+            "failure_threshold_percent": 20,
+            "max_attempts": 3,
+            "retry_backoff_seconds": 60,
+            "window_start": "01:00",
+            "window_end": "05:00",
+            "start": "on",
+        },
+    )
+    assert created.status_code == 302, created.content.decode()[:3000]
+    campaign = Campaign.objects.get(name="Winter")
+    targets = dict(
+        CampaignTarget.objects.filter(campaign=campaign).values_list("station__identity", "status")
+    )
+    # A1's stations on 1.0 or 4.0: FWFORM-0 to update, FWFORM-1 already there (skipped)
+    assert targets == {"FWFORM-0": "pending", "FWFORM-1": "skipped"}
+    assert campaign.status == "running" and campaign.window_start.hour == 1
+    assert campaign.target_filter == {"model": "X1", "versions": ["1.0", "4.0"], "sites": [a1.pk]}
+    forbidden = client_for(personas.delegate).get(reverse("firmware:campaign_create"))
+    assert forbidden.status_code == 403
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    french = client.get(reverse("firmware:campaign_create")).content.decode()
+    assert "Nouvelle campagne" in french and "Bornes canari" in french

@@ -153,3 +153,92 @@ def test_a_schedule_reaches_screens_and_is_refused_elsewhere(
                 except Exception as error:
                     warnings.warn(f"media site {tag} left behind: {error}", stacklevel=1)
             StationIdentity.objects.filter(identity__startswith=f"MD-{tag}-").delete()
+
+
+@pytest.mark.slow
+def test_content_is_sent_again_to_a_station_that_was_offline_reboots_or_gets_a_change(
+    server, django_db_blocker, settings, media_root, monkeypatch
+):
+    """A screen offline at publication is not delivered; when it connects it gets the
+    schedule; after a reboot that wiped it, it gets it again; a change to the schedule is a new
+    revision that every screen gets.  (Celery is replaced by sending in this process: the
+    queueing itself is tested below.)"""
+    from apps.stations.models import Site, Station
+    from apps.stations.services import site_create, station_register
+    from apps.tenants.models import StationIdentity, Tenant
+
+    monkeypatch.setattr(
+        services, "_queue", lambda ids: [services.delivery_send(delivery_id=i) for i in ids]
+    )
+    settings.MEDIA_ROOT = str(media_root)
+    settings.MEDIA_DOWNLOAD_BASE_URL = f"http://localhost:{server.port}"
+    tag = uuid.uuid4().hex[:6].upper()
+    password = f"pw-media-{tag.lower()}-0123456789"
+    loop = LoopThread()
+    with django_db_blocker.unblock():
+        tenant = Tenant.objects.get(slug="alpha")
+        with tenant_context(tenant):
+            site = site_create(name=f"Media again {tag}", timezone="Europe/Paris")
+            station = station_register(identity=f"MR-{tag}", password=password, site=site)
+            Station.objects.filter(pk=station.pk).update(vendor="ChargeGrid", model="SimScreen")
+            ScreenModel.objects.get_or_create(
+                vendor="ChargeGrid",
+                model="SimScreen",
+                defaults={"formats": ["mp4", "png", "jpeg"], "max_width": 1920, "max_height": 1080},
+            )
+            poster = upload("poster.png", png(1280, 720))
+            playlist = services.playlist_create(name="Spring", items=[(poster, 8)])
+            schedule = services.media_schedule_create(
+                playlist=playlist,
+                sites=[site],
+                starts_on=dt.datetime.now(dt.UTC).date(),
+                ends_on=dt.datetime.now(dt.UTC).date() + dt.timedelta(days=30),
+                daily_start=dt.time(7, 0),
+                daily_end=dt.time(22, 0),
+                priority=3,
+            )
+            [offline] = services.schedule_deliver(schedule=schedule)
+            assert offline.status == DeliveryStatus.FAILED and offline.attempts == 1
+        sim = SimulatedStation(
+            StationConfig(
+                identity=f"MR-{tag}",
+                url=f"{server.ws}/ocpp/",
+                password=password,
+                version="1.6",
+                model="SimScreen",
+                screen=True,
+            )
+        )
+        try:
+            assert loop.run(sim.connect()) == "Accepted"
+            with tenant_context(tenant):
+                assert services.station_has_schedules(station.pk)
+                assert services.station_redeliver(station_id=station.pk) == [offline.pk]
+                delivery = services.MediaDelivery.objects.get(pk=offline.pk)
+                assert delivery.status == DeliveryStatus.CONFIRMED, delivery.detail
+                assert (delivery.revision, delivery.attempts) == (1, 2)
+                # connected again without a reboot: it holds the schedule, nothing is sent
+                assert services.station_redeliver(station_id=station.pk) == []
+                assert len(sim.calls_received("DataTransfer")) == 1
+                # a reboot that wiped its storage: sent again
+                sim.media_manifests.clear()
+                assert services.station_redeliver(station_id=station.pk, rebooted=True) == [
+                    offline.pk
+                ]
+                assert sim.media_manifests[schedule.pk]["priority"] == 3
+                # a change: a new revision, on the screen with its new priority
+                services.media_schedule_update(schedule=schedule, priority=9)
+                delivery.refresh_from_db()
+                assert (delivery.status, delivery.revision) == (DeliveryStatus.CONFIRMED, 2)
+                assert sim.media_manifests[schedule.pk]["priority"] == 9
+                assert len(sim.calls_received("DataTransfer")) == 3
+        finally:
+            loop.run(sim.close())
+            loop.stop()
+            with tenant_context(tenant):
+                try:
+                    Station.objects.filter(site=site).delete()
+                    Site.objects.filter(pk=site.pk).delete()
+                except Exception as error:
+                    warnings.warn(f"media site {tag} left behind: {error}", stacklevel=1)
+            StationIdentity.objects.filter(identity__startswith=f"MR-{tag}").delete()
