@@ -118,6 +118,8 @@ class Station:
 
     ids = itertools.count()
 
+    refused = 0  # handshakes answered 503 (and retried), all stations
+
     def __init__(self, identity: str) -> None:
         self.identity = identity
         self.ws = None
@@ -127,16 +129,25 @@ class Station:
 
     async def open(self, port: int) -> None:
         from websockets.asyncio.client import connect
+        from websockets.exceptions import InvalidStatus
 
         auth = base64.b64encode(f"{self.identity}:{PASSWORD}".encode()).decode()
-        self.ws = await connect(
-            f"ws://127.0.0.1:{port}/ocpp/{self.identity}",
-            subprotocols=["ocpp1.6"],
-            additional_headers={"Authorization": f"Basic {auth}"},
-            open_timeout=120,
-            ping_interval=None,
-            compression=None,
-        )
+        while True:  # as a station does: a 503 (load shedding) is retried after Retry-After
+            try:
+                self.ws = await connect(
+                    f"ws://127.0.0.1:{port}/ocpp/{self.identity}",
+                    subprotocols=["ocpp1.6"],
+                    additional_headers={"Authorization": f"Basic {auth}"},
+                    open_timeout=120,
+                    ping_interval=None,
+                    compression=None,
+                )
+                return
+            except InvalidStatus as error:
+                if error.response.status_code != 503:
+                    raise
+                Station.refused += 1
+                await asyncio.sleep(float(error.response.headers.get("Retry-After", "1")))
 
     async def call(self, action: str, payload: dict) -> tuple[float, list]:
         async with self.busy:
@@ -333,7 +344,8 @@ async def main(args, url: str, schema: str) -> None:
         print(
             f"connected and booted:  {connect_seconds + boot_seconds:.1f} s, "
             f"{args.stations / (connect_seconds + boot_seconds):.0f} stations/s "
-            "(authenticated handshake, BootNotification and StatusNotification answered)"
+            "(authenticated handshake, BootNotification and StatusNotification answered; "
+            f"{Station.refused} handshakes refused 503 and retried)"
         )
         print(
             f"server CPU per station: {cpu_per_station * 1000:.1f} ms for connect + boot "
