@@ -76,6 +76,7 @@ class SupportSettings(models.Model):
     scope_site_path = None
 
     class Meta:
+        ordering = ["id"]
         verbose_name = _("support settings")
         verbose_name_plural = _("support settings")
 
