@@ -361,7 +361,7 @@ def case_update(
     """Status, priority, assignee, queue; each change leaves a line in the conversation
     (internal).  A new priority moves the clocks (from when the case was opened); resolving
     tells the requester."""
-    case = Case.objects.select_for_update().select_related("assignee").get(pk=case.pk)
+    case = Case.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=case.pk)
     changes: list[str] = []
     now = timezone.now()
     if priority is not None and priority != case.priority:
