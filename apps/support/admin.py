@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Case, CannedAnswer, CaseMessage, SupportSettings
+from .models import CannedAnswer, Case, CaseMessage, SupportSettings
 
 
 class CaseMessageInline(admin.TabularInline):

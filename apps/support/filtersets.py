@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from apps.stations.filtersets import site_pair, station_pair
 
 from .choices import CaseCategory, CasePriority, CaseStatus, Queue, RequesterKind
-from .models import Case, CannedAnswer
+from .models import CannedAnswer, Case
 
 
 class CaseFilterSet(django_filters.FilterSet):

@@ -49,7 +49,7 @@ def absolute(path: str) -> str:
 # --- The driver's page ------------------------------------------------------------------------
 def public_path(case) -> str:
     signed = signing.dumps({"case": case.pk, "k": case.secret[:8]}, salt=CASE_SALT)
-    return reverse("support:case_public", args=[signed])
+    return reverse("support:case_public", args=[signed], urlconf=settings.ROOT_URLCONF)
 
 
 def case_id_from_public(signed: str) -> tuple[int, str] | None:
@@ -62,7 +62,7 @@ def case_id_from_public(signed: str) -> tuple[int, str] | None:
 
 def verify_path(case) -> str:
     signed = signing.dumps({"case": case.pk, "k": case.secret[:8]}, salt=VERIFY_SALT)
-    return reverse("support:verify", args=[signed])
+    return reverse("support:verify", args=[signed], urlconf=settings.ROOT_URLCONF)
 
 
 def case_id_from_verify(signed: str) -> tuple[int, str] | None:
@@ -97,7 +97,7 @@ def sign_open_link(
         {"email": email.lower(), "station": station, "session": session, "receipt": receipt},
         salt=OPEN_SALT,
     )
-    return f"{reverse('support:open')}?{urlencode(params)}"
+    return f"{reverse('support:open', urlconf=settings.ROOT_URLCONF)}?{urlencode(params)}"
 
 
 def open_context(query) -> OpenContext:

@@ -226,9 +226,7 @@ class CannedAnswer(models.Model):
 
     title = models.CharField(_("title"), max_length=120, unique=True)
     body = models.TextField(_("text"))
-    language = models.CharField(
-        _("language"), max_length=8, choices=settings.LANGUAGES, blank=True
-    )
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -12,7 +12,7 @@ from apps.core.scoping import Actor
 from apps.roles.selectors import UserActor
 
 from .choices import ACTIVE_STATUSES, CaseStatus
-from .models import Case, CannedAnswer, CaseMessage, SupportSettings
+from .models import CannedAnswer, Case, CaseMessage, SupportSettings
 
 
 def settings_get() -> SupportSettings:

@@ -16,6 +16,7 @@ import logging
 import re
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -37,7 +38,7 @@ from .choices import (
     Source,
     StationAction,
 )
-from .models import Case, CannedAnswer, CaseMessage, SupportSettings
+from .models import CannedAnswer, Case, CaseMessage, SupportSettings
 
 logger = logging.getLogger(__name__)
 MAX_BODY = 20_000
@@ -110,7 +111,9 @@ def _staff_recipients(case: Case) -> list[dict[str, str]]:
 def _staff_link(case: Case) -> str:
     from django.urls import reverse
 
-    return links.absolute(reverse("support:case_detail", args=[case.pk]))
+    return links.absolute(
+        reverse("support:case_detail", args=[case.pk], urlconf=settings.ROOT_URLCONF)
+    )
 
 
 # --- Opening ----------------------------------------------------------------------------------
@@ -232,9 +235,7 @@ def case_verify(*, case: Case) -> Case:
 def unverified_purge(*, older_than: dt.timedelta = dt.timedelta(days=3)) -> int:
     """Cases whose driver never confirmed their e-mail are forgotten."""
     cutoff = timezone.now() - older_than
-    deleted, _ = Case.objects.filter(
-        status=CaseStatus.UNVERIFIED, created_at__lt=cutoff
-    ).delete()
+    deleted, _ = Case.objects.filter(status=CaseStatus.UNVERIFIED, created_at__lt=cutoff).delete()
     return deleted
 
 
@@ -341,7 +342,9 @@ def _requester_link(case: Case) -> str:
     from django.urls import reverse
 
     if case.requester_kind == RequesterKind.MANAGER:
-        return links.absolute(reverse("support:case_detail", args=[case.pk]))
+        return links.absolute(
+            reverse("support:case_detail", args=[case.pk], urlconf=settings.ROOT_URLCONF)
+        )
     return links.absolute(links.public_path(case))
 
 

@@ -39,7 +39,7 @@ from .forms import (
     StationActionForm,
     SupportSettingsForm,
 )
-from .models import Case, CannedAnswer
+from .models import CannedAnswer, Case
 
 
 def _errors_to_form(form, error: ValidationError) -> None:
@@ -262,9 +262,7 @@ class CaseCommandView(PermissionRequiredMixin, View):
         form = StationActionForm(request.POST)
         if not form.is_valid():
             raise Http404
-        requester = commands.Requester(
-            actor=request.actor, source="portal", ip=client_ip(request)
-        )
+        requester = commands.Requester(actor=request.actor, source="portal", ip=client_ip(request))
         try:
             reply = services.case_station_command(
                 case=case, action=form.cleaned_data["action"], requester=requester, by=request.user

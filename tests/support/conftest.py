@@ -7,6 +7,13 @@ from django.core.cache import cache
 
 from apps.charging.models import IdToken
 from tests.api.conftest import make_session, make_station
+from tests.browser.conftest import (  # noqa: F401  (the browser suite's fixtures, for test_browser)
+    browser,
+    live_db,
+    network,
+    portal_server,
+    sign_in,
+)
 
 
 @dataclass

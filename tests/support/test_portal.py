@@ -48,9 +48,7 @@ def test_a_driver_opens_a_case_from_the_station_qr_code_and_confirms_it(client_f
 
 
 def test_a_signed_receipt_link_opens_the_case_at_once(client_for, desk):
-    path = links.sign_open_link(
-        email="ana@example.org", session=desk.session_a1.pk, receipt="R-77"
-    )
+    path = links.sign_open_link(email="ana@example.org", session=desk.session_a1.pk, receipt="R-77")
     response = client_for().post(path, open_form())
     assert response.status_code == 302
     case = Case.objects.get(requester_email="ana@example.org")
@@ -175,5 +173,7 @@ def test_the_pages_speak_french(client_for, desk, personas):
     client.cookies["django_language"] = "fr"
     page = client.get("/support/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
     assert "Demander de l’aide" in page or "Demander de l'aide" in page
-    public = client_for().get("/support/help/", HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    anonymous = client_for()
+    anonymous.cookies["django_language"] = "fr"
+    public = anonymous.get("/support/help/").content.decode()
     assert "Obtenir de l’aide" in public or "Obtenir de l'aide" in public

@@ -11,7 +11,7 @@ from apps.stations.models import Station
 
 from .. import links
 from ..choices import CaseCategory, CasePriority, CaseStatus, Queue, StationAction
-from ..models import Case, CannedAnswer, CaseMessage, SupportSettings
+from ..models import CannedAnswer, Case, CaseMessage, SupportSettings
 
 
 class CaseSerializer(serializers.ModelSerializer):

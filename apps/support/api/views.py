@@ -19,7 +19,7 @@ from apps.ocpp import commands
 from .. import selectors, services
 from ..choices import AuthorKind, CaseStatus, RequesterKind, Source
 from ..filtersets import CannedAnswerFilterSet, CaseFilterSet
-from ..models import Case, CannedAnswer, SupportSettings
+from ..models import CannedAnswer, Case, SupportSettings
 from .serializers import (
     CannedAnswerSerializer,
     CaseCreateSerializer,
