@@ -7,6 +7,7 @@ from apps.billing import views as billing_views
 from apps.core import views as core_views
 from apps.firmware import views as firmware_views
 from apps.media import views as media_views
+from apps.support import inbound as support_inbound
 from apps.tenants import views as tenant_views
 
 urlpatterns = [
@@ -23,6 +24,10 @@ urlpatterns = [
     # Screens fetch their manifests and media here (expiring links that name their tenant).
     path("media/manifest/<str:token>.json", media_views.media_manifest, name="media_manifest"),
     path("media/asset/<str:token>/<str:name>", media_views.media_asset, name="media_asset"),
+    # Inbound e-mail for support cases, one route for every tenant (the reply address names it).
+    path(
+        "support/inbound/<str:provider>/", support_inbound.inbound_webhook, name="support_inbound"
+    ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

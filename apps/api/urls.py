@@ -23,6 +23,7 @@ APP_ROUTERS = [
     "apps.plans.api.urls",
     "apps.firmware.api.urls",
     "apps.media.api.urls",  # media
+    "apps.support.api.urls",  # support (issue 20)
 ]
 
 urlpatterns = [

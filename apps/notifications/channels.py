@@ -32,7 +32,12 @@ def reachable(channel: str, contact: Contact) -> bool:
 
 
 def send_email(contact: Contact, message: Message) -> None:
-    EmailMessage(subject=message.subject, body=message.body, to=[contact.email]).send()
+    EmailMessage(
+        subject=message.subject,
+        body=message.body,
+        to=[contact.email],
+        reply_to=[message.reply_to] if message.reply_to else None,
+    ).send()
 
 
 def send_sms(contact: Contact, message: Message) -> None:

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 class Message:
     subject: str
     body: str
+    reply_to: str = ""  # the asker's ``reply_to`` (support: the case's reply address)
 
 
 TEMPLATES: dict[str, tuple[Any, Any]] = {
@@ -37,6 +38,43 @@ TEMPLATES: dict[str, tuple[Any, Any]] = {
         _("You have left the queue at %(group)s"),
         _("You missed your turn too often and were taken off the queue."),
     ),
+    # support (issue 20): the reference in brackets is how an answer by e-mail finds its case
+    "support.verify": (
+        _("Please confirm your request: %(title)s"),
+        _(
+            "Open this link to confirm your e-mail address and send your request to our support team:\n%(link)s\n\nIf you did not ask for help, ignore this message."
+        ),
+    ),
+    "support.opened": (
+        _("[%(reference)s] We have your request: %(title)s"),
+        _(
+            "Thank you. Your request %(reference)s is with our support team; we will answer by e-mail. Reply to this e-mail to add to it, or follow it here:\n%(link)s"
+        ),
+    ),
+    "support.new_case": (
+        _("[%(reference)s] New case: %(title)s"),
+        _("%(author)s wrote:\n\n%(body)s\n\nOpen the case:\n%(link)s"),
+    ),
+    "support.message": (
+        _("[%(reference)s] %(title)s"),
+        _(
+            "%(author)s wrote:\n\n%(body)s\n\nAnswer by replying to this e-mail (keep %(reference)s in the subject), or here:\n%(link)s"
+        ),
+    ),
+    "support.resolved": (
+        _("[%(reference)s] Resolved: %(title)s"),
+        _(
+            "Your request %(reference)s is resolved. If the problem is still there, reply to this e-mail or answer here:\n%(link)s"
+        ),
+    ),
+    "support.breach_first_response": (
+        _("[%(reference)s] First answer overdue: %(title)s"),
+        _("Case %(reference)s was due a first answer at %(due)s.\n%(link)s"),
+    ),
+    "support.breach_resolution": (
+        _("[%(reference)s] Resolution overdue: %(title)s"),
+        _("Case %(reference)s was due to be resolved at %(due)s.\n%(link)s"),
+    ),
     "valet.move_car": (
         _("Please move your car"),
         _(
@@ -49,4 +87,8 @@ TEMPLATES: dict[str, tuple[Any, Any]] = {
 def render(kind: str, context: dict[str, Any], language: str) -> Message:
     subject, body = TEMPLATES[kind]
     with translation.override(language or "en"):
-        return Message(subject=str(subject) % context, body=str(body) % context)
+        return Message(
+            subject=str(subject) % context,
+            body=str(body) % context,
+            reply_to=str(context.get("reply_to") or ""),
+        )

@@ -126,6 +126,7 @@ TENANT_APPS = [
     "apps.firmware",
     "apps.media",
     "apps.access",
+    "apps.support",  # issue 20: support cases
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -338,5 +339,14 @@ ROAMING_PUBLIC_BASE_URL = env.str("ROAMING_PUBLIC_BASE_URL", default="")
 ROAMING_ALLOW_PRIVATE_NETWORKS = env.bool("ROAMING_ALLOW_PRIVATE_NETWORKS", default=False)
 ROAMING_RETRY_BASE_SECONDS = env.float("ROAMING_RETRY_BASE_SECONDS", default=10.0)
 ROAMING_AUTHORIZE_TIMEOUT = env.float("ROAMING_AUTHORIZE_TIMEOUT", default=3.0)
+
+# --- Support (issue 20; apps/support, docs/support.md) ----------------------------------------
+# The domain of the cases' reply addresses (case+<tenant>.<case>.<mac>@<domain>), routed by the
+# e-mail provider to /support/inbound/<provider>/ on the base domain; empty: replies are
+# threaded by the reference in their subject.
+SUPPORT_REPLY_DOMAIN = env.str("SUPPORT_REPLY_DOMAIN", default="")
+# Inbound webhooks are refused while no secret is set (anymail's basic auth: "user:password").
+ANYMAIL = env.json("ANYMAIL", default={})
+ANYMAIL.setdefault("WEBHOOK_SECRET", secret("ANYMAIL_WEBHOOK_SECRET", ""))
 
 from .security import *  # noqa: E402, F403  (sign-in lockout, CSP, API throttles, password reset)

@@ -198,7 +198,19 @@ def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
     )
     screen_schedule.sites.set([site])
     MediaDelivery.objects.create(schedule=screen_schedule, station=first, status="confirmed")
+    from apps.support import services as support  # support (issue 20)
+
+    case = support.case_open(
+        requester_kind="driver",
+        requester_email=f"driver-{prefix.lower()}@example.com",
+        subject=f"{prefix} charge failed",
+        category="charge_failed",
+        description="It stopped after a minute.",
+        source="public",
+        session=session,
+    )
     place.objects = {
+        "support_case": case,
         "energy_ven": ven,
         "energy_event": dr_event,
         "waitlist_group": queue,
@@ -286,6 +298,10 @@ def inventory(personas, alpha_sites) -> Inventory:
             source=AuditSource.API,
         ),
     }
+    from apps.support import services as support  # support (issue 20)
+
+    tenant_wide["support_canned"] = support.canned_answer_create(title="Reset", body="Done.")
+    tenant_wide["support_settings"] = support.settings_update(team_email="team@alpha.test")
     from tests.roaming.factories import roaming_inventory
 
     tenant_wide.update(roaming_inventory())

@@ -57,6 +57,13 @@ WL_VIEW, WL_MANAGE = "waitlist.view", "waitlist.manage"  # waitlist
 PLANS_VIEW, PLANS_MANAGE = "plans.view", "plans.manage"  # plans
 FW_VIEW, FW_MANAGE = "firmware.view", "firmware.manage"  # firmware
 MEDIA_VIEW, MEDIA_MANAGE = "media.view", "media.manage"  # media
+SUP_VIEW, SUP_OPEN, SUP_ANSWER, SUP_MANAGE = (  # support
+    "support.view",
+    "support.open",
+    "support.answer",
+    "support.manage",
+)
+CASE = "/api/v1/support/cases/{pk}/"
 
 TABLE: list[Endpoint] = [
     # sites
@@ -263,6 +270,25 @@ TABLE: list[Endpoint] = [
     E("PATCH", "/api/v1/media/schedules/{pk}/", MEDIA_MANAGE, target="media_schedule"),
     E("POST", "/api/v1/media/schedules/publish/", MEDIA_MANAGE),
     E("GET", "/api/v1/media/deliveries/", MEDIA_VIEW, rows="station"),
+    # support (cases belong to their station's site; canned answers and settings tenant-wide)
+    E("GET", "/api/v1/support/cases/", SUP_VIEW, rows="site"),
+    E("POST", "/api/v1/support/cases/", SUP_OPEN),
+    E("GET", CASE, SUP_VIEW, target="support_case"),
+    E("PATCH", CASE, SUP_ANSWER, target="support_case"),
+    E("GET", CASE + "messages/", SUP_VIEW, target="support_case"),
+    E("POST", CASE + "reply/", SUP_ANSWER, target="support_case"),
+    E("POST", CASE + "followup/", SUP_OPEN, target="support_case"),
+    E("POST", CASE + "station-command/", ST_CMD, target="support_case", command=True),
+    E("GET", "/api/v1/support/canned-answers/", SUP_ANSWER, rows="tenant"),
+    E("POST", "/api/v1/support/canned-answers/", SUP_MANAGE),
+    E("GET", "/api/v1/support/canned-answers/{pk}/", SUP_ANSWER, target="support_canned"),
+    E("PUT", "/api/v1/support/canned-answers/{pk}/", SUP_MANAGE, target="support_canned"),
+    E("PATCH", "/api/v1/support/canned-answers/{pk}/", SUP_MANAGE, target="support_canned"),
+    E("DELETE", "/api/v1/support/canned-answers/{pk}/", SUP_MANAGE, target="support_canned"),
+    E("GET", "/api/v1/support/settings/", SUP_MANAGE, rows="tenant"),
+    E("POST", "/api/v1/support/settings/", SUP_MANAGE),
+    E("GET", "/api/v1/support/settings/{pk}/", SUP_MANAGE, target="support_settings"),
+    E("PATCH", "/api/v1/support/settings/{pk}/", SUP_MANAGE, target="support_settings"),
 ]
 ROAMING_TARGETS = {"roaming_partner", "roaming_token", "roaming_push", "roaming_command"}
 
@@ -277,6 +303,8 @@ TENANT_WIDE = {
     "payout",
     *ROAMING_TARGETS,
     "media_schedule",  # media
+    "support_canned",  # support
+    "support_settings",
 }
 
 

@@ -133,6 +133,7 @@ NAV = (
     ("plans:overview", "Cloud plans", "plans.view"),
     ("firmware:campaign_list", "Firmware", "firmware.view"),
     ("media:mediaschedule_list", "Video content", "media.view"),  # media
+    ("support:case_list", "Support", "support.view"),  # support (issue 20)
 )
 
 
@@ -159,6 +160,7 @@ def _nav_label(name: str) -> str:
         "Cloud plans": gettext_lazy("Cloud plans"),
         "Firmware": gettext_lazy("Firmware"),
         "Video content": gettext_lazy("Video content"),  # media
+        "Support": gettext_lazy("Support"),
     }
     return labels[name]
 
