@@ -226,6 +226,7 @@ SPECTACULAR_SETTINGS = {
         "RoamingPartnerStatusEnum": "apps.roaming.choices.PartnerStatus",
         "RoamingPushStatusEnum": "apps.roaming.choices.PushStatus",
         "EnergyOptEnum": "apps.energy.choices.Opt",
+        "SupportSourceEnum": "apps.support.choices.Source",
     },
     # Swagger UI from our own static files (static/vendor/swagger-ui/): never from a CDN.
     "SWAGGER_UI_DIST": f"{STATIC_URL}vendor/swagger-ui",
