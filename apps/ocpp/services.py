@@ -49,19 +49,35 @@ class EvNeedsAnswer:
     follow_up: Callable[[], object] | None = None
 
 
-def ev_charging_needs(*, station_id: int, evse_id: int, needs: dict[str, Any]) -> EvNeedsAnswer:
-    """2.0.1 K15: an EV's needs (energy, departure time, AC/DC limits).  Rejected without a
-    transaction on that EVSE, or when no feature computes charging profiles here."""
+def ev_charging_needs(
+    *,
+    station_id: int,
+    evse_id: int,
+    needs: dict[str, Any],
+    max_schedule_tuples: int | None = None,
+) -> EvNeedsAnswer:
+    """2.0.1 K15/K17: an EV's needs (energy, departure time, AC/DC limits, and the most
+    periods its schedules may have).  Rejected without a transaction on that EVSE, or when no
+    feature computes charging profiles here (K15.FR.04)."""
     event_record(
         station_id=station_id,
         kind=StationEvent.Kind.CHARGING,
         action="NotifyEVChargingNeeds",
-        data={"evse_id": evse_id, "charging_needs": needs},
+        data={
+            "evse_id": evse_id,
+            "charging_needs": needs,
+            "max_schedule_tuples": max_schedule_tuples,
+        },
     )
     session = charging_session_on(station_id=station_id, evse_id=evse_id)
     if session is None:
         return EvNeedsAnswer("Rejected")
-    answer = policies.ask(policies.EV_CHARGING_NEEDS, session_id=session.pk, needs=needs)
+    answer = policies.ask(
+        policies.EV_CHARGING_NEEDS,
+        session_id=session.pk,
+        needs=needs,
+        max_schedule_tuples=max_schedule_tuples,
+    )
     return answer or EvNeedsAnswer("Rejected")
 
 

@@ -54,6 +54,16 @@ def parse_needs(needs: dict, *, volts: int, phases: int, departure_at: datetime 
     )
 
 
+def schedule_periods_allowed(max_schedule_tuples: int | None) -> int | None:
+    """How many periods the vehicle's schedules may have (NotifyEVChargingNeeds'
+    ``maxScheduleTuples``: the elements its ISO 15118 stack takes per SAScheduleTuple, for the
+    power limits and for a sales tariff alike).  Absent: no limit stated.  The schema allows 0;
+    a schedule cannot have fewer than one period, so 0 is read as 1."""
+    if max_schedule_tuples is None:
+        return None
+    return max(int(max_schedule_tuples), 1)
+
+
 def urgency(
     *, energy_wh: int | None, departure_at: datetime | None, now: datetime, max_w: int
 ) -> int:
