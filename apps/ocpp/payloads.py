@@ -452,7 +452,13 @@ def batched(call: Call, *, items: int | None, max_bytes: int | None) -> list[Cal
 
 
 def merged_answer(action: str, answers: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The answers to a batched GetVariables / SetVariables as if it had been one."""
+    """The answers to a batched GetVariables / SetVariables as if it had been one; for a
+    GetReport, Accepted when a batch was (reports follow), else the first batch's status."""
+    if action == "GetReport":
+        statuses = [answer.get("status") for answer in answers]
+        if "Accepted" in statuses:
+            return {"status": "Accepted"}
+        return dict(answers[0]) if answers else {"status": "EmptyResultSet"}
     field = RESULT_FIELD[action]
     return {field: [result for answer in answers for result in answer.get(field) or []]}
 

@@ -100,6 +100,25 @@ async def test_201_requests_are_split_to_the_reported_and_overridden_limits(
         assert reply.ok and [row["key"] for row in reply.rows] == keys
         assert len(reply.payload["getVariableResult"]) == 5  # merged, as one answer
 
+        # an internal read that does not go through the command service (power management
+        # asking a station's smart-charging abilities: three variables) is split the same way
+        cp.received.clear()
+
+        def abilities():
+            from apps.power import profiles
+
+            action, payload = profiles.capabilities_request("2.0.1")
+            return commands.station_call(Station.objects.get(pk=station.pk), action, payload)
+
+        answer = await in_db(live_alpha, abilities)
+        sent = [p["data"] for a, p in cp.received if a == "GetVariables"]
+        assert [len(batch) for batch in sent] == [2, 1]
+        assert [r["variable"]["name"] for r in answer["getVariableResult"]] == [
+            "ProfileStackLevel",
+            "RateUnit",
+            "PeriodsPerSchedule",
+        ]
+
         # the station's settings override what it reported: 3 items, and at most 330 bytes
         status, body = await asyncio.to_thread(
             put_limits,
