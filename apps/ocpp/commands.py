@@ -202,11 +202,19 @@ def station_call(
         validate_action_payload(version, action, payload)
     calls = _within_limits(station, version, [payloads.Call(action, payload)])
     if len(calls) == 1:
-        return _station_call_one(station, action, payload, timeout=timeout)
-    answers = [
-        _station_call_one(station, call.action, call.payload, timeout=timeout) for call in calls
-    ]
-    return payloads.merged_answer(action, answers)
+        answer = _station_call_one(station, action, payload, timeout=timeout)
+    else:
+        answers = [
+            _station_call_one(station, call.action, call.payload, timeout=timeout) for call in calls
+        ]
+        answer = payloads.merged_answer(action, answers)
+    if action == "GetVariables" and version == payloads.V201:
+        limits = payloads.variable_limits(answer)
+        if limits:  # B06-B08: read from the station's variables, as from its report
+            from .services import message_limits_reported
+
+            message_limits_reported(station_id=station.pk, limits=limits)
+    return answer
 
 
 def _station_call_one(

@@ -463,6 +463,30 @@ def merged_answer(action: str, answers: Sequence[dict[str, Any]]) -> dict[str, A
     return {field: [result for answer in answers for result in answer.get(field) or []]}
 
 
+def variable_limits(answer: dict[str, Any]) -> dict[str, int]:
+    """``ItemsPerMessage/GetVariables``... from a GetVariables answer that read DeviceDataCtrlr's
+    variables (Accepted results of the Actual attribute only)."""
+    limits = {}
+    for result in answer.get("getVariableResult") or []:
+        component = result.get("component") or {}
+        variable = result.get("variable") or {}
+        if (
+            component.get("name") != "DeviceDataCtrlr"
+            or result.get("attributeStatus") != "Accepted"
+        ):
+            continue
+        if result.get("attributeType", "Actual") != "Actual":
+            continue
+        key = f"{variable.get('name')}/{variable.get('instance')}"
+        try:
+            value = int(str(result.get("attributeValue", "")).strip())
+        except ValueError:
+            continue
+        if key in LIMIT_KEYS and value > 0:
+            limits[key] = value
+    return limits
+
+
 def report_limits(report_data: Sequence[dict[str, Any]]) -> dict[str, int]:
     """``ItemsPerMessage/GetVariables``... from a NotifyReport's reportData (the Actual
     values of DeviceDataCtrlr's variables); keys spelt camelCase or snake_case."""
