@@ -94,8 +94,10 @@ def set_charging_profile(
     periods: list[Period],
     start: datetime,
     transaction_id: str | None = None,
+    sales_tariff: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The SetChargingProfile payload of ``version`` (``evse_id`` 0: the whole station)."""
+    """The SetChargingProfile payload of ``version`` (``evse_id`` 0: the whole station);
+    ``sales_tariff``: the 2.0.1 schedule's ISO 15118-2 salesTariff (``ev_needs.sales_tariff``)."""
     if version not in PURPOSE_NAMES:
         raise ValueError(f"Unknown OCPP version {version!r}")
     schedule_periods = [
@@ -136,6 +138,8 @@ def set_charging_profile(
             }
         ],
     }
+    if sales_tariff is not None:
+        profile["chargingSchedule"][0]["salesTariff"] = sales_tariff
     if purpose == TX:
         if not transaction_id:
             raise ValueError("A 2.0.1 TxProfile needs the transaction id")

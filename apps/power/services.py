@@ -47,7 +47,7 @@ from .models import (
     SessionPower,
     StationPower,
 )
-from .planning import Rate, cheapest_plan, quarter_of, start_at_plan
+from .planning import Rate, cheapest_plan, price_at, quarter_of, start_at_plan
 from .selectors import EvseContext, SiteSnapshot, site_snapshot
 
 logger = logging.getLogger(__name__)
@@ -678,6 +678,40 @@ def _tx_periods(
     return profiles.fit_periods(periods, max_periods)
 
 
+def _sales_tariff(context: EvseContext, start: datetime) -> dict[str, Any] | None:
+    """The ISO 15118-2 sales tariff for a 2.0.1 TxProfile (K15: the CSMS may send one): the
+    site's time-of-use energy rates as price levels, from the schedule's start to the car's
+    departure (24 h at most), in no more entries than the car takes.  Only for a car that told
+    its needs (an ISO 15118 car: others cannot read it) on a site with energy rates."""
+    session = context.session
+    preferences = getattr(session, "power", None) if session is not None else None
+    if context.station.ocpp_version != "2.0.1" or preferences is None:
+        return None
+    if preferences.ev_needs_at is None:
+        return None
+    site = context.station.site
+    rates = [
+        Rate(r.weekdays, r.start_time, r.end_time, r.price_per_kwh)
+        for r in EnergyRate.objects.filter(site=site)
+    ]
+    if not rates:
+        return None
+    horizon = start + timedelta(seconds=ev_needs.TARIFF_HORIZON_S)
+    if preferences.departure_at is not None and start < preferences.departure_at < horizon:
+        horizon = preferences.departure_at
+    zone = ZoneInfo(site.timezone)
+    prices: list[tuple[int, Decimal | None]] = []
+    moment = start
+    while moment < horizon:  # the price at the start, then wherever it changes
+        price = price_at(rates, moment.astimezone(zone))
+        if not prices or prices[-1][1] != price:
+            prices.append((int((moment - start).total_seconds()), price))
+        step = ev_needs.TARIFF_RESOLUTION_S
+        moment = moment.replace(second=0, microsecond=0) + timedelta(seconds=step)
+    end_s = int((horizon - start).total_seconds())
+    return ev_needs.sales_tariff(prices, end_s=end_s, max_entries=preferences.max_schedule_periods)
+
+
 def _tx_payload(push: Push, now: datetime) -> dict[str, Any]:
     context, row = push.context, push.row
     start = now - CLOCK_SKEW
@@ -695,6 +729,7 @@ def _tx_payload(push: Push, now: datetime) -> dict[str, Any]:
         periods=periods,
         start=start,
         transaction_id=context.session.transaction_id,
+        sales_tariff=_sales_tariff(context, start),
     )
 
 
@@ -979,6 +1014,7 @@ def session_ev_needs(
     if departure_at is not None:  # needs without one keep the departure a rule gave
         preferences.departure_at = departure_at
     preferences.max_schedule_periods = ev_needs.schedule_periods_allowed(max_schedule_tuples)
+    preferences.ev_needs_at = now
     max_w = int(session.evse.max_current_a * volts * phases)
     preferences.priority = max(
         preferences.priority,

@@ -116,9 +116,13 @@ async def test_201_ev_needs_lead_to_a_tx_profile_within_the_site_limit(server, l
             suppress=False,
         )
         assert answer.status == "Processing"
-        urgent = await wait_until(lambda: tx_profiles(cp, f"{identity}-2"), timeout=20)
+        # both shares go out in one pass, in parallel: either may reach the station first
+        await wait_until(
+            lambda: tx_profiles(cp, f"{identity}-2") and tx_profiles(cp, f"{identity}-1"),
+            timeout=20,
+        )
+        urgent = tx_profiles(cp, f"{identity}-2")
         other = tx_profiles(cp, f"{identity}-1")
-        assert other, "the other session's share is sent too"
         assert amps(urgent[-1]) > amps(other[-1]) >= 6
         assert amps(urgent[-1]) + amps(other[-1]) <= 32  # within the site's limit
 

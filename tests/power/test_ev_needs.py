@@ -142,3 +142,98 @@ def test_fitted_periods_are_few_enough_and_never_above_the_original(periods, mos
     assert fitted[0].start_s == 0
     for second in {period.start_s for period in periods} | {p.start_s + 1 for p in periods}:
         assert limit_at(fitted, second) <= limit_at(periods, second)
+
+
+def test_an_iso_15118_car_is_told_the_sites_time_of_use_prices(garage, fleet):
+    """K15 (optional for the CSMS): the TxProfile of a car that told its needs carries an ISO
+    15118-2 sales tariff from the site's energy rates, until its departure, in no more entries
+    than its maxScheduleTuples; a car that did not (no ISO 15118) gets none."""
+    for start, end, price in (("07:00", "22:00", "0.20"), ("22:00", "07:00", "0.08")):
+        services.energy_rate_create(
+            site=garage.site,
+            start_time=dt.time.fromisoformat(start),
+            end_time=dt.time.fromisoformat(end),
+            price_per_kwh=Decimal(price),
+        )
+    plain = start_session(garage.stations["E"], at=NOW - dt.timedelta(minutes=5))
+    services.session_power_start(session_id=plain.pk, now=NOW - dt.timedelta(minutes=5))
+    services.site_rebalance(site_id=garage.site.pk, now=NOW, send=fleet)
+    [profile] = [c.payload["chargingProfile"] for c in fleet.actions()]
+    assert "salesTariff" not in profile["chargingSchedule"][0]
+
+    # 18:00 in Montreal; the car leaves at 08:00: dear until 22:00, cheap until 07:00, dear
+    session = start_session(garage.stations["D"], at=NOW - dt.timedelta(minutes=5))
+    services.session_power_start(session_id=session.pk, now=NOW - dt.timedelta(minutes=5))
+    leaves = dt.datetime(2026, 3, 3, 8, 0, tzinfo=MONTREAL)
+    needs = {**AC_ONLY, "departure_time": leaves.isoformat()}
+    fleet.calls.clear()
+    renegotiation = services.session_ev_needs(
+        session_id=session.pk, needs=needs, max_schedule_tuples=3, now=NOW
+    )
+    services.session_profile_renegotiate(renegotiation=renegotiation, now=NOW, send=fleet)
+    # E's share may change too (D joined); its car told nothing: no tariff for it
+    assert all(
+        "salesTariff" not in c.payload["chargingProfile"]["chargingSchedule"][0]
+        for c in fleet.actions()
+        if c.identity == "GARAGE-E"
+    )
+    [call] = [c for c in fleet.actions() if c.identity == "GARAGE-D"]  # schema-checked
+    schedule = call.payload["chargingProfile"]["chargingSchedule"][0]
+    tariff = schedule["salesTariff"]
+    assert tariff["numEPriceLevels"] == 2
+    start = dt.datetime.fromisoformat(schedule["startSchedule"].replace("Z", "+00:00"))
+    entries = [
+        (
+            (start + dt.timedelta(seconds=e["relativeTimeInterval"]["start"])).astimezone(MONTREAL),
+            e["relativeTimeInterval"]["duration"],
+            e["ePriceLevel"],
+        )
+        for e in tariff["salesTariffEntry"]
+    ]
+    assert [level for _at, _d, level in entries] == [2, 1, 2]
+    assert entries[1][0] == dt.datetime(2026, 3, 2, 22, 0, tzinfo=MONTREAL)
+    assert entries[2][0] == dt.datetime(2026, 3, 3, 7, 0, tzinfo=MONTREAL)
+    end = entries[2][0] + dt.timedelta(seconds=entries[2][1])
+    assert end == leaves
+
+    # a car that takes two entries: the cheap night merges into the dear hours around it
+    fleet.calls.clear()
+    renegotiation = services.session_ev_needs(
+        session_id=session.pk, needs=needs, max_schedule_tuples=2, now=NOW
+    )
+    services.session_profile_renegotiate(renegotiation=renegotiation, now=NOW, send=fleet)
+    [call] = [c for c in fleet.actions() if c.identity == "GARAGE-D"]
+    levels = [
+        e["ePriceLevel"]
+        for e in call.payload["chargingProfile"]["chargingSchedule"][0]["salesTariff"][
+            "salesTariffEntry"
+        ]
+    ]
+    assert len(levels) <= 2 and max(levels) == 2 and levels[-1] == 2
+
+
+@given(
+    st.lists(st.one_of(st.none(), st.sampled_from(["0.08", "0.12", "0.20"])), min_size=1),
+    st.one_of(st.none(), st.integers(0, 6)),
+)
+def test_a_merged_tariff_never_shows_a_time_cheaper_than_it_is(prices, most):
+    from apps.power import ev_needs
+
+    prices = [Decimal(p) if p is not None else None for p in prices]
+    steps = [(index * 900, price) for index, price in enumerate(prices)]
+    tariff = ev_needs.sales_tariff(steps, end_s=900 * len(prices), max_entries=most)
+    if all(p is None for p in prices):
+        assert tariff is None
+        return
+    levels = ev_needs.price_levels(prices)
+    entries = tariff["salesTariffEntry"]
+    if most is not None:
+        assert len(entries) <= max(most, 1)
+    assert entries[0]["relativeTimeInterval"]["start"] == 0
+    assert sum(e["relativeTimeInterval"]["duration"] for e in entries) == 900 * len(prices)
+    for index, level in enumerate(levels):
+        second = index * 900
+        shown = [e["ePriceLevel"] for e in entries if e["relativeTimeInterval"]["start"] <= second][
+            -1
+        ]
+        assert shown >= level

@@ -11,6 +11,16 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
+            model_name="sessionpower",
+            name="ev_needs_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="When an ISO 15118 vehicle last told its needs (OCPP 2.0.1 K15, K17).",
+                null=True,
+                verbose_name="vehicle's needs received",
+            ),
+        ),
+        migrations.AddField(
             model_name='sessionpower',
             name='max_schedule_periods',
             field=models.PositiveSmallIntegerField(blank=True, help_text="From the vehicle's maxScheduleTuples (OCPP 2.0.1 NotifyEVChargingNeeds).", null=True, verbose_name='most periods the vehicle takes per schedule'),
