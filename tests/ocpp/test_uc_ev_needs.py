@@ -6,8 +6,8 @@ being computed) and sends SetChargingProfile with a TxProfile for that transacti
 by power management within the site's limits, a car that must leave soon taking priority.
 K15.FR.12-13: the EV's chosen schedule (NotifyEVChargingSchedule) above that profile is
 Rejected and the profile is sent again (renegotiation); one within it is Accepted.
-K17: new needs from the EV lead to a new TxProfile, with no more periods than its
-maxScheduleTuples."""
+K17: new needs from the EV lead to a new TxProfile, with no more periods (and sales-tariff
+entries: the site's time-of-use energy rates) than its maxScheduleTuples."""
 
 from __future__ import annotations
 
@@ -74,6 +74,13 @@ async def test_201_ev_needs_lead_to_a_tx_profile_within_the_site_limit(server, l
             identity=identity, password=password, site=site, evse_count=2, max_current_a=32
         )
         power.station_power_set(station=station, node=supply)
+        for start, end, price in ((7, 22, "0.20"), (22, 7, "0.08")):  # time-of-use energy
+            power.energy_rate_create(
+                site=site,
+                start_time=dt.time(start),
+                end_time=dt.time(end),
+                price_per_kwh=Decimal(price),
+            )
         return station
 
     await in_db(live_alpha, setup)
@@ -148,6 +155,7 @@ async def test_201_ev_needs_lead_to_a_tx_profile_within_the_site_limit(server, l
         assert renegotiated["charging_profile_purpose"] == "TxProfile"
         assert renegotiated["id"] == urgent[-1]["id"]  # it replaces the first one
         assert 6 <= amps(renegotiated) < 32, "the EV's 32 A is above what it is given"
+        assert renegotiated["charging_schedule"][0]["sales_tariff"]["sales_tariff_entry"]
         assert amps(renegotiated) + amps(tx_profiles(cp, f"{identity}-1")[-1]) <= 32
 
         # K15.FR.11: the schedule of the profile it was sent is Accepted (as OCTT's station
@@ -178,6 +186,8 @@ async def test_201_ev_needs_lead_to_a_tx_profile_within_the_site_limit(server, l
         again = await wait_until(lambda: tx_profiles(cp, f"{identity}-2")[sent_before:], timeout=20)
         schedule = again[-1]["charging_schedule"][0]
         assert len(schedule["charging_schedule_period"]) == 1
+        # the ISO 15118-2 sales tariff (the site's energy rates) fits in one entry too
+        assert len(schedule["sales_tariff"]["sales_tariff_entry"]) == 1
         assert amps(again[-1]) == amps(renegotiated)
         answer = await cp.call(
             call201.NotifyEVChargingSchedule(
