@@ -191,10 +191,35 @@ def station_call(
     timeout: float | None = None,
     validate: bool = True,
 ) -> dict[str, Any]:
-    """Send ``action`` to ``station`` (current tenant) and return its answer's payload."""
+    """Send ``action`` to ``station`` (current tenant) and return its answer's payload.
+
+    A 2.0.1 GetVariables / SetVariables / GetReport that is larger than the station takes in
+    one message (B06-B08: ``_within_limits``) goes as several, one after the other, and the
+    answers come back merged as if it had been one: every sender, the command service or a
+    feature reading a station (power's abilities), is split the same way."""
     version = _version_of(station)
     if validate and not station.lax_validation:
         validate_action_payload(version, action, payload)
+    calls = _within_limits(station, version, [payloads.Call(action, payload)])
+    if len(calls) == 1:
+        answer = _station_call_one(station, action, payload, timeout=timeout)
+    else:
+        answers = [
+            _station_call_one(station, call.action, call.payload, timeout=timeout) for call in calls
+        ]
+        answer = payloads.merged_answer(action, answers)
+    if action == "GetVariables" and version == payloads.V201:
+        limits = payloads.variable_limits(answer)
+        if limits:  # B06-B08: read from the station's variables, as from its report
+            from .services import message_limits_reported
+
+            message_limits_reported(station_id=station.pk, limits=limits)
+    return answer
+
+
+def _station_call_one(
+    station, action: str, payload: dict[str, Any], *, timeout: float | None = None
+) -> dict[str, Any]:
     if not station.is_online:
         raise StationOffline("The station is offline.")
     if station.registration_status != "Accepted" and not sendable_while_not_accepted(

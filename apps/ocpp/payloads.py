@@ -454,9 +454,39 @@ def batched(call: Call, *, items: int | None, max_bytes: int | None) -> list[Cal
 
 
 def merged_answer(action: str, answers: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """The answers to a batched GetVariables / SetVariables as if it had been one."""
+    """The answers to a batched GetVariables / SetVariables as if it had been one; for a
+    GetReport, Accepted when a batch was (reports follow), else the first batch's status."""
+    if action == "GetReport":
+        statuses = [answer.get("status") for answer in answers]
+        if "Accepted" in statuses:
+            return {"status": "Accepted"}
+        return dict(answers[0]) if answers else {"status": "EmptyResultSet"}
     field = RESULT_FIELD[action]
     return {field: [result for answer in answers for result in answer.get(field) or []]}
+
+
+def variable_limits(answer: dict[str, Any]) -> dict[str, int]:
+    """``ItemsPerMessage/GetVariables``... from a GetVariables answer that read DeviceDataCtrlr's
+    variables (Accepted results of the Actual attribute only)."""
+    limits = {}
+    for result in answer.get("getVariableResult") or []:
+        component = result.get("component") or {}
+        variable = result.get("variable") or {}
+        if (
+            component.get("name") != "DeviceDataCtrlr"
+            or result.get("attributeStatus") != "Accepted"
+        ):
+            continue
+        if result.get("attributeType", "Actual") != "Actual":
+            continue
+        key = f"{variable.get('name')}/{variable.get('instance')}"
+        try:
+            value = int(str(result.get("attributeValue", "")).strip())
+        except ValueError:
+            continue
+        if key in LIMIT_KEYS and value > 0:
+            limits[key] = value
+    return limits
 
 
 def report_limits(report_data: Sequence[dict[str, Any]]) -> dict[str, int]:

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.charging import services as charging
 from apps.charging.metering import Sample
@@ -49,19 +51,35 @@ class EvNeedsAnswer:
     follow_up: Callable[[], object] | None = None
 
 
-def ev_charging_needs(*, station_id: int, evse_id: int, needs: dict[str, Any]) -> EvNeedsAnswer:
-    """2.0.1 K15: an EV's needs (energy, departure time, AC/DC limits).  Rejected without a
-    transaction on that EVSE, or when no feature computes charging profiles here."""
+def ev_charging_needs(
+    *,
+    station_id: int,
+    evse_id: int,
+    needs: dict[str, Any],
+    max_schedule_tuples: int | None = None,
+) -> EvNeedsAnswer:
+    """2.0.1 K15/K17: an EV's needs (energy, departure time, AC/DC limits, and the most
+    periods its schedules may have).  Rejected without a transaction on that EVSE, or when no
+    feature computes charging profiles here (K15.FR.04)."""
     event_record(
         station_id=station_id,
         kind=StationEvent.Kind.CHARGING,
         action="NotifyEVChargingNeeds",
-        data={"evse_id": evse_id, "charging_needs": needs},
+        data={
+            "evse_id": evse_id,
+            "charging_needs": needs,
+            "max_schedule_tuples": max_schedule_tuples,
+        },
     )
     session = charging_session_on(station_id=station_id, evse_id=evse_id)
     if session is None:
         return EvNeedsAnswer("Rejected")
-    answer = policies.ask(policies.EV_CHARGING_NEEDS, session_id=session.pk, needs=needs)
+    answer = policies.ask(
+        policies.EV_CHARGING_NEEDS,
+        session_id=session.pk,
+        needs=needs,
+        max_schedule_tuples=max_schedule_tuples,
+    )
     return answer or EvNeedsAnswer("Rejected")
 
 
@@ -305,7 +323,7 @@ def _sequence_note(
     ended: bool,
     occurred_at: dt.datetime,
 ) -> bool:
-    row, _ = TransactionSequence.objects.select_for_update().get_or_create(
+    row, _created = TransactionSequence.objects.select_for_update().get_or_create(
         station_id=station_id, transaction_id=transaction_id
     )
     had_hole = bool(row.missing())
@@ -423,18 +441,33 @@ def event_record(
 @transaction.atomic
 def message_limits_reported(*, station_id: int, limits: dict[str, int]) -> None:
     """A station's device-model report named its ItemsPerMessage / BytesPerMessage."""
-    row, _ = StationMessageLimits.objects.select_for_update().get_or_create(station_id=station_id)
+    row, _created = StationMessageLimits.objects.select_for_update().get_or_create(
+        station_id=station_id
+    )
     row.reported = {**row.reported, **limits}
     row.save(update_fields=["reported", "updated_at"])
 
 
+MESSAGE_LIMIT_MIN = 1
+
+
 @transaction.atomic
 def message_limits_override(*, station_id: int, overrides: dict[str, int | None]) -> None:
-    """An admin's per-station limits (None removes one): they win over the report."""
-    unknown = set(overrides) - set(payloads.LIMIT_KEYS)
-    if unknown:
-        raise ValueError(f"Unknown message limits {sorted(unknown)}")
-    row, _ = StationMessageLimits.objects.select_for_update().get_or_create(station_id=station_id)
+    """An admin's per-station limits (None removes one): they win over the report.  The API
+    and the portal both write through here; a limit is a whole number of at least 1."""
+    errors = {key: _("Unknown limit.") for key in overrides if key not in payloads.LIMIT_KEYS}
+    for key, value in overrides.items():
+        if key in errors or value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < MESSAGE_LIMIT_MIN:
+            errors[key] = _("Enter a whole number of at least %(min)d.") % {
+                "min": MESSAGE_LIMIT_MIN
+            }
+    if errors:
+        raise ValidationError(errors)
+    row, _created = StationMessageLimits.objects.select_for_update().get_or_create(
+        station_id=station_id
+    )
     merged = {**row.overrides, **overrides}
     row.overrides = {key: int(value) for key, value in merged.items() if value}
     row.save(update_fields=["overrides", "updated_at"])

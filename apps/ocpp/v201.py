@@ -42,7 +42,7 @@ class Adapter201(AdapterMixin, ChargePoint201):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.gaps: set[str] = set()  # transactions with a seqNo gap to ask about
-        self.follow_ups: dict[tuple[str, int], Any] = {}  # work promised by an answer
+        self.follow_ups: dict[str, Any] = {}  # work promised by an answer
 
     async def _event(self, kind: str, action: str, status: str = "", request_id=None, **data):
         await self.link.db(
@@ -291,24 +291,27 @@ class Adapter201(AdapterMixin, ChargePoint201):
         return call_result.ClearedChargingLimit()
 
     @on("NotifyEVChargingNeeds")
-    async def on_ev_charging_needs(self, charging_needs: dict, evse_id: int, **kw):
+    async def on_ev_charging_needs(
+        self, charging_needs: dict, evse_id: int, call_unique_id: str, **kw
+    ):
         answer = await self.link.db(
             ocpp_services.ev_charging_needs,
             station_id=self.link.station_id,
             evse_id=evse_id,
             needs=charging_needs,
+            max_schedule_tuples=kw.get("max_schedule_tuples"),
         )
         if answer.follow_up is not None:
-            self.follow_ups[("needs", evse_id)] = answer.follow_up
+            self.follow_ups[call_unique_id] = answer.follow_up
         return call_result.NotifyEVChargingNeeds(status=answer.status)
 
     @after("NotifyEVChargingNeeds")
-    async def after_ev_charging_needs(self, evse_id: int, **kw):
-        await self._follow_up(("needs", evse_id))
+    async def after_ev_charging_needs(self, call_unique_id: str, **kw):
+        await self._follow_up(call_unique_id)
 
     @on("NotifyEVChargingSchedule")
     async def on_ev_charging_schedule(
-        self, time_base: str, charging_schedule: dict, evse_id: int, **kw
+        self, time_base: str, charging_schedule: dict, evse_id: int, call_unique_id: str, **kw
     ):
         answer = await self.link.db(
             ocpp_services.ev_charging_schedule,
@@ -317,16 +320,17 @@ class Adapter201(AdapterMixin, ChargePoint201):
             schedule={**charging_schedule, "time_base": time_base},
         )
         if answer.follow_up is not None:
-            self.follow_ups[("schedule", evse_id)] = answer.follow_up
+            self.follow_ups[call_unique_id] = answer.follow_up
         return call_result.NotifyEVChargingSchedule(status=answer.status)
 
     @after("NotifyEVChargingSchedule")
-    async def after_ev_charging_schedule(self, evse_id: int, **kw):
-        await self._follow_up(("schedule", evse_id))
+    async def after_ev_charging_schedule(self, call_unique_id: str, **kw):
+        await self._follow_up(call_unique_id)
 
-    async def _follow_up(self, key) -> None:
-        """What an answer promised (a SetChargingProfile), once the answer has been sent."""
-        follow_up = self.follow_ups.pop(key, None)
+    async def _follow_up(self, call_unique_id: str) -> None:
+        """What an answer promised (a SetChargingProfile), once the answer has been sent.  Kept
+        by the CALL's id: two notifications for one EVSE never share (or lose) a follow-up."""
+        follow_up = self.follow_ups.pop(call_unique_id, None)
         if follow_up is not None:
             await self.link.db(ocpp_services.follow_up_run, follow_up=follow_up)
 

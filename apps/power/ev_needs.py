@@ -54,6 +54,16 @@ def parse_needs(needs: dict, *, volts: int, phases: int, departure_at: datetime 
     )
 
 
+def schedule_periods_allowed(max_schedule_tuples: int | None) -> int | None:
+    """How many periods the vehicle's schedules may have (NotifyEVChargingNeeds'
+    ``maxScheduleTuples``: the elements its ISO 15118 stack takes per SAScheduleTuple, for the
+    power limits and for a sales tariff alike).  Absent: no limit stated.  The schema allows 0;
+    a schedule cannot have fewer than one period, so 0 is read as 1."""
+    if max_schedule_tuples is None:
+        return None
+    return max(int(max_schedule_tuples), 1)
+
+
 def urgency(
     *, energy_wh: int | None, departure_at: datetime | None, now: datetime, max_w: int
 ) -> int:
@@ -78,3 +88,79 @@ def schedule_peak_a(schedule: dict, *, volts: int, phases: int) -> Decimal | Non
         return None
     peak = max(limits)
     return peak if unit == "A" else peak / (volts * phases)
+
+
+# --- The ISO 15118-2 sales tariff (optional in K15: the CSMS MAY send one) ---------------------
+TARIFF_RESOLUTION_S = 60  # energy rates are read minute by minute (their windows' precision)
+TARIFF_HORIZON_S = 24 * 3600  # an SAScheduleTuple covers at most 24 h
+TARIFF_ID = 1
+
+
+@dataclass(frozen=True)
+class TariffEntry:
+    start_s: int  # seconds after the schedule's start
+    level: int  # ePriceLevel: 1 is the cheapest
+
+
+def price_levels(prices: list[Decimal | None]) -> list[int]:
+    """Each price's ePriceLevel: its rank among the distinct prices, cheapest first, from 1.
+    No price (no energy rate open) counts as the dearest: the car is never told that an
+    unknown price is cheap."""
+    known = sorted({price for price in prices if price is not None})
+    rank = {price: index + 1 for index, price in enumerate(known)}
+    dearest = max(len(known), 1)
+    return [rank[price] if price is not None else dearest for price in prices]
+
+
+def _joined(entries: list[TariffEntry]) -> list[TariffEntry]:
+    joined: list[TariffEntry] = []
+    for entry in entries:
+        if not joined or joined[-1].level != entry.level:
+            joined.append(entry)
+    return joined
+
+
+def tariff_entries(entries: list[TariffEntry], *, max_entries: int | None) -> list[TariffEntry]:
+    """Neighbours at one level make one entry; then, to fit ``max_entries`` (the car's
+    maxScheduleTuples), neighbouring entries merge at the higher of their levels, the closest
+    pair first (on a tie the later one): merged, a time is never shown cheaper than it is."""
+    fitted = _joined(entries)
+    while max_entries is not None and len(fitted) > max(max_entries, 1):
+        pair = min(
+            range(len(fitted) - 1),
+            key=lambda i: (abs(fitted[i].level - fitted[i + 1].level), -i),
+        )
+        first, second = fitted[pair], fitted[pair + 1]
+        fitted[pair : pair + 2] = [TariffEntry(first.start_s, max(first.level, second.level))]
+        fitted = _joined(fitted)
+    return fitted
+
+
+def sales_tariff(
+    prices: list[tuple[int, Decimal | None]], *, end_s: int, max_entries: int | None
+) -> dict | None:
+    """The 2.0.1 ``salesTariff`` of a charging schedule.  ``prices``: (seconds after the
+    schedule's start, price from then on), the first at 0, ascending; ``end_s``: where the
+    tariff ends.  None when there is no price at all (nothing to tell the car)."""
+    if not any(price is not None for _start, price in prices):
+        return None
+    levels = price_levels([price for _start, price in prices])
+    entries = tariff_entries(
+        [TariffEntry(start, level) for (start, _price), level in zip(prices, levels, strict=True)],
+        max_entries=max_entries,
+    )
+    return {
+        "id": TARIFF_ID,
+        "numEPriceLevels": max(levels),
+        "salesTariffEntry": [
+            {
+                "relativeTimeInterval": {
+                    "start": entry.start_s,
+                    "duration": (entries[i + 1].start_s if i + 1 < len(entries) else end_s)
+                    - entry.start_s,
+                },
+                "ePriceLevel": entry.level,
+            }
+            for i, entry in enumerate(entries)
+        ],
+    }

@@ -40,29 +40,39 @@ def on_station_connected(*, event: str, station_id: int, **payload: Any) -> None
     tasks.station_connected.delay(station_id)
 
 
-def ev_charging_needs(*, session_id: int, needs: dict, **_):
-    """OCPP 2.0.1 K15: the EV's needs shape its session's share; the TxProfile follows the
-    answer (Processing: the site is reallocated once the answer is sent)."""
+def ev_charging_needs(*, session_id: int, needs: dict, max_schedule_tuples=None, **_):
+    """OCPP 2.0.1 K15/K17: the EV's needs shape its session's share; the TxProfile follows the
+    answer (Processing: the site is reallocated once the answer is sent, and this session's
+    profile is sent even when its limit did not move: the vehicle waits for one)."""
     from apps.ocpp.services import EvNeedsAnswer
 
-    from .services import session_ev_needs, site_rebalance
+    from .services import session_ev_needs, session_profile_renegotiate
 
-    site_id = session_ev_needs(session_id=session_id, needs=needs)
-    if site_id is None:
+    renegotiation = session_ev_needs(
+        session_id=session_id, needs=needs, max_schedule_tuples=max_schedule_tuples
+    )
+    if renegotiation is None:
         return None
-    return EvNeedsAnswer("Processing", follow_up=lambda: site_rebalance(site_id=site_id))
+    return EvNeedsAnswer(
+        "Processing",
+        follow_up=lambda: session_profile_renegotiate(renegotiation=renegotiation),
+    )
 
 
 def ev_charging_schedule(*, session_id: int, schedule: dict, **_):
-    """OCPP 2.0.1 K17: an EV schedule above the limit we gave is Rejected and the profile
-    sent again (renegotiation)."""
+    """OCPP 2.0.1 K15.FR.12-13 / K17.FR.12-13: an EV schedule above the limit we gave is
+    Rejected and the CSMS renegotiates: the profile is sent again once the answer is out."""
     from apps.ocpp.services import EvNeedsAnswer
 
-    from .services import session_ev_schedule_check, site_rebalance
+    from .services import session_ev_schedule_check, session_profile_renegotiate
 
     verdict = session_ev_schedule_check(session_id=session_id, schedule=schedule)
     if verdict is None:
         return None
-    if verdict is True:
+    if verdict.within:
         return EvNeedsAnswer("Accepted")
-    return EvNeedsAnswer("Rejected", follow_up=lambda: site_rebalance(site_id=verdict))
+    renegotiation = verdict.renegotiation
+    return EvNeedsAnswer(
+        "Rejected",
+        follow_up=lambda: session_profile_renegotiate(renegotiation=renegotiation),
+    )

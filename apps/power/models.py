@@ -371,6 +371,18 @@ class SessionPower(models.Model):
     min_current_a = models.DecimalField(default=Decimal("6"), **AMPS)
     max_current_a = models.DecimalField(null=True, blank=True, **AMPS)
     departure_at = models.DateTimeField(null=True, blank=True)
+    ev_needs_at = models.DateTimeField(
+        _("vehicle's needs received"),
+        null=True,
+        blank=True,
+        help_text=_("When an ISO 15118 vehicle last told its needs (OCPP 2.0.1 K15, K17)."),
+    )
+    max_schedule_periods = models.PositiveSmallIntegerField(
+        _("most periods the vehicle takes per schedule"),
+        null=True,
+        blank=True,
+        help_text=_("From the vehicle's maxScheduleTuples (OCPP 2.0.1 NotifyEVChargingNeeds)."),
+    )
     starts_at = models.DateTimeField(
         _("scheduled start"), null=True, blank=True, help_text=_("No current before this.")
     )

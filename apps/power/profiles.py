@@ -63,6 +63,24 @@ class Period:
     limit_da: int
 
 
+def fit_periods(periods: list[Period], max_periods: int | None) -> list[Period]:
+    """``periods`` in at most ``max_periods`` periods (``None``: as they are), never above the
+    original limit at any moment: two neighbours merge into one period, from the first one's
+    start, at the lower of their limits.  The pair whose limits are closest merges first (the
+    least current given up); on a tie the later pair (the nearer future stays exact)."""
+    fitted = list(periods)
+    if max_periods is None:
+        return fitted
+    while len(fitted) > max(max_periods, 1):
+        pair = min(
+            range(len(fitted) - 1),
+            key=lambda i: (abs(fitted[i].limit_da - fitted[i + 1].limit_da), -i),
+        )
+        first, second = fitted[pair], fitted[pair + 1]
+        fitted[pair : pair + 2] = [Period(first.start_s, min(first.limit_da, second.limit_da))]
+    return fitted
+
+
 def set_charging_profile(
     *,
     version: str,
@@ -76,8 +94,10 @@ def set_charging_profile(
     periods: list[Period],
     start: datetime,
     transaction_id: str | None = None,
+    sales_tariff: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The SetChargingProfile payload of ``version`` (``evse_id`` 0: the whole station)."""
+    """The SetChargingProfile payload of ``version`` (``evse_id`` 0: the whole station);
+    ``sales_tariff``: the 2.0.1 schedule's ISO 15118-2 salesTariff (``ev_needs.sales_tariff``)."""
     if version not in PURPOSE_NAMES:
         raise ValueError(f"Unknown OCPP version {version!r}")
     schedule_periods = [
@@ -118,6 +138,8 @@ def set_charging_profile(
             }
         ],
     }
+    if sales_tariff is not None:
+        profile["chargingSchedule"][0]["salesTariff"] = sales_tariff
     if purpose == TX:
         if not transaction_id:
             raise ValueError("A 2.0.1 TxProfile needs the transaction id")

@@ -47,7 +47,7 @@ from .models import (
     SessionPower,
     StationPower,
 )
-from .planning import Rate, cheapest_plan, quarter_of, start_at_plan
+from .planning import Rate, cheapest_plan, price_at, quarter_of, start_at_plan
 from .selectors import EvseContext, SiteSnapshot, site_snapshot
 
 logger = logging.getLogger(__name__)
@@ -505,10 +505,19 @@ def _site_lock(site_id: int) -> Iterator[None]:
 
 
 def site_rebalance(
-    *, site_id: int, now: datetime | None = None, send: Sender | None = None
+    *,
+    site_id: int,
+    now: datetime | None = None,
+    send: Sender | None = None,
+    resend: frozenset[int] = frozenset(),
 ) -> RebalanceResult:
     """Allocate ``site_id`` and push the limits that changed: reductions first; if one fails,
-    reallocate (that EVSE counts at what it was last told) before any increase is sent."""
+    reallocate (that EVSE counts at what it was last told) before any increase is sent.
+
+    ``resend``: EVSEs (pks) whose TxProfile is sent even if their station already has it
+    (OCPP 2.0.1 K15-K17: the vehicle renegotiates, or its schedule was rejected).  It is
+    decided here, under the site's lock, and not by marking the row unsent beforehand: a
+    rebalance already pushing would write its own acknowledgement over that mark."""
     send = send or station_call
     outcome = RebalanceResult(site_id)
     with _site_lock(site_id):
@@ -519,11 +528,11 @@ def site_rebalance(
         live = _allocate(site, now, record=True)
         outcome.evses = len(live.evses)
         tried: set[int] = set()
-        reductions, increases = _pending(live, now, tried)
+        reductions, increases = _pending(live, now, tried, resend)
         if _push_all(reductions, send, now, outcome, tried):
             # A station kept a higher limit: count it so before raising anyone else.
             live = _allocate(site, now, record=False)
-            reductions, increases = _pending(live, now, tried)
+            reductions, increases = _pending(live, now, tried, resend)
             _push_all(reductions, send, now, outcome, tried)
         _push_all(increases, send, now, outcome, tried)
     from .live import publish_site
@@ -628,9 +637,11 @@ class Push:
     row: EvseAllocation
 
 
-def _pending(live: SiteSnapshot, now: datetime, tried: set[int]) -> tuple[list[Push], list[Push]]:
+def _pending(
+    live: SiteSnapshot, now: datetime, tried: set[int], resend: frozenset[int] = frozenset()
+) -> tuple[list[Push], list[Push]]:
     """TxProfiles to send: (reductions, increases), each in EVSE order; none that was already
-    tried in this rebalance."""
+    tried in this rebalance.  An EVSE in ``resend`` is sent its profile even when in step."""
     reductions, increases = [], []
     for context in live.evses.values():
         row, session = context.row, context.session
@@ -646,20 +657,65 @@ def _pending(live: SiteSnapshot, now: datetime, tried: set[int]) -> tuple[list[P
             and row.pushed_da == row.limit_da
             and row.pushed_scheduled_at == (row.scheduled_at if row.scheduled_da else None)
         )
-        if in_step:
+        if in_step and context.evse.pk not in resend:
             continue
         wanted = max(row.limit_da, row.scheduled_da)
         (reductions if wanted < context.applied_da else increases).append(Push(context, row))
     return reductions, increases
 
 
-def _tx_payload(push: Push, now: datetime) -> dict[str, Any]:
-    context, row = push.context, push.row
-    start = now - CLOCK_SKEW
+def _tx_periods(
+    row: EvseAllocation, start: datetime, session: ChargingSession | None
+) -> list[profiles.Period]:
+    """The TxProfile's periods: the limit now, then the scheduled limit from its time; no more
+    than the vehicle takes (its maxScheduleTuples, merged downwards: ``profiles.fit_periods``)."""
     periods = [profiles.Period(0, row.limit_da)]
     if row.scheduled_da and row.scheduled_at is not None:
         offset = int((row.scheduled_at - start).total_seconds())
         periods.append(profiles.Period(max(offset, 1), row.scheduled_da))
+    preferences = getattr(session, "power", None) if session is not None else None
+    max_periods = preferences.max_schedule_periods if preferences is not None else None
+    return profiles.fit_periods(periods, max_periods)
+
+
+def _sales_tariff(context: EvseContext, start: datetime) -> dict[str, Any] | None:
+    """The ISO 15118-2 sales tariff for a 2.0.1 TxProfile (K15: the CSMS may send one): the
+    site's time-of-use energy rates as price levels, from the schedule's start to the car's
+    departure (24 h at most), in no more entries than the car takes.  Only for a car that told
+    its needs (an ISO 15118 car: others cannot read it) on a site with energy rates."""
+    session = context.session
+    preferences = getattr(session, "power", None) if session is not None else None
+    if context.station.ocpp_version != "2.0.1" or preferences is None:
+        return None
+    if preferences.ev_needs_at is None:
+        return None
+    site = context.station.site
+    rates = [
+        Rate(r.weekdays, r.start_time, r.end_time, r.price_per_kwh)
+        for r in EnergyRate.objects.filter(site=site)
+    ]
+    if not rates:
+        return None
+    horizon = start + timedelta(seconds=ev_needs.TARIFF_HORIZON_S)
+    if preferences.departure_at is not None and start < preferences.departure_at < horizon:
+        horizon = preferences.departure_at
+    zone = ZoneInfo(site.timezone)
+    prices: list[tuple[int, Decimal | None]] = []
+    moment = start
+    while moment < horizon:  # the price at the start, then wherever it changes
+        price = price_at(rates, moment.astimezone(zone))
+        if not prices or prices[-1][1] != price:
+            prices.append((int((moment - start).total_seconds()), price))
+        step = ev_needs.TARIFF_RESOLUTION_S
+        moment = moment.replace(second=0, microsecond=0) + timedelta(seconds=step)
+    end_s = int((horizon - start).total_seconds())
+    return ev_needs.sales_tariff(prices, end_s=end_s, max_entries=preferences.max_schedule_periods)
+
+
+def _tx_payload(push: Push, now: datetime) -> dict[str, Any]:
+    context, row = push.context, push.row
+    start = now - CLOCK_SKEW
+    periods = _tx_periods(row, start, context.session)
     power = context.station_power
     return profiles.set_charging_profile(
         version=context.station.ocpp_version,
@@ -673,6 +729,7 @@ def _tx_payload(push: Push, now: datetime) -> dict[str, Any]:
         periods=periods,
         start=start,
         transaction_id=context.session.transaction_id,
+        sales_tariff=_sales_tariff(context, start),
     )
 
 
@@ -910,13 +967,36 @@ def _session_power_context(session_id: int):
     )
 
 
+@dataclass(frozen=True)
+class Renegotiation:
+    """A session's TxProfile to send again, whatever the allocation says (K15-K17)."""
+
+    site_id: int
+    evse_pk: int
+
+
+@dataclass(frozen=True)
+class EvScheduleVerdict:
+    """The schedule an EV chose: within the limit its session was given, or not (then its
+    profile is renegotiated)."""
+
+    within: bool
+    renegotiation: Renegotiation
+
+
 @transaction.atomic
 def session_ev_needs(
-    *, session_id: int, needs: dict[str, Any], now: datetime | None = None
-) -> int | None:
+    *,
+    session_id: int,
+    needs: dict[str, Any],
+    max_schedule_tuples: int | None = None,
+    now: datetime | None = None,
+) -> Renegotiation | None:
     """An EV's charging needs become its session's preferences (limits, departure, priority:
-    ``ev_needs``); returns the site to rebalance, or None when power management does not
-    manage this station (it then has no profile to offer)."""
+    ``ev_needs``; the most periods its schedules may have: ``max_schedule_tuples``).  Returns
+    what to send (the site to rebalance, the EVSE whose profile goes out even if unchanged: a
+    second NotifyEVChargingNeeds is a renegotiation, K17), or None when power management does
+    not manage this station (it then has no profile to offer)."""
     now = now or timezone.now()
     session, evse_power = _session_power_context(session_id)
     if session is None:
@@ -931,7 +1011,10 @@ def session_ev_needs(
         preferences.max_current_a = min(wanted.max_current_a, session.evse.max_current_a)
     if wanted.min_current_a is not None:
         preferences.min_current_a = max(wanted.min_current_a, session.evse.min_current_a)
-    preferences.departure_at = departure_at
+    if departure_at is not None:  # needs without one keep the departure a rule gave
+        preferences.departure_at = departure_at
+    preferences.max_schedule_periods = ev_needs.schedule_periods_allowed(max_schedule_tuples)
+    preferences.ev_needs_at = now
     max_w = int(session.evse.max_current_a * volts * phases)
     preferences.priority = max(
         preferences.priority,
@@ -940,14 +1023,16 @@ def session_ev_needs(
         ),
     )
     preferences.save()
-    return session.station.site_id
+    return Renegotiation(session.station.site_id, session.evse_id)
 
 
-@transaction.atomic
-def session_ev_schedule_check(*, session_id: int, schedule: dict[str, Any]) -> int | None | bool:
-    """The schedule the EV chose: within the limit we gave its session (True), or not: the
-    profile is marked unsent and the site returned for a rebalance that sends it again (K17
-    renegotiation).  None when power management does not manage this station."""
+def session_ev_schedule_check(
+    *, session_id: int, schedule: dict[str, Any]
+) -> EvScheduleVerdict | None:
+    """The schedule the EV chose: within the limit we gave its session, or not (K15.FR.12,
+    K17.FR.12: Rejected, and the CSMS renegotiates: the verdict says what to send again).
+    None when power management does not manage this station.  Nothing is written here: the
+    renegotiation is decided under the site's lock (``site_rebalance(resend=...)``)."""
     session, evse_power = _session_power_context(session_id)
     if session is None:
         return None
@@ -955,7 +1040,21 @@ def session_ev_schedule_check(*, session_id: int, schedule: dict[str, Any]) -> i
     peak = ev_needs.schedule_peak_a(
         schedule, volts=evse_power.volts if evse_power else 230, phases=session.evse.phases
     )
-    if row is None or peak is None or to_da(peak) <= max(row.limit_da, row.scheduled_da):
-        return True
-    EvseAllocation.objects.filter(pk=row.pk).update(pushed_da=None, pushed_session=None)
-    return session.station.site_id
+    if row is None or peak is None:
+        within = True
+    else:  # the highest limit of the profile it was sent
+        sent = _tx_periods(row, timezone.now() - CLOCK_SKEW, session)
+        within = to_da(peak) <= max(period.limit_da for period in sent)
+    return EvScheduleVerdict(within, Renegotiation(session.station.site_id, session.evse_id))
+
+
+def session_profile_renegotiate(
+    *, renegotiation: Renegotiation, now: datetime | None = None, send: Sender | None = None
+) -> RebalanceResult:
+    """Rebalance the session's site and send its TxProfile again (K15-K17)."""
+    return site_rebalance(
+        site_id=renegotiation.site_id,
+        now=now,
+        send=send,
+        resend=frozenset({renegotiation.evse_pk}),
+    )

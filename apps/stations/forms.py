@@ -153,3 +153,45 @@ class StationEditForm(_StationSiteField, forms.ModelForm):
 
     def service_fields(self) -> dict:
         return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class MessageLimitsForm(forms.Form):
+    """A station's overrides of what it takes in one message (OCPP 2.0.1 B06-B08): items and
+    bytes per GetVariables, SetVariables and GetReport.  Empty: the station's own report
+    counts.  Written by ``apps.ocpp.services.message_limits_override`` (as the API does)."""
+
+    REQUESTS = ("GetVariables", "SetVariables", "GetReport")
+    MEASURES = {
+        "ItemsPerMessage": _("Items per %(request)s"),
+        "BytesPerMessage": _("Bytes per %(request)s"),
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for request in self.REQUESTS:
+            for measure, label in self.MEASURES.items():
+                key = f"{measure}/{request}"
+                self.fields[self.field_name(key)] = forms.IntegerField(
+                    label=label % {"request": request},
+                    required=False,
+                    min_value=1,
+                )
+
+    @staticmethod
+    def field_name(key: str) -> str:
+        measure, request = key.split("/")
+        return f"{measure.lower()}_{request.lower()}"
+
+    def overrides(self) -> dict[str, int | None]:
+        """Every limit, None where the field was left empty (that override is removed)."""
+        return {
+            f"{measure}/{request}": self.cleaned_data[self.field_name(f"{measure}/{request}")]
+            for request in self.REQUESTS
+            for measure in self.MEASURES
+        }
+
+    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
+        for key, messages in errors.items():
+            name = self.field_name(key) if "/" in key else None
+            for message in messages:
+                self.add_error(name if name in self.fields else None, message)

@@ -23,6 +23,11 @@ urlpatterns = [
         name="station_password",
     ),
     path(
+        "stations/<int:pk>/message-limits/",
+        views.StationMessageLimitsView.as_view(),
+        name="station_message_limits",
+    ),
+    path(
         "stations/<int:pk>/live/",
         views.StationLiveFragmentView.as_view(),
         name="station_live_fragment",

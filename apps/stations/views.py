@@ -26,7 +26,7 @@ from apps.core.views import PanelsMixin, PermissionRequiredMixin, ScopedDetailVi
 from . import services
 from .choices import LiveState
 from .filtersets import SiteFilterSet, StationFilterSet
-from .forms import SiteForm, StationEditForm, StationRegisterForm
+from .forms import MessageLimitsForm, SiteForm, StationEditForm, StationRegisterForm
 from .models import Evse, Site, Station
 from .passwords import generate_station_password
 from .selectors import inventory_choices, portal_search, station_page, station_sessions_now
@@ -286,6 +286,60 @@ class StationPasswordView(StationConfigureMixin, View):
         password = generate_station_password()
         services.station_update(station=station, password=password)
         return self.password_page(station, password, created=False)
+
+
+class StationMessageLimitsView(StationConfigureMixin, View):
+    """OCPP 2.0.1 B06-B08: the station's ItemsPerMessage / BytesPerMessage as it reported
+    them, and overrides for firmware that reports wrongly (they win; every GetVariables,
+    SetVariables and GetReport is split to fit).  The API's ``message-limits`` endpoint writes
+    through the same service."""
+
+    template_name = "stations/station_message_limits.html"
+
+    def limits(self, station: Station):
+        from apps.ocpp.selectors import station_message_limits
+
+        return station_message_limits(station_id=station.pk)
+
+    def page(self, station: Station, form: MessageLimitsForm, limits, status: int = 200):
+        rows = [
+            {
+                "key": key,
+                "field": form[MessageLimitsForm.field_name(key)],
+                "reported": limits.reported.get(key),
+                "effective": limits.effective.get(key),
+            }
+            for key in (
+                f"{measure}/{request}"
+                for request in MessageLimitsForm.REQUESTS
+                for measure in MessageLimitsForm.MEASURES
+            )
+        ]
+        context = {"station": station, "form": form, "rows": rows}
+        return render(self.request, self.template_name, context, status=status)
+
+    def get(self, request, pk: int):
+        station = self.configured_station(pk)
+        limits = self.limits(station)
+        initial = {MessageLimitsForm.field_name(k): v for k, v in limits.overrides.items()}
+        form = MessageLimitsForm(initial=initial)
+        return self.page(station, form, limits)
+
+    def post(self, request, pk: int):
+        from apps.ocpp.services import message_limits_override
+
+        station = self.configured_station(pk)
+        limits = self.limits(station)
+        form = MessageLimitsForm(request.POST)
+        if form.is_valid():
+            try:
+                message_limits_override(station_id=station.pk, overrides=form.overrides())
+            except ValidationError as error:
+                form.add_service_errors(error.message_dict)
+            else:
+                messages.success(request, _("The message limits were saved."))
+                return HttpResponseRedirect(reverse("stations:station_message_limits", args=[pk]))
+        return self.page(station, form, limits, status=400)
 
 
 class StationDetailView(PanelsMixin, ScopedDetailView):

@@ -18,6 +18,7 @@ from ocpp.v201 import call as call201
 
 from apps.core.scoping import SystemActor
 from apps.ocpp import commands, payloads
+from apps.ocpp.models import StationMessageLimits
 from apps.stations.models import Station
 from tests.ocpp.clients import Connected, in_db
 
@@ -99,6 +100,38 @@ async def test_201_requests_are_split_to_the_reported_and_overridden_limits(
         assert [len(batch) for batch in sent] == [2, 2, 1]
         assert reply.ok and [row["key"] for row in reply.rows] == keys
         assert len(reply.payload["getVariableResult"]) == 5  # merged, as one answer
+
+        # an internal read that does not go through the command service (power management
+        # asking a station's smart-charging abilities: three variables) is split the same way
+        cp.received.clear()
+
+        def abilities():
+            from apps.power import profiles
+
+            action, payload = profiles.capabilities_request("2.0.1")
+            return commands.station_call(Station.objects.get(pk=station.pk), action, payload)
+
+        answer = await in_db(live_alpha, abilities)
+        sent = [p["data"] for a, p in cp.received if a == "GetVariables"]
+        assert [len(batch) for batch in sent] == [2, 1]
+        assert [r["variable"]["name"] for r in answer["getVariableResult"]] == [
+            "ProfileStackLevel",
+            "RateUnit",
+            "PeriodsPerSchedule",
+        ]
+
+        # limits read with GetVariables count as the report's do (the test station answers 300)
+        def read_limit():
+            commands.station_configuration_read(
+                requester=SYSTEM,
+                station=Station.objects.get(pk=station.pk),
+                keys=["DeviceDataCtrlr/ItemsPerMessage/GetReport"],
+            )
+            return StationMessageLimits.objects.get(station_id=station.pk).reported
+
+        reported = await in_db(live_alpha, read_limit)
+        assert reported["ItemsPerMessage/GetReport"] == 300
+        assert reported["ItemsPerMessage/GetVariables"] == 2  # the report's stays
 
         # the station's settings override what it reported: 3 items, and at most 330 bytes
         status, body = await asyncio.to_thread(

@@ -4,8 +4,10 @@ K15: the station reports the EV's needs (NotifyEVChargingNeeds: energy, departur
 limits); the CSMS answers (Rejected without a transaction there; Processing: a schedule is
 being computed) and sends SetChargingProfile with a TxProfile for that transaction, computed
 by power management within the site's limits, a car that must leave soon taking priority.
-K17: the EV's chosen schedule (NotifyEVChargingSchedule) above that profile is Rejected and a
-new profile is sent (renegotiation); one within it is Accepted."""
+K15.FR.12-13: the EV's chosen schedule (NotifyEVChargingSchedule) above that profile is
+Rejected and the profile is sent again (renegotiation); one within it is Accepted.
+K17: new needs from the EV lead to a new TxProfile, with no more periods (and sales-tariff
+entries: the site's time-of-use energy rates) than its maxScheduleTuples."""
 
 from __future__ import annotations
 
@@ -72,6 +74,13 @@ async def test_201_ev_needs_lead_to_a_tx_profile_within_the_site_limit(server, l
             identity=identity, password=password, site=site, evse_count=2, max_current_a=32
         )
         power.station_power_set(station=station, node=supply)
+        for start, end, price in ((7, 22, "0.20"), (22, 7, "0.08")):  # time-of-use energy
+            power.energy_rate_create(
+                site=site,
+                start_time=dt.time(start),
+                end_time=dt.time(end),
+                price_per_kwh=Decimal(price),
+            )
         return station
 
     await in_db(live_alpha, setup)
@@ -114,13 +123,19 @@ async def test_201_ev_needs_lead_to_a_tx_profile_within_the_site_limit(server, l
             suppress=False,
         )
         assert answer.status == "Processing"
-        urgent = await wait_until(lambda: tx_profiles(cp, f"{identity}-2"), timeout=20)
+        # both shares go out in one pass, in parallel: either may reach the station first
+        await wait_until(
+            lambda: tx_profiles(cp, f"{identity}-2") and tx_profiles(cp, f"{identity}-1"),
+            timeout=20,
+        )
+        urgent = tx_profiles(cp, f"{identity}-2")
         other = tx_profiles(cp, f"{identity}-1")
-        assert other, "the other session's share is sent too"
         assert amps(urgent[-1]) > amps(other[-1]) >= 6
         assert amps(urgent[-1]) + amps(other[-1]) <= 32  # within the site's limit
 
-        # K17: the EV chose 32 A, above its profile: Rejected, and the profile is sent again
+        # K15.FR.12-13: the EV chose 32 A, above its profile: Rejected, and the CSMS
+        # renegotiates: the TxProfile of that transaction is sent again, within the limits
+        sent_before = len(tx_profiles(cp, f"{identity}-2"))
         answer = await cp.call(
             call201.NotifyEVChargingSchedule(
                 time_base=iso(now),
@@ -134,9 +149,46 @@ async def test_201_ev_needs_lead_to_a_tx_profile_within_the_site_limit(server, l
             suppress=False,
         )
         assert answer.status == "Rejected"
-        # The renegotiated profile (power re-sends it after the Rejected answer) is not waited
-        # for here: it did not arrive reliably in the merged build (issue 12, item 2 note).
-        # a schedule within the profile is Accepted
+        again = await wait_until(lambda: tx_profiles(cp, f"{identity}-2")[sent_before:], timeout=20)
+        renegotiated = again[-1]
+        assert renegotiated["transaction_id"] == f"{identity}-2"
+        assert renegotiated["charging_profile_purpose"] == "TxProfile"
+        assert renegotiated["id"] == urgent[-1]["id"]  # it replaces the first one
+        assert 6 <= amps(renegotiated) < 32, "the EV's 32 A is above what it is given"
+        assert renegotiated["charging_schedule"][0]["sales_tariff"]["sales_tariff_entry"]
+        assert amps(renegotiated) + amps(tx_profiles(cp, f"{identity}-1")[-1]) <= 32
+
+        # K15.FR.11: the schedule of the profile it was sent is Accepted (as OCTT's station
+        # does: it returns the profile's own schedule)
+        answer = await cp.call(
+            call201.NotifyEVChargingSchedule(
+                time_base=iso(now),
+                evse_id=2,
+                charging_schedule=renegotiated["charging_schedule"][0],
+            ),
+            suppress=False,
+        )
+        assert answer.status == "Accepted"
+
+        # K17 (renegotiation initiated by the EV): new needs, with the most periods its
+        # ISO 15118 stack takes; a TxProfile follows even though its share did not move,
+        # with no more periods than that
+        sent_before = len(tx_profiles(cp, f"{identity}-2"))
+        answer = await cp.call(
+            call201.NotifyEVChargingNeeds(
+                charging_needs=needs(now, minutes=60, max_a=32),
+                evse_id=2,
+                max_schedule_tuples=1,
+            ),
+            suppress=False,
+        )
+        assert answer.status == "Processing"
+        again = await wait_until(lambda: tx_profiles(cp, f"{identity}-2")[sent_before:], timeout=20)
+        schedule = again[-1]["charging_schedule"][0]
+        assert len(schedule["charging_schedule_period"]) == 1
+        # the ISO 15118-2 sales tariff (the site's energy rates) fits in one entry too
+        assert len(schedule["sales_tariff"]["sales_tariff_entry"]) == 1
+        assert amps(again[-1]) == amps(renegotiated)
         answer = await cp.call(
             call201.NotifyEVChargingSchedule(
                 time_base=iso(now),

@@ -186,17 +186,20 @@ async def test_201_simulator_losing_and_reordering_its_offline_queue(
         await station.wait_until(lambda: not station.queue, timeout=20)
 
         def outcome():
+            # ``lost`` first: the event and the session's end are written in the same
+            # transaction, so once it shows they do too (read the other way round, a commit
+            # between the reads showed ``lost`` without its event)
+            lost = (
+                TransactionSequence.objects.filter(station_id=station_row.pk, transaction_id=tx)
+                .values_list("lost", flat=True)
+                .first()
+            )
             events = list(
                 StationEvent.objects.filter(
                     station_id=station_row.pk, action="GetTransactionStatus"
                 )
                 .order_by("id")
                 .values_list("status", "data__missing")
-            )
-            lost = (
-                TransactionSequence.objects.filter(station_id=station_row.pk, transaction_id=tx)
-                .values_list("lost", flat=True)
-                .first()
             )
             session = ChargingSession.objects.get(station_id=station_row.pk, transaction_id=tx)
             return events, lost, session.status

@@ -24,7 +24,8 @@ from apps.stations.models import Station
 
 from .. import commands, payloads
 from .. import services as ocpp_services
-from ..models import MessageLog, StationEvent, StationMessageLimits
+from ..models import MessageLog, StationEvent
+from ..selectors import station_message_limits
 from .filtersets import MessageLogFilterSet, StationEventFilterSet
 from .serializers import (
     AvailabilitySerializer,
@@ -258,15 +259,14 @@ class StationCommandViewSet(ScopedViewSet):
             ocpp_services.message_limits_override(
                 station_id=station.pk, overrides=data["overrides"]
             )
-        limits = StationMessageLimits.objects.filter(station=station).first()
-        reported = dict(limits.reported) if limits else {}
-        overrides = dict(limits.overrides) if limits else {}
-        effective = {
-            key: limits.limit(key)
-            for key in payloads.LIMIT_KEYS
-            if limits is not None and limits.limit(key)
-        }
-        return Response({"reported": reported, "overrides": overrides, "effective": effective})
+        limits = station_message_limits(station_id=station.pk)
+        return Response(
+            {
+                "reported": limits.reported,
+                "overrides": limits.overrides,
+                "effective": limits.effective,
+            }
+        )
 
     @extend_schema(request=RawCallSerializer, responses=RawCallResultSerializer)
     @action(detail=True, methods=["post"], url_path="ocpp-call")
