@@ -13,29 +13,38 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.forms.utils import ErrorDict
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from apps.core.views import PermissionRequiredMixin, ScopedDetailView, ScopedListView
 
 from . import selectors, services
-from .filtersets import PayoutFilterSet, SessionCostFilterSet, TariffFilterSet
+from .filtersets import (
+    PayoutFilterSet,
+    SessionCostFilterSet,
+    TariffAssignmentFilterSet,
+    TariffFilterSet,
+)
 from .forms import (
     EDITOR_FORM,
     EDITOR_JSON,
     DefinitionJSONForm,
+    PayoutRunForm,
     RefundForm,
+    TariffAssignmentForm,
     TariffEditor,
     TariffForm,
     TariffVersionForm,
     WizardForm,
     add_row,
 )
-from .models import Payout, SessionCost, Tariff
+from .models import Payout, SessionCost, Tariff, TariffAssignment
 from .ocpi import tariff_to_ocpi
 from .pricing_text import describe_tariff
 from .services.sessions import BillingError, refunded_amount
@@ -83,6 +92,7 @@ class TariffDetailView(ScopedDetailView):
         versions = list(tariff.versions.order_by("-effective_from"))
         context["versions"] = [(v, describe_tariff(v.parsed)) for v in versions]
         context["may_manage"] = self.request.actor.scope_for("billing.manage").all_sites
+        context["may_assign"] = not self.request.actor.scope_for("billing.manage").empty
         context["assignments"] = tariff.assignments.restrict(
             self.request.actor, "billing.view"
         ).select_related("site", "station", "driver_group")
@@ -336,35 +346,121 @@ class SessionCostDetailView(ScopedDetailView):
         return context
 
 
-@require_POST
-def session_cost_refund(request, pk: int):
-    if not request.user.is_authenticated:
-        raise PermissionDenied
-    cost = SessionCost.objects.restrict(request.actor, "billing.manage").filter(pk=pk).first()
-    if cost is None:
-        raise Http404
-    form = RefundForm(request.POST)
-    if form.is_valid():
+class SessionCostRefundView(SessionCostDetailView):
+    """POST: a refund from the receipt page (``services.session_refund``, as the API); a
+    mistake comes back on the page, next to its field."""
+
+    permission = "billing.manage"
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        cost = self.object = self.get_object()
+        form = RefundForm(request.POST)
+        if form.is_valid():
+            try:
+                refund = services.session_refund(
+                    cost=cost,
+                    amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                    actor=request.actor.label,
+                )
+            except BillingError as error:
+                form.add_error("amount", str(error))
+            else:
+                _audit(
+                    request,
+                    "session_cost.refund",
+                    cost,
+                    changes={"transaction": refund.idempotency_key},
+                )
+                messages.success(request, _("Refund recorded."))
+                return redirect("billing:receipt_detail", pk=cost.pk)
+        context = self.get_context_data(object=cost)
+        context["refund_form"] = form
+        return self.render_to_response(context, status=400)
+
+
+class AssignmentListView(ScopedListView):
+    """What applies where: every assignment the caller may see, and per station the public
+    price in force now (the one a driver in no group pays)."""
+
+    model = TariffAssignment
+    permission = "billing.view"
+    filterset_class = TariffAssignmentFilterSet
+    filter_fields = ("site_id", "tariff_id")
+    filter_labels = {"site_id": gettext_lazy("Site"), "tariff_id": gettext_lazy("Tariff")}
+    template_name = "billing/assignment_list.html"
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .select_related("tariff", "site", "station", "driver_group")
+            .order_by("site__name", "station__identity", "driver_group__name", "priority", "id")
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        prices = selectors.public_prices(actor=self.request.actor, at=timezone.now())
+        context["prices"] = [
+            (price, describe_tariff(price.version.parsed) if price.version else "")
+            for price in prices
+        ]
+        context["may_manage"] = not self.request.actor.scope_for("billing.manage").empty
+        return context
+
+
+class AssignmentCreateView(PermissionRequiredMixin, FormView):
+    """Assign a tariff to all sites, a site or a station, for everyone or a driver group
+    (``services.tariff_assign``, as the API)."""
+
+    permission = "billing.manage"
+    form_class = TariffAssignmentForm
+    template_name = "billing/assignment_form.html"
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "actor": self.request.actor}
+
+    def get_initial(self):
+        return {key: self.request.GET.get(key) for key in ("tariff", "site", "station")}
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+    def form_valid(self, form):
         try:
-            refund = services.session_refund(
-                cost=cost,
-                amount=form.cleaned_data["amount"],
-                reason=form.cleaned_data["reason"],
-                actor=request.actor.label,
-            )
-        except BillingError as error:
-            messages.error(request, str(error))
-        else:
-            _audit(
-                request,
-                "session_cost.refund",
-                cost,
-                changes={"transaction": refund.idempotency_key},
-            )
-            messages.success(request, _("Refund recorded."))
-    else:
-        messages.error(request, _("Give a reason and a valid amount."))
-    return redirect("billing:receipt_detail", pk=cost.pk)
+            assignment = services.tariff_assign(**form.cleaned_data)
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
+            return self.form_invalid(form)
+        _audit(self.request, "tariff_assignment.create", assignment)
+        messages.success(self.request, _("The tariff now applies there."))
+        return redirect("billing:assignment_list")
+
+
+class AssignmentDeleteView(PermissionRequiredMixin, View):
+    """POST: the tariff no longer applies there (``services.tariff_unassign``)."""
+
+    permission = "billing.manage"
+
+    def post(self, request, pk: int):
+        assignment = get_object_or_404(
+            TariffAssignment.objects.restrict(request.actor, self.permission), pk=pk
+        )
+        site = assignment.site
+        services.tariff_unassign(assignment=assignment)
+        _audit(
+            request,
+            "tariff_assignment.delete",
+            None,
+            object_type=TariffAssignment._meta.label_lower,
+            object_id=pk,
+            object_repr=str(assignment),
+            site=site,
+        )
+        messages.success(request, _("The tariff no longer applies there."))
+        return redirect("billing:assignment_list")
 
 
 class PayoutListView(ScopedListView):
@@ -374,6 +470,92 @@ class PayoutListView(ScopedListView):
     filter_fields = ("status",)
     template_name = "billing/payout_list.html"
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if self.request.actor.scope_for(self.permission).all_sites:
+            context["run_form"] = PayoutRunForm(months=selectors.payout_closed_months())
+        return context
+
+
+class PayoutManageMixin(PermissionRequiredMixin):
+    """Payouts are the whole tenant's money: who manages billing on every site only."""
+
+    permission = "billing.manage"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.actor.scope_for(self.permission).all_sites:
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def period_form(self, data):
+        return PayoutRunForm(data, months=selectors.payout_closed_months())
+
+
+class PayoutPreviewView(PayoutManageMixin, TemplateView):
+    """GET ``?period=YYYY-MM``: the statement the payout of that month would carry if built
+    now; nothing is written."""
+
+    template_name = "billing/payout_preview.html"
+
+    def get(self, request, *args, **kwargs):
+        form = self.period_form(request.GET)
+        if not form.is_valid():
+            return self.render_to_response({"run_form": form}, status=400)
+        preview = selectors.payout_preview(period_start=form.period_start())
+        return self.render_to_response({"run_form": form, "preview": preview})
+
+
+class PayoutRunView(PayoutManageMixin, View):
+    """POST: build the payout of a month that has ended now (``services.payout_run``, as the
+    API and the monthly task; running it twice builds one payout)."""
+
+    def post(self, request):
+        form = self.period_form(request.POST)
+        if form.is_valid():
+            try:
+                payout = services.payout_run(period_start=form.period_start())
+            except ValueError as error:
+                form.add_error("period", str(error))
+            else:
+                _audit(request, "payout.run", payout)
+                messages.success(request, _("The payout was built."))
+                return redirect("billing:payout_detail", pk=payout.pk)
+        response = render(request, "billing/payout_preview.html", {"run_form": form}, status=400)
+        return response
+
+
+class PayoutTransitionView(PayoutManageMixin, View):
+    """POST: record that the bank file went to the bank, or that the bank paid."""
+
+    service = None
+    verb = ""
+    done = ""
+
+    def post(self, request, pk: int):
+        payout = get_object_or_404(Payout.objects.restrict(request.actor, self.permission), pk=pk)
+        before = payout.status
+        payout = type(self).service(payout=payout)
+        if payout.status == before:
+            messages.error(request, _("Nothing changed: the payout is %(status)s.") % {
+                "status": payout.get_status_display()
+            })
+        else:
+            _audit(request, f"payout.{self.verb}", payout)
+            messages.success(request, self.done)
+        return redirect("billing:payout_detail", pk=payout.pk)
+
+
+class PayoutMarkSentView(PayoutTransitionView):
+    service = staticmethod(services.payout_mark_sent)
+    verb = "sent"
+    done = gettext_lazy("Recorded: the bank file was sent to the bank.")
+
+
+class PayoutMarkPaidView(PayoutTransitionView):
+    service = staticmethod(services.payout_mark_paid)
+    verb = "paid"
+    done = gettext_lazy("Recorded: the bank paid.")
+
 
 class PayoutDetailView(ScopedDetailView):
     model = Payout
@@ -381,8 +563,14 @@ class PayoutDetailView(ScopedDetailView):
     template_name = "billing/payout_detail.html"
 
     def get_context_data(self, **kwargs):
+        from .choices import PayoutStatus
+
         context = super().get_context_data(**kwargs)
         context["lines"] = self.object.lines.order_by("position")
+        if self.request.actor.scope_for(self.permission).all_sites:
+            status = self.object.status
+            context["may_mark_sent"] = status == PayoutStatus.READY
+            context["may_mark_paid"] = status in (PayoutStatus.READY, PayoutStatus.SENT)
         return context
 
 

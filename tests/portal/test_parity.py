@@ -24,13 +24,12 @@ PORTAL_NAME_OF = {
     "waitlistentry": "entry",
     "energyevent": "event",
     "portactivation": "port",
+    "tariffassignment": "assignment",
+    "sessioncost": "receipt",
 }
 
 KNOWN_GAPS = {
     # API resources written through the API only (issue 13, still to do)
-    ("api", "tariffassignment"): "assigning a tariff to a site, station or group",
-    ("api", "payout"): "payout preview and run now",
-    ("api", "sessioncost"): "refunding a session",
     ("api", "powerlimit"): "ending a temporary limit early",
     ("api", "webhook"): "webhooks",
     ("api", "webhookdelivery"): "redelivering a webhook",

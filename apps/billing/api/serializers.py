@@ -114,6 +114,19 @@ class TariffAssignmentInputSerializer(serializers.Serializer):
     valid_from = serializers.DateTimeField(required=False, allow_null=True, default=None)
     valid_until = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
+    def validate(self, data):
+        # A tariff for every site (no site, no station) is the whole tenant's: only who
+        # manages billing on every site sets it (the portal's form says the same).
+        if data.get("site") is None and data.get("station") is None:
+            from apps.api.permissions import actor_of
+
+            actor = actor_of(self.context["request"])
+            if not actor.scope_for("billing.manage").all_sites:
+                raise serializers.ValidationError(
+                    {"site": ["Only who manages billing on every site prices them all."]}
+                )
+        return data
+
 
 class ReceiptLineSerializer(serializers.ModelSerializer):
     display_quantity = serializers.DecimalField(max_digits=18, decimal_places=4, read_only=True)
@@ -460,3 +473,27 @@ class SessionReceiptSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField(help_text="On the site's clock, with its offset."))
     def get_ended_at_local(self, cost):
         return self._local(cost, cost.session.ended_at)
+
+
+class PayoutPeriodSerializer(serializers.Serializer):
+    """A month that has ended on the tenant's clock (any day of it)."""
+
+    period_start = serializers.DateField()
+
+    def validate_period_start(self, value):
+        from ..services.payouts import last_completed_month, month_start
+
+        if month_start(value) > last_completed_month():
+            raise serializers.ValidationError("This month has not ended yet.")
+        return month_start(value)
+
+
+class PayoutPreviewSerializer(serializers.Serializer):
+    period_start = serializers.DateField()
+    currency = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=4)
+    payout = serializers.SerializerMethodField()
+    lines = PayoutLineSerializer(many=True)
+
+    def get_payout(self, preview) -> int | None:
+        return preview.payout.pk if preview.payout is not None else None

@@ -38,6 +38,8 @@ from ..ocpi import tariff_to_ocpi
 from ..pricing_text import describe_tariff
 from ..services.sessions import BillingError
 from .serializers import (
+    PayoutPeriodSerializer,
+    PayoutPreviewSerializer,
     PayoutSerializer,
     PriceQuoteQuerySerializer,
     PriceQuoteSerializer,
@@ -167,7 +169,33 @@ class PayoutViewSet(ReadOnlyScopedViewSet):
         "statement": "billing.manage",
         "mark_sent": "billing.manage",
         "mark_paid": "billing.manage",
+        "preview": "billing.manage",
+        "run": "billing.manage",
     }
+
+    @extend_schema(request=PayoutPeriodSerializer, responses=PayoutPreviewSerializer)
+    @action(detail=False, methods=["post"])
+    def preview(self, request):
+        """What the payout of a month that has ended would pay if built now (nothing is
+        written); a payout already built answers with its own lines."""
+        serializer = PayoutPeriodSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        preview = selectors.payout_preview(**serializer.validated_data)
+        return Response(PayoutPreviewSerializer(preview).data)
+
+    @extend_schema(request=PayoutPeriodSerializer, responses=PayoutSerializer)
+    @action(detail=False, methods=["post"])
+    def run(self, request):
+        """Build the payout of a month that has ended now, rather than on the 1st (the
+        monthly task's service; running it twice builds one payout)."""
+        serializer = PayoutPeriodSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            payout = services.payout_run(**serializer.validated_data)
+        except ValueError as error:
+            raise ValidationError({"period_start": [str(error)]}) from error
+        self.audit("run", payout)
+        return Response(PayoutSerializer(self.refetch(payout)).data)
 
     @extend_schema(responses={(200, "application/xml"): bytes, (200, "text/plain"): bytes})
     @action(detail=True, methods=["get"], url_path="bank-file")
