@@ -407,7 +407,11 @@ def payout_preview(*, period_start: date) -> PayoutPreview:
 
     period_start = month_start(period_start)
     currency = tenant_currency()
-    built = Payout.objects.filter(period_start=period_start).exclude(status=PayoutStatus.PENDING).first()
+    built = (
+        Payout.objects.filter(period_start=period_start)
+        .exclude(status=PayoutStatus.PENDING)
+        .first()
+    )
     if built is not None:
         lines = list(built.lines.order_by("position"))
         return PayoutPreview(period_start, built.currency, lines, built.amount, built)

@@ -12,9 +12,7 @@ urlpatterns = [
     path("tariffs/<int:pk>/edit/", views.TariffEditView.as_view(), name="tariff_edit"),
     path("receipts/", views.SessionCostListView.as_view(), name="receipt_list"),
     path("receipts/<int:pk>/", views.SessionCostDetailView.as_view(), name="receipt_detail"),
-    path(
-        "receipts/<int:pk>/refund/", views.SessionCostRefundView.as_view(), name="receipt_refund"
-    ),
+    path("receipts/<int:pk>/refund/", views.SessionCostRefundView.as_view(), name="receipt_refund"),
     path("assignments/", views.AssignmentListView.as_view(), name="assignment_list"),
     path("assignments/new/", views.AssignmentCreateView.as_view(), name="assignment_create"),
     path(

@@ -17,9 +17,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from apps.core.views import PermissionRequiredMixin, ScopedDetailView, ScopedListView
@@ -536,9 +536,11 @@ class PayoutTransitionView(PayoutManageMixin, View):
         before = payout.status
         payout = type(self).service(payout=payout)
         if payout.status == before:
-            messages.error(request, _("Nothing changed: the payout is %(status)s.") % {
-                "status": payout.get_status_display()
-            })
+            messages.error(
+                request,
+                _("Nothing changed: the payout is %(status)s.")
+                % {"status": payout.get_status_display()},
+            )
         else:
             _audit(request, f"payout.{self.verb}", payout)
             messages.success(request, self.done)
