@@ -26,11 +26,11 @@ PORTAL_NAME_OF = {
     "portactivation": "port",
     "tariffassignment": "assignment",
     "sessioncost": "receipt",
+    "powerlimit": "limit",
 }
 
 KNOWN_GAPS = {
     # API resources written through the API only (issue 13, still to do)
-    ("api", "powerlimit"): "ending a temporary limit early",
     ("api", "webhook"): "webhooks",
     ("api", "webhookdelivery"): "redelivering a webhook",
     ("api", "bmsnode"): "temporary limits set by a building-management system (API by design)",
