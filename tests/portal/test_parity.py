@@ -27,12 +27,11 @@ PORTAL_NAME_OF = {
     "tariffassignment": "assignment",
     "sessioncost": "receipt",
     "powerlimit": "limit",
+    "webhookdelivery": "delivery",
 }
 
 KNOWN_GAPS = {
     # API resources written through the API only (issue 13, still to do)
-    ("api", "webhook"): "webhooks",
-    ("api", "webhookdelivery"): "redelivering a webhook",
     ("api", "bmsnode"): "temporary limits set by a building-management system (API by design)",
     ("api", "energyven"): "setting up an OpenADR VEN (API and admin only, issue 18)",
     ("api", "firmwareimage"): "uploading a firmware image and creating a campaign (issue 19)",
