@@ -249,6 +249,12 @@ TABLE: list[Endpoint] = [
     E("GET", "/api/v1/firmware/campaigns/", FW_VIEW, rows="tenant"),
     E("POST", "/api/v1/firmware/campaigns/", FW_MANAGE),
     E("POST", "/api/v1/firmware/campaigns/transition/", FW_MANAGE),
+    # issue 13 parity: payout preview and run now; granting, inviting and revoking people
+    E("POST", "/api/v1/billing/payouts/preview/", BILL_MANAGE),
+    E("POST", "/api/v1/billing/payouts/run/", BILL_MANAGE),
+    E("POST", "/api/v1/role-assignments/", "people.manage"),
+    E("POST", "/api/v1/role-assignments/invite/", "people.manage"),
+    E("DELETE", "/api/v1/role-assignments/{pk}/", "people.manage", target="role_assignment"),
 ]
 ROAMING_TARGETS = {"roaming_partner", "roaming_token", "roaming_push", "roaming_command"}
 

@@ -178,9 +178,11 @@ PAGES = [
     Page("monitoring:uptime"),
     Page("audit:entry_list", delegate=403),
     Page("roles:assignment_list", delegate=403),
-    Page("roles:invite", delegate=403),
-    Page("roles:grant", delegate=403),
-    Page("roles:revoke", args=_delegate_assignment, method="post", delegate=403, owner=302),
+    Page("roles:assignment_invite", delegate=403),
+    Page("roles:assignment_grant", delegate=403),
+    Page(
+        "roles:assignment_revoke", args=_delegate_assignment, method="post", delegate=403, owner=302
+    ),
     Page("roles:api_key_list", delegate=403),
     Page("roles:api_key_create", delegate=403),
     Page("roles:api_key_revoke", args=_api_key, method="post", delegate=403, owner=302),

@@ -28,6 +28,7 @@ PORTAL_NAME_OF = {
     "sessioncost": "receipt",
     "powerlimit": "limit",
     "webhookdelivery": "delivery",
+    "roleassignment": "assignment",
 }
 
 KNOWN_GAPS = {
@@ -36,7 +37,6 @@ KNOWN_GAPS = {
     ("api", "energyven"): "setting up an OpenADR VEN (API and admin only, issue 18)",
     ("api", "firmwareimage"): "uploading a firmware image and creating a campaign (issue 19)",
     # permissions the portal writes under with no API write at all
-    ("portal", "people.manage"): "inviting people and granting roles",
     ("portal", "valet.act"): "the valet board's actions (moved, reassign, notify)",
 }
 
