@@ -255,6 +255,13 @@ TABLE: list[Endpoint] = [
     E("POST", "/api/v1/role-assignments/", "people.manage"),
     E("POST", "/api/v1/role-assignments/invite/", "people.manage"),
     E("DELETE", "/api/v1/role-assignments/{pk}/", "people.manage", target="role_assignment"),
+    # issue 13 parity: archiving sites, retiring stations, ports and connectors
+    E("POST", "/api/v1/sites/{pk}/archive/", SITE_MANAGE, target="site"),
+    E("POST", "/api/v1/sites/{pk}/restore/", SITE_MANAGE, target="site"),
+    E("POST", STATION + "retire/", ST_CONF, target="station"),
+    E("POST", "/api/v1/evses/", ST_CONF),
+    E("PATCH", "/api/v1/evses/{pk}/", ST_CONF, target="evse"),
+    E("PATCH", "/api/v1/connectors/{pk}/", ST_CONF, target="connector"),
 ]
 ROAMING_TARGETS = {"roaming_partner", "roaming_token", "roaming_push", "roaming_command"}
 
