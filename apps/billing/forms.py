@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -662,3 +663,95 @@ class PayoutRunForm(forms.Form):
 
         year, month = self.cleaned_data["period"].split("-")
         return date(int(year), int(month), 1)
+
+
+class TaxRateForm(forms.ModelForm):
+    """A tax of one of the caller's sites (``services.tax_rate_set`` / ``tax_rate_update``, as
+    the API).  The rate is typed in percent and stored as a fraction."""
+
+    percent = forms.DecimalField(
+        label=_("Rate (%)"), min_value=0, max_value=Decimal("99.9999"), decimal_places=4
+    )
+
+    class Meta:
+        from .models import TaxRate
+
+        model = TaxRate
+        fields = ["site", "code", "name", "compound", "position", "registration_number"]
+        labels = {
+            "site": _("Site"),
+            "code": _("Code"),
+            "name": _("Name on receipts"),
+            "compound": _("Compound"),
+            "position": _("Order on receipts"),
+            "registration_number": _("Registration number"),
+        }
+        help_texts = {
+            "code": _("Short and unique at the site, e.g. GST."),
+            "compound": _("Computed on the price plus the taxes listed before it."),
+        }
+
+    field_order = ["site", "code", "name", "percent", "compound", "position"]
+
+    def __init__(self, *args, actor, **kwargs):
+        from apps.stations.models import Site
+
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = (
+            Site.objects.restrict(actor, "billing.manage")
+            .filter(archived_at__isnull=True)
+            .order_by("name")
+        )
+        if self.instance.pk is not None:
+            self.fields["percent"].initial = self.instance.rate * 100
+            self.fields["site"].disabled = True
+
+    def validate_unique(self):
+        pass  # (site, code) is the service's to check: its message goes next to the code
+
+    def service_fields(self) -> dict:
+        data = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        data["rate"] = self.cleaned_data["percent"] / 100
+        return data
+
+
+class BillingProfileForm(forms.ModelForm):
+    """The tenant's billing settings (``services.billing_profile_update``, as the API)."""
+
+    class Meta:
+        from .models import BillingProfile
+
+        model = BillingProfile
+        fields = [
+            "legal_name",
+            "prices_include_tax",
+            "payout_account_holder",
+            "payout_iban",
+            "payout_account_number",
+            "payout_clearing_system",
+            "payout_clearing_member_id",
+            "payout_bic",
+            "payout_country",
+            "payout_file_format",
+            "ocpi_country_code",
+            "ocpi_party_id",
+            "cost_update_interval_seconds",
+        ]
+        labels = {
+            "legal_name": _("Legal name"),
+            "prices_include_tax": _("Prices include taxes"),
+            "payout_account_holder": _("Account holder"),
+            "payout_iban": _("IBAN"),
+            "payout_account_number": _("Account number"),
+            "payout_clearing_system": _("Clearing system"),
+            "payout_clearing_member_id": _("Bank routing number"),
+            "payout_bic": _("BIC"),
+            "payout_country": _("Bank country (two letters)"),
+            "payout_file_format": _("Bank file format"),
+            "ocpi_country_code": _("OCPI country code"),
+            "ocpi_party_id": _("OCPI party id"),
+            "cost_update_interval_seconds": _("Running cost sent every (s)"),
+        }
+
+    def service_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}

@@ -34,6 +34,7 @@ from .filtersets import (
 from .forms import (
     EDITOR_FORM,
     EDITOR_JSON,
+    BillingProfileForm,
     DefinitionJSONForm,
     PayoutRunForm,
     RefundForm,
@@ -41,10 +42,11 @@ from .forms import (
     TariffEditor,
     TariffForm,
     TariffVersionForm,
+    TaxRateForm,
     WizardForm,
     add_row,
 )
-from .models import Payout, SessionCost, Tariff, TariffAssignment
+from .models import Payout, SessionCost, Tariff, TariffAssignment, TaxRate
 from .ocpi import tariff_to_ocpi
 from .pricing_text import describe_tariff
 from .services.sessions import BillingError, refunded_amount
@@ -463,6 +465,100 @@ class AssignmentDeleteView(PermissionRequiredMixin, View):
         return redirect("billing:assignment_list")
 
 
+class TaxListView(ScopedListView):
+    """The taxes charged at each of the caller's sites."""
+
+    model = TaxRate
+    permission = "billing.view"
+    template_name = "billing/tax_list.html"
+    paginate_by = 200
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("site").order_by("site__name", "position")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["may_manage"] = not self.request.actor.scope_for("billing.manage").empty
+        context["profile"] = selectors.billing_profile()
+        return context
+
+
+class TaxFormMixin(PermissionRequiredMixin):
+    permission = "billing.manage"
+    template_name = "billing/tax_form.html"
+
+    def page(self, form, tax=None, status=200):
+        return render(self.request, self.template_name, {"form": form, "tax": tax}, status=status)
+
+    def saved(self, form, save):
+        try:
+            return save(**form.service_fields())
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                target = {"rate": "percent"}.get(field, field)
+                form.add_error(target if target in form.fields else None, problems)
+            return None
+
+    def managed(self, pk: int) -> TaxRate:
+        return get_object_or_404(
+            TaxRate.objects.restrict(self.request.actor, self.permission), pk=pk
+        )
+
+
+class TaxCreateView(TaxFormMixin, View):
+    def get(self, request):
+        initial = {"site": request.GET.get("site")}
+        return self.page(TaxRateForm(actor=request.actor, initial=initial))
+
+    def post(self, request):
+        form = TaxRateForm(request.POST, actor=request.actor)
+        if form.is_valid():
+            tax = self.saved(form, services.tax_rate_set)
+            if tax is not None:
+                _audit(request, "tax_rate.create", tax)
+                messages.success(request, _("The tax was saved."))
+                return redirect("billing:tax_list")
+        return self.page(form, status=400)
+
+
+class TaxEditView(TaxFormMixin, View):
+    def get(self, request, pk: int):
+        tax = self.managed(pk)
+        return self.page(TaxRateForm(instance=tax, actor=request.actor), tax)
+
+    def post(self, request, pk: int):
+        tax = self.managed(pk)
+        original = TaxRate.objects.get(pk=pk)
+        form = TaxRateForm(request.POST, instance=tax, actor=request.actor)
+        if form.is_valid():
+            fields = form.service_fields()
+            fields.pop("site")
+            saved = self.saved(form, lambda **_: services.tax_rate_update(tax=original, **fields))
+            if saved is not None:
+                _audit(request, "tax_rate.update", saved)
+                messages.success(request, _("The tax was saved."))
+                return redirect("billing:tax_list")
+        return self.page(form, original, status=400)
+
+
+class TaxDeleteView(TaxFormMixin, View):
+    def post(self, request, pk: int):
+        tax = self.managed(pk)
+        label, site = str(tax), tax.site
+        services.tax_rate_delete(tax=tax)
+        _audit(
+            request,
+            "tax_rate.delete",
+            None,
+            object_type=TaxRate._meta.label_lower,
+            object_id=pk,
+            object_repr=label,
+            site=site,
+        )
+        messages.success(request, _("The tax is no longer charged there."))
+        return redirect("billing:tax_list")
+
+
 class PayoutListView(ScopedListView):
     model = Payout
     permission = "billing.manage"
@@ -596,6 +692,33 @@ class PayoutStatementView(PayoutDetailView):
         response = HttpResponse(buffer.getvalue(), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="{payout.message_id}.csv"'
         return response
+
+
+class BillingProfileEditView(PayoutManageMixin, View):
+    """The tenant's billing settings: taxes in prices, the payout bank account and the bank
+    file's format, the OCPI identity (``billing_profile_update``, as the API)."""
+
+    template_name = "billing/profile_form.html"
+
+    def page(self, form, status=200):
+        return render(self.request, self.template_name, {"form": form}, status=status)
+
+    def get(self, request):
+        return self.page(BillingProfileForm(instance=selectors.billing_profile()))
+
+    def post(self, request):
+        form = BillingProfileForm(request.POST, instance=selectors.billing_profile())
+        if form.is_valid():
+            try:
+                profile = services.billing_profile_update(**form.service_fields())
+            except ValidationError as error:
+                for field, problems in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, problems)
+            else:
+                _audit(request, "billing_profile.update", profile)
+                messages.success(request, _("The billing settings were saved."))
+                return redirect("billing:profile_edit")
+        return self.page(form, status=400)
 
 
 @csrf_exempt

@@ -186,7 +186,11 @@ def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
     waiting = WaitlistEntry.objects.create(
         group=queue, token_uid=token.uid, joined_via="api", joined_at=T0, queued_at=T0
     )
+    from apps.billing.services import tax_rate_set  # issue 13 parity: taxes per site
+
+    tax = tax_rate_set(site=site, code="GST", name=f"{prefix} GST", rate=Decimal("0.05"))
     place.objects = {
+        "tax_rate": tax,
         "energy_ven": ven,
         "energy_event": dr_event,
         "waitlist_group": queue,
@@ -258,7 +262,10 @@ def inventory(personas, alpha_sites) -> Inventory:
 
     with override_settings(BILLING_PAYOUT_DEBTOR=PAYOUT_DEBTOR):
         payout = payout_run(period_start=T0.date())
+    from apps.billing.models import BillingProfile
+
     tenant_wide = {
+        "billing_profile": BillingProfile.objects.get(),  # issue 13 parity
         "tariff": tariff,
         "payout": payout,
         "token": token,

@@ -262,6 +262,16 @@ TABLE: list[Endpoint] = [
     E("POST", "/api/v1/evses/", ST_CONF),
     E("PATCH", "/api/v1/evses/{pk}/", ST_CONF, target="evse"),
     E("PATCH", "/api/v1/connectors/{pk}/", ST_CONF, target="connector"),
+    # issue 13 parity: taxes per site, the tenant's billing settings
+    E("GET", "/api/v1/billing/tax-rates/", BILL_VIEW, rows="site"),
+    E("POST", "/api/v1/billing/tax-rates/", BILL_MANAGE),
+    E("GET", "/api/v1/billing/tax-rates/{pk}/", BILL_VIEW, target="tax_rate"),
+    E("PUT", "/api/v1/billing/tax-rates/{pk}/", BILL_MANAGE, target="tax_rate"),
+    E("PATCH", "/api/v1/billing/tax-rates/{pk}/", BILL_MANAGE, target="tax_rate"),
+    E("DELETE", "/api/v1/billing/tax-rates/{pk}/", BILL_MANAGE, target="tax_rate"),
+    E("GET", "/api/v1/billing/profiles/", BILL_MANAGE, rows="tenant"),
+    E("GET", "/api/v1/billing/profiles/{pk}/", BILL_MANAGE, target="billing_profile"),
+    E("PATCH", "/api/v1/billing/profiles/{pk}/", BILL_MANAGE, target="billing_profile"),
 ]
 ROAMING_TARGETS = {"roaming_partner", "roaming_token", "roaming_push", "roaming_command"}
 
@@ -274,6 +284,7 @@ TENANT_WIDE = {
     "role_assignment",
     "tariff",
     "payout",
+    "billing_profile",  # issue 13 parity
     *ROAMING_TARGETS,
 }
 

@@ -246,3 +246,126 @@ def test_a_refund_mistake_stays_on_the_receipt_page(personas, february, client_f
     no_reason = client.post(reverse("billing:receipt_refund", args=[cost.pk]), {"amount": "1"})
     assert no_reason.status_code == 400 and "This field is required." in no_reason.content.decode()
     assert client.get(reverse("billing:receipt_refund", args=[cost.pk])).status_code == 405
+
+
+# --- Taxes and the billing settings (portal and API, one service each) ------------------------
+
+
+def test_owner_sets_taxes_per_site_from_the_portal(personas, alpha_sites, client_for):
+    from apps.billing.models import TaxRate
+
+    a1, a2 = alpha_sites
+    client = client_for(personas.owner)
+    empty = client.get(reverse("billing:tax_list")).content.decode()
+    assert "No taxes" in empty
+    made = client.post(
+        reverse("billing:tax_create"),
+        {"site": a1.pk, "code": "GST", "name": "GST", "percent": "5", "position": 0},
+    )
+    assert made.status_code == 302
+    gst = TaxRate.objects.get(site=a1, code="GST")
+    assert gst.rate == D("0.05")
+    too_high = client.post(
+        reverse("billing:tax_create"),
+        {"site": a1.pk, "code": "X", "name": "X", "percent": "120", "position": 0},
+    )
+    assert too_high.status_code == 400 and "120" in too_high.content.decode()
+    edited = client.post(
+        reverse("billing:tax_edit", args=[gst.pk]),
+        {"site": a2.pk, "code": "GST", "name": "TPS/GST", "percent": "5", "position": 1},
+    )
+    assert edited.status_code == 302
+    gst.refresh_from_db()
+    assert (gst.site, gst.name, gst.position) == (a1, "TPS/GST", 1)  # the site stays
+    listing = client.get(reverse("billing:tax_list")).content.decode()
+    assert "TPS/GST" in listing and "5 %" in listing
+    assert client.post(reverse("billing:tax_delete", args=[gst.pk])).status_code == 302
+    assert not TaxRate.objects.exists()
+
+
+def test_a_site_admin_taxes_only_their_site(alpha_sites, client_for, a1_billing_admin):
+    from apps.billing.models import TaxRate
+
+    a1, a2 = alpha_sites
+    other = services.tax_rate_set(site=a2, code="QST", name="QST", rate=D("0.09975"))
+    client = client_for(a1_billing_admin)
+    refused = client.post(
+        reverse("billing:tax_create"),
+        {"site": a2.pk, "code": "X", "name": "X", "percent": "5", "position": 0},
+    )
+    assert refused.status_code == 400 and "Select a valid choice" in refused.content.decode()
+    assert client.post(reverse("billing:tax_delete", args=[other.pk])).status_code == 404
+    assert client.get(reverse("billing:profile_edit")).status_code == 403
+    assert TaxRate.objects.filter(site=a2).count() == 1
+    listing = client.get(reverse("billing:tax_list")).content.decode()
+    assert "QST" not in listing
+
+
+def test_owner_sets_the_payout_bank_account_and_file_format(personas, client_for, alpha):
+    from apps.billing.models import BillingProfile
+
+    client = client_for(personas.owner)
+    assert client.get(reverse("billing:profile_edit")).status_code == 200
+    fields = {
+        "legal_name": "Alpha Parking Inc.",
+        "payout_account_holder": "Alpha Parking Inc.",
+        "payout_account_number": "7654321",
+        "payout_clearing_system": "CACPA",
+        "payout_clearing_member_id": "081500001",
+        "payout_country": "CA",
+        "payout_file_format": "cpa005",
+        "ocpi_country_code": "CA",
+        "ocpi_party_id": "ALP",
+        "cost_update_interval_seconds": "300",
+    }
+    saved = client.post(reverse("billing:profile_edit"), fields)
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    profile = BillingProfile.objects.get()
+    assert (profile.payout_account_number, profile.payout_file_format) == ("7654321", "cpa005")
+    wrong = client.post(reverse("billing:profile_edit"), {**fields, "payout_file_format": "telex"})
+    assert wrong.status_code == 400 and "Select a valid choice" in wrong.content.decode()
+
+    owner = api(alpha, personas.owner)
+    body = owner.get("/api/v1/billing/profiles/").json()
+    (row,) = body["results"]
+    assert row["payout_file_format"] == "cpa005"
+    patched = owner.patch(
+        f"/api/v1/billing/profiles/{row['id']}/",
+        {"payout_file_format": "pain.001.001.09", "payout_iban": ""},
+        format="json",
+    )
+    assert patched.status_code == 200, patched.content
+    assert BillingProfile.objects.get().payout_file_format == "pain.001.001.09"
+
+
+def test_the_api_sets_taxes(personas, alpha, alpha_sites, a1_billing_admin):
+    a1, a2 = alpha_sites
+    owner = api(alpha, personas.owner)
+    made = owner.post(
+        "/api/v1/billing/tax-rates/",
+        {"site": a1.pk, "code": "GST", "name": "GST", "rate": "0.05"},
+        format="json",
+    )
+    assert made.status_code == 201, made.content
+    tax_id = made.json()["id"]
+    assert (
+        owner.patch(f"/api/v1/billing/tax-rates/{tax_id}/", {"rate": "0.06"}, format="json").json()[
+            "rate"
+        ]
+        == "0.060000"
+    )
+    assert (
+        owner.patch(
+            f"/api/v1/billing/tax-rates/{tax_id}/", {"rate": "1.5"}, format="json"
+        ).status_code
+        == 400
+    )
+    scoped = api(alpha, a1_billing_admin)
+    refused = scoped.post(
+        "/api/v1/billing/tax-rates/",
+        {"site": a2.pk, "code": "X", "name": "X", "rate": "0.05"},
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert scoped.get("/api/v1/billing/profiles/").status_code == 403
+    assert owner.delete(f"/api/v1/billing/tax-rates/{tax_id}/").status_code == 204

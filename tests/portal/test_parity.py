@@ -29,6 +29,8 @@ PORTAL_NAME_OF = {
     "powerlimit": "limit",
     "webhookdelivery": "delivery",
     "roleassignment": "assignment",
+    "taxrate": "tax",
+    "billingprofile": "profile",
 }
 
 KNOWN_GAPS = {

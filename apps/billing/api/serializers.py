@@ -13,6 +13,7 @@ from apps.stations.models import Site, Station
 from .. import services
 from ..choices import PricingGoal, Sector
 from ..models import (
+    BillingProfile,
     DriverGroup,
     Payout,
     PayoutLine,
@@ -21,6 +22,7 @@ from ..models import (
     Tariff,
     TariffAssignment,
     TariffVersion,
+    TaxRate,
 )
 from ..pricing_text import describe_tariff
 
@@ -497,3 +499,59 @@ class PayoutPreviewSerializer(serializers.Serializer):
 
     def get_payout(self, preview) -> int | None:
         return preview.payout.pk if preview.payout is not None else None
+
+
+class TaxRateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TaxRate
+        fields = [
+            "id",
+            "site",
+            "code",
+            "name",
+            "rate",
+            "compound",
+            "position",
+            "registration_number",
+        ]
+
+
+class TaxRateInputSerializer(serializers.ModelSerializer):
+    """A tax of one of the caller's sites; ``rate`` is a fraction (0.05 for 5 %)."""
+
+    site = ScopedPrimaryKeyRelatedField(permission="billing.manage", queryset=Site.objects.all())
+
+    class Meta:
+        model = TaxRate
+        fields = ["site", "code", "name", "rate", "compound", "position", "registration_number"]
+        # the (site, code) pair is checked by the service (a 400 with the field's message)
+        validators = []
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None:
+            fields["site"].read_only = True  # a tax stays on its site
+        return fields
+
+
+class BillingProfileSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BillingProfile
+        fields = [
+            "id",
+            "prices_include_tax",
+            "legal_name",
+            "payout_account_holder",
+            "payout_iban",
+            "payout_account_number",
+            "payout_clearing_system",
+            "payout_clearing_member_id",
+            "payout_bic",
+            "payout_country",
+            "payout_file_format",
+            "ocpi_country_code",
+            "ocpi_party_id",
+            "cost_update_interval_seconds",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "updated_at"]

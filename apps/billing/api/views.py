@@ -21,7 +21,9 @@ from apps.api.viewsets import (
     CreateMixin,
     DestroyMixin,
     ReadOnlyScopedViewSet,
+    ScopedModelViewSet,
     ScopedViewSet,
+    UpdateMixin,
 )
 from apps.charging.models import ChargingSession
 from apps.stations.models import Station
@@ -33,11 +35,12 @@ from ..filtersets import (
     TariffAssignmentFilterSet,
     TariffFilterSet,
 )
-from ..models import Payout, SessionCost, Tariff, TariffAssignment
+from ..models import BillingProfile, Payout, SessionCost, Tariff, TariffAssignment, TaxRate
 from ..ocpi import tariff_to_ocpi
 from ..pricing_text import describe_tariff
 from ..services.sessions import BillingError
 from .serializers import (
+    BillingProfileSerializer,
     PayoutPeriodSerializer,
     PayoutPreviewSerializer,
     PayoutSerializer,
@@ -52,6 +55,8 @@ from .serializers import (
     TariffSerializer,
     TariffVersionInputSerializer,
     TariffVersionSerializer,
+    TaxRateInputSerializer,
+    TaxRateSerializer,
     WizardInputSerializer,
     WizardProposalSerializer,
 )
@@ -299,3 +304,41 @@ class SessionReceiptViewSet(ScopedViewSet):
         if cost is None:
             raise NotFound(_("This session has not been priced yet."))
         return Response(SessionReceiptSerializer(cost).data)
+
+
+class TaxRateViewSet(ScopedModelViewSet):
+    """The taxes charged at each site (several may apply; a compound one is computed on the
+    price plus the taxes before it)."""
+
+    queryset = TaxRate.objects.select_related("site")
+    serializer_class = TaxRateSerializer
+    input_serializer_class = TaxRateInputSerializer
+    filterset_fields = {"site": ["exact"], "code": ["exact"]}
+    view_permission = "billing.view"
+    manage_permission = "billing.manage"
+    audit_name = "tax_rate"
+
+    def create_service(self, data):
+        return services.tax_rate_set(**data)
+
+    def update_service(self, instance, data):
+        return services.tax_rate_update(tax=instance, **data)
+
+    def delete_service(self, instance):
+        services.tax_rate_delete(tax=instance)
+
+
+class BillingProfileViewSet(UpdateMixin, ReadOnlyScopedViewSet):
+    """The tenant's billing settings (one row): taxes in prices or on top, the payout bank
+    account and bank-file format, the OCPI identity.  Listed as one row; PATCH to change."""
+
+    http_method_names = ["get", "patch", "head", "options"]
+    queryset = BillingProfile.objects.all()
+    serializer_class = BillingProfileSerializer
+    input_serializer_class = BillingProfileSerializer
+    view_permission = "billing.manage"
+    manage_permission = "billing.manage"
+    audit_name = "billing_profile"
+
+    def update_service(self, instance, data):
+        return services.billing_profile_update(**data)
