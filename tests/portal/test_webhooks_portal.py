@@ -67,6 +67,7 @@ def test_webhook_mistakes_are_shown_next_to_their_fields(personas, client_for):
     french.cookies["django_language"] = "fr"
     page = french.post(reverse("webhooks:webhook_create"), {"name": "x"}).content.decode()
     assert "Ce champ est obligatoire." in page and "Adresse" in page
+    assert "Ajouter un webhook" in page and "Seulement ces sites" in page
     assert not Webhook.objects.exists()
 
 
