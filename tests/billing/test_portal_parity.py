@@ -117,7 +117,7 @@ def test_assignment_mistakes_are_shown_next_to_their_fields(
     missing = french.post(reverse("billing:assignment_create"), {"priority": "x"})
     assert missing.status_code == 400 and "Ce champ est obligatoire." in missing.content.decode()
     listing = french.get(reverse("billing:assignment_list")).content.decode()
-    assert "Où s&#x27;appliquent les tarifs" in listing and "Gratuit : aucun tarif" in listing
+    assert "appliquent les tarifs" in listing and "Gratuit : aucun tarif" in listing
     assert not TariffAssignment.objects.exists()
 
 
