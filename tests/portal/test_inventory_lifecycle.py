@@ -123,6 +123,23 @@ def test_a_retired_station_leaves_the_lists_and_keeps_its_history(network, perso
     assert ChargingSession.objects.filter(station=station).exists()
     session = client.get(reverse("charging:session_detail", args=[network.a1_session.pk]))
     assert session.status_code == 200
+    summary = client.get(reverse("dashboard:home")).context["summary"]
+    assert summary.stations_total == 2  # A1-CHARGER-2 and A2-CHARGER-1
+    # Gone on purpose: the monitoring sweep raises no offline alert for it.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apps.monitoring.models import Alert
+    from apps.monitoring.services import monitoring_sweep
+
+    gone = [station.pk, network.a1_station_2.pk]
+    Station.objects.filter(pk__in=gone).update(
+        is_online=False, last_seen_at=timezone.now() - timedelta(hours=2)
+    )
+    monitoring_sweep()
+    alerted = set(Alert.objects.filter(kind="offline").values_list("station_id", flat=True))
+    assert network.a1_station_2.pk in alerted and station.pk not in alerted
 
     owner = api(personas.owner)
     identities = {row["identity"] for row in results(owner.get("/api/v1/stations/"))}
