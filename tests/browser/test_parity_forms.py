@@ -40,6 +40,44 @@ def _prepare(tag: str):
     return tenant.get_primary_domain().domain, site.pk, station.pk, tariff.pk, port
 
 
+def _clean_up(tag: str, audit_after: int) -> None:
+    """Committed rows would be seen by the tests that run after (exact lists of stations,
+    "no webhooks yet"): remove what this test made."""
+    from apps.audit.models import AuditEntry
+    from apps.billing.models import Tariff, TariffAssignment, TariffVersion
+    from apps.stations.models import Site, Station
+    from apps.tenants.models import StationIdentity, Tenant
+    from apps.webhooks.models import Webhook
+
+    with tenant_context(Tenant.objects.get(slug="alpha")):
+        Webhook.objects.filter(name=f"ERP {tag}").delete()
+        tariffs = Tariff.objects.filter(name=f"Parity price {tag}")
+        TariffAssignment.objects.filter(tariff__in=tariffs).delete()
+        TariffVersion.objects.filter(tariff__in=tariffs).delete()
+        tariffs.delete()
+        Station.objects.filter(identity=f"PAR-{tag}").delete()
+        Site.objects.filter(name=f"Parity site {tag}").delete()
+        AuditEntry.objects.filter(pk__gt=audit_after).delete()
+    StationIdentity.objects.filter(identity=f"PAR-{tag}").delete()
+
+
+def _last_audit_id() -> int:
+    from apps.audit.models import AuditEntry
+    from apps.tenants.models import Tenant
+
+    with tenant_context(Tenant.objects.get(slug="alpha")):
+        last = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first()
+    return last or 0
+
+
+@pytest.fixture
+def tag(live_db):
+    tag = uuid.uuid4().hex[:6].upper()
+    audit_after = blocking(_last_audit_id)
+    yield tag
+    blocking(lambda: _clean_up(tag, audit_after))
+
+
 def _webhook_secret(name: str) -> str | None:
     from apps.tenants.models import Tenant
     from apps.webhooks.models import Webhook
@@ -53,10 +91,7 @@ def _webhook_secret(name: str) -> str | None:
 
 
 @pytest.mark.parametrize("width,height", [(1366, 900), (375, 812)], ids=["desktop", "phone"])
-def test_the_parity_forms_work_on_a_desktop_and_a_phone(
-    live_db, portal_server, sign_in, width, height
-):
-    tag = uuid.uuid4().hex[:6].upper()
+def test_the_parity_forms_work_on_a_desktop_and_a_phone(tag, portal_server, sign_in, width, height):
     host, site_id, station_id, tariff_id, port_id = blocking(lambda: _prepare(tag))
     base = f"http://{host}:{portal_server.port}"
     page = sign_in(host, "owner@alpha.test")
