@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -565,3 +566,192 @@ class RefundForm(forms.Form):
         help_text=_("Leave empty to refund everything that is left."),
     )
     reason = forms.CharField(label=_("Reason"), max_length=300)
+
+
+class TariffAssignmentForm(forms.Form):
+    """Where and for whom a tariff applies.  Only the caller's own tariffs, places and groups
+    (``billing.manage``); a tariff for every site needs that permission on every site, as in
+    the API (``TariffAssignmentInputSerializer``).  The write is ``services.tariff_assign``."""
+
+    tariff = forms.ModelChoiceField(label=_("Tariff"), queryset=None)
+    site = forms.ModelChoiceField(
+        label=_("Site"), queryset=None, required=False, empty_label=_("All sites")
+    )
+    station = forms.ModelChoiceField(
+        label=_("Station"),
+        queryset=None,
+        required=False,
+        empty_label=_("Every station of the site"),
+        help_text=_("A station's own price wins over its site's."),
+    )
+    driver_group = forms.ModelChoiceField(
+        label=_("Driver group"), queryset=None, required=False, empty_label=_("Everyone")
+    )
+    priority = forms.IntegerField(
+        label=_("Priority"),
+        min_value=0,
+        max_value=32767,
+        initial=100,
+        help_text=_("Between two assignments at the same level, the lower number wins."),
+    )
+    valid_from = forms.DateTimeField(
+        label=_("Valid from"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    valid_until = forms.DateTimeField(
+        label=_("Valid until"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def __init__(self, *args, actor, **kwargs):
+        from apps.stations.models import Site, Station
+
+        from .models import DriverGroup, Tariff
+
+        super().__init__(*args, **kwargs)
+        self.actor = actor
+        self.fields["tariff"].queryset = Tariff.objects.restrict(actor, "billing.manage").filter(
+            is_active=True
+        )
+        self.fields["site"].queryset = Site.objects.restrict(actor, "billing.manage").order_by(
+            "name"
+        )
+        self.fields["station"].queryset = (
+            Station.objects.restrict(actor, "billing.manage")
+            .select_related("site")
+            .order_by("identity")
+        )
+        self.fields["driver_group"].queryset = DriverGroup.objects.restrict(
+            actor, "billing.manage"
+        ).order_by("name")
+        if not actor.scope_for("billing.manage").all_sites:
+            self.fields["site"].required = True
+            self.fields["site"].empty_label = None
+
+    def clean(self):
+        data = super().clean()
+        site, station = data.get("site"), data.get("station")
+        if station is not None and site is not None and station.site_id != site.pk:
+            self.add_error("station", _("This station is on another site."))
+        if site is None and station is None and "site" not in self.errors:
+            if not self.actor.scope_for("billing.manage").all_sites:
+                self.add_error("site", _("Only who manages billing on every site prices them all."))
+        start, end = data.get("valid_from"), data.get("valid_until")
+        if start and end and end <= start:
+            self.add_error("valid_until", _("The end must come after the start."))
+        return data
+
+
+class PayoutRunForm(forms.Form):
+    """A month that has ended on the tenant's clock: preview its statement, or build its
+    payout now (``services.payout_run``, the monthly task's service)."""
+
+    period = forms.TypedChoiceField(label=_("Month"), choices=(), coerce=str)
+
+    def __init__(self, *args, months, **kwargs):
+        super().__init__(*args, **kwargs)
+        from django.utils import formats
+
+        self.fields["period"].choices = [
+            (f"{month:%Y-%m}", formats.date_format(month, "YEAR_MONTH_FORMAT")) for month in months
+        ]
+
+    def period_start(self):
+        from datetime import date
+
+        year, month = self.cleaned_data["period"].split("-")
+        return date(int(year), int(month), 1)
+
+
+class TaxRateForm(forms.ModelForm):
+    """A tax of one of the caller's sites (``services.tax_rate_set`` / ``tax_rate_update``, as
+    the API).  The rate is typed in percent and stored as a fraction."""
+
+    percent = forms.DecimalField(
+        label=_("Rate (%)"), min_value=0, max_value=Decimal("99.9999"), decimal_places=4
+    )
+
+    class Meta:
+        from .models import TaxRate
+
+        model = TaxRate
+        fields = ["site", "code", "name", "compound", "position", "registration_number"]
+        labels = {
+            "site": _("Site"),
+            "code": _("Code"),
+            "name": _("Name on receipts"),
+            "compound": _("Compound"),
+            "position": _("Order on receipts"),
+            "registration_number": _("Registration number"),
+        }
+        help_texts = {
+            "code": _("Short and unique at the site, e.g. GST."),
+            "compound": _("Computed on the price plus the taxes listed before it."),
+        }
+
+    field_order = ["site", "code", "name", "percent", "compound", "position"]
+
+    def __init__(self, *args, actor, **kwargs):
+        from apps.stations.models import Site
+
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = (
+            Site.objects.restrict(actor, "billing.manage")
+            .filter(archived_at__isnull=True)
+            .order_by("name")
+        )
+        if self.instance.pk is not None:
+            self.fields["percent"].initial = self.instance.rate * 100
+            self.fields["site"].disabled = True
+
+    def validate_unique(self):
+        pass  # (site, code) is the service's to check: its message goes next to the code
+
+    def service_fields(self) -> dict:
+        data = {name: self.cleaned_data[name] for name in self.Meta.fields}
+        data["rate"] = self.cleaned_data["percent"] / 100
+        return data
+
+
+class BillingProfileForm(forms.ModelForm):
+    """The tenant's billing settings (``services.billing_profile_update``, as the API)."""
+
+    class Meta:
+        from .models import BillingProfile
+
+        model = BillingProfile
+        fields = [
+            "legal_name",
+            "prices_include_tax",
+            "payout_account_holder",
+            "payout_iban",
+            "payout_account_number",
+            "payout_clearing_system",
+            "payout_clearing_member_id",
+            "payout_bic",
+            "payout_country",
+            "payout_file_format",
+            "ocpi_country_code",
+            "ocpi_party_id",
+            "cost_update_interval_seconds",
+        ]
+        labels = {
+            "legal_name": _("Legal name"),
+            "prices_include_tax": _("Prices include taxes"),
+            "payout_account_holder": _("Account holder"),
+            "payout_iban": _("IBAN"),
+            "payout_account_number": _("Account number"),
+            "payout_clearing_system": _("Clearing system"),
+            "payout_clearing_member_id": _("Bank routing number"),
+            "payout_bic": _("BIC"),
+            "payout_country": _("Bank country (two letters)"),
+            "payout_file_format": _("Bank file format"),
+            "ocpi_country_code": _("OCPI country code"),
+            "ocpi_party_id": _("OCPI party id"),
+            "cost_update_interval_seconds": _("Running cost sent every (s)"),
+        }
+
+    def service_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}

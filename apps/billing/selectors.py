@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
@@ -13,6 +13,7 @@ from apps.charging.models import ChargingSession, IdToken, MeterValue
 from apps.core.scoping import Actor
 from apps.stations.models import Station
 
+from .choices import PayoutStatus
 from .engine import (
     AssignmentCandidate,
     MeterInterval,
@@ -320,3 +321,100 @@ def payout_statement_rows(payout: Payout) -> list[list[str]]:
     rows.append(["", "", "Total", "", f"{sum((line.amount for line in lines), Decimal(0)):f}"])
     rows.append(["", "", "Paid", "", f"{payout.amount:f}"])
     return rows
+
+
+@dataclass(frozen=True)
+class PublicPrice:
+    """What a driver who belongs to no group pays at a station now, and which assignment
+    says so (None: charging is free there)."""
+
+    station: Station
+    assignment: TariffAssignment | None
+    version: TariffVersion | None
+
+
+def public_prices(*, actor: Actor, at: datetime) -> list[PublicPrice]:
+    """Per station the actor may see (``billing.view``), the public tariff in force ``at``:
+    the same precedence as ``tariff_for`` (``engine.select_assignment``), computed for every
+    station from one read of the assignments and versions."""
+    assignments = list(
+        TariffAssignment.objects.filter(tariff__is_active=True, driver_group__isnull=True)
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=at))
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=at))
+        .select_related("tariff")
+    )
+    versions: dict[int, TariffVersion] = {}
+    for version in (
+        TariffVersion.objects.filter(
+            tariff_id__in={a.tariff_id for a in assignments}, effective_from__lte=at
+        )
+        .select_related("tariff")
+        .order_by("tariff_id", "-effective_from")
+    ):
+        versions.setdefault(version.tariff_id, version)
+    candidates = [
+        AssignmentCandidate(
+            assignment_id=a.pk,
+            tariff_id=a.tariff_id,
+            station_id=a.station_id,
+            site_id=a.site_id,
+            priority=a.priority,
+        )
+        for a in assignments
+        if a.tariff_id in versions
+    ]
+    by_id = {a.pk: a for a in assignments}
+    stations = (
+        Station.objects.restrict(actor, "billing.view")
+        .select_related("site")
+        .order_by("site__name", "identity")
+    )
+    prices = []
+    for station in stations:
+        chosen = select_assignment(candidates, station_id=station.pk, site_id=station.site_id)
+        assignment = by_id[chosen.assignment_id] if chosen else None
+        version = versions[chosen.tariff_id] if chosen else None
+        prices.append(PublicPrice(station, assignment, version))
+    return prices
+
+
+def payout_closed_months(*, now: datetime | None = None, count: int = 12) -> list:
+    """The last ``count`` months that have ended on the tenant's clock, newest first: the
+    periods a payout may be previewed or run for."""
+    from .services.payouts import last_completed_month, month_start
+
+    month = last_completed_month(now)
+    months = []
+    for _ in range(count):
+        months.append(month)
+        month = month_start(month - timedelta(days=1))
+    return months
+
+
+@dataclass(frozen=True)
+class PayoutPreview:
+    period_start: date
+    currency: str
+    lines: list
+    amount: Decimal
+    payout: Payout | None  # already built for this period
+
+
+def payout_preview(*, period_start: date) -> PayoutPreview:
+    """What the payout of a month would pay if built now (nothing is written): the same
+    statement ``payout_run`` builds.  A payout already built shows its own lines."""
+    from .services.payouts import month_start, payout_statement
+
+    period_start = month_start(period_start)
+    currency = tenant_currency()
+    built = (
+        Payout.objects.filter(period_start=period_start)
+        .exclude(status=PayoutStatus.PENDING)
+        .first()
+    )
+    if built is not None:
+        lines = list(built.lines.order_by("position"))
+        return PayoutPreview(period_start, built.currency, lines, built.amount, built)
+    lines, owed_by_account = payout_statement(period_start)
+    owed = sum(owed_by_account.values(), Decimal(0))
+    return PayoutPreview(period_start, currency, lines, max(owed, Decimal(0)), None)

@@ -13,9 +13,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.forms.utils import ErrorDict
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.generic import FormView, TemplateView
@@ -23,19 +25,28 @@ from django.views.generic import FormView, TemplateView
 from apps.core.views import PermissionRequiredMixin, ScopedDetailView, ScopedListView
 
 from . import selectors, services
-from .filtersets import PayoutFilterSet, SessionCostFilterSet, TariffFilterSet
+from .filtersets import (
+    PayoutFilterSet,
+    SessionCostFilterSet,
+    TariffAssignmentFilterSet,
+    TariffFilterSet,
+)
 from .forms import (
     EDITOR_FORM,
     EDITOR_JSON,
+    BillingProfileForm,
     DefinitionJSONForm,
+    PayoutRunForm,
     RefundForm,
+    TariffAssignmentForm,
     TariffEditor,
     TariffForm,
     TariffVersionForm,
+    TaxRateForm,
     WizardForm,
     add_row,
 )
-from .models import Payout, SessionCost, Tariff
+from .models import Payout, SessionCost, Tariff, TariffAssignment, TaxRate
 from .ocpi import tariff_to_ocpi
 from .pricing_text import describe_tariff
 from .services.sessions import BillingError, refunded_amount
@@ -83,6 +94,7 @@ class TariffDetailView(ScopedDetailView):
         versions = list(tariff.versions.order_by("-effective_from"))
         context["versions"] = [(v, describe_tariff(v.parsed)) for v in versions]
         context["may_manage"] = self.request.actor.scope_for("billing.manage").all_sites
+        context["may_assign"] = not self.request.actor.scope_for("billing.manage").empty
         context["assignments"] = tariff.assignments.restrict(
             self.request.actor, "billing.view"
         ).select_related("site", "station", "driver_group")
@@ -336,35 +348,215 @@ class SessionCostDetailView(ScopedDetailView):
         return context
 
 
-@require_POST
-def session_cost_refund(request, pk: int):
-    if not request.user.is_authenticated:
-        raise PermissionDenied
-    cost = SessionCost.objects.restrict(request.actor, "billing.manage").filter(pk=pk).first()
-    if cost is None:
-        raise Http404
-    form = RefundForm(request.POST)
-    if form.is_valid():
+class SessionCostRefundView(SessionCostDetailView):
+    """POST: a refund from the receipt page (``services.session_refund``, as the API); a
+    mistake comes back on the page, next to its field."""
+
+    permission = "billing.manage"
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        cost = self.object = self.get_object()
+        form = RefundForm(request.POST)
+        if form.is_valid():
+            try:
+                refund = services.session_refund(
+                    cost=cost,
+                    amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                    actor=request.actor.label,
+                )
+            except BillingError as error:
+                form.add_error("amount", str(error))
+            else:
+                _audit(
+                    request,
+                    "session_cost.refund",
+                    cost,
+                    changes={"transaction": refund.idempotency_key},
+                )
+                messages.success(request, _("Refund recorded."))
+                return redirect("billing:receipt_detail", pk=cost.pk)
+        context = self.get_context_data(object=cost)
+        context["refund_form"] = form
+        return self.render_to_response(context, status=400)
+
+
+class AssignmentListView(ScopedListView):
+    """What applies where: every assignment the caller may see, and per station the public
+    price in force now (the one a driver in no group pays)."""
+
+    model = TariffAssignment
+    permission = "billing.view"
+    filterset_class = TariffAssignmentFilterSet
+    filter_fields = ("site_id", "tariff_id")
+    filter_labels = {"site_id": gettext_lazy("Site"), "tariff_id": gettext_lazy("Tariff")}
+    template_name = "billing/assignment_list.html"
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .select_related("tariff", "site", "station", "driver_group")
+            .order_by("site__name", "station__identity", "driver_group__name", "priority", "id")
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        prices = selectors.public_prices(actor=self.request.actor, at=timezone.now())
+        context["prices"] = [
+            (price, describe_tariff(price.version.parsed) if price.version else "")
+            for price in prices
+        ]
+        context["may_manage"] = not self.request.actor.scope_for("billing.manage").empty
+        return context
+
+
+class AssignmentCreateView(PermissionRequiredMixin, FormView):
+    """Assign a tariff to all sites, a site or a station, for everyone or a driver group
+    (``services.tariff_assign``, as the API)."""
+
+    permission = "billing.manage"
+    form_class = TariffAssignmentForm
+    template_name = "billing/assignment_form.html"
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "actor": self.request.actor}
+
+    def get_initial(self):
+        return {key: self.request.GET.get(key) for key in ("tariff", "site", "station")}
+
+    def form_invalid(self, form):
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+    def form_valid(self, form):
         try:
-            refund = services.session_refund(
-                cost=cost,
-                amount=form.cleaned_data["amount"],
-                reason=form.cleaned_data["reason"],
-                actor=request.actor.label,
-            )
-        except BillingError as error:
-            messages.error(request, str(error))
-        else:
-            _audit(
-                request,
-                "session_cost.refund",
-                cost,
-                changes={"transaction": refund.idempotency_key},
-            )
-            messages.success(request, _("Refund recorded."))
-    else:
-        messages.error(request, _("Give a reason and a valid amount."))
-    return redirect("billing:receipt_detail", pk=cost.pk)
+            assignment = services.tariff_assign(**form.cleaned_data)
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
+            return self.form_invalid(form)
+        _audit(self.request, "tariff_assignment.create", assignment)
+        messages.success(self.request, _("The tariff now applies there."))
+        return redirect("billing:assignment_list")
+
+
+class AssignmentDeleteView(PermissionRequiredMixin, View):
+    """POST: the tariff no longer applies there (``services.tariff_unassign``)."""
+
+    permission = "billing.manage"
+
+    def post(self, request, pk: int):
+        assignment = get_object_or_404(
+            TariffAssignment.objects.restrict(request.actor, self.permission), pk=pk
+        )
+        site = assignment.site
+        services.tariff_unassign(assignment=assignment)
+        _audit(
+            request,
+            "tariff_assignment.delete",
+            None,
+            object_type=TariffAssignment._meta.label_lower,
+            object_id=pk,
+            object_repr=str(assignment),
+            site=site,
+        )
+        messages.success(request, _("The tariff no longer applies there."))
+        return redirect("billing:assignment_list")
+
+
+class TaxListView(ScopedListView):
+    """The taxes charged at each of the caller's sites."""
+
+    model = TaxRate
+    permission = "billing.view"
+    template_name = "billing/tax_list.html"
+    paginate_by = 200
+
+    def get_queryset(self):
+        return super().get_queryset().select_related("site").order_by("site__name", "position")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["may_manage"] = not self.request.actor.scope_for("billing.manage").empty
+        context["profile"] = selectors.billing_profile()
+        return context
+
+
+class TaxFormMixin(PermissionRequiredMixin):
+    permission = "billing.manage"
+    template_name = "billing/tax_form.html"
+
+    def page(self, form, tax=None, status=200):
+        return render(self.request, self.template_name, {"form": form, "tax": tax}, status=status)
+
+    def saved(self, form, save):
+        try:
+            return save(**form.service_fields())
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                target = {"rate": "percent"}.get(field, field)
+                form.add_error(target if target in form.fields else None, problems)
+            return None
+
+    def managed(self, pk: int) -> TaxRate:
+        return get_object_or_404(
+            TaxRate.objects.restrict(self.request.actor, self.permission), pk=pk
+        )
+
+
+class TaxCreateView(TaxFormMixin, View):
+    def get(self, request):
+        initial = {"site": request.GET.get("site")}
+        return self.page(TaxRateForm(actor=request.actor, initial=initial))
+
+    def post(self, request):
+        form = TaxRateForm(request.POST, actor=request.actor)
+        if form.is_valid():
+            tax = self.saved(form, services.tax_rate_set)
+            if tax is not None:
+                _audit(request, "tax_rate.create", tax)
+                messages.success(request, _("The tax was saved."))
+                return redirect("billing:tax_list")
+        return self.page(form, status=400)
+
+
+class TaxEditView(TaxFormMixin, View):
+    def get(self, request, pk: int):
+        tax = self.managed(pk)
+        return self.page(TaxRateForm(instance=tax, actor=request.actor), tax)
+
+    def post(self, request, pk: int):
+        tax = self.managed(pk)
+        original = TaxRate.objects.get(pk=pk)
+        form = TaxRateForm(request.POST, instance=tax, actor=request.actor)
+        if form.is_valid():
+            fields = form.service_fields()
+            fields.pop("site")
+            saved = self.saved(form, lambda **_: services.tax_rate_update(tax=original, **fields))
+            if saved is not None:
+                _audit(request, "tax_rate.update", saved)
+                messages.success(request, _("The tax was saved."))
+                return redirect("billing:tax_list")
+        return self.page(form, original, status=400)
+
+
+class TaxDeleteView(TaxFormMixin, View):
+    def post(self, request, pk: int):
+        tax = self.managed(pk)
+        label, site = str(tax), tax.site
+        services.tax_rate_delete(tax=tax)
+        _audit(
+            request,
+            "tax_rate.delete",
+            None,
+            object_type=TaxRate._meta.label_lower,
+            object_id=pk,
+            object_repr=label,
+            site=site,
+        )
+        messages.success(request, _("The tax is no longer charged there."))
+        return redirect("billing:tax_list")
 
 
 class PayoutListView(ScopedListView):
@@ -374,6 +566,94 @@ class PayoutListView(ScopedListView):
     filter_fields = ("status",)
     template_name = "billing/payout_list.html"
 
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        if self.request.actor.scope_for(self.permission).all_sites:
+            context["run_form"] = PayoutRunForm(months=selectors.payout_closed_months())
+        return context
+
+
+class PayoutManageMixin(PermissionRequiredMixin):
+    """Payouts are the whole tenant's money: who manages billing on every site only."""
+
+    permission = "billing.manage"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.actor.scope_for(self.permission).all_sites:
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def period_form(self, data):
+        return PayoutRunForm(data, months=selectors.payout_closed_months())
+
+
+class PayoutPreviewView(PayoutManageMixin, TemplateView):
+    """GET ``?period=YYYY-MM``: the statement the payout of that month would carry if built
+    now; nothing is written."""
+
+    template_name = "billing/payout_preview.html"
+
+    def get(self, request, *args, **kwargs):
+        form = self.period_form(request.GET)
+        if not form.is_valid():
+            return self.render_to_response({"run_form": form}, status=400)
+        preview = selectors.payout_preview(period_start=form.period_start())
+        return self.render_to_response({"run_form": form, "preview": preview})
+
+
+class PayoutRunView(PayoutManageMixin, View):
+    """POST: build the payout of a month that has ended now (``services.payout_run``, as the
+    API and the monthly task; running it twice builds one payout)."""
+
+    def post(self, request):
+        form = self.period_form(request.POST)
+        if form.is_valid():
+            try:
+                payout = services.payout_run(period_start=form.period_start())
+            except ValueError as error:
+                form.add_error("period", str(error))
+            else:
+                _audit(request, "payout.run", payout)
+                messages.success(request, _("The payout was built."))
+                return redirect("billing:payout_detail", pk=payout.pk)
+        response = render(request, "billing/payout_preview.html", {"run_form": form}, status=400)
+        return response
+
+
+class PayoutTransitionView(PayoutManageMixin, View):
+    """POST: record that the bank file went to the bank, or that the bank paid."""
+
+    service = None
+    verb = ""
+    done = ""
+
+    def post(self, request, pk: int):
+        payout = get_object_or_404(Payout.objects.restrict(request.actor, self.permission), pk=pk)
+        before = payout.status
+        payout = type(self).service(payout=payout)
+        if payout.status == before:
+            messages.error(
+                request,
+                _("Nothing changed: the payout is %(status)s.")
+                % {"status": payout.get_status_display()},
+            )
+        else:
+            _audit(request, f"payout.{self.verb}", payout)
+            messages.success(request, self.done)
+        return redirect("billing:payout_detail", pk=payout.pk)
+
+
+class PayoutMarkSentView(PayoutTransitionView):
+    service = staticmethod(services.payout_mark_sent)
+    verb = "sent"
+    done = gettext_lazy("Recorded: the bank file was sent to the bank.")
+
+
+class PayoutMarkPaidView(PayoutTransitionView):
+    service = staticmethod(services.payout_mark_paid)
+    verb = "paid"
+    done = gettext_lazy("Recorded: the bank paid.")
+
 
 class PayoutDetailView(ScopedDetailView):
     model = Payout
@@ -381,8 +661,14 @@ class PayoutDetailView(ScopedDetailView):
     template_name = "billing/payout_detail.html"
 
     def get_context_data(self, **kwargs):
+        from .choices import PayoutStatus
+
         context = super().get_context_data(**kwargs)
         context["lines"] = self.object.lines.order_by("position")
+        if self.request.actor.scope_for(self.permission).all_sites:
+            status = self.object.status
+            context["may_mark_sent"] = status == PayoutStatus.READY
+            context["may_mark_paid"] = status in (PayoutStatus.READY, PayoutStatus.SENT)
         return context
 
 
@@ -406,6 +692,33 @@ class PayoutStatementView(PayoutDetailView):
         response = HttpResponse(buffer.getvalue(), content_type="text/csv")
         response["Content-Disposition"] = f'attachment; filename="{payout.message_id}.csv"'
         return response
+
+
+class BillingProfileEditView(PayoutManageMixin, View):
+    """The tenant's billing settings: taxes in prices, the payout bank account and the bank
+    file's format, the OCPI identity (``billing_profile_update``, as the API)."""
+
+    template_name = "billing/profile_form.html"
+
+    def page(self, form, status=200):
+        return render(self.request, self.template_name, {"form": form}, status=status)
+
+    def get(self, request):
+        return self.page(BillingProfileForm(instance=selectors.billing_profile()))
+
+    def post(self, request):
+        form = BillingProfileForm(request.POST, instance=selectors.billing_profile())
+        if form.is_valid():
+            try:
+                profile = services.billing_profile_update(**form.service_fields())
+            except ValidationError as error:
+                for field, problems in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, problems)
+            else:
+                _audit(request, "billing_profile.update", profile)
+                messages.success(request, _("The billing settings were saved."))
+                return redirect("billing:profile_edit")
+        return self.page(form, status=400)
 
 
 @csrf_exempt

@@ -107,6 +107,7 @@ def map_stations(*, actor: Actor) -> list[dict[str, Any]]:
     marker needs, nothing more: the map of a large network is one JSON document)."""
     stations = (
         Station.objects.restrict(actor, "stations.view")
+        .filter(retired_at__isnull=True)
         .order_by("identity")
         .values(*STATION_FIELDS, "site__name", "site__latitude", "site__longitude")
     )
@@ -213,10 +214,15 @@ class DashboardSummary:
 
 def dashboard_summary(*, actor: Actor) -> DashboardSummary:
     """The dashboard's own figures (features add theirs as panels: monitoring's alerts)."""
-    stations = list(Station.objects.restrict(actor, "stations.view").values_list("pk", "is_online"))
+    stations = list(
+        Station.objects.restrict(actor, "stations.view")
+        .filter(retired_at__isnull=True)  # retired stations are out of the figures
+        .values_list("pk", "is_online")
+    )
     online = {pk: is_online for pk, is_online in stations}
     port_rows = (
         Evse.objects.restrict(actor, "stations.view")
+        .filter(station__retired_at__isnull=True)
         .order_by("station_id", "evse_id")
         .values_list("station_id", "evse_id", "status")
     )

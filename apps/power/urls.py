@@ -12,5 +12,6 @@ urlpatterns = [
     path("nodes/<int:pk>/edit/", views.NodeEditView.as_view(), name="node_edit"),
     path("nodes/<int:pk>/delete/", views.NodeDeleteView.as_view(), name="node_delete"),
     path("nodes/<int:pk>/limit/", views.NodeLimitView.as_view(), name="node_limit"),
+    path("limits/<int:pk>/end/", views.LimitEndView.as_view(), name="limit_end"),
     path("evses/<int:pk>/wiring/", views.EvseWiringView.as_view(), name="evse_wiring"),
 ]

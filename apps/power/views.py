@@ -22,7 +22,7 @@ from apps.stations.models import Site
 from . import selectors, services
 from .choices import AllocationReason, LimitSource, PhaseRotation, Wiring
 from .forms import EvseWiringForm, LimitForm, NodeForm, PlannerForm, StationNodeForm
-from .models import PowerNode
+from .models import LimitOverride, PowerNode
 
 HISTORY_DAYS = 2  # the node page's chart: drawn against the limit over the last two days
 
@@ -128,6 +128,32 @@ class NodeLimitView(PermissionRequiredMixin, View):
         else:
             messages.error(request, "; ".join(e for errors in form.errors.values() for e in errors))
         return HttpResponseRedirect(node_url(node))
+
+
+class LimitEndView(PermissionRequiredMixin, View):
+    """POST: end a temporary limit now (``services.limit_override_end``, as the API's
+    ``/power-limits/<id>/end/``); the node returns to its own limit at the next rebalance."""
+
+    permission = "power.manage"
+
+    def post(self, request, pk: int):
+        override = get_object_or_404(
+            LimitOverride.objects.restrict(request.actor, self.permission).select_related("node"),
+            pk=pk,
+        )
+        if override.ends_at is not None and override.ends_at <= timezone.now():
+            messages.error(request, _("This limit has already ended."))
+        else:
+            services.limit_override_end(override=override)
+            _audit(request, "power_limit.end", override)
+            messages.success(request, _("The temporary limit has ended."))
+        return HttpResponseRedirect(node_url(override.node))
+
+
+def _audit(request, action: str, obj) -> None:
+    from apps.audit.services import audit_record_for_request
+
+    audit_record_for_request(request, action=action, obj=obj)
 
 
 def node_url(node: PowerNode) -> str:

@@ -153,6 +153,10 @@ def statuses_of(live_states: list[str]) -> list[str]:
 class SiteFilterSet(django_filters.FilterSet):
     q = django_filters.CharFilter(method="search", label=_("Search"))
     name = django_filters.CharFilter(lookup_expr="icontains")
+    # Lists leave archived sites out unless asked (``without_archived`` in the views).
+    archived = django_filters.BooleanFilter(
+        field_name="archived_at", lookup_expr="isnull", exclude=True, label=_("Archived")
+    )
     ordering = django_filters.OrderingFilter(fields=["name", "city", "created_at"])
 
     class Meta:
@@ -182,6 +186,10 @@ class StationFilterSet(django_filters.FilterSet):
         field_name="ocpp_version", choices=OcppVersion.choices, label=_("OCPP version")
     )
     online = django_filters.BooleanFilter(field_name="is_online", label=_("Online"))
+    # Lists leave retired stations out unless asked (``without_archived`` in the views).
+    retired = django_filters.BooleanFilter(
+        field_name="retired_at", lookup_expr="isnull", exclude=True, label=_("Retired")
+    )
     registration_status = django_filters.MultipleChoiceFilter(choices=RegistrationStatus.choices)
     status = django_filters.MultipleChoiceFilter(
         choices=LiveState.choices,

@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from .choices import ConnectorType, RegistrationStatus
-from .models import Site, Station
+from .models import Connector, Evse, Site, Station
 from .passwords import validate_station_password
 from .services import SITE_EDITABLE
 
@@ -74,7 +74,11 @@ class _StationSiteField:
     def scope_site(self, actor) -> None:
         scope = actor.scope_for("stations.configure")
         field = self.fields["site"]
-        field.queryset = Site.objects.restrict(actor, "stations.configure").order_by("name")
+        field.queryset = (
+            Site.objects.restrict(actor, "stations.configure")
+            .filter(archived_at__isnull=True)
+            .order_by("name")
+        )
         field.required = not scope.all_sites
         field.label = _("Site")
 
@@ -195,3 +199,51 @@ class MessageLimitsForm(forms.Form):
             name = self.field_name(key) if "/" in key else None
             for message in messages:
                 self.add_error(name if name in self.fields else None, message)
+class EvseForm(forms.ModelForm):
+    """A port's ratings (``services.evse_update``, as ``PATCH /api/v1/evses/<id>/``)."""
+
+    class Meta:
+        model = Evse
+        fields = ["max_current_a", "min_current_a", "phases", "max_power_w"]
+        labels = {
+            "max_current_a": _("Maximum current (A)"),
+            "min_current_a": _("Minimum current (A)"),
+            "phases": _("Phases"),
+            "max_power_w": _("Maximum power (W)"),
+        }
+
+    def service_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+
+
+class EvseAddForm(EvseForm):
+    """One more port (``services.evse_add``, as ``POST /api/v1/evses/``)."""
+
+    connector_type = forms.ChoiceField(
+        label=_("Connector"), choices=ConnectorType.choices, initial="cType2"
+    )
+
+    class Meta(EvseForm.Meta):
+        help_texts = {"max_power_w": _("Leave empty: from the current and phases at 230 V.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["max_power_w"].required = False
+
+    def service_fields(self) -> dict:
+        return {**super().service_fields(), "connector_type": self.cleaned_data["connector_type"]}
+
+
+class ConnectorForm(forms.ModelForm):
+    """A connector's plug and power (``services.connector_update``)."""
+
+    connector_type = forms.ChoiceField(label=_("Connector"), choices=ConnectorType.choices)
+
+    class Meta:
+        model = Connector
+        fields = ["connector_type", "max_power_w"]
+        labels = {"max_power_w": _("Maximum power (W)")}
+        help_texts = {"max_power_w": _("Leave empty: the port's.")}
+
+    def service_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.Meta.fields}

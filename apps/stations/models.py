@@ -44,6 +44,8 @@ class Site(models.Model):
     )
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     created_at = models.DateTimeField(auto_now_add=True)
+    # Archived: out of the lists and pickers, its history kept (``services.site_archive``).
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     objects = RestrictedManager()
     scope_site_path = "pk"
@@ -95,6 +97,9 @@ class Station(models.Model):
     connected_at = models.DateTimeField(null=True, blank=True)
     last_boot_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Retired: may not connect any more, out of the lists, its history kept
+    # (``services.station_retire``).
+    retired_at = models.DateTimeField(null=True, blank=True)
 
     objects = RestrictedManager()
     scope_site_path = "site"

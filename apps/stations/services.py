@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.core import events
 
@@ -419,3 +422,114 @@ def station_security_settings_update(*, cso_name: str) -> StationSecuritySetting
     row.full_clean()
     row.save()
     return row
+
+
+# --- Ports and connectors, retiring and archiving (issue 13, parity) ---------------------------
+EVSE_EDITABLE = {"max_current_a", "min_current_a", "max_power_w", "phases"}
+CONNECTOR_EDITABLE = {"connector_type", "max_power_w"}
+
+
+def _check_currents(evse: Evse) -> None:
+    if evse.min_current_a is not None and evse.max_current_a is not None:
+        if evse.min_current_a > evse.max_current_a:
+            raise ValidationError(
+                {"min_current_a": _("The minimum current cannot exceed the maximum.")}
+            )
+
+
+@transaction.atomic
+def evse_add(
+    *,
+    station: Station,
+    max_current_a: float = 32,
+    min_current_a: float = 6,
+    phases: int = 3,
+    max_power_w: int | None = None,
+    connector_type: str = "cType2",
+) -> Evse:
+    """One more port on a station (numbered after the last), with one connector."""
+    if station.retired_at is not None:
+        raise ValidationError(_("This station is retired."))
+    last = Evse.objects.filter(station=station).aggregate(last=Max("evse_id"))["last"] or 0
+    evse = Evse(
+        station=station,
+        evse_id=last + 1,
+        max_current_a=max_current_a,
+        min_current_a=min_current_a,
+        phases=phases,
+        max_power_w=max_power_w or int(230 * float(max_current_a) * phases),
+    )
+    _check_currents(evse)
+    evse.full_clean()
+    evse.save()
+    connector = Connector(evse=evse, connector_id=1, connector_type=connector_type)
+    connector.full_clean()
+    connector.save()
+    return evse
+
+
+@transaction.atomic
+def evse_update(*, evse: Evse, **fields) -> Evse:
+    """A port's ratings: its current range, phases and power."""
+    unknown = set(fields) - EVSE_EDITABLE
+    if unknown:
+        raise TypeError(f"Cannot change {sorted(unknown)} of a port")
+    for name, value in fields.items():
+        setattr(evse, name, value)
+    _check_currents(evse)
+    evse.full_clean()
+    evse.save(update_fields=sorted(fields) or None)
+    return evse
+
+
+@transaction.atomic
+def connector_update(*, connector: Connector, **fields) -> Connector:
+    """A connector's plug type and power."""
+    unknown = set(fields) - CONNECTOR_EDITABLE
+    if unknown:
+        raise TypeError(f"Cannot change {sorted(unknown)} of a connector")
+    for name, value in fields.items():
+        setattr(connector, name, value)
+    connector.full_clean()
+    connector.save(update_fields=sorted(fields) or None)
+    return connector
+
+
+@transaction.atomic
+def station_retire(*, station: Station, at: dt.datetime | None = None) -> Station:
+    """Retire a station for good: its identity leaves the public registry, so it cannot
+    connect again (a connection still open ends at the station's next reconnect), and it
+    leaves the lists; its sessions, receipts, status history and messages stay."""
+    from apps.tenants.models import StationIdentity
+
+    station = Station.objects.select_for_update().get(pk=station.pk)
+    if station.retired_at is not None:
+        return station
+    station.retired_at = at or timezone.now()
+    station.registration_status = RegistrationStatus.REJECTED
+    station.save(update_fields=["retired_at", "registration_status"])
+    StationIdentity.objects.filter(
+        identity=station.identity, tenant_id=connection.tenant.pk
+    ).delete()
+    return station
+
+
+@transaction.atomic
+def site_archive(*, site: Site, at: dt.datetime | None = None) -> Site:
+    """Archive a site whose stations are all retired (or moved): it leaves the lists and the
+    pickers; its history stays and it can be restored."""
+    if Station.objects.filter(site=site, retired_at__isnull=True).exists():
+        raise ValidationError(_("Move or retire this site's stations first."))
+    if site.archived_at is None:
+        site.archived_at = at or timezone.now()
+        site.save(update_fields=["archived_at"])
+    return site
+
+
+@transaction.atomic
+def site_restore(*, site: Site) -> Site:
+    """Bring an archived site back into the lists."""
+    if site.archived_at is not None:
+        site.archived_at = None
+        site.save(update_fields=["archived_at"])
+    return site

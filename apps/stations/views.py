@@ -26,8 +26,16 @@ from apps.core.views import PanelsMixin, PermissionRequiredMixin, ScopedDetailVi
 from . import services
 from .choices import LiveState
 from .filtersets import SiteFilterSet, StationFilterSet
-from .forms import MessageLimitsForm, SiteForm, StationEditForm, StationRegisterForm
-from .models import Evse, Site, Station
+from .forms import (
+    ConnectorForm,
+    EvseAddForm,
+    EvseForm,
+    MessageLimitsForm,
+    SiteForm,
+    StationEditForm,
+    StationRegisterForm,
+)
+from .models import Connector, Evse, Site, Station
 from .passwords import generate_station_password
 from .selectors import inventory_choices, portal_search, station_page, station_sessions_now
 
@@ -49,6 +57,8 @@ class SiteListView(ScopedListView):
 
     def get_queryset(self):
         queryset = super().get_queryset()
+        if "archived" not in self.request.GET:  # archived sites only when asked
+            queryset = queryset.filter(archived_at__isnull=True)
         if not queryset.query.order_by:
             queryset = queryset.order_by("name")
         return queryset.annotate(
@@ -150,6 +160,35 @@ class SiteDeleteView(SiteManageMixin, View):
         return HttpResponseRedirect(reverse("stations:site_list"))
 
 
+class SiteArchiveView(SiteManageMixin, View):
+    """POST: archive a site whose stations are all retired or moved (``site_archive``, as the
+    API); ``restore`` brings it back."""
+
+    restore = False
+
+    def post(self, request, pk: int):
+        site = self.managed_site(pk)
+        if self.restore:
+            services.site_restore(site=site)
+            _audit(request, "site.restore", site)
+            messages.success(request, _("The site is back in the lists."))
+        else:
+            try:
+                services.site_archive(site=site)
+            except ValidationError as error:
+                messages.error(request, " ".join(error.messages))
+            else:
+                _audit(request, "site.archive", site)
+                messages.success(request, _("The site was archived; its history is kept."))
+        return HttpResponseRedirect(reverse("stations:site_detail", args=[site.pk]))
+
+
+def _audit(request, action: str, obj, **fields) -> None:
+    from apps.audit.services import audit_record_for_request
+
+    audit_record_for_request(request, action=action, obj=obj, **fields)
+
+
 class SiteDetailView(PanelsMixin, ScopedDetailView):
     model = Site
     permission = "sites.view"
@@ -176,7 +215,17 @@ class StationListView(ScopedListView):
     filterset_class = StationFilterSet
     template_name = "stations/station_list.html"
     # The filters the portal shows (the FilterSet has more, for the API).
-    filter_fields = ("q", "site_id", "status", "vendor", "model", "firmware", "protocol", "online")
+    filter_fields = (
+        "q",
+        "site_id",
+        "status",
+        "vendor",
+        "model",
+        "firmware",
+        "protocol",
+        "online",
+        "retired",
+    )
     filter_labels = {
         "site_id": gettext_lazy("Site"),
         "status": gettext_lazy("Status"),
@@ -184,7 +233,10 @@ class StationListView(ScopedListView):
     }
 
     def get_queryset(self):
-        return super().get_queryset().select_related("site").prefetch_related(ports_prefetch())
+        queryset = super().get_queryset()
+        if not self.request.GET.get("retired"):  # retired stations only when asked
+            queryset = queryset.filter(retired_at__isnull=True)
+        return queryset.select_related("site").prefetch_related(ports_prefetch())
 
     def get_context_data(self, **kwargs):
         form = self.filterset.form
@@ -259,7 +311,17 @@ class StationEditView(StationConfigureMixin, View):
     def get(self, request, pk: int):
         station = self.configured_station(pk)
         form = StationEditForm(instance=station, actor=request.actor)
-        return render(request, self.template_name, {"form": form, "station": station})
+        return render(request, self.template_name, self.context(form, station))
+
+    def context(self, form, station) -> dict:
+        ports = (
+            Evse.objects.filter(station=station)
+            .order_by("evse_id")
+            .prefetch_related(
+                Prefetch("connectors", queryset=Connector.objects.order_by("connector_id"))
+            )
+        )
+        return {"form": form, "station": station, "ports": ports}
 
     def post(self, request, pk: int):
         station = self.configured_station(pk)
@@ -273,8 +335,7 @@ class StationEditView(StationConfigureMixin, View):
             else:
                 messages.success(request, _("The station was saved."))
                 return HttpResponseRedirect(reverse("stations:station_detail", args=[pk]))
-        context = {"form": form, "station": original}
-        return render(request, self.template_name, context, status=400)
+        return render(request, self.template_name, self.context(form, original), status=400)
 
 
 class StationPasswordView(StationConfigureMixin, View):
@@ -340,6 +401,116 @@ class StationMessageLimitsView(StationConfigureMixin, View):
                 messages.success(request, _("The message limits were saved."))
                 return HttpResponseRedirect(reverse("stations:station_message_limits", args=[pk]))
         return self.page(station, form, limits, status=400)
+class StationRetireView(StationConfigureMixin, View):
+    """POST: retire a station for good (``station_retire``, as the API): it cannot connect
+    again and leaves the lists; its sessions and history stay."""
+
+    def post(self, request, pk: int):
+        station = self.configured_station(pk)
+        if station.retired_at is None:
+            services.station_retire(station=station)
+            _audit(request, "station.retire", station)
+            messages.success(request, _("The station was retired; its history is kept."))
+        return HttpResponseRedirect(reverse("stations:station_detail", args=[pk]))
+
+
+class PortFormMixin(StationConfigureMixin):
+    """Ports and connectors: ``stations.configure`` on the station's site."""
+
+    template_name = "stations/port_form.html"
+
+    def page(self, form, station, title, status=200):
+        return render(
+            self.request,
+            self.template_name,
+            {"form": form, "station": station, "title": title},
+            status=status,
+        )
+
+    def saved(self, form, save) -> bool:
+        try:
+            save(**form.service_fields())
+        except ValidationError as error:
+            if hasattr(error, "error_dict"):
+                for field, errors in error.error_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, error)
+            return False
+        return True
+
+    def done(self, station, text):
+        messages.success(self.request, text)
+        return HttpResponseRedirect(reverse("stations:station_edit", args=[station.pk]))
+
+
+class EvseCreateView(PortFormMixin, View):
+    def get(self, request, pk: int):
+        station = self.configured_station(pk)
+        return self.page(EvseAddForm(), station, _("Add a port"))
+
+    def post(self, request, pk: int):
+        station = self.configured_station(pk)
+        form = EvseAddForm(request.POST)
+        if form.is_valid() and self.saved(
+            form, lambda **fields: services.evse_add(station=station, **fields)
+        ):
+            _audit(request, "evse.create", station)
+            return self.done(station, _("The port was added."))
+        return self.page(form, station, _("Add a port"), status=400)
+
+
+class EvseEditView(PortFormMixin, View):
+    def evse(self, pk: int) -> Evse:
+        evse = get_object_or_404(Evse.objects.select_related("station"), pk=pk)
+        self.configured_station(evse.station_id)  # 404 / 403 by the station's site
+        return evse
+
+    def get(self, request, pk: int):
+        evse = self.evse(pk)
+        title = _("Port %(number)s") % {"number": evse.evse_id}
+        return self.page(EvseForm(instance=evse), evse.station, title)
+
+    def post(self, request, pk: int):
+        evse = self.evse(pk)
+        original = Evse.objects.get(pk=pk)
+        form = EvseForm(request.POST, instance=evse)
+        if form.is_valid() and self.saved(
+            form, lambda **fields: services.evse_update(evse=original, **fields)
+        ):
+            _audit(request, "evse.update", original)
+            return self.done(evse.station, _("The port was saved."))
+        title = _("Port %(number)s") % {"number": original.evse_id}
+        return self.page(form, evse.station, title, status=400)
+
+
+class ConnectorEditView(PortFormMixin, View):
+    def connector(self, pk: int) -> Connector:
+        connector = get_object_or_404(Connector.objects.select_related("evse__station"), pk=pk)
+        self.configured_station(connector.evse.station_id)
+        return connector
+
+    def title(self, connector) -> str:
+        return _("Port %(port)s, connector %(number)s") % {
+            "port": connector.evse.evse_id,
+            "number": connector.connector_id,
+        }
+
+    def get(self, request, pk: int):
+        connector = self.connector(pk)
+        form = ConnectorForm(instance=connector)
+        return self.page(form, connector.evse.station, self.title(connector))
+
+    def post(self, request, pk: int):
+        connector = self.connector(pk)
+        original = Connector.objects.get(pk=pk)
+        form = ConnectorForm(request.POST, instance=connector)
+        if form.is_valid() and self.saved(
+            form, lambda **fields: services.connector_update(connector=original, **fields)
+        ):
+            _audit(request, "connector.update", original)
+            return self.done(connector.evse.station, _("The connector was saved."))
+        return self.page(form, connector.evse.station, self.title(connector), status=400)
 
 
 class StationDetailView(PanelsMixin, ScopedDetailView):

@@ -209,8 +209,12 @@ def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
         source="public",
         session=session,
     )
+    from apps.billing.services import tax_rate_set  # issue 13 parity: taxes per site
+
+    tax = tax_rate_set(site=site, code="GST", name=f"{prefix} GST", rate=Decimal("0.05"))
     place.objects = {
         "support_case": case,
+        "tax_rate": tax,
         "energy_ven": ven,
         "energy_event": dr_event,
         "waitlist_group": queue,
@@ -282,7 +286,10 @@ def inventory(personas, alpha_sites) -> Inventory:
 
     with override_settings(BILLING_PAYOUT_DEBTOR=PAYOUT_DEBTOR):
         payout = payout_run(period_start=T0.date())
+    from apps.billing.models import BillingProfile
+
     tenant_wide = {
+        "billing_profile": BillingProfile.objects.get(),  # issue 13 parity
         "tariff": tariff,
         "payout": payout,
         "token": token,

@@ -289,6 +289,29 @@ TABLE: list[Endpoint] = [
     E("POST", "/api/v1/support/settings/", SUP_MANAGE),
     E("GET", "/api/v1/support/settings/{pk}/", SUP_MANAGE, target="support_settings"),
     E("PATCH", "/api/v1/support/settings/{pk}/", SUP_MANAGE, target="support_settings"),
+    # issue 13 parity: payout preview and run now; granting, inviting and revoking people
+    E("POST", "/api/v1/billing/payouts/preview/", BILL_MANAGE),
+    E("POST", "/api/v1/billing/payouts/run/", BILL_MANAGE),
+    E("POST", "/api/v1/role-assignments/", "people.manage"),
+    E("POST", "/api/v1/role-assignments/invite/", "people.manage"),
+    E("DELETE", "/api/v1/role-assignments/{pk}/", "people.manage", target="role_assignment"),
+    # issue 13 parity: archiving sites, retiring stations, ports and connectors
+    E("POST", "/api/v1/sites/{pk}/archive/", SITE_MANAGE, target="site"),
+    E("POST", "/api/v1/sites/{pk}/restore/", SITE_MANAGE, target="site"),
+    E("POST", STATION + "retire/", ST_CONF, target="station"),
+    E("POST", "/api/v1/evses/", ST_CONF),
+    E("PATCH", "/api/v1/evses/{pk}/", ST_CONF, target="evse"),
+    E("PATCH", "/api/v1/connectors/{pk}/", ST_CONF, target="connector"),
+    # issue 13 parity: taxes per site, the tenant's billing settings
+    E("GET", "/api/v1/billing/tax-rates/", BILL_VIEW, rows="site"),
+    E("POST", "/api/v1/billing/tax-rates/", BILL_MANAGE),
+    E("GET", "/api/v1/billing/tax-rates/{pk}/", BILL_VIEW, target="tax_rate"),
+    E("PUT", "/api/v1/billing/tax-rates/{pk}/", BILL_MANAGE, target="tax_rate"),
+    E("PATCH", "/api/v1/billing/tax-rates/{pk}/", BILL_MANAGE, target="tax_rate"),
+    E("DELETE", "/api/v1/billing/tax-rates/{pk}/", BILL_MANAGE, target="tax_rate"),
+    E("GET", "/api/v1/billing/profiles/", BILL_MANAGE, rows="tenant"),
+    E("GET", "/api/v1/billing/profiles/{pk}/", BILL_MANAGE, target="billing_profile"),
+    E("PATCH", "/api/v1/billing/profiles/{pk}/", BILL_MANAGE, target="billing_profile"),
 ]
 ROAMING_TARGETS = {"roaming_partner", "roaming_token", "roaming_push", "roaming_command"}
 
@@ -301,6 +324,7 @@ TENANT_WIDE = {
     "role_assignment",
     "tariff",
     "payout",
+    "billing_profile",  # issue 13 parity
     *ROAMING_TARGETS,
     "media_schedule",  # media
     "support_canned",  # support

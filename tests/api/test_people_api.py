@@ -73,3 +73,94 @@ def test_roles_and_assignments_are_readable_by_people_admins(personas, api_for):
         ("delegate@installer.test", False, 1)
     ]
     assert api_for(personas.fleet_manager).get("/api/v1/roles/").status_code == 403
+
+
+# --- Granting, inviting and revoking through the API (issue 13, parity with /people/) --------
+
+
+def test_the_owner_grants_invites_and_revokes_through_the_api(
+    personas, api_for, alpha_sites, mailoutbox, django_capture_on_commit_callbacks
+):
+    from apps.roles.models import RoleAssignment
+    from apps.roles.services import role_by_slug
+
+    a1, a2 = alpha_sites
+    owner = api_for(personas.owner)
+    viewer = role_by_slug("viewer")
+    granted = owner.post(
+        "/api/v1/role-assignments/",
+        {"user": personas.outsider.pk, "role": viewer.pk, "sites": [a2.pk]},
+        format="json",
+    )
+    assert granted.status_code == 201, granted.content
+    assert granted.json()["sites"] == [a2.pk] and granted.json()["role_slug"] == "viewer"
+    assert [s["name"] for s in results(api_for(personas.outsider).get("/api/v1/sites/"))] == [
+        "A2 Depot"
+    ]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        invited = owner.post(
+            "/api/v1/role-assignments/invite/",
+            {"email": "New.Person@Example.test", "role": viewer.pk, "all_sites": True},
+            format="json",
+        )
+    assert invited.status_code == 201, invited.content
+    body = invited.json()
+    assert body["created"] and body["emailed"]
+    assert body["assignment"]["user_email"] == "new.person@example.test"
+    assert body["assignment"]["all_sites"] is True
+    assert len(mailoutbox) == 1 and "/people/welcome/" in mailoutbox[0].body
+
+    revoked = owner.delete(f"/api/v1/role-assignments/{granted.json()['id']}/")
+    assert revoked.status_code == 204
+    assert not RoleAssignment.objects.filter(user=personas.outsider).exists()
+    assert api_for(personas.outsider).get("/api/v1/sites/").status_code == 403
+    actions = list(
+        AuditEntry.objects.filter(source="api").order_by("id").values_list("action", flat=True)
+    )
+    assert actions == ["role.grant", "person.invite", "role.revoke"]
+
+
+def test_the_api_refuses_what_the_portal_refuses(personas, api_for, alpha_sites):
+    from apps.roles.models import RoleAssignment
+    from apps.roles.services import role_by_slug
+
+    owner = api_for(personas.owner)
+    own = RoleAssignment.objects.get(user=personas.owner)
+    assert owner.delete(f"/api/v1/role-assignments/{own.pk}/").status_code == 403
+    assert RoleAssignment.objects.filter(pk=own.pk).exists()
+    nowhere = owner.post(
+        "/api/v1/role-assignments/",
+        {"user": personas.outsider.pk, "role": role_by_slug("viewer").pk},
+        format="json",
+    )
+    assert nowhere.status_code == 400 and "sites" in nowhere.json()["error"]["details"]
+    bad_email = owner.post(
+        "/api/v1/role-assignments/invite/",
+        {"email": "not-an-address", "role": role_by_slug("viewer").pk, "all_sites": True},
+        format="json",
+    )
+    assert bad_email.status_code == 400 and "email" in bad_email.json()["error"]["details"]
+    # A key cannot give powers its creator's key does not hold there.
+    from apps.roles.services import api_key_create
+
+    _, raw = api_key_create(
+        name="people only",
+        created_by=personas.owner,
+        permissions=["people.manage", "people.view"],
+        all_sites=True,
+    )
+    refused = api_for(key=raw).post(
+        "/api/v1/role-assignments/",
+        {"user": personas.outsider.pk, "role": role_by_slug("viewer").pk, "all_sites": True},
+        format="json",
+    )
+    assert refused.status_code == 403
+    assert not RoleAssignment.objects.filter(user=personas.outsider).exists()
+    # The delegate (no people.manage) gets nothing.
+    delegate = api_for(personas.delegate).post(
+        "/api/v1/role-assignments/",
+        {"user": personas.outsider.pk, "role": role_by_slug("viewer").pk, "all_sites": True},
+        format="json",
+    )
+    assert delegate.status_code == 403

@@ -43,6 +43,16 @@ def _delegate_assignment(net, personas):
     return [personas.delegate.role_assignments.get().pk]
 
 
+def _a2_evse(net, personas):
+    return [net.a2_station.evses.order_by("evse_id").first().pk]
+
+
+def _a2_connector(net, personas):
+    from apps.stations.models import Connector
+
+    return [Connector.objects.filter(evse__station=net.a2_station).order_by("pk").first().pk]
+
+
 def _api_key(net, personas):
     from apps.roles.services import api_key_create
 
@@ -163,6 +173,13 @@ PAGES = [
     Page("stations:station_register"),
     Page("stations:station_edit", args=_a2_station, delegate=404),
     Page("stations:station_password", args=_a2_station, method="post", delegate=404),
+    # issue 13 parity: archiving sites, retiring stations, ports and connectors
+    Page("stations:site_archive", args=_a2_site, method="post", delegate=403, owner=302),
+    Page("stations:site_restore", args=_a2_site, method="post", delegate=403, owner=302),
+    Page("stations:station_retire", args=_a2_station, method="post", delegate=404, owner=302),
+    Page("stations:evse_create", args=_a2_station, delegate=404),
+    Page("stations:evse_edit", args=_a2_evse, delegate=404),
+    Page("stations:connector_edit", args=_a2_connector, delegate=404),
     Page("charging:token_list", delegate=403),
     Page("charging:token_create", delegate=403),
     Page("charging:token_edit", args=_token, delegate=403),
@@ -178,9 +195,11 @@ PAGES = [
     Page("monitoring:uptime"),
     Page("audit:entry_list", delegate=403),
     Page("roles:assignment_list", delegate=403),
-    Page("roles:invite", delegate=403),
-    Page("roles:grant", delegate=403),
-    Page("roles:revoke", args=_delegate_assignment, method="post", delegate=403, owner=302),
+    Page("roles:assignment_invite", delegate=403),
+    Page("roles:assignment_grant", delegate=403),
+    Page(
+        "roles:assignment_revoke", args=_delegate_assignment, method="post", delegate=403, owner=302
+    ),
     Page("roles:api_key_list", delegate=403),
     Page("roles:api_key_create", delegate=403),
     Page("roles:api_key_revoke", args=_api_key, method="post", delegate=403, owner=302),

@@ -24,20 +24,20 @@ PORTAL_NAME_OF = {
     "waitlistentry": "entry",
     "energyevent": "event",
     "portactivation": "port",
+    "tariffassignment": "assignment",
+    "sessioncost": "receipt",
+    "powerlimit": "limit",
+    "webhookdelivery": "delivery",
+    "roleassignment": "assignment",
+    "taxrate": "tax",
+    "billingprofile": "profile",
 }
 
 KNOWN_GAPS = {
     # API resources written through the API only (issue 13, still to do)
-    ("api", "tariffassignment"): "assigning a tariff to a site, station or group",
-    ("api", "payout"): "payout preview and run now",
-    ("api", "sessioncost"): "refunding a session",
-    ("api", "powerlimit"): "ending a temporary limit early",
-    ("api", "webhook"): "webhooks",
-    ("api", "webhookdelivery"): "redelivering a webhook",
     ("api", "bmsnode"): "temporary limits set by a building-management system (API by design)",
     ("api", "energyven"): "setting up an OpenADR VEN (API and admin only, issue 18)",
     # permissions the portal writes under with no API write at all
-    ("portal", "people.manage"): "inviting people and granting roles",
     ("portal", "valet.act"): "the valet board's actions (moved, reassign, notify)",
 }
 

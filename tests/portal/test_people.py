@@ -16,7 +16,7 @@ from tests.factories import UserFactory
 
 
 def invite(client, **data):
-    return client.post(reverse("roles:invite"), data)
+    return client.post(reverse("roles:assignment_invite"), data)
 
 
 def test_invite_creates_the_person_grants_and_emails_a_working_link(
@@ -97,7 +97,7 @@ def test_a_scoped_people_manager_cannot_grant_beyond_their_sites_or_powers(
     manager = UserFactory(email="manager@alpha.test")
     role_assign(user=manager, role=managers, sites=[a1])
     client = client_for(manager)
-    form = client.get(reverse("roles:invite")).content.decode()
+    form = client.get(reverse("roles:assignment_invite")).content.decode()
     assert "A1 Garage" in form and "A2 Depot" not in form and 'name="all_sites"' not in form
     # Another site: not even a choice.
     refused = invite(client, email="x@example.test", role=role_by_slug("viewer").pk, sites=[a2.pk])
@@ -120,7 +120,7 @@ def test_grant_and_revoke(network, personas, alpha_sites, client_for):
     client = client_for(personas.owner)
     a1, a2 = alpha_sites
     response = client.post(
-        reverse("roles:grant"),
+        reverse("roles:assignment_grant"),
         {"user": personas.delegate.pk, "role": role_by_slug("viewer").pk, "sites": [a2.pk]},
     )
     assert response.status_code == 302
@@ -135,7 +135,7 @@ def test_grant_and_revoke(network, personas, alpha_sites, client_for):
     assert 'id="remote-control"' not in page.content.decode()
     # Revoke the configure role: A1 is gone.
     assignment = RoleAssignment.objects.get(user=personas.delegate, role__slug="delegate-configure")
-    response = client.post(reverse("roles:revoke", args=[assignment.pk]))
+    response = client.post(reverse("roles:assignment_revoke", args=[assignment.pk]))
     assert response.status_code == 302
     assert not RoleAssignment.objects.filter(pk=assignment.pk).exists()
     assert AuditEntry.objects.get(action="role.revoke").object_id == str(assignment.pk)
@@ -147,14 +147,16 @@ def test_grant_and_revoke(network, personas, alpha_sites, client_for):
 
 def test_nobody_revokes_their_own_role(personas, client_for):
     own = RoleAssignment.objects.get(user=personas.owner)
-    response = client_for(personas.owner).post(reverse("roles:revoke", args=[own.pk]), follow=True)
+    response = client_for(personas.owner).post(
+        reverse("roles:assignment_revoke", args=[own.pk]), follow=True
+    )
     assert "cannot revoke your own role" in response.content.decode()
     assert RoleAssignment.objects.filter(pk=own.pk).exists()
 
 
 def test_a_grant_needs_sites(personas, client_for):
     response = client_for(personas.owner).post(
-        reverse("roles:grant"),
+        reverse("roles:assignment_grant"),
         {"user": personas.outsider.pk, "role": role_by_slug("viewer").pk},
     )
     assert response.status_code == 200

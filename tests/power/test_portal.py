@@ -102,3 +102,41 @@ def test_the_station_page_fragment_shows_a_scheduled_start(garage, fleet, person
     assert "Scheduled: waiting for its start" in html
     assert "March 2, 2026, 10 p.m." in html  # 22:00 in the site's time zone (03:00 UTC)
     assert render(personas.outsider).strip() == ""
+
+
+def test_a_temporary_limit_is_ended_early_from_the_node_page(garage, personas, client_for):
+    """Parity with ``POST /api/v1/power-limits/<id>/end/``: the same service, power.manage."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    override = services.limit_override_create(
+        node=garage.supply,
+        source="manual",
+        limit_a=Decimal("40"),
+        starts_at=now,
+        ends_at=now + timezone.timedelta(hours=4),
+        note="Works",
+    )
+    page = client_for(personas.owner).get(f"/power/nodes/{garage.supply.pk}/").content.decode()
+    assert f"/power/limits/{override.pk}/end/" in page and "End now" in page
+
+    viewer = Role.objects.create(slug="power-viewer", name="Viewer", permissions=["power.view"])
+    role_assign(user=personas.fleet_manager, role=viewer, sites=[garage.site])
+    looker = client_for(personas.fleet_manager)
+    assert "End now" not in looker.get(f"/power/nodes/{garage.supply.pk}/").content.decode()
+    assert looker.post(f"/power/limits/{override.pk}/end/").status_code == 403
+    assert (
+        client_for(personas.outsider).post(f"/power/limits/{override.pk}/end/").status_code == 403
+    )
+    override.refresh_from_db()
+    assert override.ends_at > timezone.now()
+
+    ended = client_for(personas.owner).post(f"/power/limits/{override.pk}/end/")
+    assert ended.status_code == 302 and ended.url == f"/power/nodes/{garage.supply.pk}/"
+    override.refresh_from_db()
+    assert override.ends_at <= timezone.now()
+    from apps.audit.models import AuditEntry
+
+    assert AuditEntry.objects.filter(action="power_limit.end", object_id=override.pk).exists()
+    again = client_for(personas.owner).post(f"/power/limits/{override.pk}/end/", follow=True)
+    assert "already ended" in again.content.decode()

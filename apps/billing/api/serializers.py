@@ -13,6 +13,7 @@ from apps.stations.models import Site, Station
 from .. import services
 from ..choices import PricingGoal, Sector
 from ..models import (
+    BillingProfile,
     DriverGroup,
     Payout,
     PayoutLine,
@@ -21,6 +22,7 @@ from ..models import (
     Tariff,
     TariffAssignment,
     TariffVersion,
+    TaxRate,
 )
 from ..pricing_text import describe_tariff
 
@@ -113,6 +115,19 @@ class TariffAssignmentInputSerializer(serializers.Serializer):
     priority = serializers.IntegerField(min_value=0, max_value=32767, required=False, default=100)
     valid_from = serializers.DateTimeField(required=False, allow_null=True, default=None)
     valid_until = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+    def validate(self, data):
+        # A tariff for every site (no site, no station) is the whole tenant's: only who
+        # manages billing on every site sets it (the portal's form says the same).
+        if data.get("site") is None and data.get("station") is None:
+            from apps.api.permissions import actor_of
+
+            actor = actor_of(self.context["request"])
+            if not actor.scope_for("billing.manage").all_sites:
+                raise serializers.ValidationError(
+                    {"site": ["Only who manages billing on every site prices them all."]}
+                )
+        return data
 
 
 class ReceiptLineSerializer(serializers.ModelSerializer):
@@ -460,3 +475,83 @@ class SessionReceiptSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField(help_text="On the site's clock, with its offset."))
     def get_ended_at_local(self, cost):
         return self._local(cost, cost.session.ended_at)
+
+
+class PayoutPeriodSerializer(serializers.Serializer):
+    """A month that has ended on the tenant's clock (any day of it)."""
+
+    period_start = serializers.DateField()
+
+    def validate_period_start(self, value):
+        from ..services.payouts import last_completed_month, month_start
+
+        if month_start(value) > last_completed_month():
+            raise serializers.ValidationError("This month has not ended yet.")
+        return month_start(value)
+
+
+class PayoutPreviewSerializer(serializers.Serializer):
+    period_start = serializers.DateField()
+    currency = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=18, decimal_places=4)
+    payout = serializers.SerializerMethodField()
+    lines = PayoutLineSerializer(many=True)
+
+    def get_payout(self, preview) -> int | None:
+        return preview.payout.pk if preview.payout is not None else None
+
+
+class TaxRateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = TaxRate
+        fields = [
+            "id",
+            "site",
+            "code",
+            "name",
+            "rate",
+            "compound",
+            "position",
+            "registration_number",
+        ]
+
+
+class TaxRateInputSerializer(serializers.ModelSerializer):
+    """A tax of one of the caller's sites; ``rate`` is a fraction (0.05 for 5 %)."""
+
+    site = ScopedPrimaryKeyRelatedField(permission="billing.manage", queryset=Site.objects.all())
+
+    class Meta:
+        model = TaxRate
+        fields = ["site", "code", "name", "rate", "compound", "position", "registration_number"]
+        # the (site, code) pair is checked by the service (a 400 with the field's message)
+        validators = []
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None:
+            fields["site"].read_only = True  # a tax stays on its site
+        return fields
+
+
+class BillingProfileSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = BillingProfile
+        fields = [
+            "id",
+            "prices_include_tax",
+            "legal_name",
+            "payout_account_holder",
+            "payout_iban",
+            "payout_account_number",
+            "payout_clearing_system",
+            "payout_clearing_member_id",
+            "payout_bic",
+            "payout_country",
+            "payout_file_format",
+            "ocpi_country_code",
+            "ocpi_party_id",
+            "cost_update_interval_seconds",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "updated_at"]

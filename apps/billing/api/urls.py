@@ -12,6 +12,8 @@ router.register("billing/session-costs", views.SessionCostViewSet, basename="ses
 router.register("billing/payouts", views.PayoutViewSet, basename="payout")
 router.register("billing/stations", views.StationPriceViewSet, basename="stationprice")
 router.register("billing/sessions", views.SessionReceiptViewSet, basename="sessionreceipt")
+router.register("billing/tax-rates", views.TaxRateViewSet, basename="taxrate")
+router.register("billing/profiles", views.BillingProfileViewSet, basename="billingprofile")
 
 urlpatterns = [
     *router.urls,

@@ -21,7 +21,9 @@ from apps.api.viewsets import (
     CreateMixin,
     DestroyMixin,
     ReadOnlyScopedViewSet,
+    ScopedModelViewSet,
     ScopedViewSet,
+    UpdateMixin,
 )
 from apps.charging.models import ChargingSession
 from apps.stations.models import Station
@@ -33,11 +35,14 @@ from ..filtersets import (
     TariffAssignmentFilterSet,
     TariffFilterSet,
 )
-from ..models import Payout, SessionCost, Tariff, TariffAssignment
+from ..models import BillingProfile, Payout, SessionCost, Tariff, TariffAssignment, TaxRate
 from ..ocpi import tariff_to_ocpi
 from ..pricing_text import describe_tariff
 from ..services.sessions import BillingError
 from .serializers import (
+    BillingProfileSerializer,
+    PayoutPeriodSerializer,
+    PayoutPreviewSerializer,
     PayoutSerializer,
     PriceQuoteQuerySerializer,
     PriceQuoteSerializer,
@@ -50,6 +55,8 @@ from .serializers import (
     TariffSerializer,
     TariffVersionInputSerializer,
     TariffVersionSerializer,
+    TaxRateInputSerializer,
+    TaxRateSerializer,
     WizardInputSerializer,
     WizardProposalSerializer,
 )
@@ -167,7 +174,33 @@ class PayoutViewSet(ReadOnlyScopedViewSet):
         "statement": "billing.manage",
         "mark_sent": "billing.manage",
         "mark_paid": "billing.manage",
+        "preview": "billing.manage",
+        "run": "billing.manage",
     }
+
+    @extend_schema(request=PayoutPeriodSerializer, responses=PayoutPreviewSerializer)
+    @action(detail=False, methods=["post"])
+    def preview(self, request):
+        """What the payout of a month that has ended would pay if built now (nothing is
+        written); a payout already built answers with its own lines."""
+        serializer = PayoutPeriodSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        preview = selectors.payout_preview(**serializer.validated_data)
+        return Response(PayoutPreviewSerializer(preview).data)
+
+    @extend_schema(request=PayoutPeriodSerializer, responses=PayoutSerializer)
+    @action(detail=False, methods=["post"])
+    def run(self, request):
+        """Build the payout of a month that has ended now, rather than on the 1st (the
+        monthly task's service; running it twice builds one payout)."""
+        serializer = PayoutPeriodSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            payout = services.payout_run(**serializer.validated_data)
+        except ValueError as error:
+            raise ValidationError({"period_start": [str(error)]}) from error
+        self.audit("run", payout)
+        return Response(PayoutSerializer(self.refetch(payout)).data)
 
     @extend_schema(responses={(200, "application/xml"): bytes, (200, "text/plain"): bytes})
     @action(detail=True, methods=["get"], url_path="bank-file")
@@ -271,3 +304,41 @@ class SessionReceiptViewSet(ScopedViewSet):
         if cost is None:
             raise NotFound(_("This session has not been priced yet."))
         return Response(SessionReceiptSerializer(cost).data)
+
+
+class TaxRateViewSet(ScopedModelViewSet):
+    """The taxes charged at each site (several may apply; a compound one is computed on the
+    price plus the taxes before it)."""
+
+    queryset = TaxRate.objects.select_related("site")
+    serializer_class = TaxRateSerializer
+    input_serializer_class = TaxRateInputSerializer
+    filterset_fields = {"site": ["exact"], "code": ["exact"]}
+    view_permission = "billing.view"
+    manage_permission = "billing.manage"
+    audit_name = "tax_rate"
+
+    def create_service(self, data):
+        return services.tax_rate_set(**data)
+
+    def update_service(self, instance, data):
+        return services.tax_rate_update(tax=instance, **data)
+
+    def delete_service(self, instance):
+        services.tax_rate_delete(tax=instance)
+
+
+class BillingProfileViewSet(UpdateMixin, ReadOnlyScopedViewSet):
+    """The tenant's billing settings (one row): taxes in prices or on top, the payout bank
+    account and bank-file format, the OCPI identity.  Listed as one row; PATCH to change."""
+
+    http_method_names = ["get", "patch", "head", "options"]
+    queryset = BillingProfile.objects.all()
+    serializer_class = BillingProfileSerializer
+    input_serializer_class = BillingProfileSerializer
+    view_permission = "billing.manage"
+    manage_permission = "billing.manage"
+    audit_name = "billing_profile"
+
+    def update_service(self, instance, data):
+        return services.billing_profile_update(**data)

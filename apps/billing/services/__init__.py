@@ -31,7 +31,9 @@ from .pricing import (
     tariff_create,
     tariff_unassign,
     tariff_version_add,
+    tax_rate_delete,
     tax_rate_set,
+    tax_rate_update,
 )
 from .sessions import BillingError, session_bill, session_refund, sessions_bill_unbilled
 
@@ -65,6 +67,8 @@ __all__ = [
     "tariff_create",
     "tariff_unassign",
     "tariff_version_add",
+    "tax_rate_delete",
     "tax_rate_set",
+    "tax_rate_update",
     "wallet_top_up",
 ]

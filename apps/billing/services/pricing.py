@@ -193,13 +193,65 @@ def tax_rate_set(
     return tax
 
 
+TAX_EDITABLE = {"code", "name", "rate", "compound", "position", "registration_number"}
+
+
+@transaction.atomic
+def tax_rate_update(*, tax: TaxRate, **fields) -> TaxRate:
+    """Change a site's tax (code, name, rate...); the site's price displays follow."""
+    unknown = set(fields) - TAX_EDITABLE
+    if unknown:
+        raise TypeError(f"Cannot change {sorted(unknown)} of a tax")
+    for name, value in fields.items():
+        setattr(tax, name, value)
+    tax.full_clean()
+    tax.save()
+    profile = BillingProfile.objects.first()
+    if profile and profile.prices_include_tax and tax.compound:
+        raise ValidationError({"compound": _("Compound taxes cannot be included in prices.")})
+    price_displays_refresh(site_id=tax.site_id)
+    return tax
+
+
+@transaction.atomic
+def tax_rate_delete(*, tax: TaxRate) -> None:
+    """Stop charging a tax at a site (receipts already issued keep their tax lines)."""
+    site_id = tax.site_id
+    tax.delete()
+    price_displays_refresh(site_id=site_id)
+
+
+PROFILE_EDITABLE = {
+    "prices_include_tax",
+    "legal_name",
+    "payout_account_holder",
+    "payout_iban",
+    "payout_account_number",
+    "payout_clearing_system",
+    "payout_clearing_member_id",
+    "payout_bic",
+    "payout_country",
+    "payout_file_format",
+    "ocpi_country_code",
+    "ocpi_party_id",
+    "cost_update_interval_seconds",
+}
+
+
 @transaction.atomic
 def billing_profile_update(**fields) -> BillingProfile:
+    unknown = set(fields) - PROFILE_EDITABLE
+    if unknown:
+        raise TypeError(f"Cannot change {sorted(unknown)} of the billing profile")
     profile = BillingProfile.objects.select_for_update().first() or BillingProfile()
     for name, value in fields.items():
         setattr(profile, name, value)
     profile.full_clean()
     profile.save()
+    if profile.prices_include_tax and TaxRate.objects.filter(compound=True).exists():
+        raise ValidationError(
+            {"prices_include_tax": _("Compound taxes cannot be included in prices.")}
+        )
     if "prices_include_tax" in fields:
         price_displays_refresh()
     return profile

@@ -134,6 +134,7 @@ NAV = (
     ("firmware:campaign_list", "Firmware", "firmware.view"),
     ("media:mediaschedule_list", "Video content", "media.view"),  # media
     ("support:case_list", "Support", "support.view"),  # support (issue 20)
+    ("webhooks:webhook_list", "Webhooks", "webhooks.view"),  # webhooks (issue 13 parity)
 )
 
 
@@ -161,6 +162,7 @@ def _nav_label(name: str) -> str:
         "Firmware": gettext_lazy("Firmware"),
         "Video content": gettext_lazy("Video content"),  # media
         "Support": gettext_lazy("Support"),
+        "Webhooks": gettext_lazy("Webhooks"),
     }
     return labels[name]
 

@@ -237,7 +237,10 @@ def monitoring_sweep(*, now: dt.datetime | None = None) -> SweepResult:
         open_alerts.filter(kind=AlertKind.OFFLINE).values_list("station_id", flat=True)
     )
     gone = Station.objects.filter(
-        is_online=False, last_seen_at__isnull=False, last_seen_at__lt=now - offline_grace()
+        is_online=False,
+        last_seen_at__isnull=False,
+        last_seen_at__lt=now - offline_grace(),
+        retired_at__isnull=True,  # a retired station is gone on purpose
     ).exclude(pk__in=open_offline)
     for station_id, last_seen in gone.values_list("pk", "last_seen_at"):
         # Raised at its last message: the alert's duration is how long it has been gone.

@@ -107,3 +107,45 @@ class ApiKeyInputSerializer(serializers.Serializer):
         if not attrs["all_sites"] and not attrs.get("sites"):
             raise serializers.ValidationError(_("Choose sites, or all sites."))
         return attrs
+
+
+class RoleGrantInputSerializer(serializers.Serializer):
+    """A role on all sites or on chosen sites.  Which roles, sites and permissions the caller
+    may give is checked by the service (``delegation.grant_check``), as in the portal."""
+
+    role = serializers.PrimaryKeyRelatedField(queryset=Role.objects.exclude(permissions=[]))
+    all_sites = serializers.BooleanField(default=False)
+    sites = serializers.ListField(
+        child=ScopedPrimaryKeyRelatedField(permission="people.manage", queryset=Site.objects.all()),
+        required=False,
+        default=list,
+    )
+
+    def validate(self, attrs):
+        if not attrs["all_sites"] and not attrs.get("sites"):
+            raise serializers.ValidationError({"sites": [_("Choose the sites, or all sites.")]})
+        return attrs
+
+
+class ActivePersonField(serializers.PrimaryKeyRelatedField):
+    def get_queryset(self):
+        from apps.accounts.models import User
+
+        return User.objects.filter(is_active=True)
+
+
+class RoleAssignmentInputSerializer(RoleGrantInputSerializer):
+    user = ActivePersonField()
+
+
+class InvitationInputSerializer(RoleGrantInputSerializer):
+    email = serializers.EmailField()
+    full_name = serializers.CharField(max_length=200, required=False, default="")
+
+
+class InvitationSerializer(serializers.Serializer):
+    assignment = RoleAssignmentSerializer()
+    created = serializers.BooleanField(help_text=_("Whether the person is new to this tenant."))
+    emailed = serializers.BooleanField(
+        help_text=_("Whether a link to choose a password was e-mailed.")
+    )

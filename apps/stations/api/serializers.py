@@ -30,6 +30,7 @@ class SiteSerializer(serializers.ModelSerializer):
             "timezone",
             "station_count",
             "created_at",
+            "archived_at",
         ]
 
 
@@ -119,6 +120,7 @@ class StationSerializer(serializers.ModelSerializer):
             "connected_at",
             "last_boot_at",
             "created_at",
+            "retired_at",
             "evses",
         ]
 
@@ -219,3 +221,40 @@ class StatusChangeSerializer(serializers.ModelSerializer):
             "occurred_at",
             "received_at",
         ]
+
+
+# --- Ports and connectors (writes) -------------------------------------------------------------
+class EvseUpdateSerializer(serializers.ModelSerializer):
+    """A port's ratings."""
+
+    class Meta:
+        model = Evse
+        fields = ["max_current_a", "min_current_a", "max_power_w", "phases"]
+        extra_kwargs = {
+            "max_current_a": {"min_value": 6, "max_value": 1000},
+            "min_current_a": {"min_value": 0, "max_value": 1000},
+        }
+
+
+class EvseCreateSerializer(EvseUpdateSerializer):
+    """One more port on a station (numbered after its last port) with one connector."""
+
+    station = ScopedPrimaryKeyRelatedField(
+        permission="stations.configure", queryset=Station.objects.filter(retired_at__isnull=True)
+    )
+    connector_type = serializers.ChoiceField(choices=ConnectorType.choices, default="cType2")
+
+    class Meta(EvseUpdateSerializer.Meta):
+        fields = ["station", *EvseUpdateSerializer.Meta.fields, "connector_type"]
+        extra_kwargs = {
+            **EvseUpdateSerializer.Meta.extra_kwargs,
+            "max_power_w": {"required": False, "allow_null": True},
+        }
+
+
+class ConnectorUpdateSerializer(serializers.ModelSerializer):
+    connector_type = serializers.ChoiceField(choices=ConnectorType.choices)
+
+    class Meta:
+        model = Connector
+        fields = ["connector_type", "max_power_w"]
