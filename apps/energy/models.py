@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.scoping import RestrictedManager
 
+from . import keys
 from .choices import EventStatus, Opt, OptSource, PollOutcome, SignalKind
 
 PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
@@ -40,7 +41,9 @@ class Ven(models.Model):
     # TLS client certificate (its key is a secret: never shown back by the API or the portal)
     # and the VTN's: its CA for the TLS connection, its certificate fingerprint for signatures.
     client_cert_pem = models.TextField(_("client certificate (PEM)"), blank=True)
-    client_key_pem = models.TextField(_("client private key (PEM)"), blank=True)
+    # The private key, encrypted (Fernet, keys derived from ENERGY_SECRET_KEYS: apps/energy/keys.py);
+    # read and written in clear through ``client_key_pem`` only.
+    client_key_encrypted = models.TextField(blank=True, editable=False)
     vtn_ca_pem = models.TextField(_("VTN CA certificate (PEM)"), blank=True)
     vtn_fingerprint = models.CharField(_("VTN certificate fingerprint"), max_length=64, blank=True)
     poll_seconds = models.PositiveIntegerField(
@@ -103,7 +106,7 @@ class Ven(models.Model):
     def clean(self) -> None:
         if self.node_id and self.site_id and self.node.site_id != self.site_id:
             raise ValidationError({"node": _("The node must belong to the VEN's site.")})
-        if bool(self.client_cert_pem) != bool(self.client_key_pem):
+        if bool(self.client_cert_pem) != self.has_client_key:
             raise ValidationError(
                 _("A client certificate and its private key go together: give both or neither.")
             )
@@ -113,6 +116,19 @@ class Ven(models.Model):
             )
         if not (self.level_1_percent >= self.level_2_percent >= self.level_3_percent):
             raise ValidationError(_("Higher signal levels must not allow more power."))
+
+    @property
+    def client_key_pem(self) -> str:
+        """The private key in clear (decrypted on each read; raises ``keys.KeyUnavailable``)."""
+        return keys.decrypt(self.client_key_encrypted)
+
+    @client_key_pem.setter
+    def client_key_pem(self, value: str) -> None:
+        self.client_key_encrypted = keys.encrypt(value or "")
+
+    @property
+    def has_client_key(self) -> bool:
+        return bool(self.client_key_encrypted)
 
     @property
     def uses_tls(self) -> bool:

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from apps.stations.models import Site
 
-from . import limits, mapping, openadr
+from . import keys, limits, mapping, openadr
 from .choices import EventStatus, Opt, OptSource, PollOutcome, SignalKind
 from .models import DemandResponseEvent, Ven
 
@@ -78,9 +78,7 @@ def ven_update(*, ven: Ven, **fields: Any) -> Ven:
     unknown = set(fields) - set(VEN_FIELDS)
     if unknown:
         raise ValueError(f"Not VEN settings: {', '.join(sorted(unknown))}")
-    if any(
-        getattr(ven, name) != value for name, value in fields.items() if name in IDENTITY_FIELDS
-    ):
+    if any(_changed(ven, name, value) for name, value in fields.items() if name in IDENTITY_FIELDS):
         ven.registration_id = ""
         ven.registered_at = None
     for name, value in fields.items():
@@ -90,6 +88,13 @@ def ven_update(*, ven: Ven, **fields: Any) -> Ven:
     if not ven.is_active:
         _withdraw_all(ven, timezone.now())
     return ven
+
+
+def _changed(ven: Ven, name: str, value: Any) -> bool:
+    try:
+        return getattr(ven, name) != value
+    except keys.KeyUnavailable:  # an unreadable key replaced by a new one
+        return True
 
 
 @transaction.atomic
@@ -161,7 +166,12 @@ def ven_poll(
         return None
     result = PollResult(ven.pk)
     try:
-        fetched = asyncio.run(fetch(_connection(ven)))
+        connection = _connection(ven)
+    except keys.KeyUnavailable as error:
+        _poll_failed(ven, now, str(error), result)
+        return result
+    try:
+        fetched = asyncio.run(fetch(connection))
     except openadr.Unreachable as error:
         _poll_failed(ven, now, str(error), result)
         _rebalance_at_boundaries(ven, ven.last_poll_at, now)
@@ -527,3 +537,17 @@ def _telemetry(ven: Ven, now: datetime) -> int:
         Ven.objects.filter(pk=ven.pk).update(reported_until=end)
         return len(intervals)
     return 0
+
+
+# --- Private keys at rest ---------------------------------------------------------------------
+
+
+def ven_keys_rotate() -> int:
+    """Re-encrypt this tenant's VEN keys under the first secret (see ``keys``); how many."""
+    done = 0
+    for ven in Ven.objects.exclude(client_key_encrypted="").only("pk", "client_key_encrypted"):
+        Ven.objects.filter(pk=ven.pk).update(
+            client_key_encrypted=keys.rotate(ven.client_key_encrypted)
+        )
+        done += 1
+    return done

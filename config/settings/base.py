@@ -339,4 +339,10 @@ ROAMING_ALLOW_PRIVATE_NETWORKS = env.bool("ROAMING_ALLOW_PRIVATE_NETWORKS", defa
 ROAMING_RETRY_BASE_SECONDS = env.float("ROAMING_RETRY_BASE_SECONDS", default=10.0)
 ROAMING_AUTHORIZE_TIMEOUT = env.float("ROAMING_AUTHORIZE_TIMEOUT", default=3.0)
 
+# --- Energy (issue 18): OpenADR VEN private keys encrypted at rest (apps/energy/keys.py) ----
+# Comma-separated; the first encrypts, all decrypt (rotation). Empty: SECRET_KEY is used.
+ENERGY_SECRET_KEYS = [
+    key.strip() for key in (secret("ENERGY_SECRET_KEYS", "") or "").split(",") if key.strip()
+]
+
 from .security import *  # noqa: E402, F403  (sign-in lockout, CSP, API throttles, password reset)

@@ -59,7 +59,7 @@ class VenSerializer(serializers.ModelSerializer):
         return openadr.fingerprint(ven.client_cert_pem) if ven.client_cert_pem else ""
 
     def get_has_client_key(self, ven: Ven) -> bool:
-        return bool(ven.client_key_pem)
+        return ven.has_client_key
 
 
 class VenUpdateSerializer(serializers.Serializer):
