@@ -157,6 +157,14 @@ class DemandResponseEvent(models.Model):
     ends_at = models.DateTimeField(
         null=True, blank=True, help_text=_("dtstart + duration; empty for an open-ended event")
     )
+    intervals = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_(
+            "The signal's intervals: start (seconds after dtstart), duration (s, 0: open) and "
+            "payload, each followed for its own period."
+        ),
+    )
     ramp_up_seconds = models.PositiveIntegerField(default=0)
     recovery_seconds = models.PositiveIntegerField(default=0)
     start_after_seconds = models.PositiveIntegerField(default=0)

@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -289,6 +290,14 @@ def _fields(message: openadr.EventMessage) -> dict[str, Any]:
         "target_kw": message.value if kind == SignalKind.KW_TARGET else None,
         "starts_at": message.starts_at,
         "ends_at": message.starts_at + message.duration if message.duration else None,
+        "intervals": [
+            {
+                "start": int(offset.total_seconds()),
+                "duration": int(duration.total_seconds()),
+                "value": None if value is None else str(value),
+            }
+            for offset, duration, value in message.intervals
+        ],
         "ramp_up_seconds": int(message.ramp_up.total_seconds()),
         "recovery_seconds": int(message.recovery.total_seconds()),
         "start_after_seconds": int(message.start_after.total_seconds()),
@@ -329,29 +338,49 @@ def _event_modified(event: DemandResponseEvent, message: openadr.EventMessage) -
     event.save()
 
 
-def _set_target(event: DemandResponseEvent) -> None:
+def _target(event: DemandResponseEvent, value) -> mapping.Target:
     ven = event.ven
-    target = mapping.target_for(
+    return mapping.target_for(
         kind=event.signal_kind,
-        value=event.level if event.signal_kind == SignalKind.LEVEL else event.target_kw,
+        value=value,
         percents=(ven.level_1_percent, ven.level_2_percent, ven.level_3_percent),
         node_limit_a=event.limit_before_a,
         node_limit_kw=event.limit_before_kw,
     )
+
+
+def _set_target(event: DemandResponseEvent) -> None:
+    """The event's most demanding limit (what the portal and API show as "during")."""
+    target = _target(
+        event, event.level if event.signal_kind == SignalKind.LEVEL else event.target_kw
+    )
     event.limit_a, event.limit_kw = target.limit_a, target.limit_kw
+
+
+def event_parts(event: DemandResponseEvent, now: datetime) -> list[mapping.Part]:
+    """Each interval of the event with its own period (randomised) and target; an event
+    without intervals (or an older record) is one part with the event's target."""
+    offset = timedelta(seconds=event.offset_seconds)
+    starts_at = event.starts_at + offset
+    ends_at = event.ends_at + offset if event.ends_at else now + OPEN_EVENT_LEASE
+    if not event.intervals:
+        return [mapping.Part(starts_at, ends_at, mapping.Target(event.limit_a, event.limit_kw))]
+    parts = []
+    for interval in event.intervals:
+        begin = starts_at + timedelta(seconds=interval["start"])
+        end = begin + timedelta(seconds=interval["duration"]) if interval["duration"] else ends_at
+        value = None if interval.get("value") is None else Decimal(interval["value"])
+        parts.append(mapping.Part(begin, min(end, ends_at), _target(event, value)))
+    return parts
 
 
 def planned_steps(event: DemandResponseEvent, now: datetime) -> list[mapping.Step]:
     """The limits this event should put on its node (none when it is not taking place)."""
     if event.opt != Opt.IN or event.status in ENDED or event.ven_id is None:
         return []
-    offset = timedelta(seconds=event.offset_seconds)
-    ends_at = event.ends_at + offset if event.ends_at else now + OPEN_EVENT_LEASE
-    return mapping.steps_for(
-        target=mapping.Target(event.limit_a, event.limit_kw),
+    return mapping.steps_for_parts(
+        parts=event_parts(event, now),
         before=mapping.Target(event.limit_before_a, event.limit_before_kw),
-        starts_at=event.starts_at + offset,
-        ends_at=ends_at,
         ramp_up=timedelta(seconds=event.ramp_up_seconds),
         recovery=timedelta(seconds=event.recovery_seconds),
     )

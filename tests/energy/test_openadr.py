@@ -240,3 +240,73 @@ def test_the_site_load_is_reported_in_15_minute_intervals(garage, vtn):
     # Sent once: the next poll has nothing new to say.
     assert poll(ven).telemetry == 0
     assert len([r for r in vtn.state()["reports"] if r["ven_id"] == ven.ven_id]) == 3
+
+
+def test_a_multi_interval_event_applies_each_interval_at_its_start(garage, vtn):
+    """Level 1, 3, 0, 2 for a minute each: 75 A, 25 A, the site's own 100 A, 40 A."""
+    ven = ven_for(garage, vtn, unique())
+    poll(ven)
+    ven.refresh_from_db()
+    event_id = vtn.add_event(
+        ven_id=ven.ven_id,
+        intervals=[
+            {"starts_in": 0, "duration": 60, "payload": 1},
+            {"starts_in": 60, "duration": 60, "payload": 3},
+            {"starts_in": 120, "duration": 60, "payload": 0},
+            {"starts_in": 180, "duration": 60, "payload": 2},
+        ],
+    )
+    now = timezone.now()
+    poll(ven, now=now)
+
+    event = DemandResponseEvent.objects.get(ven=ven, event_id=event_id)
+    assert [(i["start"], i["duration"], i["value"]) for i in event.intervals] == [
+        (0, 60, "1.0"),
+        (60, 60, "3.0"),
+        (120, 60, "0.0"),
+        (180, 60, "2.0"),
+    ]
+    assert event.limit_a == Decimal("25.0")  # the most demanding, as shown
+    start = event.starts_at
+    expected = [(5, 75), (65, 25), (125, 100), (185, 40), (245, 100)]
+    assert [(s, limit_a_at(garage, start + timedelta(seconds=s))) for s, _ in expected] == [
+        (s, Decimal(amps)) for s, amps in expected
+    ]
+    # One override per interval that asks for something, each starting at its own start.
+    steps = LimitOverride.objects.filter(reference=event.reference).order_by("starts_at")
+    assert [(o.limit_a, (o.ends_at - start).total_seconds()) for o in steps] == [
+        (Decimal("75.0"), 60),
+        (Decimal("25.0"), 120),
+        (Decimal("40.0"), 240),
+    ]
+
+
+def test_a_multi_interval_kw_dispatch_follows_each_setpoint(garage, vtn, monkeypatch):
+    from apps.energy import limits
+
+    ven = ven_for(garage, vtn, unique())
+    poll(ven)
+    ven.refresh_from_db()
+    event_id = vtn.add_event(
+        ven_id=ven.ven_id,
+        signal_name="LOAD_DISPATCH",
+        signal_type="setpoint",
+        starts_in=20,
+        intervals=[
+            {"starts_in": 0, "duration": 30, "payload": 50},
+            {"starts_in": 30, "duration": 30, "payload": 20},
+        ],
+    )
+    now = timezone.now()
+    poll(ven, now=now)
+    event = DemandResponseEvent.objects.get(ven=ven, event_id=event_id)
+    steps = LimitOverride.objects.filter(reference=event.reference).order_by("starts_at")
+    assert [o.limit_kw for o in steps] == [Decimal("50.000"), Decimal("20.000")]
+    # Each setpoint starts between two polls: the poll after each start rebalances the site.
+    rebalanced = []
+    monkeypatch.setattr(limits, "rebalance_soon", rebalanced.append)
+    start = event.starts_at
+    for at, expected in ((-10, []), (5, [garage.site.pk]), (15, []), (35, [garage.site.pk])):
+        rebalanced.clear()
+        poll(ven, now=start + timedelta(seconds=at))
+        assert rebalanced == expected, at
