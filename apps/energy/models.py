@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.scoping import RestrictedManager
 
-from . import keys
+from . import keys, pem
 from .choices import EventStatus, Opt, OptSource, PollOutcome, SignalKind
 
 PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
@@ -114,6 +114,12 @@ class Ven(models.Model):
             raise ValidationError(
                 {"vtn_ca_pem": _("With a client certificate, give the VTN's CA certificate.")}
             )
+        if self.client_cert_pem or self.vtn_ca_pem or self.has_client_key:
+            try:
+                key_pem = self.client_key_pem
+            except keys.KeyUnavailable as error:
+                raise ValidationError({"client_key_pem": str(error)}) from error
+            pem.check(cert_pem=self.client_cert_pem, key_pem=key_pem, ca_pem=self.vtn_ca_pem)
         if not (self.level_1_percent >= self.level_2_percent >= self.level_3_percent):
             raise ValidationError(_("Higher signal levels must not allow more power."))
 

@@ -5,6 +5,8 @@ fails the poll cleanly, and the data migration encrypts keys stored before it.""
 from __future__ import annotations
 
 import importlib
+import tempfile
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -15,8 +17,12 @@ from apps.energy import keys, services
 from apps.energy.choices import PollOutcome
 from apps.energy.models import Ven
 
-PEM = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n"
-CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+from tests.energy.conftest import make_certificates
+
+_FOLDER = make_certificates(Path(tempfile.mkdtemp(prefix="ven-keys-")))
+PEM = (_FOLDER / "ven.key").read_text()
+CERT = (_FOLDER / "ven.pem").read_text()
+CA = (_FOLDER / "ca.pem").read_text()
 
 
 def stored(ven: Ven) -> str:
@@ -42,7 +48,7 @@ def make_ven(garage, name="keyed") -> Ven:
         ven_name=name,
         client_cert_pem=CERT,
         client_key_pem=PEM,
-        vtn_ca_pem=CERT,
+        vtn_ca_pem=CA,
     )
 
 
@@ -50,7 +56,7 @@ def make_ven(garage, name="keyed") -> Ven:
 def test_the_key_is_stored_encrypted_and_read_back_in_clear(garage):
     ven = make_ven(garage)
     raw = stored(ven)
-    assert "PRIVATE KEY" not in raw and "MIIEvQ" not in raw
+    assert "PRIVATE KEY" not in raw and PEM.splitlines()[1] not in raw
     assert "client_key_pem" not in columns()  # no plain column left
     assert Ven.objects.get(pk=ven.pk).client_key_pem == PEM
     assert Ven.objects.get(pk=ven.pk).has_client_key

@@ -24,6 +24,7 @@ PORTAL_NAME_OF = {
     "waitlistentry": "entry",
     "energyevent": "event",
     "portactivation": "port",
+    "energyven": "ven",  # energy (issue 18): the VEN form
 }
 
 KNOWN_GAPS = {
@@ -35,7 +36,6 @@ KNOWN_GAPS = {
     ("api", "webhook"): "webhooks",
     ("api", "webhookdelivery"): "redelivering a webhook",
     ("api", "bmsnode"): "temporary limits set by a building-management system (API by design)",
-    ("api", "energyven"): "setting up an OpenADR VEN (API and admin only, issue 18)",
     ("api", "firmwareimage"): "uploading a firmware image and creating a campaign (issue 19)",
     # permissions the portal writes under with no API write at all
     ("portal", "people.manage"): "inviting people and granting roles",
