@@ -29,7 +29,9 @@ def check(*, cert_pem: str, key_pem: str, ca_pem: str) -> None:
             ]
         else:
             if not isinstance(key, rsa.RSAPrivateKey):
-                errors["client_key_pem"] = [_("OpenADR messages are signed with RSA: use an RSA key.")]
+                errors["client_key_pem"] = [
+                    _("OpenADR messages are signed with RSA: use an RSA key.")
+                ]
     if certificate is not None and isinstance(key, rsa.RSAPrivateKey):
         if certificate.public_key().public_numbers() != key.public_key().public_numbers():
             errors["client_key_pem"] = [_("This private key does not belong to the certificate.")]

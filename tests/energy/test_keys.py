@@ -16,7 +16,6 @@ from django.test import override_settings
 from apps.energy import keys, services
 from apps.energy.choices import PollOutcome
 from apps.energy.models import Ven
-
 from tests.energy.conftest import make_certificates
 
 _FOLDER = make_certificates(Path(tempfile.mkdtemp(prefix="ven-keys-")))

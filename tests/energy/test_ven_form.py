@@ -87,9 +87,7 @@ def test_a_site_admin_creates_a_ven_with_uploaded_certificates(personas, client_
     assert ven.name == "DR 2" and ven.has_client_key and ven.client_cert_pem
 
 
-def test_a_key_of_another_certificate_is_refused_on_its_field(
-    personas, client_for, garage, pems
-):
+def test_a_key_of_another_certificate_is_refused_on_its_field(personas, client_for, garage, pems):
     folder, other = pems
     client = client_for(personas.owner)
     response = client.post(
