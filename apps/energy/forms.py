@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from .choices import Opt
@@ -108,6 +109,8 @@ class VenForm(forms.Form):
                 {"level_1_percent": 75, "level_2_percent": 50, "level_3_percent": 25},
             )
         super().__init__(*args, **kwargs)
+        for field in self.fields.values():  # (the model's lower-case names, as labels)
+            field.label = capfirst(field.label)
         self.fields["node"].queryset = PowerNode.objects.filter(site=site).order_by("name")
 
     def _pem(self, name: str) -> str | None:
