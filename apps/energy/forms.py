@@ -36,6 +36,16 @@ class VenForm(forms.Form):
         queryset=PowerNode.objects.none(),
         help_text=_("The node whose limit demand-response events lower."),
     )
+    member_nodes = forms.ModelMultipleChoiceField(
+        label=_("also apply its events to (a group of sites)"),
+        queryset=PowerNode.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "One registration at the VTN for several sites: each event lowers every node chosen "
+            "here too (levels as a share of each node's limit, kW targets split by capacity)."
+        ),
+    )
     vtn_url = forms.URLField(
         label=_("VTN URL"),
         max_length=300,
@@ -100,9 +110,11 @@ class VenForm(forms.Form):
         "is_active",
     )
 
-    def __init__(self, *args, site, ven=None, **kwargs):
+    def __init__(self, *args, site, ven=None, members=None, **kwargs):
         if ven is not None:
-            kwargs.setdefault("initial", {name: getattr(ven, name) for name in self.SETTINGS})
+            initial = {name: getattr(ven, name) for name in self.SETTINGS}
+            initial["member_nodes"] = [member.node_id for member in ven.members.all()]
+            kwargs.setdefault("initial", initial)
         else:
             kwargs.setdefault(
                 "initial",
@@ -112,6 +124,24 @@ class VenForm(forms.Form):
         for field in self.fields.values():  # (the model's lower-case names, as labels)
             field.label = capfirst(field.label)
         self.fields["node"].queryset = PowerNode.objects.filter(site=site).order_by("name")
+        # other sites' nodes where the person may set up VENs too (the view restricts them)
+        self.fields["member_nodes"].queryset = (
+            members.exclude(site=site).select_related("site").order_by("site__name", "name")
+            if members is not None
+            else PowerNode.objects.none()
+        )
+        self.fields["member_nodes"].label_from_instance = lambda node: f"{node.site.name}: {node}"
+        # Members on sites this person does not manage stay as they are (not shown, not lost).
+        visible = set(self.fields["member_nodes"].queryset.values_list("pk", flat=True))
+        self.hidden_members = (
+            [m.node for m in ven.members.select_related("node") if m.node_id not in visible]
+            if ven is not None
+            else []
+        )
+        if ven is not None:
+            self.initial["member_nodes"] = [
+                pk for pk in self.initial.get("member_nodes", []) if pk in visible
+            ]
 
     def _pem(self, name: str) -> str | None:
         upload = self.cleaned_data.get(name)
@@ -142,6 +172,10 @@ class VenForm(forms.Form):
         """What to give ``ven_create`` / ``ven_update``: the settings, the uploaded PEM text
         (absent: unchanged), or empty TLS material when it is removed."""
         values = {name: self.cleaned_data[name] for name in self.SETTINGS}
+        values["member_nodes"] = [
+            *(self.cleaned_data.get("member_nodes") or []),
+            *self.hidden_members,
+        ]
         if self.cleaned_data.get("remove_tls"):
             values.update(client_cert_pem="", client_key_pem="", vtn_ca_pem="")
         values.update(self.pems)

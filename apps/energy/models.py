@@ -214,3 +214,56 @@ class DemandResponseEvent(models.Model):
         return self.response_required and (
             self.reported_opt != self.opt or self.reported_modification != self.modification_number
         )
+
+
+class VenMember(models.Model):
+    """A further node (usually another site's supply) a VEN's events apply to: one registration
+    at the VTN for a group of sites. The VEN's own ``node`` is always the first member."""
+
+    ven = models.ForeignKey(Ven, on_delete=models.CASCADE, related_name="members")
+    node = models.ForeignKey("power.PowerNode", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedManager()
+    scope_site_path = "ven__site"
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["ven", "node"], name="energy_ven_member_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ven}: {self.node}"
+
+
+class EventNodeLimit(models.Model):
+    """What one event does to one node of its VEN (a group VEN has several): the node's limits
+    before, its share of a kW target, and the most demanding limit it gets during the event."""
+
+    event = models.ForeignKey(
+        DemandResponseEvent, on_delete=models.CASCADE, related_name="node_limits"
+    )
+    node = models.ForeignKey("power.PowerNode", on_delete=models.CASCADE, related_name="+")
+    share = models.DecimalField(
+        max_digits=7,
+        decimal_places=6,
+        default=Decimal("1"),
+        help_text=_("This node's part of a kW target (by capacity before the event)."),
+    )
+    limit_before_a = models.DecimalField(max_digits=8, decimal_places=1, null=True, blank=True)
+    limit_before_kw = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
+    limit_a = models.DecimalField(max_digits=8, decimal_places=1, null=True, blank=True)
+    limit_kw = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
+
+    objects = RestrictedManager()
+    scope_site_path = "event__ven__site"
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "node"], name="energy_event_node_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} on {self.node}"

@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -26,7 +26,7 @@ from apps.stations.models import Site
 
 from . import keys, limits, mapping, openadr
 from .choices import EventStatus, Opt, OptSource, PollOutcome, SignalKind
-from .models import DemandResponseEvent, Ven
+from .models import DemandResponseEvent, EventNodeLimit, Ven, VenMember
 
 logger = logging.getLogger(__name__)
 
@@ -62,32 +62,52 @@ IDENTITY_FIELDS = {"vtn_url", "ven_name", "ven_id", "client_cert_pem", "client_k
 
 @transaction.atomic
 def ven_create(
-    *, site: Site, node: limits.PowerNode, name: str, vtn_url: str, ven_name: str, **fields
+    *,
+    site: Site,
+    node: limits.PowerNode,
+    name: str,
+    vtn_url: str,
+    ven_name: str,
+    member_nodes=(),
+    **fields,
 ):
+    """A VEN for ``site`` lowering ``node``; ``member_nodes`` (other sites' nodes) make it the
+    VEN of a group of sites: one registration, each event applied to every node."""
     unknown = set(fields) - set(VEN_FIELDS)
     if unknown:
         raise ValueError(f"Not VEN settings: {', '.join(sorted(unknown))}")
     ven = Ven(site=site, node=node, name=name, vtn_url=vtn_url, ven_name=ven_name, **fields)
     ven.full_clean()
     ven.save()
+    _members_set(ven, member_nodes, timezone.now())
     return ven
 
 
 @transaction.atomic
-def ven_update(*, ven: Ven, **fields: Any) -> Ven:
-    """Change a VEN; a new VTN, name or certificate means registering again."""
+def ven_update(*, ven: Ven, member_nodes=None, **fields: Any) -> Ven:
+    """Change a VEN; a new VTN, name or certificate means registering again. A new node or
+    set of member nodes re-plans the events that have not ended."""
     unknown = set(fields) - set(VEN_FIELDS)
     if unknown:
         raise ValueError(f"Not VEN settings: {', '.join(sorted(unknown))}")
     if any(_changed(ven, name, value) for name, value in fields.items() if name in IDENTITY_FIELDS):
         ven.registration_id = ""
         ven.registered_at = None
+    node_before = ven.node_id
     for name, value in fields.items():
         setattr(ven, name, value)
     ven.full_clean()
     ven.save()
+    now = timezone.now()
+    if member_nodes is not None:
+        _members_set(ven, member_nodes, now)
+    if ven.node_id != node_before:
+        ven.members.filter(node_id=ven.node_id).delete()
+        for event in ven.events.exclude(status__in=ENDED):
+            _node_limits_build(event, now)
+            _sync_limits(event, now)
     if not ven.is_active:
-        _withdraw_all(ven, timezone.now())
+        _withdraw_all(ven, now)
     return ven
 
 
@@ -238,8 +258,13 @@ def _rebalance_at_boundaries(ven: Ven, previous_poll: datetime | None, now: date
     rather than at power's next periodic rebalance (so the delay is one poll period)."""
     since = (previous_poll or now - timedelta(seconds=ven.poll_seconds)) - timedelta(seconds=1)
     source = limits.LimitSource.DEMAND_RESPONSE
-    if limits.crossed(node_id=ven.node_id, source=source, since=since, until=now):
-        limits.rebalance_soon(ven.site_id)
+    sites = []
+    for node in ven_nodes(ven):
+        crossed = limits.crossed(node_id=node.pk, source=source, since=since, until=now)
+        if crossed and node.site_id not in sites:
+            sites.append(node.site_id)
+    for site_id in sites:
+        limits.rebalance_soon(site_id)
 
 
 # --- Events ---------------------------------------------------------------------------------
@@ -259,7 +284,7 @@ def events_apply(*, ven: Ven, messages: list[openadr.EventMessage], now: datetim
         elif event.modification_number != message.modification_number or (
             event.status != message.status
         ):
-            _event_modified(event, message)
+            _event_modified(event, message, now)
             changed.append(message.event_id)
         elif event.ends_at is None and event.status not in ENDED:
             changed.append(message.event_id)  # open-ended: its lease moves on
@@ -325,10 +350,13 @@ def _event_new(ven: Ven, message: openadr.EventMessage, now: datetime) -> Demand
     _set_target(event)
     event.full_clean()
     event.save()
+    _node_limits_build(event, now)
     return event
 
 
-def _event_modified(event: DemandResponseEvent, message: openadr.EventMessage) -> None:
+def _event_modified(
+    event: DemandResponseEvent, message: openadr.EventMessage, now: datetime
+) -> None:
     for name, value in _fields(message).items():
         setattr(event, name, value)
     if event.start_after_seconds < event.offset_seconds:
@@ -336,73 +364,156 @@ def _event_modified(event: DemandResponseEvent, message: openadr.EventMessage) -
     _set_target(event)
     event.full_clean()
     event.save()
+    _node_limits_build(event, now)
 
 
-def _target(event: DemandResponseEvent, value) -> mapping.Target:
+def _target(event: DemandResponseEvent, value, before: mapping.Target) -> mapping.Target:
     ven = event.ven
     return mapping.target_for(
         kind=event.signal_kind,
         value=value,
         percents=(ven.level_1_percent, ven.level_2_percent, ven.level_3_percent),
-        node_limit_a=event.limit_before_a,
-        node_limit_kw=event.limit_before_kw,
+        node_limit_a=before.limit_a,
+        node_limit_kw=before.limit_kw,
     )
+
+
+def _event_value(event: DemandResponseEvent):
+    return event.level if event.signal_kind == SignalKind.LEVEL else event.target_kw
 
 
 def _set_target(event: DemandResponseEvent) -> None:
-    """The event's most demanding limit (what the portal and API show as "during")."""
-    target = _target(
-        event, event.level if event.signal_kind == SignalKind.LEVEL else event.target_kw
-    )
+    """The event's most demanding limit on the VEN's own node, for the whole target (what the
+    portal and API show as "during"; a group's nodes each have theirs in ``node_limits``)."""
+    before = mapping.Target(event.limit_before_a, event.limit_before_kw)
+    target = _target(event, _event_value(event), before)
     event.limit_a, event.limit_kw = target.limit_a, target.limit_kw
 
 
-def event_parts(event: DemandResponseEvent, now: datetime) -> list[mapping.Part]:
-    """Each interval of the event with its own period (randomised) and target; an event
-    without intervals (or an older record) is one part with the event's target."""
+# --- A VEN for a group of sites: each node's part of an event ------------------------------------
+
+
+def ven_nodes(ven: Ven) -> list[limits.PowerNode]:
+    """The nodes a VEN's events apply to: its own, then its members' (other sites')."""
+    members = [member.node for member in ven.members.select_related("node", "node__site")]
+    return [ven.node, *[node for node in members if node.pk != ven.node_id]]
+
+
+def _shares(befores: dict[int, tuple], nodes: dict[int, limits.PowerNode]) -> dict[int, Decimal]:
+    """How a kW target is split between the nodes: in proportion to what each could take
+    before the event (its kW limit, or amps x volts x lines); equally when one is unknown."""
+    capacities = {
+        pk: limits.capacity_kw(nodes[pk], amps, kilowatts)
+        for pk, (amps, kilowatts) in befores.items()
+    }
+    total = sum((value for value in capacities.values() if value), Decimal(0))
+    if any(value is None for value in capacities.values()) or total <= 0:
+        equal = (Decimal(1) / len(befores)).quantize(SHARE, rounding=ROUND_DOWN)
+        return dict.fromkeys(befores, equal)
+    return {
+        pk: (value / total).quantize(SHARE, rounding=ROUND_DOWN) for pk, value in capacities.items()
+    }
+
+
+SHARE = Decimal("0.000001")
+
+
+def _node_target(event: DemandResponseEvent, row: EventNodeLimit, value) -> mapping.Target:
+    if event.signal_kind == SignalKind.KW_TARGET and value is not None:
+        value = value * row.share
+    return _target(event, value, mapping.Target(row.limit_before_a, row.limit_before_kw))
+
+
+def _node_limits_build(event: DemandResponseEvent, now: datetime) -> None:
+    """One row per node of the VEN: its limits before (kept once known), its share of a kW
+    target, its most demanding limit during the event. Nodes that left the group lose theirs."""
+    nodes = {node.pk: node for node in ven_nodes(event.ven)}
+    rows = {row.node_id: row for row in event.node_limits.all()}
+    EventNodeLimit.objects.filter(event=event).exclude(node_id__in=nodes).delete()
+    befores = {}
+    for pk, node in nodes.items():
+        if pk in rows:
+            befores[pk] = (rows[pk].limit_before_a, rows[pk].limit_before_kw)
+        elif pk == event.ven.node_id and not rows:  # a new event: just read from this node
+            befores[pk] = (event.limit_before_a, event.limit_before_kw)
+        else:
+            befores[pk] = limits.limits_now(node, now)
+    shares = _shares(befores, nodes)
+    for pk, (before_a, before_kw) in befores.items():
+        row = rows.get(pk) or EventNodeLimit(event=event, node=nodes[pk])
+        row.limit_before_a, row.limit_before_kw, row.share = before_a, before_kw, shares[pk]
+        target = _node_target(event, row, _event_value(event))
+        row.limit_a, row.limit_kw = target.limit_a, target.limit_kw
+        row.save()
+
+
+def event_parts(
+    event: DemandResponseEvent, now: datetime, row: EventNodeLimit
+) -> list[mapping.Part]:
+    """Each interval of the event with its own period (randomised) and the node's target in
+    it; an event without intervals (an older record) is one part with the node's target."""
     offset = timedelta(seconds=event.offset_seconds)
     starts_at = event.starts_at + offset
     ends_at = event.ends_at + offset if event.ends_at else now + OPEN_EVENT_LEASE
     if not event.intervals:
-        return [mapping.Part(starts_at, ends_at, mapping.Target(event.limit_a, event.limit_kw))]
+        return [mapping.Part(starts_at, ends_at, mapping.Target(row.limit_a, row.limit_kw))]
     parts = []
     for interval in event.intervals:
         begin = starts_at + timedelta(seconds=interval["start"])
         end = begin + timedelta(seconds=interval["duration"]) if interval["duration"] else ends_at
         value = None if interval.get("value") is None else Decimal(interval["value"])
-        parts.append(mapping.Part(begin, min(end, ends_at), _target(event, value)))
+        parts.append(mapping.Part(begin, min(end, ends_at), _node_target(event, row, value)))
     return parts
 
 
-def planned_steps(event: DemandResponseEvent, now: datetime) -> list[mapping.Step]:
-    """The limits this event should put on its node (none when it is not taking place)."""
+def planned_steps(
+    event: DemandResponseEvent, now: datetime, row: EventNodeLimit
+) -> list[mapping.Step]:
+    """The limits this event should put on one node (none when it is not taking place)."""
     if event.opt != Opt.IN or event.status in ENDED or event.ven_id is None:
         return []
     return mapping.steps_for_parts(
-        parts=event_parts(event, now),
-        before=mapping.Target(event.limit_before_a, event.limit_before_kw),
+        parts=event_parts(event, now, row),
+        before=mapping.Target(row.limit_before_a, row.limit_before_kw),
         ramp_up=timedelta(seconds=event.ramp_up_seconds),
         recovery=timedelta(seconds=event.recovery_seconds),
     )
 
 
 def _sync_limits(event: DemandResponseEvent, now: datetime) -> None:
-    """Replace the event's overrides by what it asks for from now on (past steps stay as
-    the record of what happened)."""
+    """Replace the event's overrides, on every node of its VEN, by what it asks for from now
+    on (past steps stay as the record of what happened)."""
     limits.withdraw(reference=event.reference, at=now)
-    for step in planned_steps(event, now):
-        if step.ends_at <= now:
-            continue
-        limits.override_create(
-            node=event.ven.node,
-            source=limits.LimitSource.DEMAND_RESPONSE,
-            limit_a=step.limit_a,
-            limit_kw=step.limit_kw,
-            starts_at=max(step.starts_at, now),
-            ends_at=step.ends_at,
-            reference=event.reference,
-            note=f"OpenADR {event.ven.ven_name}: {event.event_id}"[:255],
-        )
+    for row in event.node_limits.select_related("node"):
+        for step in planned_steps(event, now, row):
+            if step.ends_at <= now:
+                continue
+            limits.override_create(
+                node=row.node,
+                source=limits.LimitSource.DEMAND_RESPONSE,
+                limit_a=step.limit_a,
+                limit_kw=step.limit_kw,
+                starts_at=max(step.starts_at, now),
+                ends_at=step.ends_at,
+                reference=event.reference,
+                note=f"OpenADR {event.ven.ven_name}: {event.event_id}"[:255],
+            )
+
+
+def _members_set(ven: Ven, nodes, now: datetime) -> None:
+    """The group's further nodes (another site's supply, usually); events that have not ended
+    are re-planned on the new set of nodes."""
+    wanted = {node.pk: node for node in nodes if node.pk != ven.node_id}
+    current = set(ven.members.values_list("node_id", flat=True))
+    if set(wanted) == current:
+        return
+    ven.members.exclude(node_id__in=wanted).delete()
+    for pk, node in wanted.items():
+        if pk not in current:
+            VenMember.objects.create(ven=ven, node=node)
+    for event in ven.events.exclude(status__in=ENDED):
+        _node_limits_build(event, now)
+        _sync_limits(event, now)
 
 
 @transaction.atomic
@@ -516,6 +627,18 @@ TELEMETRY_R_ID = "site-load"
 TELEMETRY_BACKLOG = timedelta(days=1)  # at most this much history is sent at once
 
 
+def _group_load(ven: Ven, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
+    """(start, average W) of each 15-minute interval in [start, end): the load of the VEN's
+    node, or the sum over a group's nodes (an interval any node recorded)."""
+    totals: dict[datetime, int] = {}
+    nodes = {node.pk for node in ven_nodes(ven)}
+    for row in limits.node_history_many(nodes, start, end):
+        if row.samples:
+            load = (row.drawn_w_sum + row.base_w_sum) // row.samples
+            totals[row.start] = totals.get(row.start, 0) + load
+    return sorted(totals.items())
+
+
 def _report_requests_take(ven: Ven, raw: list[dict]) -> None:
     """A report request that came with a poll (``oadrCreateReport``)."""
     requests = openadr.parse_report_requests(raw, ven.report_specifier_id)
@@ -534,7 +657,7 @@ def _telemetry(ven: Ven, now: datetime) -> int:
                 connection,
                 specifier_id=ven.report_specifier_id,
                 r_id=TELEMETRY_R_ID,
-                resource_id=ven.node.name[:100],
+                resource_id=(ven.node.name if not ven.members.exists() else ven.name)[:100],
             )
         )
         ven.reports_offered_at = now
@@ -545,11 +668,7 @@ def _telemetry(ven: Ven, now: datetime) -> int:
         return 0
     end = limits.quarter_of(now)
     start = max(ven.reported_until or end - timedelta(hours=1), end - TELEMETRY_BACKLOG)
-    intervals = [
-        (row.start, (row.drawn_w_sum + row.base_w_sum) // row.samples)
-        for row in limits.node_history(ven.node, start, end)
-        if row.samples
-    ]
+    intervals = _group_load(ven, start, end)
     if not intervals:
         return 0
     request = openadr.ReportRequest(ven.report_request_id, openadr.REPORT_GRANULARITY)

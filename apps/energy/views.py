@@ -19,6 +19,7 @@ from . import pem, selectors, services
 from .choices import EventStatus, Opt, PollOutcome
 from .filtersets import DemandResponseEventFilterSet
 from .forms import VenForm
+from .limits import PowerNode
 from .models import DemandResponseEvent, Ven
 
 ENDED = (EventStatus.COMPLETED, EventStatus.CANCELLED)
@@ -32,7 +33,12 @@ class EventListView(ScopedListView):
     filter_fields = ("site_id", "status")
 
     def get_queryset(self):
-        return super().get_queryset().select_related("ven", "ven__site", "ven__node")
+        return (
+            super()
+            .get_queryset()
+            .select_related("ven", "ven__site", "ven__node")
+            .prefetch_related("node_limits__node__site")
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -40,10 +46,12 @@ class EventListView(ScopedListView):
         events = list(context["object_list"])
         shifted = selectors.energy_shifted_wh(events)
         for event in events:
+            # "group": a group VEN's event, each site's node and its limits
             rows.append(
                 {
                     "event": event,
                     "shifted_wh": shifted[event.pk],
+                    "group": group if len(group := list(event.node_limits.all())) > 1 else [],
                     "may_opt": event.status not in ENDED
                     and self.may("energy.manage", event.ven.site_id),
                 }
@@ -102,6 +110,11 @@ def _ven_changes(before: dict, after: dict) -> dict:
             if value or old:
                 changes[name] = [None, "(set)" if value else "(removed)"]
             continue
+        if name == "member_nodes":
+            value = sorted(node.pk for node in value)
+            if old != value and (old or value):
+                changes[name] = [old, value]
+            continue
         if hasattr(value, "pk"):
             value, old = value.pk, getattr(old, "pk", old)
         if old != value:
@@ -123,6 +136,9 @@ class VenFormView(PermissionRequiredMixin, View):
         )
         return site, None
 
+    def _members(self):
+        return PowerNode.objects.restrict(self.request.actor, self.permission)
+
     def _render(self, request, form, site, ven):
         return render(
             request,
@@ -137,14 +153,22 @@ class VenFormView(PermissionRequiredMixin, View):
 
     def get(self, request, pk=None):
         site, ven = self._site_and_ven(request, pk)
-        return self._render(request, VenForm(site=site, ven=ven), site, ven)
+        return self._render(
+            request, VenForm(site=site, ven=ven, members=self._members()), site, ven
+        )
 
     def post(self, request, pk=None):
         site, ven = self._site_and_ven(request, pk)
-        form = VenForm(request.POST, request.FILES, site=site, ven=ven)
+        form = VenForm(request.POST, request.FILES, site=site, ven=ven, members=self._members())
         if form.is_valid():
             values = form.settings()
-            before = {name: getattr(ven, name, None) for name in values if name != "client_key_pem"}
+            before = {
+                name: getattr(ven, name, None)
+                for name in values
+                if name not in ("client_key_pem", "member_nodes")
+            }
+            if ven is not None:
+                before["member_nodes"] = sorted(m.node_id for m in ven.members.all())
             try:
                 if ven is None:
                     ven = services.ven_create(site=site, **values)

@@ -175,3 +175,27 @@ def test_a_site_admin_adds_a_ven_and_its_private_key_is_never_answered(alpha, ga
     assert "PRIVATE KEY" not in response.content.decode()
     entry = AuditEntry.objects.get(action="energy_ven.create", object_id=str(body["id"]))
     assert "PRIVATE KEY" not in str(entry.changes)
+
+
+def test_a_group_ven_through_the_api_only_with_nodes_the_caller_manages(alpha, garage, annex):
+    from tests.core.test_panels import person
+
+    owner = User.objects.get(email="owner@alpha.test")
+    body = {
+        "site": garage.site.pk,
+        "node": garage.supply.pk,
+        "member_nodes": [annex.supply.pk],
+        "name": "Group",
+        "vtn_url": "https://vtn.test/OpenADR2/Simple/2.0b",
+        "ven_name": "group",
+    }
+    response = api_client(alpha, user=owner).post("/api/v1/energy-vens/", body, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["member_nodes"] == [annex.supply.pk]
+    # Someone who manages the garage but not the annex cannot pull the annex in.
+    garage_admin = person([garage.site], "energy.manage", "energy.view")
+    response = api_client(alpha, user=garage_admin).post(
+        "/api/v1/energy-vens/", {**body, "ven_name": "sneaky"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "member_nodes" in response.json()["error"]["details"]

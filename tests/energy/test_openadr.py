@@ -310,3 +310,70 @@ def test_a_multi_interval_kw_dispatch_follows_each_setpoint(garage, vtn, monkeyp
         rebalanced.clear()
         poll(ven, now=start + timedelta(seconds=at))
         assert rebalanced == expected, at
+
+
+def annex_a_at(annex, at) -> Decimal | None:
+    annex.supply.refresh_from_db()
+    return node_limits_now(annex.supply, at, ZoneInfo(annex.site.timezone))[0]
+
+
+def test_a_group_ven_applies_each_event_to_every_site(garage, annex, vtn, monkeypatch):
+    """One registration for two sites (100 A and 25 A): a level is each site's own share
+    (40 % -> 40 A and 10 A), a kW target is split by capacity (30 kW -> 24 and 6 kW), a
+    cancellation lifts both, and a site taken out of the group is lifted at once."""
+    from apps.energy import limits
+    from apps.energy.models import EventNodeLimit
+
+    ven = ven_for(garage, vtn, unique(), member_nodes=[annex.supply])
+    poll(ven)
+    ven.refresh_from_db()
+    assert len([r for r in vtn.state()["registrations"] if r["ven_name"] == ven.ven_name]) == 1
+    level = vtn.add_event(ven_id=ven.ven_id, payload=2, starts_in=0, duration=600)
+    now = timezone.now()
+    poll(ven, now=now)
+
+    event = DemandResponseEvent.objects.get(ven=ven, event_id=level)
+    soon = now + timedelta(seconds=1)
+    assert (limit_a_at(garage, soon), annex_a_at(annex, soon)) == (Decimal("40"), Decimal("10"))
+    rows = {row.node_id: row for row in EventNodeLimit.objects.filter(event=event)}
+    assert (rows[annex.supply.pk].limit_before_a, rows[annex.supply.pk].limit_a) == (
+        Decimal("25.0"),
+        Decimal("10.0"),
+    )
+
+    dispatch = vtn.add_event(
+        ven_id=ven.ven_id,
+        signal_name="LOAD_DISPATCH",
+        signal_type="setpoint",
+        payload=30,
+        starts_in=60,
+        duration=600,
+    )
+    poll(ven, now=now)
+    kw = DemandResponseEvent.objects.get(ven=ven, event_id=dispatch)
+    split = {
+        row.node_id: (row.share, row.limit_kw) for row in EventNodeLimit.objects.filter(event=kw)
+    }
+    assert split == {
+        garage.supply.pk: (Decimal("0.8"), Decimal("24.000")),
+        annex.supply.pk: (Decimal("0.2"), Decimal("6.000")),
+    }
+    # Its start, between two polls, rebalances both sites at the next poll.
+    rebalanced = []
+    monkeypatch.setattr(limits, "rebalance_soon", rebalanced.append)
+    poll(ven, now=kw.starts_at + timedelta(seconds=5))
+    assert sorted(rebalanced) == sorted([garage.site.pk, annex.site.pk])
+    monkeypatch.undo()
+
+    # The annex leaves the group: its limits are lifted now, the garage's stay.
+    services.ven_update(ven=ven, member_nodes=[])
+    later = timezone.now() + timedelta(seconds=1)
+    assert (limit_a_at(garage, later), annex_a_at(annex, later)) == (Decimal("40"), Decimal("25"))
+
+    # Back in, then the VTN cancels: both sites are lifted.
+    services.ven_update(ven=ven, member_nodes=[annex.supply])
+    assert annex_a_at(annex, timezone.now() + timedelta(seconds=1)) == Decimal("10")
+    vtn.cancel(ven.ven_id, level)
+    poll(ven)
+    later = timezone.now() + timedelta(seconds=1)
+    assert (limit_a_at(garage, later), annex_a_at(annex, later)) == (Decimal("100"), Decimal("25"))

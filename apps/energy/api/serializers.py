@@ -13,7 +13,7 @@ from apps.stations.models import Site
 from .. import openadr
 from ..choices import Opt
 from ..limits import PowerNode
-from ..models import DemandResponseEvent, Ven
+from ..models import DemandResponseEvent, EventNodeLimit, Ven
 
 AMPS = {"max_digits": 7, "decimal_places": 1}
 KILOWATTS = {"max_digits": 10, "decimal_places": 3}
@@ -24,6 +24,9 @@ class VenSerializer(serializers.ModelSerializer):
         help_text=_("The OpenADR fingerprint of our client certificate (give it to the VTN).")
     )
     has_client_key = serializers.SerializerMethodField()
+    member_nodes = serializers.SerializerMethodField(
+        help_text=_("Further nodes (other sites) the VEN's events apply to: a group of sites.")
+    )
 
     class Meta:
         model = Ven
@@ -31,6 +34,7 @@ class VenSerializer(serializers.ModelSerializer):
             "id",
             "site",
             "node",
+            "member_nodes",
             "name",
             "vtn_url",
             "ven_name",
@@ -58,6 +62,9 @@ class VenSerializer(serializers.ModelSerializer):
     def get_client_cert_fingerprint(self, ven: Ven) -> str:
         return openadr.fingerprint(ven.client_cert_pem) if ven.client_cert_pem else ""
 
+    def get_member_nodes(self, ven: Ven) -> list[int]:
+        return [member.node_id for member in ven.members.all()]
+
     def get_has_client_key(self, ven: Ven) -> bool:
         return ven.has_client_key
 
@@ -67,6 +74,13 @@ class VenUpdateSerializer(serializers.Serializer):
 
     node = ScopedPrimaryKeyRelatedField(
         permission="energy.manage", queryset=PowerNode.objects.all()
+    )
+    member_nodes = ScopedPrimaryKeyRelatedField(
+        permission="energy.manage",
+        queryset=PowerNode.objects.all(),
+        many=True,
+        required=False,
+        help_text=_("Nodes of other sites the VEN's events also apply to (a group of sites)."),
     )
     name = serializers.CharField(max_length=100)
     vtn_url = serializers.URLField(max_length=300)
@@ -89,7 +103,24 @@ class VenCreateSerializer(VenUpdateSerializer):
     site = ScopedPrimaryKeyRelatedField(permission="energy.manage", queryset=Site.objects.all())
 
 
+class EventNodeLimitSerializer(serializers.ModelSerializer):
+    site = serializers.IntegerField(source="node.site_id", read_only=True)
+
+    class Meta:
+        model = EventNodeLimit
+        fields = [
+            "node",
+            "site",
+            "share",
+            "limit_before_a",
+            "limit_before_kw",
+            "limit_a",
+            "limit_kw",
+        ]
+
+
 class DemandResponseEventSerializer(serializers.ModelSerializer):
+    node_limits = EventNodeLimitSerializer(many=True, read_only=True)
     site = serializers.IntegerField(source="ven.site_id", read_only=True)
     node = serializers.IntegerField(source="ven.node_id", read_only=True)
     reported_opt = serializers.CharField(
@@ -127,6 +158,8 @@ class DemandResponseEventSerializer(serializers.ModelSerializer):
             "limit_before_kw",
             "limit_a",
             "limit_kw",
+            "node_limits",
+            "intervals",
             "received_at",
         ]
 

@@ -43,7 +43,7 @@ class BmsRateThrottle(CallerRateThrottle):
 class VenViewSet(ScopedModelViewSet):
     """OpenADR 2.0b VENs, one per site; ``/poll/`` polls the VTN now."""
 
-    queryset = Ven.objects.select_related("site", "node")
+    queryset = Ven.objects.select_related("site", "node").prefetch_related("members")
     serializer_class = VenSerializer
     filterset_class = VenFilterSet
     view_permission = "energy.view"
@@ -90,7 +90,9 @@ class DemandResponseEventViewSet(ReadOnlyScopedViewSet):
     """Demand-response events as the VTNs sent them, their limits and our answer;
     ``/opt/`` takes part in one or opts out (told to the VTN at once)."""
 
-    queryset = DemandResponseEvent.objects.select_related("ven")
+    queryset = DemandResponseEvent.objects.select_related("ven").prefetch_related(
+        "node_limits__node"
+    )
     serializer_class = DemandResponseEventSerializer
     filterset_class = DemandResponseEventFilterSet
     view_permission = "energy.view"
