@@ -616,6 +616,28 @@ def bms_limits_end(*, node: limits.PowerNode, at: datetime | None = None) -> int
     return limits.withdraw_on(node=node, reference=BMS_REFERENCE, at=at or timezone.now())
 
 
+@transaction.atomic
+def bms_schedule_set(*, node: limits.PowerNode, items: list[dict], now: datetime | None = None):
+    """Replace the BMS's limits on ``node`` that have not ended by ``items`` (each with
+    ``starts_at``, ``ends_at``, ``limit_a``/``limit_kw``, ``note``; each checked as one
+    temporary limit). All or nothing: a bad item leaves the old schedule in place."""
+    now = now or timezone.now()
+    limits.withdraw_on(node=node, reference=BMS_REFERENCE, at=now)
+    made = []
+    for index, item in enumerate(sorted(items, key=lambda item: item["starts_at"])):
+        if item["ends_at"] <= now:
+            raise ValidationError({"limits": f"Item {index}: it has already ended."})
+        try:
+            made.append(
+                bms_limit_set(node=node, **{**item, "starts_at": max(item["starts_at"], now)})
+            )
+        except ValidationError as error:
+            raise ValidationError(
+                {"limits": f"Item {index}: {' '.join(error.messages)}"}
+            ) from error
+    return made  # (power rebalances the site on each change)
+
+
 def bms_load_push(*, node: limits.PowerNode, load_w: int, at: datetime | None = None) -> None:
     """The building's own load on ``node`` now (power trusts it for five minutes)."""
     limits.building_load_report(node=node, load_w=load_w, at=at or timezone.now())

@@ -248,6 +248,26 @@ class BmsLimitInputSerializer(serializers.Serializer):
         return data
 
 
+class BmsScheduleInputSerializer(serializers.Serializer):
+    """A BMS's whole schedule of limits for a node (e.g. day-ahead): it replaces every BMS
+    limit on the node that has not ended."""
+
+    limits = BmsLimitInputSerializer(many=True, allow_empty=True)
+
+    def validate_limits(self, items):
+        if len(items) > SCHEDULE_MAX_ITEMS:
+            raise serializers.ValidationError(
+                _("At most %(n)s limits at a time.") % {"n": SCHEDULE_MAX_ITEMS}
+            )
+        for item in items:
+            if "starts_at" not in item:
+                raise serializers.ValidationError(_("Each limit of a schedule needs starts_at."))
+        return items
+
+
+SCHEDULE_MAX_ITEMS = 7 * 96  # a week of quarter hours
+
+
 class BmsLoadInputSerializer(serializers.Serializer):
     load_w = serializers.IntegerField(min_value=0, max_value=100_000_000)
 
