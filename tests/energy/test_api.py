@@ -206,7 +206,10 @@ def test_a_bms_replaces_its_schedule_all_or_nothing(alpha, garage, bms_key):
 
     now = timezone.now()
     running = services.bms_limit_set(
-        node=garage.supply, limit_a=Decimal("70"), ends_at=now + timedelta(hours=3)
+        node=garage.supply,
+        limit_a=Decimal("70"),
+        starts_at=now - timedelta(minutes=5),
+        ends_at=now + timedelta(hours=3),
     )
     client = api_client(alpha, key=bms_key)
     url = f"/api/v1/bms-nodes/{garage.supply.pk}/schedule/"

@@ -192,3 +192,26 @@ def test_nobody_without_energy_manage_on_the_site(personas, client_for, garage, 
         assert client.post(create, fields(garage)).status_code in (403, 404)
     assert Ven.objects.filter(pk=ven.pk).exists()
     assert Ven.objects.count() == 1
+
+
+def test_a_group_ven_from_the_portal(personas, client_for, garage, annex):
+    client = client_for(personas.owner)
+    create = reverse("energy:ven_create") + f"?site={garage.site.pk}"
+    page = client.get(create).content.decode()
+    assert "DR Annex: Annex supply" in page  # another site's node, offered as a member
+    response = client.post(create, fields(garage, member_nodes=[annex.supply.pk]))
+    assert response.status_code == 302
+    ven = Ven.objects.get(ven_name="garage-portal")
+    assert [m.node_id for m in ven.members.all()] == [annex.supply.pk]
+    entry = AuditEntry.objects.get(action="energy_ven.create", object_id=str(ven.pk))
+    assert entry.changes["member_nodes"] == [None, [annex.supply.pk]]
+    # Someone who manages only the garage keeps the annex in the group without seeing it.
+    from tests.core.test_panels import person
+
+    garage_admin = client_for(person([garage.site], "energy.manage", "energy.view"))
+    edit = reverse("energy:ven_edit", args=[ven.pk])
+    assert "DR Annex" not in garage_admin.get(edit).content.decode()
+    assert garage_admin.post(edit, fields(garage, name="Renamed")).status_code == 302
+    ven.refresh_from_db()
+    assert ven.name == "Renamed"
+    assert [m.node_id for m in ven.members.all()] == [annex.supply.pk]
