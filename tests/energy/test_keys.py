@@ -123,3 +123,19 @@ def test_the_data_migration_encrypts_keys_stored_in_clear(garage):
     with connection.cursor() as cursor:
         cursor.execute("SELECT client_key_pem FROM energy_ven WHERE id = %s", [ven.pk])
         assert cursor.fetchone()[0] == PEM
+
+
+def test_the_rekey_command_moves_every_key_to_the_first_secret(alpha, garage):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    with override_settings(ENERGY_SECRET_KEYS=["old secret"]):
+        ven = make_ven(garage)
+    out = StringIO()
+    with override_settings(ENERGY_SECRET_KEYS=["new secret", "old secret"]):
+        call_command("energy_rekey", schema=[alpha.schema_name], stdout=out)
+    assert f"{alpha.schema_name}: 1 key(s) re-encrypted" in out.getvalue()
+    connection.set_tenant(alpha)
+    with override_settings(ENERGY_SECRET_KEYS=["new secret"]):
+        assert Ven.objects.get(pk=ven.pk).client_key_pem == PEM
