@@ -9,10 +9,20 @@ from django import forms
 from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from . import rules
 from .choices import Opt
 from .limits import PowerNode
 
 MAX_PEM_BYTES = 64 * 1024
+WEEKDAYS = [
+    (0, _("Monday")),
+    (1, _("Tuesday")),
+    (2, _("Wednesday")),
+    (3, _("Thursday")),
+    (4, _("Friday")),
+    (5, _("Saturday")),
+    (6, _("Sunday")),
+]
 PEM_ACCEPT = ".pem,.crt,.cer,.key,application/x-pem-file"
 
 # Form field -> the VEN setting it carries (uploads carry PEM text).
@@ -86,6 +96,20 @@ class VenForm(forms.Form):
     )
     poll_seconds = forms.IntegerField(label=_("poll every (s)"), min_value=5, initial=10)
     default_opt = forms.ChoiceField(label=_("new events"), choices=Opt.choices, initial=Opt.IN)
+    opt_out_over_minutes = forms.IntegerField(
+        label=_("opt out of events longer than (minutes)"),
+        min_value=1,
+        required=False,
+        help_text=_("Empty: any length. Open-ended events count as longer."),
+    )
+    opt_out_days = forms.TypedMultipleChoiceField(
+        label=_("opt out of events starting on"),
+        choices=WEEKDAYS,
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "weekdays"}),
+        help_text=_("In the site's time."),
+    )
     level_1_percent = _percent(_("limit at level 1 (% of the node's limit)"))
     level_2_percent = _percent(_("limit at level 2 (%)"))
     level_3_percent = _percent(_("limit at level 3 (%)"))
@@ -103,6 +127,8 @@ class VenForm(forms.Form):
         "vtn_fingerprint",
         "poll_seconds",
         "default_opt",
+        "opt_out_over_minutes",
+        "opt_out_days",
         "level_1_percent",
         "level_2_percent",
         "level_3_percent",
@@ -114,6 +140,7 @@ class VenForm(forms.Form):
         if ven is not None:
             initial = {name: getattr(ven, name) for name in self.SETTINGS}
             initial["member_nodes"] = [member.node_id for member in ven.members.all()]
+            initial["opt_out_days"] = rules.days_of(ven.opt_out_days)
             kwargs.setdefault("initial", initial)
         else:
             kwargs.setdefault(
@@ -172,6 +199,7 @@ class VenForm(forms.Form):
         """What to give ``ven_create`` / ``ven_update``: the settings, the uploaded PEM text
         (absent: unchanged), or empty TLS material when it is removed."""
         values = {name: self.cleaned_data[name] for name in self.SETTINGS}
+        values["opt_out_days"] = rules.mask_of(self.cleaned_data.get("opt_out_days") or [])
         values["member_nodes"] = [
             *(self.cleaned_data.get("member_nodes") or []),
             *self.hidden_members,

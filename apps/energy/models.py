@@ -52,6 +52,21 @@ class Ven(models.Model):
     default_opt = models.CharField(
         _("new events"), max_length=8, choices=Opt.choices, default=Opt.IN
     )
+    opt_out_over_minutes = models.PositiveIntegerField(
+        _("opt out of events longer than (minutes)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Empty: any length. Open-ended events count as longer."),
+    )
+    opt_out_days = models.PositiveSmallIntegerField(
+        _("opt out of events starting on"),
+        default=0,
+        validators=[MaxValueValidator(127)],
+        help_text=_(
+            "Days of the week (site time), bit mask: Monday = 1, Tuesday = 2 ... Sunday = 64."
+        ),
+    )
     level_1_percent = models.DecimalField(
         _("limit at level 1 (% of the node's limit)"),
         max_digits=5,

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,7 +25,7 @@ from django.utils import timezone
 
 from apps.stations.models import Site
 
-from . import keys, limits, mapping, openadr
+from . import keys, limits, mapping, openadr, rules
 from .choices import EventStatus, Opt, OptSource, PollOutcome, SignalKind
 from .models import DemandResponseEvent, EventNodeLimit, Ven, VenMember
 
@@ -48,6 +49,8 @@ VEN_FIELDS = (
     "vtn_fingerprint",
     "poll_seconds",
     "default_opt",
+    "opt_out_over_minutes",
+    "opt_out_days",
     "level_1_percent",
     "level_2_percent",
     "level_3_percent",
@@ -334,11 +337,12 @@ def _event_new(ven: Ven, message: openadr.EventMessage, now: datetime) -> Demand
     fields = _fields(message)
     supported = fields["signal_kind"] != SignalKind.OTHER
     before_a, before_kw = limits.limits_now(ven.node, now)
+    opt, opt_source = _opt_by_rule(ven, fields) if supported else (Opt.OUT, OptSource.UNSUPPORTED)
     event = DemandResponseEvent(
         ven=ven,
         event_id=message.event_id[:200],
-        opt=ven.default_opt if supported else Opt.OUT,
-        opt_source=OptSource.DEFAULT if supported else OptSource.UNSUPPORTED,
+        opt=opt,
+        opt_source=opt_source,
         offset_seconds=(
             secrets.randbelow(fields["start_after_seconds"] + 1) if ven.randomize else 0
         ),
@@ -357,14 +361,29 @@ def _event_new(ven: Ven, message: openadr.EventMessage, now: datetime) -> Demand
 def _event_modified(
     event: DemandResponseEvent, message: openadr.EventMessage, now: datetime
 ) -> None:
-    for name, value in _fields(message).items():
+    fields = _fields(message)
+    for name, value in fields.items():
         setattr(event, name, value)
+    if event.opt_source in (OptSource.DEFAULT, OptSource.RULE):
+        # nobody chose: the rules decide again (the event may now be longer, or moved)
+        event.opt, event.opt_source = _opt_by_rule(event.ven, fields)
     if event.start_after_seconds < event.offset_seconds:
         event.offset_seconds = event.start_after_seconds
     _set_target(event)
     event.full_clean()
     event.save()
     _node_limits_build(event, now)
+
+
+def _opt_by_rule(ven: Ven, fields: dict[str, Any]) -> tuple[str, str]:
+    ends_at = fields["ends_at"]
+    return rules.default_opt(
+        default=ven.default_opt,
+        over_minutes=ven.opt_out_over_minutes,
+        days=ven.opt_out_days,
+        starts_local=fields["starts_at"].astimezone(ZoneInfo(ven.site.timezone)),
+        duration=(ends_at - fields["starts_at"]) if ends_at else None,
+    )
 
 
 def _target(event: DemandResponseEvent, value, before: mapping.Target) -> mapping.Target:

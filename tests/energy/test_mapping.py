@@ -151,3 +151,25 @@ def test_each_part_has_its_own_step_ramp_into_the_first_recover_from_the_last():
         (31 * minute, Decimal("60.0")),
         (32 * minute, Decimal("80.0")),
     ]
+
+
+def test_default_rules_opt_out_of_long_events_and_chosen_days():
+    from apps.energy.rules import default_opt, mask_of
+
+    monday = datetime(2026, 12, 7, 17, 0, tzinfo=UTC)  # a Monday
+    weekend = mask_of([5, 6])
+    assert weekend == 96
+
+    def opt(default="optIn", over=None, days=0, start=monday, duration=timedelta(hours=2)):
+        return default_opt(
+            default=default, over_minutes=over, days=days, starts_local=start, duration=duration
+        )
+
+    assert opt() == ("optIn", "default")
+    assert opt(over=120) == ("optIn", "default")  # exactly the limit: taken
+    assert opt(over=119) == ("optOut", "rule")
+    assert opt(over=600, duration=None) == ("optOut", "rule")  # open-ended counts as longer
+    assert opt(days=weekend) == ("optIn", "default")
+    assert opt(days=weekend, start=monday + timedelta(days=5)) == ("optOut", "rule")  # Saturday
+    assert opt(days=mask_of([0])) == ("optOut", "rule")
+    assert opt(default="optOut") == ("optOut", "default")

@@ -377,3 +377,22 @@ def test_a_group_ven_applies_each_event_to_every_site(garage, annex, vtn, monkey
     poll(ven)
     later = timezone.now() + timedelta(seconds=1)
     assert (limit_a_at(garage, later), annex_a_at(annex, later)) == (Decimal("100"), Decimal("25"))
+
+
+def test_a_rule_opts_out_of_long_events_and_the_vtn_hears_it(garage, vtn):
+    ven = ven_for(garage, vtn, unique(), opt_out_over_minutes=30)
+    poll(ven)
+    ven.refresh_from_db()
+    short = vtn.add_event(ven_id=ven.ven_id, payload=2, starts_in=0, duration=600)
+    long = vtn.add_event(ven_id=ven.ven_id, payload=2, starts_in=0, duration=3600)
+    poll(ven)
+
+    taken = DemandResponseEvent.objects.get(ven=ven, event_id=short)
+    refused = DemandResponseEvent.objects.get(ven=ven, event_id=long)
+    assert (taken.opt, taken.opt_source) == (Opt.IN, OptSource.DEFAULT)
+    assert (refused.opt, refused.opt_source) == (Opt.OUT, OptSource.RULE)
+    assert in_force(taken.reference) and not in_force(refused.reference)
+    assert opts(vtn, short) == [Opt.IN] and opts(vtn, long) == [Opt.OUT]
+    # A site admin may still take part in the long one.
+    services.event_opt_set(event=refused, opt=Opt.IN)
+    assert in_force(refused.reference)

@@ -80,11 +80,18 @@ def test_a_site_admin_creates_a_ven_with_uploaded_certificates(personas, client_
     assert entry.changes["client_key_pem"] == [None, "(set)"]
     assert key.splitlines()[1] not in str(entry.changes)
 
-    # Edited without new files: the key and certificates stay.
-    response = client.post(reverse("energy:ven_edit", args=[ven.pk]), fields(garage, name="DR 2"))
+    # Edited without new files: the key and certificates stay. Rules: weekends, over 2 h.
+    response = client.post(
+        reverse("energy:ven_edit", args=[ven.pk]),
+        fields(garage, name="DR 2", opt_out_days=["5", "6"], opt_out_over_minutes="120"),
+    )
     assert response.status_code == 302
     ven.refresh_from_db()
     assert ven.name == "DR 2" and ven.has_client_key and ven.client_cert_pem
+    assert (ven.opt_out_days, ven.opt_out_over_minutes) == (96, 120)
+    page = client.get(reverse("energy:ven_edit", args=[ven.pk]))
+    assert page.context["form"].initial["opt_out_days"] == [5, 6]
+    assert page.content.decode().count("checked") >= 2
 
 
 def test_a_key_of_another_certificate_is_refused_on_its_field(personas, client_for, garage, pems):

@@ -47,6 +47,8 @@ class VenSerializer(serializers.ModelSerializer):
             "vtn_fingerprint",
             "poll_seconds",
             "default_opt",
+            "opt_out_over_minutes",
+            "opt_out_days",
             "level_1_percent",
             "level_2_percent",
             "level_3_percent",
@@ -92,6 +94,13 @@ class VenUpdateSerializer(serializers.Serializer):
     vtn_fingerprint = serializers.CharField(max_length=64, required=False, allow_blank=True)
     poll_seconds = serializers.IntegerField(min_value=5, required=False)
     default_opt = serializers.ChoiceField(choices=Opt.choices, required=False)
+    opt_out_over_minutes = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    opt_out_days = serializers.IntegerField(
+        min_value=0,
+        max_value=127,
+        required=False,
+        help_text=_("Bit mask of days (site time): Monday = 1, Tuesday = 2 ... Sunday = 64."),
+    )
     level_1_percent = serializers.DecimalField(5, 2, required=False)
     level_2_percent = serializers.DecimalField(5, 2, required=False)
     level_3_percent = serializers.DecimalField(5, 2, required=False)
