@@ -6,7 +6,7 @@ from .models import DemandResponseEvent, Ven
 @admin.register(Ven)
 class VenAdmin(admin.ModelAdmin):
     list_display = ("name", "site", "ven_name", "vtn_url", "last_outcome", "last_poll_at")
-    exclude = ("client_key_pem",)
+    exclude = ("client_key_encrypted",)  # never shown, even encrypted
 
 
 @admin.register(DemandResponseEvent)

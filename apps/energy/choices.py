@@ -21,6 +21,7 @@ class Opt(models.TextChoices):
 class OptSource(models.TextChoices):
     DEFAULT = "default", _("The VEN's default rule")
     PERSON = "person", _("Chosen by a site admin")
+    RULE = "rule", _("A rule of the VEN (length or day)")
     UNSUPPORTED = "unsupported", _("Signal not supported")
 
 

@@ -39,6 +39,18 @@ def limits_now(node: PowerNode, now: datetime) -> tuple[Decimal | None, Decimal 
     return power_selectors.node_limits_now(node, now, ZoneInfo(node.site.timezone))
 
 
+def capacity_kw(node: PowerNode, limit_a: Decimal | None, limit_kw: Decimal | None):
+    """What the node can take in kW under these limits: its kW limit, or its amps per line
+    times its voltage and number of lines, whichever is lower; None when neither is known."""
+    values = []
+    if limit_kw is not None:
+        values.append(limit_kw)
+    if limit_a is not None:
+        lines = max(1, len(node.lines) // 2)  # "L1L2L3" -> 3
+        values.append(limit_a * node.voltage_v * lines / 1000)
+    return min(values) if values else None
+
+
 def override_create(**fields) -> LimitOverride:
     return power_services.limit_override_create(**fields)
 

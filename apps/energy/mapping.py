@@ -12,6 +12,9 @@ Rules (OpenADR 2.0b event model, as chargegrid applies it):
   level 0 asks for nothing. A LOAD_DISPATCH setpoint or LOAD_CONTROL
   x-loadControlCapacity/x-loadControlSetpoint in kW is a kW limit (the node's kW limit
   if lower still applies: the lowest limit wins in power).
+- Several intervals: each interval's payload is the target for that interval's period only
+  (a separate step each, so each applies at its own start); ramp-up leads into the first
+  interval that asks for something, recovery follows the last one.
 - Ramp-up (``x-eiRampUp``): the limit goes down in ``RAMP_STEPS - 1`` equal steps during the
   ramp-up period *before* the start (1/4, 2/4, 3/4 of the way), reaching the target at the
   start. Recovery (``x-eiRecovery``): it comes back up in as many steps after the end. A step needs the
@@ -90,6 +93,15 @@ def _part(limit: Decimal | None, percent: Decimal, unit: Decimal) -> Decimal | N
     return None if limit is None else (limit * percent).quantize(unit, rounding=ROUND_DOWN)
 
 
+@dataclass(frozen=True)
+class Part:
+    """One interval of an event: its own period and target (multi-interval events)."""
+
+    starts_at: datetime
+    ends_at: datetime
+    target: Target
+
+
 def steps_for(
     *,
     target: Target,
@@ -99,25 +111,41 @@ def steps_for(
     ramp_up: timedelta,
     recovery: timedelta,
 ) -> list[Step]:
-    """The limits over time: ramp-down steps before ``starts_at``, the target until
-    ``ends_at``, recovery steps after (``starts_at``/``ends_at`` already randomised)."""
-    if target.empty or ends_at <= starts_at:
+    """The limits over time of a one-interval event (see ``steps_for_parts``)."""
+    return steps_for_parts(
+        parts=[Part(starts_at, ends_at, target)], before=before, ramp_up=ramp_up, recovery=recovery
+    )
+
+
+def steps_for_parts(
+    *, parts: list[Part], before: Target, ramp_up: timedelta, recovery: timedelta
+) -> list[Step]:
+    """The limits over time: each interval's own target for its own period (applied at its
+    start), ramp-down steps before the first interval that asks for something, recovery steps
+    after the last one (periods already randomised). An interval that asks for nothing
+    (level 0) leaves the node alone for its period."""
+    parts = sorted(
+        (part for part in parts if not part.target.empty and part.ends_at > part.starts_at),
+        key=lambda part: part.starts_at,
+    )
+    if not parts:
         return []
+    first, last = parts[0], parts[-1]
     steps = []
     if ramp_up > timedelta(0):
         width = ramp_up / (RAMP_STEPS - 1)
         for i in range(1, RAMP_STEPS):
-            begin = starts_at - ramp_up + width * (i - 1)
-            steps.append(
-                Step(begin, begin + width, *_between(before, target, Decimal(i) / RAMP_STEPS))
-            )
-    steps.append(Step(starts_at, ends_at, target.limit_a, target.limit_kw))
+            begin = first.starts_at - ramp_up + width * (i - 1)
+            share = Decimal(i) / RAMP_STEPS
+            steps.append(Step(begin, begin + width, *_between(before, first.target, share)))
+    for part in parts:
+        steps.append(Step(part.starts_at, part.ends_at, part.target.limit_a, part.target.limit_kw))
     if recovery > timedelta(0):
         width = recovery / (RAMP_STEPS - 1)
         for i in range(1, RAMP_STEPS):
-            begin = ends_at + width * (i - 1)
+            begin = last.ends_at + width * (i - 1)
             share = Decimal(RAMP_STEPS - i) / RAMP_STEPS  # of the way down, still
-            steps.append(Step(begin, begin + width, *_between(before, target, share)))
+            steps.append(Step(begin, begin + width, *_between(before, last.target, share)))
     # A step without any limit (no "before" to ramp from) is dropped.
     return [step for step in steps if step.limit_a is not None or step.limit_kw is not None]
 

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from apps.core.scoping import RestrictedManager
 
+from . import keys, pem
 from .choices import EventStatus, Opt, OptSource, PollOutcome, SignalKind
 
 PERCENT = [MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))]
@@ -40,7 +41,9 @@ class Ven(models.Model):
     # TLS client certificate (its key is a secret: never shown back by the API or the portal)
     # and the VTN's: its CA for the TLS connection, its certificate fingerprint for signatures.
     client_cert_pem = models.TextField(_("client certificate (PEM)"), blank=True)
-    client_key_pem = models.TextField(_("client private key (PEM)"), blank=True)
+    # The private key, encrypted (Fernet, keys derived from ENERGY_SECRET_KEYS: apps/energy/keys.py);
+    # read and written in clear through ``client_key_pem`` only.
+    client_key_encrypted = models.TextField(blank=True, editable=False)
     vtn_ca_pem = models.TextField(_("VTN CA certificate (PEM)"), blank=True)
     vtn_fingerprint = models.CharField(_("VTN certificate fingerprint"), max_length=64, blank=True)
     poll_seconds = models.PositiveIntegerField(
@@ -48,6 +51,21 @@ class Ven(models.Model):
     )
     default_opt = models.CharField(
         _("new events"), max_length=8, choices=Opt.choices, default=Opt.IN
+    )
+    opt_out_over_minutes = models.PositiveIntegerField(
+        _("opt out of events longer than (minutes)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Empty: any length. Open-ended events count as longer."),
+    )
+    opt_out_days = models.PositiveSmallIntegerField(
+        _("opt out of events starting on"),
+        default=0,
+        validators=[MaxValueValidator(127)],
+        help_text=_(
+            "Days of the week (site time), bit mask: Monday = 1, Tuesday = 2 ... Sunday = 64."
+        ),
     )
     level_1_percent = models.DecimalField(
         _("limit at level 1 (% of the node's limit)"),
@@ -103,7 +121,7 @@ class Ven(models.Model):
     def clean(self) -> None:
         if self.node_id and self.site_id and self.node.site_id != self.site_id:
             raise ValidationError({"node": _("The node must belong to the VEN's site.")})
-        if bool(self.client_cert_pem) != bool(self.client_key_pem):
+        if bool(self.client_cert_pem) != self.has_client_key:
             raise ValidationError(
                 _("A client certificate and its private key go together: give both or neither.")
             )
@@ -111,8 +129,27 @@ class Ven(models.Model):
             raise ValidationError(
                 {"vtn_ca_pem": _("With a client certificate, give the VTN's CA certificate.")}
             )
+        if self.client_cert_pem or self.vtn_ca_pem or self.has_client_key:
+            try:
+                key_pem = self.client_key_pem
+            except keys.KeyUnavailable as error:
+                raise ValidationError({"client_key_pem": str(error)}) from error
+            pem.check(cert_pem=self.client_cert_pem, key_pem=key_pem, ca_pem=self.vtn_ca_pem)
         if not (self.level_1_percent >= self.level_2_percent >= self.level_3_percent):
             raise ValidationError(_("Higher signal levels must not allow more power."))
+
+    @property
+    def client_key_pem(self) -> str:
+        """The private key in clear (decrypted on each read; raises ``keys.KeyUnavailable``)."""
+        return keys.decrypt(self.client_key_encrypted)
+
+    @client_key_pem.setter
+    def client_key_pem(self, value: str) -> None:
+        self.client_key_encrypted = keys.encrypt(value or "")
+
+    @property
+    def has_client_key(self) -> bool:
+        return bool(self.client_key_encrypted)
 
     @property
     def uses_tls(self) -> bool:
@@ -140,6 +177,14 @@ class DemandResponseEvent(models.Model):
     starts_at = models.DateTimeField(help_text=_("dtstart as the VTN sent it"))
     ends_at = models.DateTimeField(
         null=True, blank=True, help_text=_("dtstart + duration; empty for an open-ended event")
+    )
+    intervals = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_(
+            "The signal's intervals: start (seconds after dtstart), duration (s, 0: open) and "
+            "payload, each followed for its own period."
+        ),
     )
     ramp_up_seconds = models.PositiveIntegerField(default=0)
     recovery_seconds = models.PositiveIntegerField(default=0)
@@ -184,3 +229,56 @@ class DemandResponseEvent(models.Model):
         return self.response_required and (
             self.reported_opt != self.opt or self.reported_modification != self.modification_number
         )
+
+
+class VenMember(models.Model):
+    """A further node (usually another site's supply) a VEN's events apply to: one registration
+    at the VTN for a group of sites. The VEN's own ``node`` is always the first member."""
+
+    ven = models.ForeignKey(Ven, on_delete=models.CASCADE, related_name="members")
+    node = models.ForeignKey("power.PowerNode", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedManager()
+    scope_site_path = "ven__site"
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["ven", "node"], name="energy_ven_member_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ven}: {self.node}"
+
+
+class EventNodeLimit(models.Model):
+    """What one event does to one node of its VEN (a group VEN has several): the node's limits
+    before, its share of a kW target, and the most demanding limit it gets during the event."""
+
+    event = models.ForeignKey(
+        DemandResponseEvent, on_delete=models.CASCADE, related_name="node_limits"
+    )
+    node = models.ForeignKey("power.PowerNode", on_delete=models.CASCADE, related_name="+")
+    share = models.DecimalField(
+        max_digits=7,
+        decimal_places=6,
+        default=Decimal("1"),
+        help_text=_("This node's part of a kW target (by capacity before the event)."),
+    )
+    limit_before_a = models.DecimalField(max_digits=8, decimal_places=1, null=True, blank=True)
+    limit_before_kw = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
+    limit_a = models.DecimalField(max_digits=8, decimal_places=1, null=True, blank=True)
+    limit_kw = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
+
+    objects = RestrictedManager()
+    scope_site_path = "event__ven__site"
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "node"], name="energy_event_node_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} on {self.node}"

@@ -65,6 +65,8 @@ class EventMessage:
     recovery: timedelta
     start_after: timedelta
     response_required: bool
+    # Each interval of the signal: (offset from starts_at, duration (0: open-ended), payload).
+    intervals: tuple[tuple[timedelta, timedelta, Decimal | None], ...] = ()
 
 
 @dataclass
@@ -160,10 +162,8 @@ def parse_event(raw: dict[str, Any]) -> EventMessage:
     period = raw["active_period"]
     signals = raw.get("event_signals") or [{}]
     signal = signals[0]
-    values = [
-        _payload(interval.get("signal_payload")) for interval in signal.get("intervals") or []
-    ]
-    values = [value for value in values if value is not None]
+    intervals = _intervals(signal.get("intervals") or [], period["dtstart"])
+    values = [value for _offset, _duration, value in intervals if value is not None]
     name, kind = signal.get("signal_name", ""), signal.get("signal_type", "")
     if values:
         # levels: the highest is the most demanding; kW targets: the lowest
@@ -186,7 +186,23 @@ def parse_event(raw: dict[str, Any]) -> EventMessage:
         recovery=_seconds(period.get("recovery", period.get("recovery_period"))),
         start_after=_seconds(tolerance),
         response_required=raw.get("response_required", "always") == "always",
+        intervals=intervals,
     )
+
+
+def _intervals(raw: list[dict[str, Any]], dtstart: datetime) -> tuple:
+    """(offset from the event's dtstart, duration, payload) per interval. An interval's start
+    is its own ``dtstart`` when the VTN sends one (openleadr does), else the end of the one
+    before it (the 2.0b rule: intervals follow each other from the active period's start)."""
+    result = []
+    offset = timedelta(0)
+    for interval in raw:  # in the order sent (the 2.0b order of the intervals)
+        if isinstance(interval.get("dtstart"), datetime):
+            offset = interval["dtstart"] - dtstart
+        duration = _seconds(interval.get("duration"))
+        result.append((offset, duration, _payload(interval.get("signal_payload"))))
+        offset += duration
+    return tuple(sorted(result, key=lambda item: item[0]))
 
 
 async def fetch(connection: Connection) -> Fetched:

@@ -58,22 +58,26 @@ def energy_shifted_wh(
         if event.opt != Opt.IN or start > now:
             continue
         end = min(now, event.ends_at + offset) if event.ends_at else now
-        spans[event.pk] = (event.ven.node_id, start, end)
+        nodes = {row.node_id for row in event.node_limits.all()} or {event.ven.node_id}
+        spans[event.pk] = (nodes, start, end)
     result: dict[int, int | None] = {event.pk: None for event in events}
     if not spans:
         return result
     rows = node_history_many(
-        {node for node, _start, _end in spans.values()},
-        min(start for _node, start, _end in spans.values()) - BASELINE,
-        max(end for _node, _start, end in spans.values()),
+        set().union(*(nodes for nodes, _start, _end in spans.values())),
+        min(start for _nodes, start, _end in spans.values()) - BASELINE,
+        max(end for _nodes, _start, end in spans.values()),
     )
-    for pk, (node, start, end) in spans.items():
-        mine = [row for row in rows if row.node_id == node and row.samples]
-        before = [row for row in mine if start - BASELINE <= row.start < start]
+    for pk, (nodes, start, end) in spans.items():
+        drawn: dict = {}  # interval start -> W drawn by the chargers of the event's nodes
+        for row in rows:
+            if row.node_id in nodes and row.samples:
+                drawn[row.start] = drawn.get(row.start, 0.0) + row.drawn_w_sum / row.samples
+        before = [watts for at, watts in drawn.items() if start - BASELINE <= at < start]
         if not before:
             continue
-        baseline = sum(row.drawn_w_sum / row.samples for row in before) / len(before)
-        during = [row for row in mine if start <= row.start < end]
-        shifted = sum(max(0.0, baseline - row.drawn_w_sum / row.samples) for row in during)
+        baseline = sum(before) / len(before)
+        during = [watts for at, watts in drawn.items() if start <= at < end]
+        shifted = sum(max(0.0, baseline - watts) for watts in during)
         result[pk] = int(shifted * QUARTER_HOUR)
     return result

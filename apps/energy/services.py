@@ -14,7 +14,9 @@ import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -23,9 +25,9 @@ from django.utils import timezone
 
 from apps.stations.models import Site
 
-from . import limits, mapping, openadr
+from . import keys, limits, mapping, openadr, rules
 from .choices import EventStatus, Opt, OptSource, PollOutcome, SignalKind
-from .models import DemandResponseEvent, Ven
+from .models import DemandResponseEvent, EventNodeLimit, Ven, VenMember
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +49,8 @@ VEN_FIELDS = (
     "vtn_fingerprint",
     "poll_seconds",
     "default_opt",
+    "opt_out_over_minutes",
+    "opt_out_days",
     "level_1_percent",
     "level_2_percent",
     "level_3_percent",
@@ -61,35 +65,60 @@ IDENTITY_FIELDS = {"vtn_url", "ven_name", "ven_id", "client_cert_pem", "client_k
 
 @transaction.atomic
 def ven_create(
-    *, site: Site, node: limits.PowerNode, name: str, vtn_url: str, ven_name: str, **fields
+    *,
+    site: Site,
+    node: limits.PowerNode,
+    name: str,
+    vtn_url: str,
+    ven_name: str,
+    member_nodes=(),
+    **fields,
 ):
+    """A VEN for ``site`` lowering ``node``; ``member_nodes`` (other sites' nodes) make it the
+    VEN of a group of sites: one registration, each event applied to every node."""
     unknown = set(fields) - set(VEN_FIELDS)
     if unknown:
         raise ValueError(f"Not VEN settings: {', '.join(sorted(unknown))}")
     ven = Ven(site=site, node=node, name=name, vtn_url=vtn_url, ven_name=ven_name, **fields)
     ven.full_clean()
     ven.save()
+    _members_set(ven, member_nodes, timezone.now())
     return ven
 
 
 @transaction.atomic
-def ven_update(*, ven: Ven, **fields: Any) -> Ven:
-    """Change a VEN; a new VTN, name or certificate means registering again."""
+def ven_update(*, ven: Ven, member_nodes=None, **fields: Any) -> Ven:
+    """Change a VEN; a new VTN, name or certificate means registering again. A new node or
+    set of member nodes re-plans the events that have not ended."""
     unknown = set(fields) - set(VEN_FIELDS)
     if unknown:
         raise ValueError(f"Not VEN settings: {', '.join(sorted(unknown))}")
-    if any(
-        getattr(ven, name) != value for name, value in fields.items() if name in IDENTITY_FIELDS
-    ):
+    if any(_changed(ven, name, value) for name, value in fields.items() if name in IDENTITY_FIELDS):
         ven.registration_id = ""
         ven.registered_at = None
+    node_before = ven.node_id
     for name, value in fields.items():
         setattr(ven, name, value)
     ven.full_clean()
     ven.save()
+    now = timezone.now()
+    if member_nodes is not None:
+        _members_set(ven, member_nodes, now)
+    if ven.node_id != node_before:
+        ven.members.filter(node_id=ven.node_id).delete()
+        for event in ven.events.exclude(status__in=ENDED):
+            _node_limits_build(event, now)
+            _sync_limits(event, now)
     if not ven.is_active:
-        _withdraw_all(ven, timezone.now())
+        _withdraw_all(ven, now)
     return ven
+
+
+def _changed(ven: Ven, name: str, value: Any) -> bool:
+    try:
+        return getattr(ven, name) != value
+    except keys.KeyUnavailable:  # an unreadable key replaced by a new one
+        return True
 
 
 @transaction.atomic
@@ -161,7 +190,12 @@ def ven_poll(
         return None
     result = PollResult(ven.pk)
     try:
-        fetched = asyncio.run(fetch(_connection(ven)))
+        connection = _connection(ven)
+    except keys.KeyUnavailable as error:
+        _poll_failed(ven, now, str(error), result)
+        return result
+    try:
+        fetched = asyncio.run(fetch(connection))
     except openadr.Unreachable as error:
         _poll_failed(ven, now, str(error), result)
         _rebalance_at_boundaries(ven, ven.last_poll_at, now)
@@ -227,8 +261,13 @@ def _rebalance_at_boundaries(ven: Ven, previous_poll: datetime | None, now: date
     rather than at power's next periodic rebalance (so the delay is one poll period)."""
     since = (previous_poll or now - timedelta(seconds=ven.poll_seconds)) - timedelta(seconds=1)
     source = limits.LimitSource.DEMAND_RESPONSE
-    if limits.crossed(node_id=ven.node_id, source=source, since=since, until=now):
-        limits.rebalance_soon(ven.site_id)
+    sites = []
+    for node in ven_nodes(ven):
+        crossed = limits.crossed(node_id=node.pk, source=source, since=since, until=now)
+        if crossed and node.site_id not in sites:
+            sites.append(node.site_id)
+    for site_id in sites:
+        limits.rebalance_soon(site_id)
 
 
 # --- Events ---------------------------------------------------------------------------------
@@ -248,7 +287,7 @@ def events_apply(*, ven: Ven, messages: list[openadr.EventMessage], now: datetim
         elif event.modification_number != message.modification_number or (
             event.status != message.status
         ):
-            _event_modified(event, message)
+            _event_modified(event, message, now)
             changed.append(message.event_id)
         elif event.ends_at is None and event.status not in ENDED:
             changed.append(message.event_id)  # open-ended: its lease moves on
@@ -279,6 +318,14 @@ def _fields(message: openadr.EventMessage) -> dict[str, Any]:
         "target_kw": message.value if kind == SignalKind.KW_TARGET else None,
         "starts_at": message.starts_at,
         "ends_at": message.starts_at + message.duration if message.duration else None,
+        "intervals": [
+            {
+                "start": int(offset.total_seconds()),
+                "duration": int(duration.total_seconds()),
+                "value": None if value is None else str(value),
+            }
+            for offset, duration, value in message.intervals
+        ],
         "ramp_up_seconds": int(message.ramp_up.total_seconds()),
         "recovery_seconds": int(message.recovery.total_seconds()),
         "start_after_seconds": int(message.start_after.total_seconds()),
@@ -290,11 +337,12 @@ def _event_new(ven: Ven, message: openadr.EventMessage, now: datetime) -> Demand
     fields = _fields(message)
     supported = fields["signal_kind"] != SignalKind.OTHER
     before_a, before_kw = limits.limits_now(ven.node, now)
+    opt, opt_source = _opt_by_rule(ven, fields) if supported else (Opt.OUT, OptSource.UNSUPPORTED)
     event = DemandResponseEvent(
         ven=ven,
         event_id=message.event_id[:200],
-        opt=ven.default_opt if supported else Opt.OUT,
-        opt_source=OptSource.DEFAULT if supported else OptSource.UNSUPPORTED,
+        opt=opt,
+        opt_source=opt_source,
         offset_seconds=(
             secrets.randbelow(fields["start_after_seconds"] + 1) if ven.randomize else 0
         ),
@@ -306,64 +354,185 @@ def _event_new(ven: Ven, message: openadr.EventMessage, now: datetime) -> Demand
     _set_target(event)
     event.full_clean()
     event.save()
+    _node_limits_build(event, now)
     return event
 
 
-def _event_modified(event: DemandResponseEvent, message: openadr.EventMessage) -> None:
-    for name, value in _fields(message).items():
+def _event_modified(
+    event: DemandResponseEvent, message: openadr.EventMessage, now: datetime
+) -> None:
+    fields = _fields(message)
+    for name, value in fields.items():
         setattr(event, name, value)
+    if event.opt_source in (OptSource.DEFAULT, OptSource.RULE):
+        # nobody chose: the rules decide again (the event may now be longer, or moved)
+        event.opt, event.opt_source = _opt_by_rule(event.ven, fields)
     if event.start_after_seconds < event.offset_seconds:
         event.offset_seconds = event.start_after_seconds
     _set_target(event)
     event.full_clean()
     event.save()
+    _node_limits_build(event, now)
+
+
+def _opt_by_rule(ven: Ven, fields: dict[str, Any]) -> tuple[str, str]:
+    ends_at = fields["ends_at"]
+    return rules.default_opt(
+        default=ven.default_opt,
+        over_minutes=ven.opt_out_over_minutes,
+        days=ven.opt_out_days,
+        starts_local=fields["starts_at"].astimezone(ZoneInfo(ven.site.timezone)),
+        duration=(ends_at - fields["starts_at"]) if ends_at else None,
+    )
+
+
+def _target(event: DemandResponseEvent, value, before: mapping.Target) -> mapping.Target:
+    ven = event.ven
+    return mapping.target_for(
+        kind=event.signal_kind,
+        value=value,
+        percents=(ven.level_1_percent, ven.level_2_percent, ven.level_3_percent),
+        node_limit_a=before.limit_a,
+        node_limit_kw=before.limit_kw,
+    )
+
+
+def _event_value(event: DemandResponseEvent):
+    return event.level if event.signal_kind == SignalKind.LEVEL else event.target_kw
 
 
 def _set_target(event: DemandResponseEvent) -> None:
-    ven = event.ven
-    target = mapping.target_for(
-        kind=event.signal_kind,
-        value=event.level if event.signal_kind == SignalKind.LEVEL else event.target_kw,
-        percents=(ven.level_1_percent, ven.level_2_percent, ven.level_3_percent),
-        node_limit_a=event.limit_before_a,
-        node_limit_kw=event.limit_before_kw,
-    )
+    """The event's most demanding limit on the VEN's own node, for the whole target (what the
+    portal and API show as "during"; a group's nodes each have theirs in ``node_limits``)."""
+    before = mapping.Target(event.limit_before_a, event.limit_before_kw)
+    target = _target(event, _event_value(event), before)
     event.limit_a, event.limit_kw = target.limit_a, target.limit_kw
 
 
-def planned_steps(event: DemandResponseEvent, now: datetime) -> list[mapping.Step]:
-    """The limits this event should put on its node (none when it is not taking place)."""
+# --- A VEN for a group of sites: each node's part of an event ------------------------------------
+
+
+def ven_nodes(ven: Ven) -> list[limits.PowerNode]:
+    """The nodes a VEN's events apply to: its own, then its members' (other sites')."""
+    members = [member.node for member in ven.members.select_related("node", "node__site")]
+    return [ven.node, *[node for node in members if node.pk != ven.node_id]]
+
+
+def _shares(befores: dict[int, tuple], nodes: dict[int, limits.PowerNode]) -> dict[int, Decimal]:
+    """How a kW target is split between the nodes: in proportion to what each could take
+    before the event (its kW limit, or amps x volts x lines); equally when one is unknown."""
+    capacities = {
+        pk: limits.capacity_kw(nodes[pk], amps, kilowatts)
+        for pk, (amps, kilowatts) in befores.items()
+    }
+    total = sum((value for value in capacities.values() if value), Decimal(0))
+    if any(value is None for value in capacities.values()) or total <= 0:
+        equal = (Decimal(1) / len(befores)).quantize(SHARE, rounding=ROUND_DOWN)
+        return dict.fromkeys(befores, equal)
+    return {
+        pk: (value / total).quantize(SHARE, rounding=ROUND_DOWN) for pk, value in capacities.items()
+    }
+
+
+SHARE = Decimal("0.000001")
+
+
+def _node_target(event: DemandResponseEvent, row: EventNodeLimit, value) -> mapping.Target:
+    if event.signal_kind == SignalKind.KW_TARGET and value is not None:
+        value = value * row.share
+    return _target(event, value, mapping.Target(row.limit_before_a, row.limit_before_kw))
+
+
+def _node_limits_build(event: DemandResponseEvent, now: datetime) -> None:
+    """One row per node of the VEN: its limits before (kept once known), its share of a kW
+    target, its most demanding limit during the event. Nodes that left the group lose theirs."""
+    nodes = {node.pk: node for node in ven_nodes(event.ven)}
+    rows = {row.node_id: row for row in event.node_limits.all()}
+    EventNodeLimit.objects.filter(event=event).exclude(node_id__in=nodes).delete()
+    befores = {}
+    for pk, node in nodes.items():
+        if pk in rows:
+            befores[pk] = (rows[pk].limit_before_a, rows[pk].limit_before_kw)
+        elif pk == event.ven.node_id and not rows:  # a new event: just read from this node
+            befores[pk] = (event.limit_before_a, event.limit_before_kw)
+        else:
+            befores[pk] = limits.limits_now(node, now)
+    shares = _shares(befores, nodes)
+    for pk, (before_a, before_kw) in befores.items():
+        row = rows.get(pk) or EventNodeLimit(event=event, node=nodes[pk])
+        row.limit_before_a, row.limit_before_kw, row.share = before_a, before_kw, shares[pk]
+        target = _node_target(event, row, _event_value(event))
+        row.limit_a, row.limit_kw = target.limit_a, target.limit_kw
+        row.save()
+
+
+def event_parts(
+    event: DemandResponseEvent, now: datetime, row: EventNodeLimit
+) -> list[mapping.Part]:
+    """Each interval of the event with its own period (randomised) and the node's target in
+    it; an event without intervals (an older record) is one part with the node's target."""
+    offset = timedelta(seconds=event.offset_seconds)
+    starts_at = event.starts_at + offset
+    ends_at = event.ends_at + offset if event.ends_at else now + OPEN_EVENT_LEASE
+    if not event.intervals:
+        return [mapping.Part(starts_at, ends_at, mapping.Target(row.limit_a, row.limit_kw))]
+    parts = []
+    for interval in event.intervals:
+        begin = starts_at + timedelta(seconds=interval["start"])
+        end = begin + timedelta(seconds=interval["duration"]) if interval["duration"] else ends_at
+        value = None if interval.get("value") is None else Decimal(interval["value"])
+        parts.append(mapping.Part(begin, min(end, ends_at), _node_target(event, row, value)))
+    return parts
+
+
+def planned_steps(
+    event: DemandResponseEvent, now: datetime, row: EventNodeLimit
+) -> list[mapping.Step]:
+    """The limits this event should put on one node (none when it is not taking place)."""
     if event.opt != Opt.IN or event.status in ENDED or event.ven_id is None:
         return []
-    offset = timedelta(seconds=event.offset_seconds)
-    ends_at = event.ends_at + offset if event.ends_at else now + OPEN_EVENT_LEASE
-    return mapping.steps_for(
-        target=mapping.Target(event.limit_a, event.limit_kw),
-        before=mapping.Target(event.limit_before_a, event.limit_before_kw),
-        starts_at=event.starts_at + offset,
-        ends_at=ends_at,
+    return mapping.steps_for_parts(
+        parts=event_parts(event, now, row),
+        before=mapping.Target(row.limit_before_a, row.limit_before_kw),
         ramp_up=timedelta(seconds=event.ramp_up_seconds),
         recovery=timedelta(seconds=event.recovery_seconds),
     )
 
 
 def _sync_limits(event: DemandResponseEvent, now: datetime) -> None:
-    """Replace the event's overrides by what it asks for from now on (past steps stay as
-    the record of what happened)."""
+    """Replace the event's overrides, on every node of its VEN, by what it asks for from now
+    on (past steps stay as the record of what happened)."""
     limits.withdraw(reference=event.reference, at=now)
-    for step in planned_steps(event, now):
-        if step.ends_at <= now:
-            continue
-        limits.override_create(
-            node=event.ven.node,
-            source=limits.LimitSource.DEMAND_RESPONSE,
-            limit_a=step.limit_a,
-            limit_kw=step.limit_kw,
-            starts_at=max(step.starts_at, now),
-            ends_at=step.ends_at,
-            reference=event.reference,
-            note=f"OpenADR {event.ven.ven_name}: {event.event_id}"[:255],
-        )
+    for row in event.node_limits.select_related("node"):
+        for step in planned_steps(event, now, row):
+            if step.ends_at <= now:
+                continue
+            limits.override_create(
+                node=row.node,
+                source=limits.LimitSource.DEMAND_RESPONSE,
+                limit_a=step.limit_a,
+                limit_kw=step.limit_kw,
+                starts_at=max(step.starts_at, now),
+                ends_at=step.ends_at,
+                reference=event.reference,
+                note=f"OpenADR {event.ven.ven_name}: {event.event_id}"[:255],
+            )
+
+
+def _members_set(ven: Ven, nodes, now: datetime) -> None:
+    """The group's further nodes (another site's supply, usually); events that have not ended
+    are re-planned on the new set of nodes."""
+    wanted = {node.pk: node for node in nodes if node.pk != ven.node_id}
+    current = set(ven.members.values_list("node_id", flat=True))
+    if set(wanted) == current:
+        return
+    ven.members.exclude(node_id__in=wanted).delete()
+    for pk, node in wanted.items():
+        if pk not in current:
+            VenMember.objects.create(ven=ven, node=node)
+    for event in ven.events.exclude(status__in=ENDED):
+        _node_limits_build(event, now)
+        _sync_limits(event, now)
 
 
 @transaction.atomic
@@ -466,6 +635,28 @@ def bms_limits_end(*, node: limits.PowerNode, at: datetime | None = None) -> int
     return limits.withdraw_on(node=node, reference=BMS_REFERENCE, at=at or timezone.now())
 
 
+@transaction.atomic
+def bms_schedule_set(*, node: limits.PowerNode, items: list[dict], now: datetime | None = None):
+    """Replace the BMS's limits on ``node`` that have not ended by ``items`` (each with
+    ``starts_at``, ``ends_at``, ``limit_a``/``limit_kw``, ``note``; each checked as one
+    temporary limit). All or nothing: a bad item leaves the old schedule in place."""
+    now = now or timezone.now()
+    limits.withdraw_on(node=node, reference=BMS_REFERENCE, at=now)
+    made = []
+    for index, item in enumerate(sorted(items, key=lambda item: item["starts_at"])):
+        if item["ends_at"] <= now:
+            raise ValidationError({"limits": f"Item {index}: it has already ended."})
+        try:
+            made.append(
+                bms_limit_set(node=node, **{**item, "starts_at": max(item["starts_at"], now)})
+            )
+        except ValidationError as error:
+            raise ValidationError(
+                {"limits": f"Item {index}: {' '.join(error.messages)}"}
+            ) from error
+    return made  # (power rebalances the site on each change)
+
+
 def bms_load_push(*, node: limits.PowerNode, load_w: int, at: datetime | None = None) -> None:
     """The building's own load on ``node`` now (power trusts it for five minutes)."""
     limits.building_load_report(node=node, load_w=load_w, at=at or timezone.now())
@@ -475,6 +666,18 @@ def bms_load_push(*, node: limits.PowerNode, load_w: int, at: datetime | None = 
 
 TELEMETRY_R_ID = "site-load"
 TELEMETRY_BACKLOG = timedelta(days=1)  # at most this much history is sent at once
+
+
+def _group_load(ven: Ven, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
+    """(start, average W) of each 15-minute interval in [start, end): the load of the VEN's
+    node, or the sum over a group's nodes (an interval any node recorded)."""
+    totals: dict[datetime, int] = {}
+    nodes = {node.pk for node in ven_nodes(ven)}
+    for row in limits.node_history_many(nodes, start, end):
+        if row.samples:
+            load = (row.drawn_w_sum + row.base_w_sum) // row.samples
+            totals[row.start] = totals.get(row.start, 0) + load
+    return sorted(totals.items())
 
 
 def _report_requests_take(ven: Ven, raw: list[dict]) -> None:
@@ -495,7 +698,7 @@ def _telemetry(ven: Ven, now: datetime) -> int:
                 connection,
                 specifier_id=ven.report_specifier_id,
                 r_id=TELEMETRY_R_ID,
-                resource_id=ven.node.name[:100],
+                resource_id=(ven.node.name if not ven.members.exists() else ven.name)[:100],
             )
         )
         ven.reports_offered_at = now
@@ -506,11 +709,7 @@ def _telemetry(ven: Ven, now: datetime) -> int:
         return 0
     end = limits.quarter_of(now)
     start = max(ven.reported_until or end - timedelta(hours=1), end - TELEMETRY_BACKLOG)
-    intervals = [
-        (row.start, (row.drawn_w_sum + row.base_w_sum) // row.samples)
-        for row in limits.node_history(ven.node, start, end)
-        if row.samples
-    ]
+    intervals = _group_load(ven, start, end)
     if not intervals:
         return 0
     request = openadr.ReportRequest(ven.report_request_id, openadr.REPORT_GRANULARITY)
@@ -527,3 +726,17 @@ def _telemetry(ven: Ven, now: datetime) -> int:
         Ven.objects.filter(pk=ven.pk).update(reported_until=end)
         return len(intervals)
     return 0
+
+
+# --- Private keys at rest ---------------------------------------------------------------------
+
+
+def ven_keys_rotate() -> int:
+    """Re-encrypt this tenant's VEN keys under the first secret (see ``keys``); how many."""
+    done = 0
+    for ven in Ven.objects.exclude(client_key_encrypted="").only("pk", "client_key_encrypted"):
+        Ven.objects.filter(pk=ven.pk).update(
+            client_key_encrypted=keys.rotate(ven.client_key_encrypted)
+        )
+        done += 1
+    return done

@@ -349,5 +349,10 @@ SUPPORT_REPLY_DOMAIN = env.str("SUPPORT_REPLY_DOMAIN", default="")
 # Inbound webhooks are refused while no secret is set (anymail's basic auth: "user:password").
 ANYMAIL = env.json("ANYMAIL", default={})
 ANYMAIL.setdefault("WEBHOOK_SECRET", secret("ANYMAIL_WEBHOOK_SECRET", ""))
+# --- Energy (issue 18): OpenADR VEN private keys encrypted at rest (apps/energy/keys.py) ----
+# Comma-separated; the first encrypts, all decrypt (rotation). Empty: SECRET_KEY is used.
+ENERGY_SECRET_KEYS = [
+    key.strip() for key in (secret("ENERGY_SECRET_KEYS", "") or "").split(",") if key.strip()
+]
 
 from .security import *  # noqa: E402, F403  (sign-in lockout, CSP, API throttles, password reset)

@@ -227,6 +227,7 @@ TABLE: list[Endpoint] = [
     E("POST", "/api/v1/bms-nodes/{pk}/limit/", EN_BMS, target="power_node"),
     E("POST", "/api/v1/bms-nodes/{pk}/end-limits/", EN_BMS, target="power_node"),
     E("POST", "/api/v1/bms-nodes/{pk}/building-load/", EN_BMS, target="power_node"),
+    E("POST", "/api/v1/bms-nodes/{pk}/schedule/", EN_BMS, target="power_node"),  # energy
     # reports (measures from the rollups, per object in the caller's scope)
     E("GET", "/api/v1/reports/sites/", REPORTS_VIEW, rows="site"),
     E("GET", "/api/v1/reports/sites/{pk}/", REPORTS_VIEW, target="site"),

@@ -216,3 +216,21 @@ def in_force(reference: str) -> bool:
 
     live = Q(ends_at__isnull=True) | Q(ends_at__gt=timezone.now())
     return LimitOverride.objects.filter(live, reference=reference).exists()
+
+
+@pytest.fixture
+def annex(alpha):
+    """A second site (its supply: 25 A per line) for a VEN that serves a group of sites."""
+    from apps.power import services as power
+    from apps.power.choices import NodeKind
+    from tests.factories import SiteFactory
+
+    site = SiteFactory(name="DR Annex", timezone="America/Montreal")
+    supply = power.power_node_create(
+        site=site,
+        name="Annex supply",
+        kind=NodeKind.SUPPLY,
+        rating_a=Decimal("25"),
+        continuous_factor=Decimal("1.00"),
+    )
+    return Garage(site, supply)

@@ -175,3 +175,85 @@ def test_a_site_admin_adds_a_ven_and_its_private_key_is_never_answered(alpha, ga
     assert "PRIVATE KEY" not in response.content.decode()
     entry = AuditEntry.objects.get(action="energy_ven.create", object_id=str(body["id"]))
     assert "PRIVATE KEY" not in str(entry.changes)
+
+
+def test_a_group_ven_through_the_api_only_with_nodes_the_caller_manages(alpha, garage, annex):
+    from tests.core.test_panels import person
+
+    owner = User.objects.get(email="owner@alpha.test")
+    body = {
+        "site": garage.site.pk,
+        "node": garage.supply.pk,
+        "member_nodes": [annex.supply.pk],
+        "name": "Group",
+        "vtn_url": "https://vtn.test/OpenADR2/Simple/2.0b",
+        "ven_name": "group",
+    }
+    response = api_client(alpha, user=owner).post("/api/v1/energy-vens/", body, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["member_nodes"] == [annex.supply.pk]
+    # Someone who manages the garage but not the annex cannot pull the annex in.
+    garage_admin = person([garage.site], "energy.manage", "energy.view")
+    response = api_client(alpha, user=garage_admin).post(
+        "/api/v1/energy-vens/", {**body, "ven_name": "sneaky"}, format="json"
+    )
+    assert response.status_code == 400
+    assert "member_nodes" in response.json()["error"]["details"]
+
+
+def test_a_bms_replaces_its_schedule_all_or_nothing(alpha, garage, bms_key):
+    from apps.energy import services
+
+    now = timezone.now()
+    running = services.bms_limit_set(
+        node=garage.supply,
+        limit_a=Decimal("70"),
+        starts_at=now - timedelta(minutes=5),
+        ends_at=now + timedelta(hours=3),
+    )
+    client = api_client(alpha, key=bms_key)
+    url = f"/api/v1/bms-nodes/{garage.supply.pk}/schedule/"
+    hour = timedelta(hours=1)
+    plan = [
+        {
+            "limit_kw": "40",
+            "starts_at": (now + hour).isoformat(),
+            "ends_at": (now + 2 * hour).isoformat(),
+        },
+        {
+            "limit_a": "50",
+            "starts_at": (now + 3 * hour).isoformat(),
+            "ends_at": (now + 5 * hour).isoformat(),
+        },
+    ]
+
+    response = client.post(url, {"limits": plan}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert [(r["limit_kw"], r["limit_a"]) for r in response.json()] == [
+        ("40.000", None),
+        (None, "50.0"),
+    ]
+    running.refresh_from_db()
+    assert running.ends_at <= timezone.now()  # the old schedule's running limit ended
+    live = LimitOverride.objects.filter(
+        node=garage.supply, reference="bms", ends_at__gt=timezone.now()
+    )
+    assert live.count() == 2
+    # A bad item (longer than 7 days) changes nothing.
+    bad = [
+        *plan,
+        {
+            "limit_a": "10",
+            "starts_at": now.isoformat(),
+            "ends_at": (now + timedelta(days=8)).isoformat(),
+        },
+    ]
+    response = client.post(url, {"limits": bad}, format="json")
+    assert response.status_code == 400
+    assert "limits" in response.json()["error"]["details"]
+    assert live.count() == 2
+    # An empty schedule clears it.
+    assert client.post(url, {"limits": []}, format="json").status_code == 200
+    assert live.count() == 0
+    assert AuditEntry.objects.filter(action="energy_bms.schedule").count() == 2

@@ -96,3 +96,80 @@ def test_no_ramp_without_a_limit_before_and_nothing_for_an_empty_target():
         )
         == []
     )
+
+
+def test_intervals_without_their_own_start_follow_each_other():
+    """The 2.0b rule: intervals follow each other from the active period's start (openleadr
+    sends each one's dtstart; other VTNs may send only durations)."""
+    from apps.energy.openadr import parse_event
+
+    start = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)
+    raw = {
+        "event_descriptor": {"event_id": "e", "modification_number": 0, "event_status": "far"},
+        "active_period": {"dtstart": start, "duration": timedelta(minutes=45)},
+        "event_signals": [
+            {
+                "signal_name": "simple",
+                "signal_type": "level",
+                "intervals": [
+                    {"duration": timedelta(minutes=15), "uid": 0, "signal_payload": 1.0},
+                    {"duration": timedelta(minutes=30), "uid": 1, "signal_payload": 3.0},
+                ],
+            }
+        ],
+    }
+    event = parse_event(raw)
+    assert event.intervals == (
+        (timedelta(0), timedelta(minutes=15), Decimal("1.0")),
+        (timedelta(minutes=15), timedelta(minutes=30), Decimal("3.0")),
+    )
+    assert event.value == Decimal("3.0")
+
+
+def test_each_part_has_its_own_step_ramp_into_the_first_recover_from_the_last():
+    from apps.energy.mapping import Part, steps_for_parts
+
+    t0 = datetime(2026, 12, 8, 10, 0, tzinfo=UTC)
+    minute = timedelta(minutes=1)
+    steps = steps_for_parts(
+        parts=[
+            Part(t0, t0 + 10 * minute, Target(Decimal("60"), None)),
+            Part(t0 + 10 * minute, t0 + 20 * minute, Target(None, None)),  # level 0
+            Part(t0 + 20 * minute, t0 + 30 * minute, Target(Decimal("20"), None)),
+        ],
+        before=Target(Decimal("100"), None),
+        ramp_up=3 * minute,
+        recovery=3 * minute,
+    )
+    assert [(s.starts_at - t0, s.limit_a) for s in steps] == [
+        (-3 * minute, Decimal("90.0")),  # 1/4 of the way to the first part's 60 A
+        (-2 * minute, Decimal("80.0")),
+        (-1 * minute, Decimal("70.0")),
+        (timedelta(0), Decimal("60")),
+        (20 * minute, Decimal("20")),
+        (30 * minute, Decimal("40.0")),  # recovering from the last part's 20 A
+        (31 * minute, Decimal("60.0")),
+        (32 * minute, Decimal("80.0")),
+    ]
+
+
+def test_default_rules_opt_out_of_long_events_and_chosen_days():
+    from apps.energy.rules import default_opt, mask_of
+
+    monday = datetime(2026, 12, 7, 17, 0, tzinfo=UTC)  # a Monday
+    weekend = mask_of([5, 6])
+    assert weekend == 96
+
+    def opt(default="optIn", over=None, days=0, start=monday, duration=timedelta(hours=2)):
+        return default_opt(
+            default=default, over_minutes=over, days=days, starts_local=start, duration=duration
+        )
+
+    assert opt() == ("optIn", "default")
+    assert opt(over=120) == ("optIn", "default")  # exactly the limit: taken
+    assert opt(over=119) == ("optOut", "rule")
+    assert opt(over=600, duration=None) == ("optOut", "rule")  # open-ended counts as longer
+    assert opt(days=weekend) == ("optIn", "default")
+    assert opt(days=weekend, start=monday + timedelta(days=5)) == ("optOut", "rule")  # Saturday
+    assert opt(days=mask_of([0])) == ("optOut", "rule")
+    assert opt(default="optOut") == ("optOut", "default")

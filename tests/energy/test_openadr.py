@@ -240,3 +240,159 @@ def test_the_site_load_is_reported_in_15_minute_intervals(garage, vtn):
     # Sent once: the next poll has nothing new to say.
     assert poll(ven).telemetry == 0
     assert len([r for r in vtn.state()["reports"] if r["ven_id"] == ven.ven_id]) == 3
+
+
+def test_a_multi_interval_event_applies_each_interval_at_its_start(garage, vtn):
+    """Level 1, 3, 0, 2 for a minute each: 75 A, 25 A, the site's own 100 A, 40 A."""
+    ven = ven_for(garage, vtn, unique())
+    poll(ven)
+    ven.refresh_from_db()
+    event_id = vtn.add_event(
+        ven_id=ven.ven_id,
+        intervals=[
+            {"starts_in": 0, "duration": 60, "payload": 1},
+            {"starts_in": 60, "duration": 60, "payload": 3},
+            {"starts_in": 120, "duration": 60, "payload": 0},
+            {"starts_in": 180, "duration": 60, "payload": 2},
+        ],
+    )
+    now = timezone.now()
+    poll(ven, now=now)
+
+    event = DemandResponseEvent.objects.get(ven=ven, event_id=event_id)
+    assert [(i["start"], i["duration"], i["value"]) for i in event.intervals] == [
+        (0, 60, "1.0"),
+        (60, 60, "3.0"),
+        (120, 60, "0.0"),
+        (180, 60, "2.0"),
+    ]
+    assert event.limit_a == Decimal("25.0")  # the most demanding, as shown
+    start = event.starts_at
+    expected = [(5, 75), (65, 25), (125, 100), (185, 40), (245, 100)]
+    assert [(s, limit_a_at(garage, start + timedelta(seconds=s))) for s, _ in expected] == [
+        (s, Decimal(amps)) for s, amps in expected
+    ]
+    # One override per interval that asks for something, each starting at its own start.
+    steps = LimitOverride.objects.filter(reference=event.reference).order_by("starts_at")
+    assert [(o.limit_a, (o.ends_at - start).total_seconds()) for o in steps] == [
+        (Decimal("75.0"), 60),
+        (Decimal("25.0"), 120),
+        (Decimal("40.0"), 240),
+    ]
+
+
+def test_a_multi_interval_kw_dispatch_follows_each_setpoint(garage, vtn, monkeypatch):
+    from apps.energy import limits
+
+    ven = ven_for(garage, vtn, unique())
+    poll(ven)
+    ven.refresh_from_db()
+    event_id = vtn.add_event(
+        ven_id=ven.ven_id,
+        signal_name="LOAD_DISPATCH",
+        signal_type="setpoint",
+        starts_in=20,
+        intervals=[
+            {"starts_in": 0, "duration": 30, "payload": 50},
+            {"starts_in": 30, "duration": 30, "payload": 20},
+        ],
+    )
+    now = timezone.now()
+    poll(ven, now=now)
+    event = DemandResponseEvent.objects.get(ven=ven, event_id=event_id)
+    steps = LimitOverride.objects.filter(reference=event.reference).order_by("starts_at")
+    assert [o.limit_kw for o in steps] == [Decimal("50.000"), Decimal("20.000")]
+    # Each setpoint starts between two polls: the poll after each start rebalances the site.
+    rebalanced = []
+    monkeypatch.setattr(limits, "rebalance_soon", rebalanced.append)
+    start = event.starts_at
+    for at, expected in ((-10, []), (5, [garage.site.pk]), (15, []), (35, [garage.site.pk])):
+        rebalanced.clear()
+        poll(ven, now=start + timedelta(seconds=at))
+        assert rebalanced == expected, at
+
+
+def annex_a_at(annex, at) -> Decimal | None:
+    annex.supply.refresh_from_db()
+    return node_limits_now(annex.supply, at, ZoneInfo(annex.site.timezone))[0]
+
+
+def test_a_group_ven_applies_each_event_to_every_site(garage, annex, vtn, monkeypatch):
+    """One registration for two sites (100 A and 25 A): a level is each site's own share
+    (40 % -> 40 A and 10 A), a kW target is split by capacity (30 kW -> 24 and 6 kW), a
+    cancellation lifts both, and a site taken out of the group is lifted at once."""
+    from apps.energy import limits
+    from apps.energy.models import EventNodeLimit
+
+    ven = ven_for(garage, vtn, unique(), member_nodes=[annex.supply])
+    poll(ven)
+    ven.refresh_from_db()
+    assert len([r for r in vtn.state()["registrations"] if r["ven_name"] == ven.ven_name]) == 1
+    level = vtn.add_event(ven_id=ven.ven_id, payload=2, starts_in=0, duration=600)
+    now = timezone.now()
+    poll(ven, now=now)
+
+    event = DemandResponseEvent.objects.get(ven=ven, event_id=level)
+    soon = now + timedelta(seconds=1)
+    assert (limit_a_at(garage, soon), annex_a_at(annex, soon)) == (Decimal("40"), Decimal("10"))
+    rows = {row.node_id: row for row in EventNodeLimit.objects.filter(event=event)}
+    assert (rows[annex.supply.pk].limit_before_a, rows[annex.supply.pk].limit_a) == (
+        Decimal("25.0"),
+        Decimal("10.0"),
+    )
+
+    dispatch = vtn.add_event(
+        ven_id=ven.ven_id,
+        signal_name="LOAD_DISPATCH",
+        signal_type="setpoint",
+        payload=30,
+        starts_in=60,
+        duration=600,
+    )
+    poll(ven, now=now)
+    kw = DemandResponseEvent.objects.get(ven=ven, event_id=dispatch)
+    split = {
+        row.node_id: (row.share, row.limit_kw) for row in EventNodeLimit.objects.filter(event=kw)
+    }
+    assert split == {
+        garage.supply.pk: (Decimal("0.8"), Decimal("24.000")),
+        annex.supply.pk: (Decimal("0.2"), Decimal("6.000")),
+    }
+    # Its start, between two polls, rebalances both sites at the next poll.
+    rebalanced = []
+    monkeypatch.setattr(limits, "rebalance_soon", rebalanced.append)
+    poll(ven, now=kw.starts_at + timedelta(seconds=5))
+    assert sorted(rebalanced) == sorted([garage.site.pk, annex.site.pk])
+    monkeypatch.undo()
+
+    # The annex leaves the group: its limits are lifted now, the garage's stay.
+    services.ven_update(ven=ven, member_nodes=[])
+    later = timezone.now() + timedelta(seconds=1)
+    assert (limit_a_at(garage, later), annex_a_at(annex, later)) == (Decimal("40"), Decimal("25"))
+
+    # Back in, then the VTN cancels: both sites are lifted.
+    services.ven_update(ven=ven, member_nodes=[annex.supply])
+    assert annex_a_at(annex, timezone.now() + timedelta(seconds=1)) == Decimal("10")
+    vtn.cancel(ven.ven_id, level)
+    poll(ven)
+    later = timezone.now() + timedelta(seconds=1)
+    assert (limit_a_at(garage, later), annex_a_at(annex, later)) == (Decimal("100"), Decimal("25"))
+
+
+def test_a_rule_opts_out_of_long_events_and_the_vtn_hears_it(garage, vtn):
+    ven = ven_for(garage, vtn, unique(), opt_out_over_minutes=30)
+    poll(ven)
+    ven.refresh_from_db()
+    short = vtn.add_event(ven_id=ven.ven_id, payload=2, starts_in=0, duration=600)
+    long = vtn.add_event(ven_id=ven.ven_id, payload=2, starts_in=0, duration=3600)
+    poll(ven)
+
+    taken = DemandResponseEvent.objects.get(ven=ven, event_id=short)
+    refused = DemandResponseEvent.objects.get(ven=ven, event_id=long)
+    assert (taken.opt, taken.opt_source) == (Opt.IN, OptSource.DEFAULT)
+    assert (refused.opt, refused.opt_source) == (Opt.OUT, OptSource.RULE)
+    assert in_force(taken.reference) and not in_force(refused.reference)
+    assert opts(vtn, short) == [Opt.IN] and opts(vtn, long) == [Opt.OUT]
+    # A site admin may still take part in the long one.
+    services.event_opt_set(event=refused, opt=Opt.IN)
+    assert in_force(refused.reference)

@@ -110,16 +110,21 @@ def main(port: int, tls: Path | None) -> None:
     async def add_event(request):
         spec = await request.json()
         start = datetime.now(UTC) + timedelta(seconds=spec.get("starts_in", 0))
+        # several intervals: [{"starts_in": s after the event's start, "duration", "payload"}]
+        parts = spec.get("intervals") or [
+            {"duration": spec["duration"], "payload": spec["payload"]}
+        ]
         event_id = server.add_event(
             ven_id=spec["ven_id"],
             signal_name=spec.get("signal_name", "simple"),
             signal_type=spec.get("signal_type", "level"),
             intervals=[
                 {
-                    "dtstart": start,
-                    "duration": timedelta(seconds=spec["duration"]),
-                    "signal_payload": spec["payload"],
+                    "dtstart": start + timedelta(seconds=part.get("starts_in", 0)),
+                    "duration": timedelta(seconds=part["duration"]),
+                    "signal_payload": part["payload"],
                 }
+                for part in parts
             ],
             event_id=spec.get("event_id"),
             callback=lambda ven_id, event_id, opt_type: None,

@@ -31,12 +31,12 @@ PORTAL_NAME_OF = {
     "roleassignment": "assignment",
     "taxrate": "tax",
     "billingprofile": "profile",
+    "energyven": "ven",  # energy (issue 18): the VEN form
 }
 
 KNOWN_GAPS = {
     # API resources written through the API only (issue 13, still to do)
     ("api", "bmsnode"): "temporary limits set by a building-management system (API by design)",
-    ("api", "energyven"): "setting up an OpenADR VEN (API and admin only, issue 18)",
     # permissions the portal writes under with no API write at all
     ("portal", "valet.act"): "the valet board's actions (moved, reassign, notify)",
 }

@@ -13,7 +13,7 @@ from apps.stations.models import Site
 from .. import openadr
 from ..choices import Opt
 from ..limits import PowerNode
-from ..models import DemandResponseEvent, Ven
+from ..models import DemandResponseEvent, EventNodeLimit, Ven
 
 AMPS = {"max_digits": 7, "decimal_places": 1}
 KILOWATTS = {"max_digits": 10, "decimal_places": 3}
@@ -24,6 +24,9 @@ class VenSerializer(serializers.ModelSerializer):
         help_text=_("The OpenADR fingerprint of our client certificate (give it to the VTN).")
     )
     has_client_key = serializers.SerializerMethodField()
+    member_nodes = serializers.SerializerMethodField(
+        help_text=_("Further nodes (other sites) the VEN's events apply to: a group of sites.")
+    )
 
     class Meta:
         model = Ven
@@ -31,6 +34,7 @@ class VenSerializer(serializers.ModelSerializer):
             "id",
             "site",
             "node",
+            "member_nodes",
             "name",
             "vtn_url",
             "ven_name",
@@ -43,6 +47,8 @@ class VenSerializer(serializers.ModelSerializer):
             "vtn_fingerprint",
             "poll_seconds",
             "default_opt",
+            "opt_out_over_minutes",
+            "opt_out_days",
             "level_1_percent",
             "level_2_percent",
             "level_3_percent",
@@ -58,8 +64,11 @@ class VenSerializer(serializers.ModelSerializer):
     def get_client_cert_fingerprint(self, ven: Ven) -> str:
         return openadr.fingerprint(ven.client_cert_pem) if ven.client_cert_pem else ""
 
+    def get_member_nodes(self, ven: Ven) -> list[int]:
+        return [member.node_id for member in ven.members.all()]
+
     def get_has_client_key(self, ven: Ven) -> bool:
-        return bool(ven.client_key_pem)
+        return ven.has_client_key
 
 
 class VenUpdateSerializer(serializers.Serializer):
@@ -67,6 +76,13 @@ class VenUpdateSerializer(serializers.Serializer):
 
     node = ScopedPrimaryKeyRelatedField(
         permission="energy.manage", queryset=PowerNode.objects.all()
+    )
+    member_nodes = ScopedPrimaryKeyRelatedField(
+        permission="energy.manage",
+        queryset=PowerNode.objects.all(),
+        many=True,
+        required=False,
+        help_text=_("Nodes of other sites the VEN's events also apply to (a group of sites)."),
     )
     name = serializers.CharField(max_length=100)
     vtn_url = serializers.URLField(max_length=300)
@@ -78,6 +94,13 @@ class VenUpdateSerializer(serializers.Serializer):
     vtn_fingerprint = serializers.CharField(max_length=64, required=False, allow_blank=True)
     poll_seconds = serializers.IntegerField(min_value=5, required=False)
     default_opt = serializers.ChoiceField(choices=Opt.choices, required=False)
+    opt_out_over_minutes = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    opt_out_days = serializers.IntegerField(
+        min_value=0,
+        max_value=127,
+        required=False,
+        help_text=_("Bit mask of days (site time): Monday = 1, Tuesday = 2 ... Sunday = 64."),
+    )
     level_1_percent = serializers.DecimalField(5, 2, required=False)
     level_2_percent = serializers.DecimalField(5, 2, required=False)
     level_3_percent = serializers.DecimalField(5, 2, required=False)
@@ -89,7 +112,24 @@ class VenCreateSerializer(VenUpdateSerializer):
     site = ScopedPrimaryKeyRelatedField(permission="energy.manage", queryset=Site.objects.all())
 
 
+class EventNodeLimitSerializer(serializers.ModelSerializer):
+    site = serializers.IntegerField(source="node.site_id", read_only=True)
+
+    class Meta:
+        model = EventNodeLimit
+        fields = [
+            "node",
+            "site",
+            "share",
+            "limit_before_a",
+            "limit_before_kw",
+            "limit_a",
+            "limit_kw",
+        ]
+
+
 class DemandResponseEventSerializer(serializers.ModelSerializer):
+    node_limits = EventNodeLimitSerializer(many=True, read_only=True)
     site = serializers.IntegerField(source="ven.site_id", read_only=True)
     node = serializers.IntegerField(source="ven.node_id", read_only=True)
     reported_opt = serializers.CharField(
@@ -127,6 +167,8 @@ class DemandResponseEventSerializer(serializers.ModelSerializer):
             "limit_before_kw",
             "limit_a",
             "limit_kw",
+            "node_limits",
+            "intervals",
             "received_at",
         ]
 
@@ -213,6 +255,26 @@ class BmsLimitInputSerializer(serializers.Serializer):
         if data.get("limit_a") is None and data.get("limit_kw") is None:
             raise serializers.ValidationError(_("Give limit_a, limit_kw or both."))
         return data
+
+
+class BmsScheduleInputSerializer(serializers.Serializer):
+    """A BMS's whole schedule of limits for a node (e.g. day-ahead): it replaces every BMS
+    limit on the node that has not ended."""
+
+    limits = BmsLimitInputSerializer(many=True, allow_empty=True)
+
+    def validate_limits(self, items):
+        if len(items) > SCHEDULE_MAX_ITEMS:
+            raise serializers.ValidationError(
+                _("At most %(n)s limits at a time.") % {"n": SCHEDULE_MAX_ITEMS}
+            )
+        for item in items:
+            if "starts_at" not in item:
+                raise serializers.ValidationError(_("Each limit of a schedule needs starts_at."))
+        return items
+
+
+SCHEDULE_MAX_ITEMS = 7 * 96  # a week of quarter hours
 
 
 class BmsLoadInputSerializer(serializers.Serializer):

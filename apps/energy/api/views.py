@@ -21,6 +21,7 @@ from .serializers import (
     BmsLiveSerializer,
     BmsLoadInputSerializer,
     BmsNodeSerializer,
+    BmsScheduleInputSerializer,
     DemandResponseEventSerializer,
     OptInputSerializer,
     VenCreateSerializer,
@@ -43,7 +44,7 @@ class BmsRateThrottle(CallerRateThrottle):
 class VenViewSet(ScopedModelViewSet):
     """OpenADR 2.0b VENs, one per site; ``/poll/`` polls the VTN now."""
 
-    queryset = Ven.objects.select_related("site", "node")
+    queryset = Ven.objects.select_related("site", "node").prefetch_related("members")
     serializer_class = VenSerializer
     filterset_class = VenFilterSet
     view_permission = "energy.view"
@@ -90,7 +91,9 @@ class DemandResponseEventViewSet(ReadOnlyScopedViewSet):
     """Demand-response events as the VTNs sent them, their limits and our answer;
     ``/opt/`` takes part in one or opts out (told to the VTN at once)."""
 
-    queryset = DemandResponseEvent.objects.select_related("ven")
+    queryset = DemandResponseEvent.objects.select_related("ven").prefetch_related(
+        "node_limits__node"
+    )
     serializer_class = DemandResponseEventSerializer
     filterset_class = DemandResponseEventFilterSet
     view_permission = "energy.view"
@@ -125,6 +128,7 @@ class BmsNodeViewSet(ReadOnlyScopedViewSet):
         "limit": "energy.bms",
         "end_limits": "energy.bms",
         "building_load": "energy.bms",
+        "schedule": "energy.bms",
     }
     audit_name = "energy_bms"
 
@@ -165,6 +169,20 @@ class BmsNodeViewSet(ReadOnlyScopedViewSet):
         override = services.bms_limit_set(node=node, **data.validated_data)
         self.audit("limit", node, changes=BmsLimitSerializer(override).data)
         return Response(BmsLimitSerializer(override).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=BmsScheduleInputSerializer, responses={200: BmsLimitSerializer(many=True)}
+    )
+    @action(detail=True, methods=["post"])
+    def schedule(self, request, pk=None):
+        """Replace the BMS's limits on this node that have not ended by a schedule (running
+        ones end now, future ones go); an empty list clears them."""
+        node = self.get_object()
+        data = BmsScheduleInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        made = services.bms_schedule_set(node=node, items=data.validated_data["limits"])
+        self.audit("schedule", node, changes={"limits": len(made)})
+        return Response(BmsLimitSerializer(made, many=True).data)
 
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["post"], url_path="end-limits")
