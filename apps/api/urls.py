@@ -22,6 +22,7 @@ APP_ROUTERS = [
     "apps.waitlist.api.urls",
     "apps.plans.api.urls",
     "apps.firmware.api.urls",
+    "apps.drivers.api.urls",  # issue 20: finder listings, tip moderation
 ]
 
 urlpatterns = [

@@ -122,3 +122,15 @@ def next_waiting(*, station_id: int, evse_id: int | None = None, **_) -> dict | 
 
 def mask(uid: str) -> str:
     return f"…{uid[-4:]}" if len(uid) > 4 else uid
+
+
+def queue_lengths(*, station_ids, **_) -> dict[int, int]:
+    """Drivers waiting in the active queue of each station (the public finder ranks by it)."""
+    from django.db.models import Count
+
+    rows = (
+        WaitlistGroup.objects.filter(is_active=True, stations__id__in=list(station_ids))
+        .values("stations__id")
+        .annotate(waiting=Count("entries", filter=Q(entries__status=EntryStatus.WAITING), distinct=True))
+    )
+    return {row["stations__id"]: row["waiting"] for row in rows}

@@ -126,6 +126,7 @@ TENANT_APPS = [
     "apps.firmware",
     "apps.media",
     "apps.access",
+    "apps.drivers",  # issue 20: station finder, driver accounts, tips
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -132,6 +132,7 @@ NAV = (
     ("valet:home", "Valet", "valet.view"),
     ("plans:overview", "Cloud plans", "plans.view"),
     ("firmware:campaign_list", "Firmware", "firmware.view"),
+    ("drivers:listing_list", "Drivers", "drivers.view"),  # issue 20
 )
 
 
@@ -157,6 +158,7 @@ def _nav_label(name: str) -> str:
         "Valet": gettext_lazy("Valet board"),
         "Cloud plans": gettext_lazy("Cloud plans"),
         "Firmware": gettext_lazy("Firmware"),
+        "Drivers": gettext_lazy("Drivers"),  # issue 20
     }
     return labels[name]
 

@@ -1,0 +1,332 @@
+"""Reads of the drivers' side: the public finder (every published station with its live
+availability, in two queries), the ranking of "the most convenient free station", a driver's
+own sessions, receipts and spend, and the tips of a station.
+
+The finder is public: it reads published listings only and shows no identity, no token and
+nothing about who charges.  A driver's data is read through ``driver_*`` functions that take
+the driver: there is no other path to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from apps.charging.models import ChargingSession
+from apps.core import policies
+from apps.stations.choices import ConnectorStatus
+from apps.stations.models import Connector, Station
+
+from .choices import Access, CardStatus, TipStatus
+from .models import Driver, DriverCard, FinderListing, Tip, TipVote
+
+STATION_FIELDS = (
+    "pk",
+    "name",
+    "identity",
+    "site_id",
+    "site__name",
+    "site__address",
+    "site__city",
+    "site__latitude",
+    "site__longitude",
+    "site__timezone",
+    "site__finder_listing__access",
+    "site__finder_listing__opens_at",
+    "site__finder_listing__closes_at",
+    "site__finder_listing__access_note",
+)
+
+
+def _published_stations():
+    return Station.objects.filter(
+        site__finder_listing__published=True,
+        site__latitude__isnull=False,
+        site__longitude__isnull=False,
+    )
+
+
+def _ports(station_ids=None) -> dict[int, list[list]]:
+    """Per station: ``[connector type, kW, free ports, ports]`` per (type, power), counted in
+    SQL.  A port is free when its station is online and the port is Available."""
+    connectors = Connector.objects.filter(
+        evse__station__site__finder_listing__published=True
+    )
+    if station_ids is not None:
+        connectors = connectors.filter(evse__station_id__in=station_ids)
+    rows = (
+        connectors.annotate(power_w=Coalesce("max_power_w", "evse__max_power_w"))
+        .values("evse__station_id", "connector_type", "power_w")
+        .annotate(
+            total=Count("evse_id", distinct=True),
+            free=Count(
+                "evse_id",
+                distinct=True,
+                filter=Q(
+                    evse__station__is_online=True, evse__status=ConnectorStatus.AVAILABLE
+                ),
+            ),
+        )
+        .order_by()
+    )
+    ports: dict[int, list[list]] = defaultdict(list)
+    for row in rows:
+        kw = round(row["power_w"] / 1000, 1)
+        ports[row["evse__station_id"]].append(
+            [row["connector_type"], kw, row["free"], row["total"]]
+        )
+    return ports
+
+
+def _hours(opens_at, closes_at) -> str:
+    if opens_at is None or closes_at is None:
+        return "24/7"
+    return f"{opens_at:%H:%M}–{closes_at:%H:%M}"
+
+
+def _is_open(row: dict, now: dt.datetime) -> bool:
+    listing = FinderListing(
+        opens_at=row["site__finder_listing__opens_at"],
+        closes_at=row["site__finder_listing__closes_at"],
+    )
+    return listing.is_open(now, row["site__timezone"])
+
+
+def _station_row(row: dict, ports: list[list], now: dt.datetime) -> dict[str, Any]:
+    address = ", ".join(part for part in (row["site__address"], row["site__city"]) if part)
+    return {
+        "id": row["pk"],
+        "name": row["name"] or row["identity"],
+        "site": row["site__name"],
+        "address": address,
+        "lat": float(row["site__latitude"]),
+        "lon": float(row["site__longitude"]),
+        "access": row["site__finder_listing__access"],
+        "hours": _hours(row["site__finder_listing__opens_at"], row["site__finder_listing__closes_at"]),
+        "open": _is_open(row, now),
+        "note": row["site__finder_listing__access_note"],
+        "ports": sorted(ports, key=lambda p: (-p[1], p[0])),
+        "free": sum(p[2] for p in ports),
+        "total": sum(p[3] for p in ports),
+    }
+
+
+def finder_stations(*, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Every published station with its live availability (what the map and the list need;
+    no price: that is asked for the few stations a driver looks at)."""
+    now = now or timezone.now()
+    rows = _published_stations().order_by("site__name", "name", "pk").values(*STATION_FIELDS)
+    ports = _ports()
+    return [_station_row(row, ports.get(row["pk"], []), now) for row in rows]
+
+
+def finder_station(*, station_id: int, now: dt.datetime | None = None) -> dict[str, Any] | None:
+    row = _published_stations().filter(pk=station_id).values(*STATION_FIELDS).first()
+    if row is None:
+        return None
+    ports = _ports([station_id])
+    return _station_row(row, ports.get(station_id, []), now or timezone.now())
+
+
+def queue_lengths(station_ids) -> dict[int, int]:
+    return policies.ask(policies.QUEUE_LENGTHS, station_ids=list(station_ids)) or {}
+
+
+def price_for(station_id: int) -> dict[str, Any] | None:
+    """The price a driver would pay here now, from billing (``DRIVER_PRICE``), or None."""
+    station = Station.objects.select_related("site").filter(pk=station_id).first()
+    if station is None:
+        return None
+    return policies.ask(policies.DRIVER_PRICE, station=station)
+
+
+# --- The most convenient station -------------------------------------------------------------
+# "Convenient" is measured in minutes until a typical top-up is done, the way a driver weighs
+# it: driving there, waiting for a port, charging TOP_UP_KWH, and the price counted as
+# MINUTES_PER_CURRENCY_UNIT minutes per unit of the network's currency.  docs/drivers.md.
+TOP_UP_KWH = Decimal("20")
+DRIVE_MINUTES_PER_KM = 2.6  # 30 km/h in town, roads 1.3 x the straight line
+WAIT_PER_DRIVER_MINUTES = 30.0  # per driver ahead of you, per port
+MINUTES_PER_CURRENCY_UNIT = 4.0
+PRICED_CANDIDATES = 20  # price is asked only for the best this many (it costs queries)
+
+
+@dataclass
+class Preferences:
+    connector_type: str = ""
+    min_kw: float = 0.0
+    free_only: bool = False
+    public_only: bool = False
+    open_only: bool = True
+
+
+@dataclass
+class Ranked:
+    station: dict[str, Any]
+    distance_km: float | None
+    minutes: float
+    parts: dict[str, float] = field(default_factory=dict)
+    price: dict[str, Any] | None = None
+
+
+def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine, mean Earth radius)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(a))
+
+
+def matching_ports(station: dict, prefs: Preferences) -> list[list]:
+    return [
+        port
+        for port in station["ports"]
+        if (not prefs.connector_type or port[0] == prefs.connector_type) and port[1] >= prefs.min_kw
+    ]
+
+
+def typical_cost(price: dict[str, Any] | None) -> Decimal | None:
+    """What TOP_UP_KWH would cost in about an hour, from the price's components (the session
+    fee, the first energy rate and the first time rate); None when nothing is known."""
+    if not price or not price.get("components"):
+        return None
+    total = Decimal("0")
+    seen = set()
+    for part in price["components"]:
+        kind = part.get("kind")
+        if kind in seen:
+            continue
+        if kind == "session_fee":
+            total += Decimal(str(part["amount"]))
+        elif kind == "energy":
+            total += Decimal(str(part["price_per_kwh"])) * TOP_UP_KWH
+        elif kind == "time":
+            total += Decimal(str(part["price_per_hour"]))
+        else:
+            continue
+        seen.add(kind)
+    return total
+
+
+def _score(station: dict, ports: list[list], km: float | None, queue: int) -> Ranked:
+    free = sum(p[2] for p in ports)
+    total = sum(p[3] for p in ports)
+    drive = (km or 0.0) * DRIVE_MINUTES_PER_KM
+    wait = 0.0 if free else (queue + 1) * WAIT_PER_DRIVER_MINUTES / max(total, 1)
+    usable = [p for p in ports if p[2]] or ports
+    best_kw = max(min(p[1], 150.0) for p in usable)
+    charge = float(TOP_UP_KWH) / max(best_kw, 1.0) * 60
+    return Ranked(
+        station=station,
+        distance_km=km,
+        minutes=drive + wait + charge,
+        parts={"drive": drive, "wait": wait, "charge": charge, "price": 0.0},
+    )
+
+
+def rank(
+    stations: list[dict[str, Any]],
+    *,
+    origin: tuple[float, float] | None,
+    prefs: Preferences,
+    limit: int = 20,
+    price=price_for,
+) -> list[Ranked]:
+    """The stations that fit ``prefs``, most convenient first (see the constants above)."""
+    candidates = []
+    for station in stations:
+        ports = matching_ports(station, prefs)
+        if not ports:
+            continue
+        if prefs.free_only and not any(p[2] for p in ports):
+            continue
+        if prefs.public_only and station["access"] != Access.PUBLIC:
+            continue
+        if prefs.open_only and not station["open"]:
+            continue
+        km = distance_km(origin[0], origin[1], station["lat"], station["lon"]) if origin else None
+        candidates.append((station, ports, km))
+    queues = queue_lengths(station["id"] for station, _, _ in candidates) if candidates else {}
+    scored = [_score(s, ports, km, queues.get(s["id"], 0)) for s, ports, km in candidates]
+    for item in scored:
+        item.station = {**item.station, "queue": queues.get(item.station["id"], 0)}
+    scored.sort(key=lambda r: r.minutes)
+    best = scored[: max(limit, PRICED_CANDIDATES)]
+    for item in best[:PRICED_CANDIDATES]:
+        item.price = price(item.station["id"])
+        cost = typical_cost(item.price)
+        if cost is not None:
+            item.parts["price"] = float(cost) * MINUTES_PER_CURRENCY_UNIT
+            item.minutes += item.parts["price"]
+    best.sort(key=lambda r: r.minutes)
+    return best[:limit]
+
+
+# --- A driver's own data ---------------------------------------------------------------------
+def driver_cards(driver: Driver):
+    return DriverCard.objects.filter(driver=driver).select_related("token").order_by("id")
+
+
+def driver_sessions(driver: Driver):
+    """Sessions of the driver's verified cards since each was linked (a card's earlier
+    sessions may be a previous holder's)."""
+    cards = DriverCard.objects.filter(driver=driver, status=CardStatus.VERIFIED).values(
+        "token__uid", "requested_at"
+    )
+    condition = Q(pk__in=[])
+    for card in cards:
+        condition |= Q(id_token=card["token__uid"], started_at__gte=card["requested_at"])
+    return (
+        ChargingSession.objects.filter(condition)
+        .select_related("station__site")
+        .order_by("-started_at", "-pk")
+    )
+
+
+def receipts_for(session_ids) -> dict[int, dict[str, Any]]:
+    session_ids = list(session_ids)
+    if not session_ids:
+        return {}
+    return policies.ask(policies.SESSION_RECEIPTS, session_ids=session_ids) or {}
+
+
+def driver_totals(driver: Driver) -> dict[str, Any]:
+    """Energy and spend over all the driver's sessions (spend per currency, from receipts)."""
+    sessions = list(driver_sessions(driver).values_list("pk", "energy_wh"))
+    receipts = receipts_for(pk for pk, _ in sessions)
+    spend: dict[str, Decimal] = defaultdict(Decimal)
+    for receipt in receipts.values():
+        spend[receipt["currency"]] += Decimal(str(receipt["total"]))
+    return {
+        "sessions": len(sessions),
+        "energy_wh": sum(energy for _, energy in sessions),
+        "spend": dict(sorted(spend.items())),
+    }
+
+
+def driver_session(driver: Driver, session_id: int) -> ChargingSession | None:
+    return driver_sessions(driver).filter(pk=session_id).first()
+
+
+# --- Tips -------------------------------------------------------------------------------------
+def station_tips(station_id: int):
+    return (
+        Tip.objects.filter(station_id=station_id, status=TipStatus.PUBLISHED)
+        .prefetch_related("photos")
+        .order_by("-score", "-created_at")
+    )
+
+
+def driver_votes(driver: Driver | None, tip_ids) -> dict[int, int]:
+    if driver is None:
+        return {}
+    votes = TipVote.objects.filter(driver=driver, tip_id__in=list(tip_ids))
+    return dict(votes.values_list("tip_id", "value"))
