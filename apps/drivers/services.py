@@ -185,20 +185,22 @@ def card_link(*, driver: Driver, uid: str) -> DriverCard:
     return card
 
 
-@transaction.atomic
 def card_verify_code(*, card: DriverCard, code: str) -> DriverCard:
-    card = DriverCard.objects.select_for_update().select_related("token").get(pk=card.pk)
-    if card.status == CardStatus.VERIFIED:
-        return card
-    if card.code_attempts >= MAX_CODE_ATTEMPTS:
-        raise DriverError(
-            _("Too many wrong codes: tap the card at a station, or unlink it and start again.")
-        )
-    expected = card_code(schema_name=connection.schema_name, uid=card.token.uid)
-    if normalise_code(code) != expected:
+    """The code printed on the card (``cards.card_code``); MAX_CODE_ATTEMPTS wrong ones and
+    only a tap verifies the card.  A wrong attempt is counted even though it is refused."""
+    with transaction.atomic():
+        card = DriverCard.objects.select_for_update().select_related("token").get(pk=card.pk)
+        if card.status == CardStatus.VERIFIED:
+            return card
+        if card.code_attempts >= MAX_CODE_ATTEMPTS:
+            raise DriverError(
+                _("Too many wrong codes: tap the card at a station, or unlink it and start again.")
+            )
+        expected = card_code(schema_name=connection.schema_name, uid=card.token.uid)
+        if normalise_code(code) == expected:
+            return _card_verified(card, CardVerifiedBy.CODE)
         DriverCard.objects.filter(pk=card.pk).update(code_attempts=F("code_attempts") + 1)
-        raise DriverError(_("This is not the code printed on the card."))
-    return _card_verified(card, CardVerifiedBy.CODE)
+    raise DriverError(_("This is not the code printed on the card."))
 
 
 def _card_verified(card: DriverCard, by: str) -> DriverCard:
