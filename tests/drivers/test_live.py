@@ -52,7 +52,19 @@ def world(live_db):
             "unlisted": unlisted,
         }
 
-    return blocking(create)
+    world = blocking(create)
+    yield world
+
+    def remove():  # committed rows: leave the tenant as other tests expect it
+        with tenant_context(world["alpha"]):
+            from apps.stations.models import Site
+
+            sites = [world["station"].site_id, world["unlisted"].site_id]
+            for station in (world["station"], world["unlisted"]):
+                station.delete()
+            Site.objects.filter(pk__in=sites).delete()
+
+    blocking(remove)
 
 
 def listener(host: str, origin: str | None = None) -> WebsocketClient:
