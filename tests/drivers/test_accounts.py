@@ -196,3 +196,11 @@ def test_deleting_the_account_keeps_the_sessions_and_receipts(alpha, driver, car
     assert ChargingSession.objects.filter(pk=session.pk).exists()
     assert Contact.objects.get(key=f"token:{card.uid}").email == ""
     assert client.get("/drivers/account/").status_code == 302
+
+
+def test_the_verification_message_is_written_in_the_drivers_language():
+    from apps.notifications.messages import render
+
+    message = render("drivers.verify_email", {"link": "https://x/v/1/", "network": "Alpha"}, "fr")
+    assert message.subject == "Confirmez votre adresse courriel pour Alpha"
+    assert "https://x/v/1/" in message.body
