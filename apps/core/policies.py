@@ -37,7 +37,8 @@ NEXT_WAITING = "next_waiting"
 # (station) -> {"summary": str, "currency": str, "components": [...]}: the price a driver
 # without a card would pay here now, as billing describes it (billing answers)
 DRIVER_PRICE = "driver_price"
-# (station_ids) -> {station_id: number of drivers waiting}: queue lengths (the waitlist answers)
+# (station_ids or None: every station with a queue) -> {station_id: drivers waiting}: queue
+# lengths (the waitlist answers)
 QUEUE_LENGTHS = "queue_lengths"
 # (session_ids) -> {session_id: {"receipt_number", "total", "currency", "computed_at", ...}}:
 # the receipts of finished sessions (billing answers)

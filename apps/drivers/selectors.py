@@ -10,12 +10,20 @@ the driver: there is no other path to it.
 from __future__ import annotations
 
 import datetime as dt
+import heapq
+import json
 import math
+import threading
+import time
+from zoneinfo import ZoneInfo
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -26,7 +34,7 @@ from apps.stations.choices import ConnectorStatus
 from apps.stations.models import Connector, Station
 
 from .choices import Access, CardStatus, TipStatus
-from .models import Driver, DriverCard, FinderListing, Tip, TipVote
+from .models import Driver, DriverCard, Tip, TipVote
 
 STATION_FIELDS = (
     "pk",
@@ -65,14 +73,13 @@ def _ports(station_ids=None) -> dict[int, list[list]]:
     rows = (
         connectors.annotate(power_w=Coalesce("max_power_w", "evse__max_power_w"))
         .values("evse__station_id", "connector_type", "power_w")
+        # One row per connector: a port's connectors are of different types (a port with two
+        # connectors of one type would count twice; no station describes itself so).
         .annotate(
-            total=Count("evse_id", distinct=True),
+            total=Count("id"),
             free=Count(
-                "evse_id",
-                distinct=True,
-                filter=Q(
-                    evse__station__is_online=True, evse__status=ConnectorStatus.AVAILABLE
-                ),
+                "id",
+                filter=Q(evse__station__is_online=True, evse__status=ConnectorStatus.AVAILABLE),
             ),
         )
         .order_by()
@@ -92,15 +99,24 @@ def _hours(opens_at, closes_at) -> str:
     return f"{opens_at:%H:%M}–{closes_at:%H:%M}"
 
 
-def _is_open(row: dict, now: dt.datetime) -> bool:
-    listing = FinderListing(
-        opens_at=row["site__finder_listing__opens_at"],
-        closes_at=row["site__finder_listing__closes_at"],
-    )
-    return listing.is_open(now, row["site__timezone"])
+def _is_open(row: dict, local_times: dict[str, dt.time], now: dt.datetime) -> bool:
+    """Within the listing's hours in the site's time (``FinderListing.is_open``, without
+    making a model per row: the local time is worked out once per time zone)."""
+    opens_at, closes_at = row["site__finder_listing__opens_at"], row["site__finder_listing__closes_at"]
+    if opens_at is None or closes_at is None:
+        return True
+    zone = row["site__timezone"]
+    local = local_times.get(zone)
+    if local is None:
+        local = local_times[zone] = now.astimezone(ZoneInfo(zone)).time()
+    if opens_at <= closes_at:
+        return opens_at <= local < closes_at
+    return local >= opens_at or local < closes_at
 
 
-def _station_row(row: dict, ports: list[list], now: dt.datetime) -> dict[str, Any]:
+def _station_row(
+    row: dict, ports: list[list], now: dt.datetime, local_times: dict[str, dt.time]
+) -> dict[str, Any]:
     address = ", ".join(part for part in (row["site__address"], row["site__city"]) if part)
     return {
         "id": row["pk"],
@@ -111,7 +127,7 @@ def _station_row(row: dict, ports: list[list], now: dt.datetime) -> dict[str, An
         "lon": float(row["site__longitude"]),
         "access": row["site__finder_listing__access"],
         "hours": _hours(row["site__finder_listing__opens_at"], row["site__finder_listing__closes_at"]),
-        "open": _is_open(row, now),
+        "open": _is_open(row, local_times, now),
         "note": row["site__finder_listing__access_note"],
         "ports": sorted(ports, key=lambda p: (-p[1], p[0])),
         "free": sum(p[2] for p in ports),
@@ -119,13 +135,55 @@ def _station_row(row: dict, ports: list[list], now: dt.datetime) -> dict[str, An
     }
 
 
+# The whole network's rows are kept a moment per process: a busy finder (many drivers opening
+# it at once) reads the database once per FINDER_CACHE_SECONDS, not once per page.  What
+# changes meanwhile is pushed to the open pages by the live feed (apps.drivers.live), and a
+# page that (re)connects to the feed asks for the rows again, so it misses nothing.
+_snapshots: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+_snapshot_lock = threading.Lock()
+
+
+def _cache_seconds() -> float:
+    return float(getattr(settings, "DRIVERS_FINDER_CACHE_SECONDS", 2.0))
+
+
 def finder_stations(*, now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """Every published station with its live availability (what the map and the list need;
-    no price: that is asked for the few stations a driver looks at)."""
-    now = now or timezone.now()
+    no price: that is asked for the few stations a driver looks at).  Two queries."""
+    ttl = _cache_seconds()
+    key = connection.schema_name
+    if now is None and ttl > 0:
+        cached = _snapshots.get(key)
+        if cached is not None and time.monotonic() - cached[0] < ttl:
+            return cached[1]
     rows = _published_stations().order_by("site__name", "name", "pk").values(*STATION_FIELDS)
     ports = _ports()
-    return [_station_row(row, ports.get(row["pk"], []), now) for row in rows]
+    at = now or timezone.now()
+    local_times: dict[str, dt.time] = {}
+    stations = [_station_row(row, ports.get(row["pk"], []), at, local_times) for row in rows]
+    if now is None and ttl > 0:
+        with _snapshot_lock:
+            _snapshots[key] = (time.monotonic(), stations)
+    return stations
+
+
+def map_rows(stations: list[dict[str, Any]]) -> list[list]:
+    """The map's markers, compact: ``[id, name, lat, lon, free ports, ports]``."""
+    return [[s["id"], s["name"], s["lat"], s["lon"], s["free"], s["total"]] for s in stations]
+
+
+_map_documents: dict[str, tuple[int, bytes]] = {}
+
+
+def map_document(stations: list[dict[str, Any]]) -> bytes:
+    """``{"stations": map_rows(...)}`` as JSON, encoded once per snapshot of the network."""
+    key = connection.schema_name
+    known = _map_documents.get(key)
+    if known is not None and known[0] == id(stations) and _snapshots.get(key, (0, None))[1] is stations:
+        return known[1]
+    document = json.dumps({"stations": map_rows(stations)}, separators=(",", ":")).encode()
+    _map_documents[key] = (id(stations), document)
+    return document
 
 
 def finder_station(*, station_id: int, now: dt.datetime | None = None) -> dict[str, Any] | None:
@@ -133,11 +191,32 @@ def finder_station(*, station_id: int, now: dt.datetime | None = None) -> dict[s
     if row is None:
         return None
     ports = _ports([station_id])
-    return _station_row(row, ports.get(station_id, []), now or timezone.now())
+    return _station_row(row, ports.get(station_id, []), now or timezone.now(), {})
 
 
-def queue_lengths(station_ids) -> dict[int, int]:
-    return policies.ask(policies.QUEUE_LENGTHS, station_ids=list(station_ids)) or {}
+def queue_lengths(station_ids=None) -> dict[int, int]:
+    """Drivers waiting per station (the waitlist answers); None: every station with a queue."""
+    ids = None if station_ids is None else list(station_ids)
+    return policies.ask(policies.QUEUE_LENGTHS, station_ids=ids) or {}
+
+
+PRICE_CACHE_SECONDS = 300  # a tariff change shows in the finder's ranking within this
+
+
+def prices_for(station_ids: list[int]) -> dict[int, dict[str, Any] | None]:
+    """``price_for`` of several stations, kept a few minutes in the cache (Redis, per tenant
+    through its key function): the ranking asks for the same stations again and again."""
+    keys = {f"drivers.price:{pk}": pk for pk in station_ids}
+    found = cache.get_many(list(keys))
+    prices = {keys[key]: value["price"] for key, value in found.items()}
+    missing = [pk for pk in station_ids if pk not in prices]
+    fresh = {pk: price_for(pk) for pk in missing}
+    if fresh:
+        cache.set_many(
+            {f"drivers.price:{pk}": {"price": price} for pk, price in fresh.items()},
+            PRICE_CACHE_SECONDS,
+        )
+    return {**prices, **fresh}
 
 
 def price_for(station_id: int) -> dict[str, Any] | None:
@@ -186,6 +265,8 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 def matching_ports(station: dict, prefs: Preferences) -> list[list]:
+    if not prefs.connector_type and not prefs.min_kw:
+        return station["ports"]
     return [
         port
         for port in station["ports"]
@@ -216,20 +297,20 @@ def typical_cost(price: dict[str, Any] | None) -> Decimal | None:
     return total
 
 
-def _score(station: dict, ports: list[list], km: float | None, queue: int) -> Ranked:
-    free = sum(p[2] for p in ports)
-    total = sum(p[3] for p in ports)
+def _minutes(ports: list[list], km: float | None, queue: int) -> tuple[float, float, float, float]:
+    """(total, drive, wait, charge) minutes for a top-up here (see the constants above)."""
+    free = total = 0
+    best_free_kw = best_kw = 0.0
+    for _, kw, port_free, port_total in ports:
+        free += port_free
+        total += port_total
+        best_kw = max(best_kw, kw)
+        if port_free:
+            best_free_kw = max(best_free_kw, kw)
     drive = (km or 0.0) * DRIVE_MINUTES_PER_KM
     wait = 0.0 if free else (queue + 1) * WAIT_PER_DRIVER_MINUTES / max(total, 1)
-    usable = [p for p in ports if p[2]] or ports
-    best_kw = max(min(p[1], 150.0) for p in usable)
-    charge = float(TOP_UP_KWH) / max(best_kw, 1.0) * 60
-    return Ranked(
-        station=station,
-        distance_km=km,
-        minutes=drive + wait + charge,
-        parts={"drive": drive, "wait": wait, "charge": charge, "price": 0.0},
-    )
+    charge = float(TOP_UP_KWH) / max(min(best_free_kw or best_kw, 150.0), 1.0) * 60
+    return drive + wait + charge, drive, wait, charge
 
 
 def rank(
@@ -238,11 +319,13 @@ def rank(
     origin: tuple[float, float] | None,
     prefs: Preferences,
     limit: int = 20,
-    price=price_for,
+    price=None,
 ) -> list[Ranked]:
-    """The stations that fit ``prefs``, most convenient first (see the constants above)."""
-    candidates = []
-    for station in stations:
+    """The stations that fit ``prefs``, most convenient first (see the constants above).
+    ``price``: station id -> price (tests); by default billing's, cached (``prices_for``)."""
+    queues = queue_lengths()
+    scored = []  # (minutes, position, km, ports): a Ranked only for the best few
+    for position, station in enumerate(stations):
         ports = matching_ports(station, prefs)
         if not ports:
             continue
@@ -253,15 +336,28 @@ def rank(
         if prefs.open_only and not station["open"]:
             continue
         km = distance_km(origin[0], origin[1], station["lat"], station["lon"]) if origin else None
-        candidates.append((station, ports, km))
-    queues = queue_lengths(station["id"] for station, _, _ in candidates) if candidates else {}
-    scored = [_score(s, ports, km, queues.get(s["id"], 0)) for s, ports, km in candidates]
-    for item in scored:
-        item.station = {**item.station, "queue": queues.get(item.station["id"], 0)}
-    scored.sort(key=lambda r: r.minutes)
-    best = scored[: max(limit, PRICED_CANDIDATES)]
-    for item in best[:PRICED_CANDIDATES]:
-        item.price = price(item.station["id"])
+        minutes = _minutes(ports, km, queues.get(station["id"], 0))[0]
+        scored.append((minutes, position, km, ports))
+    best = []
+    for _, position, km, ports in heapq.nsmallest(max(limit, PRICED_CANDIDATES), scored):
+        station = stations[position]
+        queue = queues.get(station["id"], 0)
+        minutes, drive, wait, charge = _minutes(ports, km, queue)
+        best.append(
+            Ranked(
+                station={**station, "queue": queue},
+                distance_km=km,
+                minutes=minutes,
+                parts={"drive": drive, "wait": wait, "charge": charge, "price": 0.0},
+            )
+        )
+    candidates = best[:PRICED_CANDIDATES]
+    if price is None:
+        prices = prices_for([item.station["id"] for item in candidates])
+    else:
+        prices = {item.station["id"]: price(item.station["id"]) for item in candidates}
+    for item in candidates:
+        item.price = prices.get(item.station["id"])
         cost = typical_cost(item.price)
         if cost is not None:
             item.parts["price"] = float(cost) * MINUTES_PER_CURRENCY_UNIT

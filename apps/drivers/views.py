@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Q
-from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
@@ -169,7 +169,8 @@ def finder(request):
 
 def finder_data(request):
     """Every published station, compact (the map's markers and the live list)."""
-    response = JsonResponse({"stations": selectors.finder_stations()})
+    document = selectors.map_document(selectors.finder_stations())
+    response = HttpResponse(document, content_type="application/json")
     response["Cache-Control"] = "no-store"
     return response
 

@@ -39,10 +39,9 @@
     map = L.map(element, {preferCanvas: true}).setView([46.5, -72], 5);
     L.tileLayer(tiles.url, {attribution: tiles.attribution, maxZoom: 19}).addTo(map);
     var stationUrl = element.dataset.stationUrl;
-    fetch(element.dataset.url, {credentials: "same-origin"}).then(function (r) { return r.json(); })
-      .then(function (data) {
+    fetchStations().then(function (stations) {
         var bounds = [];
-        data.stations.forEach(function (station) {
+        stations.forEach(function (station) {
           var marker = L.circleMarker([station.lat, station.lon], {
             radius: 7, weight: 1, color: "#fff", fillColor: colour(station), fillOpacity: 0.9
           });
@@ -64,6 +63,19 @@
     window.chargegridFinder = {markers: function () { return markers; }};
   }
 
+  // stations.json: compact rows [id, name, lat, lon, free ports, ports]
+  function fetchStations() {
+    var element = document.getElementById("finder-map");
+    var url = element ? element.dataset.url : null;
+    if (!url) { return Promise.resolve([]); }
+    return fetch(url, {credentials: "same-origin"}).then(function (r) { return r.json(); })
+      .then(function (data) {
+        return data.stations.map(function (row) {
+          return {id: row[0], name: row[1], lat: row[2], lon: row[3], free: row[4], total: row[5]};
+        });
+      });
+  }
+
   function portText(port) {
     return (CONNECTORS[port[0]] || port[0]) + " " + port[1] + " kW: " + port[2] + "/" + port[3];
   }
@@ -73,6 +85,7 @@
       el.textContent = String(station.free);
     });
     document.querySelectorAll('[data-ports="' + station.id + '"]').forEach(function (list) {
+      if (!station.ports) { return; }
       list.replaceChildren.apply(list, station.ports.map(function (port) {
         var item = document.createElement("li");
         item.textContent = portText(port);
@@ -93,6 +106,8 @@
     socket.onopen = function () {
       delay = 1000;
       if (state) { state.dataset.live = "on"; }
+      // what changed between the page's rows and this socket: read the rows again
+      fetchStations().then(function (stations) { stations.forEach(apply); }).catch(function () {});
     };
     socket.onmessage = function (event) {
       var message = JSON.parse(event.data);

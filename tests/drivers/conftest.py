@@ -51,8 +51,9 @@ def set_status(station: Station, status: str, evse_id: int | None = None) -> Non
 
 
 @pytest.fixture(autouse=True)
-def _clear_limits():
-    cache.clear()  # abuse limits count in the cache
+def _clear_limits(settings):
+    cache.clear()  # abuse limits and prices are kept in the cache
+    settings.DRIVERS_FINDER_CACHE_SECONDS = 0  # every read sees the test's changes
 
 
 @pytest.fixture

@@ -135,8 +135,8 @@ def test_the_finder_page_needs_no_sign_in_and_ranks_from_typed_coordinates(net, 
     assert net.depot.name not in body
     assert "https://www.google.com/maps/dir/?api=1&amp;destination=45.507000,-73.554000" in body
     data = client.get("/drivers/stations.json").json()
-    assert net.near.pk in {s["id"] for s in data["stations"]}
-    assert net.depot.pk not in {s["id"] for s in data["stations"]}
+    assert [net.near.pk, net.near.name, 45.507, -73.554, 2, 2] in data["stations"]
+    assert net.depot.pk not in {row[0] for row in data["stations"]}
     # the list works without a map: every row has its availability as text
     assert f'data-free="{net.near.pk}">2<' in body
 
@@ -153,3 +153,29 @@ def test_the_finder_speaks_french(net, alpha):
     client.cookies["django_language"] = "fr"
     body = client.get("/drivers/").content.decode()
     assert "Trouver une borne" in body
+
+
+def test_the_networks_rows_are_kept_a_moment_per_process(net, settings):
+    settings.DRIVERS_FINDER_CACHE_SECONDS = 60
+    first = selectors.finder_stations()
+    set_status(net.near, "Charging")
+    assert selectors.finder_stations() is first  # the pushed feed tells open pages meanwhile
+    settings.DRIVERS_FINDER_CACHE_SECONDS = 0
+    assert by_id(selectors.finder_stations())[net.near.pk]["free"] == 0
+
+
+def test_prices_are_cached_for_the_ranking(net):
+    calls = []
+    billing_price = selectors.price_for
+
+    def counting(pk):
+        calls.append(pk)
+        return billing_price(pk)
+
+    selectors.price_for, original = counting, selectors.price_for
+    try:
+        selectors.prices_for([net.near.pk, net.fast.pk])
+        selectors.prices_for([net.near.pk, net.fast.pk])
+    finally:
+        selectors.price_for = original
+    assert sorted(calls) == sorted([net.near.pk, net.fast.pk])  # once each
