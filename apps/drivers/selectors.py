@@ -147,23 +147,58 @@ def _cache_seconds() -> float:
     return float(getattr(settings, "DRIVERS_FINDER_CACHE_SECONDS", 2.0))
 
 
-def finder_stations(*, now: dt.datetime | None = None) -> list[dict[str, Any]]:
-    """Every published station with its live availability (what the map and the list need;
-    no price: that is asked for the few stations a driver looks at).  Two queries."""
-    ttl = _cache_seconds()
-    key = connection.schema_name
-    if now is None and ttl > 0:
-        cached = _snapshots.get(key)
-        if cached is not None and time.monotonic() - cached[0] < ttl:
-            return cached[1]
+def _build_snapshot(at: dt.datetime) -> list[dict[str, Any]]:
     rows = _published_stations().order_by("site__name", "name", "pk").values(*STATION_FIELDS)
     ports = _ports()
-    at = now or timezone.now()
     local_times: dict[str, dt.time] = {}
-    stations = [_station_row(row, ports.get(row["pk"], []), at, local_times) for row in rows]
-    if now is None and ttl > 0:
-        with _snapshot_lock:
-            _snapshots[key] = (time.monotonic(), stations)
+    return [_station_row(row, ports.get(row["pk"], []), at, local_times) for row in rows]
+
+
+_refreshing: set[str] = set()
+MAX_STALE_SECONDS = 30.0  # older than this, a request waits for fresh rows
+
+
+def _refresh_in_background(tenant) -> None:
+    """Rebuild a tenant's snapshot on a thread of its own (its own database connection),
+    while requests keep being answered from the previous one."""
+    key = tenant.schema_name
+
+    def run() -> None:
+        try:
+            connection.set_tenant(tenant)
+            stations = _build_snapshot(timezone.now())
+            with _snapshot_lock:
+                _snapshots[key] = (time.monotonic(), stations)
+        finally:
+            _refreshing.discard(key)
+            connection.close()
+
+    with _snapshot_lock:
+        if key in _refreshing:
+            return
+        _refreshing.add(key)
+    threading.Thread(target=run, name=f"finder-{key}", daemon=True).start()
+
+
+def finder_stations(*, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+    """Every published station with its live availability (what the map and the list need;
+    no price: that is asked for the few stations a driver looks at).  Two queries, or the
+    snapshot of this process (fresh within FINDER_CACHE_SECONDS; a little older while a new
+    one is being read in the background)."""
+    ttl = _cache_seconds()
+    if now is not None or ttl <= 0:
+        return _build_snapshot(now or timezone.now())
+    key = connection.schema_name
+    cached = _snapshots.get(key)
+    age = time.monotonic() - cached[0] if cached is not None else None
+    if age is not None and age < ttl:
+        return cached[1]
+    if age is not None and age < MAX_STALE_SECONDS and getattr(connection, "tenant", None):
+        _refresh_in_background(connection.tenant)
+        return cached[1]
+    stations = _build_snapshot(timezone.now())
+    with _snapshot_lock:
+        _snapshots[key] = (time.monotonic(), stations)
     return stations
 
 
@@ -311,6 +346,31 @@ def _minutes(ports: list[list], km: float | None, queue: int) -> tuple[float, fl
     wait = 0.0 if free else (queue + 1) * WAIT_PER_DRIVER_MINUTES / max(total, 1)
     charge = float(TOP_UP_KWH) / max(min(best_free_kw or best_kw, 150.0), 1.0) * 60
     return drive + wait + charge, drive, wait, charge
+
+
+_rankings: dict[tuple, list[Ranked]] = {}
+
+
+def rank_cached(
+    stations: list[dict[str, Any]],
+    *,
+    origin: tuple[float, float] | None,
+    prefs: Preferences,
+    limit: int = 20,
+) -> list[Ranked]:
+    """``rank`` of one snapshot of the network, remembered for the same question (origin to
+    about 100 m): drivers opening the finder at once share the work."""
+    place = None if origin is None else (round(origin[0], 3), round(origin[1], 3))
+    key = (connection.schema_name, id(stations), place, tuple(vars(prefs).values()), limit)
+    known = _rankings.get(key)
+    if known is not None:
+        return known
+    result = rank(stations, origin=origin, prefs=prefs, limit=limit)
+    if _cache_seconds() > 0:
+        if len(_rankings) > 256:
+            _rankings.clear()
+        _rankings[key] = result
+    return result
 
 
 def rank(

@@ -142,7 +142,7 @@ def finder(request):
             origin = place_origin(data["near"], stations)
             if origin is None:
                 near_error = _("No station near this place: try a city or coordinates.")
-    ranked = selectors.rank(stations, origin=origin, prefs=prefs, limit=LIST_LIMIT)
+    ranked = selectors.rank_cached(stations, origin=origin, prefs=prefs, limit=LIST_LIMIT)
     rows = [
         {
             **item.station,
