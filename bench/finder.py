@@ -125,9 +125,7 @@ def prepare(stations: int):
             )
             Connector.objects.bulk_create(
                 [
-                    Connector(
-                        evse=evse, connector_id=1, connector_type=CONNECTORS[n // 2 % 4][0]
-                    )
+                    Connector(evse=evse, connector_id=1, connector_type=CONNECTORS[n // 2 % 4][0])
                     for n, evse in enumerate(evses)
                 ]
             )
@@ -209,7 +207,9 @@ def main() -> None:
         ("stations.json", "/drivers/stations.json"),
     ]
     try:
-        print(f"{args.stations} stations, one client, {args.seconds:g} s per case, one uvicorn process")
+        print(
+            f"{args.stations} stations, one client, {args.seconds:g} s per case, one uvicorn process"
+        )
         print(f"{'case':<26}{'first ms':>9}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'KiB':>8}")
         for name, path in cases:
             first = first_request(port, host, path)

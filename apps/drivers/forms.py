@@ -20,9 +20,7 @@ class FinderForm(forms.Form):
         help_text=_("A place, an address or coordinates (45.50, -73.56)."),
     )
     lat = forms.FloatField(required=False, min_value=-90, max_value=90, widget=forms.HiddenInput)
-    lon = forms.FloatField(
-        required=False, min_value=-180, max_value=180, widget=forms.HiddenInput
-    )
+    lon = forms.FloatField(required=False, min_value=-180, max_value=180, widget=forms.HiddenInput)
     connector = forms.ChoiceField(
         label=_("Connector"),
         required=False,
@@ -31,7 +29,13 @@ class FinderForm(forms.Form):
     min_kw = forms.ChoiceField(
         label=_("Power"),
         required=False,
-        choices=[("", _("Any")), ("7", "≥ 7 kW"), ("22", "≥ 22 kW"), ("50", "≥ 50 kW"), ("150", "≥ 150 kW")],
+        choices=[
+            ("", _("Any")),
+            ("7", "≥ 7 kW"),
+            ("22", "≥ 22 kW"),
+            ("50", "≥ 50 kW"),
+            ("150", "≥ 150 kW"),
+        ],
     )
     free = forms.BooleanField(label=_("Free now"), required=False)
     public = forms.BooleanField(label=_("Public access only"), required=False)

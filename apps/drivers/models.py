@@ -117,9 +117,7 @@ class DriverCard(models.Model):
 
     driver = models.ForeignKey(Driver, on_delete=models.CASCADE, related_name="cards")
     token = models.ForeignKey("charging.IdToken", on_delete=models.CASCADE, related_name="+")
-    status = models.CharField(
-        max_length=8, choices=CardStatus.choices, default=CardStatus.PENDING
-    )
+    status = models.CharField(max_length=8, choices=CardStatus.choices, default=CardStatus.PENDING)
     verified_by = models.CharField(max_length=4, choices=CardVerifiedBy.choices, blank=True)
     requested_at = models.DateTimeField()
     verified_at = models.DateTimeField(null=True, blank=True)
@@ -133,7 +131,9 @@ class DriverCard(models.Model):
                 condition=models.Q(status=CardStatus.VERIFIED),
                 name="drivers_card_verified_once",
             ),
-            models.UniqueConstraint(fields=["driver", "token"], name="drivers_card_once_per_driver"),
+            models.UniqueConstraint(
+                fields=["driver", "token"], name="drivers_card_once_per_driver"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -148,12 +148,8 @@ class Tip(models.Model):
     driver = models.ForeignKey(
         Driver, null=True, blank=True, on_delete=models.SET_NULL, related_name="tips"
     )
-    body = models.TextField(
-        _("tip"), validators=[MinLengthValidator(3), MaxLengthValidator(1000)]
-    )
-    status = models.CharField(
-        max_length=10, choices=TipStatus.choices, default=TipStatus.PUBLISHED
-    )
+    body = models.TextField(_("tip"), validators=[MinLengthValidator(3), MaxLengthValidator(1000)])
+    status = models.CharField(max_length=10, choices=TipStatus.choices, default=TipStatus.PUBLISHED)
     score = models.IntegerField(default=0)  # up votes minus down votes (kept by services)
     created_at = models.DateTimeField(auto_now_add=True)
     moderated_at = models.DateTimeField(null=True, blank=True)
@@ -188,6 +184,9 @@ class TipPhoto(models.Model):
     class Meta:
         ordering = ["id"]
 
+    def __str__(self) -> str:
+        return f"photo {self.pk} of tip {self.tip_id}"
+
 
 class TipVote(models.Model):
     tip = models.ForeignKey(Tip, on_delete=models.CASCADE, related_name="votes")
@@ -199,3 +198,6 @@ class TipVote(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["tip", "driver"], name="drivers_one_vote"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.value:+d} on tip {self.tip_id}"

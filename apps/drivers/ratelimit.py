@@ -9,9 +9,12 @@ import time
 from django.core.cache import cache
 
 
+def _key(name: str, who: str, window_seconds: int) -> str:
+    return f"drivers.rl:{name}:{who}:{int(time.time() // window_seconds)}"
+
+
 def allow(name: str, who: str, *, limit: int, window_seconds: int) -> bool:
-    window = int(time.time() // window_seconds)
-    key = f"drivers.rl:{name}:{who}:{window}"
+    key = _key(name, who, window_seconds)
     if cache.add(key, 1, timeout=window_seconds + 5):
         return limit >= 1
     try:
@@ -20,3 +23,8 @@ def allow(name: str, who: str, *, limit: int, window_seconds: int) -> bool:
         cache.set(key, 1, timeout=window_seconds + 5)
         count = 1
     return count <= limit
+
+
+def reset(name: str, who: str, *, window_seconds: int) -> None:
+    """Forget the current window's count (an operator lifting a limit; tests)."""
+    cache.delete(_key(name, who, window_seconds))

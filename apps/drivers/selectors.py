@@ -15,11 +15,11 @@ import json
 import math
 import threading
 import time
-from zoneinfo import ZoneInfo
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.cache import cache
@@ -65,9 +65,7 @@ def _published_stations():
 def _ports(station_ids=None) -> dict[int, list[list]]:
     """Per station: ``[connector type, kW, free ports, ports]`` per (type, power), counted in
     SQL.  A port is free when its station is online and the port is Available."""
-    connectors = Connector.objects.filter(
-        evse__station__site__finder_listing__published=True
-    )
+    connectors = Connector.objects.filter(evse__station__site__finder_listing__published=True)
     if station_ids is not None:
         connectors = connectors.filter(evse__station_id__in=station_ids)
     rows = (
@@ -102,7 +100,10 @@ def _hours(opens_at, closes_at) -> str:
 def _is_open(row: dict, local_times: dict[str, dt.time], now: dt.datetime) -> bool:
     """Within the listing's hours in the site's time (``FinderListing.is_open``, without
     making a model per row: the local time is worked out once per time zone)."""
-    opens_at, closes_at = row["site__finder_listing__opens_at"], row["site__finder_listing__closes_at"]
+    opens_at, closes_at = (
+        row["site__finder_listing__opens_at"],
+        row["site__finder_listing__closes_at"],
+    )
     if opens_at is None or closes_at is None:
         return True
     zone = row["site__timezone"]
@@ -126,7 +127,9 @@ def _station_row(
         "lat": float(row["site__latitude"]),
         "lon": float(row["site__longitude"]),
         "access": row["site__finder_listing__access"],
-        "hours": _hours(row["site__finder_listing__opens_at"], row["site__finder_listing__closes_at"]),
+        "hours": _hours(
+            row["site__finder_listing__opens_at"], row["site__finder_listing__closes_at"]
+        ),
         "open": _is_open(row, local_times, now),
         "note": row["site__finder_listing__access_note"],
         "ports": sorted(ports, key=lambda p: (-p[1], p[0])),
@@ -214,7 +217,11 @@ def map_document(stations: list[dict[str, Any]]) -> bytes:
     """``{"stations": map_rows(...)}`` as JSON, encoded once per snapshot of the network."""
     key = connection.schema_name
     known = _map_documents.get(key)
-    if known is not None and known[0] == id(stations) and _snapshots.get(key, (0, None))[1] is stations:
+    if (
+        known is not None
+        and known[0] == id(stations)
+        and _snapshots.get(key, (0, None))[1] is stations
+    ):
         return known[1]
     document = json.dumps({"stations": map_rows(stations)}, separators=(",", ":")).encode()
     _map_documents[key] = (id(stations), document)

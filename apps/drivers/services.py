@@ -170,9 +170,11 @@ def card_link(*, driver: Driver, uid: str) -> DriverCard:
     token = IdToken.objects.filter(uid__iexact=uid, is_active=True).first()
     if token is None:
         raise DriverError(_("No active card of this network has this number."))
-    if DriverCard.objects.filter(token=token, status=CardStatus.VERIFIED).exclude(
-        driver=driver
-    ).exists():
+    if (
+        DriverCard.objects.filter(token=token, status=CardStatus.VERIFIED)
+        .exclude(driver=driver)
+        .exists()
+    ):
         raise DriverError(_("This card is linked to another account."))
     existing = DriverCard.objects.filter(driver=driver, token=token).first()
     if existing is not None:

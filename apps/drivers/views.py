@@ -221,9 +221,7 @@ def tip_create(request, pk: int):
     driver, redirect = _require_driver(request)
     if redirect:
         return redirect
-    station = get_object_or_404(
-        Station.objects.filter(site__finder_listing__published=True), pk=pk
-    )
+    station = get_object_or_404(Station.objects.filter(site__finder_listing__published=True), pk=pk)
     form = TipForm(request.POST, request.FILES)
     back = HttpResponseRedirect(reverse("drivers:station", args=[pk]))
     if not ratelimit.allow("tip", client_address(request), limit=20, window_seconds=3600):
@@ -241,9 +239,13 @@ def tip_create(request, pk: int):
             return back
         photos.append((upload.content_type, upload.read()))
     try:
-        services.tip_create(driver=driver, station=station, body=form.cleaned_data["body"], photos=photos)
+        services.tip_create(
+            driver=driver, station=station, body=form.cleaned_data["body"], photos=photos
+        )
     except (services.DriverError, ValidationError) as error:
-        messages.error(request, error.messages[0] if isinstance(error, ValidationError) else str(error))
+        messages.error(
+            request, error.messages[0] if isinstance(error, ValidationError) else str(error)
+        )
     else:
         messages.success(request, _("Thank you: your tip is published."))
     return back

@@ -48,12 +48,19 @@ def charge(station, uid: str, *, at: dt.datetime, wh: int = 12_000) -> ChargingS
     return ChargingSession.objects.get(pk=session.pk)
 
 
-def test_sign_up_sends_a_verification_link_that_confirms_the_address(alpha, django_capture_on_commit_callbacks):
+def test_sign_up_sends_a_verification_link_that_confirms_the_address(
+    alpha, django_capture_on_commit_callbacks
+):
     client = Client(HTTP_HOST=host_of(alpha))
     with django_capture_on_commit_callbacks(execute=False):
         response = client.post(
             "/drivers/sign-up/",
-            {"email": "New.Driver@Example.com", "password": PASSWORD, "full_name": "Nadia", "language": "fr"},
+            {
+                "email": "New.Driver@Example.com",
+                "password": PASSWORD,
+                "full_name": "Nadia",
+                "language": "fr",
+            },
         )
     assert response.status_code == 302 and response["Location"] == "/drivers/account/"
     assert response.cookies["django_language"].value == "fr"
@@ -73,7 +80,8 @@ def test_an_address_signs_up_once_and_sign_ups_are_limited_per_client(alpha):
     client = Client(HTTP_HOST=host_of(alpha))
     for n in range(5):
         response = client.post(
-            "/drivers/sign-up/", {"email": f"x{n}@example.com", "password": PASSWORD, "language": "en"}
+            "/drivers/sign-up/",
+            {"email": f"x{n}@example.com", "password": PASSWORD, "language": "en"},
         )
         assert response.status_code == 302
     sixth = client.post(
@@ -133,7 +141,9 @@ def test_a_card_is_verified_by_a_tap_soon_after_linking(alpha, driver, other_dri
         services.card_link(driver=other_driver, uid=card.uid)
 
 
-def test_a_tap_does_not_verify_when_two_drivers_wait_for_the_same_card(alpha, driver, other_driver, card):
+def test_a_tap_does_not_verify_when_two_drivers_wait_for_the_same_card(
+    alpha, driver, other_driver, card
+):
     services.card_link(driver=driver, uid=card.uid)
     services.card_link(driver=other_driver, uid=card.uid)
     assert services.cards_verify_by_tap(uid=card.uid) is None
@@ -146,7 +156,9 @@ def test_a_driver_sees_only_their_verified_cards_sessions_since_linking(alpha, d
     earlier = charge(net.near, card.uid, at=timezone.now() - dt.timedelta(days=3))
     linked = services.card_link(driver=driver, uid=card.uid)
     assert list(selectors.driver_sessions(driver)) == []  # not verified yet
-    services.card_verify_code(card=linked, code=card_code(schema_name=connection.schema_name, uid=card.uid))
+    services.card_verify_code(
+        card=linked, code=card_code(schema_name=connection.schema_name, uid=card.uid)
+    )
     mine = charge(net.near, card.uid, at=timezone.now() + dt.timedelta(seconds=1))
     assert list(selectors.driver_sessions(driver)) == [mine]
     assert earlier not in selectors.driver_sessions(driver)
@@ -160,7 +172,9 @@ def test_receipts_and_spend_come_from_billing(alpha, driver, card, net):
     )
     billing.tariff_assign(tariff=tariff, site=net.near.site)
     linked = services.card_link(driver=driver, uid=card.uid)
-    services.card_verify_code(card=linked, code=card_code(schema_name=connection.schema_name, uid=card.uid))
+    services.card_verify_code(
+        card=linked, code=card_code(schema_name=connection.schema_name, uid=card.uid)
+    )
     session = charge(net.near, card.uid, at=timezone.now() + dt.timedelta(seconds=1), wh=12_000)
     billing.session_bill(session_id=session.pk)
     totals = selectors.driver_totals(driver)
@@ -177,7 +191,14 @@ def test_preferences_reach_the_notification_service(alpha, driver, card):
     client = signed_in(alpha, driver)
     response = client.post(
         "/drivers/account/preferences/",
-        {"full_name": "D", "language": "fr", "phone": "+15145550000", "notify_email": "", "notify_sms": "on", "notify_push": "on"},
+        {
+            "full_name": "D",
+            "language": "fr",
+            "phone": "+15145550000",
+            "notify_email": "",
+            "notify_sms": "on",
+            "notify_push": "on",
+        },
     )
     assert response.status_code == 302
     contact = Contact.objects.get(key=driver.contact_key)
@@ -186,7 +207,9 @@ def test_preferences_reach_the_notification_service(alpha, driver, card):
 
 def test_deleting_the_account_keeps_the_sessions_and_receipts(alpha, driver, card, net):
     linked = services.card_link(driver=driver, uid=card.uid)
-    services.card_verify_code(card=linked, code=card_code(schema_name=connection.schema_name, uid=card.uid))
+    services.card_verify_code(
+        card=linked, code=card_code(schema_name=connection.schema_name, uid=card.uid)
+    )
     session = charge(net.near, card.uid, at=timezone.now() + dt.timedelta(seconds=1))
     client = signed_in(alpha, driver)
     assert client.post("/drivers/account/delete/", {"password": "wrong"}).status_code == 200

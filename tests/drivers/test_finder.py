@@ -48,7 +48,9 @@ def test_the_nearest_free_station_ranks_first_and_a_busy_one_falls_behind(net):
 
 
 def test_a_fast_charger_a_little_further_is_done_sooner(net):
-    ranked = rank(selectors.finder_stations(), origin=HERE, prefs=Preferences(), price=lambda _: None)
+    ranked = rank(
+        selectors.finder_stations(), origin=HERE, prefs=Preferences(), price=lambda _: None
+    )
     assert ranked[0].station["id"] == net.fast.pk  # 3 km at 150 kW beats 0.3 km at 7.4 kW
     assert ranked[0].parts["charge"] == pytest.approx(8.0)
 
@@ -56,7 +58,10 @@ def test_a_fast_charger_a_little_further_is_done_sooner(net):
 def test_queue_length_from_the_waitlist_makes_a_busy_station_less_convenient(net):
     set_status(net.near, "Charging")
     before = next(
-        r for r in rank(selectors.finder_stations(), origin=HERE, prefs=Preferences(), price=lambda _: None)
+        r
+        for r in rank(
+            selectors.finder_stations(), origin=HERE, prefs=Preferences(), price=lambda _: None
+        )
         if r.station["id"] == net.near.pk
     )
     group = WaitlistGroup.objects.create(site=net.near.site, name="Quay queue")
@@ -67,7 +72,10 @@ def test_queue_length_from_the_waitlist_makes_a_busy_station_less_convenient(net
             group=group, token_uid=f"Q{n}", joined_via="api", joined_at=now, queued_at=now
         )
     after = next(
-        r for r in rank(selectors.finder_stations(), origin=HERE, prefs=Preferences(), price=lambda _: None)
+        r
+        for r in rank(
+            selectors.finder_stations(), origin=HERE, prefs=Preferences(), price=lambda _: None
+        )
         if r.station["id"] == net.near.pk
     )
     assert after.station["queue"] == 4

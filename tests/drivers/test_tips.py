@@ -19,12 +19,15 @@ def test_a_tip_with_a_photo_is_published_at_once(alpha, net, driver):
     client = signed_in(alpha, driver)
     photo = SimpleUploadedFile("p.png", PNG, content_type="image/png")
     response = client.post(
-        f"/drivers/stations/{net.near.pk}/tips/", {"body": "Entrance on Rue de la Commune", "photo": photo}
+        f"/drivers/stations/{net.near.pk}/tips/",
+        {"body": "Entrance on Rue de la Commune", "photo": photo},
     )
     assert response.status_code == 302
     tip = Tip.objects.get(station=net.near)
     assert tip.status == TipStatus.PUBLISHED and tip.driver == driver
-    page = Client(HTTP_HOST=host_of(alpha)).get(f"/drivers/stations/{net.near.pk}/").content.decode()
+    page = (
+        Client(HTTP_HOST=host_of(alpha)).get(f"/drivers/stations/{net.near.pk}/").content.decode()
+    )
     assert "Entrance on Rue de la Commune" in page
     photo_row = TipPhoto.objects.get(tip=tip)
     served = Client(HTTP_HOST=host_of(alpha)).get(f"/drivers/photos/{photo_row.pk}/")
@@ -34,7 +37,10 @@ def test_a_tip_with_a_photo_is_published_at_once(alpha, net, driver):
 def test_a_file_that_is_not_an_image_is_refused_whatever_it_claims(alpha, net, driver):
     with pytest.raises(services.DriverError):
         services.tip_create(
-            driver=driver, station=net.near, body="see photo", photos=[("image/png", b"<svg onload=x>")]
+            driver=driver,
+            station=net.near,
+            body="see photo",
+            photos=[("image/png", b"<svg onload=x>")],
         )
     assert not Tip.objects.exists()
 
@@ -62,7 +68,9 @@ def test_tips_are_limited_per_station_and_per_day(alpha, net, driver):
     assert Tip.objects.filter(driver=driver).count() == services.TIPS_PER_DAY
 
 
-def test_votes_rank_tips_and_enough_down_votes_hide_one_until_moderated(alpha, net, driver, owner_client):
+def test_votes_rank_tips_and_enough_down_votes_hide_one_until_moderated(
+    alpha, net, driver, owner_client
+):
     tip = services.tip_create(driver=driver, station=net.near, body="Port 2 is flaky")
     with pytest.raises(services.DriverError):
         services.tip_vote(driver=driver, tip=tip, value=1)  # not one's own
@@ -77,11 +85,17 @@ def test_votes_rank_tips_and_enough_down_votes_hide_one_until_moderated(alpha, n
         services.tip_vote(driver=voter, tip=tip, value=-1)
     tip.refresh_from_db()
     assert tip.score == -3 and tip.status == TipStatus.FLAGGED
-    assert "Port 2 is flaky" not in Client(HTTP_HOST=host_of(alpha)).get(
-        f"/drivers/stations/{net.near.pk}/"
-    ).content.decode()
+    assert (
+        "Port 2 is flaky"
+        not in Client(HTTP_HOST=host_of(alpha))
+        .get(f"/drivers/stations/{net.near.pk}/")
+        .content.decode()
+    )
     # the site admin reviews it in the portal and publishes it again; votes no longer hide it
-    assert "Port 2 is flaky" in owner_client.get("/drivers/manage/tips/?status=flagged").content.decode()
+    assert (
+        "Port 2 is flaky"
+        in owner_client.get("/drivers/manage/tips/?status=flagged").content.decode()
+    )
     response = owner_client.post(f"/drivers/manage/tips/{tip.pk}/", {"action": "published"})
     assert response.status_code == 302
     tip.refresh_from_db()

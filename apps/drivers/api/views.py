@@ -97,7 +97,10 @@ class TipViewSet(ReadOnlyScopedViewSet):
         serializer = TipModerateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         tip = _mapped(
-            services.tip_moderate, tip=tip, status=serializer.validated_data["status"], user=request.user
+            services.tip_moderate,
+            tip=tip,
+            status=serializer.validated_data["status"],
+            user=request.user,
         )
         self.audit("tip.moderate", tip, changes={"status": tip.status})
         return Response(TipSerializer(tip).data)
@@ -142,13 +145,17 @@ class CardListView(DriverAPIView):
     def post(self, request):
         serializer = CardLinkSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        card = _mapped(services.card_link, driver=request.user, uid=serializer.validated_data["uid"])
+        card = _mapped(
+            services.card_link, driver=request.user, uid=serializer.validated_data["uid"]
+        )
         return Response(DriverCardSerializer(card).data, status=status.HTTP_201_CREATED)
 
 
 class CardDetailView(DriverAPIView):
     def _card(self, request, pk):
-        return get_object_or_404(DriverCard.objects.select_related("token"), pk=pk, driver=request.user)
+        return get_object_or_404(
+            DriverCard.objects.select_related("token"), pk=pk, driver=request.user
+        )
 
     def get(self, request, pk):
         return Response(DriverCardSerializer(self._card(request, pk)).data)
@@ -227,7 +234,10 @@ class TipVoteView(DriverAPIView):
         serializer = TipVoteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         tip = _mapped(
-            services.tip_vote, driver=request.user, tip=tip, value=serializer.validated_data["value"]
+            services.tip_vote,
+            driver=request.user,
+            tip=tip,
+            value=serializer.validated_data["value"],
         )
         return Response({"id": tip.pk, "score": tip.score, "status": tip.status})
 
