@@ -83,6 +83,7 @@ class TipForm(forms.Form):
 
 class DeleteForm(forms.Form):
     password = forms.CharField(label=_("Your password"), widget=forms.PasswordInput)
+    delete_tips = forms.BooleanField(label=_("Delete my tips too"), required=False)
 
 
 class FinderListingForm(forms.ModelForm):

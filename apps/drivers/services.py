@@ -144,10 +144,13 @@ def preferences_publish(*, driver: Driver) -> None:
 
 
 @transaction.atomic
-def driver_delete(*, driver: Driver) -> None:
+def driver_delete(*, driver: Driver, delete_tips: bool = False) -> None:
     """The account, its cards' links, votes and preferences go; tips stay without an author
-    (other drivers rely on them).  Sessions and receipts are the network's records (billing
-    law): they are kept, tied to the card, not to this account (docs/drivers.md)."""
+    (other drivers rely on them) unless the driver asks for them to go too.  Sessions and
+    receipts are the network's records (billing law): they are kept, tied to the card, not to
+    this account (docs/drivers.md)."""
+    if delete_tips:
+        Tip.objects.filter(driver=driver).delete()
     uids = list(driver.cards.values_list("token__uid", flat=True))
     events.emit(
         events.CONTACT_PREFERENCES,

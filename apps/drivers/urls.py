@@ -11,6 +11,7 @@ urlpatterns = [
     path("stations/<int:pk>/", views.station_page, name="station"),
     path("stations/<int:pk>/tips/", views.tip_create, name="tip_create"),
     path("tips/<int:pk>/vote/", views.tip_vote, name="tip_vote"),
+    path("tips/<int:pk>/delete/", views.tip_delete, name="tip_delete"),
     path("photos/<int:pk>/", views.tip_photo, name="tip_photo"),
     # drivers' accounts
     path("sign-up/", views.SignUpView.as_view(), name="signup"),

@@ -264,6 +264,19 @@ def tip_vote(request, pk: int):
     return HttpResponseRedirect(reverse("drivers:station", args=[tip.station_id]))
 
 
+@require_POST
+def tip_delete(request, pk: int):
+    """A driver takes back their own tip."""
+    driver, redirect = _require_driver(request)
+    if redirect:
+        return redirect
+    tip = get_object_or_404(Tip, pk=pk, driver=driver)
+    station_id = tip.station_id
+    services.tip_delete(tip=tip)
+    messages.success(request, _("Tip deleted."))
+    return HttpResponseRedirect(reverse("drivers:station", args=[station_id]))
+
+
 # --- Accounts ---------------------------------------------------------------------------------
 def _verify_url(request) -> str:
     return request.build_absolute_uri(reverse("drivers:verify", args=["TOKEN"]))
@@ -472,7 +485,7 @@ class DeleteAccountView(View):
         form = DeleteForm(request.POST)
         if form.is_valid():
             if driver.check_password(form.cleaned_data["password"]):
-                services.driver_delete(driver=driver)
+                services.driver_delete(driver=driver, delete_tips=form.cleaned_data["delete_tips"])
                 auth.logout(request)
                 messages.success(request, _("Your account is deleted."))
                 return HttpResponseRedirect(reverse("drivers:finder"))

@@ -70,10 +70,11 @@ def finder_network(live_db):
     yield world
 
     def remove():  # committed rows: leave the tenant as other tests expect it
-        from apps.drivers.models import Driver
+        from apps.drivers.models import Driver, FinderListing
 
         with tenant_context(world["tenant"]):
             Driver.objects.filter(email__endswith=f"{world['tag'].lower()}@drivers.test").delete()
+            FinderListing.objects.filter(site__in=world["sites"]).delete()
 
     blocking(remove)
 

@@ -120,3 +120,31 @@ def test_moderation_is_scoped_to_the_moderators_sites(alpha, net, driver, person
 @pytest.fixture
 def owner_client(personas, client_for):
     return client_for(personas.owner)
+
+
+def test_a_driver_deletes_their_own_tip_and_only_theirs(alpha, net, driver, other_driver):
+    tip = services.tip_create(driver=driver, station=net.near, body="Use the north gate")
+    other = signed_in_as(alpha, other_driver, "another long password")
+    assert other.post(f"/drivers/tips/{tip.pk}/delete/").status_code == 404
+    mine = signed_in(alpha, driver)
+    assert mine.post(f"/drivers/tips/{tip.pk}/delete/").status_code == 302
+    assert not Tip.objects.filter(pk=tip.pk).exists()
+
+
+def test_deleting_the_account_keeps_tips_anonymous_unless_asked(alpha, net, driver, other_driver):
+    kept = services.tip_create(driver=driver, station=net.near, body="Kept for others")
+    services.driver_delete(driver=driver)
+    kept.refresh_from_db()
+    assert kept.driver is None and kept.status == TipStatus.PUBLISHED
+    gone = services.tip_create(driver=other_driver, station=net.near, body="Take it with me")
+    services.driver_delete(driver=other_driver, delete_tips=True)
+    assert not Tip.objects.filter(pk=gone.pk).exists()
+
+
+def signed_in_as(alpha, driver, password):
+    client = Client(HTTP_HOST=host_of(alpha))
+    assert (
+        client.post("/drivers/sign-in/", {"email": driver.email, "password": password}).status_code
+        == 302
+    )
+    return client
