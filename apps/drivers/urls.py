@@ -26,6 +26,7 @@ urlpatterns = [
     path("account/cards/<int:pk>/verify/", views.card_verify, name="card_verify"),
     path("account/cards/<int:pk>/remove/", views.card_remove, name="card_remove"),
     path("account/sessions/<int:pk>/", views.session_detail, name="session"),
+    path("account/sessions/<int:pk>/receipt.pdf", views.session_receipt_pdf, name="receipt_pdf"),
     # portal (site admins)
     path("manage/listings/", views.ListingListView.as_view(), name="listing_list"),
     path("manage/listings/new/", views.ListingFormView.as_view(), name="listing_create"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
@@ -26,6 +27,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import View
 
 from apps.charging.models import IdToken
+from apps.core import policies
 from apps.core.maps import map_tiles
 from apps.core.views import PermissionRequiredMixin, ScopedListView
 from apps.stations.choices import ConnectorType
@@ -188,6 +190,7 @@ def station_page(request, pk: int):
         "port_rows": _port_rows(station),
         "price": selectors.price_for(pk),
         "queue": queue,
+        "join_queue_url": policies.ask(policies.WAITLIST_JOIN_URL, station_id=pk),
         "directions": directions(station["lat"], station["lon"]),
         "tips": [(tip, votes.get(tip.pk, 0)) for tip in tips],
         "driver": driver,
@@ -401,6 +404,43 @@ def session_detail(request, pk: int):
         "support_url": support_link(session=pk, station=session.station_id),
     }
     return render(request, "drivers/session.html", context)
+
+
+def session_receipt_pdf(request, pk: int):
+    """The session's receipt as a PDF file (download)."""
+    from django.utils import formats
+    from django.utils.timezone import localtime
+
+    from .receipts import receipt_pdf
+
+    driver, redirect = _require_driver(request)
+    if redirect:
+        return redirect
+    session = selectors.driver_session(driver, pk)
+    receipt = selectors.receipts_for([pk]).get(pk) if session is not None else None
+    if receipt is None:
+        raise Http404
+    site = session.station.site
+    zone = ZoneInfo(site.timezone if site else "UTC")
+    started = formats.date_format(localtime(session.started_at, zone), "DATETIME_FORMAT")
+    currency = receipt["currency"]
+    lines = [
+        (_("Number"), receipt["receipt_number"]),
+        (_("Station"), session.station.name or session.station.identity),
+        (_("Site"), site.name if site else ""),
+        (_("Started"), started),
+        (_("Energy"), f"{session.energy_wh / 1000:.3f} kWh"),
+        (_("Tariff"), receipt["tariff"] or "—"),
+        (_("Before tax"), f"{receipt['total_excl_tax']} {currency}"),
+        (_("Tax"), f"{receipt['tax_total']} {currency}"),
+        (_("Total"), f"{receipt['total']} {currency}"),
+    ]
+    document = receipt_pdf(
+        title=f"{connection.tenant.name} · {_('Receipt')}", lines=lines, footer=driver.email
+    )
+    response = HttpResponse(document, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{receipt["receipt_number"]}.pdf"'
+    return response
 
 
 @require_POST

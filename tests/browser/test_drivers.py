@@ -70,11 +70,19 @@ def finder_network(live_db):
     yield world
 
     def remove():  # committed rows: leave the tenant as other tests expect it
+        from apps.charging.models import ChargingSession, MeterValue
         from apps.drivers.models import Driver, FinderListing
+        from apps.stations.models import Site, Station
 
         with tenant_context(world["tenant"]):
             Driver.objects.filter(email__endswith=f"{world['tag'].lower()}@drivers.test").delete()
             FinderListing.objects.filter(site__in=world["sites"]).delete()
+            stations = Station.objects.filter(pk__in=[world["station"].pk, world["other"].pk])
+            MeterValue.objects.filter(station__in=stations).delete()
+            ChargingSession.objects.filter(station__in=stations).delete()
+            stations.delete()
+            Site.objects.filter(pk__in=[site.pk for site in world["sites"]]).delete()
+            world["card"].delete()
 
     blocking(remove)
 

@@ -185,6 +185,24 @@ def test_receipts_and_spend_come_from_billing(alpha, driver, card, net):
     client = signed_in(alpha, driver)
     page = client.get(f"/drivers/account/sessions/{session.pk}/").content.decode()
     assert receipt["receipt_number"] in page
+    pdf = client.get(f"/drivers/account/sessions/{session.pk}/receipt.pdf")
+    assert pdf["Content-Type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF-1.4") and pdf.content.rstrip().endswith(b"%%EOF")
+    assert receipt["receipt_number"].encode() in pdf.content
+    assert f"{receipt['total']} CAD".encode() in pdf.content
+    # the xref table points at each object
+    xref = int(pdf.content.rsplit(b"startxref", 1)[1].split()[0])
+    assert pdf.content[xref:].startswith(b"xref")
+    # nobody else's
+    stranger = services.driver_sign_up(
+        email="s@example.com", password=PASSWORD, verify_url="/TOKEN"
+    )
+    assert (
+        signed_in(alpha, stranger)
+        .get(f"/drivers/account/sessions/{session.pk}/receipt.pdf")
+        .status_code
+        == 404
+    )
 
 
 def test_preferences_reach_the_notification_service(alpha, driver, card):

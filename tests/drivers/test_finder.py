@@ -4,6 +4,7 @@ pages without sign-in."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.test import Client
@@ -194,3 +195,15 @@ def test_prices_are_cached_for_the_ranking(net):
     finally:
         selectors.price_for = original
     assert sorted(calls) == sorted([net.near.pk, net.fast.pk])  # once each
+
+
+def test_a_station_in_a_queue_links_to_the_waitlists_join_page(net, alpha):
+    group = WaitlistGroup.objects.create(site=net.near.site, name="Quay queue")
+    group.stations.set([net.near])
+    body = Client(HTTP_HOST=host_of(alpha)).get(f"/drivers/stations/{net.near.pk}/").content
+    match = re.search(rb'id="join-queue"|href="(/waitlist/join/[^"]+)" id="join-queue"', body)
+    assert match and match.group(1)
+    join = Client(HTTP_HOST=host_of(alpha)).get(match.group(1).decode())
+    assert join.status_code == 200 and b"Quay queue" in join.content
+    other = Client(HTTP_HOST=host_of(alpha)).get(f"/drivers/stations/{net.fast.pk}/").content
+    assert b"join-queue" not in other
