@@ -15,7 +15,12 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-WEBSOCKET_ROUTES = ["apps.core.routing", "apps.ocpp.routing", "apps.dashboard.routing"]
+WEBSOCKET_ROUTES = [
+    "apps.core.routing",
+    "apps.ocpp.routing",
+    "apps.dashboard.routing",
+    "apps.drivers.routing",  # issue 20: the public finder's live feed
+]
 
 
 def _websocket_patterns() -> list:

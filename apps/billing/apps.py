@@ -23,3 +23,5 @@ class BillingConfig(AppConfig):
         policies.register(policies.SESSION_COST, handlers.session_cost)
         policies.register(policies.AUTHORIZATION, handlers.authorization)
         policies.register(policies.OCPI_CDR, handlers.ocpi_cdr)
+        policies.register(policies.DRIVER_PRICE, handlers.driver_price)  # drivers
+        policies.register(policies.SESSION_RECEIPTS, handlers.session_receipts)  # drivers

@@ -139,3 +139,34 @@ def ocpi_cdr(
         tariff_id=tariff_id,
         tariffs=tariffs,
     )
+
+
+# --- drivers (issue 20): the public finder's price and a driver's receipts ---------------------
+def driver_price(*, station, **_) -> dict | None:
+    """The price a driver without a card would pay at ``station`` now (the finder)."""
+    from .selectors import price_quote
+
+    quote = price_quote(station=station)
+    if quote.choice.version is None:
+        return None
+    return {"summary": quote.summary, "currency": quote.currency, "components": quote.components}
+
+
+def session_receipts(*, session_ids, **_) -> dict:
+    """The receipts of these sessions (those priced), as a driver sees them."""
+    from .models import SessionCost
+
+    costs = SessionCost.objects.filter(session_id__in=list(session_ids))
+    return {
+        cost.session_id: {
+            "receipt_number": cost.receipt_number,
+            "total": str(cost.total),
+            "tax_total": str(cost.tax_total),
+            "total_excl_tax": str(cost.total_excl_tax),
+            "currency": cost.currency,
+            "energy_wh": cost.energy_wh,
+            "tariff": cost.tariff_name,
+            "computed_at": cost.computed_at.isoformat(),
+        }
+        for cost in costs
+    }

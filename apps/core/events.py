@@ -51,6 +51,10 @@ NOTIFICATION_REQUESTED = "notification.requested"
 # A station's FirmwareStatusNotification (1.6, 2.0.1, 1.6 SignedFirmwareStatusNotification):
 # station_id, status, request_id (2.0.1 / signed: the update's requestId, else None), action.
 FIRMWARE_STATUS = "station.firmware_status"
+# A person's notification preferences changed (drivers emit it; notifications subscribes, in the
+# emitter's transaction): keys (the contact keys: "driver:<id>", "token:<uid>" of their cards),
+# email, phone, language, email_enabled, sms_enabled, push_enabled.
+CONTACT_PREFERENCES = "contact.preferences"
 
 KNOWN_EVENTS = {
     STATION_CONNECTED,
@@ -66,6 +70,7 @@ KNOWN_EVENTS = {
     SESSION_PRICED,
     NOTIFICATION_REQUESTED,
     FIRMWARE_STATUS,
+    CONTACT_PREFERENCES,  # drivers
 }
 
 Handler = Callable[..., Any]

@@ -33,6 +33,20 @@ OCPI_CDR = "ocpi_cdr"
 # (the waitlist answers; the valet board shows it), or None.
 NEXT_WAITING = "next_waiting"
 
+# --- drivers (issue 20): questions the public finder and driver accounts ask ---------------
+# (station) -> {"summary": str, "currency": str, "components": [...]}: the price a driver
+# without a card would pay here now, as billing describes it (billing answers)
+DRIVER_PRICE = "driver_price"
+# (station_ids or None: every station with a queue) -> {station_id: drivers waiting}: queue
+# lengths (the waitlist answers)
+QUEUE_LENGTHS = "queue_lengths"
+# (station_id) -> the URL of the page where a driver joins the queue of this station, or None
+# (the waitlist answers; its signed join page, where drivers also follow and leave the queue)
+WAITLIST_JOIN_URL = "waitlist_join_url"
+# (session_ids) -> {session_id: {"receipt_number", "total", "currency", "computed_at", ...}}:
+# the receipts of finished sessions (billing answers)
+SESSION_RECEIPTS = "session_receipts"
+
 
 def register(question: str, policy: Policy) -> None:
     if policy not in _policies[question]:

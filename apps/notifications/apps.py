@@ -17,3 +17,7 @@ class NotificationsConfig(AppConfig):
         events.subscribe(
             events.NOTIFICATION_REQUESTED, handlers.on_notification_requested, in_transaction=True
         )
+        # drivers (issue 20): a driver's notification preferences and language
+        events.subscribe(
+            events.CONTACT_PREFERENCES, handlers.on_contact_preferences, in_transaction=True
+        )

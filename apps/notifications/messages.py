@@ -81,6 +81,13 @@ TEMPLATES: dict[str, tuple[Any, Any]] = {
             "Your car at %(port)s has finished charging. Please move it so the next driver can charge."
         ),
     ),
+    # drivers (issue 20)
+    "drivers.verify_email": (
+        _("Confirm your e-mail address for %(network)s"),
+        _(
+            "Welcome! Open this link to confirm your e-mail address and start using your driver account: %(link)s"
+        ),
+    ),
 }
 
 

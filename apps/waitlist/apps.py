@@ -10,7 +10,7 @@ class WaitlistConfig(AppConfig):
         from apps.core import events, panels, policies
         from apps.core.permissions import register
 
-        from . import handlers, selectors, services
+        from . import handlers, selectors, services, views
         from . import panels as waitlist_panels
 
         register("waitlist.view", "See queues and the drivers waiting in them")
@@ -20,6 +20,8 @@ class WaitlistConfig(AppConfig):
         events.subscribe(events.SESSION_STARTED, handlers.on_session_started)
         policies.register(policies.AUTHORIZATION, services.tap_authorization)
         policies.register(policies.NEXT_WAITING, selectors.next_waiting)
+        policies.register(policies.QUEUE_LENGTHS, selectors.queue_lengths)  # drivers
+        policies.register(policies.WAITLIST_JOIN_URL, views.join_url_of_station)  # drivers
         panels.register(
             panels.Panel(
                 page=panels.STATION,

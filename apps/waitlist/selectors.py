@@ -122,3 +122,19 @@ def next_waiting(*, station_id: int, evse_id: int | None = None, **_) -> dict | 
 
 def mask(uid: str) -> str:
     return f"…{uid[-4:]}" if len(uid) > 4 else uid
+
+
+def queue_lengths(*, station_ids=None, **_) -> dict[int, int]:
+    """Drivers waiting in the active queue of each station (the public finder ranks by it);
+    ``station_ids`` None: every station in a queue with someone waiting."""
+    from django.db.models import Count
+
+    groups = WaitlistGroup.objects.filter(is_active=True, entries__status=EntryStatus.WAITING)
+    if station_ids is not None:
+        groups = groups.filter(stations__id__in=list(station_ids))
+    rows = (
+        groups.values("stations__id")
+        .annotate(waiting=Count("entries", distinct=True))
+        .filter(stations__id__isnull=False)
+    )
+    return {row["stations__id"]: row["waiting"] for row in rows}

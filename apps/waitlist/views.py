@@ -38,6 +38,12 @@ def join_link(group: WaitlistGroup) -> str:
     return reverse("waitlist:join", args=[signing.dumps({"group": group.pk}, salt=GROUP_SALT)])
 
 
+def join_url_of_station(*, station_id: int, **_) -> str | None:
+    """The join page of the station's active queue (the drivers' finder links to it)."""
+    group = selectors.group_of_station(station_id)
+    return join_link(group) if group is not None else None
+
+
 def _signed(value: str, salt: str, key: str) -> int:
     try:
         return int(signing.loads(value, salt=salt)[key])

@@ -235,6 +235,10 @@ def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
         "station_event": event,
         "audit_entry": audit,
     }
+    from apps.drivers.models import FinderListing, Tip  # drivers
+
+    place.objects["finder_listing"] = FinderListing.objects.create(site=site)
+    place.objects["tip"] = Tip.objects.create(station=first, body=f"{prefix} tip")
     return place
 
 

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.urls import URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
@@ -64,6 +65,7 @@ SUP_VIEW, SUP_OPEN, SUP_ANSWER, SUP_MANAGE = (  # support
     "support.manage",
 )
 CASE = "/api/v1/support/cases/{pk}/"
+DR_VIEW, DR_MANAGE = "drivers.view", "drivers.manage"  # drivers
 
 TABLE: list[Endpoint] = [
     # sites
@@ -313,6 +315,16 @@ TABLE: list[Endpoint] = [
     E("GET", "/api/v1/billing/profiles/", BILL_MANAGE, rows="tenant"),
     E("GET", "/api/v1/billing/profiles/{pk}/", BILL_MANAGE, target="billing_profile"),
     E("PATCH", "/api/v1/billing/profiles/{pk}/", BILL_MANAGE, target="billing_profile"),
+    # drivers (finder listings per site; drivers' tips per station, for moderation)
+    E("GET", "/api/v1/drivers/listings/", DR_VIEW, rows="site"),
+    E("POST", "/api/v1/drivers/listings/", DR_MANAGE),
+    E("GET", "/api/v1/drivers/listings/{pk}/", DR_VIEW, target="finder_listing"),
+    E("PUT", "/api/v1/drivers/listings/{pk}/", DR_MANAGE, target="finder_listing"),
+    E("PATCH", "/api/v1/drivers/listings/{pk}/", DR_MANAGE, target="finder_listing"),
+    E("DELETE", "/api/v1/drivers/listings/{pk}/", DR_MANAGE, target="finder_listing"),
+    E("GET", "/api/v1/drivers/tips/", DR_VIEW, rows="station"),
+    E("GET", "/api/v1/drivers/tips/{pk}/", DR_VIEW, target="tip"),
+    E("POST", "/api/v1/drivers/tips/{pk}/moderate/", DR_MANAGE, target="tip"),
 ]
 ROAMING_TARGETS = {"roaming_partner", "roaming_token", "roaming_push", "roaming_command"}
 
@@ -530,3 +542,191 @@ def test_isolation(endpoint, inventory, beta_inventory, personas, alpha, beta, a
         response = api_client(beta, user=beta_owner).get(endpoint.path, {"page_size": 1000})
         _expect(response, 200, endpoint=endpoint)
         assert {row["id"] for row in results(response)} == expected, endpoint
+
+
+# --- The drivers' API (/drivers/api/v1/): a driver's own data only ---------------------------
+# Drivers are not portal people (apps.drivers, docs/drivers.md): their API is apart from
+# /api/v1/ and has its own table.  "own": the route shows or changes the caller's data (a
+# {pk} names the driver's own card / session); "public": no sign-in (the finder).
+DRIVER_PREFIX = "/drivers/api/v1/"
+
+
+@dataclass(frozen=True)
+class DriverEndpoint:
+    method: str
+    path: str
+    kind: str  # "own" | "public"
+    target: str | None = None  # "card" / "session" / "tip"
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+D = DriverEndpoint
+DRIVER_TABLE: list[DriverEndpoint] = [
+    D("GET", "/drivers/api/v1/finder/stations/", "public"),
+    D("GET", "/drivers/api/v1/me/", "own"),
+    D("PATCH", "/drivers/api/v1/me/", "own"),
+    D("GET", "/drivers/api/v1/cards/", "own"),
+    D("POST", "/drivers/api/v1/cards/", "own"),
+    D("GET", "/drivers/api/v1/cards/{pk}/", "own", target="card"),
+    D("DELETE", "/drivers/api/v1/cards/{pk}/", "own", target="card"),
+    D("POST", "/drivers/api/v1/cards/{pk}/verify/", "own", target="card"),
+    D("GET", "/drivers/api/v1/sessions/", "own"),
+    D("GET", "/drivers/api/v1/sessions/{pk}/", "own", target="session"),
+    D("POST", "/drivers/api/v1/tips/", "own"),
+    D("POST", "/drivers/api/v1/tips/{pk}/vote/", "own", target="tip"),
+]
+
+
+def driver_api_routes() -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+
+    def walk(patterns, prefix: str) -> None:
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, prefix + str(pattern.pattern))
+                continue
+            path = _route(prefix, pattern.pattern).replace("<int:pk>", "{pk}")
+            if not path.startswith(DRIVER_PREFIX):
+                continue
+            view = pattern.callback.view_class
+            found.update(
+                (method.upper(), path)
+                for method in ("get", "post", "put", "patch", "delete")
+                if hasattr(view, method) and method in view.http_method_names
+            )
+
+    walk(get_resolver("config.urls").url_patterns, "")
+    return found
+
+
+def test_every_driver_api_route_is_in_the_driver_table():
+    table = {(e.method, e.path) for e in DRIVER_TABLE}
+    assert len(table) == len(DRIVER_TABLE)
+    assert driver_api_routes() == table
+
+
+@dataclass
+class DriverWorld:
+    mine: object
+    theirs: object
+    objects: dict  # target -> (the driver's own object, the other driver's object)
+
+
+DRIVER_PASSWORD = "a long driver password"
+
+
+@pytest.fixture
+def driver_world(alpha, alpha_sites):
+    import datetime as dt
+    import uuid
+
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    from apps.charging.models import ChargingSession, IdToken
+    from apps.drivers import services as drivers
+    from apps.drivers.cards import card_code
+    from apps.drivers.models import FinderListing, Tip
+    from tests.api.conftest import make_station
+
+    cache.clear()
+    site = alpha_sites[0]
+    FinderListing.objects.create(site=site)
+    station = make_station(site, f"DRV-{uuid.uuid4().hex[:6]}")
+    people, objects = [], {"card": [], "session": [], "tip": []}
+    for name in ("mine", "theirs"):
+        driver = drivers.driver_sign_up(
+            email=f"{name}-{uuid.uuid4().hex[:6]}@drivers.test",
+            password=DRIVER_PASSWORD,
+            verify_url="http://x/TOKEN",
+        )
+        driver.email_verified_at = timezone.now()
+        driver.save()
+        token = IdToken.objects.create(uid=f"DRV{uuid.uuid4().hex[:8].upper()}")
+        card = drivers.card_link(driver=driver, uid=token.uid)
+        drivers.card_verify_code(
+            card=card, code=card_code(schema_name=connection.schema_name, uid=token.uid)
+        )
+        session = ChargingSession.objects.create(
+            station=station,
+            evse=station.evses.first(),
+            transaction_id=f"tx-{token.uid}",
+            id_token=token.uid,
+            started_at=timezone.now() + dt.timedelta(seconds=1),
+            energy_wh=5000,
+        )
+        objects["card"].append(card)
+        objects["session"].append(session)
+        people.append(driver)
+    # a tip is voted by others: each driver's "own" tip to vote on is the other's
+    tips = [
+        Tip.objects.create(station=station, driver=driver, body=f"tip of {driver.email}")
+        for driver in reversed(people)
+    ]
+    objects["tip"] = tips
+    return DriverWorld(
+        mine=people[0],
+        theirs=people[1],
+        objects={k: tuple(v) for k, v in objects.items()},
+    )
+
+
+def _driver_client(tenant, driver=None):
+    client = api_client(tenant)
+    if driver is not None:
+        response = client.post(
+            "/drivers/sign-in/", {"email": driver.email, "password": DRIVER_PASSWORD}
+        )
+        assert response.status_code == 302, response.content[:200]
+    return client
+
+
+def _driver_send(client, endpoint: DriverEndpoint, url: str):
+    if endpoint.method == "GET":
+        return client.get(url)
+    return getattr(client, endpoint.method.lower())(url, {}, format="json")
+
+
+@pytest.mark.parametrize("endpoint", DRIVER_TABLE, ids=str)
+def test_driver_isolation(endpoint, driver_world, personas, alpha, beta):
+    mine, theirs = driver_world.objects.get(endpoint.target, (None, None))
+    url = endpoint.path.replace("{pk}", str(mine.pk)) if mine is not None else endpoint.path
+
+    if endpoint.kind == "public":
+        _expect(api_client(alpha).get(url), 200, endpoint=endpoint)
+        return
+
+    # Nobody; a portal person (session) and an API key of the owner: not drivers.
+    _expect(_driver_send(api_client(alpha), endpoint, url), 401, 403, endpoint=endpoint)
+    owner = api_client(alpha, user=personas.owner)
+    _expect(_driver_send(owner, endpoint, url), 401, 403, endpoint=endpoint)
+    _, key = api_key_create(name="k", created_by=personas.owner, permissions=["*"], all_sites=True)
+    _expect(_driver_send(api_client(alpha, key=key), endpoint, url), 401, 403, endpoint=endpoint)
+
+    # The driver's own session cookie on another network's host means nothing there.
+    signed_in = _driver_client(alpha, driver_world.mine)
+    cookie = signed_in.cookies[settings.SESSION_COOKIE_NAME].value
+    elsewhere = api_client(beta)
+    elsewhere.cookies[settings.SESSION_COOKIE_NAME] = cookie
+    connection.set_tenant(alpha)
+    _expect(_driver_send(elsewhere, endpoint, url), 401, 403, endpoint=endpoint)
+
+    # Another driver: 404 for this driver's objects; lists hold only their own rows.
+    other = _driver_client(alpha, driver_world.theirs)
+    if endpoint.target is not None and endpoint.target != "tip":
+        _expect(_driver_send(other, endpoint, url), 404, endpoint=endpoint)
+    if endpoint.method == "GET" and endpoint.target is None:
+        body = other.get(url).json()
+        if endpoint.path.endswith("/cards/"):
+            assert {row["id"] for row in body} == {driver_world.objects["card"][1].pk}
+        elif endpoint.path.endswith("/sessions/"):
+            ids = {row["id"] for row in body["results"]}
+            assert ids == {driver_world.objects["session"][1].pk}
+        elif endpoint.path.endswith("/me/"):
+            assert body["email"] == driver_world.theirs.email
+
+    # The driver: their own object (positive control).
+    if endpoint.method == "GET":
+        _expect(signed_in.get(url), 200, endpoint=endpoint)

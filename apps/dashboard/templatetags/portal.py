@@ -135,6 +135,7 @@ NAV = (
     ("media:mediaschedule_list", "Video content", "media.view"),  # media
     ("support:case_list", "Support", "support.view"),  # support (issue 20)
     ("webhooks:webhook_list", "Webhooks", "webhooks.view"),  # webhooks (issue 13 parity)
+    ("drivers:listing_list", "Drivers", "drivers.view"),  # issue 20
 )
 
 
@@ -163,6 +164,7 @@ def _nav_label(name: str) -> str:
         "Video content": gettext_lazy("Video content"),  # media
         "Support": gettext_lazy("Support"),
         "Webhooks": gettext_lazy("Webhooks"),
+        "Drivers": gettext_lazy("Drivers"),  # issue 20
     }
     return labels[name]
 
