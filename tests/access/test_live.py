@@ -138,6 +138,7 @@ async def start201(server, station, uid: str, evse: int) -> str:
 
 
 async def test_16_members_ports_and_schedules(access_server, live_alpha):
+    """1.6 has no NotAtThisLocation / NotAtThisTime: a refusal by the rules is Blocked."""
     tokens, stations = build(live_alpha)
     staff, visitor = tokens["staff"], tokens["visitor"]
     assert await authorize16(access_server, stations["members"], staff) == "Accepted"
@@ -150,16 +151,19 @@ async def test_16_members_ports_and_schedules(access_server, live_alpha):
     assert await start16(access_server, stations["ports"], staff, 1) == "Blocked"
     assert await authorize16(access_server, stations["now"], visitor) == "Accepted"
     assert await authorize16(access_server, stations["later"], visitor) == "Blocked"
+    assert await start16(access_server, stations["later"], visitor, 1) == "Blocked"
 
 
 async def test_201_members_ports_and_schedules(access_server, live_alpha):
+    """2.0.1 names the reason of a refusal by the rules: place or time."""
     tokens, stations = build(live_alpha)
     staff, visitor = tokens["staff"], tokens["visitor"]
     assert await authorize201(access_server, stations["members"], staff) == "Accepted"
-    assert await authorize201(access_server, stations["members"], visitor) == "Blocked"
+    assert await authorize201(access_server, stations["members"], visitor) == "NotAtThisLocation"
     assert await authorize201(access_server, stations["members"], "NOT-A-CARD") == "Invalid"
-    assert await authorize201(access_server, stations["ports"], visitor) == "Blocked"
+    assert await authorize201(access_server, stations["ports"], visitor) == "NotAtThisLocation"
     assert await start201(access_server, stations["ports"], visitor, 2) == "Accepted"
-    assert await start201(access_server, stations["ports"], staff, 1) == "Blocked"
+    assert await start201(access_server, stations["ports"], staff, 1) == "NotAtThisLocation"
     assert await authorize201(access_server, stations["now"], visitor) == "Accepted"
-    assert await authorize201(access_server, stations["later"], visitor) == "Blocked"
+    assert await authorize201(access_server, stations["later"], visitor) == "NotAtThisTime"
+    assert await start201(access_server, stations["later"], visitor, 1) == "NotAtThisTime"
