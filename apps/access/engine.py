@@ -39,6 +39,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext as _
+
 from .choices import HolidayMode, Level, Refusal, RuleKind, Weekday
 
 MIDNIGHT = dt.time(0, 0)
@@ -146,13 +148,22 @@ def decide(
     if moment.tzinfo is None:
         raise ValueError("moment must be timezone-aware")
     local = moment.astimezone(tz)
-    steps = [f"Local time at the site: {local:%A %Y-%m-%d %H:%M} ({tz.key})."]
+    steps = [
+        _("Local time at the site: %(day)s %(date)s %(time)s (%(zone)s).")
+        % {
+            "day": Weekday(local.weekday()).label,
+            "date": f"{local:%Y-%m-%d}",
+            "time": f"{local:%H:%M}",
+            "zone": tz.key,
+        }
+    ]
     level, candidates = deciding_level(rules, port_known=port_known)
     if level is None:
-        steps.append("No access rule applies here: the place is open to every valid token.")
+        steps.append(_("No access rule applies here: the place is open to every valid token."))
         return Decision(decided=False, allowed=True, steps=tuple(steps))
     steps.append(
-        f"{Level(level).label} rules decide ({len(candidates)}); less specific ones are ignored."
+        _("%(level)s rules decide (%(count)d); less specific ones are ignored.")
+        % {"level": Level(level).label, "count": len(candidates)}
     )
     admits_some_time = False
     for rule in sorted(candidates, key=lambda r: r.id):
@@ -160,15 +171,19 @@ def decide(
         in_force = rule.schedule.in_force(local, holidays)
         admits_some_time = admits_some_time or admits
         steps.append(
-            f"Rule “{rule.name}” ({RuleKind(rule.kind).label}): "
-            f"{'admits' if admits else 'does not admit'} this token, "
-            f"{'in force' if in_force else 'not in force'} now."
+            _("Rule “%(rule)s” (%(kind)s): %(admits)s, %(in_force)s.")
+            % {
+                "rule": rule.name,
+                "kind": RuleKind(rule.kind).label,
+                "admits": _("admits this token") if admits else _("does not admit this token"),
+                "in_force": _("in force now") if in_force else _("not in force now"),
+            }
         )
         if admits and in_force:
-            steps.append(f"Allowed by “{rule.name}”.")
+            steps.append(_("Allowed by “%(rule)s”.") % {"rule": rule.name})
             return Decision(True, True, level=level, rule=rule, steps=tuple(steps))
     reason = Refusal.NOT_AT_THIS_TIME if admits_some_time else Refusal.NOT_AT_THIS_LOCATION
-    steps.append(f"Refused: {Refusal(reason).label}.")
+    steps.append(_("Refused: %(reason)s.") % {"reason": Refusal(reason).label})
     return Decision(True, False, reason=reason, level=level, steps=tuple(steps))
 
 
@@ -204,10 +219,13 @@ class Overlap:
             dt.datetime.combine(dt.date(2026, 1, 5), self.start)
             + dt.timedelta(minutes=self.minutes)
         ).time()
-        return (
-            f"“{self.first.name}” and “{self.second.name}” both apply "
-            f"{Weekday(self.weekday).label} {self.start:%H:%M}–{end:%H:%M}"
-        )
+        return _("“%(first)s” and “%(second)s” both apply %(day)s %(start)s–%(end)s") % {
+            "first": self.first.name,
+            "second": self.second.name,
+            "day": Weekday(self.weekday).label,
+            "start": f"{self.start:%H:%M}",
+            "end": f"{end:%H:%M}",
+        }
 
 
 def _week_intervals(schedule: Schedule) -> list[tuple[int, int]]:

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 from django.db import connection
 from django.utils import timezone
 
+from apps.charging.choices import AuthorizationStatus
+from apps.charging.models import IdToken
 from apps.stations.models import Station
 
 from . import engine
@@ -121,4 +123,63 @@ def decide(*, inputs: DecisionInputs, moment: dt.datetime, port_known: bool) -> 
         tz=inputs.tz,
         holidays=inputs.holidays,
         port_known=port_known,
+    )
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The answer to "why was this card refused here now?" for any token, station and time."""
+
+    uid: str
+    station: Station
+    evse_id: int | None
+    moment: dt.datetime
+    local: dt.datetime  # the moment on the site's clock
+    token: IdToken | None
+    token_status: str  # what the token table says: Accepted, Blocked, Expired, Invalid
+    decision: engine.Decision  # what the access rules say
+    answer: str  # what the station is told (before other policies, such as credit checks)
+    overlaps: tuple[str, ...]  # where the deciding rules' weekly windows overlap
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        return self.decision.steps
+
+
+def token_status(token: IdToken | None, moment: dt.datetime) -> str:
+    """The token table's own answer (``charging.services.authorize`` without policies)."""
+    if token is None:
+        return AuthorizationStatus.INVALID
+    if not token.is_active:
+        return AuthorizationStatus.BLOCKED
+    if token.expires_at and token.expires_at <= moment:
+        return AuthorizationStatus.EXPIRED
+    return AuthorizationStatus.ACCEPTED
+
+
+def explain(
+    *, uid: str, station: Station, evse_id: int | None = None, moment: dt.datetime | None = None
+) -> Explanation:
+    """Everything that decides whether ``uid`` may charge at ``station`` (port ``evse_id``) at
+    ``moment``, in the order the platform checks it: an unknown token is Invalid whatever the
+    rules; a token the rules refuse gets their reason; otherwise the token table answers."""
+    moment = moment or timezone.now()
+    inputs = decision_inputs(uid=uid, station_id=station.pk, evse_id=evse_id, moment=moment)
+    assert inputs is not None  # the station exists
+    decision = decide(inputs=inputs, moment=moment, port_known=evse_id is not None)
+    token = IdToken.objects.filter(uid=uid).order_by("-is_active").first() if uid else None
+    status = token_status(token, moment)
+    refused_by_rules = token is not None and decision.decided and not decision.allowed
+    level, deciding = engine.deciding_level(inputs.rules, port_known=evse_id is not None)
+    return Explanation(
+        uid=uid,
+        station=station,
+        evse_id=evse_id,
+        moment=moment,
+        local=moment.astimezone(inputs.tz),
+        token=token,
+        token_status=status,
+        decision=decision,
+        answer=decision.reason if refused_by_rules else status,
+        overlaps=tuple(str(overlap) for overlap in engine.overlaps(deciding)),
     )

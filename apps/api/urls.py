@@ -22,6 +22,7 @@ APP_ROUTERS = [
     "apps.waitlist.api.urls",
     "apps.plans.api.urls",
     "apps.firmware.api.urls",
+    "apps.access.api.urls",  # access
 ]
 
 urlpatterns = [

@@ -72,7 +72,9 @@ def test_port_rule_only_when_the_port_is_known(place):
     ).allowed
 
 
-def test_policy_refuses_with_the_reason_and_leaves_unknown_tokens_to_the_token_table(place, monkeypatch):
+def test_policy_refuses_with_the_reason_and_leaves_unknown_tokens_to_the_token_table(
+    place, monkeypatch
+):
     _, station, _, badge, guest = place
     monkeypatch.setattr("django.utils.timezone.now", lambda: NOON)
     assert authorize(uid=badge.uid, station_id=station.pk).status == AuthorizationStatus.ACCEPTED

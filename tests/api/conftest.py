@@ -186,7 +186,15 @@ def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
     waiting = WaitlistEntry.objects.create(
         group=queue, token_uid=token.uid, joined_via="api", joined_at=T0, queued_at=T0
     )
+    from apps.access.models import AccessRule, Holiday  # access
+
+    access_rule = AccessRule.objects.create(
+        name=f"{prefix} public", kind="public", site=site, scope_site=site
+    )
+    access_holiday = Holiday.objects.create(date=T0.date(), name=f"{prefix} holiday", site=site)
     place.objects = {
+        "access_rule": access_rule,
+        "access_holiday": access_holiday,
         "energy_ven": ven,
         "energy_event": dr_event,
         "waitlist_group": queue,
@@ -277,6 +285,10 @@ def inventory(personas, alpha_sites) -> Inventory:
     from tests.roaming.factories import roaming_inventory
 
     tenant_wide.update(roaming_inventory())
+    from apps.access.models import AccessGroup  # access
+
+    tenant_wide["access_group"] = AccessGroup.objects.create(name="alpha staff")
+    tenant_wide["access_group"].tokens.add(token)
     return Inventory(a1=a1, a2=a2, tenant_wide=tenant_wide)
 
 

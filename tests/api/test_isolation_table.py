@@ -56,6 +56,7 @@ REPORTS_VIEW = "reports.view"
 WL_VIEW, WL_MANAGE = "waitlist.view", "waitlist.manage"  # waitlist
 PLANS_VIEW, PLANS_MANAGE = "plans.view", "plans.manage"  # plans
 FW_VIEW, FW_MANAGE = "firmware.view", "firmware.manage"  # firmware
+AC_VIEW, AC_MANAGE = "access.view", "access.manage"  # access
 
 TABLE: list[Endpoint] = [
     # sites
@@ -249,6 +250,28 @@ TABLE: list[Endpoint] = [
     E("GET", "/api/v1/firmware/campaigns/", FW_VIEW, rows="tenant"),
     E("POST", "/api/v1/firmware/campaigns/", FW_MANAGE),
     E("POST", "/api/v1/firmware/campaigns/transition/", FW_MANAGE),
+    # access (groups tenant-wide; rules and holidays per site; the explainer per station)
+    E("GET", "/api/v1/access/groups/", AC_VIEW, rows="tenant"),
+    E("POST", "/api/v1/access/groups/", AC_MANAGE),
+    E("GET", "/api/v1/access/groups/{pk}/", AC_VIEW, target="access_group"),
+    E("PUT", "/api/v1/access/groups/{pk}/", AC_MANAGE, target="access_group"),
+    E("PATCH", "/api/v1/access/groups/{pk}/", AC_MANAGE, target="access_group"),
+    E("DELETE", "/api/v1/access/groups/{pk}/", AC_MANAGE, target="access_group"),
+    E("GET", "/api/v1/access/groups/{pk}/members/", AC_VIEW, target="access_group"),
+    E("POST", "/api/v1/access/groups/{pk}/members/", AC_MANAGE, target="access_group"),
+    E("GET", "/api/v1/access/rules/", AC_VIEW, rows="site"),
+    E("POST", "/api/v1/access/rules/", AC_MANAGE),
+    E("GET", "/api/v1/access/rules/{pk}/", AC_VIEW, target="access_rule"),
+    E("PUT", "/api/v1/access/rules/{pk}/", AC_MANAGE, target="access_rule"),
+    E("PATCH", "/api/v1/access/rules/{pk}/", AC_MANAGE, target="access_rule"),
+    E("DELETE", "/api/v1/access/rules/{pk}/", AC_MANAGE, target="access_rule"),
+    E("GET", "/api/v1/access/holidays/", AC_VIEW, rows="site"),
+    E("POST", "/api/v1/access/holidays/", AC_MANAGE),
+    E("GET", "/api/v1/access/holidays/{pk}/", AC_VIEW, target="access_holiday"),
+    E("PUT", "/api/v1/access/holidays/{pk}/", AC_MANAGE, target="access_holiday"),
+    E("PATCH", "/api/v1/access/holidays/{pk}/", AC_MANAGE, target="access_holiday"),
+    E("DELETE", "/api/v1/access/holidays/{pk}/", AC_MANAGE, target="access_holiday"),
+    E("GET", "/api/v1/access/stations/{pk}/explain/", AC_VIEW, target="station"),
 ]
 ROAMING_TARGETS = {"roaming_partner", "roaming_token", "roaming_push", "roaming_command"}
 
@@ -262,6 +285,7 @@ TENANT_WIDE = {
     "tariff",
     "payout",
     *ROAMING_TARGETS,
+    "access_group",  # access
 }
 
 
