@@ -25,6 +25,7 @@ urlpatterns = [
     path("valet/", include("apps.valet.urls")),
     path("plans/", include("apps.plans.urls")),
     path("firmware/", include("apps.firmware.urls")),
+    path("access/", include("apps.access.urls")),  # access
     path("api/v1/", include("apps.api.urls")),
     path("ocpi/", include("apps.roaming.ocpi_urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.db import connection
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.charging.choices import AuthorizationStatus
@@ -16,6 +17,7 @@ from apps.stations.models import Station
 
 from . import engine
 from .choices import Level
+from .models import AccessRule
 
 
 @dataclass(frozen=True)
@@ -183,3 +185,34 @@ def explain(
         answer=decision.reason if refused_by_rules else status,
         overlaps=tuple(str(overlap) for overlap in engine.overlaps(deciding)),
     )
+
+
+def place_rules(rule: AccessRule) -> QuerySet[AccessRule]:
+    """The rules attached to the same place as ``rule`` (they decide together)."""
+    return (
+        AccessRule.objects.filter(site=rule.site_id, station=rule.station_id, evse=rule.evse_id)
+        .prefetch_related("groups", "windows")
+        .order_by("id")
+    )
+
+
+def engine_rules(rule: AccessRule) -> list[engine.Rule]:
+    """The rules of ``rule``'s place as the engine's records (for overlaps and lock-out)."""
+    return [
+        engine.Rule(
+            id=other.pk,
+            name=other.name,
+            level=other.level,
+            kind=other.kind,
+            group_ids=frozenset(g.pk for g in other.groups.all()),
+            schedule=engine.Schedule(
+                windows=tuple(
+                    engine.Window(w.weekday, w.start, w.end) for w in other.windows.all()
+                ),
+                date_from=other.date_from,
+                date_to=other.date_to,
+                holidays=other.holidays,
+            ),
+        )
+        for other in place_rules(rule)
+    ]

@@ -24,6 +24,9 @@ PORTAL_NAME_OF = {
     "waitlistentry": "entry",
     "energyevent": "event",
     "portactivation": "port",
+    "accessgroup": "group",  # access
+    "accessrule": "rule",
+    "accessholiday": "holiday",
 }
 
 KNOWN_GAPS = {

@@ -132,6 +132,7 @@ NAV = (
     ("valet:home", "Valet", "valet.view"),
     ("plans:overview", "Cloud plans", "plans.view"),
     ("firmware:campaign_list", "Firmware", "firmware.view"),
+    ("access:rule_list", "Access", "access.view"),  # access
 )
 
 
@@ -157,6 +158,7 @@ def _nav_label(name: str) -> str:
         "Valet": gettext_lazy("Valet board"),
         "Cloud plans": gettext_lazy("Cloud plans"),
         "Firmware": gettext_lazy("Firmware"),
+        "Access": gettext_lazy("Access control"),  # access
     }
     return labels[name]
 
