@@ -32,3 +32,10 @@ def authorization(
     if not decision.decided or decision.allowed:
         return None
     return AuthorizationDecision(AuthorizationStatus(decision.reason))
+
+
+def on_station_connected(*, event: str, station_id: int, **_) -> None:
+    """A station back online gets its list again if it is behind (the sync compares versions)."""
+    from . import tasks
+
+    tasks.local_list_sync.delay(station_id)

@@ -21,6 +21,21 @@ from .models import AccessGroup, AccessRule, Holiday, RuleWindow
 WindowSpec = tuple[int, dt.time, dt.time]  # (weekday, start, end)
 
 
+def _lists_follow(*, site_ids: Iterable[int] | None) -> None:
+    """After commit: the stations of these sites (None: every site) get their local lists
+    again and their auth caches cleared (local_lists.py)."""
+    from . import tasks
+
+    ids = None if site_ids is None else sorted(set(site_ids))
+    if ids == []:
+        return
+    transaction.on_commit(lambda: tasks.local_lists_refresh.delay(ids, True))
+
+
+def _sites_naming(group: AccessGroup) -> list[int]:
+    return list(group.rules.values_list("scope_site_id", flat=True).distinct())
+
+
 @transaction.atomic
 def group_create(*, name: str, description: str = "") -> AccessGroup:
     group = AccessGroup(name=name, description=description)
@@ -39,6 +54,7 @@ def group_update(*, group: AccessGroup, name: str, description: str = "") -> Acc
 
 @transaction.atomic
 def group_delete(*, group: AccessGroup) -> None:
+    _lists_follow(site_ids=_sites_naming(group))
     group.delete()
 
 
@@ -76,11 +92,13 @@ def group_change_members(
 @transaction.atomic
 def group_add_tokens(*, group: AccessGroup, tokens: Iterable[IdToken]) -> None:
     group.tokens.add(*tokens)
+    _lists_follow(site_ids=_sites_naming(group))
 
 
 @transaction.atomic
 def group_remove_tokens(*, group: AccessGroup, tokens: Iterable[IdToken]) -> None:
     group.tokens.remove(*tokens)
+    _lists_follow(site_ids=_sites_naming(group))
 
 
 def _site_of(*, site: Site | None, station: Station | None, evse: Evse | None) -> Site | None:
@@ -126,6 +144,7 @@ def rule_create(
     _set_groups_and_windows(rule=rule, groups=groups, windows=windows)
     if not confirm_lockout:
         _refuse_lockout(rule=rule)
+    _lists_follow(site_ids=[rule.scope_site_id])
     return rule
 
 
@@ -165,6 +184,7 @@ def rule_update(
     _set_groups_and_windows(rule=rule, groups=groups, windows=windows)
     if not confirm_lockout:
         _refuse_lockout(rule=rule)
+    _lists_follow(site_ids=[rule.scope_site_id])
     return rule
 
 
@@ -195,6 +215,7 @@ def _refuse_lockout(*, rule: AccessRule) -> None:
 
 @transaction.atomic
 def rule_delete(*, rule: AccessRule) -> None:
+    _lists_follow(site_ids=[rule.scope_site_id])
     rule.delete()
 
 
@@ -203,6 +224,7 @@ def holiday_create(*, date: dt.date, name: str, site: Site | None = None) -> Hol
     holiday = Holiday(date=date, name=name, site=site)
     holiday.full_clean()
     holiday.save()
+    _lists_follow(site_ids=None if site is None else [site.pk])
     return holiday
 
 
@@ -211,9 +233,11 @@ def holiday_update(*, holiday: Holiday, date: dt.date, name: str) -> Holiday:
     holiday.date, holiday.name = date, name
     holiday.full_clean()
     holiday.save()
+    _lists_follow(site_ids=None if holiday.site_id is None else [holiday.site_id])
     return holiday
 
 
 @transaction.atomic
 def holiday_delete(*, holiday: Holiday) -> None:
+    _lists_follow(site_ids=None if holiday.site_id is None else [holiday.site_id])
     holiday.delete()

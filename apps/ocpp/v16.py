@@ -16,7 +16,6 @@ from .adapter import AdapterMixin
 from .samples import samples_from
 from .times import now_iso, parse_time
 
-
 # OCPP 1.6 IdTagInfo knows Accepted, Blocked, Expired, Invalid and ConcurrentTx only: the
 # 2.0.1 reasons of a refusal by place or time are told as Blocked (docs/access.md).
 STATUS_16 = {"NotAtThisLocation": "Blocked", "NotAtThisTime": "Blocked", "Unknown": "Invalid"}
