@@ -147,3 +147,11 @@ class ExplainForm(forms.Form):
     def __init__(self, *args, stations, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["station"].queryset = stations
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(label=_("CSV or XLSX file"))
+    keep_good = forms.BooleanField(
+        label=_("Import the good rows even if some rows are bad"), required=False
+    )
+    dry_run = forms.BooleanField(label=_("Only check the file"), required=False)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("rules/<int:pk>/delete/", views.RuleDeleteView.as_view(), name="rule_delete"),
     path("groups/", views.GroupListView.as_view(), name="group_list"),
     path("groups/new/", views.GroupCreateView.as_view(), name="group_create"),
+    path("groups/import/", views.GroupImportView.as_view(), name="group_import"),
     path("groups/<int:pk>/", views.GroupDetailView.as_view(), name="group_detail"),
     path("groups/<int:pk>/edit/", views.GroupEditView.as_view(), name="group_edit"),
     path("groups/<int:pk>/members/", views.GroupMembersView.as_view(), name="group_members"),

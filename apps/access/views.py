@@ -19,12 +19,13 @@ from django.views.generic import View
 from apps.core.views import PermissionRequiredMixin, ScopedDetailView, ScopedListView
 from apps.stations.models import Evse, Site, Station
 
-from . import engine, selectors, services
+from . import engine, imports, selectors, services
 from .filtersets import AccessRuleFilterSet
 from .forms import (
     AccessGroupForm,
     ExplainForm,
     HolidayForm,
+    ImportForm,
     MembersForm,
     RuleForm,
     WindowFormSet,
@@ -369,3 +370,35 @@ class ExplainView(PermissionRequiredMixin, View):
                 moment=moment,
             )
         return render(request, "access/explain.html", {"form": form, "explanation": explanation})
+
+
+class GroupImportView(TenantWideMixin, View):
+    """Cards and their groups from a CSV or XLSX file (``imports.py``), with every bad row's
+    line and reason."""
+
+    permission = "access.manage"
+    template_name = "access/group_import.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not _may(request, "tokens.manage"):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request):
+        return render(request, self.template_name, {"form": ImportForm()})
+
+    def post(self, request):
+        form = ImportForm(request.POST, request.FILES)
+        report = None
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                report = imports.tokens_import(
+                    content=upload.read(),
+                    filename=upload.name,
+                    keep_good=form.cleaned_data["keep_good"],
+                    dry_run=form.cleaned_data["dry_run"],
+                )
+            except imports.ImportFileError as error:
+                form.add_error("file", str(error))
+        return render(request, self.template_name, {"form": form, "report": report})

@@ -259,6 +259,7 @@ TABLE: list[Endpoint] = [
     E("DELETE", "/api/v1/access/groups/{pk}/", AC_MANAGE, target="access_group"),
     E("GET", "/api/v1/access/groups/{pk}/members/", AC_VIEW, target="access_group"),
     E("POST", "/api/v1/access/groups/{pk}/members/", AC_MANAGE, target="access_group"),
+    E("POST", "/api/v1/access/groups/import/", AC_MANAGE),
     E("GET", "/api/v1/access/rules/", AC_VIEW, rows="site"),
     E("POST", "/api/v1/access/rules/", AC_MANAGE),
     E("GET", "/api/v1/access/rules/{pk}/", AC_VIEW, target="access_rule"),

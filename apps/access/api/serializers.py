@@ -192,3 +192,27 @@ class ExplanationSerializer(serializers.Serializer):
     def get_rule(self, explanation) -> int | None:
         rule = explanation.decision.rule
         return rule.id if rule else None
+
+
+class ImportSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV (UTF-8) or XLSX")
+    keep_good = serializers.BooleanField(
+        default=False, help_text="Import the good rows even if some rows are bad."
+    )
+    dry_run = serializers.BooleanField(default=False, help_text="Check and report only.")
+
+
+class RowErrorSerializer(serializers.Serializer):
+    line = serializers.IntegerField(help_text="Line in the file; the header is line 1")
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ImportReportSerializer(serializers.Serializer):
+    rows = serializers.IntegerField()
+    good = serializers.IntegerField()
+    errors = RowErrorSerializer(many=True)
+    imported = serializers.BooleanField()
+    tokens_created = serializers.IntegerField()
+    groups_created = serializers.IntegerField()
+    memberships_added = serializers.IntegerField()

@@ -2,15 +2,18 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.api.viewsets import ScopedModelViewSet, ScopedViewSet
 from apps.stations.models import Station
 
-from .. import selectors, services
+from .. import imports, selectors, services
 from ..filtersets import AccessGroupFilterSet, AccessRuleFilterSet, HolidayFilterSet
 from ..models import AccessGroup, AccessRule, Holiday
 from .serializers import (
@@ -24,6 +27,8 @@ from .serializers import (
     HolidayCreateSerializer,
     HolidaySerializer,
     HolidayUpdateSerializer,
+    ImportReportSerializer,
+    ImportSerializer,
     MembersChangeSerializer,
     MemberSerializer,
 )
@@ -51,7 +56,11 @@ class AccessGroupViewSet(ScopedModelViewSet):
     filterset_class = AccessGroupFilterSet
     view_permission = "access.view"
     manage_permission = "access.manage"
-    action_permissions = {"members": "access.view", "change_members": "access.manage"}
+    action_permissions = {
+        "members": "access.view",
+        "change_members": "access.manage",
+        "tokens_import": "access.manage",
+    }
     audit_name = "access_group"
 
     def create_service(self, data):
@@ -83,6 +92,41 @@ class AccessGroupViewSet(ScopedModelViewSet):
             raise serializers.ValidationError({"tokens": error.messages}) from error
         self.audit("members", group, changes=data.validated_data)
         return Response(AccessGroupSerializer(self.refetch(group)).data)
+
+    @extend_schema(request=ImportSerializer, responses=ImportReportSerializer)
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[MultiPartParser, FormParser],
+        filterset_class=None,
+    )
+    def tokens_import(self, request):
+        """Cards and their groups from a CSV or XLSX file (columns ``token``, ``groups``
+        separated by ``;``, ``label``, ``expires``, ``parent``).  Every bad row is reported
+        with its line; with bad rows nothing is imported unless ``keep_good``; ``dry_run``
+        only checks.  Creating cards also needs ``tokens.manage`` on every site."""
+        if not self.actor.scope_for("tokens.manage").all_sites:
+            raise PermissionDenied(_("Importing cards needs tokens.manage on every site."))
+        data = ImportSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = data.validated_data["file"]
+        try:
+            report = imports.tokens_import(
+                content=upload.read(),
+                filename=upload.name,
+                keep_good=data.validated_data["keep_good"],
+                dry_run=data.validated_data["dry_run"],
+            )
+        except imports.ImportFileError as error:
+            raise serializers.ValidationError({"file": [str(error)]}) from error
+        if report.imported:
+            self.audit(
+                "import",
+                None,
+                changes={"file": upload.name, "rows": report.rows, "good": report.good},
+            )
+        return Response(ImportReportSerializer(report).data)
 
 
 class AccessRuleViewSet(ScopedModelViewSet):
