@@ -120,3 +120,33 @@ def test_a_rule_that_locks_everyone_out_needs_confirmation(place):
     staff = AccessRule.objects.get(name="staff").groups.get()
     services.rule_create(name="staff here", kind=RuleKind.MEMBERS, station=station, groups=[staff])
     assert selectors.access_decision(uid=badge.uid, station=station, moment=NOON).allowed
+
+
+def test_the_prepared_decision_query_reads_the_current_tenants_tables(place, alpha, beta):
+    """The inputs query is a prepared statement: after the connection switches tenant
+    (search_path), the same statement must read the other tenant's tables."""
+    from django.db import connection
+
+    from apps.stations.models import Station
+
+    _, station, *_ = place
+    moment = NOON
+    inputs = selectors.decision_inputs(
+        uid="BADGE-1", station_id=station.pk, evse_id=1, moment=moment
+    )
+    assert inputs is not None and inputs.rules and inputs.token_known
+    connection.set_tenant(beta)
+    try:
+        assert not Station.objects.filter(pk=station.pk).exists()
+        assert (
+            selectors.decision_inputs(
+                uid="BADGE-1", station_id=station.pk, evse_id=1, moment=moment
+            )
+            is None
+        )
+    finally:
+        connection.set_tenant(alpha)
+    again = selectors.decision_inputs(
+        uid="BADGE-1", station_id=station.pk, evse_id=1, moment=moment
+    )
+    assert again == inputs
