@@ -7,7 +7,7 @@ class AccessConfig(AppConfig):
     verbose_name = "Access control"
 
     def ready(self) -> None:
-        from apps.core import permissions, policies
+        from apps.core import events, permissions, policies
 
         from . import handlers
 
@@ -16,3 +16,5 @@ class AccessConfig(AppConfig):
         )
         permissions.register("access.manage", "Change driver groups, access rules and holidays")
         policies.register(policies.AUTHORIZATION, handlers.authorization)
+        events.subscribe(events.STATION_CONNECTED, handlers.on_station_connected)
+        events.subscribe(events.STATION_BOOTED, handlers.on_station_connected)

@@ -39,6 +39,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from django.utils.translation import gettext, gettext_noop
+
 from .choices import HolidayMode, Level, Refusal, RuleKind, Weekday
 
 MIDNIGHT = dt.time(0, 0)
@@ -111,6 +113,9 @@ class Rule:
         return False
 
 
+Step = tuple[str, dict]  # an English message (marked for translation) and its values
+
+
 @dataclass(frozen=True)
 class Decision:
     decided: bool  # false: no rule here, the engine abstains
@@ -118,7 +123,32 @@ class Decision:
     reason: str = ""  # a Refusal when refused
     level: int | None = None
     rule: Rule | None = None  # the rule that admitted the token
-    steps: tuple[str, ...] = ()
+    raw_steps: tuple[Step, ...] = ()
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        """The steps in the reader's language.  Translated here, not while deciding: the
+        OCPP path never reads them (bench/access_decision.py)."""
+        return tuple(gettext(message) % _words(values) for message, values in self.raw_steps)
+
+
+def _words(values: dict) -> dict:
+    """A step's values, with the words among them translated too."""
+    return {
+        key: gettext(value.text) if isinstance(value, _Word) else value
+        for key, value in values.items()
+    }
+
+
+@dataclass(frozen=True)
+class _Word:
+    text: str
+
+
+ADMITS = _Word(gettext_noop("admits this token"))
+DOES_NOT_ADMIT = _Word(gettext_noop("does not admit this token"))
+IN_FORCE = _Word(gettext_noop("in force now"))
+NOT_IN_FORCE = _Word(gettext_noop("not in force now"))
 
 
 def deciding_level(rules: Iterable[Rule], *, port_known: bool) -> tuple[int | None, list[Rule]]:
@@ -146,13 +176,33 @@ def decide(
     if moment.tzinfo is None:
         raise ValueError("moment must be timezone-aware")
     local = moment.astimezone(tz)
-    steps = [f"Local time at the site: {local:%A %Y-%m-%d %H:%M} ({tz.key})."]
+    steps: list[Step] = [
+        (
+            gettext_noop("Local time at the site: %(day)s %(date)s %(time)s (%(zone)s)."),
+            {
+                "day": Weekday(local.weekday()).label,
+                "date": f"{local:%Y-%m-%d}",
+                "time": f"{local:%H:%M}",
+                "zone": tz.key,
+            },
+        )
+    ]
     level, candidates = deciding_level(rules, port_known=port_known)
     if level is None:
-        steps.append("No access rule applies here: the place is open to every valid token.")
-        return Decision(decided=False, allowed=True, steps=tuple(steps))
+        steps.append(
+            (
+                gettext_noop(
+                    "No access rule applies here: the place is open to every valid token."
+                ),
+                {},
+            )
+        )
+        return Decision(decided=False, allowed=True, raw_steps=tuple(steps))
     steps.append(
-        f"{Level(level).label} rules decide ({len(candidates)}); less specific ones are ignored."
+        (
+            gettext_noop("%(level)s rules decide (%(count)d); less specific ones are ignored."),
+            {"level": Level(level).label, "count": len(candidates)},
+        )
     )
     admits_some_time = False
     for rule in sorted(candidates, key=lambda r: r.id):
@@ -160,16 +210,22 @@ def decide(
         in_force = rule.schedule.in_force(local, holidays)
         admits_some_time = admits_some_time or admits
         steps.append(
-            f"Rule “{rule.name}” ({RuleKind(rule.kind).label}): "
-            f"{'admits' if admits else 'does not admit'} this token, "
-            f"{'in force' if in_force else 'not in force'} now."
+            (
+                gettext_noop("Rule “%(rule)s” (%(kind)s): %(admits)s, %(in_force)s."),
+                {
+                    "rule": rule.name,
+                    "kind": RuleKind(rule.kind).label,
+                    "admits": ADMITS if admits else DOES_NOT_ADMIT,
+                    "in_force": IN_FORCE if in_force else NOT_IN_FORCE,
+                },
+            )
         )
         if admits and in_force:
-            steps.append(f"Allowed by “{rule.name}”.")
-            return Decision(True, True, level=level, rule=rule, steps=tuple(steps))
+            steps.append((gettext_noop("Allowed by “%(rule)s”."), {"rule": rule.name}))
+            return Decision(True, True, level=level, rule=rule, raw_steps=tuple(steps))
     reason = Refusal.NOT_AT_THIS_TIME if admits_some_time else Refusal.NOT_AT_THIS_LOCATION
-    steps.append(f"Refused: {Refusal(reason).label}.")
-    return Decision(True, False, reason=reason, level=level, steps=tuple(steps))
+    steps.append((gettext_noop("Refused: %(reason)s."), {"reason": Refusal(reason).label}))
+    return Decision(True, False, reason=reason, level=level, raw_steps=tuple(steps))
 
 
 def admits_nobody(
@@ -204,10 +260,13 @@ class Overlap:
             dt.datetime.combine(dt.date(2026, 1, 5), self.start)
             + dt.timedelta(minutes=self.minutes)
         ).time()
-        return (
-            f"“{self.first.name}” and “{self.second.name}” both apply "
-            f"{Weekday(self.weekday).label} {self.start:%H:%M}–{end:%H:%M}"
-        )
+        return gettext("“%(first)s” and “%(second)s” both apply %(day)s %(start)s–%(end)s") % {
+            "first": self.first.name,
+            "second": self.second.name,
+            "day": Weekday(self.weekday).label,
+            "start": f"{self.start:%H:%M}",
+            "end": f"{end:%H:%M}",
+        }
 
 
 def _week_intervals(schedule: Schedule) -> list[tuple[int, int]]:

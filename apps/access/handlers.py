@@ -18,9 +18,8 @@ def authorization(
     expired, unknown) and the other policies still decide; an unknown token is left to the
     token table too (it answers Invalid).
 
-    The refusal is ``Blocked``: the decision type carries no NotAtThisTime /
-    NotAtThisLocation reason yet (OCPP 1.6 has neither); ``selectors.access_decision`` and
-    the portal's explainer name the reason."""
+    The refusal names its reason, ``NotAtThisTime`` or ``NotAtThisLocation`` (engine rule 5):
+    OCPP 2.0.1 tells the station so, the 1.6 adapter answers ``Blocked`` (1.6 has neither)."""
     if not uid:
         return None
     moment = timezone.now()
@@ -32,4 +31,11 @@ def authorization(
     decision = selectors.decide(inputs=inputs, moment=moment, port_known=evse_id is not None)
     if not decision.decided or decision.allowed:
         return None
-    return AuthorizationDecision(AuthorizationStatus.BLOCKED)
+    return AuthorizationDecision(AuthorizationStatus(decision.reason))
+
+
+def on_station_connected(*, event: str, station_id: int, **_) -> None:
+    """A station back online gets its list again if it is behind (the sync compares versions)."""
+    from . import tasks
+
+    tasks.local_list_sync.delay(station_id)

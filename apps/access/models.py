@@ -155,3 +155,34 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}"
+
+
+class StationLocalList(models.Model):
+    """What a station's local authorisation list holds, as it last accepted it: the access
+    rules compiled for the station (``local_lists.py``), with its version and the station's
+    limits as read from its configuration."""
+
+    class State(models.TextChoices):
+        IN_STEP = "in_step", _("In step")
+        BEHIND = "behind", _("Behind (station offline or not answering)")
+        TOO_LARGE = "too_large", _("Too many tokens for the station's list")
+        UNSUPPORTED = "unsupported", _("The station keeps no local list")
+        FAILED = "failed", _("The station refused the list")
+
+    station = models.OneToOneField(
+        "stations.Station", on_delete=models.CASCADE, related_name="access_local_list"
+    )
+    version = models.PositiveIntegerField(default=0)
+    # uid -> {"status", "expiry", "group", "type"} as the station accepted it
+    entries = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.BEHIND)
+    message = models.CharField(max_length=300, blank=True)
+    max_entries = models.PositiveIntegerField(null=True, blank=True)
+    per_message = models.PositiveIntegerField(null=True, blank=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RestrictedManager()
+    scope_site_path = "station__site"
+
+    def __str__(self) -> str:
+        return f"{self.station} v{self.version}"

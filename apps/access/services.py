@@ -15,10 +15,25 @@ from apps.charging.models import IdToken
 from apps.stations.models import Evse, Site, Station
 
 from . import engine
-from .choices import HolidayMode
+from .choices import HolidayMode, RuleKind
 from .models import AccessGroup, AccessRule, Holiday, RuleWindow
 
 WindowSpec = tuple[int, dt.time, dt.time]  # (weekday, start, end)
+
+
+def _lists_follow(*, site_ids: Iterable[int] | None) -> None:
+    """After commit: the stations of these sites (None: every site) get their local lists
+    again and their auth caches cleared (local_lists.py)."""
+    from . import tasks
+
+    ids = None if site_ids is None else sorted(set(site_ids))
+    if ids == []:
+        return
+    transaction.on_commit(lambda: tasks.local_lists_refresh.delay(ids, True))
+
+
+def _sites_naming(group: AccessGroup) -> list[int]:
+    return list(group.rules.values_list("scope_site_id", flat=True).distinct())
 
 
 @transaction.atomic
@@ -30,13 +45,60 @@ def group_create(*, name: str, description: str = "") -> AccessGroup:
 
 
 @transaction.atomic
+def group_update(*, group: AccessGroup, name: str, description: str = "") -> AccessGroup:
+    group.name, group.description = name, description
+    group.full_clean()
+    group.save()
+    return group
+
+
+@transaction.atomic
+def group_delete(*, group: AccessGroup) -> None:
+    _lists_follow(site_ids=_sites_naming(group))
+    group.delete()
+
+
+class UnknownTokens(ValidationError):
+    """Token uids that the token table does not hold."""
+
+    def __init__(self, uids: list[str]) -> None:
+        self.uids = uids
+        super().__init__(
+            _("No token with these ids: %(uids)s.") % {"uids": ", ".join(uids)}, code="unknown"
+        )
+
+
+def tokens_by_uid(uids: Iterable[str]) -> list[IdToken]:
+    """The tokens named by ``uids`` (all of them, or ``UnknownTokens``)."""
+    wanted = list(dict.fromkeys(u.strip() for u in uids if u.strip()))
+    found = {t.uid: t for t in IdToken.objects.filter(uid__in=wanted)}
+    missing = [uid for uid in wanted if uid not in found]
+    if missing:
+        raise UnknownTokens(missing)
+    return [found[uid] for uid in wanted]
+
+
+@transaction.atomic
+def group_change_members(
+    *, group: AccessGroup, add: Iterable[str] = (), remove: Iterable[str] = ()
+) -> AccessGroup:
+    """Add and remove member tokens by uid; nothing changes when one uid is unknown."""
+    adding, removing = tokens_by_uid(add), tokens_by_uid(remove)
+    group_add_tokens(group=group, tokens=adding)
+    group_remove_tokens(group=group, tokens=removing)
+    return group
+
+
+@transaction.atomic
 def group_add_tokens(*, group: AccessGroup, tokens: Iterable[IdToken]) -> None:
     group.tokens.add(*tokens)
+    _lists_follow(site_ids=_sites_naming(group))
 
 
 @transaction.atomic
 def group_remove_tokens(*, group: AccessGroup, tokens: Iterable[IdToken]) -> None:
     group.tokens.remove(*tokens)
+    _lists_follow(site_ids=_sites_naming(group))
 
 
 def _site_of(*, site: Site | None, station: Station | None, evse: Evse | None) -> Site | None:
@@ -79,13 +141,50 @@ def rule_create(
     )
     rule.full_clean()
     rule.save()
-    rule.groups.set(list(groups))
+    _set_groups_and_windows(rule=rule, groups=groups, windows=windows)
+    if not confirm_lockout:
+        _refuse_lockout(rule=rule)
+    _lists_follow(site_ids=[rule.scope_site_id])
+    return rule
+
+
+def _set_groups_and_windows(
+    *, rule: AccessRule, groups: Iterable[AccessGroup], windows: Iterable[WindowSpec]
+) -> None:
+    groups = list(groups)
+    if rule.kind == RuleKind.MEMBERS and not groups:
+        raise ValidationError({"groups": _("A members rule names at least one group.")})
+    rule.groups.set(groups)
+    rule.windows.all().delete()
     for weekday, start, end in windows:
         window = RuleWindow(rule=rule, weekday=weekday, start=start, end=end)
         window.full_clean()
         window.save()
+
+
+@transaction.atomic
+def rule_update(
+    *,
+    rule: AccessRule,
+    name: str,
+    kind: str,
+    groups: Iterable[AccessGroup] = (),
+    windows: Iterable[WindowSpec] = (),
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    holidays: str = HolidayMode.AS_USUAL,
+    confirm_lockout: bool = False,
+) -> AccessRule:
+    """Change what a rule admits and when (its place stays: delete and create to move it);
+    the windows given replace the rule's windows.  Lock-out as in ``rule_create``."""
+    rule.name, rule.kind = name, kind
+    rule.date_from, rule.date_to, rule.holidays = date_from, date_to, holidays
+    rule.full_clean()
+    rule.save()
+    _set_groups_and_windows(rule=rule, groups=groups, windows=windows)
     if not confirm_lockout:
         _refuse_lockout(rule=rule)
+    _lists_follow(site_ids=[rule.scope_site_id])
     return rule
 
 
@@ -116,6 +215,7 @@ def _refuse_lockout(*, rule: AccessRule) -> None:
 
 @transaction.atomic
 def rule_delete(*, rule: AccessRule) -> None:
+    _lists_follow(site_ids=[rule.scope_site_id])
     rule.delete()
 
 
@@ -124,4 +224,20 @@ def holiday_create(*, date: dt.date, name: str, site: Site | None = None) -> Hol
     holiday = Holiday(date=date, name=name, site=site)
     holiday.full_clean()
     holiday.save()
+    _lists_follow(site_ids=None if site is None else [site.pk])
     return holiday
+
+
+@transaction.atomic
+def holiday_update(*, holiday: Holiday, date: dt.date, name: str) -> Holiday:
+    holiday.date, holiday.name = date, name
+    holiday.full_clean()
+    holiday.save()
+    _lists_follow(site_ids=None if holiday.site_id is None else [holiday.site_id])
+    return holiday
+
+
+@transaction.atomic
+def holiday_delete(*, holiday: Holiday) -> None:
+    _lists_follow(site_ids=None if holiday.site_id is None else [holiday.site_id])
+    holiday.delete()

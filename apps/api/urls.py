@@ -25,6 +25,7 @@ APP_ROUTERS = [
     "apps.media.api.urls",  # media
     "apps.support.api.urls",  # support (issue 20)
     "apps.drivers.api.urls",  # issue 20: finder listings, tip moderation
+    "apps.access.api.urls",  # access
 ]
 
 urlpatterns = [

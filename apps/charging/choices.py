@@ -22,6 +22,9 @@ class AuthorizationStatus(models.TextChoices):
     INVALID = "Invalid", _("Invalid")
     CONCURRENT_TX = "ConcurrentTx", _("Already charging elsewhere")
     UNKNOWN = "Unknown", _("Unknown")
+    # OCPP 2.0.1 only (access rules); the 1.6 adapter answers Blocked (ocpp/v16.py)
+    NOT_AT_THIS_LOCATION = "NotAtThisLocation", _("Not allowed at this place")
+    NOT_AT_THIS_TIME = "NotAtThisTime", _("Not allowed at this time")
 
 
 class SessionStatus(models.TextChoices):

@@ -789,6 +789,58 @@ def station_display_message(
     )
 
 
+def station_send_local_list(
+    *,
+    requester: Requester,
+    station,
+    list_version: int,
+    full: bool,
+    entries: list[payloads.LocalListEntry],
+    timeout: float | None = None,
+) -> CommandReply:
+    """SendLocalList, one message (the caller splits a long list to the station's limit)."""
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.send_local_list",
+        inputs={"list_version": list_version, "full": full, "entries": len(entries)},
+        build=lambda version: [
+            payloads.send_local_list(version, list_version=list_version, full=full, entries=entries)
+        ],
+        permission="stations.configure",
+        timeout=timeout,
+    )
+
+
+def station_local_list_version(
+    *, requester: Requester, station, timeout: float | None = None
+) -> CommandReply:
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.local_list_version",
+        inputs={},
+        build=lambda version: [payloads.local_list_version(version)],
+        permission="stations.configure",
+        timeout=timeout,
+    )
+
+
+def station_clear_cache(
+    *, requester: Requester, station, timeout: float | None = None
+) -> CommandReply:
+    """ClearCache: the station forgets the tokens it authorised before (after a rule change)."""
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.clear_cache",
+        inputs={},
+        build=lambda version: [payloads.clear_cache(version)],
+        permission="stations.configure",
+        timeout=timeout,
+    )
+
+
 def session_remote_stop(*, requester: Requester, session) -> CommandReply:
     return _send(
         requester=requester,

@@ -212,6 +212,70 @@ def display_message(
     return Call("SetDisplayMessage", {"message": message})
 
 
+@dataclass(frozen=True)
+class LocalListEntry:
+    """One token of a station's local authorisation list; ``status`` None removes it (a
+    differential update)."""
+
+    uid: str
+    status: str | None = "Accepted"
+    expiry: str | None = None  # ISO 8601 UTC
+    group: str = ""  # parentIdTag (1.6) / groupIdToken (2.0.1)
+    token_type: str = "ISO14443"
+
+
+def send_local_list(
+    version: str, *, list_version: int, full: bool, entries: Sequence[LocalListEntry]
+) -> Call:
+    """SendLocalList (1.6 D / 2.0.1 D01): Full replaces the list, Differential adds, changes
+    and (status None) removes entries."""
+    update_type = "Full" if full else "Differential"
+    items: list[dict[str, Any]] = []
+    for entry in entries:
+        if _known(version) == V16:
+            item: dict[str, Any] = {"idTag": entry.uid}
+            if entry.status is not None:
+                info: dict[str, Any] = {"status": entry.status}
+                if entry.expiry:
+                    info["expiryDate"] = entry.expiry
+                if entry.group:
+                    info["parentIdTag"] = entry.group
+                item["idTagInfo"] = info
+        else:
+            item = {"idToken": {"idToken": entry.uid, "type": entry.token_type}}
+            if entry.status is not None:
+                info = {"status": entry.status}
+                if entry.expiry:
+                    info["cacheExpiryDateTime"] = entry.expiry
+                if entry.group:
+                    info["groupIdToken"] = {"idToken": entry.group, "type": "Central"}
+                item["idTokenInfo"] = info
+        items.append(item)
+    if version == V16:
+        payload: dict[str, Any] = {"listVersion": list_version, "updateType": update_type}
+    else:
+        payload = {"versionNumber": list_version, "updateType": update_type}
+    if items:
+        payload["localAuthorizationList"] = items
+    return Call("SendLocalList", payload)
+
+
+def local_list_version(version: str) -> Call:
+    _known(version)
+    return Call("GetLocalListVersion", {})
+
+
+def local_list_version_of(version: str, answer: dict[str, Any]) -> int:
+    """The version a GetLocalListVersion answer names (1.6: -1 when the station has no list
+    support, 0 when it has no list)."""
+    return int(answer.get("listVersion" if version == V16 else "versionNumber", -1))
+
+
+def clear_cache(version: str) -> Call:
+    _known(version)
+    return Call("ClearCache", {})
+
+
 def _known(version: str) -> str:
     if version not in RESET_TYPES:
         raise ValueError(f"Unknown OCPP version {version!r}")

@@ -16,9 +16,13 @@ from .adapter import AdapterMixin
 from .samples import samples_from
 from .times import now_iso, parse_time
 
+# OCPP 1.6 IdTagInfo knows Accepted, Blocked, Expired, Invalid and ConcurrentTx only: the
+# 2.0.1 reasons of a refusal by place or time are told as Blocked (docs/access.md).
+STATUS_16 = {"NotAtThisLocation": "Blocked", "NotAtThisTime": "Blocked", "Unknown": "Invalid"}
+
 
 def _id_tag_info(decision) -> dict[str, Any]:
-    info: dict[str, Any] = {"status": decision.status}
+    info: dict[str, Any] = {"status": STATUS_16.get(decision.status, decision.status)}
     if decision.expires_at:
         info["expiry_date"] = decision.expires_at.isoformat()
     if decision.group_id:

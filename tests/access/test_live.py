@@ -138,6 +138,7 @@ async def start201(server, station, uid: str, evse: int) -> str:
 
 
 async def test_16_members_ports_and_schedules(access_server, live_alpha):
+    """1.6 has no NotAtThisLocation / NotAtThisTime: a refusal by the rules is Blocked."""
     tokens, stations = build(live_alpha)
     staff, visitor = tokens["staff"], tokens["visitor"]
     assert await authorize16(access_server, stations["members"], staff) == "Accepted"
@@ -150,16 +151,100 @@ async def test_16_members_ports_and_schedules(access_server, live_alpha):
     assert await start16(access_server, stations["ports"], staff, 1) == "Blocked"
     assert await authorize16(access_server, stations["now"], visitor) == "Accepted"
     assert await authorize16(access_server, stations["later"], visitor) == "Blocked"
+    assert await start16(access_server, stations["later"], visitor, 1) == "Blocked"
 
 
 async def test_201_members_ports_and_schedules(access_server, live_alpha):
+    """2.0.1 names the reason of a refusal by the rules: place or time."""
     tokens, stations = build(live_alpha)
     staff, visitor = tokens["staff"], tokens["visitor"]
     assert await authorize201(access_server, stations["members"], staff) == "Accepted"
-    assert await authorize201(access_server, stations["members"], visitor) == "Blocked"
+    assert await authorize201(access_server, stations["members"], visitor) == "NotAtThisLocation"
     assert await authorize201(access_server, stations["members"], "NOT-A-CARD") == "Invalid"
-    assert await authorize201(access_server, stations["ports"], visitor) == "Blocked"
+    assert await authorize201(access_server, stations["ports"], visitor) == "NotAtThisLocation"
     assert await start201(access_server, stations["ports"], visitor, 2) == "Accepted"
-    assert await start201(access_server, stations["ports"], staff, 1) == "Blocked"
+    assert await start201(access_server, stations["ports"], staff, 1) == "NotAtThisLocation"
     assert await authorize201(access_server, stations["now"], visitor) == "Accepted"
-    assert await authorize201(access_server, stations["later"], visitor) == "Blocked"
+    assert await authorize201(access_server, stations["later"], visitor) == "NotAtThisTime"
+    assert await start201(access_server, stations["later"], visitor, 1) == "NotAtThisTime"
+
+
+def build_lifecycle(tenant):
+    """A members-only station and a staff token with an expiry and a group (parent) id."""
+
+    def create():
+        with tenant_context(tenant):
+            try:
+                tag = uuid.uuid4().hex[:8]
+                site = site_create(name=f"Lifecycle {tag}", timezone="UTC")
+                expires = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(days=30)
+                token = token_create(
+                    uid=f"LIFE-{tag}".upper(), expires_at=expires, parent_uid=f"FLEET-{tag}"
+                )
+                staff = services.group_create(name=f"Lifecycle {tag}")
+                services.group_add_tokens(group=staff, tokens=[token])
+                identity = unique_identity("ACC")
+                password = f"pw-{identity.lower()}-0123456789"
+                station = station_register(
+                    identity=identity, password=password, site=site, evse_count=1
+                )
+                services.rule_create(
+                    name="staff", kind=RuleKind.MEMBERS, station=station, groups=[staff]
+                )
+                return token.uid, expires, token.parent_uid, (identity, password)
+            finally:
+                connection.close()
+
+    return blocking(create)
+
+
+def _moment(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+async def test_answers_carry_the_tokens_expiry_and_group_in_every_message(
+    access_server, live_alpha
+):
+    """Authorize, StartTransaction (1.6) and TransactionEvent (2.0.1) answer the same
+    idTagInfo / idTokenInfo: status, expiry (1.6 expiryDate, 2.0.1 cacheExpiryDateTime) and
+    group (1.6 parentIdTag, 2.0.1 groupIdToken)."""
+    uid, expires, group, (identity, password) = build_lifecycle(live_alpha)
+    now = dt.datetime.now(dt.UTC).isoformat().replace("+00:00", "Z")
+    async with Connected(access_server.ws, identity, password, "1.6") as cp:
+        answers = [
+            (await cp.call(call16.Authorize(id_tag=uid), suppress=False)).id_tag_info,
+            (
+                await cp.call(
+                    call16.StartTransaction(
+                        connector_id=1, id_tag=uid, meter_start=0, timestamp=now
+                    ),
+                    suppress=False,
+                )
+            ).id_tag_info,
+        ]
+    for info in answers:
+        assert info["status"] == "Accepted"
+        assert _moment(info["expiry_date"]) == expires and info["parent_id_tag"] == group
+    async with Connected(access_server.ws, identity, password, "2.0.1") as cp:
+        token = {"idToken": uid, "type": "ISO14443"}
+        answers = [
+            (await cp.call(call201.Authorize(id_token=token), suppress=False)).id_token_info,
+            (
+                await cp.call(
+                    call201.TransactionEvent(
+                        event_type="Started",
+                        timestamp=now,
+                        trigger_reason="Authorized",
+                        seq_no=0,
+                        transaction_info={"transactionId": uuid.uuid4().hex[:20]},
+                        id_token=token,
+                        evse={"id": 1, "connectorId": 1},
+                    ),
+                    suppress=False,
+                )
+            ).id_token_info,
+        ]
+    for info in answers:
+        assert info["status"] == "Accepted"
+        assert _moment(info["cache_expiry_date_time"]) == expires
+        assert info["group_id_token"] == {"id_token": group, "type": "Central"}

@@ -72,11 +72,16 @@ def test_port_rule_only_when_the_port_is_known(place):
     ).allowed
 
 
-def test_policy_refuses_blocked_and_leaves_unknown_tokens_to_the_token_table(place, monkeypatch):
+def test_policy_refuses_with_the_reason_and_leaves_unknown_tokens_to_the_token_table(
+    place, monkeypatch
+):
     _, station, _, badge, guest = place
     monkeypatch.setattr("django.utils.timezone.now", lambda: NOON)
     assert authorize(uid=badge.uid, station_id=station.pk).status == AuthorizationStatus.ACCEPTED
-    assert authorize(uid=guest.uid, station_id=station.pk).status == AuthorizationStatus.BLOCKED
+    assert (
+        authorize(uid=guest.uid, station_id=station.pk).status
+        == AuthorizationStatus.NOT_AT_THIS_TIME
+    )
     assert authorize(uid="NOBODY", station_id=station.pk).status == AuthorizationStatus.INVALID
     monkeypatch.setattr("django.utils.timezone.now", lambda: EVENING)
     assert authorize(uid=guest.uid, station_id=station.pk).status == AuthorizationStatus.ACCEPTED
@@ -115,3 +120,33 @@ def test_a_rule_that_locks_everyone_out_needs_confirmation(place):
     staff = AccessRule.objects.get(name="staff").groups.get()
     services.rule_create(name="staff here", kind=RuleKind.MEMBERS, station=station, groups=[staff])
     assert selectors.access_decision(uid=badge.uid, station=station, moment=NOON).allowed
+
+
+def test_the_prepared_decision_query_reads_the_current_tenants_tables(place, alpha, beta):
+    """The inputs query is a prepared statement: after the connection switches tenant
+    (search_path), the same statement must read the other tenant's tables."""
+    from django.db import connection
+
+    from apps.stations.models import Station
+
+    _, station, *_ = place
+    moment = NOON
+    inputs = selectors.decision_inputs(
+        uid="BADGE-1", station_id=station.pk, evse_id=1, moment=moment
+    )
+    assert inputs is not None and inputs.rules and inputs.token_known
+    connection.set_tenant(beta)
+    try:
+        assert not Station.objects.filter(pk=station.pk).exists()
+        assert (
+            selectors.decision_inputs(
+                uid="BADGE-1", station_id=station.pk, evse_id=1, moment=moment
+            )
+            is None
+        )
+    finally:
+        connection.set_tenant(alpha)
+    again = selectors.decision_inputs(
+        uid="BADGE-1", station_id=station.pk, evse_id=1, moment=moment
+    )
+    assert again == inputs

@@ -212,9 +212,17 @@ def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
     from apps.billing.services import tax_rate_set  # issue 13 parity: taxes per site
 
     tax = tax_rate_set(site=site, code="GST", name=f"{prefix} GST", rate=Decimal("0.05"))
+    from apps.access.models import AccessRule, Holiday  # access
+
+    access_rule = AccessRule.objects.create(
+        name=f"{prefix} public", kind="public", site=site, scope_site=site
+    )
+    access_holiday = Holiday.objects.create(date=T0.date(), name=f"{prefix} holiday", site=site)
     place.objects = {
         "support_case": case,
         "tax_rate": tax,
+        "access_rule": access_rule,
+        "access_holiday": access_holiday,
         "energy_ven": ven,
         "energy_event": dr_event,
         "waitlist_group": queue,
@@ -319,6 +327,10 @@ def inventory(personas, alpha_sites) -> Inventory:
     from apps.media.models import MediaSchedule  # media
 
     tenant_wide["media_schedule"] = MediaSchedule.objects.order_by("pk").first()
+    from apps.access.models import AccessGroup  # access
+
+    tenant_wide["access_group"] = AccessGroup.objects.create(name="alpha staff")
+    tenant_wide["access_group"].tokens.add(token)
     return Inventory(a1=a1, a2=a2, tenant_wide=tenant_wide)
 
 

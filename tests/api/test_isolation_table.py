@@ -66,6 +66,7 @@ SUP_VIEW, SUP_OPEN, SUP_ANSWER, SUP_MANAGE = (  # support
 )
 CASE = "/api/v1/support/cases/{pk}/"
 DR_VIEW, DR_MANAGE = "drivers.view", "drivers.manage"  # drivers
+AC_VIEW, AC_MANAGE = "access.view", "access.manage"  # access
 
 TABLE: list[Endpoint] = [
     # sites
@@ -325,6 +326,29 @@ TABLE: list[Endpoint] = [
     E("GET", "/api/v1/drivers/tips/", DR_VIEW, rows="station"),
     E("GET", "/api/v1/drivers/tips/{pk}/", DR_VIEW, target="tip"),
     E("POST", "/api/v1/drivers/tips/{pk}/moderate/", DR_MANAGE, target="tip"),
+    # access (groups tenant-wide; rules and holidays per site; the explainer per station)
+    E("GET", "/api/v1/access/groups/", AC_VIEW, rows="tenant"),
+    E("POST", "/api/v1/access/groups/", AC_MANAGE),
+    E("GET", "/api/v1/access/groups/{pk}/", AC_VIEW, target="access_group"),
+    E("PUT", "/api/v1/access/groups/{pk}/", AC_MANAGE, target="access_group"),
+    E("PATCH", "/api/v1/access/groups/{pk}/", AC_MANAGE, target="access_group"),
+    E("DELETE", "/api/v1/access/groups/{pk}/", AC_MANAGE, target="access_group"),
+    E("GET", "/api/v1/access/groups/{pk}/members/", AC_VIEW, target="access_group"),
+    E("POST", "/api/v1/access/groups/{pk}/members/", AC_MANAGE, target="access_group"),
+    E("POST", "/api/v1/access/groups/import/", AC_MANAGE),
+    E("GET", "/api/v1/access/rules/", AC_VIEW, rows="site"),
+    E("POST", "/api/v1/access/rules/", AC_MANAGE),
+    E("GET", "/api/v1/access/rules/{pk}/", AC_VIEW, target="access_rule"),
+    E("PUT", "/api/v1/access/rules/{pk}/", AC_MANAGE, target="access_rule"),
+    E("PATCH", "/api/v1/access/rules/{pk}/", AC_MANAGE, target="access_rule"),
+    E("DELETE", "/api/v1/access/rules/{pk}/", AC_MANAGE, target="access_rule"),
+    E("GET", "/api/v1/access/holidays/", AC_VIEW, rows="site"),
+    E("POST", "/api/v1/access/holidays/", AC_MANAGE),
+    E("GET", "/api/v1/access/holidays/{pk}/", AC_VIEW, target="access_holiday"),
+    E("PUT", "/api/v1/access/holidays/{pk}/", AC_MANAGE, target="access_holiday"),
+    E("PATCH", "/api/v1/access/holidays/{pk}/", AC_MANAGE, target="access_holiday"),
+    E("DELETE", "/api/v1/access/holidays/{pk}/", AC_MANAGE, target="access_holiday"),
+    E("GET", "/api/v1/access/stations/{pk}/explain/", AC_VIEW, target="station"),
 ]
 ROAMING_TARGETS = {"roaming_partner", "roaming_token", "roaming_push", "roaming_command"}
 
@@ -342,6 +366,7 @@ TENANT_WIDE = {
     "media_schedule",  # media
     "support_canned",  # support
     "support_settings",
+    "access_group",  # access
 }
 
 

@@ -32,6 +32,9 @@ PORTAL_NAME_OF = {
     "taxrate": "tax",
     "billingprofile": "profile",
     "energyven": "ven",  # energy (issue 18): the VEN form
+    "accessgroup": "group",  # access
+    "accessrule": "rule",
+    "accessholiday": "holiday",
 }
 
 KNOWN_GAPS = {

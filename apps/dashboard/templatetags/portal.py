@@ -136,6 +136,7 @@ NAV = (
     ("support:case_list", "Support", "support.view"),  # support (issue 20)
     ("webhooks:webhook_list", "Webhooks", "webhooks.view"),  # webhooks (issue 13 parity)
     ("drivers:listing_list", "Drivers", "drivers.view"),  # issue 20
+    ("access:rule_list", "Access", "access.view"),  # access
 )
 
 
@@ -165,6 +166,7 @@ def _nav_label(name: str) -> str:
         "Support": gettext_lazy("Support"),
         "Webhooks": gettext_lazy("Webhooks"),
         "Drivers": gettext_lazy("Drivers"),  # issue 20
+        "Access": gettext_lazy("Access control"),  # access
     }
     return labels[name]
 
