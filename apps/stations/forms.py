@@ -199,6 +199,8 @@ class MessageLimitsForm(forms.Form):
             name = self.field_name(key) if "/" in key else None
             for message in messages:
                 self.add_error(name if name in self.fields else None, message)
+
+
 class EvseForm(forms.ModelForm):
     """A port's ratings (``services.evse_update``, as ``PATCH /api/v1/evses/<id>/``)."""
 

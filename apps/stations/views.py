@@ -401,6 +401,8 @@ class StationMessageLimitsView(StationConfigureMixin, View):
                 messages.success(request, _("The message limits were saved."))
                 return HttpResponseRedirect(reverse("stations:station_message_limits", args=[pk]))
         return self.page(station, form, limits, status=400)
+
+
 class StationRetireView(StationConfigureMixin, View):
     """POST: retire a station for good (``station_retire``, as the API): it cannot connect
     again and leaves the lists; its sessions and history stay."""
