@@ -45,8 +45,14 @@ def group_create(*, name: str, description: str = "") -> AccessGroup:
 
 
 @transaction.atomic
-def group_update(*, group: AccessGroup, name: str, description: str = "") -> AccessGroup:
-    group.name, group.description = name, description
+def group_update(
+    *, group: AccessGroup, name: str | None = None, description: str | None = None
+) -> AccessGroup:
+    """Rename or describe a group (PATCH: only what is given changes)."""
+    if name is not None:
+        group.name = name
+    if description is not None:
+        group.description = description
     group.full_clean()
     group.save()
     return group

@@ -228,6 +228,8 @@ SPECTACULAR_SETTINGS = {
         "RoamingPushStatusEnum": "apps.roaming.choices.PushStatus",
         "EnergyOptEnum": "apps.energy.choices.Opt",
         "SupportSourceEnum": "apps.support.choices.Source",
+        "AccessRuleKindEnum": "apps.access.choices.RuleKind",
+        "BankFileFormatEnum": "apps.billing.choices.BankFileFormat",
     },
     # Swagger UI from our own static files (static/vendor/swagger-ui/): never from a CDN.
     "SWAGGER_UI_DIST": f"{STATIC_URL}vendor/swagger-ui",

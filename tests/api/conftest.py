@@ -217,7 +217,9 @@ def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
     access_rule = AccessRule.objects.create(
         name=f"{prefix} public", kind="public", site=site, scope_site=site
     )
-    access_holiday = Holiday.objects.create(date=T0.date(), name=f"{prefix} holiday", site=site)
+    access_holiday, _ = Holiday.objects.get_or_create(  # fill_site may run twice per site
+        date=T0.date(), site=site, defaults={"name": f"{prefix} holiday"}
+    )
     place.objects = {
         "support_case": case,
         "tax_rate": tax,

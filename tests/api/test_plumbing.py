@@ -157,5 +157,8 @@ def test_me_lists_where_each_permission_is_held(personas, api_for, alpha_sites):
         "power.view": [a1],  # built-in roles see power (roles migration 0003)
         "alerts.manage": [a1],  # the delegate handles its sites' alerts (roles migration 0004)
         "reports.view": [a1],  # and reads its sites' reports (reports migration)
+        "support.view": [a1],  # and its sites' support cases (support migration 0002)
+        "support.open": [a1],
+        "support.answer": [a1],
     }
     assert api_for(personas.outsider).get("/api/v1/me/").json()["permissions"] == {}

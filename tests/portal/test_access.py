@@ -92,6 +92,7 @@ PAGES = [
     Page("stations:station_detail", args=_a2_station, delegate=404),
     Page("stations:station_live_fragment", args=_a2_station, delegate=404),
     Page("stations:station_messages", args=_a2_station, delegate=404),
+    Page("stations:station_message_limits", args=_a2_station, delegate=404),
     Page(
         "stations:station_reset",
         args=_a2_station,

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.api.fields import ScopedPrimaryKeyRelatedField
@@ -127,6 +129,7 @@ class RoleGrantInputSerializer(serializers.Serializer):
         return attrs
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class ActivePersonField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self):
         from apps.accounts.models import User
