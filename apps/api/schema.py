@@ -32,6 +32,7 @@ ERRORS = {
     "403": (ErrorSerializer, "The caller does not hold the permission this needs."),
     "404": (ErrorSerializer, "No such object among those the caller may see (or no such page)."),
     "409": (ErrorSerializer, "The current state does not allow it."),
+    "415": (ErrorSerializer, "The body's content type is not one this operation reads."),
     "429": (ErrorSerializer, "Too many requests: wait the seconds of Retry-After."),
     "502": (ErrorSerializer, "The station refused the command, or it could not be delivered."),
     "504": (ErrorSerializer, "The station did not answer in time."),
@@ -80,6 +81,10 @@ class ScopedAutoSchema(AutoSchema):
             codes.append("404")
         if self.method in WRITES or station:
             codes.append("409")
+        if self.method in ("POST", "PUT", "PATCH") and not any(
+            parser.media_type == "application/json" for parser in self.view.get_parsers()
+        ):
+            codes.append("415")  # an upload (multipart) answers 415 to a JSON body
         if station:
             codes += ["502", "504"]
         return sorted(codes)

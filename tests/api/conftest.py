@@ -247,7 +247,7 @@ def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
     }
     from apps.drivers.models import FinderListing, Tip  # drivers
 
-    place.objects["finder_listing"] = FinderListing.objects.create(site=site)
+    place.objects["finder_listing"], _ = FinderListing.objects.get_or_create(site=site)
     place.objects["tip"] = Tip.objects.create(station=first, body=f"{prefix} tip")
     return place
 
