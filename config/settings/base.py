@@ -225,6 +225,7 @@ SPECTACULAR_SETTINGS = {
         "RoamingPartnerStatusEnum": "apps.roaming.choices.PartnerStatus",
         "RoamingPushStatusEnum": "apps.roaming.choices.PushStatus",
         "EnergyOptEnum": "apps.energy.choices.Opt",
+        "AccessRuleKindEnum": "apps.access.choices.RuleKind",  # access
     },
     # Swagger UI from our own static files (static/vendor/swagger-ui/): never from a CDN.
     "SWAGGER_UI_DIST": f"{STATIC_URL}vendor/swagger-ui",
