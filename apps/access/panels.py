@@ -23,4 +23,5 @@ def station_access_panel(*, obj: Station, actor: Actor) -> dict[str, Any]:
         "station": obj,
         "local_list": local_list,
         "listed": len(local_list.entries) if local_list else 0,
+        "may_sync": actor.scope_for("access.manage").covers_site(obj.site_id),
     }

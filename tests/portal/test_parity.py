@@ -27,6 +27,7 @@ PORTAL_NAME_OF = {
     "accessgroup": "group",  # access
     "accessrule": "rule",
     "accessholiday": "holiday",
+    "accessstation": "station",
 }
 
 KNOWN_GAPS = {
