@@ -7,9 +7,10 @@ class AccessConfig(AppConfig):
     verbose_name = "Access control"
 
     def ready(self) -> None:
-        from apps.core import events, permissions, policies
+        from apps.core import events, panels, permissions, policies
 
         from . import handlers
+        from . import panels as access_panels
 
         permissions.register(
             "access.view", "See driver groups, access rules and why a card is refused"
@@ -18,3 +19,13 @@ class AccessConfig(AppConfig):
         policies.register(policies.AUTHORIZATION, handlers.authorization)
         events.subscribe(events.STATION_CONNECTED, handlers.on_station_connected)
         events.subscribe(events.STATION_BOOTED, handlers.on_station_connected)
+        panels.register(
+            panels.Panel(
+                page=panels.STATION,
+                slot="facts",
+                name="access.station_access",
+                template_name="access/_station_panel.html",
+                permission="access.view",
+                context=access_panels.station_access_panel,
+            )
+        )

@@ -21,4 +21,9 @@ urlpatterns = [
     path("holidays/new/", views.HolidayCreateView.as_view(), name="holiday_create"),
     path("holidays/<int:pk>/delete/", views.HolidayDeleteView.as_view(), name="holiday_delete"),
     path("why/", views.ExplainView.as_view(), name="explain"),
+    path(
+        "stations/<int:pk>/local-list/sync/",
+        views.StationLocalListSyncView.as_view(),
+        name="station_local_list_sync",
+    ),
 ]

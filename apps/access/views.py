@@ -19,7 +19,7 @@ from django.views.generic import View
 from apps.core.views import PermissionRequiredMixin, ScopedDetailView, ScopedListView
 from apps.stations.models import Evse, Site, Station
 
-from . import engine, imports, selectors, services
+from . import engine, imports, local_lists, selectors, services
 from .filtersets import AccessRuleFilterSet
 from .forms import (
     AccessGroupForm,
@@ -32,7 +32,7 @@ from .forms import (
     window_rows,
     window_specs,
 )
-from .models import AccessGroup, AccessRule, Holiday
+from .models import AccessGroup, AccessRule, Holiday, StationLocalList
 
 
 class TenantWideMixin(PermissionRequiredMixin):
@@ -402,3 +402,16 @@ class GroupImportView(TenantWideMixin, View):
             except imports.ImportFileError as error:
                 form.add_error("file", str(error))
         return render(request, self.template_name, {"form": form, "report": report})
+
+
+class StationLocalListSyncView(PermissionRequiredMixin, View):
+    """ "Send now" on the station page: bring the station's local list in step at once."""
+
+    permission = "access.manage"
+
+    def post(self, request, pk):
+        station = get_object_or_404(Station.objects.restrict(request.actor, self.permission), pk=pk)
+        state = local_lists.local_list_sync(station_id=station.pk)
+        label = StationLocalList.State(state).label
+        messages.info(request, _("Local list: %(state)s.") % {"state": label})
+        return HttpResponseRedirect(reverse("stations:station_detail", args=[station.pk]))

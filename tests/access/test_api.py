@@ -156,3 +156,13 @@ def test_the_explainer_says_why_a_card_is_refused_here_and_when_it_would_not_be(
     unknown = owner.get(url, {"token": "NOBODY", "at": NOON}).json()
     assert unknown["answer"] == "Invalid" and unknown["token_known"] is False
     assert owner.get(url, {"at": "not a time"}).status_code == 400
+
+
+def test_a_stations_local_list_read_and_sent_now(owner, quay):
+    _, station = quay
+    url = f"/api/v1/access/stations/{station.pk}/local-list/"
+    never = owner.get(url).json()
+    assert never["version"] == 0 and never["entries"] == 0
+    sent = owner.post(url)  # the station has never connected: the list waits for it
+    assert sent.status_code == 200 and sent.json()["state"] == "behind"
+    assert sent.json()["message"] == "offline"

@@ -198,3 +198,34 @@ def test_a_person_sees_the_rules_of_their_sites_only(personas, client_for, quay,
     outsider = client_for(personas.outsider)
     assert outsider.get(reverse("access:rule_list")).status_code == 403
     assert outsider.get(reverse("access:explain")).status_code == 403
+
+
+def test_the_station_page_shows_its_access_rules_and_local_list(personas, client_for, quay):
+    from apps.access.models import StationLocalList
+
+    site, station, staff = quay
+    owner = client_for(personas.owner)
+    url = reverse("stations:station_detail", args=[station.pk])
+    assert "open to every valid card" in owner.get(url).content.decode()
+    services.rule_create(name="staff", kind=RuleKind.MEMBERS, site=site, groups=[staff])
+    StationLocalList.objects.create(
+        station=station, version=4, entries={"STAFF-1": {"status": "Accepted"}}, state="in_step"
+    )
+    html = owner.get(url).content.decode()
+    assert "1 rule applies" in html and "Local list v4, 1 card · In step" in html
+    assert f"{reverse('access:explain')}?station={station.pk}" in html
+
+
+def test_sending_the_local_list_from_the_station_page(personas, client_for, quay):
+    from apps.access.models import StationLocalList
+
+    site, station, staff = quay
+    services.rule_create(name="staff", kind=RuleKind.MEMBERS, site=site, groups=[staff])
+    owner = client_for(personas.owner)
+    page = owner.get(reverse("stations:station_detail", args=[station.pk])).content.decode()
+    sync = reverse("access:station_local_list_sync", args=[station.pk])
+    assert f'action="{sync}"' in page
+    answer = owner.post(sync, follow=True)
+    assert "Local list: Behind (station offline or not answering)." in answer.content.decode()
+    assert StationLocalList.objects.get(station=station).state == "behind"
+    assert client_for(personas.outsider).post(sync).status_code == 403

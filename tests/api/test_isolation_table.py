@@ -349,6 +349,14 @@ TABLE: list[Endpoint] = [
     E("PATCH", "/api/v1/access/holidays/{pk}/", AC_MANAGE, target="access_holiday"),
     E("DELETE", "/api/v1/access/holidays/{pk}/", AC_MANAGE, target="access_holiday"),
     E("GET", "/api/v1/access/stations/{pk}/explain/", AC_VIEW, target="station"),
+    E("GET", "/api/v1/access/stations/{pk}/local-list/", AC_VIEW, target="station"),
+    E(
+        "POST",
+        "/api/v1/access/stations/{pk}/local-list/",
+        AC_MANAGE,
+        target="station",
+        command=True,
+    ),
 ]
 ROAMING_TARGETS = {"roaming_partner", "roaming_token", "roaming_push", "roaming_command"}
 

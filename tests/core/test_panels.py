@@ -123,6 +123,7 @@ def test_station_page_shows_each_feature_panel_to_who_may_see_it(personas, alpha
         "waitlist.station_queue",
         "plans.cloud_plan",
         "support.station_cases",
+        "access.station_access",  # access
     }
     html = owner.content.decode()
     assert 'id="remote-control"' in html and "Uptime, 7 days" in html and "No alerts." in html

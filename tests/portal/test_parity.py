@@ -35,6 +35,7 @@ PORTAL_NAME_OF = {
     "accessgroup": "group",  # access
     "accessrule": "rule",
     "accessholiday": "holiday",
+    "accessstation": "station",
 }
 
 KNOWN_GAPS = {

@@ -8,7 +8,7 @@ from apps.charging.models import IdToken
 from apps.stations.models import Evse, Site, Station
 
 from ..choices import HolidayMode, Level, RuleKind, Weekday
-from ..models import AccessGroup, AccessRule, Holiday, RuleWindow
+from ..models import AccessGroup, AccessRule, Holiday, RuleWindow, StationLocalList
 
 LEVEL_NAMES = {Level.PORT: "port", Level.STATION: "station", Level.SITE: "site"}
 
@@ -216,3 +216,23 @@ class ImportReportSerializer(serializers.Serializer):
     tokens_created = serializers.IntegerField()
     groups_created = serializers.IntegerField()
     memberships_added = serializers.IntegerField()
+
+
+class LocalListSerializer(serializers.ModelSerializer):
+    entries = serializers.SerializerMethodField()
+
+    class Meta:
+        model = StationLocalList
+        fields = [
+            "station",
+            "version",
+            "entries",
+            "state",
+            "message",
+            "max_entries",
+            "per_message",
+            "synced_at",
+        ]
+
+    def get_entries(self, held) -> int:
+        return len(held.entries or {})

@@ -13,9 +13,9 @@ from rest_framework.response import Response
 from apps.api.viewsets import ScopedModelViewSet, ScopedViewSet
 from apps.stations.models import Station
 
-from .. import imports, selectors, services
+from .. import imports, local_lists, selectors, services
 from ..filtersets import AccessGroupFilterSet, AccessRuleFilterSet, HolidayFilterSet
-from ..models import AccessGroup, AccessRule, Holiday
+from ..models import AccessGroup, AccessRule, Holiday, StationLocalList
 from .serializers import (
     AccessGroupInputSerializer,
     AccessGroupSerializer,
@@ -29,6 +29,7 @@ from .serializers import (
     HolidayUpdateSerializer,
     ImportReportSerializer,
     ImportSerializer,
+    LocalListSerializer,
     MembersChangeSerializer,
     MemberSerializer,
 )
@@ -155,7 +156,17 @@ class AccessRuleViewSet(ScopedModelViewSet):
         return _mapped(services.rule_create, **data)
 
     def update_service(self, instance, data):
-        return _mapped(services.rule_update, rule=instance, **data)
+        # PATCH sends only what changes: the rest (groups and windows included) stays
+        current = {
+            "name": instance.name,
+            "kind": instance.kind,
+            "groups": list(instance.groups.all()),
+            "windows": [(w.weekday, w.start, w.end) for w in instance.windows.all()],
+            "date_from": instance.date_from,
+            "date_to": instance.date_to,
+            "holidays": instance.holidays,
+        }
+        return _mapped(services.rule_update, rule=instance, **{**current, **data})
 
     def delete_service(self, instance):
         services.rule_delete(rule=instance)
@@ -184,7 +195,8 @@ class HolidayViewSet(ScopedModelViewSet):
         return _mapped(services.holiday_create, **data)
 
     def update_service(self, instance, data):
-        return _mapped(services.holiday_update, holiday=instance, **data)
+        current = {"date": instance.date, "name": instance.name}  # PATCH: the rest stays
+        return _mapped(services.holiday_update, holiday=instance, **{**current, **data})
 
     def delete_service(self, instance):
         services.holiday_delete(holiday=instance)
@@ -198,7 +210,11 @@ class AccessExplainViewSet(ScopedViewSet):
     queryset = Station.objects.select_related("site")
     serializer_class = ExplanationSerializer
     view_permission = "access.view"
-    action_permissions = {"explain": "access.view"}
+    action_permissions = {
+        "explain": "access.view",
+        "local_list": "access.view",
+        "local_list_sync": "access.manage",
+    }
 
     @extend_schema(parameters=[ExplainQuerySerializer], responses=ExplanationSerializer)
     @action(detail=True, methods=["get"])
@@ -213,3 +229,22 @@ class AccessExplainViewSet(ScopedViewSet):
             moment=query.validated_data["at"],
         )
         return Response(ExplanationSerializer(explanation).data)
+
+    @extend_schema(responses=LocalListSerializer)
+    @action(detail=True, methods=["get"], url_path="local-list")
+    def local_list(self, request, pk=None):
+        """The station's local authorisation list as it last accepted it: version, size,
+        state (in_step, behind, too_large, unsupported, failed) and the station's limits."""
+        station = self.get_object()
+        held = StationLocalList.objects.filter(station=station).first()
+        return Response(LocalListSerializer(held or StationLocalList(station=station)).data)
+
+    @extend_schema(request=None, responses=LocalListSerializer)
+    @local_list.mapping.post
+    def local_list_sync(self, request, pk=None):
+        """Bring the station's list in step now (it talks to the station: an offline station
+        is answered with state ``behind``)."""
+        station = self.get_object()
+        local_lists.local_list_sync(station_id=station.pk)
+        self.audit("access.local_list_sync", station)
+        return Response(LocalListSerializer(StationLocalList.objects.get(station=station)).data)
