@@ -9,7 +9,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import Max, QuerySet, Sum
+from django.db.models import BigIntegerField, Max, QuerySet, Sum
+from django.db.models.functions import Cast, Extract
 
 from apps.core.scoping import Actor
 from apps.stations.models import Evse
@@ -243,12 +244,19 @@ def load_profile(
     rows = rows.filter(bucket__gte=start, bucket__lt=end)
     if site_ids:
         rows = rows.filter(site_id__in=site_ids)
-    return [
-        (r["bucket"], r["energy_wh"], r["peak_power_w"])
-        for r in rows.values("bucket")
-        .annotate(energy_wh=Sum("energy_wh"), peak_power_w=Max("peak_power_w"))
-        .order_by("bucket")
-    ]
+    # Tuples of integers: the quarter as epoch seconds and the sum cast back to bigint.
+    # Loading 35,040 timestamptz values (a year) through the driver's time-zone-aware loader
+    # took over half of the time (bench/reports_query.py); integers load at C speed.
+    at = Cast(Extract("bucket", "epoch"), BigIntegerField())
+    quarters = (
+        rows.annotate(at=at)
+        .values("at")
+        .annotate(energy=Cast(Sum("energy_wh"), BigIntegerField()), peak=Max("peak_power_w"))
+        .order_by("at")
+        .values_list("at", "energy", "peak")
+    )
+    utc = dt.UTC
+    return [(dt.datetime.fromtimestamp(t, utc), wh, peak) for t, wh, peak in quarters]
 
 
 def port_rollup_list(*, actor: Actor) -> QuerySet:
