@@ -163,9 +163,7 @@ class RollupGap(models.Model):
     until_xid = models.BigIntegerField()
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["source", "row_id"], name="rollup_gap_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["source", "row_id"], name="rollup_gap_once")]
 
     def __str__(self) -> str:
         return f"{self.source} {self.row_id} (until xid {self.until_xid})"

@@ -90,8 +90,10 @@ def test_the_tolerance_lets_a_rare_peak_wait():
     # Four ports, 20 busy quarters: 19 with one session at 4 kW, one with four at 4 kW.
     # Room 10 kW, 2 kW minimum: 5 sessions at most.
     history = [q(i, 1000, 900, 1) for i in range(19)] + [q(19, 4000, 3600, 4)]
-    strict = plan(history, assumptions(limit_w=10000, existing_ports=4, min_w=2000,
-                                       tolerance_percent=Decimal("0")))
+    strict = plan(
+        history,
+        assumptions(limit_w=10000, existing_ports=4, min_w=2000, tolerance_percent=Decimal("0")),
+    )
     assert strict.ports_that_fit == 1  # the peak quarter: 4 × 5/4 = 5 sessions
     lenient = plan(history, assumptions(limit_w=10000, existing_ports=4, min_w=2000))
     # 5 % of 20 = 1 quarter may wait: the others reach 5 sessions at 1 + n/4 = 5, n = 16.

@@ -118,7 +118,6 @@ class SiteReportViewSet(_ReportViewSet):
             ).data
         )
 
-
     @extend_schema(parameters=[CapacityQuerySerializer], responses=CapacityPlanSerializer)
     @action(detail=True, methods=["get"], url_path="capacity")
     def capacity(self, request, pk=None):
