@@ -146,6 +146,29 @@ class RollupCursor(models.Model):
         return f"rollup cursor mv={self.meter_value_id} sc={self.status_change_id}"
 
 
+class RollupGap(models.Model):
+    """An id past the cursor that a scan did not see: a row still being written by a
+    transaction that had not committed (or one rolled back).  The next scans look for it again
+    until every transaction that could hold it has ended (``until_xid``: the scan's snapshot
+    xmax; once the oldest running transaction is newer, the id is either visible or never
+    will be).  This closes the race of an id read past before its row committed."""
+
+    class Source(models.TextChoices):
+        METER_VALUE = "mv", "meter value"
+        STATUS_CHANGE = "sc", "status change"
+        SESSION_COST = "cost", "session cost"
+
+    source = models.CharField(max_length=4, choices=Source.choices)
+    row_id = models.BigIntegerField()
+    until_xid = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "row_id"], name="rollup_gap_once")]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.row_id} (until xid {self.until_xid})"
+
+
 class ExportJob(models.Model):
     """A long export made in the background: its progress, then its file (the requester's)."""
 

@@ -29,7 +29,14 @@ from apps.charging.metering import ENERGY_REGISTER, POWER
 from apps.charging.models import ChargingSession, MeterValue
 from apps.stations.models import Evse, Site, Station, StatusChange
 
-from .models import PortDayRollup, PortRollup, RollupCursor, RollupDirty, SiteQuarterRollup
+from .models import (
+    PortDayRollup,
+    PortRollup,
+    RollupCursor,
+    RollupDirty,
+    RollupGap,
+    SiteQuarterRollup,
+)
 
 QUARTER = dt.timedelta(minutes=15)
 CLAIM_BATCH = 5000
@@ -83,6 +90,28 @@ def rollup_mark_session(*, session_id: int) -> int:
     return rollup_mark((session.evse_id, q) for q in quarters(session.started_at, end + QUARTER))
 
 
+# In the same statement (the same snapshot) as a scan: forget the gaps now seen, and those
+# every transaction that could hold them has ended (the oldest running one is newer than the
+# snapshot that noted them); note the ids up to the newest seen that are not visible (yet).
+_GAPS_CTE = """
+            forgotten AS (
+                DELETE FROM reports_rollupgap
+                WHERE source = %(source)s AND (row_id IN (SELECT id FROM new)
+                    OR until_xid <= pg_snapshot_xmin(pg_current_snapshot())::text::bigint)
+            ), noted AS (
+                INSERT INTO reports_rollupgap (source, row_id, until_xid)
+                SELECT %(source)s, g, pg_snapshot_xmax(pg_current_snapshot())::text::bigint
+                FROM generate_series(%(after)s + 1, (SELECT max(id) FROM new)) g
+                WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.id = g)
+                ON CONFLICT DO NOTHING
+            )"""
+
+
+def _gaps(source: str) -> dict:
+    ids = list(RollupGap.objects.filter(source=source).values_list("row_id", flat=True))
+    return {"source": source, "gaps": ids}
+
+
 @transaction.atomic
 def rollup_scan(*, now: dt.datetime | None = None) -> int:
     """Mark the quarters that raw rows written since the last scan can change; move the
@@ -99,8 +128,8 @@ def rollup_scan(*, now: dt.datetime | None = None) -> int:
             WITH new AS (
                 SELECT mv.id, mv.station_id, mv.evse_id AS evse_no, mv.session_id,
                        mv.timestamp, mv.measurand
-                FROM {_t(MeterValue)} mv WHERE mv.id > %(after)s
-            ), marks AS (
+                FROM {_t(MeterValue)} mv WHERE mv.id > %(after)s OR mv.id = ANY(%(gaps)s)
+            ), {_GAPS_CTE.format(table=_t(MeterValue))}, marks AS (
                 SELECT e.id AS evse_pk, new.timestamp AS at FROM new
                 JOIN {_t(Evse)} e ON e.station_id = new.station_id AND e.evse_id = new.evse_no
                 UNION
@@ -122,9 +151,13 @@ def rollup_scan(*, now: dt.datetime | None = None) -> int:
                 SELECT DISTINCT evse_pk, date_bin('15 minutes', at, TIMESTAMPTZ '2000-01-01')
                 FROM marks ON CONFLICT DO NOTHING
             )
-            SELECT coalesce(max(id), %(after)s), count(*) FROM new
+            SELECT greatest(coalesce(max(id), %(after)s), %(after)s), count(*) FROM new
             """,
-            {"after": cursor_row.meter_value_id, "register": ENERGY_REGISTER},
+            {
+                "after": cursor_row.meter_value_id,
+                "register": ENERGY_REGISTER,
+                **_gaps(RollupGap.Source.METER_VALUE),
+            },
         )
         cursor_row.meter_value_id, count = cursor.fetchone()
         seen += count
@@ -134,8 +167,8 @@ def rollup_scan(*, now: dt.datetime | None = None) -> int:
             f"""
             WITH new AS (
                 SELECT sc.id, sc.station_id, sc.evse_id, sc.kind, sc.occurred_at
-                FROM {_t(StatusChange)} sc WHERE sc.id > %(after)s
-            ), spans AS (
+                FROM {_t(StatusChange)} sc WHERE sc.id > %(after)s OR sc.id = ANY(%(gaps)s)
+            ), {_GAPS_CTE.format(table=_t(StatusChange))}, spans AS (
                 SELECT e.id AS evse_pk, new.occurred_at AS since,
                        least(coalesce(nxt.occurred_at, %(now)s), %(now)s,
                              new.occurred_at + %(cap)s) AS until
@@ -158,12 +191,13 @@ def rollup_scan(*, now: dt.datetime | None = None) -> int:
                     interval '15 minutes') AS q
                 ON CONFLICT DO NOTHING
             )
-            SELECT coalesce(max(id), %(after)s), count(*) FROM new
+            SELECT greatest(coalesce(max(id), %(after)s), %(after)s), count(*) FROM new
             """,
             {
                 "after": cursor_row.status_change_id,
                 "now": now,
                 "cap": QUARTER * MAX_QUARTERS_PER_CHANGE,
+                **_gaps(RollupGap.Source.STATUS_CHANGE),
             },
         )
         cursor_row.status_change_id, count = cursor.fetchone()
@@ -173,16 +207,17 @@ def rollup_scan(*, now: dt.datetime | None = None) -> int:
             f"""
             WITH new AS (
                 SELECT c.id, s.evse_id, s.ended_at FROM {_t(SessionCost)} c
-                JOIN {_t(ChargingSession)} s ON s.id = c.session_id WHERE c.id > %(after)s
-            ), marked AS (
+                JOIN {_t(ChargingSession)} s ON s.id = c.session_id
+                WHERE c.id > %(after)s OR c.id = ANY(%(gaps)s)
+            ), {_GAPS_CTE.format(table=_t(SessionCost))}, marked AS (
                 INSERT INTO {_t(RollupDirty)} (evse_id, bucket)
                 SELECT DISTINCT evse_id,
                        date_bin('15 minutes', ended_at, TIMESTAMPTZ '2000-01-01')
                 FROM new WHERE ended_at IS NOT NULL ON CONFLICT DO NOTHING
             )
-            SELECT coalesce(max(id), %(after)s), count(*) FROM new
+            SELECT greatest(coalesce(max(id), %(after)s), %(after)s), count(*) FROM new
             """,
-            {"after": cursor_row.session_cost_id},
+            {"after": cursor_row.session_cost_id, **_gaps(RollupGap.Source.SESSION_COST)},
         )
         cursor_row.session_cost_id, count = cursor.fetchone()
         seen += count

@@ -21,7 +21,7 @@ from apps.stations.models import Site
 
 from . import exports, selectors, services
 from .choices import Grain, GroupBy
-from .forms import ReportForm
+from .forms import CapacityForm, ReportForm
 from .models import ExportJob, ReportSubscription
 
 
@@ -187,3 +187,42 @@ class UnsubscribeView(TemplateView):
     def post(self, request, token: str):
         done = services.subscription_unsubscribe(token=token)
         return self.render_to_response({"done": done})
+
+
+class CapacityView(ReportMixin, TemplateView):
+    """The capacity planner: how many more ports the site's panel takes, from its history."""
+
+    template_name = "reports/capacity.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        sites = Site.objects.restrict(self.request.actor, self.permission)
+        form = CapacityForm(self.request.GET or None, sites=sites)
+        context["form"] = form
+        if not form.is_bound or not form.is_valid():
+            return context
+        data = form.cleaned_data
+        plan = selectors.site_capacity_plan(
+            actor=self.request.actor,
+            site=data["site"],
+            start=data["start"],
+            end=data["end"],
+            inputs=form.inputs(),
+        )
+        context["plan"] = plan
+        context["site"] = data["site"]
+        context["start"], context["end"] = data["start"], data["end"]
+        context["chart"] = {
+            "times": [p.time for p in plan.profile],
+            "actual_kw": [p.actual_peak_w / 1000 for p in plan.profile],
+            "simulated_kw": [p.simulated_peak_w / 1000 for p in plan.profile],
+            "mean_kw": [p.simulated_mean_w / 1000 for p in plan.profile],
+            "room_kw": plan.assumptions.room_w / 1000,
+            "labels": {
+                "actual": _("Highest load, as it was (kW)"),
+                "simulated": _("Highest load, simulated (kW)"),
+                "mean": _("Average load, simulated (kW)"),
+                "room": _("Room on the panel (kW)"),
+            },
+        }
+        return context

@@ -235,6 +235,7 @@ TABLE: list[Endpoint] = [
     E("GET", "/api/v1/reports/sites/", REPORTS_VIEW, rows="site"),
     E("GET", "/api/v1/reports/sites/{pk}/", REPORTS_VIEW, target="site"),
     E("GET", "/api/v1/reports/sites/{pk}/load-profile/", REPORTS_VIEW, target="site"),
+    E("GET", "/api/v1/reports/sites/{pk}/capacity/", REPORTS_VIEW, target="site"),  # reports
     E("GET", "/api/v1/reports/stations/", REPORTS_VIEW, rows="station"),
     E("GET", "/api/v1/reports/stations/{pk}/", REPORTS_VIEW, target="station"),
     E("GET", "/api/v1/reports/ports/", REPORTS_VIEW, rows="evse"),

@@ -112,3 +112,28 @@ def test_report_pages_and_an_export(sign_in, portal_server, fleet, worker):
     assert other.locator(f"#report-table tr[data-key='{mine.pk}']").count() == 1
     assert other.locator(f"#report-table tr[data-key='{theirs.pk}']").count() == 0
     assert theirs.name not in other.content()
+
+
+def test_the_capacity_planner_page(sign_in, portal_server, fleet):
+    """The planner's answer, its assumptions and its chart, on a desktop and on a phone."""
+    host, mine, _theirs, _delegate = fleet
+    base = f"http://{host}:{portal_server.port}"
+    page = sign_in(host, "owner@alpha.test")
+    query = f"{PERIOD}&site={mine.pk}&limit_kw=8&min_kw=2&wanted_ports=4"
+    page.goto(f"{base}/reports/capacity/?{query}")
+    page.wait_for_selector("#capacity-chart[data-drawn='1'] canvas")
+    # One session at a time at 3.5 kW: 8 kW feeds 4 sessions of 2 kW, a 4th new port is one
+    # too many.
+    assert page.locator("#needs-upgrade").count() == 1
+    assert page.locator("[data-measure='fit'] .big").inner_text() == "3"
+    assert page.locator("#assumptions li").count() == 5
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.reload()
+    page.wait_for_selector("#capacity-chart[data-drawn='1'] canvas")
+    widest = page.evaluate(
+        "Math.max(...Array.from(document.querySelectorAll("
+        "'main > *, main .card, #capacity-chart canvas, #capacity-form'))"
+        ".map(e => e.getBoundingClientRect().right))"
+    )
+    assert widest <= 375, widest
+    assert page_errors(page) == []

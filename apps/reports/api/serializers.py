@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+
+from ..capacity import MAX_EXTRA
 
 MAX_DAYS = 3 * 366
 
@@ -81,3 +84,88 @@ class LoadProfileSerializer(serializers.Serializer):
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
     quarters = QuarterSerializer(many=True)
+
+
+def _kw(help_text: str = "", **kwargs):
+    return serializers.DecimalField(
+        max_digits=9,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        max_value=Decimal("100000"),
+        required=False,
+        help_text=help_text,
+        **kwargs,
+    )
+
+
+class CapacityQuerySerializer(PeriodSerializer):
+    """The planner's question (powers in kW); the history defaults to the last 90 days."""
+
+    limit_kw = _kw(_("The panel or circuit; default: the existing ports' combined power."))
+    other_kw = _kw(_("The building's other loads on it (default 0)."))
+    port_kw = _kw(_("A new port's power (default 7.4)."))
+    min_kw = _kw(_("The least power a session keeps, 6 A (default 1.38)."))
+    wanted_ports = serializers.IntegerField(required=False, min_value=0, max_value=MAX_EXTRA)
+    tolerance = serializers.DecimalField(
+        max_digits=4,
+        decimal_places=1,
+        min_value=Decimal("0"),
+        max_value=Decimal("50"),
+        required=False,
+        help_text=_("Busy quarter hours (%) allowed to make a session wait (default 5)."),
+    )
+
+    def validate(self, attrs):
+        if "start" not in attrs and "end" in attrs:
+            attrs["start"] = attrs["end"] - dt.timedelta(days=90)
+        elif "start" not in attrs:
+            attrs["start"] = timezone.localdate() + dt.timedelta(days=1 - 90)
+        period = super().validate(attrs)
+        if attrs.get("min_kw") == 0:
+            raise serializers.ValidationError({"min_kw": _("A session needs some power.")})
+        return {**attrs, **period}
+
+
+class CapacityAssumptionsSerializer(serializers.Serializer):
+    limit_w = serializers.IntegerField()
+    other_load_w = serializers.IntegerField()
+    room_w = serializers.IntegerField()
+    existing_ports = serializers.IntegerField()
+    port_w = serializers.IntegerField()
+    min_w = serializers.IntegerField()
+    tolerance_percent = serializers.DecimalField(max_digits=4, decimal_places=1)
+    wanted_ports = serializers.IntegerField()
+
+
+class CapacityOptionSerializer(serializers.Serializer):
+    extra_ports = serializers.IntegerField()
+    fits = serializers.BooleanField()
+    peak_demand_w = serializers.IntegerField()
+    energy_per_session_wh = serializers.IntegerField(allow_null=True)
+    wait_minutes_per_session = serializers.DecimalField(
+        max_digits=9, decimal_places=1, allow_null=True
+    )
+    waiting_quarters = serializers.IntegerField()
+    busy_quarters = serializers.IntegerField()
+    curtailed_quarters = serializers.IntegerField()
+    needed_limit_w = serializers.IntegerField()
+
+
+class CapacityProfileSerializer(serializers.Serializer):
+    time = serializers.CharField(help_text=_("Local time of day, HH:MM."))
+    actual_peak_w = serializers.IntegerField()
+    simulated_peak_w = serializers.IntegerField()
+    simulated_mean_w = serializers.IntegerField()
+
+
+class CapacityPlanSerializer(serializers.Serializer):
+    site = serializers.IntegerField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    quarters = serializers.IntegerField(help_text=_("Quarter hours of history with data."))
+    ports_that_fit = serializers.IntegerField()
+    needs_upgrade = serializers.BooleanField()
+    assumptions = CapacityAssumptionsSerializer()
+    wanted = CapacityOptionSerializer(allow_null=True)
+    options = CapacityOptionSerializer(many=True)
+    profile = CapacityProfileSerializer(many=True)

@@ -5,6 +5,7 @@ one scoping path); their measures come from the rollups."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from zoneinfo import ZoneInfo
 
 from drf_spectacular.utils import extend_schema
@@ -16,7 +17,10 @@ from apps.stations.models import Evse, Site, Station
 
 from .. import selectors
 from ..choices import GroupBy
+from ..forms import capacity_inputs
 from .serializers import (
+    CapacityPlanSerializer,
+    CapacityQuerySerializer,
     LoadProfileSerializer,
     PeriodSerializer,
     PortReportSerializer,
@@ -78,7 +82,7 @@ class SiteReportViewSet(_ReportViewSet):
     serializer_class = SiteReportSerializer
     group_by = GroupBy.SITE
     filter_name = "site_ids"
-    action_permissions = {"load_profile": PERMISSION}
+    action_permissions = {"load_profile": PERMISSION, "capacity": PERMISSION}
 
     def identity(self, obj) -> dict:
         return {"site": obj.pk}
@@ -113,6 +117,36 @@ class SiteReportViewSet(_ReportViewSet):
                 }
             ).data
         )
+
+    @extend_schema(parameters=[CapacityQuerySerializer], responses=CapacityPlanSerializer)
+    @action(detail=True, methods=["get"], url_path="capacity")
+    def capacity(self, request, pk=None):
+        """The capacity planner: how many more ports of a given power the site's panel takes
+        with power management, simulated on its 15-minute history (docs/reports.md)."""
+        site = self.get_object()
+        query = CapacityQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        plan = selectors.site_capacity_plan(
+            actor=self.actor,
+            site=site,
+            start=data["start"],
+            end=data["end"],
+            inputs=capacity_inputs(data),
+        )
+        body = {
+            "site": site.pk,
+            "start": data["start"],
+            "end": data["end"],
+            "quarters": plan.quarters,
+            "ports_that_fit": plan.ports_that_fit,
+            "needs_upgrade": plan.needs_upgrade,
+            "assumptions": {**asdict(plan.assumptions), "room_w": plan.assumptions.room_w},
+            "wanted": asdict(plan.wanted) if plan.wanted else None,
+            "options": [asdict(option) for option in plan.options],
+            "profile": [asdict(point) for point in plan.profile],
+        }
+        return Response(CapacityPlanSerializer(body).data)
 
 
 @extend_schema(parameters=[PeriodSerializer])
