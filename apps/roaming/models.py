@@ -159,6 +159,13 @@ class RemoteCommand(models.Model):
     state = models.CharField(max_length=10, default="queued")  # queued, running, done
     result = models.CharField(max_length=24, blank=True)
     station_status = models.CharField(max_length=40, blank=True)
+    # RESERVE_NOW / CANCEL_RESERVATION: the partner's reservation id, the OCPP reservationId we
+    # gave the station (an int the station knows it by) and the station that holds it.
+    reservation_id = models.CharField(max_length=36, blank=True)
+    ocpp_reservation_id = models.PositiveIntegerField(null=True, blank=True)
+    station = models.ForeignKey(
+        "stations.Station", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -167,6 +174,7 @@ class RemoteCommand(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["partner", "reservation_id"])]
 
     def __str__(self) -> str:
         return f"{self.command} from {self.partner} ({self.result or self.state})"
