@@ -23,3 +23,4 @@ class BillingConfig(AppConfig):
         policies.register(policies.SESSION_COST, handlers.session_cost)
         policies.register(policies.AUTHORIZATION, handlers.authorization)
         policies.register(policies.OCPI_CDR, handlers.ocpi_cdr)
+        policies.register(policies.OCPI_TARIFFS, handlers.ocpi_tariffs)  # roaming

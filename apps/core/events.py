@@ -51,6 +51,9 @@ NOTIFICATION_REQUESTED = "notification.requested"
 # A station's FirmwareStatusNotification (1.6, 2.0.1, 1.6 SignedFirmwareStatusNotification):
 # station_id, status, request_id (2.0.1 / signed: the update's requestId, else None), action.
 FIRMWARE_STATUS = "station.firmware_status"
+# roaming: emitted by billing when a tariff's published prices change (a tariff created, a
+# version added), with tariff_id; roaming pushes the OCPI tariffs to its partners.
+TARIFF_CHANGED = "tariff.changed"
 
 KNOWN_EVENTS = {
     STATION_CONNECTED,
@@ -66,6 +69,7 @@ KNOWN_EVENTS = {
     SESSION_PRICED,
     NOTIFICATION_REQUESTED,
     FIRMWARE_STATUS,
+    TARIFF_CHANGED,  # roaming
 }
 
 Handler = Callable[..., Any]

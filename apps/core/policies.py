@@ -32,6 +32,9 @@ OCPI_CDR = "ocpi_cdr"
 # (station_id, evse_id) -> {"position", "label", ...} of the next driver waiting for this port
 # (the waitlist answers; the valet board shows it), or None.
 NEXT_WAITING = "next_waiting"
+# roaming: (country_code, party_id, tariff_id=None) -> the OCPI 2.2.1 Tariff objects billing
+# publishes (one per version in force now or later; that tariff's only with tariff_id): a list.
+OCPI_TARIFFS = "ocpi_tariffs"
 
 
 def register(question: str, policy: Policy) -> None:

@@ -27,6 +27,7 @@ MODULES_221 = [
     ("credentials", "SENDER", "roaming_ocpi:credentials"),
     ("credentials", "RECEIVER", "roaming_ocpi:credentials"),
     ("locations", "SENDER", "roaming_ocpi:locations"),
+    ("tariffs", "SENDER", "roaming_ocpi:tariffs"),
     ("tokens", "RECEIVER", "roaming_ocpi:tokens_root"),
     ("commands", "RECEIVER", "roaming_ocpi:commands_root"),
 ]
@@ -164,6 +165,25 @@ def _limit(request) -> tuple[int, int]:
     return offset, min(max(limit, 1), protocol.MAX_LIMIT)
 
 
+def _page_headers(request, *, offset: int, limit: int, total: int) -> dict[str, str]:
+    """X-Total-Count, X-Limit and, unless this is the last page, the Link to the next one."""
+    headers = {"X-Total-Count": str(total), "X-Limit": str(limit)}
+    if offset + limit < total:
+        query = {k: v for k, v in request.GET.items() if k in ("date_from", "date_to")}
+        query.update(offset=offset + limit, limit=limit)
+        headers["Link"] = (
+            f'<{request.build_absolute_uri(request.path)}?{urlencode(query)}>; rel="next"'
+        )
+    return headers
+
+
+def _period(request) -> tuple:
+    return tuple(
+        protocol.parse_timestamp(request.GET[name]) if request.GET.get(name) else None
+        for name in ("date_from", "date_to")
+    )
+
+
 @ocpi_view(methods=("GET",))
 def locations(request, version: str):
     offset, limit = _limit(request)
@@ -181,13 +201,7 @@ def locations(request, version: str):
     page = [
         selectors.location_data(site, party=party) for site in queryset[offset : offset + limit]
     ]
-    headers = {"X-Total-Count": str(total), "X-Limit": str(limit)}
-    if offset + limit < total:
-        query = {k: v for k, v in request.GET.items() if k in ("date_from", "date_to")}
-        query.update(offset=offset + limit, limit=limit)
-        headers["Link"] = (
-            f'<{request.build_absolute_uri(request.path)}?{urlencode(query)}>; rel="next"'
-        )
+    headers = _page_headers(request, offset=offset, limit=limit, total=total)
     return protocol.response(page, request=request, headers=headers)
 
 
@@ -215,6 +229,18 @@ def location_detail(request, version: str, location_id: str, evse_uid=None, conn
             protocol.UNKNOWN_LOCATION, "Unknown connector", http_status=404, request=request
         )
     return protocol.response(connector, request=request)
+
+
+# --- Tariffs (sender) ------------------------------------------------------------------------
+@ocpi_view(methods=("GET",))
+def tariffs(request, version: str):
+    from . import tariffs as published
+
+    offset, limit = _limit(request)
+    date_from, date_to = _period(request)
+    found = published.in_period(published.published(), date_from, date_to)
+    headers = _page_headers(request, offset=offset, limit=limit, total=len(found))
+    return protocol.response(found[offset : offset + limit], request=request, headers=headers)
 
 
 # --- Tokens (receiver) -----------------------------------------------------------------------

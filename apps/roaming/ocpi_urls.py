@@ -17,6 +17,7 @@ urlpatterns = [
         "<str:version>/locations/<str:location_id>/<str:evse_uid>/<str:connector_id>",
         endpoints.location_detail,
     ),
+    path("<str:version>/tariffs", endpoints.tariffs, name="tariffs"),
     path("<str:version>/tokens", endpoints.tokens_root, name="tokens_root"),
     path(
         "<str:version>/tokens/<str:country_code>/<str:party_id>/<str:uid>",
