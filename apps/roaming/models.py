@@ -43,6 +43,8 @@ class Partner(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     connected_at = models.DateTimeField(null=True, blank=True)
+    # Tokens pull: when the last complete pull started (the next asks from there, date_from).
+    tokens_pulled_at = models.DateTimeField(null=True, blank=True)
 
     objects = RestrictedManager()
     scope_site_path = None

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -307,6 +308,88 @@ def token_store(
     token.full_clean()
     token.save()
     return token
+
+
+# --- Tokens pulled from partners (their tokens SENDER endpoint) --------------------------------
+PULL_PAGE_LIMIT = 500
+PULL_MAX_PAGES = 2000
+
+
+class PullError(Exception):
+    pass
+
+
+def _next_link(headers: dict[str, str]) -> str | None:
+    """The URL of a ``Link: <url>; rel="next"`` header, if any."""
+    value = next((v for k, v in headers.items() if k.lower() == "link"), "")
+    for part in value.split(","):
+        url, _, params = part.partition(";")
+        if 'rel="next"' in params.replace(" ", "") or "rel=next" in params.replace(" ", ""):
+            return url.strip().strip("<>")
+    return None
+
+
+def tokens_pull(*, partner: Partner, full: bool = False) -> int:
+    """GET the partner's tokens (OCPI 2.2.1 §12.2.1, CPO pulls from the eMSP's SENDER
+    endpoint): every page, following their ``Link`` headers, and only what changed since the
+    last complete pull (``date_from``) unless ``full``.  Each token is stored as a push would
+    store it.  Returns how many were stored; the pull time advances only when every page was
+    read (a failure part-way is retried from the same point)."""
+    url = partner.endpoint("tokens", "SENDER")
+    if url is None or partner.status != PartnerStatus.CONNECTED:
+        raise PullError("The partner has no tokens endpoint to pull from.")
+    started = timezone.now()
+    query = {"offset": 0, "limit": PULL_PAGE_LIMIT}
+    if partner.tokens_pulled_at and not full:
+        query["date_from"] = protocol.timestamp(partner.tokens_pulled_at)
+    from urllib.parse import urlencode
+
+    page_url: str | None = f"{url}?{urlencode(query)}"
+    stored = pages = skipped = 0
+    try:
+        while page_url is not None:
+            pages += 1
+            if pages > PULL_MAX_PAGES:
+                raise PullError("Too many pages.")
+            answer = client.call_ok(
+                "GET", page_url, token=partner.outgoing_token, version=partner.version
+            )
+            if not isinstance(answer.data, list):
+                raise PullError("The tokens page is not a list.")
+            for data in answer.data:
+                try:
+                    token_store(
+                        partner=partner,
+                        data=data,
+                        country_code=data.get("country_code") or partner.country_code,
+                        party_id=data.get("party_id") or partner.party_id,
+                        uid=data["uid"],
+                        token_type=data.get("type") or "RFID",
+                    )
+                    stored += 1
+                except (ValidationError, ValueError, KeyError, TypeError, AttributeError):
+                    skipped += 1  # one bad token does not stop the others
+            page_url = _next_link(answer.headers) if answer.data else None
+    except (client.OcpiError, PullError) as failure:
+        Partner.objects.filter(pk=partner.pk).update(last_error=f"Tokens pull: {failure}"[:500])
+        raise PullError(str(failure)) from failure
+    error = f"Tokens pull: {skipped} invalid token(s) skipped." if skipped else ""
+    Partner.objects.filter(pk=partner.pk).update(tokens_pulled_at=started, last_error=error)
+    partner.tokens_pulled_at, partner.last_error = started, error
+    return stored
+
+
+def tokens_pull_all() -> int:
+    """The periodic pull, for every connected partner that offers its tokens."""
+    from .selectors import connected_partners_offering
+
+    count = 0
+    for partner in connected_partners_offering("tokens"):
+        try:
+            count += tokens_pull(partner=partner)
+        except PullError:
+            continue  # recorded on the partner; the next run tries again
+    return count
 
 
 # --- The outbox ------------------------------------------------------------------------------

@@ -37,3 +37,11 @@ def command_run(command_id: int) -> str | None:
 
     remote = run(command_id=command_id)
     return remote.result if remote else None
+
+
+@shared_task(name="roaming.tokens_pull", ignore_result=True)
+def tokens_pull() -> int:
+    """Pull what changed in every partner's tokens (incremental, date_from)."""
+    from .services import tokens_pull_all
+
+    return tokens_pull_all()

@@ -113,11 +113,13 @@ class Peer(BaseHTTPRequestHandler):
     def base(self) -> str:
         return f"http://{self.headers['Host']}/ocpi"
 
-    def send_json(self, status: int, body) -> None:
+    def send_json(self, status: int, body, headers=None) -> None:
         raw = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(raw)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(raw)
 
@@ -182,7 +184,7 @@ class Peer(BaseHTTPRequestHandler):
             STATE["received"].append(record)
         segments = path.split("/")[3:]  # after /ocpi/2.2.1
         if segments[:1] == ["tokens"] and method == "GET" and len(segments) == 1:
-            return self.send_json(200, envelope(STATE["tokens"]))
+            return self.tokens_page(query)
         if segments[:1] == ["tokens"] and segments[-1:] == ["authorize"] and method == "POST":
             uid = segments[1]
             allowed = STATE["authorize"].get(uid)
@@ -210,6 +212,29 @@ class Peer(BaseHTTPRequestHandler):
                 ),
             )
         return self.send_json(200, envelope())
+
+    def tokens_page(self, query) -> None:
+        """Our tokens, paginated (offset, limit, Link rel="next"), filtered on last_updated
+        (date_from inclusive, date_to exclusive), oldest first."""
+
+        def stamp(value):
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+        with STATE_LOCK:
+            tokens = sorted(STATE["tokens"], key=lambda t: (t["last_updated"], t["uid"]))
+        if "date_from" in query:
+            tokens = [t for t in tokens if stamp(t["last_updated"]) >= stamp(query["date_from"][0])]
+        if "date_to" in query:
+            tokens = [t for t in tokens if stamp(t["last_updated"]) < stamp(query["date_to"][0])]
+        offset = int(query.get("offset", ["0"])[0])
+        limit = min(int(query.get("limit", ["2"])[0]), 2)  # small pages: the CPO must follow
+        headers = {"X-Total-Count": str(len(tokens)), "X-Limit": str(limit)}
+        if offset + limit < len(tokens):
+            rest = {k: v[0] for k, v in query.items() if k in ("date_from", "date_to")}
+            rest.update(offset=str(offset + limit), limit=str(limit))
+            link = f"{self.base()}/2.2.1/tokens?" + "&".join(f"{k}={v}" for k, v in rest.items())
+            headers["Link"] = f'<{link}>; rel="next"'
+        return self.send_json(200, envelope(tokens[offset : offset + limit]), headers)
 
     def endpoints(self):
         base = f"{self.base()}/2.2.1"
