@@ -24,3 +24,4 @@ class BillingConfig(AppConfig):
         policies.register(policies.AUTHORIZATION, handlers.authorization)
         policies.register(policies.OCPI_CDR, handlers.ocpi_cdr)
         policies.register(policies.OCPI_TARIFFS, handlers.ocpi_tariffs)  # roaming
+        policies.register(policies.SESSION_RUNNING_COST, handlers.session_running_cost)  # roaming

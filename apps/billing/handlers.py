@@ -23,6 +23,20 @@ def on_session_updated(*, event: str, session_id: int, **_) -> None:
         send_cost_update.delay(session_id)
 
 
+def session_running_cost(*, session_id: int, **_) -> dict | None:
+    """What a session has cost so far, for roaming's OCPI session ``total_cost``: priced by
+    the engine as its receipt will be; None when it cannot be priced (yet)."""
+    from .services.sessions import BillingError, session_running_price
+
+    try:
+        price = session_running_price(session_id=session_id)
+    except BillingError:
+        return None
+    if price is None:
+        return None
+    return {"excl_vat": price[0], "incl_vat": price[1]}
+
+
 def session_cost(*, session_id: int, **_) -> object | None:
     """A session has just ended: its receipt's total, for the station (2.0.1 totalCost)."""
     from .services.costs import session_final_cost

@@ -35,6 +35,9 @@ NEXT_WAITING = "next_waiting"
 # roaming: (country_code, party_id, tariff_id=None) -> the OCPI 2.2.1 Tariff objects billing
 # publishes (one per version in force now or later; that tariff's only with tariff_id): a list.
 OCPI_TARIFFS = "ocpi_tariffs"
+# roaming: (session_id) -> {"excl_vat": Decimal, "incl_vat": Decimal}: what a running session
+# has cost so far, priced as its receipt will be; None when it cannot be priced
+SESSION_RUNNING_COST = "session_running_cost"
 
 
 def register(question: str, policy: Policy) -> None:
