@@ -18,8 +18,7 @@ changes per second on a shared machine.  ``--workers`` Celery workers (thread po
 ``--concurrency``) send the pushes.  It prints the rate reached, the backlog each second and
 when the changes stop, how long the backlog takes to drain, and the delay from status change
 to delivery (p50 / p95 / max), and checks that every peer received every change exactly once.
-"Not falling behind": the backlog stays small and
-the delay flat while the changes go on.
+"Not falling behind": the backlog stays small and the delay flat while the changes go on.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -129,6 +129,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
     parser.add_argument("--batch-ms", type=float, default=100, help="one transaction per tick")
+    parser.add_argument(
+        "--producers", type=int, default=4, help="threads making the changes (as OCPP workers)"
+    )
     args = parser.parse_args()
     database = os.environ.get("DATABASE_URL", "").rsplit("/", 1)[-1] or "cg_roaming_bench"
     setup_django(database)
@@ -194,21 +197,40 @@ def main() -> None:
             t0 = time.perf_counter()
             total = int(args.rate * args.seconds)
             per_batch = max(1, round(args.rate * args.batch_ms / 1000))
-            backlog_samples, next_sample, made = [], 0.0, 0
-            while made < total:
-                due = t0 + made / args.rate
-                if (wait := due - time.perf_counter()) > 0:
-                    time.sleep(wait)
-                batch = evses[made % len(evses) : made % len(evses) + per_batch][: total - made]
-                produce_batch(batch, {e.pk: toggled(e) for e in batch}, timezone.now())
-                made += len(batch)
-                if time.perf_counter() - t0 >= next_sample:
-                    next_sample += 1.0
-                    backlog_samples.append(
-                        Push.objects.filter(created_at__gte=started)
-                        .exclude(status=PushStatus.SUCCEEDED)
-                        .count()
-                    )
+            batches = [
+                evses[n % len(evses) : n % len(evses) + per_batch][: total - n]
+                for n in range(0, total, per_batch)
+            ]
+
+            def producer(index: int) -> None:
+                # Django connections are per thread: this one's in the bench tenant too.
+                from django.db import connection
+
+                connection.set_tenant(tenant)
+                try:
+                    for number in range(index, len(batches), args.producers):
+                        due = t0 + number * per_batch / args.rate
+                        if (wait := due - time.perf_counter()) > 0:
+                            time.sleep(wait)
+                        batch = batches[number]
+                        produce_batch(batch, {e.pk: toggled(e) for e in batch}, timezone.now())
+                finally:
+                    connection.close()
+
+            threads = [
+                threading.Thread(target=producer, args=(index,), daemon=True)
+                for index in range(args.producers)
+            ]
+            for thread in threads:
+                thread.start()
+            backlog_samples = []
+            while any(thread.is_alive() for thread in threads):
+                time.sleep(1.0)
+                backlog_samples.append(
+                    Push.objects.filter(created_at__gte=started)
+                    .exclude(status=PushStatus.SUCCEEDED)
+                    .count()
+                )
             produced_in = time.perf_counter() - t0
             pushes = Push.objects.filter(created_at__gte=started)
             backlog_at_end = pushes.exclude(status=PushStatus.SUCCEEDED).count()
@@ -235,7 +257,7 @@ def main() -> None:
         )
         print(
             f"{total} status changes in {produced_in:.1f} s ({total / produced_in:.0f}/s, "
-            f"{per_batch} per transaction), {args.partners} partners, {len(rows)} pushes; "
+            f"{per_batch} per transaction, {args.producers} producer threads), {args.partners} partners, {len(rows)} pushes; "
             f"Celery: {args.workers} worker(s), threads x {args.concurrency}"
         )
         print(f"backlog each second: {backlog_samples}; at the end: {backlog_at_end}; "

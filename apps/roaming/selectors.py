@@ -146,6 +146,15 @@ def connector_data(evse: Evse, connector: Connector, station: Station) -> dict[s
     }
 
 
+def evse_status_data(evse: Evse, station: Station) -> dict[str, Any]:
+    """What a status PATCH says of an EVSE (no query: its connectors are not needed)."""
+    status = EVSE_STATUS.get(evse.status, "UNKNOWN") if station.is_online else "UNKNOWN"
+    return {
+        "status": status,
+        "last_updated": protocol.timestamp(_evse_last_updated(evse, station)),
+    }
+
+
 def evse_data(evse: Evse, station: Station, *, party: tuple[str, str]) -> dict[str, Any]:
     status = EVSE_STATUS.get(evse.status, "UNKNOWN") if station.is_online else "UNKNOWN"
     connectors = list(evse.connectors.all()) or [Connector(evse=evse, connector_id=1)]

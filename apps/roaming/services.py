@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -393,11 +394,36 @@ def tokens_pull_all() -> int:
 
 
 # --- The outbox ------------------------------------------------------------------------------
-def _queue(pushes: list[Push]) -> None:
-    from .tasks import push_deliver
+_batch = threading.local()
 
-    ids = [push.pk for push in pushes]
-    transaction.on_commit(lambda: [push_deliver.delay(pk) for pk in ids])
+
+def _send(entries: list[tuple[int, int]]) -> None:
+    """One task per partner, its pushes in the order they were made."""
+    from .tasks import push_deliver_batch
+
+    by_partner: dict[int, list[int]] = {}
+    for partner_id, push_id in entries:
+        by_partner.setdefault(partner_id, []).append(push_id)
+    for ids in by_partner.values():
+        push_deliver_batch.delay(ids)
+
+
+def _queue(pushes: list[Push]) -> None:
+    """Queue pushes for sending once the transaction commits.  The pushes of one transaction
+    (a batch of status changes, say) share one commit callback: one task per partner rather
+    than one per push.  A callback that a rollback removed is not reused."""
+    entries = [(push.partner_id, push.pk) for push in pushes]
+    flush = getattr(_batch, "flush", None)
+    if flush is not None and any(entry[1] is flush for entry in connection.run_on_commit):
+        flush.entries.extend(entries)
+        return
+
+    def flush() -> None:
+        _send(flush.entries)
+
+    flush.entries = entries
+    _batch.flush = flush
+    transaction.on_commit(flush)
 
 
 @transaction.atomic
@@ -496,7 +522,7 @@ def pushes_requeue() -> int:
         next_attempt_at__lt=now - dt.timedelta(minutes=1),
     )
     lost = Q(status=PushStatus.SENDING, last_attempt_at__lt=now - SENDING_LEASE)
-    pushes = list(Push.objects.filter(overdue | lost).only("pk")[:1000])
+    pushes = list(Push.objects.filter(overdue | lost).only("pk", "partner_id")[:1000])
     if pushes:
         _queue(pushes)
     return len(pushes)

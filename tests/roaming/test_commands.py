@@ -9,7 +9,7 @@ import datetime as dt
 import time
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 from django.test import Client
 from django.utils import timezone
 from ocpp.v16 import call as call16
@@ -364,15 +364,17 @@ async def test_remote_commands_with_their_async_results(roaming_server, live_alp
     finally:
 
         def cleanup():
-            # power's handler may still be adding its row for the session: try again
-            for _attempt in range(10):
+            # the server may still be writing rows of the station (power's session row, the
+            # message log) just after it went away: try again until they are all in
+            for _attempt in range(20):
                 try:
-                    ChargingSession.objects.filter(station_id=station.pk).delete()
-                    break
+                    with transaction.atomic():
+                        ChargingSession.objects.filter(station_id=station.pk).delete()
+                        Station.objects.filter(pk=station.pk).delete()
+                        Site.objects.filter(pk=station.site_id).delete()
+                        StationIdentity.objects.filter(identity=identity).delete()
+                    return
                 except IntegrityError:
                     time.sleep(0.3)
-            Station.objects.filter(pk=station.pk).delete()
-            Site.objects.filter(pk=station.site_id).delete()
-            StationIdentity.objects.filter(identity=identity).delete()
 
         await in_db(live_alpha, cleanup)
