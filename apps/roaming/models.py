@@ -113,6 +113,9 @@ class Push(models.Model):
     # (a command's response_url).
     path = models.CharField(max_length=500)
     body = models.JSONField(encoder=DjangoJSONEncoder)
+    # To a hub: the party it is for (country code + party id, "NLEMS"), sent as OCPI-to-*;
+    # empty: the hub's own party.
+    route_to = models.CharField(max_length=5, blank=True)
     status = models.CharField(max_length=10, choices=PushStatus.choices, default=PushStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)

@@ -267,8 +267,10 @@ def command_run(*, command_id: int) -> RemoteCommand | None:
         remote.state, remote.result, remote.station_status = "done", result, status[:40]
         remote.finished_at = timezone.now()
         remote.save(update_fields=["state", "result", "station_status", "finished_at"])
+        token = body.get("token") if isinstance(body.get("token"), dict) else {}
         services.push_enqueue(
             partners=[remote.partner],
+            party=(token.get("country_code", ""), token.get("party_id", "")) if token else None,
             module="commands",
             method="POST",
             path=remote.response_url,

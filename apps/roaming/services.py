@@ -426,10 +426,35 @@ def _queue(pushes: list[Push]) -> None:
     transaction.on_commit(flush)
 
 
+def route_for(partner: Partner, party: tuple[str, str] | None = None) -> tuple[str, str] | None:
+    """The OCPI-to-* of a request to ``partner``: none unless it is a hub; to a hub, the party
+    the message is for (a token's eMSP), else the hub itself."""
+    if not partner.is_hub:
+        return None
+    if party and len(party[0]) == 2 and len(party[1]) == 3:
+        return party
+    return partner.country_code, partner.party_id
+
+
+def route_from(partner: Partner) -> tuple[str, str] | None:
+    """The OCPI-from-* of a request to a hub: our own party."""
+    if not partner.is_hub:
+        return None
+    profile = profile_get()
+    return profile.country_code, profile.party_id
+
+
 @transaction.atomic
 def push_enqueue(
-    *, partners: Iterable[Partner], module: str, method: str, path: str, body: Any
+    *,
+    partners: Iterable[Partner],
+    module: str,
+    method: str,
+    path: str,
+    body: Any,
+    party: tuple[str, str] | None = None,
 ) -> list[Push]:
+    """``party``: whom the push is for behind a hub (a token's country code and party id)."""
     now = timezone.now()
     body = json.loads(protocol.dumps(body))  # stored as it will be sent: OCPI numbers
     pushes = [
@@ -440,6 +465,7 @@ def push_enqueue(
             path=path,
             body=body,
             next_attempt_at=now,
+            route_to="".join(party) if party and partner.is_hub else "",
         )
         for partner in partners
     ]
@@ -482,7 +508,10 @@ def push_attempt(*, push_id: int) -> Push | None:
                 token=partner.outgoing_token,
                 version=partner.version,
                 body=push.body,
-                route_to=(partner.country_code, partner.party_id) if partner.is_hub else None,
+                route_to=route_for(
+                    partner, (push.route_to[:2], push.route_to[2:]) if push.route_to else None
+                ),
+                route_from=route_from(partner),
             )
         except client.OcpiError as failure:
             error = str(failure)[:500]

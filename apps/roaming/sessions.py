@@ -87,6 +87,7 @@ def on_session_started(*, event, session_id, **_) -> None:
         return
     services.push_enqueue(
         partners=[token.partner],
+        party=(token.country_code, token.party_id),
         module="sessions",
         method="PUT",
         path=_path(session),
@@ -102,6 +103,7 @@ def _patch(session_id: int, fields: tuple[str, ...]) -> None:
     data = session_data(session, token)
     services.push_enqueue(
         partners=[token.partner],
+        party=(token.country_code, token.party_id),
         module="sessions",
         method="PATCH",
         path=_path(session),
@@ -156,4 +158,11 @@ def on_session_priced(*, event, session_id, **_) -> None:
     )
     if cdr is None:
         return
-    services.push_enqueue(partners=[token.partner], module="cdrs", method="POST", path="", body=cdr)
+    services.push_enqueue(
+        partners=[token.partner],
+        party=(token.country_code, token.party_id),
+        module="cdrs",
+        method="POST",
+        path="",
+        body=cdr,
+    )

@@ -161,6 +161,8 @@ class Peer(BaseHTTPRequestHandler):
                 "body": body,
                 "request_id": self.headers.get("X-Request-ID"),
                 "correlation_id": self.headers.get("X-Correlation-ID"),
+                "to": [self.headers.get(f"OCPI-to-{k}") for k in ("country-code", "party-id")],
+                "from": [self.headers.get(f"OCPI-from-{k}") for k in ("country-code", "party-id")],
             }
             if down or not known:
                 STATE["rejected"].append({**record, "down": down, "known": known})
