@@ -17,7 +17,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from . import protocol, selectors, services
+from . import protocol, selectors, services, shapes211
 from .choices import PartnerStatus
 from .models import RemoteToken
 
@@ -202,6 +202,8 @@ def locations(request, version: str):
         selectors.location_data(site, party=party) for site in queryset[offset : offset + limit]
     ]
     headers = _page_headers(request, offset=offset, limit=limit, total=total)
+    if version == protocol.V211:
+        page = [shapes211.location(location) for location in page]
     return protocol.response(page, request=request, headers=headers)
 
 
@@ -214,21 +216,22 @@ def location_detail(request, version: str, location_id: str, evse_uid=None, conn
             protocol.UNKNOWN_LOCATION, "Unknown location", http_status=404, request=request
         )
     data = selectors.location_data(site, party=_party(request))
+    v211 = version == protocol.V211
     if evse_uid is None:
-        return protocol.response(data, request=request)
+        return protocol.response(shapes211.location(data) if v211 else data, request=request)
     evse = next((e for e in data["evses"] if e["uid"] == evse_uid), None)
     if evse is None:
         return protocol.error(
             protocol.UNKNOWN_LOCATION, "Unknown EVSE", http_status=404, request=request
         )
     if connector_id is None:
-        return protocol.response(evse, request=request)
+        return protocol.response(shapes211.evse(evse) if v211 else evse, request=request)
     connector = next((c for c in evse["connectors"] if c["id"] == connector_id), None)
     if connector is None:
         return protocol.error(
             protocol.UNKNOWN_LOCATION, "Unknown connector", http_status=404, request=request
         )
-    return protocol.response(connector, request=request)
+    return protocol.response(shapes211.connector(connector) if v211 else connector, request=request)
 
 
 # --- Tariffs (sender) ------------------------------------------------------------------------
@@ -240,7 +243,10 @@ def tariffs(request, version: str):
     date_from, date_to = _period(request)
     found = published.in_period(published.published(), date_from, date_to)
     headers = _page_headers(request, offset=offset, limit=limit, total=len(found))
-    return protocol.response(found[offset : offset + limit], request=request, headers=headers)
+    page = found[offset : offset + limit]
+    if version == protocol.V211:
+        page = [shapes211.tariff(tariff) for tariff in page]
+    return protocol.response(page, request=request, headers=headers)
 
 
 # --- Tokens (receiver) -----------------------------------------------------------------------

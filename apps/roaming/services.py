@@ -124,7 +124,17 @@ def _their_identity(credentials: dict[str, Any], version: str) -> tuple[str, str
 
 def _fetch_endpoints(url: str, token: str) -> tuple[str, list[dict[str, Any]]]:
     """GET their versions, pick the best one we share, GET its details: (version, endpoints)."""
-    versions = client.call_ok("GET", url, token=token, version=protocol.V221).data or []
+    answer = client.call("GET", url, token=token, version=protocol.V221)
+    if answer.http_status == 401:
+        # A 2.1.1-only party reads the token as it is, not base64-encoded: ask again so.
+        answer = client.call("GET", url, token=token, version=protocol.V211)
+    if not answer.ok:
+        raise client.OcpiError(
+            f"GET {url}: HTTP {answer.http_status}, OCPI {answer.status_code}",
+            http_status=answer.http_status,
+            ocpi_status=answer.status_code,
+        )
+    versions = answer.data or []
     offered = {entry["version"]: entry["url"] for entry in versions}
     for version in protocol.SUPPORTED_VERSIONS:
         if version in offered:
@@ -501,13 +511,24 @@ def push_attempt(*, push_id: int) -> Push | None:
     elif url is None:
         error = f"The partner has no {push.module} endpoint."
     else:
+        body = push.body
+        if partner.version == protocol.V211:
+            from . import selectors, shapes211
+
+            profile = profile_get()
+            party = (profile.country_code, profile.party_id)
+            body = shapes211.push_body(
+                push.module,
+                body,
+                lambda *ids: selectors.location_211(*ids, party=party),
+            )
         try:
             answer = client.call(
                 push.method,
                 url,
                 token=partner.outgoing_token,
                 version=partner.version,
-                body=push.body,
+                body=body,
                 route_to=route_for(
                     partner, (push.route_to[:2], push.route_to[2:]) if push.route_to else None
                 ),
