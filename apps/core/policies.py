@@ -38,6 +38,12 @@ OCPI_TARIFFS = "ocpi_tariffs"
 # roaming: (session_id) -> {"excl_vat": Decimal, "incl_vat": Decimal}: what a running session
 # has cost so far, priced as its receipt will be; None when it cannot be priced
 SESSION_RUNNING_COST = "session_running_cost"
+# roaming: (session_id, max_current_a: Decimal | None) -> True once power management caps the
+# running session's current at max_current_a (None lifts the cap); None: no one manages it
+SESSION_CURRENT_CAP = "session_current_cap"
+# roaming: (session_id) -> {"limit_a": Decimal, "max_current_a": Decimal | None}: the current
+# power management allows the running session now, and its cap; None: no one manages it
+SESSION_CURRENT = "session_current"
 
 
 def register(question: str, policy: Policy) -> None:

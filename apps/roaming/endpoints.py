@@ -30,6 +30,7 @@ MODULES_221 = [
     ("tariffs", "SENDER", "roaming_ocpi:tariffs"),
     ("tokens", "RECEIVER", "roaming_ocpi:tokens_root"),
     ("commands", "RECEIVER", "roaming_ocpi:commands_root"),
+    ("chargingprofiles", "RECEIVER", "roaming_ocpi:chargingprofiles_root"),
 ]
 
 
@@ -252,7 +253,7 @@ def tariffs(request, version: str):
 # --- Tokens (receiver) -----------------------------------------------------------------------
 @ocpi_view(methods=("GET",))
 def tokens_root(request, version: str):
-    return protocol.error(protocol.CLIENT_ERROR, "Use /tokens/{cc}/{party}/{uid}", request=request)
+    return protocol.error(protocol.CLIENT_ERROR, "Name the object in the path", request=request)
 
 
 @ocpi_view(methods=("GET", "PUT", "PATCH"))
@@ -316,4 +317,30 @@ def command(request, version: str, command: str):
             "message": [{"language": "en", "text": message}],
         },
         request=request,
+    )
+
+
+# --- Charging profiles (receiver) ------------------------------------------------------------
+@ocpi_view(methods=("GET", "PUT", "DELETE"))
+def charging_profile(request, version: str, session_id: str):
+    from . import profiles
+
+    response_url = request.GET.get("response_url", "")
+    try:
+        if request.method == "PUT":
+            result = profiles.profile_set(
+                partner=request.partner, session_id=session_id, body=_body(request)
+            )
+        elif request.method == "DELETE":
+            result = profiles.profile_clear(
+                partner=request.partner, session_id=session_id, response_url=response_url
+            )
+        else:
+            result = profiles.profile_get(
+                partner=request.partner, session_id=session_id, response_url=response_url
+            )
+    except profiles.ProfileError as failure:
+        return protocol.error(protocol.INVALID_PARAMETERS, str(failure), request=request)
+    return protocol.response(
+        {"result": result, "timeout": profiles.RESULT_TIMEOUT_SECONDS}, request=request
     )

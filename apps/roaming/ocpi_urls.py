@@ -26,5 +26,15 @@ urlpatterns = [
     ),
     path("<str:version>/commands", endpoints.tokens_root, name="commands_root"),
     path("<str:version>/commands/<str:command>", endpoints.command, name="command"),
+    path(
+        "<str:version>/chargingprofiles",
+        endpoints.tokens_root,
+        name="chargingprofiles_root",
+    ),
+    path(
+        "<str:version>/chargingprofiles/<str:session_id>",
+        endpoints.charging_profile,
+        name="chargingprofile",
+    ),
     re_path(r"^.*$", endpoints.not_found),
 ]
