@@ -25,3 +25,5 @@ class BillingConfig(AppConfig):
         policies.register(policies.OCPI_CDR, handlers.ocpi_cdr)
         policies.register(policies.DRIVER_PRICE, handlers.driver_price)  # drivers
         policies.register(policies.SESSION_RECEIPTS, handlers.session_receipts)  # drivers
+        policies.register(policies.OCPI_TARIFFS, handlers.ocpi_tariffs)  # roaming
+        policies.register(policies.SESSION_RUNNING_COST, handlers.session_running_cost)  # roaming

@@ -23,6 +23,20 @@ def on_session_updated(*, event: str, session_id: int, **_) -> None:
         send_cost_update.delay(session_id)
 
 
+def session_running_cost(*, session_id: int, **_) -> dict | None:
+    """What a session has cost so far, for roaming's OCPI session ``total_cost``: priced by
+    the engine as its receipt will be; None when it cannot be priced (yet)."""
+    from .services.sessions import BillingError, session_running_price
+
+    try:
+        price = session_running_price(session_id=session_id)
+    except BillingError:
+        return None
+    if price is None:
+        return None
+    return {"excl_vat": price[0], "incl_vat": price[1]}
+
+
 def session_cost(*, session_id: int, **_) -> object | None:
     """A session has just ended: its receipt's total, for the station (2.0.1 totalCost)."""
     from .services.costs import session_final_cost
@@ -170,3 +184,43 @@ def session_receipts(*, session_ids, **_) -> dict:
         }
         for cost in costs
     }
+
+
+def ocpi_tariffs(*, country_code: str, party_id: str, tariff_id: int | None = None, **_) -> list:
+    """The OCPI 2.2.1 Tariff objects roaming publishes (``OCPI_TARIFFS`` policy): each version
+    of an active tariff that is in force now or will be, as ``<tariff>-<number>`` (the id CDRs
+    name), from its ``effective_from`` to the next version's.  Prices as the tariff API renders
+    them (no site's taxes: they differ from site to site)."""
+    from django.utils import timezone
+
+    from .models import TariffVersion
+    from .ocpi import tariff_to_ocpi
+
+    versions = TariffVersion.objects.filter(tariff__is_active=True).order_by(
+        "tariff_id", "effective_from"
+    )
+    if tariff_id is not None:
+        versions = versions.filter(tariff_id=tariff_id)
+    by_tariff: dict[int, list] = {}
+    for version in versions:
+        by_tariff.setdefault(version.tariff_id, []).append(version)
+    now = timezone.now()
+    published = []
+    for chain in by_tariff.values():
+        for version, following in zip(chain, [*chain[1:], None], strict=True):
+            if following is not None and following.effective_from <= now:
+                continue  # ended
+            published.append(
+                tariff_to_ocpi(
+                    version.parsed,
+                    tariff_id=f"{version.tariff_id}-{version.number}",
+                    country_code=country_code,
+                    party_id=party_id,
+                    last_updated=max(version.created_at, following.created_at)
+                    if following
+                    else version.created_at,
+                    start_date_time=version.effective_from,
+                    end_date_time=following.effective_from if following else None,
+                )
+            )
+    return published

@@ -55,6 +55,9 @@ FIRMWARE_STATUS = "station.firmware_status"
 # emitter's transaction): keys (the contact keys: "driver:<id>", "token:<uid>" of their cards),
 # email, phone, language, email_enabled, sms_enabled, push_enabled.
 CONTACT_PREFERENCES = "contact.preferences"
+# roaming: emitted by billing when a tariff's published prices change (a tariff created, a
+# version added), with tariff_id; roaming pushes the OCPI tariffs to its partners.
+TARIFF_CHANGED = "tariff.changed"
 
 KNOWN_EVENTS = {
     STATION_CONNECTED,
@@ -71,6 +74,7 @@ KNOWN_EVENTS = {
     NOTIFICATION_REQUESTED,
     FIRMWARE_STATUS,
     CONTACT_PREFERENCES,  # drivers
+    TARIFF_CHANGED,  # roaming
 }
 
 Handler = Callable[..., Any]

@@ -32,6 +32,18 @@ OCPI_CDR = "ocpi_cdr"
 # (station_id, evse_id) -> {"position", "label", ...} of the next driver waiting for this port
 # (the waitlist answers; the valet board shows it), or None.
 NEXT_WAITING = "next_waiting"
+# roaming: (country_code, party_id, tariff_id=None) -> the OCPI 2.2.1 Tariff objects billing
+# publishes (one per version in force now or later; that tariff's only with tariff_id): a list.
+OCPI_TARIFFS = "ocpi_tariffs"
+# roaming: (session_id) -> {"excl_vat": Decimal, "incl_vat": Decimal}: what a running session
+# has cost so far, priced as its receipt will be; None when it cannot be priced
+SESSION_RUNNING_COST = "session_running_cost"
+# roaming: (session_id, max_current_a: Decimal | None) -> True once power management caps the
+# running session's current at max_current_a (None lifts the cap); None: no one manages it
+SESSION_CURRENT_CAP = "session_current_cap"
+# roaming: (session_id) -> {"limit_a": Decimal, "max_current_a": Decimal | None}: the current
+# power management allows the running session now, and its cap; None: no one manages it
+SESSION_CURRENT = "session_current"
 
 # --- drivers (issue 20): questions the public finder and driver accounts ask ---------------
 # (station) -> {"summary": str, "currency": str, "components": [...]}: the price a driver

@@ -22,6 +22,8 @@ class PowerConfig(AppConfig):
         events.subscribe(events.STATION_CONNECTED, handlers.on_station_connected)
         policies.register(policies.EV_CHARGING_NEEDS, handlers.ev_charging_needs)
         policies.register(policies.EV_CHARGING_SCHEDULE, handlers.ev_charging_schedule)
+        policies.register(policies.SESSION_CURRENT_CAP, handlers.session_current_cap)  # roaming
+        policies.register(policies.SESSION_CURRENT, handlers.session_current)  # roaming
         panels.register(
             panels.Panel(
                 page=panels.SITE,

@@ -76,3 +76,36 @@ def ev_charging_schedule(*, session_id: int, schedule: dict, **_):
         "Rejected",
         follow_up=lambda: session_profile_renegotiate(renegotiation=renegotiation),
     )
+
+
+def session_current_cap(*, session_id: int, max_current_a, **_) -> bool | None:
+    """Roaming's charging profiles (``SESSION_CURRENT_CAP``): the session's own current cap,
+    honoured by the next allocation (None lifts it).  None when power does not manage it."""
+    from .models import SessionPower
+    from .services import rebalance_soon
+
+    power = (
+        SessionPower.objects.select_related("session__station")
+        .filter(session_id=session_id, session__ended_at__isnull=True)
+        .first()
+    )
+    if power is None:
+        return None
+    power.max_current_a = max_current_a
+    power.save(update_fields=["max_current_a"])
+    rebalance_soon(power.session.station.site_id)
+    return True
+
+
+def session_current(*, session_id: int, **_) -> dict | None:
+    """Roaming's charging profiles (``SESSION_CURRENT``): what the session may draw now."""
+    from decimal import Decimal
+
+    from .models import EvseAllocation, SessionPower
+
+    power = SessionPower.objects.filter(session_id=session_id).first()
+    if power is None:
+        return None
+    allocation = EvseAllocation.objects.filter(session_id=session_id).first()
+    limit = Decimal(allocation.limit_da) / 10 if allocation else power.max_current_a
+    return {"limit_a": limit, "max_current_a": power.max_current_a}

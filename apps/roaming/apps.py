@@ -10,7 +10,7 @@ class RoamingConfig(AppConfig):
         from apps.core import events, policies
         from apps.core.permissions import register
 
-        from . import handlers, sessions
+        from . import handlers, sessions, tariffs
 
         register("roaming.view", "See roaming partners, their tokens and what was exchanged")
         register("roaming.manage", "Connect, rotate and remove roaming partners")
@@ -24,4 +24,5 @@ class RoamingConfig(AppConfig):
         )
         events.subscribe(events.SESSION_ENDED, sessions.on_session_ended, in_transaction=True)
         events.subscribe(events.SESSION_PRICED, sessions.on_session_priced)
+        events.subscribe(events.TARIFF_CHANGED, tariffs.on_tariff_changed, in_transaction=True)
         policies.register(policies.AUTHORIZATION, handlers.authorization)

@@ -32,7 +32,10 @@ ALLOWED = {
 }
 
 
-def _ask(partner, uid: str, token_type: str, location: dict) -> AuthorizationDecision | None:
+def _ask(
+    partner, uid: str, token_type: str, location: dict, party: tuple[str, str] | None = None
+) -> AuthorizationDecision | None:
+    """``party``: the token's (country code, party id), where a hub routes the question."""
     base = partner.endpoint("tokens", "SENDER")
     if base is None:
         return None
@@ -44,7 +47,8 @@ def _ask(partner, uid: str, token_type: str, location: dict) -> AuthorizationDec
             token=partner.outgoing_token,
             version=partner.version,
             body=location,
-            route_to=(partner.country_code, partner.party_id) if partner.is_hub else None,
+            route_to=services.route_for(partner, party),
+            route_from=services.route_from(partner),
             timeout=float(getattr(settings, "ROAMING_AUTHORIZE_TIMEOUT", 3)),
         )
     except client.OcpiError as failure:
@@ -79,7 +83,9 @@ def realtime_authorize(
     if evse_id:
         location["evse_uids"] = [selectors.evse_uid(station.pk, evse_id)]
     if token is not None:
-        return _ask(token.partner, uid, token.token_type, location)
+        return _ask(
+            token.partner, uid, token.token_type, location, (token.country_code, token.party_id)
+        )
     for partner in selectors.connected_partners_offering("tokens"):
         answer = _ask(partner, uid, "RFID", location)
         if answer is not None and answer.status != AuthorizationStatus.INVALID:

@@ -34,5 +34,27 @@ def unlock(*, station, evse_id: int, connector_id: int) -> tuple[bool, str]:
     return reply.ok, reply.status
 
 
+def reserve_now(
+    *, station, evse_id: int, reservation_id: int, expires_at, id_token: str
+) -> tuple[bool, str]:
+    reply = ocpp_commands.reservation_reserve_now(
+        requester=REQUESTER,
+        station=station,
+        evse_id=evse_id,
+        reservation_id=reservation_id,
+        expires_at=expires_at,
+        id_token=id_token,
+        token_type="ISO14443",
+    )
+    return reply.ok, reply.status
+
+
+def cancel_reservation(*, station, reservation_id: int) -> tuple[bool, str]:
+    reply = ocpp_commands.reservation_cancel(
+        requester=REQUESTER, station=station, reservation_id=reservation_id
+    )
+    return reply.ok, reply.status
+
+
 def is_timeout(status: str) -> bool:
     return status in ("CommandTimeout", "StationOffline")

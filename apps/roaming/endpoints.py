@@ -17,7 +17,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from . import protocol, selectors, services
+from . import protocol, selectors, services, shapes211
 from .choices import PartnerStatus
 from .models import RemoteToken
 
@@ -27,8 +27,10 @@ MODULES_221 = [
     ("credentials", "SENDER", "roaming_ocpi:credentials"),
     ("credentials", "RECEIVER", "roaming_ocpi:credentials"),
     ("locations", "SENDER", "roaming_ocpi:locations"),
+    ("tariffs", "SENDER", "roaming_ocpi:tariffs"),
     ("tokens", "RECEIVER", "roaming_ocpi:tokens_root"),
     ("commands", "RECEIVER", "roaming_ocpi:commands_root"),
+    ("chargingprofiles", "RECEIVER", "roaming_ocpi:chargingprofiles_root"),
 ]
 
 
@@ -164,6 +166,25 @@ def _limit(request) -> tuple[int, int]:
     return offset, min(max(limit, 1), protocol.MAX_LIMIT)
 
 
+def _page_headers(request, *, offset: int, limit: int, total: int) -> dict[str, str]:
+    """X-Total-Count, X-Limit and, unless this is the last page, the Link to the next one."""
+    headers = {"X-Total-Count": str(total), "X-Limit": str(limit)}
+    if offset + limit < total:
+        query = {k: v for k, v in request.GET.items() if k in ("date_from", "date_to")}
+        query.update(offset=offset + limit, limit=limit)
+        headers["Link"] = (
+            f'<{request.build_absolute_uri(request.path)}?{urlencode(query)}>; rel="next"'
+        )
+    return headers
+
+
+def _period(request) -> tuple:
+    return tuple(
+        protocol.parse_timestamp(request.GET[name]) if request.GET.get(name) else None
+        for name in ("date_from", "date_to")
+    )
+
+
 @ocpi_view(methods=("GET",))
 def locations(request, version: str):
     offset, limit = _limit(request)
@@ -181,13 +202,9 @@ def locations(request, version: str):
     page = [
         selectors.location_data(site, party=party) for site in queryset[offset : offset + limit]
     ]
-    headers = {"X-Total-Count": str(total), "X-Limit": str(limit)}
-    if offset + limit < total:
-        query = {k: v for k, v in request.GET.items() if k in ("date_from", "date_to")}
-        query.update(offset=offset + limit, limit=limit)
-        headers["Link"] = (
-            f'<{request.build_absolute_uri(request.path)}?{urlencode(query)}>; rel="next"'
-        )
+    headers = _page_headers(request, offset=offset, limit=limit, total=total)
+    if version == protocol.V211:
+        page = [shapes211.location(location) for location in page]
     return protocol.response(page, request=request, headers=headers)
 
 
@@ -200,27 +217,43 @@ def location_detail(request, version: str, location_id: str, evse_uid=None, conn
             protocol.UNKNOWN_LOCATION, "Unknown location", http_status=404, request=request
         )
     data = selectors.location_data(site, party=_party(request))
+    v211 = version == protocol.V211
     if evse_uid is None:
-        return protocol.response(data, request=request)
+        return protocol.response(shapes211.location(data) if v211 else data, request=request)
     evse = next((e for e in data["evses"] if e["uid"] == evse_uid), None)
     if evse is None:
         return protocol.error(
             protocol.UNKNOWN_LOCATION, "Unknown EVSE", http_status=404, request=request
         )
     if connector_id is None:
-        return protocol.response(evse, request=request)
+        return protocol.response(shapes211.evse(evse) if v211 else evse, request=request)
     connector = next((c for c in evse["connectors"] if c["id"] == connector_id), None)
     if connector is None:
         return protocol.error(
             protocol.UNKNOWN_LOCATION, "Unknown connector", http_status=404, request=request
         )
-    return protocol.response(connector, request=request)
+    return protocol.response(shapes211.connector(connector) if v211 else connector, request=request)
+
+
+# --- Tariffs (sender) ------------------------------------------------------------------------
+@ocpi_view(methods=("GET",))
+def tariffs(request, version: str):
+    from . import tariffs as published
+
+    offset, limit = _limit(request)
+    date_from, date_to = _period(request)
+    found = published.in_period(published.published(), date_from, date_to)
+    headers = _page_headers(request, offset=offset, limit=limit, total=len(found))
+    page = found[offset : offset + limit]
+    if version == protocol.V211:
+        page = [shapes211.tariff(tariff) for tariff in page]
+    return protocol.response(page, request=request, headers=headers)
 
 
 # --- Tokens (receiver) -----------------------------------------------------------------------
 @ocpi_view(methods=("GET",))
 def tokens_root(request, version: str):
-    return protocol.error(protocol.CLIENT_ERROR, "Use /tokens/{cc}/{party}/{uid}", request=request)
+    return protocol.error(protocol.CLIENT_ERROR, "Name the object in the path", request=request)
 
 
 @ocpi_view(methods=("GET", "PUT", "PATCH"))
@@ -284,4 +317,30 @@ def command(request, version: str, command: str):
             "message": [{"language": "en", "text": message}],
         },
         request=request,
+    )
+
+
+# --- Charging profiles (receiver) ------------------------------------------------------------
+@ocpi_view(methods=("GET", "PUT", "DELETE"))
+def charging_profile(request, version: str, session_id: str):
+    from . import profiles
+
+    response_url = request.GET.get("response_url", "")
+    try:
+        if request.method == "PUT":
+            result = profiles.profile_set(
+                partner=request.partner, session_id=session_id, body=_body(request)
+            )
+        elif request.method == "DELETE":
+            result = profiles.profile_clear(
+                partner=request.partner, session_id=session_id, response_url=response_url
+            )
+        else:
+            result = profiles.profile_get(
+                partner=request.partner, session_id=session_id, response_url=response_url
+            )
+    except profiles.ProfileError as failure:
+        return protocol.error(protocol.INVALID_PARAMETERS, str(failure), request=request)
+    return protocol.response(
+        {"result": result, "timeout": profiles.RESULT_TIMEOUT_SECONDS}, request=request
     )

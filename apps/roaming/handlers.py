@@ -27,11 +27,10 @@ logger = logging.getLogger(__name__)
 
 def _push_evse(partners, station: Station, evse: Evse) -> None:
     party = services.profile_get()
-    data = selectors.evse_data(evse, station, party=(party.country_code, party.party_id))
-    body = {"status": data["status"], "last_updated": data["last_updated"]}
+    body = selectors.evse_status_data(evse, station)
     path = (
         f"/{party.country_code}/{party.party_id}/{selectors.location_id(station.site_id)}/"
-        f"{data['uid']}"
+        f"{selectors.evse_uid(station.pk, evse.evse_id)}"
     )
     services.push_enqueue(
         partners=partners, module="locations", method="PATCH", path=path, body=body

@@ -43,6 +43,8 @@ class Partner(models.Model):
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     connected_at = models.DateTimeField(null=True, blank=True)
+    # Tokens pull: when the last complete pull started (the next asks from there, date_from).
+    tokens_pulled_at = models.DateTimeField(null=True, blank=True)
 
     objects = RestrictedManager()
     scope_site_path = None
@@ -111,6 +113,9 @@ class Push(models.Model):
     # (a command's response_url).
     path = models.CharField(max_length=500)
     body = models.JSONField(encoder=DjangoJSONEncoder)
+    # To a hub: the party it is for (country code + party id, "NLEMS"), sent as OCPI-to-*;
+    # empty: the hub's own party.
+    route_to = models.CharField(max_length=5, blank=True)
     status = models.CharField(max_length=10, choices=PushStatus.choices, default=PushStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -159,6 +164,13 @@ class RemoteCommand(models.Model):
     state = models.CharField(max_length=10, default="queued")  # queued, running, done
     result = models.CharField(max_length=24, blank=True)
     station_status = models.CharField(max_length=40, blank=True)
+    # RESERVE_NOW / CANCEL_RESERVATION: the partner's reservation id, the OCPP reservationId we
+    # gave the station (an int the station knows it by) and the station that holds it.
+    reservation_id = models.CharField(max_length=36, blank=True)
+    ocpp_reservation_id = models.PositiveIntegerField(null=True, blank=True)
+    station = models.ForeignKey(
+        "stations.Station", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -167,6 +179,7 @@ class RemoteCommand(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["partner", "reservation_id"])]
 
     def __str__(self) -> str:
         return f"{self.command} from {self.partner} ({self.result or self.state})"

@@ -17,6 +17,7 @@ urlpatterns = [
         "<str:version>/locations/<str:location_id>/<str:evse_uid>/<str:connector_id>",
         endpoints.location_detail,
     ),
+    path("<str:version>/tariffs", endpoints.tariffs, name="tariffs"),
     path("<str:version>/tokens", endpoints.tokens_root, name="tokens_root"),
     path(
         "<str:version>/tokens/<str:country_code>/<str:party_id>/<str:uid>",
@@ -25,5 +26,15 @@ urlpatterns = [
     ),
     path("<str:version>/commands", endpoints.tokens_root, name="commands_root"),
     path("<str:version>/commands/<str:command>", endpoints.command, name="command"),
+    path(
+        "<str:version>/chargingprofiles",
+        endpoints.tokens_root,
+        name="chargingprofiles_root",
+    ),
+    path(
+        "<str:version>/chargingprofiles/<str:session_id>",
+        endpoints.charging_profile,
+        name="chargingprofile",
+    ),
     re_path(r"^.*$", endpoints.not_found),
 ]

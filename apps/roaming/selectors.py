@@ -146,6 +146,15 @@ def connector_data(evse: Evse, connector: Connector, station: Station) -> dict[s
     }
 
 
+def evse_status_data(evse: Evse, station: Station) -> dict[str, Any]:
+    """What a status PATCH says of an EVSE (no query: its connectors are not needed)."""
+    status = EVSE_STATUS.get(evse.status, "UNKNOWN") if station.is_online else "UNKNOWN"
+    return {
+        "status": status,
+        "last_updated": protocol.timestamp(_evse_last_updated(evse, station)),
+    }
+
+
 def evse_data(evse: Evse, station: Station, *, party: tuple[str, str]) -> dict[str, Any]:
     status = EVSE_STATUS.get(evse.status, "UNKNOWN") if station.is_online else "UNKNOWN"
     connectors = list(evse.connectors.all()) or [Connector(evse=evse, connector_id=1)]
@@ -188,3 +197,23 @@ def location_data(site: Site, *, party: tuple[str, str]) -> dict[str, Any]:
             "longitude": f"{Decimal(site.longitude):.6f}",
         }
     return data
+
+
+def location_211(
+    location: str, evse: str | None = None, connector: str | None = None, *, party
+) -> dict[str, Any]:
+    """The 2.1.1 Location a 2.1.1 session carries: the site with only that EVSE and
+    connector (a location gone since: its id and what 2.1.1 requires, empty)."""
+    from . import shapes211
+
+    pk = site_pk(location)
+    site = locations_queryset().filter(pk=pk).first() if pk else None
+    if site is None:
+        return {"id": location, "type": "UNKNOWN", "address": "", "city": "", "country": ""}
+    data = location_data(site, party=party)
+    if evse:
+        data["evses"] = [e for e in data["evses"] if e["uid"] == evse]
+        for entry in data["evses"]:
+            if connector:
+                entry["connectors"] = [c for c in entry["connectors"] if c["id"] == connector]
+    return shapes211.location(data)

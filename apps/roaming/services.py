@@ -18,10 +18,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import threading
 from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -122,7 +124,17 @@ def _their_identity(credentials: dict[str, Any], version: str) -> tuple[str, str
 
 def _fetch_endpoints(url: str, token: str) -> tuple[str, list[dict[str, Any]]]:
     """GET their versions, pick the best one we share, GET its details: (version, endpoints)."""
-    versions = client.call_ok("GET", url, token=token, version=protocol.V221).data or []
+    answer = client.call("GET", url, token=token, version=protocol.V221)
+    if answer.http_status == 401:
+        # A 2.1.1-only party reads the token as it is, not base64-encoded: ask again so.
+        answer = client.call("GET", url, token=token, version=protocol.V211)
+    if not answer.ok:
+        raise client.OcpiError(
+            f"GET {url}: HTTP {answer.http_status}, OCPI {answer.status_code}",
+            http_status=answer.http_status,
+            ocpi_status=answer.status_code,
+        )
+    versions = answer.data or []
     offered = {entry["version"]: entry["url"] for entry in versions}
     for version in protocol.SUPPORTED_VERSIONS:
         if version in offered:
@@ -309,18 +321,150 @@ def token_store(
     return token
 
 
-# --- The outbox ------------------------------------------------------------------------------
-def _queue(pushes: list[Push]) -> None:
-    from .tasks import push_deliver
+# --- Tokens pulled from partners (their tokens SENDER endpoint) --------------------------------
+PULL_PAGE_LIMIT = 500
+PULL_MAX_PAGES = 2000
 
-    ids = [push.pk for push in pushes]
-    transaction.on_commit(lambda: [push_deliver.delay(pk) for pk in ids])
+
+class PullError(Exception):
+    pass
+
+
+def _next_link(headers: dict[str, str]) -> str | None:
+    """The URL of a ``Link: <url>; rel="next"`` header, if any."""
+    value = next((v for k, v in headers.items() if k.lower() == "link"), "")
+    for part in value.split(","):
+        url, _, params = part.partition(";")
+        if 'rel="next"' in params.replace(" ", "") or "rel=next" in params.replace(" ", ""):
+            return url.strip().strip("<>")
+    return None
+
+
+def tokens_pull(*, partner: Partner, full: bool = False) -> int:
+    """GET the partner's tokens (OCPI 2.2.1 §12.2.1, CPO pulls from the eMSP's SENDER
+    endpoint): every page, following their ``Link`` headers, and only what changed since the
+    last complete pull (``date_from``) unless ``full``.  Each token is stored as a push would
+    store it.  Returns how many were stored; the pull time advances only when every page was
+    read (a failure part-way is retried from the same point)."""
+    url = partner.endpoint("tokens", "SENDER")
+    if url is None or partner.status != PartnerStatus.CONNECTED:
+        raise PullError("The partner has no tokens endpoint to pull from.")
+    started = timezone.now()
+    query = {"offset": 0, "limit": PULL_PAGE_LIMIT}
+    if partner.tokens_pulled_at and not full:
+        query["date_from"] = protocol.timestamp(partner.tokens_pulled_at)
+    from urllib.parse import urlencode
+
+    page_url: str | None = f"{url}?{urlencode(query)}"
+    stored = pages = skipped = 0
+    try:
+        while page_url is not None:
+            pages += 1
+            if pages > PULL_MAX_PAGES:
+                raise PullError("Too many pages.")
+            answer = client.call_ok(
+                "GET", page_url, token=partner.outgoing_token, version=partner.version
+            )
+            if not isinstance(answer.data, list):
+                raise PullError("The tokens page is not a list.")
+            for data in answer.data:
+                try:
+                    token_store(
+                        partner=partner,
+                        data=data,
+                        country_code=data.get("country_code") or partner.country_code,
+                        party_id=data.get("party_id") or partner.party_id,
+                        uid=data["uid"],
+                        token_type=data.get("type") or "RFID",
+                    )
+                    stored += 1
+                except (ValidationError, ValueError, KeyError, TypeError, AttributeError):
+                    skipped += 1  # one bad token does not stop the others
+            page_url = _next_link(answer.headers) if answer.data else None
+    except (client.OcpiError, PullError) as failure:
+        Partner.objects.filter(pk=partner.pk).update(last_error=f"Tokens pull: {failure}"[:500])
+        raise PullError(str(failure)) from failure
+    error = f"Tokens pull: {skipped} invalid token(s) skipped." if skipped else ""
+    Partner.objects.filter(pk=partner.pk).update(tokens_pulled_at=started, last_error=error)
+    partner.tokens_pulled_at, partner.last_error = started, error
+    return stored
+
+
+def tokens_pull_all() -> int:
+    """The periodic pull, for every connected partner that offers its tokens."""
+    from .selectors import connected_partners_offering
+
+    count = 0
+    for partner in connected_partners_offering("tokens"):
+        try:
+            count += tokens_pull(partner=partner)
+        except PullError:
+            continue  # recorded on the partner; the next run tries again
+    return count
+
+
+# --- The outbox ------------------------------------------------------------------------------
+_batch = threading.local()
+
+
+def _send(entries: list[tuple[int, int]]) -> None:
+    """One task per partner, its pushes in the order they were made."""
+    from .tasks import push_deliver_batch
+
+    by_partner: dict[int, list[int]] = {}
+    for partner_id, push_id in entries:
+        by_partner.setdefault(partner_id, []).append(push_id)
+    for ids in by_partner.values():
+        push_deliver_batch.delay(ids)
+
+
+def _queue(pushes: list[Push]) -> None:
+    """Queue pushes for sending once the transaction commits.  The pushes of one transaction
+    (a batch of status changes, say) share one commit callback: one task per partner rather
+    than one per push.  A callback that a rollback removed is not reused."""
+    entries = [(push.partner_id, push.pk) for push in pushes]
+    flush = getattr(_batch, "flush", None)
+    if flush is not None and any(entry[1] is flush for entry in connection.run_on_commit):
+        flush.entries.extend(entries)
+        return
+
+    def flush() -> None:
+        _send(flush.entries)
+
+    flush.entries = entries
+    _batch.flush = flush
+    transaction.on_commit(flush)
+
+
+def route_for(partner: Partner, party: tuple[str, str] | None = None) -> tuple[str, str] | None:
+    """The OCPI-to-* of a request to ``partner``: none unless it is a hub; to a hub, the party
+    the message is for (a token's eMSP), else the hub itself."""
+    if not partner.is_hub:
+        return None
+    if party and len(party[0]) == 2 and len(party[1]) == 3:
+        return party
+    return partner.country_code, partner.party_id
+
+
+def route_from(partner: Partner) -> tuple[str, str] | None:
+    """The OCPI-from-* of a request to a hub: our own party."""
+    if not partner.is_hub:
+        return None
+    profile = profile_get()
+    return profile.country_code, profile.party_id
 
 
 @transaction.atomic
 def push_enqueue(
-    *, partners: Iterable[Partner], module: str, method: str, path: str, body: Any
+    *,
+    partners: Iterable[Partner],
+    module: str,
+    method: str,
+    path: str,
+    body: Any,
+    party: tuple[str, str] | None = None,
 ) -> list[Push]:
+    """``party``: whom the push is for behind a hub (a token's country code and party id)."""
     now = timezone.now()
     body = json.loads(protocol.dumps(body))  # stored as it will be sent: OCPI numbers
     pushes = [
@@ -331,6 +475,7 @@ def push_enqueue(
             path=path,
             body=body,
             next_attempt_at=now,
+            route_to="".join(party) if party and partner.is_hub else "",
         )
         for partner in partners
     ]
@@ -366,14 +511,28 @@ def push_attempt(*, push_id: int) -> Push | None:
     elif url is None:
         error = f"The partner has no {push.module} endpoint."
     else:
+        body = push.body
+        if partner.version == protocol.V211:
+            from . import selectors, shapes211
+
+            profile = profile_get()
+            party = (profile.country_code, profile.party_id)
+            body = shapes211.push_body(
+                push.module,
+                body,
+                lambda *ids: selectors.location_211(*ids, party=party),
+            )
         try:
             answer = client.call(
                 push.method,
                 url,
                 token=partner.outgoing_token,
                 version=partner.version,
-                body=push.body,
-                route_to=(partner.country_code, partner.party_id) if partner.is_hub else None,
+                body=body,
+                route_to=route_for(
+                    partner, (push.route_to[:2], push.route_to[2:]) if push.route_to else None
+                ),
+                route_from=route_from(partner),
             )
         except client.OcpiError as failure:
             error = str(failure)[:500]
@@ -413,7 +572,7 @@ def pushes_requeue() -> int:
         next_attempt_at__lt=now - dt.timedelta(minutes=1),
     )
     lost = Q(status=PushStatus.SENDING, last_attempt_at__lt=now - SENDING_LEASE)
-    pushes = list(Push.objects.filter(overdue | lost).only("pk")[:1000])
+    pushes = list(Push.objects.filter(overdue | lost).only("pk", "partner_id")[:1000])
     if pushes:
         _queue(pushes)
     return len(pushes)

@@ -1,7 +1,8 @@
 """Sessions and CDRs of partners' drivers (OCPI 2.2.1 sessions and cdrs modules, CPO side).
 
 A session charged with a partner's token is PUT to the partner when it starts, PATCHed with
-its energy as meter values arrive and when it ends; once billing has priced it
+its energy and its cost so far (billing's running price through the ``SESSION_RUNNING_COST``
+policy: the engine's, as the receipt will be) as meter values arrive and when it ends; once billing has priced it
 (``session.priced``), the CDR billing renders (``OCPI_CDR`` policy: the receipt's amounts, the
 OCPI tariff and charging periods) is POSTed to the partner's cdrs endpoint.  All of them are
 outbox pushes written in the transaction of what they report (or right after the pricing).
@@ -61,6 +62,12 @@ def session_data(session: ChargingSession, token: RemoteToken) -> dict[str, Any]
     }
     if session.ended_at is not None:
         data["end_date_time"] = protocol.timestamp(session.ended_at)
+    cost = policies.ask(policies.SESSION_RUNNING_COST, session_id=session.pk)
+    if cost is not None:
+        data["total_cost"] = {
+            "excl_vat": Decimal(cost["excl_vat"]),
+            "incl_vat": Decimal(cost["incl_vat"]),
+        }
     return data
 
 
@@ -80,6 +87,7 @@ def on_session_started(*, event, session_id, **_) -> None:
         return
     services.push_enqueue(
         partners=[token.partner],
+        party=(token.country_code, token.party_id),
         module="sessions",
         method="PUT",
         path=_path(session),
@@ -95,6 +103,7 @@ def _patch(session_id: int, fields: tuple[str, ...]) -> None:
     data = session_data(session, token)
     services.push_enqueue(
         partners=[token.partner],
+        party=(token.country_code, token.party_id),
         module="sessions",
         method="PATCH",
         path=_path(session),
@@ -104,11 +113,11 @@ def _patch(session_id: int, fields: tuple[str, ...]) -> None:
 
 def on_meter_values(*, event, session_id=None, **_) -> None:
     if session_id is not None:
-        _patch(session_id, ("kwh", "last_updated"))
+        _patch(session_id, ("kwh", "total_cost", "last_updated"))
 
 
 def on_session_ended(*, event, session_id, **_) -> None:
-    _patch(session_id, ("kwh", "status", "end_date_time", "last_updated"))
+    _patch(session_id, ("kwh", "total_cost", "status", "end_date_time", "last_updated"))
 
 
 def on_session_priced(*, event, session_id, **_) -> None:
@@ -149,4 +158,11 @@ def on_session_priced(*, event, session_id, **_) -> None:
     )
     if cdr is None:
         return
-    services.push_enqueue(partners=[token.partner], module="cdrs", method="POST", path="", body=cdr)
+    services.push_enqueue(
+        partners=[token.partner],
+        party=(token.country_code, token.party_id),
+        module="cdrs",
+        method="POST",
+        path="",
+        body=cdr,
+    )

@@ -16,7 +16,7 @@ from .filtersets import PartnerFilterSet
 from .forms import PartnerAddForm
 from .models import Partner
 
-PARTNER_ERRORS = (services.HandshakeError, client.OcpiError)
+PARTNER_ERRORS = (services.HandshakeError, services.PullError, client.OcpiError)
 
 
 class PartnerListView(ScopedListView):
@@ -49,6 +49,7 @@ class PartnerDetailView(ScopedDetailView):
             errors=pushes.filter(status__in=[PushStatus.RETRYING, PushStatus.FAILED])[:50],
             commands=partner.commands.all()[:50],
             may_manage=self.may("roaming.manage", None),
+            can_pull=partner.endpoint("tokens", "SENDER") is not None,
         )
         return context
 
@@ -87,7 +88,7 @@ class PartnerAddView(PermissionRequiredMixin, View):
 
 
 class PartnerActionView(PermissionRequiredMixin, View):
-    """Rotate our token or unregister (POST ``action``)."""
+    """Rotate our token, unregister or pull their tokens now (POST ``action``)."""
 
     permission = "roaming.manage"
 
@@ -98,6 +99,11 @@ class PartnerActionView(PermissionRequiredMixin, View):
             if action == "rotate":
                 services.partner_rotate(partner=partner)
                 messages.success(request, _("A new token was sent to the partner."))
+            elif action == "pull":
+                count = services.tokens_pull(partner=partner)
+                messages.success(
+                    request, _("%(count)s token(s) received from the partner.") % {"count": count}
+                )
             elif action == "unregister":
                 services.partner_unregister(partner=partner)
                 messages.success(request, _("The partner was unregistered."))

@@ -206,6 +206,7 @@ TABLE: list[Endpoint] = [
     E("GET", "/api/v1/roaming/partners/{pk}/", ROAM_VIEW, target="roaming_partner"),
     E("POST", "/api/v1/roaming/partners/{pk}/rotate/", ROAM_MANAGE, target="roaming_partner"),
     E("POST", "/api/v1/roaming/partners/{pk}/unregister/", ROAM_MANAGE, target="roaming_partner"),
+    E("POST", "/api/v1/roaming/partners/{pk}/pull-tokens/", ROAM_MANAGE, target="roaming_partner"),
     E("GET", "/api/v1/roaming/tokens/", ROAM_VIEW, rows="tenant"),
     E("GET", "/api/v1/roaming/tokens/{pk}/", ROAM_VIEW, target="roaming_token"),
     E("GET", "/api/v1/roaming/pushes/", ROAM_VIEW, rows="tenant"),

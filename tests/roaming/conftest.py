@@ -23,9 +23,10 @@ ALPHA_HOST = "alpha.localhost"
 
 
 class PeerProcess:
-    def __init__(self, connect_to: str | None = None) -> None:
+    def __init__(self, connect_to: str | None = None, version: str = "2.2.1") -> None:
         self.port = free_port()
         self.connect_to = connect_to
+        self.version = version
         self.process: subprocess.Popen | None = None
 
     @property
@@ -40,6 +41,7 @@ class PeerProcess:
         env = {**os.environ}
         if self.connect_to:
             env["PEER_CONNECT_TO"] = self.connect_to
+        env["PEER_VERSION"] = self.version
         self.process = subprocess.Popen(
             [sys.executable, str(PEER), "--port", str(self.port)],
             env=env,
@@ -85,6 +87,14 @@ def roaming_server(django_db_setup):
 @pytest.fixture
 def peer(roaming_server):
     process = PeerProcess(connect_to=f"127.0.0.1:{roaming_server.port}").start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def peer_211(roaming_server):
+    """The same peer speaking only OCPI 2.1.1."""
+    process = PeerProcess(connect_to=f"127.0.0.1:{roaming_server.port}", version="2.1.1").start()
     yield process
     process.stop()
 

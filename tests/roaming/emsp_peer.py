@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-VERSION = "2.2.1"
+VERSION = os.environ.get("PEER_VERSION", "2.2.1")  # "2.1.1": a partner of that version
 STATE_LOCK = threading.Lock()
 STATE = {
     "country_code": "NL",
@@ -64,13 +64,17 @@ def envelope(data=None, code=1000, message="Success"):
 
 
 def token_header(token: str) -> str:
+    if VERSION == "2.1.1":
+        return "Token " + token  # 2.1.1 sends the token as it is
     return "Token " + base64.b64encode(token.encode()).decode()
 
 
 def token_of(header: str | None) -> str | None:
-    """2.2.1: the token is base64-encoded (this peer is strict about it)."""
+    """2.2.1: the token is base64-encoded (this peer is strict about it); 2.1.1: as it is."""
     if not header or not header.startswith("Token "):
         return None
+    if VERSION == "2.1.1":
+        return header[6:].strip()
     try:
         return base64.b64decode(header[6:].strip(), validate=True).decode()
     except (binascii.Error, UnicodeDecodeError):
@@ -113,11 +117,13 @@ class Peer(BaseHTTPRequestHandler):
     def base(self) -> str:
         return f"http://{self.headers['Host']}/ocpi"
 
-    def send_json(self, status: int, body) -> None:
+    def send_json(self, status: int, body, headers=None) -> None:
         raw = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(raw)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(raw)
 
@@ -159,6 +165,8 @@ class Peer(BaseHTTPRequestHandler):
                 "body": body,
                 "request_id": self.headers.get("X-Request-ID"),
                 "correlation_id": self.headers.get("X-Correlation-ID"),
+                "to": [self.headers.get(f"OCPI-to-{k}") for k in ("country-code", "party-id")],
+                "from": [self.headers.get(f"OCPI-from-{k}") for k in ("country-code", "party-id")],
             }
             if down or not known:
                 STATE["rejected"].append({**record, "down": down, "known": known})
@@ -168,21 +176,21 @@ class Peer(BaseHTTPRequestHandler):
             return self.send_json(401, envelope(code=2000, message="Unknown token"))
         if path == "/ocpi/versions":
             return self.send_json(
-                200, envelope([{"version": VERSION, "url": f"{self.base()}/2.2.1"}])
+                200, envelope([{"version": VERSION, "url": f"{self.base()}/{VERSION}"}])
             )
-        if path == "/ocpi/2.2.1":
+        if path == f"/ocpi/{VERSION}":
             return self.send_json(
                 200, envelope({"version": VERSION, "endpoints": self.endpoints()})
             )
-        if path == "/ocpi/2.2.1/credentials":
+        if path == f"/ocpi/{VERSION}/credentials":
             return self.credentials(method, token, body)
         if token != STATE["issued_token"]:
             return self.send_json(401, envelope(code=2000, message="Not registered"))
         with STATE_LOCK:
             STATE["received"].append(record)
-        segments = path.split("/")[3:]  # after /ocpi/2.2.1
+        segments = path.split("/")[3:]  # after /ocpi/<version>
         if segments[:1] == ["tokens"] and method == "GET" and len(segments) == 1:
-            return self.send_json(200, envelope(STATE["tokens"]))
+            return self.tokens_page(query)
         if segments[:1] == ["tokens"] and segments[-1:] == ["authorize"] and method == "POST":
             uid = segments[1]
             allowed = STATE["authorize"].get(uid)
@@ -211,8 +219,38 @@ class Peer(BaseHTTPRequestHandler):
             )
         return self.send_json(200, envelope())
 
+    def tokens_page(self, query) -> None:
+        """Our tokens, paginated (offset, limit, Link rel="next"), filtered on last_updated
+        (date_from inclusive, date_to exclusive), oldest first."""
+
+        def stamp(value):
+            return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+        with STATE_LOCK:
+            tokens = sorted(STATE["tokens"], key=lambda t: (t["last_updated"], t["uid"]))
+        if "date_from" in query:
+            tokens = [t for t in tokens if stamp(t["last_updated"]) >= stamp(query["date_from"][0])]
+        if "date_to" in query:
+            tokens = [t for t in tokens if stamp(t["last_updated"]) < stamp(query["date_to"][0])]
+        offset = int(query.get("offset", ["0"])[0])
+        limit = min(int(query.get("limit", ["2"])[0]), 2)  # small pages: the CPO must follow
+        headers = {"X-Total-Count": str(len(tokens)), "X-Limit": str(limit)}
+        if offset + limit < len(tokens):
+            rest = {k: v[0] for k, v in query.items() if k in ("date_from", "date_to")}
+            rest.update(offset=str(offset + limit), limit=str(limit))
+            link = f"{self.base()}/{VERSION}/tokens?" + "&".join(
+                f"{k}={v}" for k, v in rest.items()
+            )
+            headers["Link"] = f'<{link}>; rel="next"'
+        return self.send_json(200, envelope(tokens[offset : offset + limit]), headers)
+
     def endpoints(self):
-        base = f"{self.base()}/2.2.1"
+        base = f"{self.base()}/{VERSION}"
+        if VERSION == "2.1.1":  # no roles: one URL per module
+            return [
+                {"identifier": name, "url": f"{base}/{name}"}
+                for name in ("credentials", "locations", "sessions", "cdrs", "tariffs", "tokens")
+            ]
         return [
             {"identifier": "credentials", "role": "RECEIVER", "url": f"{base}/credentials"},
             {"identifier": "credentials", "role": "SENDER", "url": f"{base}/credentials"},
@@ -225,6 +263,14 @@ class Peer(BaseHTTPRequestHandler):
         ]
 
     def our_credentials(self, token: str):
+        if VERSION == "2.1.1":
+            return {
+                "token": token,
+                "url": f"{self.base()}/versions",
+                "business_details": {"name": "Peer eMSP"},
+                "country_code": STATE["country_code"],
+                "party_id": STATE["party_id"],
+            }
         return {
             "token": token,
             "url": f"{self.base()}/versions",
@@ -295,7 +341,7 @@ class Peer(BaseHTTPRequestHandler):
                 url = next(
                     e["url"]
                     for e in details
-                    if e["identifier"] == "credentials" and e["role"] == "RECEIVER"
+                    if e["identifier"] == "credentials" and e.get("role", "RECEIVER") == "RECEIVER"
                 )
                 STATE["issued_token"] = token_b
                 status, _, answer = outbound(

@@ -111,4 +111,22 @@ def test_the_roaming_pages_speak_french(client_for, personas):
     assert "Partenaires d’itinérance" in listing and "Itinérance" in listing
     assert "Connecté" in listing
     assert "Renouveler notre jeton" in detail and "0 jeton" in detail
+    assert "Récupérer leurs jetons" in detail and "Jetons récupérés le" in detail
     assert "Comment vous connectez-vous ?" in wizard
+
+
+@override_settings(ROAMING_ALLOW_PRIVATE_NETWORKS=True)
+def test_pulling_tokens_from_an_unreachable_partner_says_so(client_for, personas):
+    offers = PartnerFactory(
+        endpoints=[
+            {"identifier": "tokens", "role": "SENDER", "url": "http://127.0.0.1:9/ocpi/tokens"}
+        ]
+    )
+    receives_only = PartnerFactory(endpoints=[])
+    client = client_for(personas.owner)
+    assert "Pull their tokens" in client.get(f"/roaming/{offers.pk}/").content.decode()
+    assert "Pull their tokens" not in client.get(f"/roaming/{receives_only.pk}/").content.decode()
+    page = client.post(f"/roaming/{offers.pk}/action/", {"action": "pull"}, follow=True)
+    assert "could not be reached" in page.content.decode()
+    offers.refresh_from_db()
+    assert offers.tokens_pulled_at is None and offers.last_error.startswith("Tokens pull")

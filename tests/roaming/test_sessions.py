@@ -10,7 +10,9 @@ import pytest
 
 from apps.billing import services as billing
 from apps.billing.models import SessionCost
-from apps.charging.services import session_start, session_stop
+from apps.billing.services.sessions import session_running_price
+from apps.charging.metering import Sample
+from apps.charging.services import meter_values_record, session_start, session_stop
 from apps.roaming import services
 from apps.roaming.models import Push
 from apps.stations.services import site_create, station_register
@@ -73,6 +75,29 @@ def test_session_pushed_at_start_and_end_and_cdr_with_the_receipt_amounts(
         "contract_id": "NL-EMS-C00000001",
     }
     assert put.body["evse_uid"] == f"{station.pk}-1" and put.body["currency"] == "CAD"
+    # the session fee so far, priced by billing as the receipt will be
+    assert put.body["total_cost"] == {"excl_vat": 1.0, "incl_vat": 1.05}
+
+    meter_values_record(
+        station_id=station.pk,
+        evse_id=1,
+        session=session,
+        samples=[
+            Sample(
+                timestamp=T0 + dt.timedelta(minutes=30),
+                measurand="Energy.Active.Import.Register",
+                value=Decimal(20_000),
+                unit="Wh",
+            )
+        ],
+    )
+    running = Push.objects.get(module="sessions", method="PATCH")
+    assert running.body["kwh"] == 10.0
+    # 1.00 + 10 kWh × 0.25 = 3.50, + 5 % GST = 3.675 → 3.68: billing's own running price
+    excl, incl = session_running_price(session_id=session.pk)
+    assert (excl, incl) == (Decimal("3.50"), Decimal("3.68"))
+    assert running.body["total_cost"] == {"excl_vat": 3.5, "incl_vat": 3.68}
+    running.delete()
 
     session_stop(
         station_id=station.pk,

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.charging.models import IdToken
+from apps.core import events
 from apps.stations.models import Site, Station
 
 from ..choices import DriverAccountKind, Provider
@@ -63,6 +64,7 @@ def tariff_create(
     tariff.full_clean()
     tariff.save()
     _version_create(tariff, definition, effective_from or timezone.now(), "", created_by, number=1)
+    events.emit(events.TARIFF_CHANGED, tariff_id=tariff.pk)  # roaming publishes it
     return tariff
 
 
@@ -83,6 +85,7 @@ def tariff_version_add(
     version = _version_create(tariff, definition, effective_from, note, created_by, number=number)
     for assignment in tariff.assignments.filter(driver_group__isnull=True):
         _refresh_displays(assignment, at=effective_from)
+    events.emit(events.TARIFF_CHANGED, tariff_id=tariff.pk)  # roaming publishes it
     return version
 
 

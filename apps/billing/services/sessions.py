@@ -197,6 +197,14 @@ def _price(session: ChargingSession) -> _Priced:
 def session_running_total(*, session_id: int, now: datetime | None = None) -> Decimal | None:
     """What a running session has cost so far (taxes included), priced by the engine exactly
     as its receipt will be, as if it ended ``now``; a billed session's receipt total."""
+    price = session_running_price(session_id=session_id, now=now)
+    return price[1] if price is not None else None
+
+
+def session_running_price(
+    *, session_id: int, now: datetime | None = None
+) -> tuple[Decimal, Decimal] | None:
+    """``session_running_total`` without and with taxes: (excl. taxes, incl. taxes)."""
     session = (
         ChargingSession.objects.select_related("station__site", "token")
         .filter(pk=session_id)
@@ -206,13 +214,14 @@ def session_running_total(*, session_id: int, now: datetime | None = None) -> De
         return None
     existing = SessionCost.objects.filter(session=session).first()
     if existing is not None:
-        return existing.total
+        return existing.total_excl_tax, existing.total
     if session.status != SessionStatus.ACTIVE:
         return None
     running = copy.copy(session)
     running.ended_at = max(now or timezone.now(), session.started_at)
     running.meter_stop_wh = None
-    return _price(running).result.total
+    result = _price(running).result
+    return result.total_excl_tax, result.total
 
 
 def _price_and_post(session: ChargingSession) -> SessionCost:

@@ -20,6 +20,7 @@ class PartnerSerializer(serializers.ModelSerializer):
             "last_error",
             "created_at",
             "connected_at",
+            "tokens_pulled_at",
         ]
 
 

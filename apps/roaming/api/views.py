@@ -38,7 +38,11 @@ class PartnerViewSet(CreateMixin, ReadOnlyScopedViewSet):
     filterset_class = PartnerFilterSet
     view_permission = "roaming.view"
     manage_permission = "roaming.manage"
-    action_permissions = {"rotate": "roaming.manage", "unregister": "roaming.manage"}
+    action_permissions = {
+        "rotate": "roaming.manage",
+        "unregister": "roaming.manage",
+        "pull_tokens": "roaming.manage",
+    }
 
     @extend_schema(responses={201: PartnerCreatedSerializer})
     def create(self, request, *args, **kwargs):
@@ -78,6 +82,18 @@ class PartnerViewSet(CreateMixin, ReadOnlyScopedViewSet):
         partner = self.get_object()
         services.partner_unregister(partner=partner)
         self.audit("unregister", partner)
+        return Response(PartnerSerializer(self.refetch(partner)).data)
+
+    @extend_schema(request=None, responses=PartnerSerializer)
+    @action(detail=True, methods=["post"], url_path="pull-tokens")
+    def pull_tokens(self, request, pk=None):
+        """Pull what changed in the partner's tokens now (``?full=1``: all of them)."""
+        partner = self.get_object()
+        try:
+            services.tokens_pull(partner=partner, full=request.query_params.get("full") == "1")
+        except services.PullError as failure:
+            raise drf_serializers.ValidationError({"detail": str(failure)}) from None
+        self.audit("pull_tokens", partner)
         return Response(PartnerSerializer(self.refetch(partner)).data)
 
 
