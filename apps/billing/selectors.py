@@ -8,11 +8,13 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone as django_timezone
 
 from apps.charging.models import ChargingSession, IdToken, MeterValue
 from apps.core.scoping import Actor
 from apps.stations.models import Station
 
+from .conf import platform_fee
 from .engine import (
     AssignmentCandidate,
     MeterInterval,
@@ -35,6 +37,8 @@ from .models import (
     TariffVersion,
     TaxRate,
 )
+from .pricing_text import describe_tariff, tariff_components
+from .wizard import WizardAnswers, propose
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 
@@ -156,10 +160,6 @@ class PriceQuote:
 def price_quote(*, station: Station, token_uid: str = "", at: datetime | None = None) -> PriceQuote:
     """The tariff that would price a session started now (the same choice as ``session_bill``
     makes, through ``tariff_for``), described for drivers in the active language."""
-    from django.utils import timezone as django_timezone
-
-    from .pricing_text import describe_tariff, tariff_components
-
     at = at or django_timezone.now()
     token = token_for_uid(token_uid)
     choice = tariff_for(station=station, token=token, at=at)
@@ -291,9 +291,6 @@ def payout_list(*, actor: Actor) -> QuerySet[Payout]:
 
 def wizard_proposal(**answers):
     """The pricing wizard for this tenant (its currency, the platform's fee)."""
-    from .conf import platform_fee
-    from .wizard import WizardAnswers, propose
-
     return propose(
         WizardAnswers(
             currency=tenant_currency(),
