@@ -17,7 +17,7 @@ from apps.charging.choices import SessionStatus
 from apps.charging.models import ChargingSession
 from apps.stations.models import Evse
 
-from . import commands, selectors, services
+from . import commands, queue, selectors, services
 from .models import Partner, RemoteCommand
 
 SUPPORTED = ("START_SESSION", "STOP_SESSION", "UNLOCK_CONNECTOR")
@@ -65,9 +65,7 @@ def command_receive(*, partner: Partner, command: str, body: dict[str, Any]) -> 
         remote = RemoteCommand.objects.create(
             partner=partner, command=command, body=body, response_url=body["response_url"]
         )
-        from .tasks import command_run
-
-        transaction.on_commit(lambda: command_run.delay(remote.pk))
+        queue.command_run(remote.pk)
     return "ACCEPTED", "Sent to the station"
 
 

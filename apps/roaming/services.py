@@ -26,7 +26,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import client, protocol
+from . import client, protocol, queue
 from .choices import PartnerStatus, PushStatus
 from .models import Partner, Push, RemoteToken, RoamingProfile
 
@@ -311,10 +311,7 @@ def token_store(
 
 # --- The outbox ------------------------------------------------------------------------------
 def _queue(pushes: list[Push]) -> None:
-    from .tasks import push_deliver
-
-    ids = [push.pk for push in pushes]
-    transaction.on_commit(lambda: [push_deliver.delay(pk) for pk in ids])
+    queue.push_deliver([push.pk for push in pushes])
 
 
 @transaction.atomic
