@@ -12,7 +12,7 @@ from django.core.cache import cache
 from apps.core import events
 from apps.power import handlers, queue, services, tasks
 from apps.power.models import SessionPower
-from config.celery import app as celery_app
+from tests.queued import record_tasks
 
 from .conftest import start_session
 
@@ -35,7 +35,7 @@ def no_draws_seen():
 
 
 @pytest.fixture
-def queued(garage):
+def queued(garage, monkeypatch):
     """The power tasks queued (by name, through apps.power.queue), instead of the broker (and a
     clean debounce): the rebalance is recorded with its options, the others with their ids."""
     for site_id in (garage.site.pk,):
@@ -47,14 +47,14 @@ def queued(garage):
         "station_defaults": mock.Mock(),
     }
 
-    def send_task(name, args=(), **options):
-        if name == "power.rebalance_site":
-            calls["rebalance"](tuple(args), **options)
-        else:
-            calls[name.removeprefix("power.")](*args, **options)
-
-    with mock.patch.object(celery_app, "send_task", send_task):
-        yield calls
+    record_tasks(
+        monkeypatch,
+        "power.rebalance_site",
+        lambda *args, **options: calls["rebalance"](args, **options),
+    )
+    for name in ("session_started", "station_connected", "station_defaults"):
+        record_tasks(monkeypatch, f"power.{name}", calls[name])
+    yield calls
     cache.delete(queue.pending_key(garage.site.pk))
 
 
@@ -126,8 +126,11 @@ def test_changing_a_power_selection_reinstalls_the_station_maximum(
     queued["rebalance"].assert_called_once()
 
 
-def test_the_periodic_task_visits_every_site_with_a_tree(garage, queued):
-    assert tasks.rebalance_all() == 1
+def test_the_periodic_task_visits_every_site_with_a_tree(
+    garage, queued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):  # a worker runs it in autocommit
+        assert tasks.rebalance_all() == 1
     queued["rebalance"].assert_called_once_with((garage.site.pk,), countdown=2)
 
 
