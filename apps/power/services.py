@@ -28,8 +28,8 @@ from django.utils.dateparse import parse_datetime
 from apps.charging.choices import SessionStatus
 from apps.charging.models import ChargingSession
 from apps.core import policies
+from apps.ocpp import commands
 from apps.ocpp.commands import CommandError
-from apps.ocpp.commands import station_call as ocpp_station_call
 from apps.stations.models import Evse, Site, Station
 
 from . import allocation as alloc
@@ -71,7 +71,7 @@ Sender = Callable[[Station, str, dict[str, Any]], dict[str, Any]]
 
 def station_call(station: Station, action: str, payload: dict[str, Any]) -> dict[str, Any]:
     """Send through the core's command service (the default ``send``)."""
-    return ocpp_station_call(station, action, payload, timeout=PUSH_TIMEOUT)
+    return commands.station_call(station, action, payload, timeout=PUSH_TIMEOUT)
 
 
 def rebalance_soon(site_id: int | None) -> None:

@@ -21,7 +21,8 @@ from django.utils import timezone
 
 from apps.charging.choices import SessionStatus
 from apps.charging.models import ChargingSession
-from apps.ocpp.commands import CommandError, StationOffline, station_call
+from apps.ocpp import commands
+from apps.ocpp.commands import CommandError, StationOffline
 from apps.ocpp.services import TransactionCost
 
 from ..engine import TimelineError
@@ -62,7 +63,7 @@ def session_cost_update_send(*, session_id: int, send=None) -> str:
         return "skipped"
     payload = {"totalCost": float(total), "transactionId": session.transaction_id}
     try:
-        (send or station_call)(station, "CostUpdated", payload)
+        (send or commands.station_call)(station, "CostUpdated", payload)
     except StationOffline:
         return "offline"
     except CommandError as error:

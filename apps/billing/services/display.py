@@ -24,8 +24,8 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from apps.ocpp import commands
 from apps.ocpp.commands import CommandError, StationOffline
-from apps.ocpp.commands import station_call as ocpp_station_call
 from apps.stations.models import Station
 
 from .. import queue
@@ -46,7 +46,7 @@ def _timeout() -> float:
 
 def station_call(station: Station, action: str, payload: dict[str, Any]) -> dict[str, Any]:
     """Through the core's command service (the default ``send``)."""
-    return ocpp_station_call(station, action, payload, timeout=_timeout())
+    return commands.station_call(station, action, payload, timeout=_timeout())
 
 
 def display_language() -> str:
