@@ -8,6 +8,7 @@ which queues that task once in every tenant's schema.
 import os
 from importlib import import_module
 
+from django.conf import settings
 from tenant_schemas_celery.app import CeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
@@ -19,8 +20,6 @@ app.autodiscover_tasks()
 
 @app.on_after_finalize.connect
 def _merge_app_schedules(sender, **kwargs):
-    from django.conf import settings
-
     schedule = dict(settings.CELERY_BEAT_SCHEDULE)
     for name in settings.INSTALLED_APPS:
         if not name.startswith("apps."):

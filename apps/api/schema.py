@@ -19,6 +19,7 @@ operation documents the errors it can answer, in the one error format of
 
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
@@ -137,8 +138,6 @@ class SessionAuthenticationScheme(OpenApiAuthenticationExtension):
     name = "session"
 
     def get_security_definition(self, auto_schema):
-        from django.conf import settings
-
         return {
             "type": "apiKey",
             "in": "cookie",

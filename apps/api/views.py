@@ -6,6 +6,7 @@ from django.http import JsonResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import serializers
+from rest_framework.response import Response
 
 from apps.core.permissions import PERMISSIONS
 
@@ -31,8 +32,6 @@ class MeView(ApiView):
         )
     )
     def get(self, request):
-        from rest_framework.response import Response
-
         held = {}
         for code in sorted(PERMISSIONS):
             scope = self.actor.scope_for(code)

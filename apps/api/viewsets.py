@@ -30,6 +30,8 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.audit.services import audit_record_for_request, site_of
+
 from .authentication import ApiKeyAuthentication, SessionAuthentication
 from .exceptions import api_exception_handler
 from .pagination import ApiPagination
@@ -120,8 +122,6 @@ class ScopedViewSet(ApiViewMixin, viewsets.GenericViewSet):
         return super().get_queryset().get(pk=instance.pk)
 
     def audit(self, verb: str, obj: models.Model | None, **fields):
-        from apps.audit.services import audit_record_for_request
-
         # "update" → "<audit_name>.update"; a dotted verb ("session.remote_start") is kept
         name = self.audit_name or self.queryset.model._meta.model_name
         action = verb if "." in verb else f"{name}.{verb}"
@@ -212,8 +212,6 @@ def redacted(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _site_of(obj):
-    from apps.audit.services import site_of
-
     return site_of(obj)
 
 

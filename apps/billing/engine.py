@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -866,8 +867,6 @@ def _spread_energy(segments: list[_Segment], intervals: Sequence[MeterInterval])
     largest remainder (ties to the earlier segment), so energy is never created or lost.
     """
     starts = [s.start for s in segments]
-    from bisect import bisect_left, bisect_right
-
     for interval in intervals:
         if not interval.energy_wh:
             continue

@@ -4,23 +4,32 @@ from __future__ import annotations
 
 from django.db import connection
 
+from apps.charging.choices import AuthorizationStatus
+from apps.charging.services import AuthorizationDecision
+from apps.stations.models import Station
+
+from . import queue
+from .choices import DriverAccountKind
+from .engine import Tariff, compute_cost, inputs_digest
+from .models import DriverAccount, SessionCost
+from .ocpi import cdr_from_cost, tariff_to_ocpi
+from .selectors import driver_balance, price_quote, session_timeline, tax_policy_for_site
+from .services.costs import session_final_cost
+from .services.display import DISPLAY_VERSION
+
 
 def on_session_ended(*, event: str, session_id: int, **_) -> None:
     """A session ended (this runs after the core's transaction committed, in its tenant):
     price it in the background."""
-    from .tasks import bill_session
-
     if connection.schema_name != "public":
-        bill_session.delay(session_id)
+        queue.bill_session(session_id)
 
 
 def on_session_updated(*, event: str, session_id: int, **_) -> None:
     """Something that changes a running session's price happened: send its station the new
     running total (OCPP 2.0.1 CostUpdated)."""
-    from .tasks import send_cost_update
-
     if connection.schema_name != "public":
-        send_cost_update.delay(session_id)
+        queue.send_cost_update(session_id)
 
 
 def session_running_cost(*, session_id: int, **_) -> dict | None:
@@ -39,28 +48,19 @@ def session_running_cost(*, session_id: int, **_) -> dict | None:
 
 def session_cost(*, session_id: int, **_) -> object | None:
     """A session has just ended: its receipt's total, for the station (2.0.1 totalCost)."""
-    from .services.costs import session_final_cost
-
     return session_final_cost(session_id=session_id)
 
 
 def on_station_online(*, event: str, station_id: int, **_) -> None:
     """A station connected or booted: an OCPP 2.0.1 station gets the price on its display."""
-    from apps.stations.models import Station
-
-    from .services.display import DISPLAY_VERSION
-    from .tasks import enqueue_price_display
-
     if connection.schema_name == "public":
         return
     if Station.objects.filter(pk=station_id, ocpp_version=DISPLAY_VERSION).exists():
-        enqueue_price_display(station_id)
+        queue.enqueue_price_display(station_id)
 
 
 def price_info(*, station, evse_id: int | None = None, token_uid: str = "", **_) -> str | None:
     """What this driver would pay here now, in one line (for the station's display and API)."""
-    from .selectors import price_quote
-
     quote = price_quote(station=station, token_uid=token_uid)
     if quote.choice.version is None:
         return None
@@ -71,13 +71,6 @@ def authorization(*, uid: str, **_) -> object | None:
     """Refuse to start charging on a driver account that cannot pay: inactive, a prepaid
     balance used up (beyond its credit limit), or an invoice account over its credit limit.
     Abstains (``None``) otherwise, so the other rules decide."""
-    from apps.charging.choices import AuthorizationStatus
-    from apps.charging.services import AuthorizationDecision
-
-    from .choices import DriverAccountKind
-    from .models import DriverAccount
-    from .selectors import driver_balance
-
     if not uid:
         return None
     account = DriverAccount.objects.filter(token_links__token__uid=uid).first()
@@ -103,11 +96,6 @@ def ocpi_cdr(
     """The OCPI CDR of a priced session, for roaming: the engine's result recomputed from the
     inputs the receipt was priced from (checked by their digest), so the CDR's amounts are the
     receipt's.  ``None`` while the session is not priced, or if its inputs changed since."""
-    from .engine import Tariff, compute_cost, inputs_digest
-    from .models import SessionCost
-    from .ocpi import cdr_from_cost, tariff_to_ocpi
-    from .selectors import session_timeline, tax_policy_for_site
-
     cost = (
         SessionCost.objects.select_related("session__station__site", "tariff_version__tariff")
         .filter(session_id=session_id)

@@ -8,12 +8,14 @@ from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Q, QuerySet, Sum
+from django.utils import timezone as django_timezone
 
 from apps.charging.models import ChargingSession, IdToken, MeterValue
 from apps.core.scoping import Actor
 from apps.stations.models import Station
 
 from .choices import PayoutStatus
+from .conf import platform_fee
 from .engine import (
     AssignmentCandidate,
     MeterInterval,
@@ -36,6 +38,8 @@ from .models import (
     TariffVersion,
     TaxRate,
 )
+from .pricing_text import describe_tariff, tariff_components
+from .wizard import WizardAnswers, propose
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 
@@ -157,10 +161,6 @@ class PriceQuote:
 def price_quote(*, station: Station, token_uid: str = "", at: datetime | None = None) -> PriceQuote:
     """The tariff that would price a session started now (the same choice as ``session_bill``
     makes, through ``tariff_for``), described for drivers in the active language."""
-    from django.utils import timezone as django_timezone
-
-    from .pricing_text import describe_tariff, tariff_components
-
     at = at or django_timezone.now()
     token = token_for_uid(token_uid)
     choice = tariff_for(station=station, token=token, at=at)
@@ -292,9 +292,6 @@ def payout_list(*, actor: Actor) -> QuerySet[Payout]:
 
 def wizard_proposal(**answers):
     """The pricing wizard for this tenant (its currency, the platform's fee)."""
-    from .conf import platform_fee
-    from .wizard import WizardAnswers, propose
-
     return propose(
         WizardAnswers(
             currency=tenant_currency(),
@@ -381,7 +378,7 @@ def public_prices(*, actor: Actor, at: datetime) -> list[PublicPrice]:
 def payout_closed_months(*, now: datetime | None = None, count: int = 12) -> list:
     """The last ``count`` months that have ended on the tenant's clock, newest first: the
     periods a payout may be previewed or run for."""
-    from .services.payouts import last_completed_month, month_start
+    from .services.payouts import last_completed_month, month_start  # noqa: PLC0415  (services import selectors)
 
     month = last_completed_month(now)
     months = []
@@ -403,7 +400,7 @@ class PayoutPreview:
 def payout_preview(*, period_start: date) -> PayoutPreview:
     """What the payout of a month would pay if built now (nothing is written): the same
     statement ``payout_run`` builds.  A payout already built shows its own lines."""
-    from .services.payouts import month_start, payout_statement
+    from .services.payouts import month_start, payout_statement  # noqa: PLC0415  (services import selectors)
 
     period_start = month_start(period_start)
     currency = tenant_currency()

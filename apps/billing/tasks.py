@@ -6,13 +6,27 @@ idempotent by construction (unique keys, conditional updates).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 
 from celery import shared_task
 from django.core.cache import cache
 from django.db import OperationalError, connection
 
+from . import queue
 from .providers import TransientProviderError
+from .services import (
+    invoices_issue,
+    payment_collect,
+    payment_refund_send,
+    payout_run,
+    payout_run_due,
+    session_bill,
+    sessions_bill_unbilled,
+)
+from .services.costs import cost_updates_due, session_cost_update_send
+from .services.display import station_price_display_push
+from .services.payouts import last_completed_month, next_month
+from .services.receipts import receipt_email_send
 
 
 def _in_tenant() -> bool:
@@ -27,8 +41,6 @@ def _in_tenant() -> bool:
     max_retries=8,
 )
 def bill_session(session_id: int) -> int | None:
-    from .services import session_bill
-
     if not _in_tenant():
         return None
     cost = session_bill(session_id=session_id)
@@ -40,8 +52,6 @@ def bill_session(session_id: int) -> int | None:
 )
 def bill_unbilled_sessions() -> int:
     """Hourly safety net: price finished sessions that have no cost yet."""
-    from .services import sessions_bill_unbilled
-
     if not _in_tenant():
         return 0
     return sessions_bill_unbilled()
@@ -54,8 +64,6 @@ def bill_unbilled_sessions() -> int:
     max_retries=10,
 )
 def collect_payment(session_cost_id: int) -> str | None:
-    from .services import payment_collect
-
     if not _in_tenant():
         return None
     payment = payment_collect(session_cost_id=session_cost_id)
@@ -69,8 +77,6 @@ def collect_payment(session_cost_id: int) -> str | None:
     max_retries=10,
 )
 def refund_payment(payment_id: int) -> str | None:
-    from .services import payment_refund_send
-
     if not _in_tenant():
         return None
     return payment_refund_send(payment_id=payment_id).status
@@ -84,8 +90,6 @@ def refund_payment(payment_id: int) -> str | None:
 )
 def run_monthly_payout(period: str | None = None) -> str | None:
     """The payout of ``period`` ("2026-02"), or of the last month that ended locally."""
-    from .services import payout_run, payout_run_due
-
     if not _in_tenant():
         return None
     if period:
@@ -97,9 +101,6 @@ def run_monthly_payout(period: str | None = None) -> str | None:
 
 @shared_task(name="billing.issue_driver_invoices", autoretry_for=(OperationalError,), max_retries=8)
 def issue_driver_invoices(period: str | None = None) -> int:
-    from .services import invoices_issue
-    from .services.payouts import last_completed_month, next_month
-
     if not _in_tenant():
         return 0
     start = date.fromisoformat(f"{period}-01") if period else last_completed_month()
@@ -113,44 +114,21 @@ def issue_driver_invoices(period: str | None = None) -> int:
     max_retries=8,
 )
 def email_receipt(session_cost_id: int) -> bool:
-    from .services.receipts import receipt_email_send
-
     if not _in_tenant():
         return False
     return receipt_email_send(session_cost_id=session_cost_id) is not None
 
 
-DISPLAY_DEBOUNCE_SECONDS = 2  # a connect and a boot (or a burst of edits) make one push
-DISPLAY_PENDING_TTL = 60
-
-
-def _display_key(station_id: int) -> str:
-    return f"billing:price-display:{station_id}"  # the cache's key function adds the schema
-
-
-def enqueue_price_display(station_id: int, *, eta: datetime | None = None) -> None:
-    """Queue the price push to a station's display: soon (once, however many events come in
-    a burst), or at ``eta`` (a price that takes effect later)."""
-    if eta is not None:
-        push_price_display.apply_async((station_id,), eta=eta)
-    elif cache.add(_display_key(station_id), 1, timeout=DISPLAY_PENDING_TTL):
-        push_price_display.apply_async((station_id,), countdown=DISPLAY_DEBOUNCE_SECONDS)
-
-
 @shared_task(name="billing.push_price_display")
 def push_price_display(station_id: int) -> str | None:
-    from .services.display import station_price_display_push
-
     if not _in_tenant():
         return None
-    cache.delete(_display_key(station_id))
+    cache.delete(queue.display_key(station_id))
     return station_price_display_push(station_id=station_id)
 
 
 @shared_task(name="billing.send_cost_update")
 def send_cost_update(session_id: int) -> str | None:
-    from .services.costs import session_cost_update_send
-
     if not _in_tenant():
         return None
     return session_cost_update_send(session_id=session_id)
@@ -159,8 +137,6 @@ def send_cost_update(session_id: int) -> str | None:
 @shared_task(name="billing.send_cost_updates")
 def send_cost_updates() -> int:
     """Every minute: queue CostUpdated for the running sessions whose interval has passed."""
-    from .services.costs import cost_updates_due
-
     if not _in_tenant():
         return 0
     due = cost_updates_due()

@@ -21,10 +21,14 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from django.views.generic import FormView, TemplateView
+from django_tenants.utils import tenant_context
 
+from apps.audit.services import audit_record_for_request
 from apps.core.views import PermissionRequiredMixin, ScopedDetailView, ScopedListView
+from apps.tenants.models import Tenant
 
 from . import selectors, services
+from .conf import stripe_settings
 from .filtersets import (
     PayoutFilterSet,
     SessionCostFilterSet,
@@ -49,14 +53,13 @@ from .forms import (
 from .models import Payout, SessionCost, Tariff, TariffAssignment, TaxRate
 from .ocpi import tariff_to_ocpi
 from .pricing_text import describe_tariff
+from .providers.stripe import WebhookError, verify_webhook
 from .services.sessions import BillingError, refunded_amount
 
 logger = logging.getLogger(__name__)
 
 
 def _audit(request, action: str, obj, **fields) -> None:
-    from apps.audit.services import audit_record_for_request
-
     audit_record_for_request(request, action=action, obj=obj, **fields)
 
 
@@ -730,13 +733,6 @@ def stripe_webhook(request):
     every PaymentIntent and Refund.  Unknown or foreign events are acknowledged and ignored
     (Stripe retries anything that is not a 2xx).
     """
-    from django_tenants.utils import tenant_context
-
-    from apps.tenants.models import Tenant
-
-    from .conf import stripe_settings
-    from .providers.stripe import WebhookError, verify_webhook
-
     try:
         event = verify_webhook(
             request.body,

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views import View
 
+from apps.audit.services import audit_record_for_request
 from apps.core import panels
 from apps.core.views import PanelsMixin, PermissionRequiredMixin, ScopedDetailView, ScopedListView
 
@@ -121,8 +122,6 @@ class SessionExportView(SessionListView):
     paginate_by = None
 
     def get(self, request, *args, **kwargs):
-        from apps.audit.services import audit_record_for_request
-
         queryset = self.get_queryset()
         audit_record_for_request(
             request,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import current_app, shared_task
 from django_tenants.utils import tenant_context
+
+from apps.tenants.selectors import tenant_list
 
 
 @shared_task(name="core.fan_out")
@@ -13,10 +15,6 @@ def fan_out(task_name: str, *args, **kwargs) -> int:
     The task is sent inside each tenant's context, so tenant-schemas-celery tags it with
     that tenant's schema and the worker runs it there.
     """
-    from celery import current_app
-
-    from apps.tenants.selectors import tenant_list
-
     count = 0
     for tenant in tenant_list():
         with tenant_context(tenant):

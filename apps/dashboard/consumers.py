@@ -21,12 +21,15 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user
+from django.db import connection
 from django.http.cookie import parse_cookie
 from django.utils.module_loading import import_string
+from django_tenants.utils import get_tenant_domain_model, schema_context, tenant_context
 
 from apps.core.live import group_for
 from apps.core.permissions import PERMISSIONS
 from apps.core.scoping import Scope
+from apps.roles.selectors import UserActor
 
 # A revoked role or a signed-out session stops the feed within this many seconds.
 SCOPE_REFRESH_SECONDS = 60.0
@@ -70,9 +73,6 @@ class _SessionRequest:
 
 def viewer_for(scope: dict[str, Any]) -> Viewer | None:
     """Who is on the other end, or None (unknown host, public schema, not signed in)."""
-    from django.db import connection
-    from django_tenants.utils import get_tenant_domain_model, schema_context, tenant_context
-
     host = _hostname(_header(scope, b"host"))
     with schema_context("public"):
         domain = (
@@ -85,8 +85,6 @@ def viewer_for(scope: dict[str, Any]) -> Viewer | None:
     if not session_key:
         return None
     with tenant_context(domain.tenant):
-        from apps.roles.selectors import UserActor
-
         store = import_string(f"{settings.SESSION_ENGINE}.SessionStore")
         user = get_user(_SessionRequest(store(session_key)))
         if not user.is_authenticated:

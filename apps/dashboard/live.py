@@ -19,15 +19,17 @@ from typing import Any
 
 from django.utils import timezone
 
+from apps.charging.models import ChargingSession
 from apps.core import events
 from apps.core.live import publish_live
+from apps.stations.models import Station
+
+from .selectors import station_snapshot
 
 logger = logging.getLogger(__name__)
 
 
 def station_message(station_id: int) -> dict[str, Any] | None:
-    from .selectors import station_snapshot
-
     snapshot = station_snapshot(station_id=station_id)
     if snapshot is None:
         return None
@@ -42,8 +44,6 @@ def on_station_changed(*, event: str, station_id: int, **payload: Any) -> None:
 
 
 def on_session(*, event: str, session_id: int, station_id: int, evse_id: int, **_: Any) -> None:
-    from apps.charging.models import ChargingSession
-
     row = (
         ChargingSession.objects.filter(pk=session_id)
         .values("energy_wh", "status", "station__site_id")
@@ -80,8 +80,6 @@ def on_meter_values(
     **_: Any,
 ) -> None:
     if site_id is _UNKNOWN:  # the batch writer sends it; other emitters may not
-        from apps.stations.models import Station
-
         site_id = Station.objects.filter(pk=station_id).values_list("site_id", flat=True).first()
     publish_live(
         {

@@ -109,7 +109,7 @@ def _files(connection: Connection) -> Iterator[dict[str, str | None]]:
 
 @contextmanager
 def _client(connection: Connection):
-    from openleadr import OpenADRClient
+    from openleadr import OpenADRClient  # noqa: PLC0415 -- lazy: openleadr is heavy
 
     with _files(connection) as paths, redirect_stdout(StringIO()):
         # (openleadr prints every request it makes to stdout)
@@ -255,7 +255,7 @@ async def report(connection: Connection, reports: list[OptReport]) -> list[OptRe
     reports the VTN acknowledged."""
     if not reports:
         return []
-    from openleadr import utils
+    from openleadr import utils  # noqa: PLC0415 -- lazy: openleadr is heavy
 
     with _client(connection) as client:
         try:
@@ -294,7 +294,7 @@ async def report(connection: Connection, reports: list[OptReport]) -> list[OptRe
 
 def fingerprint(certificate_pem: str) -> str:
     """The OpenADR fingerprint of a certificate (what a VTN registers for a VEN)."""
-    from openleadr.utils import certificate_fingerprint
+    from openleadr.utils import certificate_fingerprint  # noqa: PLC0415 -- lazy: openleadr is heavy
 
     return certificate_fingerprint(certificate_pem)
 
@@ -319,7 +319,7 @@ async def register_reports(
 ) -> list[ReportRequest]:
     """Offer our telemetry report (``oadrRegisterReport``); returns what the VTN requested
     (and acknowledges it with ``oadrCreatedReport``)."""
-    from openleadr import enums, utils
+    from openleadr import enums, utils  # noqa: PLC0415 -- lazy: openleadr is heavy
 
     with _client(connection) as client:
         try:
@@ -389,7 +389,7 @@ async def update_report(
     intervals: list[tuple[datetime, int]],
 ) -> bool:
     """Send load intervals (start, watts) for a report request (``oadrUpdateReport``)."""
-    from openleadr import enums, objects, utils
+    from openleadr import enums, objects, utils  # noqa: PLC0415 -- lazy: openleadr is heavy
 
     if not intervals:
         return True

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from apps.core.scoping import Actor
 
-from .choices import EventStatus
+from .choices import EventStatus, Opt
+from .limits import node_history_many
 from .models import DemandResponseEvent, Ven
 
 
@@ -47,9 +48,6 @@ def energy_shifted_wh(
     average in the hour before it (power's interval record), never below zero.  None before
     the event starts, when the VEN did not take part, or without a record before it.  One
     query for the whole list."""
-    from .choices import Opt
-    from .limits import node_history_many
-
     now = now or timezone.now()
     spans = {}
     for event in events:

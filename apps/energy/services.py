@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from apps.stations.models import Site
 
-from . import keys, limits, mapping, openadr, rules
+from . import keys, limits, mapping, openadr, queue, rules
 from .choices import EventStatus, Opt, OptSource, PollOutcome, SignalKind
 from .models import DemandResponseEvent, EventNodeLimit, Ven, VenMember
 
@@ -552,9 +552,7 @@ def event_opt_set(*, event: DemandResponseEvent, opt: str, now: datetime | None 
         event.save(update_fields=["opt", "opt_source", "opt_changed_at", "updated_at"])
         _sync_limits(event, now)
         ven_id = event.ven_id
-        from .tasks import enqueue_poll
-
-        transaction.on_commit(lambda: enqueue_poll(ven_id))
+        queue.enqueue_poll(ven_id)
     return event
 
 

@@ -9,11 +9,6 @@ from celery import shared_task
 from . import selectors, services
 
 
-def enqueue_poll(ven_id: int) -> None:
-    """Poll ``ven_id`` now (after an opt change: the VTN hears of it at once)."""
-    poll_ven.delay(ven_id, True)
-
-
 @shared_task(name="energy.poll_due")
 def poll_due() -> int:
     """Every few seconds in each tenant (beat): queue a poll of each VEN that is due."""

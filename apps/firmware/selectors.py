@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from django.db.models import Avg, Count, QuerySet
 
+from apps.stations.models import Station
+
 from .choices import TargetStatus as T
 from .models import Campaign, CampaignTarget
 
@@ -66,8 +68,6 @@ def stations_for_campaign(
 ):
     """The stations a campaign may target: the image's vendor and model (or ``model``), on
     the actor's sites, optionally only some current versions and sites."""
-    from apps.stations.models import Station
-
     stations = Station.objects.restrict(actor, "stations.configure").filter(
         vendor=image.vendor, model=model or image.model
     )

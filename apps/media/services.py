@@ -280,7 +280,7 @@ def schedule_publish(*, schedule: MediaSchedule) -> list[MediaDelivery]:
 
 
 def _queue(delivery_ids: list[int]) -> None:
-    from .tasks import delivery_send_task
+    from .tasks import delivery_send_task  # noqa: PLC0415  (to convert to a media/queue.py)
 
     for delivery_id in delivery_ids:
         delivery_send_task.delay(delivery_id)

@@ -14,6 +14,7 @@ from apps.core import panels
 from apps.core.scoping import Actor
 from apps.stations.models import Station
 
+from .forms import command_forms
 from .models import Alert
 from .selectors import alert_list, station_uptime
 
@@ -41,8 +42,6 @@ def station_alerts_panel(*, obj: Station, actor: Actor) -> dict[str, Any]:
 
 
 def station_remote_control_panel(*, obj: Station, actor: Actor) -> dict[str, Any]:
-    from .forms import command_forms
-
     return {"forms": command_forms(station=obj, actor=actor)}
 
 

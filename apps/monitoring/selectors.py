@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.core.scoping import Actor
+from apps.roles.selectors import UserActor
 from apps.stations.choices import StatusKind
 from apps.stations.models import Station, StatusChange
 
@@ -50,8 +51,6 @@ def alert_subscription_of(*, user) -> AlertSubscription | None:
 
 def alert_recipients(*, alert: Alert, cleared: bool) -> list:
     """People who asked for this kind of alert on this site, and may still see the station."""
-    from apps.roles.selectors import UserActor
-
     site_id = alert.station.site_id
     subscriptions = (
         AlertSubscription.objects.filter(kinds__contains=[alert.kind], user__is_active=True)

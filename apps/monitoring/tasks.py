@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from .services import alert_notify as notify
+from .services import monitoring_sweep
+
 
 @shared_task(name="monitoring.sweep")
 def sweep() -> dict[str, int]:
-    from .services import monitoring_sweep
-
     result = monitoring_sweep()
     return {"raised": result.raised, "cleared": result.cleared}
 
@@ -20,6 +21,4 @@ def sweep() -> dict[str, int]:
     max_retries=5,
 )
 def alert_notify(alert_id: int, event: str) -> int:
-    from .services import alert_notify as notify
-
     return notify(alert_id=alert_id, event=event)

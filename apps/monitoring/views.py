@@ -15,7 +15,13 @@ from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import FormView
 
+from apps.audit.choices import AuditSource
+from apps.audit.services import audit_record_for_request
+from apps.audit.services import client_ip as audit_client_ip
 from apps.core.views import PermissionRequiredMixin, ScopedDetailView, ScopedListView
+from apps.monitoring.forms import COMMAND_FORMS
+from apps.ocpp import commands
+from apps.ocpp.commands import Requester, session_remote_stop
 from apps.stations.models import Site, Station
 
 from . import services
@@ -86,8 +92,6 @@ class AlertActionView(PermissionRequiredMixin, View):
         raise NotImplementedError
 
     def post(self, request, pk: int):
-        from apps.audit.services import audit_record_for_request
-
         visible = Alert.objects.restrict(request.actor, "stations.view")
         alert = get_object_or_404(visible.select_related("station", "evse"), pk=pk)
         if not self.may(MANAGE, alert.station.site_id):
@@ -228,10 +232,6 @@ class StationCommandView(PermissionRequiredMixin, View):
     service = ""  # the name of the command service's function
 
     def post(self, request, pk: int):
-        from apps.audit.choices import AuditSource
-        from apps.monitoring.forms import COMMAND_FORMS
-        from apps.ocpp.commands import Requester
-
         station = get_object_or_404(
             Station.objects.restrict(request.actor, self.permission).select_related("site"),
             pk=pk,
@@ -244,8 +244,6 @@ class StationCommandView(PermissionRequiredMixin, View):
         return self.respond(station, outcome=outcome, form=form)
 
     def run(self, *, requester, station, arguments):
-        from apps.ocpp import commands
-
         service = getattr(commands, self.service)
         return service(requester=requester, station=station, **arguments)
 
@@ -274,8 +272,6 @@ def request_is_htmx(request) -> bool:
 
 
 def client_ip(request) -> str | None:
-    from apps.audit.services import client_ip as audit_client_ip
-
     return audit_client_ip(request)
 
 
@@ -326,6 +322,4 @@ class SessionRemoteStopView(StationCommandView):
     form_name = "remote_stop"
 
     def run(self, *, requester, station, arguments):
-        from apps.ocpp.commands import session_remote_stop
-
         return session_remote_stop(requester=requester, session=arguments["session"])

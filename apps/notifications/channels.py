@@ -47,7 +47,8 @@ def send_sms(contact: Contact, message: Message) -> None:
 def send_push(contact: Contact, message: Message) -> None:
     """Web Push with VAPID (pywebpush) to each of the contact's browsers; a subscription the
     push service says is gone (404/410) is forgotten."""
-    from pywebpush import WebPushException, webpush
+    # Lazy on purpose: pywebpush (and its crypto) loads only where a push is sent.
+    from pywebpush import WebPushException, webpush  # noqa: PLC0415
 
     data = json.dumps({"title": message.subject, "body": message.body})
     delivered, errors = 0, []

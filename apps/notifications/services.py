@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import channels, conf
+from . import channels, conf, queue
 from .choices import Channel, DeliveryStatus
 from .messages import TEMPLATES, render
 from .models import Contact, Notification, PushSubscription
@@ -88,14 +88,8 @@ def notification_request(
         )
         rows.append(row)
         if created:
-            transaction.on_commit(lambda pk=row.pk: _queue(pk))
+            queue.deliver(row.pk)
     return rows
-
-
-def _queue(notification_id: int, countdown: int | None = None) -> None:
-    from . import tasks
-
-    tasks.deliver.apply_async((notification_id,), countdown=countdown)
 
 
 def notification_deliver(*, notification_id: int) -> str:
@@ -122,7 +116,7 @@ def notification_deliver(*, notification_id: int) -> str:
             status=status, next_attempt_at=next_at, last_error=str(error)[:2000]
         )
         if status == DeliveryStatus.PENDING:
-            _queue(notification_id, countdown=conf.retry_seconds(notification.attempts))
+            queue.deliver(notification_id, countdown=conf.retry_seconds(notification.attempts))
         return status
     Notification.objects.filter(pk=notification_id).update(
         status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error=""
@@ -140,5 +134,5 @@ def notifications_due() -> list[int]:
     due = Notification.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
     ids = list(due.values_list("pk", flat=True)[:500])
     for notification_id in ids:
-        _queue(notification_id)
+        queue.deliver(notification_id)
     return ids

@@ -8,13 +8,15 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from apps.charging.services import sessions_close_stale
+from apps.stations.services import stations_mark_silent_offline
+
+from .models import MessageLog
+
 
 @shared_task(name="ocpp.sweep_liveness")
 def sweep_liveness() -> dict[str, int]:
     """Silent stations go offline; sessions of long-dead stations are closed by rule."""
-    from apps.charging.services import sessions_close_stale
-    from apps.stations.services import stations_mark_silent_offline
-
     return {
         "offline": stations_mark_silent_offline(factor=settings.OCPP_OFFLINE_FACTOR),
         "sessions_closed": sessions_close_stale(),
@@ -23,8 +25,6 @@ def sweep_liveness() -> dict[str, int]:
 
 @shared_task(name="ocpp.prune_message_log")
 def prune_message_log() -> int:
-    from .models import MessageLog
-
     cutoff = timezone.now() - dt.timedelta(days=settings.OCPP_MESSAGE_LOG_DAYS)
     deleted, _ = MessageLog.objects.filter(created_at__lt=cutoff).delete()
     return deleted

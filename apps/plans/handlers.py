@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from django.db import connection
 
+from apps.charging.choices import AuthorizationStatus
+from apps.charging.services import AuthorizationDecision
+from apps.stations.models import Evse
+
+from . import selectors
+
 
 def _tenant():
     tenant = getattr(connection, "tenant", None)
@@ -16,12 +22,6 @@ def authorization(*, station_id: int, evse_id: int | None = None, **_) -> object
     """Refuse new sessions on a port whose plan lapsed (or that holds no seat, once the tenant
     uses plans).  Without a port (1.6 Authorize, 2.0.1 Authorize) refuse only when no port of
     the station may start.  Abstains otherwise so that the other rules decide."""
-    from apps.charging.choices import AuthorizationStatus
-    from apps.charging.services import AuthorizationDecision
-    from apps.stations.models import Evse
-
-    from . import selectors
-
     tenant = _tenant()
     if tenant is None or not selectors.plans_enforced(tenant=tenant):
         return None
@@ -39,8 +39,6 @@ def authorization(*, station_id: int, evse_id: int | None = None, **_) -> object
 
 
 def station_plan_panel(*, obj, actor) -> dict:
-    from . import selectors
-
     tenant = _tenant()
     if tenant is None:
         return {"ports": []}

@@ -14,6 +14,9 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tenants.utils import tenant_context
 
+from apps.core.permissions import grants
+from apps.roles.models import RoleAssignment
+
 from . import conf, selectors
 from .models import PlanOrder, PlanReminder, PortActivation, add_years
 from .ordercodes import OrderCodeError, parse_order_code
@@ -181,9 +184,6 @@ def _remind(*, order: PlanOrder, days_before: int, days_left: int) -> bool:
 
 
 def _mail_admins(*, order: PlanOrder, days_left: int) -> int:
-    from apps.core.permissions import grants
-    from apps.roles.models import RoleAssignment
-
     tenant = order.tenant
     sent = 0
     with tenant_context(tenant):

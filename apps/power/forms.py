@@ -5,6 +5,12 @@ from decimal import Decimal
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.stations.models import Station
+
+from .choices import PhaseRotation, Wiring
+from .models import PowerNode
+from .services import NODE_FIELDS
+
 
 class LimitForm(forms.Form):
     """A temporary limit on a node, from the portal."""
@@ -50,9 +56,6 @@ class NodeForm(forms.ModelForm):
     """A node of the tree: its place (parent: moving it), kind, lines and limits."""
 
     class Meta:
-        from .models import PowerNode
-        from .services import NODE_FIELDS
-
         model = PowerNode
         fields = list(NODE_FIELDS)
         labels = {
@@ -64,8 +67,6 @@ class NodeForm(forms.ModelForm):
 
     def __init__(self, *args, site, **kwargs):
         super().__init__(*args, **kwargs)
-        from .models import PowerNode
-
         self.instance.site = site
         parents = PowerNode.objects.filter(site=site).order_by("name")
         if self.instance.pk:
@@ -76,8 +77,6 @@ class NodeForm(forms.ModelForm):
 
 def _subtree_ids(node) -> set[int]:
     """A node and everything under it (a node cannot move under its own subtree)."""
-    from .models import PowerNode
-
     parent = dict(PowerNode.objects.filter(site_id=node.site_id).values_list("pk", "parent_id"))
     found = {node.pk}
     changed = True
@@ -105,10 +104,6 @@ class StationNodeForm(forms.Form):
 
     def __init__(self, *args, site, **kwargs):
         super().__init__(*args, **kwargs)
-        from apps.stations.models import Station
-
-        from .models import PowerNode
-
         self.fields["station"].queryset = Station.objects.filter(site=site).order_by("identity")
         self.fields["node"].queryset = PowerNode.objects.filter(site=site).order_by("name")
 
@@ -130,7 +125,5 @@ class EvseWiringForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from .choices import PhaseRotation, Wiring
-
         self.fields["wiring"].choices = Wiring.choices
         self.fields["rotation"].choices = PhaseRotation.choices

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import selectors, services, tasks
+from apps.ocpp.services import EvNeedsAnswer
+
+from . import queue, selectors, services
+from .services import session_ev_needs, session_ev_schedule_check
 
 
 def on_session_started(*, event: str, session_id: int, **payload: Any) -> None:
-    tasks.session_started.delay(session_id)
+    queue.session_started(session_id)
 
 
 def on_station_changed(*, event: str, station_id: int, **payload: Any) -> None:
     """A session ended, a connector changed status, a station went offline: recompute."""
-    tasks.enqueue_rebalance(selectors.site_of_station(station_id))
+    queue.enqueue_rebalance(selectors.site_of_station(station_id))
 
 
 def on_meter_values(
@@ -33,20 +36,19 @@ def on_meter_values(
     if not services.session_draw_changed(session_id=session_id, current_a=current_a):
         return
     if services.session_draw_record(session_id=session_id, current_a=current_a):
-        tasks.enqueue_rebalance(selectors.site_of_station(station_id))
+        queue.enqueue_rebalance(selectors.site_of_station(station_id))
 
 
 def on_station_connected(*, event: str, station_id: int, **payload: Any) -> None:
-    tasks.station_connected.delay(station_id)
+    queue.station_connected(station_id)
 
 
 def ev_charging_needs(*, session_id: int, needs: dict, max_schedule_tuples=None, **_):
     """OCPP 2.0.1 K15/K17: the EV's needs shape its session's share; the TxProfile follows the
     answer (Processing: the site is reallocated once the answer is sent, and this session's
     profile is sent even when its limit did not move: the vehicle waits for one)."""
-    from apps.ocpp.services import EvNeedsAnswer
 
-    from .services import session_ev_needs, session_profile_renegotiate
+    from .services import session_profile_renegotiate
 
     renegotiation = session_ev_needs(
         session_id=session_id, needs=needs, max_schedule_tuples=max_schedule_tuples
@@ -62,9 +64,8 @@ def ev_charging_needs(*, session_id: int, needs: dict, max_schedule_tuples=None,
 def ev_charging_schedule(*, session_id: int, schedule: dict, **_):
     """OCPP 2.0.1 K15.FR.12-13 / K17.FR.12-13: an EV schedule above the limit we gave is
     Rejected and the CSMS renegotiates: the profile is sent again once the answer is out."""
-    from apps.ocpp.services import EvNeedsAnswer
 
-    from .services import session_ev_schedule_check, session_profile_renegotiate
+    from .services import session_profile_renegotiate
 
     verdict = session_ev_schedule_check(session_id=session_id, schedule=schedule)
     if verdict is None:

@@ -1,9 +1,8 @@
 """Writes: the electrical tree and its limits, station and EVSE settings, session preferences,
 and the rebalance that allocates a site and pushes charging profiles to its stations.
 
-Stations are reached only through the core's command service (``apps.ocpp.commands``),
-imported where profiles are sent; the functions that send take a ``send`` callable defaulting
-to it (tests pass a station simulator).
+Stations are reached only through the core's command service (``apps.ocpp.commands``); the
+functions that send take a ``send`` callable defaulting to it (tests pass a station simulator).
 """
 
 from __future__ import annotations
@@ -29,12 +28,15 @@ from django.utils.dateparse import parse_datetime
 from apps.charging.choices import SessionStatus
 from apps.charging.models import ChargingSession
 from apps.core import policies
+from apps.ocpp import commands
+from apps.ocpp.commands import CommandError
 from apps.stations.models import Evse, Site, Station
 
 from . import allocation as alloc
-from . import ev_needs, profiles
+from . import ev_needs, profiles, queue
 from .choices import AlertKind, Lines, NodeKind, PushState, ScheduleMode
 from .electrical import power_selection_a, to_da
+from .live import publish_site
 from .models import (
     ChargingRule,
     EnergyRate,
@@ -69,18 +71,14 @@ Sender = Callable[[Station, str, dict[str, Any]], dict[str, Any]]
 
 def station_call(station: Station, action: str, payload: dict[str, Any]) -> dict[str, Any]:
     """Send through the core's command service (the default ``send``)."""
-    from apps.ocpp.commands import station_call as call
-
-    return call(station, action, payload, timeout=PUSH_TIMEOUT)
+    return commands.station_call(station, action, payload, timeout=PUSH_TIMEOUT)
 
 
 def rebalance_soon(site_id: int | None) -> None:
     """Recompute ``site_id`` shortly, once the current transaction commits."""
     if site_id is None:
         return
-    from .tasks import enqueue_rebalance
-
-    transaction.on_commit(lambda: enqueue_rebalance(site_id))
+    queue.enqueue_rebalance(site_id)
 
 
 # --- The tree and its limits ----------------------------------------------------------------
@@ -289,9 +287,7 @@ def station_power_set(
     power.full_clean()
     power.save()
     if power.defaults_pushed_at is None:
-        from .tasks import enqueue_station_defaults
-
-        transaction.on_commit(lambda: enqueue_station_defaults(station.pk))
+        queue.enqueue_station_defaults(station.pk)
     rebalance_soon(station.site_id)
     return power
 
@@ -535,8 +531,6 @@ def site_rebalance(
             reductions, increases = _pending(live, now, tried, resend)
             _push_all(reductions, send, now, outcome, tried)
         _push_all(increases, send, now, outcome, tried)
-    from .live import publish_site
-
     transaction.on_commit(lambda: publish_site(site_id))
     return outcome
 
@@ -736,8 +730,6 @@ def _tx_payload(push: Push, now: datetime) -> dict[str, Any]:
 def _push_all(
     pushes: list[Push], send: Sender, now: datetime, outcome: RebalanceResult, tried: set[int]
 ) -> int:
-    from apps.ocpp.commands import CommandError
-
     failed = 0
     payloads = [_tx_payload(push, now) for push in pushes]
     answers = _send_all([push.context.station for push in pushes], payloads, send)
@@ -800,8 +792,6 @@ def _send_all(
     """SetChargingProfile to each station at once (a batch: all reductions, or all increases);
     each answer, or the command error it raised, in order.  Each thread works in the current
     tenant on its own database connection."""
-    from apps.ocpp.commands import CommandError
-
     tenant = getattr(connection, "tenant", None)
 
     def one(station: Station, payload: dict[str, Any]) -> dict[str, Any] | Exception:
@@ -850,8 +840,6 @@ def station_power_connect(
     """When a station (re)connects: read its smart-charging abilities, install its station
     maximum (power selection) and its safe default profile, and forget what it acknowledged
     before (it may have rebooted).  Returns whether the defaults were installed."""
-    from apps.ocpp.commands import CommandError
-
     send = send or station_call
     now = now or timezone.now()
     power = (
@@ -899,8 +887,6 @@ def station_defaults_push(*, station_id: int, send: Sender | None = None) -> boo
 
 
 def _push_defaults(power: StationPower, send: Sender, now: datetime) -> bool:
-    from apps.ocpp.commands import CommandError
-
     station = power.station
     evses = list(station.evses.all())
     if not evses:

@@ -7,24 +7,7 @@ from dataclasses import asdict
 from celery import shared_task
 from django.core.cache import cache
 
-from . import selectors, services
-
-DEBOUNCE_SECONDS = 2  # events in a burst (a dozen sessions starting) make one rebalance
-PENDING_TTL = 60
-
-
-def _pending_key(site_id: int) -> str:
-    return f"power:rebalance:{site_id}"  # the cache's key function adds the tenant's schema
-
-
-def enqueue_rebalance(site_id: int | None) -> None:
-    """Queue a rebalance of ``site_id`` unless one is already waiting to start."""
-    if site_id is not None and cache.add(_pending_key(site_id), 1, timeout=PENDING_TTL):
-        rebalance_site.apply_async((site_id,), countdown=DEBOUNCE_SECONDS)
-
-
-def enqueue_station_defaults(station_id: int) -> None:
-    station_defaults.delay(station_id)
+from . import queue, selectors, services
 
 
 @shared_task(name="power.rebalance_all")
@@ -32,13 +15,13 @@ def rebalance_all() -> int:
     """Every 30 s in each tenant (beat): rebalance every site that has an electrical tree."""
     site_ids = selectors.managed_site_ids()
     for site_id in site_ids:
-        enqueue_rebalance(site_id)
+        queue.enqueue_rebalance(site_id)
     return len(site_ids)
 
 
 @shared_task(name="power.rebalance_site")
 def rebalance_site(site_id: int) -> dict:
-    cache.delete(_pending_key(site_id))
+    cache.delete(queue.pending_key(site_id))
     return asdict(services.site_rebalance(site_id=site_id))
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import View
 
 from apps.core.views import PermissionRequiredMixin, ScopedDetailView
-from apps.stations.models import Site
+from apps.stations.models import Evse, Site
 
 from . import selectors, services
 from .choices import AllocationReason, LimitSource, PhaseRotation, Wiring
@@ -178,8 +178,6 @@ class ManageMixin(PermissionRequiredMixin):
         if found is None:
             if model.objects.restrict(self.request.actor, "power.view").filter(pk=pk).exists():
                 raise PermissionDenied
-            from django.http import Http404
-
             raise Http404
         return found
 
@@ -305,8 +303,6 @@ class EvseWiringView(ManageMixin, View):
     """POST: how a port is wired (three-phase, single-phase, line to line; rotation)."""
 
     def post(self, request, pk: int):
-        from apps.stations.models import Evse
-
         evse = self.managed(Evse, pk)
         form = EvseWiringForm(request.POST)
         if form.is_valid():

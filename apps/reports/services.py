@@ -19,19 +19,34 @@ How a quarter hour of a port gets its numbers (definitions in docs/reports.md):
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
+import tempfile
 from collections.abc import Iterable
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
+from django.core.files import File
+from django.core.mail import send_mail
 from django.db import connection, transaction
-from django.utils import timezone
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
 
 from apps.billing.models import SessionCost
 from apps.charging.metering import ENERGY_REGISTER, POWER
 from apps.charging.models import ChargingSession, MeterValue
+from apps.monitoring.services.alerts import portal_url
+from apps.roles.selectors import UserActor
 from apps.stations.models import Evse, Site, Station, StatusChange
 
+from . import exports, queue, selectors
 from .models import (
+    ExportJob,
     PortDayRollup,
     PortRollup,
+    ReportDelivery,
+    ReportSubscription,
     RollupCursor,
     RollupDirty,
     RollupGap,
@@ -551,9 +566,6 @@ def export_job_create(
     *, user, file_format: str, grain: str, start: dt.date, end: dt.date, site_ids: list[int]
 ):
     """Record an export and queue it (after commit)."""
-    from . import tasks
-    from .models import ExportJob
-
     job = ExportJob(
         requested_by=user,
         file_format=file_format,
@@ -564,23 +576,13 @@ def export_job_create(
     )
     job.full_clean(exclude=["file"])
     job.save()
-    transaction.on_commit(lambda: tasks.export_run.delay(job.pk))
+    queue.export_run(job.pk)
     return job
 
 
 def export_job_run(*, job_id: int) -> str:
     """Write the export's file (as the requester sees the data) and mark it done.  Claimed
     with a conditional update: a second delivery of the task does nothing."""
-    import os
-    import tempfile
-
-    from django.core.files import File
-
-    from apps.roles.selectors import UserActor
-
-    from . import exports
-    from .models import ExportJob
-
     Status = ExportJob.Status
     if not ExportJob.objects.filter(pk=job_id, status=Status.PENDING).update(status=Status.RUNNING):
         return "skipped"
@@ -642,10 +644,6 @@ def period_before(*, frequency: str, today: dt.date) -> tuple[dt.date, dt.date]:
 @transaction.atomic
 def subscription_set(*, user, frequency: str, group_by: str = "site"):
     """Subscribe ``user`` (again) to the report every day, week or month."""
-    import secrets
-
-    from .models import ReportSubscription
-
     subscription = ReportSubscription.objects.filter(user=user, frequency=frequency).first()
     if subscription is None:
         subscription = ReportSubscription(
@@ -659,8 +657,6 @@ def subscription_set(*, user, frequency: str, group_by: str = "site"):
 
 
 def subscription_unsubscribe(*, token: str) -> bool:
-    from .models import ReportSubscription
-
     return bool(ReportSubscription.objects.filter(unsubscribe_token=token).update(is_active=False))
 
 
@@ -668,18 +664,6 @@ def report_deliver(*, subscription_id: int, today: dt.date | None = None) -> boo
     """E-mail the last whole period's report to the subscriber, built with their own scope (a
     delegate's report holds only their sites) and in their language.  The period is claimed
     with a conditional update, so a redelivered task sends nothing twice."""
-    from django.conf import settings
-    from django.core.mail import send_mail
-    from django.template.loader import render_to_string
-    from django.urls import reverse
-    from django.utils import translation
-
-    from apps.monitoring.services.alerts import portal_url
-    from apps.roles.selectors import UserActor
-
-    from . import selectors
-    from .models import ReportDelivery, ReportSubscription
-
     tenant = getattr(connection, "tenant", None)
     if today is None:
         today = timezone.localdate(timezone=_zone(_tenant_timezone()))
@@ -725,6 +709,4 @@ def report_deliver(*, subscription_id: int, today: dt.date | None = None) -> boo
 
 
 def _zone(name: str):
-    from zoneinfo import ZoneInfo
-
     return ZoneInfo(name)

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.core.cache import cache
 
 from . import services
+from .models import ReportSubscription
 
 CATCH_UP_DELAY = 300  # seconds: reports trail the raw rows by at most ~5 minutes; each open
 # quarter of a busy port is recomputed about three times, which keeps ingest cheap (bench)
@@ -48,8 +49,6 @@ def export_run(job_id: int) -> str:
 def deliver_due() -> int:
     """Daily in each tenant (beat): queue every active subscription (each sends only a period
     it has not sent yet)."""
-    from .models import ReportSubscription
-
     ids = list(ReportSubscription.objects.filter(is_active=True).values_list("pk", flat=True))
     for subscription_id in ids:
         deliver.delay(subscription_id)

@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from . import protocol, selectors, services, shapes211
 from .choices import PartnerStatus
 from .models import RemoteToken
+from .remote import RESULT_TIMEOUT_SECONDS, command_receive
 
 logger = logging.getLogger(__name__)
 
@@ -305,8 +306,6 @@ def not_found(request, *args, **kwargs) -> JsonResponse:
 # --- Commands (receiver) ---------------------------------------------------------------------
 @ocpi_view(methods=("POST",))
 def command(request, version: str, command: str):
-    from .remote import RESULT_TIMEOUT_SECONDS, command_receive
-
     result, message = command_receive(
         partner=request.partner, command=command.upper(), body=_body(request)
     )

@@ -23,7 +23,7 @@ from apps.charging.choices import SessionStatus
 from apps.charging.models import ChargingSession
 from apps.stations.models import Evse
 
-from . import commands, protocol, selectors, services
+from . import commands, protocol, queue, selectors, services
 from .models import Partner, RemoteCommand
 
 SUPPORTED = (
@@ -193,9 +193,7 @@ def command_receive(*, partner: Partner, command: str, body: dict[str, Any]) -> 
         remote = RemoteCommand.objects.create(
             partner=partner, command=command, response_url=body["response_url"], **fields
         )
-        from .tasks import command_run
-
-        transaction.on_commit(lambda: command_run.delay(remote.pk))
+        queue.command_run(remote.pk)
     return "ACCEPTED", "Sent to the station"
 
 

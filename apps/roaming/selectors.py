@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce, Greatest
 from apps.stations.choices import ConnectorStatus, ConnectorType
 from apps.stations.models import Connector, Evse, Site, Station
 
-from . import protocol
+from . import protocol, shapes211
 from .choices import PartnerStatus
 from .models import Partner
 
@@ -204,8 +204,6 @@ def location_211(
 ) -> dict[str, Any]:
     """The 2.1.1 Location a 2.1.1 session carries: the site with only that EVSE and
     connector (a location gone since: its id and what 2.1.1 requires, empty)."""
-    from . import shapes211
-
     pk = site_pk(location)
     site = locations_queryset().filter(pk=pk).first() if pk else None
     if site is None:

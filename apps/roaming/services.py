@@ -21,6 +21,7 @@ import secrets
 import threading
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -28,7 +29,7 @@ from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import client, protocol
+from . import client, protocol, queue, selectors, shapes211
 from .choices import PartnerStatus, PushStatus
 from .models import Partner, Push, RemoteToken, RoamingProfile
 
@@ -353,8 +354,6 @@ def tokens_pull(*, partner: Partner, full: bool = False) -> int:
     query = {"offset": 0, "limit": PULL_PAGE_LIMIT}
     if partner.tokens_pulled_at and not full:
         query["date_from"] = protocol.timestamp(partner.tokens_pulled_at)
-    from urllib.parse import urlencode
-
     page_url: str | None = f"{url}?{urlencode(query)}"
     stored = pages = skipped = 0
     try:
@@ -392,10 +391,8 @@ def tokens_pull(*, partner: Partner, full: bool = False) -> int:
 
 def tokens_pull_all() -> int:
     """The periodic pull, for every connected partner that offers its tokens."""
-    from .selectors import connected_partners_offering
-
     count = 0
-    for partner in connected_partners_offering("tokens"):
+    for partner in selectors.connected_partners_offering("tokens"):
         try:
             count += tokens_pull(partner=partner)
         except PullError:
@@ -409,13 +406,11 @@ _batch = threading.local()
 
 def _send(entries: list[tuple[int, int]]) -> None:
     """One task per partner, its pushes in the order they were made."""
-    from .tasks import push_deliver_batch
-
     by_partner: dict[int, list[int]] = {}
     for partner_id, push_id in entries:
         by_partner.setdefault(partner_id, []).append(push_id)
     for ids in by_partner.values():
-        push_deliver_batch.delay(ids)
+        queue.push_deliver_batch(ids)
 
 
 def _queue(pushes: list[Push]) -> None:
@@ -513,8 +508,6 @@ def push_attempt(*, push_id: int) -> Push | None:
     else:
         body = push.body
         if partner.version == protocol.V211:
-            from . import selectors, shapes211
-
             profile = profile_get()
             party = (profile.country_code, profile.party_id)
             body = shapes211.push_body(

@@ -15,11 +15,14 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
 
+from apps.accounts.models import User
+from apps.accounts.services import user_create
 from apps.core.permissions import PERMISSIONS, grants
 from apps.core.scoping import Actor, Scope
 from apps.stations.models import Site
@@ -96,8 +99,6 @@ class Invitation:
 
 
 def welcome_path(user) -> str:
-    from django.urls import reverse
-
     return reverse(
         "roles:welcome",
         kwargs={
@@ -122,9 +123,6 @@ def person_invite(
 ) -> Invitation:
     """Create the person (or find them), grant the role and e-mail a link to choose a
     password.  ``portal_url`` is the tenant's address (``https://alpha.example.org``)."""
-    from apps.accounts.models import User
-    from apps.accounts.services import user_create
-
     site_list = list(sites)
     grant_check(granter=granter, role=role, all_sites=all_sites, sites=site_list)
     normalised = User.objects.normalize_email(email).lower()

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.accounts.models import User
+from apps.core.permissions import PERMISSIONS
 from apps.stations.models import Site
 
 from .models import Role
@@ -49,8 +51,6 @@ class GrantForm(_GrantFields):
     field_order = ["user", "role", "all_sites", "sites"]
 
     def __init__(self, *args, actor, **kwargs) -> None:
-        from apps.accounts.models import User
-
         super().__init__(*args, actor=actor, **kwargs)
         self.fields["user"].queryset = User.objects.filter(is_active=True).order_by("email")
 
@@ -77,8 +77,6 @@ class ApiKeyForm(forms.Form):
     )
 
     def __init__(self, *args, actor, **kwargs) -> None:
-        from apps.core.permissions import PERMISSIONS
-
         super().__init__(*args, **kwargs)
         # Only what the creator holds somewhere (a key never exceeds its creator anyway).
         self.fields["permissions"].choices = [

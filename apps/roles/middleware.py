@@ -3,6 +3,8 @@ from django.utils.functional import SimpleLazyObject
 
 from apps.core.scoping import ANONYMOUS
 
+from .selectors import UserActor
+
 
 class ActorMiddleware:
     """``request.actor``: who is acting, for ``restrict()``.  API authentication replaces it."""
@@ -16,8 +18,6 @@ class ActorMiddleware:
 
 
 def _actor_for(request):
-    from .selectors import UserActor
-
     user = getattr(request, "user", None)
     # Roles exist only in tenant schemas; the public schema's operators use the admin.
     if user is None or not user.is_authenticated or connection.schema_name == "public":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 
 from django.db.models import QuerySet
 
@@ -85,8 +86,6 @@ def api_key_lookup(raw: str) -> ApiKey | None:
     key = ApiKey.objects.select_related("created_by").filter(prefix=parts[1]).first()
     if key is None or not key.is_usable:
         return None
-    import hmac
-
     if not hmac.compare_digest(key.key_hash, api_key_hash(raw)):
         return None
     return key

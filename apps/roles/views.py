@@ -11,6 +11,7 @@ from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 from django.views.generic import FormView, View
 
+from apps.audit.services import audit_record_for_request
 from apps.core.views import PermissionRequiredMixin, ScopedListView
 
 from .delegation import person_invite, role_assignment_revoke, role_grant
@@ -51,8 +52,6 @@ class _GrantingView(PermissionRequiredMixin, FormView):
         return self.form_invalid(form)
 
     def audit(self, *, action: str, assignment: RoleAssignment, data: dict) -> None:
-        from apps.audit.services import audit_record_for_request
-
         audit_record_for_request(
             self.request,
             action=action,
@@ -139,8 +138,6 @@ class RoleRevokeView(PermissionRequiredMixin, View):
     http_method_names = ["post"]
 
     def post(self, request, pk: int):
-        from apps.audit.services import audit_record_for_request
-
         assignment = get_object_or_404(
             role_assignment_list(actor=request.actor).select_related("user", "role"), pk=pk
         )
@@ -205,8 +202,6 @@ class ApiKeyCreateView(PermissionRequiredMixin, FormView):
         return kwargs
 
     def form_valid(self, form):
-        from apps.audit.services import audit_record_for_request
-
         data = form.cleaned_data
         key, raw = api_key_create(
             name=data["name"],
@@ -236,8 +231,6 @@ class ApiKeyRevokeView(PermissionRequiredMixin, View):
     http_method_names = ["post"]
 
     def post(self, request, pk: int):
-        from apps.audit.services import audit_record_for_request
-
         key = get_object_or_404(ApiKey.objects.restrict(request.actor, self.permission), pk=pk)
         api_key_revoke(key=key)
         audit_record_for_request(request, action="api_key.revoke", obj=key)

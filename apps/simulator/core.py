@@ -24,6 +24,8 @@ from websockets.exceptions import ConnectionClosed
 
 from .clock import Clock, SystemClock, sleep_until
 from .device_model import SettingStore
+from .ocpp16 import Ocpp16
+from .ocpp201 import Ocpp201
 from .profiles import ProfileStore
 from .protocol import Protocol, QueuedMessage
 from .state import Evse, ReceivedCall, SentCall, SimulatorError, Transaction
@@ -159,9 +161,5 @@ def tx_key(tx: Transaction) -> str:
 
 def _protocol_for(station: SimulatedStation) -> Protocol:
     if station.config.version == "1.6":
-        from .ocpp16 import Ocpp16
-
         return Ocpp16(station)
-    from .ocpp201 import Ocpp201
-
     return Ocpp201(station)

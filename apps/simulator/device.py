@@ -4,12 +4,22 @@ and cache, triggered messages, firmware, diagnostics and data transfer."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import json
 import logging
 import re
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from .clock import sleep_until
 from .core import StationCore, tx_key
@@ -412,9 +422,6 @@ class DeviceMixin(StationCore):
     def play_manifest(self, data: Any) -> tuple[str, Any]:
         """Load a media manifest (a real screen would then play it on its schedule): answer
         Accepted with the digest of the manifest it got, or Rejected."""
-        import hashlib
-        import json
-
         loaded = fetch_manifest(data)
         if loaded is None:
             return "Rejected", None
@@ -446,11 +453,6 @@ MEDIA_VENDOR = "org.chargegrid.media"
 def fetch_manifest(data: Any) -> tuple[bytes, dict[str, Any]] | None:
     """The manifest a PlayManifest DataTransfer points at, with every item fetched and checked
     against its size and SHA-256; None when anything is missing or wrong."""
-    import hashlib
-    import json
-    import urllib.error
-    import urllib.request
-
     try:
         url = json.loads(data)["manifestUrl"]
         with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310
@@ -473,10 +475,6 @@ def fetch_manifest(data: Any) -> tuple[bytes, dict[str, Any]] | None:
 def download_image(location: str) -> bytes | None:
     """Fetch an image over HTTP(S); None when the transfer fails or the bytes do not match
     the size and SHA-256 the server states (``Content-Length``, ``X-Checksum-SHA256``)."""
-    import hashlib
-    import urllib.error
-    import urllib.request
-
     try:
         with urllib.request.urlopen(location, timeout=30) as response:  # noqa: S310 (http(s) only)
             data = response.read()
@@ -495,13 +493,6 @@ def download_image(location: str) -> bytes | None:
 def signature_valid(image: bytes, signature: str, certificate: str) -> bool:
     """The vendor's signature of the image (RSA PKCS#1 v1.5 or ECDSA, SHA-256), checked with
     the public key of its signing certificate, as a station does before installing."""
-    import base64
-
-    from cryptography import x509
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-
     try:
         key = x509.load_pem_x509_certificate(certificate.encode()).public_key()
         raw = base64.b64decode(signature, validate=True)

@@ -13,6 +13,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django_tenants.utils import tenant_context
 
+from apps.charging.models import IdToken
+from apps.charging.services import token_create
+from apps.stations.models import Site, Station
+from apps.stations.services import station_register, station_set_password
+from apps.tenants.models import StationIdentity
+
 
 @dataclass(frozen=True)
 class StationSpec:
@@ -44,10 +50,6 @@ def stations_ensure(
     """Register the stations that are missing (spread over the tenant's sites) and make the
     registry hold each one's derived password.  A station that exists keeps its EVSEs; the
     simulator mirrors them.  An identity taken by another tenant is skipped."""
-    from apps.stations.models import Site, Station
-    from apps.stations.services import station_register, station_set_password
-    from apps.tenants.models import StationIdentity
-
     specs = []
     with tenant_context(tenant):
         sites = list(Site.objects.order_by("pk"))
@@ -85,9 +87,6 @@ def stations_ensure(
 
 
 def demo_tokens_ensure(*, tenant, prefix: str, count: int = 8) -> list[str]:
-    from apps.charging.models import IdToken
-    from apps.charging.services import token_create
-
     uids = demo_token_uids(prefix, count)
     with tenant_context(tenant):
         existing = set(

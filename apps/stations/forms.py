@@ -8,6 +8,8 @@ import zoneinfo
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from apps.tenants.models import StationIdentity
+
 from .choices import ConnectorType, RegistrationStatus
 from .models import Connector, Evse, Site, Station
 from .passwords import validate_station_password
@@ -120,8 +122,6 @@ class StationRegisterForm(_StationSiteField, forms.Form):
         self.scope_site(actor)
 
     def clean_identity(self) -> str:
-        from apps.tenants.models import StationIdentity
-
         identity = self.cleaned_data["identity"]
         # Identities are unique across every tenant (one public registry).
         if StationIdentity.objects.filter(identity=identity).exists():

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
 from apps.charging.choices import SessionStatus
-from apps.charging.models import ChargingSession
+from apps.charging.filtersets import ChargingSessionFilterSet, IdTokenFilterSet
+from apps.charging.models import ChargingSession, IdToken
 from apps.charging.selectors import POWER_HISTORY, power_series
 from apps.core.scoping import Actor
 from apps.ocpp.models import MessageLog, StationEvent
 
 from .choices import LIVE_STATE_OF_STATUS, LiveState
+from .filtersets import SiteFilterSet, StationFilterSet
 from .models import Site, Station, StationSecuritySettings, StatusChange
 
 # The order in which a station's ports decide the colour of its marker: what needs attention
@@ -140,15 +144,6 @@ def portal_search(*, actor: Actor, query: str, limit: int = SEARCH_LIMIT) -> lis
     """Stations, sites, tokens and sessions matching ``query`` by id, name or serial, within
     the caller's scope: each kind through its FilterSet's ``q`` (the lists' and the API's
     search) on the queryset ``restrict`` gives, so a kind the caller may not see is empty."""
-    from urllib.parse import urlencode
-
-    from django.urls import reverse
-
-    from apps.charging.filtersets import ChargingSessionFilterSet, IdTokenFilterSet
-    from apps.charging.models import IdToken
-
-    from .filtersets import SiteFilterSet, StationFilterSet
-
     query = query.strip()
     if not query:
         return []

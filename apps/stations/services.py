@@ -6,11 +6,12 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import ExpressionWrapper, F, Max, fields
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.core import events
+from apps.tenants.models import StationIdentity
 
 from .choices import LIVE_STATE_OF_STATUS, LiveState, RegistrationStatus, StatusKind
 from .models import Connector, Evse, Site, Station, StationSecuritySettings, StatusChange
@@ -45,8 +46,6 @@ def station_register(
     identity (and password hash) in the public registry so that it can connect.  The password
     follows the one rule (``passwords``); ``legacy_password``: a station that registers itself
     with the password its firmware already holds (trust on first use) keeps it."""
-    from apps.tenants.models import StationIdentity
-
     if password and not legacy_password:
         validate_station_password(password)
     tenant = connection.tenant
@@ -83,8 +82,6 @@ def _evse_create(
 
 @transaction.atomic
 def station_set_password(*, station: Station, password: str) -> None:
-    from apps.tenants.models import StationIdentity
-
     validate_station_password(password)
     registry = StationIdentity.objects.get(identity=station.identity)
     registry.set_password(password)
@@ -96,8 +93,6 @@ def station_password_stage(*, station: Station, password: str) -> None:
     """A new password is on its way to the station (1.6 AuthorizationKey, 2.0.1
     SecurityCtrlr.BasicAuthPassword): from now on both it and the old one let the station in,
     until the station logs in with the new one (``StationIdentity.check_password``)."""
-    from apps.tenants.models import StationIdentity
-
     validate_station_password(password)
     hashed = StationIdentity()
     hashed.set_password(password)
@@ -109,8 +104,6 @@ def station_password_stage(*, station: Station, password: str) -> None:
 @transaction.atomic
 def station_password_unstage(*, station: Station) -> None:
     """The station refused its new password: only the old one lets it in."""
-    from apps.tenants.models import StationIdentity
-
     StationIdentity.objects.filter(identity=station.identity).update(pending_password_hash="")
 
 
@@ -245,8 +238,6 @@ def stations_seen(*, links: list[tuple[int, str]]) -> None:
 def stations_mark_silent_offline(*, now: dt.datetime | None = None, factor: float = 2.5) -> int:
     """Stations whose socket looks open but which sent nothing for ``factor`` heartbeat
     intervals are offline (half-open TCP, hung firmware)."""
-    from django.db.models import ExpressionWrapper, F, fields
-
     now = now or timezone.now()
     silent = (
         Station.objects.filter(is_online=True)
@@ -500,8 +491,6 @@ def station_retire(*, station: Station, at: dt.datetime | None = None) -> Statio
     """Retire a station for good: its identity leaves the public registry, so it cannot
     connect again (a connection still open ends at the station's next reconnect), and it
     leaves the lists; its sessions, receipts, status history and messages stay."""
-    from apps.tenants.models import StationIdentity
-
     station = Station.objects.select_for_update().get(pk=station.pk)
     if station.retired_at is not None:
         return station

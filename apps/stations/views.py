@@ -22,6 +22,7 @@ from django.views import View
 from apps.core import panels
 from apps.core.maps import map_tiles
 from apps.core.views import PanelsMixin, PermissionRequiredMixin, ScopedDetailView, ScopedListView
+from apps.ocpp.models import MessageLog
 
 from . import services
 from .choices import LiveState
@@ -548,8 +549,6 @@ class StationMessageLogView(ScopedListView):
     paginate_by = 100
 
     def get_queryset(self):
-        from apps.ocpp.models import MessageLog
-
         self.station = get_object_or_404(
             Station.objects.restrict(self.request.actor, self.permission), pk=self.kwargs["pk"]
         )
@@ -565,8 +564,6 @@ class StationMessageLogView(ScopedListView):
         return queryset
 
     def get_context_data(self, **kwargs):
-        from apps.ocpp.models import MessageLog
-
         context = super().get_context_data(**kwargs)
         context["station"] = self.station
         context["directions"] = MessageLog.Direction.choices

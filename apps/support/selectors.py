@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from apps.accounts.models import User
 from apps.core.scoping import Actor
@@ -72,7 +72,5 @@ def breaches_due(*, now: dt.datetime) -> QuerySet[Case]:
 
 
 def counts_by_status(*, actor: Actor) -> dict[str, int]:
-    from django.db.models import Count
-
     rows = case_list(actor=actor).values("status").annotate(n=Count("id"))
     return {row["status"]: row["n"] for row in rows}

@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -109,8 +110,6 @@ def _staff_recipients(case: Case) -> list[dict[str, str]]:
 
 
 def _staff_link(case: Case) -> str:
-    from django.urls import reverse
-
     return links.absolute(
         reverse("support:case_detail", args=[case.pk], urlconf=settings.ROOT_URLCONF)
     )
@@ -339,8 +338,6 @@ def case_reply(
 
 
 def _requester_link(case: Case) -> str:
-    from django.urls import reverse
-
     if case.requester_kind == RequesterKind.MANAGER:
         return links.absolute(
             reverse("support:case_detail", args=[case.pk], urlconf=settings.ROOT_URLCONF)

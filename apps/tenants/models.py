@@ -6,11 +6,15 @@ import re
 import secrets
 import zoneinfo
 
+from django.conf import settings as django_settings
+from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
+from django_tenants.clone import CloneSchema
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import schema_exists
 
 from .choices import Language
 
@@ -74,11 +78,6 @@ class Tenant(TenantMixin):
         cloned history is already exact, and ``migrate_schemas`` brings template and tenants
         forward together.
         """
-        from django.conf import settings as django_settings
-        from django.db import connection
-        from django_tenants.clone import CloneSchema
-        from django_tenants.utils import schema_exists
-
         base = django_settings.TENANT_BASE_SCHEMA
         if not sync_schema or self.is_template or not schema_exists(base):
             return super().create_schema(check_if_exists, sync_schema, verbosity)
@@ -160,8 +159,6 @@ def station_password_matches(password_hash: str, raw: str | None) -> bool:
         return False
     scheme, _, rest = password_hash.partition("$")
     if scheme != "sha256":
-        from django.contrib.auth.hashers import check_password
-
         return check_password(raw, password_hash)
     salt, separator, digest = rest.partition("$")
     return bool(separator) and hmac.compare_digest(digest, _station_digest(salt, raw))

@@ -6,7 +6,10 @@ from django.conf import settings
 from django.db import transaction
 from django_tenants.utils import schema_exists, tenant_context
 
-from .models import Domain, Tenant
+from apps.accounts.services import user_create
+from apps.roles.services import role_assign, role_by_slug
+
+from .models import Domain, StationIdentity, Tenant
 
 
 def tenant_domain_for(slug: str) -> str:
@@ -44,8 +47,6 @@ def tenant_create(
     domain: str | None = None,
 ) -> Tenant:
     """Create a tenant, its schema (cloned from the template), its domain and first site admin."""
-    from apps.roles.services import role_assign, role_by_slug
-
     template_ensure()
     tenant = Tenant(
         name=name,
@@ -59,8 +60,6 @@ def tenant_create(
     tenant.save(verbosity=0)
     Domain.objects.create(tenant=tenant, domain=domain or tenant_domain_for(slug), is_primary=True)
 
-    from apps.accounts.services import user_create
-
     with tenant_context(tenant):
         # The first site admin is superuser of this tenant's schema only (its own Django admin).
         admin = user_create(
@@ -73,8 +72,6 @@ def tenant_create(
 def station_identity_rehash(*, identity: str, old_hash: str, password: str) -> bool:
     """Store a station's (just verified) password in the fast scheme, replacing a slow legacy
     hash; only if the hash is still ``old_hash`` (a concurrent password change wins)."""
-    from .models import StationIdentity
-
     entry = StationIdentity(identity=identity)
     entry.set_password(password)
     return bool(

@@ -11,6 +11,7 @@ from apps.charging.models import ChargingSession
 from apps.core import events
 from apps.core.live import publish_live
 from apps.core.scoping import Actor
+from apps.roles.selectors import UserActor
 
 from .models import CarMove
 
@@ -59,8 +60,6 @@ def _user_may_act(user, session: ChargingSession) -> bool:
 
 
 def user_may_act_site(user, site_id: int) -> bool:
-    from apps.roles.selectors import UserActor
-
     return UserActor(user).scope_for("valet.act").covers_site(site_id)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from apps.charging.models import ChargingSession
@@ -127,8 +127,6 @@ def mask(uid: str) -> str:
 def queue_lengths(*, station_ids=None, **_) -> dict[int, int]:
     """Drivers waiting in the active queue of each station (the public finder ranks by it);
     ``station_ids`` None: every station in a queue with someone waiting."""
-    from django.db.models import Count
-
     groups = WaitlistGroup.objects.filter(is_active=True, entries__status=EntryStatus.WAITING)
     if station_ids is not None:
         groups = groups.filter(stations__id__in=list(station_ids))

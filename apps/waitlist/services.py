@@ -24,18 +24,19 @@ from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Case, F, Value, When
-from django.utils import formats, timezone
+from django.db.models import Case, F, Q, Value, When
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
 from apps.charging import services as charging
+from apps.charging.choices import SessionStatus
 from apps.charging.models import ChargingSession
 from apps.core import events
 from apps.core.scoping import SYSTEM
 from apps.ocpp import commands
 from apps.stations.models import Evse, Station
 
-from . import selectors
+from . import queue, selectors
 from .choices import EntryStatus, JoinedVia, ReservationState
 from .models import WaitlistEntry, WaitlistGroup
 
@@ -51,10 +52,6 @@ _asking = ContextVar("waitlist_asking", default=False)
 
 class WaitlistError(Exception):
     """Refused for the driver's or the group's reason; ``str()`` is for people."""
-
-
-def _queue_after_commit(task, *args) -> None:
-    transaction.on_commit(lambda: task.delay(*args))
 
 
 def _notify(entry: WaitlistEntry, kind: str, event: str, **context) -> None:
@@ -123,9 +120,7 @@ def group_update(*, group: WaitlistGroup, stations=None, **fields) -> WaitlistGr
     if stations is not None:
         _check_stations(group, stations)
         group.stations.set(stations)
-    from . import tasks
-
-    _queue_after_commit(tasks.group_promote, group.pk)  # opened, or a station added
+    queue.group_promote(group.pk)  # opened, or a station added
     return group
 
 
@@ -187,9 +182,7 @@ def entry_join(
             group=group, token_uid=token_uid, status__in=(EntryStatus.WAITING, EntryStatus.HELD)
         )
     _notify(entry, "waitlist.joined", "joined", position=selectors.entry_position(entry))
-    from . import tasks
-
-    _queue_after_commit(tasks.group_promote, group.pk)
+    queue.group_promote(group.pk)
     return entry
 
 
@@ -217,14 +210,12 @@ def _clear_hold(entry: WaitlistEntry) -> None:
 
 def _after_hold_ended(*, evse_id: int | None, reservation_id: int | None) -> None:
     """Cancel the station's reservation and offer the port to the next driver (after commit)."""
-    from . import tasks
-
     if evse_id is None:
         return
     station_id = Evse.objects.filter(pk=evse_id).values_list("station_id", flat=True).first()
     if reservation_id is not None and station_id is not None:
-        _queue_after_commit(tasks.reservation_cancel, station_id, reservation_id)
-    _queue_after_commit(tasks.port_promote, evse_id, [])
+        queue.reservation_cancel(station_id, reservation_id)
+    queue.port_promote(evse_id, [])
 
 
 def port_promote(*, evse_pk: int, skip_entry_ids: list[int] | tuple = ()) -> WaitlistEntry | None:
@@ -307,11 +298,7 @@ def hold_accepted(*, entry_id: int) -> bool:
         port=port_label(entry.held_evse),
         until=formats.time_format(until, "H:i"),
     )
-    from . import tasks
-
-    transaction.on_commit(
-        lambda: tasks.hold_expire.apply_async((entry_id,), eta=entry.hold_expires_at)
-    )
+    queue.hold_expire(entry_id, at=entry.hold_expires_at)
     return True
 
 
@@ -331,9 +318,7 @@ def hold_refused(
     logger.info("Reservation for entry %s refused: %s", entry_id, reason)
     skip = [*skip_entry_ids, entry_id]
     if len(skip) < MAX_REFUSALS:
-        from . import tasks
-
-        _queue_after_commit(tasks.port_promote, evse_id, skip)
+        queue.port_promote(evse_id, skip)
 
 
 @transaction.atomic
@@ -450,8 +435,6 @@ def position_display(*, entry_id: int, station_id: int) -> str:
     position = selectors.entry_position(entry)
     if position is None:
         return "skipped"
-    from django.utils import translation
-
     with translation.override(entry.language or "en"):
         text = _("You are number %(position)s in the queue.") % {"position": position}
     reply = commands.station_display_message(
@@ -477,10 +460,6 @@ JUST_STOPPED = dt.timedelta(minutes=2)
 
 
 def _charging_or_just_stopped(*, uid: str, group: WaitlistGroup) -> bool:
-    from django.db.models import Q
-
-    from apps.charging.choices import SessionStatus
-
     return ChargingSession.objects.filter(
         Q(status=SessionStatus.ACTIVE) | Q(ended_at__gte=timezone.now() - JUST_STOPPED),
         id_token=uid,
@@ -524,7 +503,5 @@ def tap_authorization(
         )
     except WaitlistError:
         return decision
-    from . import tasks
-
-    _queue_after_commit(tasks.position_display, entry.pk, station_id)
+    queue.position_display(entry.pk, station_id)
     return decision

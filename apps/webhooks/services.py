@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from apps.stations.models import Site
 
-from . import signing, transport
+from . import queue, signing, transport
 from .choices import DeliveryStatus, WebhookEvent
 from .models import Webhook, WebhookDelivery
 
@@ -104,12 +104,7 @@ def webhook_subscribed(event: str) -> bool:
 
 
 def _queue(deliveries: list[WebhookDelivery]) -> None:
-    from .tasks import webhook_deliver
-
-    ids = [delivery.pk for delivery in deliveries]
-    # Queued after commit (the worker must find the rows) and from this thread, whose
-    # connection names the tenant that tenant-schemas-celery puts on the message.
-    transaction.on_commit(lambda: [webhook_deliver.delay(pk) for pk in ids])
+    queue.webhook_deliver([delivery.pk for delivery in deliveries])
 
 
 @transaction.atomic

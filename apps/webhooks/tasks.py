@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.utils import timezone
 
 from .choices import DeliveryStatus
+from .services import webhook_deliveries_requeue, webhook_delivery_attempt
 
 
 @shared_task(bind=True, name="webhooks.deliver", ignore_result=True, max_retries=None)
 def webhook_deliver(self, delivery_id: int) -> str | None:
     """Attempt one delivery; on failure Celery retries it after the delivery's back-off."""
-    from django.utils import timezone
-
-    from .services import webhook_delivery_attempt
-
     delivery = webhook_delivery_attempt(delivery_id=delivery_id)
     if delivery is None:
         return None
@@ -25,6 +23,4 @@ def webhook_deliver(self, delivery_id: int) -> str | None:
 
 @shared_task(name="webhooks.requeue_lost", ignore_result=True)
 def webhook_requeue_lost() -> int:
-    from .services import webhook_deliveries_requeue
-
     return webhook_deliveries_requeue()

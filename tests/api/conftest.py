@@ -14,12 +14,13 @@ from rest_framework.test import APIClient
 
 from apps.audit.choices import AuditSource
 from apps.audit.models import AuditEntry
-from apps.charging.models import ChargingSession, IdToken, MeterValue
+from apps.charging.models import IdToken
 from apps.ocpp.models import MessageLog, StationEvent
 from apps.roles.services import api_key_create
-from apps.stations.models import Connector, Evse, Site, Station, StatusChange
+from apps.stations.models import Site, Station, StatusChange
 from apps.webhooks.models import Webhook, WebhookDelivery
 from tests.conftest import host_of
+from tests.factories import ChargingSessionFactory, MeterValueFactory, StationFactory
 
 T0 = dt.datetime(2025, 3, 1, 8, 0, tzinfo=dt.UTC)
 
@@ -54,47 +55,28 @@ def make_station(
     version: str = "1.6",
     status: str = "Available",
 ) -> Station:
-    station = Station.objects.create(
+    return StationFactory(
         site=site,
         identity=identity,
-        name=f"{identity} name",
-        vendor="Acme",
-        model="AC22",
-        firmware_version="1.2.3",
         ocpp_version=version,
         is_online=online,
         last_seen_at=T0,
+        evses=evses,
+        evses__status=status,
     )
-    for number in range(1, evses + 1):
-        evse = Evse.objects.create(station=station, evse_id=number, status=status)
-        Connector.objects.create(evse=evse, connector_id=1)
-    return station
 
 
 def make_session(station: Station, *, uid: str, token: IdToken | None = None, active=False):
-    evse = station.evses.order_by("evse_id").first()
-    session = ChargingSession.objects.create(
+    session = ChargingSessionFactory(
         station=station,
-        evse=evse,
         transaction_id=f"tx-{station.identity}",
         id_token=uid,
         token=token,
-        status="active" if active else "completed",
+        active=active,
         started_at=T0,
-        ended_at=None if active else T0 + dt.timedelta(hours=1),
-        meter_start_wh=1000,
-        meter_stop_wh=None if active else 8000,
-        energy_wh=7000,
+        meter_last_wh=None,
     )
-    MeterValue.objects.create(
-        station=station,
-        evse_id=evse.evse_id,
-        session=session,
-        timestamp=T0 + dt.timedelta(minutes=15),
-        measurand="Energy.Active.Import.Register",
-        unit="Wh",
-        value=Decimal("2500"),
-    )
+    MeterValueFactory(session=session)
     return session
 
 

@@ -11,9 +11,9 @@ import pytest
 from django.db import connection
 
 from apps.billing.models import Payout, SessionCost
-from apps.charging.choices import SessionStatus
 from apps.charging.models import ChargingSession, IdToken, MeterValue
 from apps.stations.services import site_create, station_register
+from tests.factories import ChargingSessionFactory, IdTokenFactory
 
 ENERGY = "Energy.Active.Import.Register"
 PAYOUT_DEBTOR = {
@@ -38,7 +38,7 @@ def station(site):
 @pytest.fixture
 def make_token(alpha):
     def make(uid: str | None = None) -> IdToken:
-        return IdToken.objects.create(uid=uid or uuid.uuid4().hex[:12].upper())
+        return IdTokenFactory(uid=uid or uuid.uuid4().hex[:12].upper())
 
     return make
 
@@ -56,19 +56,15 @@ def record_session(
 ) -> ChargingSession:
     """A completed session with energy register samples every ``sample_minutes`` (linear)."""
     charging_end = charging_until or end
-    session = ChargingSession.objects.create(
+    session = ChargingSessionFactory(
         station=station,
         evse=station.evses.first(),
         transaction_id=uuid.uuid4().hex,
-        id_token=token.uid if token else "",
         token=token,
-        status=SessionStatus.COMPLETED,
         started_at=start,
         ended_at=end,
         charging_ended_at=charging_end,
         meter_start_wh=meter_start_wh,
-        meter_stop_wh=meter_start_wh + energy_wh,
-        meter_last_wh=meter_start_wh + energy_wh,
         energy_wh=energy_wh,
     )
     charging_seconds = (charging_end - start).total_seconds()

@@ -22,6 +22,7 @@ from apps.billing.choices import DriverAccountKind, PayoutStatus, TransactionKin
 from apps.billing.models import LedgerTransaction, Payout, PayoutLine, SessionCost
 from apps.core import events
 from apps.stations.services import site_create, station_register
+from tests.queued import record_tasks
 
 from .conftest import record_session
 from .helpers import at
@@ -141,9 +142,9 @@ def test_a_simulated_month_and_two_payout_workers_at_once(race_tenant, monkeypat
     # tokens[5] has no account: its sessions sit on the unassigned receivable.
 
     queued: list[int] = []
-    monkeypatch.setattr(
-        tasks.bill_session,
-        "delay",
+    record_tasks(
+        monkeypatch,
+        "billing.bill_session",
         lambda session_id: (
             queued.append(session_id),
             celery_run(tasks.bill_session, race_tenant, session_id)(),

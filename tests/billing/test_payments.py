@@ -25,6 +25,7 @@ from apps.billing.providers import (
     provider_for,
 )
 from apps.billing.providers.stripe import WebhookError, form_encode, verify_webhook
+from tests.queued import record_tasks
 
 from .conftest import record_session
 from .helpers import at
@@ -166,13 +167,15 @@ def priced(site, station, platform_fee):
 @pytest.fixture
 def run_tasks_inline(monkeypatch):
     """Queued billing tasks run at once (as a worker would, in this tenant)."""
-    from apps.billing import tasks
-
-    monkeypatch.setattr(
-        tasks.collect_payment, "delay", lambda pk: services.payment_collect(session_cost_id=pk)
+    record_tasks(
+        monkeypatch,
+        "billing.collect_payment",
+        lambda pk: services.payment_collect(session_cost_id=pk),
     )
-    monkeypatch.setattr(
-        tasks.refund_payment, "delay", lambda pk: services.payment_refund_send(payment_id=pk)
+    record_tasks(
+        monkeypatch,
+        "billing.refund_payment",
+        lambda pk: services.payment_refund_send(payment_id=pk),
     )
 
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.billing import handlers, services, tasks
+from apps.billing import handlers, queue, services
 from apps.billing.services import display
 from apps.ocpp.commands import CommandRejected, CommandTimeout, validate_action_payload
 from apps.stations.services import station_register
@@ -128,7 +128,7 @@ def queued(monkeypatch):
     """What would be queued: (station id, eta)."""
     calls: list[tuple[int, object]] = []
     monkeypatch.setattr(
-        tasks, "enqueue_price_display", lambda pk, eta=None: calls.append((pk, eta))
+        queue, "enqueue_price_display", lambda pk, eta=None: calls.append((pk, eta))
     )
     return calls
 

@@ -12,6 +12,7 @@ from django.core.mail import EmailMultiAlternatives
 from apps.billing import services, tasks
 from apps.billing.choices import DriverAccountKind
 from apps.billing.models import ReceiptEmail
+from tests.queued import record_tasks
 
 from .conftest import record_session
 from .helpers import at
@@ -63,7 +64,7 @@ def test_billing_a_drivers_session_queues_the_email_after_commit(
     priced_site, station, driver, make_token, monkeypatch, django_capture_on_commit_callbacks
 ):
     queued = []
-    monkeypatch.setattr(tasks.email_receipt, "delay", lambda pk: queued.append(pk))
+    record_tasks(monkeypatch, "billing.email_receipt", lambda pk: queued.append(pk))
     with django_capture_on_commit_callbacks(execute=True):
         cost = services.session_bill(session_id=charge(station, driver).pk)
     assert queued == [cost.pk]

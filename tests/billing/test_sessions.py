@@ -14,6 +14,7 @@ from apps.billing.choices import DriverAccountKind, TransactionKind
 from apps.billing.models import LedgerEntry, LedgerTransaction, ReceiptLine, SessionCost
 from apps.billing.services.sessions import BillingError, receipt_total_check
 from apps.charging.choices import SessionStatus
+from tests.queued import record_tasks
 
 from .conftest import record_session
 from .helpers import at
@@ -349,11 +350,10 @@ def test_price_shown_to_the_driver(priced_site, station, make_token):
 
 
 def test_session_ended_event_queues_billing(alpha, monkeypatch, django_capture_on_commit_callbacks):
-    from apps.billing import tasks
     from apps.core import events
 
     queued = []
-    monkeypatch.setattr(tasks.bill_session, "delay", lambda session_id: queued.append(session_id))
+    record_tasks(monkeypatch, "billing.bill_session", lambda session_id: queued.append(session_id))
     with django_capture_on_commit_callbacks(execute=True):
         events.emit(events.SESSION_ENDED, session_id=41, station_id=1, evse_id=1)
     assert queued == [41]

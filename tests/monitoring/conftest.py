@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.queued import record_tasks
+
 
 @pytest.fixture
 def sent_alert_mail(monkeypatch):
@@ -14,5 +16,5 @@ def sent_alert_mail(monkeypatch):
         calls.append((alert_id, event))
         return tasks.alert_notify.apply(args=(alert_id, event))
 
-    monkeypatch.setattr(tasks.alert_notify, "delay", delay)
+    record_tasks(monkeypatch, "monitoring.alert_notify", delay)
     return calls

@@ -15,15 +15,15 @@ from apps.monitoring.models import Alert
 from apps.roles.services import role_assign, role_by_slug
 from tests.factories import UserFactory
 from tests.portal.factories import make_station
+from tests.queued import record_tasks
 
 
 @pytest.fixture(autouse=True)
 def quiet_announcements(monkeypatch):
     """Resolving announces the clear (webhooks, live pages, e-mail): not what is tested here."""
     from apps.core import broadcast
-    from apps.monitoring import tasks
 
-    monkeypatch.setattr(tasks.alert_notify, "delay", lambda *args: None)
+    record_tasks(monkeypatch, "monitoring.alert_notify", lambda *args: None)
     monkeypatch.setattr(broadcast, "group_send", lambda group, message: None)
 
 

@@ -21,6 +21,7 @@ from apps.roles.selectors import UserActor
 from apps.stations.models import Evse
 from apps.stations.services import evse_set_status, station_disconnected
 from tests.portal.factories import add_register, make_session, make_station
+from tests.queued import record_tasks
 
 
 def test_station_colour_is_its_most_important_port():
@@ -162,10 +163,9 @@ def test_session_and_meter_events_are_published(
 
 
 def test_alerts_are_published(network, published, django_capture_on_commit_callbacks, monkeypatch):
-    from apps.monitoring import tasks
     from apps.monitoring.services import alert_raise
 
-    monkeypatch.setattr(tasks.alert_notify, "delay", lambda *args: None)
+    record_tasks(monkeypatch, "monitoring.alert_notify", lambda *args: None)
     with django_capture_on_commit_callbacks(execute=True):
         alert_raise(station_id=network.a2_station.pk, kind="offline", message="gone")
     (message,) = [m for m in published if m["kind"] == "alert"]

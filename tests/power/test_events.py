@@ -10,8 +10,9 @@ import pytest
 from django.core.cache import cache
 
 from apps.core import events
-from apps.power import handlers, services, tasks
+from apps.power import handlers, queue, services, tasks
 from apps.power.models import SessionPower
+from tests.queued import record_tasks
 
 from .conftest import start_session
 
@@ -34,23 +35,27 @@ def no_draws_seen():
 
 
 @pytest.fixture
-def queued(garage):
-    """Calls to the power tasks, instead of the broker (and a clean debounce)."""
+def queued(garage, monkeypatch):
+    """The power tasks queued (by name, through apps.power.queue), instead of the broker (and a
+    clean debounce): the rebalance is recorded with its options, the others with their ids."""
     for site_id in (garage.site.pk,):
-        cache.delete(tasks._pending_key(site_id))
-    with (
-        mock.patch.object(tasks.rebalance_site, "apply_async") as rebalance,
-        mock.patch.object(tasks.session_started, "delay") as started,
-        mock.patch.object(tasks.station_connected, "delay") as connected,
-        mock.patch.object(tasks.station_defaults, "delay") as defaults,
-    ):
-        yield {
-            "rebalance": rebalance,
-            "session_started": started,
-            "station_connected": connected,
-            "station_defaults": defaults,
-        }
-    cache.delete(tasks._pending_key(garage.site.pk))
+        cache.delete(queue.pending_key(site_id))
+    calls = {
+        "rebalance": mock.Mock(),
+        "session_started": mock.Mock(),
+        "station_connected": mock.Mock(),
+        "station_defaults": mock.Mock(),
+    }
+
+    record_tasks(
+        monkeypatch,
+        "power.rebalance_site",
+        lambda *args, **options: calls["rebalance"](args, **options),
+    )
+    for name in ("session_started", "station_connected", "station_defaults"):
+        record_tasks(monkeypatch, f"power.{name}", calls[name])
+    yield calls
+    cache.delete(queue.pending_key(garage.site.pk))
 
 
 def test_a_started_session_is_set_up_by_a_task(garage, queued, django_capture_on_commit_callbacks):
@@ -121,8 +126,11 @@ def test_changing_a_power_selection_reinstalls_the_station_maximum(
     queued["rebalance"].assert_called_once()
 
 
-def test_the_periodic_task_visits_every_site_with_a_tree(garage, queued):
-    assert tasks.rebalance_all() == 1
+def test_the_periodic_task_visits_every_site_with_a_tree(
+    garage, queued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):  # a worker runs it in autocommit
+        assert tasks.rebalance_all() == 1
     queued["rebalance"].assert_called_once_with((garage.site.pk,), countdown=2)
 
 
@@ -188,7 +196,7 @@ def test_a_draw_that_moves_is_recorded_and_the_site_recomputed_at_once(
         # Uses all of its 16 A; the first reading tells it is a three-phase vehicle: recompute.
         meter(station, drawing, L1=15.9, L2=15.9, L3=15.9)
     queued["rebalance"].assert_called_once()
-    cache.delete(tasks._pending_key(garage.site.pk))  # that rebalance has started
+    cache.delete(queue.pending_key(garage.site.pk))  # that rebalance has started
     with django_capture_on_commit_callbacks(execute=True):
         meter(station, drawing, L1=15.5, L2=15.9, L3=15.6)  # nothing new
         meter(station, drawing, L1=8.0, L2=8.0, L3=8.0)  # drops: 8 A unused
@@ -196,7 +204,7 @@ def test_a_draw_that_moves_is_recorded_and_the_site_recomputed_at_once(
     assert SessionPower.objects.get(session=drawing).draw_a == Decimal("8.0")
     # The rebalance has started (its pending mark is gone): the vehicle now uses only one
     # phase, which frees two lines for the others -- queued again, at once.
-    cache.delete(tasks._pending_key(garage.site.pk))
+    cache.delete(queue.pending_key(garage.site.pk))
     with django_capture_on_commit_callbacks(execute=True):
         meter(station, drawing, L1=8.0, L2=0.0, L3=0.0)
     assert queued["rebalance"].call_count == 3
@@ -234,7 +242,7 @@ def test_a_burst_of_events_from_many_stations_queues_one_rebalance_per_site(
             node=garage.supply, source="manual", limit_a=Decimal("40"), starts_at=NOW
         )
     queued["rebalance"].assert_called_once_with((garage.site.pk,), countdown=2)
-    cache.delete(tasks._pending_key(garage.site.pk))  # the rebalance task started
+    cache.delete(queue.pending_key(garage.site.pk))  # the rebalance task started
     with django_capture_on_commit_callbacks(execute=True):
         events.emit(events.SESSION_ENDED, station_id=garage.stations["A"].pk, session_id=1)
     assert queued["rebalance"].call_count == 2

@@ -13,18 +13,18 @@ from django.db import transaction
 from django.test import override_settings
 
 from apps.core import events
-from apps.monitoring import tasks as monitoring_tasks
 from apps.monitoring.services import alert_clear, alert_raise
-from apps.webhooks import handlers, services, tasks
+from apps.webhooks import handlers, services
 from apps.webhooks.models import WebhookDelivery
 from tests.portal.factories import make_station
+from tests.queued import record_tasks
 
 
 @pytest.fixture
 def queued(monkeypatch):
     ids: list[int] = []
-    monkeypatch.setattr(tasks.webhook_deliver, "delay", lambda pk: ids.append(pk))
-    monkeypatch.setattr(monitoring_tasks.alert_notify, "delay", lambda *args: None)
+    record_tasks(monkeypatch, "webhooks.deliver", lambda pk: ids.append(pk))
+    record_tasks(monkeypatch, "monitoring.alert_notify", lambda *args: None)
     return ids
 
 
@@ -132,7 +132,7 @@ def test_a_committed_alert_reaches_the_endpoint_through_celery(
     from apps.webhooks.choices import DeliveryStatus
     from tests.workers import WorkerProcess
 
-    monkeypatch.setattr(monitoring_tasks.alert_notify, "delay", lambda *args: None)
+    record_tasks(monkeypatch, "monitoring.alert_notify", lambda *args: None)
     monkeypatch.setattr(broadcast, "group_send", lambda group, message: None)
     worker = WorkerProcess("alert-webhooks", settings={"WEBHOOKS_ALLOW_PRIVATE_NETWORKS": True})
     worker.start()

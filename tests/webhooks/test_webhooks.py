@@ -16,13 +16,14 @@ from apps.webhooks import services, signing, tasks
 from apps.webhooks.choices import DeliveryStatus
 from apps.webhooks.models import WebhookDelivery
 from tests.api.conftest import api_client, make_session, make_station, results
+from tests.queued import record_tasks
 
 
 @pytest.fixture
 def queued(monkeypatch):
-    """Deliveries queued to Celery (the task's ``delay``), recorded instead of sent."""
+    """Deliveries queued to Celery (by the task's name), recorded instead of sent."""
     ids: list[int] = []
-    monkeypatch.setattr(tasks.webhook_deliver, "delay", lambda pk: ids.append(pk))
+    record_tasks(monkeypatch, "webhooks.deliver", lambda pk: ids.append(pk))
     return ids
 
 

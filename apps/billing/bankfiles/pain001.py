@@ -197,7 +197,8 @@ def build_pain001(
 
 @lru_cache(maxsize=4)
 def _schema(version: str):
-    import xmlschema
+    # Lazy on purpose: xmlschema is heavy to import and only payouts validate bank files.
+    import xmlschema  # noqa: PLC0415
 
     path = resources.files("sepaxml").joinpath("schemas", f"{version}.xsd")
     with resources.as_file(path) as xsd:

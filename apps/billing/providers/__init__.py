@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..choices import Provider
+from ..conf import stripe_settings
 from .base import (
     ChargeRequest,
     PaymentProvider,
@@ -12,6 +13,7 @@ from .base import (
     TransientProviderError,
 )
 from .internal import InternalProvider
+from .stripe import StripeProvider
 
 
 def provider_for(name: str) -> PaymentProvider:
@@ -19,9 +21,6 @@ def provider_for(name: str) -> PaymentProvider:
     if name == Provider.INTERNAL:
         return InternalProvider()
     if name == Provider.STRIPE:
-        from ..conf import stripe_settings
-        from .stripe import StripeProvider
-
         config = stripe_settings()
         return StripeProvider(
             secret_key=config.secret_key, api_base=config.api_base, api_version=config.api_version

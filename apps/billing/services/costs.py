@@ -21,6 +21,9 @@ from django.utils import timezone
 
 from apps.charging.choices import SessionStatus
 from apps.charging.models import ChargingSession
+from apps.ocpp import commands
+from apps.ocpp.commands import CommandError, StationOffline
+from apps.ocpp.services import TransactionCost
 
 from ..engine import TimelineError
 from ..models import BillingProfile
@@ -43,8 +46,6 @@ def session_cost_update_send(*, session_id: int, send=None) -> str:
     """Send CostUpdated with the running total to the session's station.  Returns what
     happened: ``sent``, ``skipped`` (not running, not 2.0.1, not accepted, no price) or
     ``offline`` / ``failed``; never raises for the station's behaviour."""
-    from apps.ocpp.commands import CommandError, StationOffline, station_call
-
     session = ChargingSession.objects.select_related("station").filter(pk=session_id).first()
     if session is None or session.status != SessionStatus.ACTIVE:
         return "skipped"
@@ -62,7 +63,7 @@ def session_cost_update_send(*, session_id: int, send=None) -> str:
         return "skipped"
     payload = {"totalCost": float(total), "transactionId": session.transaction_id}
     try:
-        (send or station_call)(station, "CostUpdated", payload)
+        (send or commands.station_call)(station, "CostUpdated", payload)
     except StationOffline:
         return "offline"
     except CommandError as error:
@@ -92,8 +93,6 @@ def cost_updates_due(*, now: datetime | None = None) -> list[int]:
 def session_final_cost(*, session_id: int):
     """The Ended TransactionEvent's answer: the receipt's total (billed now, exactly once) and
     its text for the driver; ``None`` when the session cannot be priced yet."""
-    from apps.ocpp.services import TransactionCost
-
     try:
         cost = session_bill(session_id=session_id)
     except (BillingError, TimelineError):

@@ -24,8 +24,11 @@ from django.db import connection, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from apps.ocpp import commands
+from apps.ocpp.commands import CommandError, StationOffline
 from apps.stations.models import Station
 
+from .. import queue
 from ..selectors import price_quote
 
 logger = logging.getLogger(__name__)
@@ -43,9 +46,7 @@ def _timeout() -> float:
 
 def station_call(station: Station, action: str, payload: dict[str, Any]) -> dict[str, Any]:
     """Through the core's command service (the default ``send``)."""
-    from apps.ocpp.commands import station_call as call
-
-    return call(station, action, payload, timeout=_timeout())
+    return commands.station_call(station, action, payload, timeout=_timeout())
 
 
 def display_language() -> str:
@@ -81,8 +82,6 @@ def station_price_display_push(*, station_id: int, send: Sender | None = None) -
     """Send the price to a 2.0.1 station's display.  Returns what happened: ``Accepted`` or
     the station's other status, ``skipped`` (not 2.0.1, not accepted, gone), ``offline``,
     or ``failed`` (no answer, an error); never raises for the station's behaviour."""
-    from apps.ocpp.commands import CommandError, StationOffline
-
     station = Station.objects.select_related("site").filter(pk=station_id).first()
     if station is None or station.ocpp_version != DISPLAY_VERSION:
         return "skipped"
@@ -121,8 +120,6 @@ def price_displays_refresh(
     the online ones now, or to all of them at ``at`` when the change takes effect later."""
 
     def enqueue() -> None:
-        from ..tasks import enqueue_price_display
-
         stations = Station.objects.filter(ocpp_version=DISPLAY_VERSION)
         if station_id is not None:
             stations = stations.filter(pk=station_id)
@@ -130,9 +127,9 @@ def price_displays_refresh(
             stations = stations.filter(site_id=site_id)
         if at is not None and at > timezone.now():
             for pk in stations.values_list("pk", flat=True):
-                enqueue_price_display(pk, eta=at)
+                queue.enqueue_price_display(pk, eta=at)
             return
         for pk in stations.filter(is_online=True).values_list("pk", flat=True):
-            enqueue_price_display(pk)
+            queue.enqueue_price_display(pk)
 
     transaction.on_commit(enqueue)

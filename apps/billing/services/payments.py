@@ -14,8 +14,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
+from .. import queue
 from ..choices import (
     DriverAccountKind,
     InvoiceStatus,
@@ -27,6 +29,7 @@ from ..choices import (
 from ..models import DriverAccount, DriverInvoice, Payment, SessionCost
 from ..money import check_amount, money_sum, quantum
 from ..providers import ChargeRequest, ProviderResult, RefundRequest, provider_for
+from ..providers.stripe import webhook_outcome
 from ..selectors import account_balance
 from .ledger import (
     CASH_INTERNAL,
@@ -83,8 +86,6 @@ def _return_refunds_made_while_charging(charge: Payment) -> None:
     """A refund recorded while the card charge was still in flight credited the driver's
     account but had no charge to refund yet: now that the charge went through, send that
     money back to the card (what is owed back and not already on its way)."""
-    from django.db.models import Sum
-
     cost = charge.session_cost
     already = Payment.objects.filter(session_cost=cost, kind=PaymentKind.REFUND).exclude(
         status=PaymentStatus.FAILED
@@ -104,9 +105,7 @@ def _return_refunds_made_while_charging(charge: Payment) -> None:
         session_cost=cost,
         refund_of=charge,
     )
-    from ..tasks import refund_payment
-
-    transaction.on_commit(lambda: refund_payment.delay(refund.pk))
+    queue.refund_payment(refund.pk)
 
 
 def _post_payment(payment: Payment) -> None:
@@ -231,8 +230,6 @@ def wallet_top_up(
 
 def stripe_event_handle(event: dict) -> Payment | None:
     """Apply a verified Stripe webhook event to the payment it concerns (idempotent)."""
-    from ..providers.stripe import webhook_outcome
-
     outcome = webhook_outcome(event)
     if outcome is None:
         return None

@@ -37,7 +37,7 @@ from ..bankfiles.pain001 import (
     validate_pain001,
 )
 from ..choices import BankFileFormat, PayoutLineKind, PayoutStatus, TransactionKind
-from ..models import LedgerEntry, LedgerTransaction, Payout, PayoutLine
+from ..models import LedgerAccount, LedgerEntry, LedgerTransaction, Payout, PayoutLine
 from ..money import money_sum, zero
 from ..selectors import billing_profile
 from .ledger import (
@@ -233,8 +233,6 @@ def _build(payout: Payout, now: datetime) -> None:
 
 
 def _accounts(owed_by_account: dict[int, Decimal]):
-    from ..models import LedgerAccount
-
     return LedgerAccount.objects.filter(pk__in=list(owed_by_account))
 
 

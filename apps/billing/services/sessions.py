@@ -17,7 +17,7 @@ from apps.charging.choices import SessionStatus
 from apps.charging.models import ChargingSession
 from apps.core import events
 
-from .. import conf
+from .. import conf, queue
 from ..choices import DriverAccountKind, PaymentKind, PaymentStatus, TransactionKind
 from ..engine import ENGINE_VERSION, Tariff, TimelineError, compute_cost, inputs_digest
 from ..models import (
@@ -131,13 +131,9 @@ def session_bill(*, session_id: int, now: datetime | None = None) -> SessionCost
     if cost.driver_account_id and cost.total > 0:
         account = cost.driver_account
         if account.kind == DriverAccountKind.CARD:
-            from ..tasks import collect_payment
-
-            transaction.on_commit(lambda: collect_payment.delay(cost.pk))
+            queue.collect_payment(cost.pk)
     if cost.driver_account_id and cost.driver_account.email:
-        from ..tasks import email_receipt
-
-        transaction.on_commit(lambda: email_receipt.delay(cost.pk))
+        queue.email_receipt(cost.pk)
     return cost
 
 
@@ -406,9 +402,7 @@ def _return_card_money(cost: SessionCost, amount: Decimal, refund: LedgerTransac
         session_cost=cost,
         refund_of=charged,
     )
-    from ..tasks import refund_payment
-
-    transaction.on_commit(lambda: refund_payment.delay(payment.pk))
+    queue.refund_payment(payment.pk)
 
 
 def receipt_total_check(cost: SessionCost) -> bool:

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from apps.api.throttles import CallerRateThrottle
 from apps.api.viewsets import ReadOnlyScopedViewSet, ScopedModelViewSet
 
-from .. import limits, services
+from .. import limits, queue, services
 from ..filtersets import BmsNodeFilterSet, DemandResponseEventFilterSet, VenFilterSet
 from ..models import DemandResponseEvent, Ven
 from .serializers import (
@@ -79,10 +79,8 @@ class VenViewSet(ScopedModelViewSet):
     @extend_schema(request=None, responses={202: None})
     @action(detail=True, methods=["post"])
     def poll(self, request, pk=None):
-        from ..tasks import enqueue_poll
-
         ven = self.get_object()
-        enqueue_poll(ven.pk)
+        queue.enqueue_poll(ven.pk)
         self.audit("poll", ven)
         return Response(status=status.HTTP_202_ACCEPTED)
 

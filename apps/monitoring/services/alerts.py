@@ -23,6 +23,7 @@ from apps.core.scoping import Actor
 from apps.stations.choices import ConnectorStatus
 from apps.stations.models import Evse, Site, Station
 
+from .. import queue
 from ..choices import AlertEvent, AlertKind, AlertSeverity
 from ..models import Alert, AlertSubscription
 from ..selectors import alert_recipients, alert_summary
@@ -86,8 +87,6 @@ def _announce(alert: Alert, event: str) -> None:
     )
 
     def run() -> None:
-        from ..tasks import alert_notify
-
         try:
             summary = alert_summary(alert_id=alert_id)
             if summary is not None:
@@ -96,7 +95,7 @@ def _announce(alert: Alert, event: str) -> None:
                 )
         except Exception:  # the live feed must not stop the e-mails
             logger.exception("Could not publish alert %s", alert_id)
-        alert_notify.delay(alert_id, event)
+        queue.alert_notify(alert_id, event)
 
     transaction.on_commit(run)
 

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ..models import MessageLog, StationEvent
+from ..payloads import LIMIT_KEYS
 
 
 # --- What the log shows ----------------------------------------------------------------------
@@ -154,8 +155,6 @@ class MessageLimitsSerializer(serializers.Serializer):
     effective = serializers.DictField(child=serializers.IntegerField(), read_only=True)
 
     def validate_overrides(self, value):
-        from ..payloads import LIMIT_KEYS
-
         unknown = sorted(set(value) - set(LIMIT_KEYS))
         if unknown:
             raise serializers.ValidationError(

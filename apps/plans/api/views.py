@@ -1,3 +1,4 @@
+from django.db import connection
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins
 from rest_framework.decorators import action
@@ -49,8 +50,6 @@ class PortActivationViewSet(mixins.ListModelMixin, CreateMixin, ScopedViewSet):
         )
 
     def create_service(self, data):
-        from django.db import connection
-
         station = (
             Station.objects.restrict(self.actor, "stations.view").filter(pk=data["station"]).first()
         )

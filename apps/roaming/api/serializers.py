@@ -2,6 +2,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from ..models import Partner, Push, RemoteCommand, RemoteToken
+from ..services import versions_url
 
 
 class PartnerSerializer(serializers.ModelSerializer):
@@ -38,8 +39,6 @@ class PartnerCreatedSerializer(PartnerSerializer):
         fields = [*PartnerSerializer.Meta.fields, "token", "our_versions_url"]
 
     def get_our_versions_url(self, partner) -> str:
-        from ..services import versions_url
-
         return versions_url()
 
 

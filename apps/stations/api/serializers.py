@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from apps.api.fields import ScopedPrimaryKeyRelatedField
 from apps.api.permissions import actor_of
+from apps.tenants.models import StationIdentity
 
 from ..choices import ConnectorType, LiveState, RegistrationStatus
 from ..models import Connector, Evse, Site, Station, StatusChange
@@ -166,8 +167,6 @@ class StationCreateSerializer(_StationSiteMixin, serializers.Serializer):
     )
 
     def validate_identity(self, value):
-        from apps.tenants.models import StationIdentity
-
         # Identities are unique across every tenant (one public registry).
         if StationIdentity.objects.filter(identity=value).exists():
             raise serializers.ValidationError(_("This identity is already registered."))

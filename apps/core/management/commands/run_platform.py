@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.management import call_command
+from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 
 from config.processes import asgi_server_command, celery_beat_command, celery_worker_command
@@ -83,7 +83,8 @@ class Command(BaseCommand):
         call_command("migrate_schemas", interactive=False, verbosity=0)
         login = None
         if not options["no_demo"]:
-            from config.demo import demo_ensure
+            # Lazy on purpose: the demo's composition root imports every feature app.
+            from config.demo import demo_ensure  # noqa: PLC0415
 
             login = demo_ensure(stations=options["stations"])
         env = os.environ.copy()  # carries DATABASE_URL / REDIS_URL of embedded servers
@@ -175,8 +176,6 @@ class Command(BaseCommand):
         self.stdout.flush()
 
     def _simulator_command(self, options, login) -> list[str] | None:
-        from django.core.management import get_commands
-
         if "simulate_stations" not in get_commands():
             return None
         return [

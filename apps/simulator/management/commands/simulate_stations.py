@@ -27,6 +27,7 @@ from apps.simulator.provisioning import (
 )
 from apps.simulator.scenario import DemoScenario, Fleet
 from apps.simulator.station import SimulatedStation, StationConfig
+from apps.tenants.selectors import tenant_by_slug
 
 
 class Command(BaseCommand):
@@ -119,8 +120,6 @@ class Command(BaseCommand):
                 for identity in identities
             ]
             return specs, given_tokens or demo_token_uids(options["prefix"])
-        from apps.tenants.selectors import tenant_by_slug
-
         if not options["tenant"]:
             raise CommandError("--tenant is required (or --no-register)")
         tenant = tenant_by_slug(options["tenant"])
