@@ -51,6 +51,7 @@ def ask(question: str, **kwargs: Any) -> Any:
             return answer
     return None
 
+
 # --- Plug & Charge: ISO 15118 certificates through OCPP 2.0.1 (the pnc app answers) ---------
 # (station_id, csr, certificate_type) -> apps.ocpp.services.CertificateAnswer (A02/A03); no
 # answer: Rejected (the CSMS operates no CA)

@@ -142,7 +142,9 @@ def csr_sign(
             critical=True,
         )
         .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
             critical=False,
         )
         .add_extension(
@@ -188,7 +190,7 @@ def chain_verify(
     for certificate in chain:
         if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
             return EXPIRED
-    for child, parent in zip(chain, chain[1:]):
+    for child, parent in zip(chain, chain[1:], strict=False):
         try:
             child.verify_directly_issued_by(parent)
         except InvalidSignature:
@@ -219,9 +221,7 @@ def cert_id(
 ) -> dict[str, str]:
     """OCPP's certificate hash data (hex) for ``certificate`` issued by ``issuer``."""
     request = (
-        ocsp.OCSPRequestBuilder()
-        .add_certificate(certificate, issuer, HASHES[algorithm]())
-        .build()
+        ocsp.OCSPRequestBuilder().add_certificate(certificate, issuer, HASHES[algorithm]()).build()
     )
     return {
         "hash_algorithm": algorithm,

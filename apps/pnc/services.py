@@ -268,7 +268,7 @@ def contract_authorize(
         if _emaid(emaid) != _emaid(uid):
             return _refused(pki.CHAIN_ERROR)
         entries = [
-            pki.cert_id(child, parent) for child, parent in zip(chain, chain[1:])
+            pki.cert_id(child, parent) for child, parent in zip(chain, chain[1:], strict=False)
         ]
         issuer = next((r for r in roots if r.subject == chain[-1].issuer), None)
         if issuer is not None:
