@@ -94,6 +94,9 @@ class OcspResponse(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"OCSP {self.serial_number}: {self.cert_status}"
+
 
 class PncSettings(models.Model):
     """One row per tenant: where EV contract certificates come from (M01/M02)."""
@@ -103,3 +106,6 @@ class PncSettings(models.Model):
     accept_unknown_ocsp = models.BooleanField(
         _("accept contracts whose OCSP status is unknown"), default=False
     )
+
+    def __str__(self) -> str:
+        return self.pool_url or "Plug & Charge settings"

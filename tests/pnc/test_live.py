@@ -29,7 +29,7 @@ from apps.stations.services import station_register
 from tests.live import blocking, free_port, unique_identity
 from tests.ocpp import clients
 from tests.ocpp.clients import Connected
-from tests.pnc.testpki import TestPki, pem, station_csr
+from tests.pnc.testpki import LocalPki, pem, station_csr
 
 pytestmark = pytest.mark.slow
 
@@ -124,8 +124,8 @@ def test_station_certificate_signed_delivered_and_renewed(pnc_server, live_alpha
 
 def test_contract_authorize_chain_ocsp_and_revocation(pnc_server, live_alpha):
     station, identity, password = make_station(live_alpha)
-    pki = TestPki(emaid=f"FRCGR{uuid.uuid4().hex[:9].upper()}")
-    stranger = TestPki(emaid=pki.emaid)
+    pki = LocalPki(emaid=f"FRCGR{uuid.uuid4().hex[:9].upper()}")
+    forged = LocalPki(emaid=pki.emaid)  # look-alike: same names, other keys
 
     def setup():
         token_create(uid=pki.emaid, token_type="eMAID")
@@ -148,7 +148,7 @@ def test_contract_authorize_chain_ocsp_and_revocation(pnc_server, live_alpha):
     async def scenario():
         results = {}
         async with Connected(pnc_server.ws, identity, password, "2.0.1") as cp:
-            results["untrusted"] = await authorize(cp, certificate=stranger.chain())
+            results["untrusted"] = await authorize(cp, certificate=forged.chain())
             results["no_ocsp"] = await authorize(cp, certificate=pki.chain())
             status = await cp.call(call201.GetCertificateStatus(ocsp_request_data=leaf_hash))
             results["status_uncached"] = status.status
@@ -165,7 +165,7 @@ def test_contract_authorize_chain_ocsp_and_revocation(pnc_server, live_alpha):
         return results
 
     results = asyncio.run(scenario())
-    assert results["untrusted"] == ("Invalid", "CertChainError")
+    assert results["untrusted"] == ("Invalid", "SignatureError")
     assert results["no_ocsp"] == ("Invalid", "NoCertificateAvailable")
     assert results["status_uncached"] == "Failed"
     assert results["good"] == ("Accepted", "Accepted")

@@ -37,7 +37,7 @@ def pem(*certificates) -> str:
     return "".join(c.public_bytes(serialization.Encoding.PEM).decode() for c in certificates)
 
 
-class TestPki:
+class LocalPki:
     def __init__(self, emaid: str = "FRCGR0000000001") -> None:
         self.root_key = ec.generate_private_key(ec.SECP256R1())
         self.root = issue("Test V2G Root", self.root_key)
