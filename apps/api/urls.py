@@ -24,6 +24,7 @@ APP_ROUTERS = [
     "apps.firmware.api.urls",
     "apps.media.api.urls",  # media
     "apps.support.api.urls",  # support (issue 20)
+    "apps.pnc.api.urls",  # pnc (issue 14, Plug & Charge)
 ]
 
 urlpatterns = [

@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from apps.core.scoping import RestrictedManager
+
 
 class CertificateAuthority(models.Model):
     """The tenant's CA (one per tenant schema), created on first need.  Its private key is
@@ -16,6 +18,8 @@ class CertificateAuthority(models.Model):
     key_pem_encrypted = models.TextField()
     not_after = models.DateTimeField(_("valid until"))
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedManager()  # tenant-wide: all-sites actors only
 
     def __str__(self) -> str:
         return self.name
@@ -47,6 +51,9 @@ class StationCertificate(models.Model):
     renewal_requested_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = RestrictedManager()
+    scope_site_path = "station__site"
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["station", "certificate_type", "-created_at"])]
@@ -64,6 +71,8 @@ class TrustedRoot(models.Model):
     fingerprint = models.CharField(max_length=64, unique=True)  # SHA-256, hex
     not_after = models.DateTimeField(_("valid until"))
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedManager()  # tenant-wide
 
     class Meta:
         ordering = ["name"]

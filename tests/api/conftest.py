@@ -209,7 +209,19 @@ def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
         source="public",
         session=session,
     )
+    from apps.pnc.models import StationCertificate  # pnc (issue 14)
+
+    station_certificate = StationCertificate.objects.create(
+        station=first,
+        certificate_type="ChargingStationCertificate",
+        serial_number=f"{prefix.lower()}01",
+        subject=f"CN={first.identity}",
+        certificate_pem="-",
+        not_before=T0,
+        not_after=T0 + dt.timedelta(days=365),
+    )
     place.objects = {
+        "pnc_station_certificate": station_certificate,
         "support_case": case,
         "energy_ven": ven,
         "energy_event": dr_event,
@@ -308,6 +320,13 @@ def inventory(personas, alpha_sites) -> Inventory:
     from apps.media.models import MediaSchedule  # media
 
     tenant_wide["media_schedule"] = MediaSchedule.objects.order_by("pk").first()
+    from apps.pnc import services as pnc  # pnc (issue 14)
+    from tests.pnc.testpki import LocalPki, pem
+
+    tenant_wide["pnc_authority"] = pnc.ca_get_or_create()
+    tenant_wide["pnc_trusted_root"] = pnc.trusted_root_add(
+        name="alpha root", certificate_pem=pem(LocalPki().root)
+    )
     return Inventory(a1=a1, a2=a2, tenant_wide=tenant_wide)
 
 
