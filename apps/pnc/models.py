@@ -20,6 +20,7 @@ class CertificateAuthority(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = RestrictedManager()  # tenant-wide: all-sites actors only
+    scope_site_path = None
 
     def __str__(self) -> str:
         return self.name
@@ -73,6 +74,7 @@ class TrustedRoot(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = RestrictedManager()  # tenant-wide
+    scope_site_path = None
 
     class Meta:
         ordering = ["name"]
