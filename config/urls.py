@@ -27,6 +27,7 @@ urlpatterns = [
     path("firmware/", include("apps.firmware.urls")),
     path("video/", include("apps.media.urls")),  # media (not /media/: MEDIA_URL)
     path("support/", include("apps.support.urls")),  # issue 20: support
+    path("pnc/", include("apps.pnc.urls")),  # issue 14: Plug & Charge
     path("api/v1/", include("apps.api.urls")),
     path("ocpi/", include("apps.roaming.ocpi_urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -24,6 +24,7 @@ PORTAL_NAME_OF = {
     "waitlistentry": "entry",
     "energyevent": "event",
     "portactivation": "port",
+    "pnctrustedroot": "root",  # pnc
 }
 
 KNOWN_GAPS = {

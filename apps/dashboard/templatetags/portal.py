@@ -134,6 +134,7 @@ NAV = (
     ("firmware:campaign_list", "Firmware", "firmware.view"),
     ("media:mediaschedule_list", "Video content", "media.view"),  # media
     ("support:case_list", "Support", "support.view"),  # support (issue 20)
+    ("pnc:overview", "Plug & Charge", "pnc.view"),  # pnc (issue 14)
 )
 
 

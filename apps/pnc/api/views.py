@@ -20,7 +20,6 @@ class CertificateAuthorityViewSet(ReadOnlyScopedViewSet):
     queryset = CertificateAuthority.objects.all()
     serializer_class = CertificateAuthoritySerializer
     view_permission = "pnc.view"
-    manage_permission = "pnc.manage"
 
 
 class StationCertificateViewSet(ReadOnlyScopedViewSet):
@@ -29,7 +28,6 @@ class StationCertificateViewSet(ReadOnlyScopedViewSet):
     queryset = StationCertificate.objects.all()
     serializer_class = StationCertificateSerializer
     view_permission = "pnc.view"
-    manage_permission = "pnc.manage"
 
 
 class TrustedRootViewSet(CreateMixin, DestroyMixin, ReadOnlyScopedViewSet):
