@@ -162,6 +162,7 @@ def _nav_label(name: str) -> str:
         "Firmware": gettext_lazy("Firmware"),
         "Video content": gettext_lazy("Video content"),  # media
         "Support": gettext_lazy("Support"),
+        "Plug & Charge": gettext_lazy("Plug & Charge"),  # pnc (issue 14)
     }
     return labels[name]
 

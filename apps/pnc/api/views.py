@@ -17,7 +17,7 @@ from .serializers import (
 class CertificateAuthorityViewSet(ReadOnlyScopedViewSet):
     """The tenant's Plug & Charge CA (created when a station first asks for a certificate)."""
 
-    queryset = CertificateAuthority.objects.all()
+    queryset = CertificateAuthority.objects.order_by("pk")
     serializer_class = CertificateAuthoritySerializer
     view_permission = "pnc.view"
 
@@ -25,7 +25,7 @@ class CertificateAuthorityViewSet(ReadOnlyScopedViewSet):
 class StationCertificateViewSet(ReadOnlyScopedViewSet):
     """Certificates the CA signed for stations (SignCertificate), with expiry and delivery."""
 
-    queryset = StationCertificate.objects.all()
+    queryset = StationCertificate.objects.select_related("station").order_by("not_after")
     serializer_class = StationCertificateSerializer
     view_permission = "pnc.view"
 
