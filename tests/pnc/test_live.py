@@ -25,8 +25,9 @@ from ocpp.v201 import call_result as result201
 from apps.charging.services import token_create
 from apps.pnc import services
 from apps.pnc.models import CertificateAuthority, PncSettings, SignStatus, StationCertificate
+from apps.simulator.station import SimulatedStation, StationConfig
 from apps.stations.services import station_register
-from tests.live import blocking, free_port, unique_identity
+from tests.live import LoopThread, blocking, free_port, unique_identity
 from tests.ocpp import clients
 from tests.ocpp.clients import Connected
 from tests.pnc.testpki import LocalPki, pem, station_csr
@@ -245,3 +246,69 @@ def test_ev_certificate_passed_to_pool_and_failed_when_unreachable(pnc_server, l
     assert Pool.seen[0]["iso15118SchemaVersion"] == "urn:iso:15118:2:2013:MsgDef"
     assert (out["slow"].status, out["slow"].exi_response) == ("Failed", "")
     assert (out["down"].status, out["down"].exi_response) == ("Failed", "")
+
+
+@pytest.fixture
+def loop():
+    thread = LoopThread()
+    yield thread
+    thread.stop()
+
+
+def test_simulated_station_gets_and_renews_its_certificate(pnc_server, live_alpha, loop):
+    """The simulator's 2.0.1 station: its own CSR signed and installed; near expiry the beat
+    task's service triggers it and the station installs a new certificate."""
+    station_row, identity, password = make_station(live_alpha)
+    station = SimulatedStation(
+        StationConfig(
+            identity=identity, url=f"{pnc_server.ws}/ocpp/", password=password, version="2.0.1"
+        )
+    )
+
+    def installed(count):
+        def check():
+            rows = in_tenant(
+                live_alpha,
+                lambda: list(
+                    StationCertificate.objects.filter(
+                        station=station_row, status=SignStatus.ACCEPTED
+                    ).order_by("created_at")
+                ),
+            )
+            return rows if len(rows) >= count else None
+
+        return check
+
+    def until(predicate, timeout=20.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.1)
+        raise AssertionError("timed out")
+
+    try:
+        assert loop.run(station.connect()) == "Accepted"
+        assert loop.run(station.sign_certificate("ChargingStationCertificate")) == "Accepted"
+        first = until(installed(1))[0]
+        chain = station.certificates["ChargingStationCertificate"]
+        assert x509.load_pem_x509_certificate(chain.encode()).serial_number == int(
+            first.serial_number, 16
+        )
+        soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
+        in_tenant(
+            live_alpha,
+            lambda: StationCertificate.objects.filter(pk=first.pk).update(not_after=soon),
+        )
+        assert in_tenant(live_alpha, services.renew_due) == 1
+        rows = until(installed(2))
+        renewed = station.certificates["ChargingStationCertificate"]
+        assert renewed != chain
+        assert x509.load_pem_x509_certificate(renewed.encode()).serial_number == int(
+            rows[-1].serial_number, 16
+        )
+        assert rows[-1].not_after > soon + dt.timedelta(days=300)
+        assert in_tenant(live_alpha, services.renew_due) == 0  # the new one is far from expiry
+    finally:
+        loop.run(station.close())
