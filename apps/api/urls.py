@@ -26,6 +26,7 @@ APP_ROUTERS = [
     "apps.support.api.urls",  # support (issue 20)
     "apps.drivers.api.urls",  # issue 20: finder listings, tip moderation
     "apps.access.api.urls",  # access
+    "apps.pnc.api.urls",  # pnc (issue 14, Plug & Charge)
 ]
 
 urlpatterns = [

@@ -76,3 +76,16 @@ def ask(question: str, **kwargs: Any) -> Any:
         if answer is not None:
             return answer
     return None
+
+
+# --- Plug & Charge: ISO 15118 certificates through OCPP 2.0.1 (the pnc app answers) ---------
+# (station_id, csr, certificate_type) -> apps.ocpp.services.CertificateAnswer (A02/A03); no
+# answer: Rejected (the CSMS operates no CA)
+CERTIFICATE_SIGN = "certificate_sign"
+# (station_id, uid, token_type, certificate, hash_data) -> apps.ocpp.services.ContractAuthorization
+# (C07: Authorize with a contract certificate or its iso15118CertificateHashData)
+CONTRACT_AUTHORIZATION = "contract_authorization"
+# (station_id, schema_version, action, exi_request, extra) -> {"status", "exi_response"} (M01/M02)
+EV_CERTIFICATE = "ev_certificate"
+# (station_id, ocsp_request) -> {"status", "ocsp_result"?} (M06); no answer: Failed
+CERTIFICATE_STATUS = "certificate_status"

@@ -559,6 +559,23 @@ def station_trigger_message(
     )
 
 
+def station_certificate_signed(
+    *, requester: Requester, station, certificate_chain: str, certificate_type: str
+) -> CommandReply:
+    """A certificate signed for the station (after its SignCertificate), PEM chain."""
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.certificate_signed",
+        inputs={"certificate_type": certificate_type},
+        build=lambda version: [
+            payloads.certificate_signed(
+                version, certificate_chain=certificate_chain, certificate_type=certificate_type
+            )
+        ],
+    )
+
+
 def _configuration_rows(values: payloads.ConfigurationValues) -> list[dict[str, Any]]:
     """Values and unknown keys in one table."""
     rows = [{**row, "readonly": bool(row["readonly"])} for row in values.values]

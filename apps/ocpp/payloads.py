@@ -575,3 +575,11 @@ def report_limits(report_data: Sequence[dict[str, Any]]) -> dict[str, int]:
                 if value > 0:
                     limits[key] = value
     return limits
+
+
+def certificate_signed(version: str, *, certificate_chain: str, certificate_type: str) -> Call:
+    """2.0.1 A02/A03 (1.6 security whitepaper: no certificateType)."""
+    payload: dict[str, Any] = {"certificateChain": certificate_chain}
+    if version != V16:
+        payload["certificateType"] = certificate_type
+    return Call("CertificateSigned", payload)

@@ -471,3 +471,95 @@ def message_limits_override(*, station_id: int, overrides: dict[str, int | None]
     merged = {**row.overrides, **overrides}
     row.overrides = {key: int(value) for key, value in merged.items() if value}
     row.save(update_fields=["overrides", "updated_at"])
+
+
+# --- Plug & Charge (ISO 15118): the core asks; a feature app answers through policies --------
+
+
+@dataclass(frozen=True)
+class CertificateAnswer:
+    """SignCertificateResponse's status, and the work it promises once sent (CertificateSigned)."""
+
+    status: str  # Accepted, Rejected
+    follow_up: Callable[[], object] | None = None
+
+
+@dataclass(frozen=True)
+class ContractAuthorization:
+    """AuthorizeResponse for a contract (eMAID) with its certificate checked (C07)."""
+
+    decision: charging.AuthorizationDecision
+    certificate_status: str | None = None
+
+
+def certificate_sign(*, station_id: int, csr: str, certificate_type: str) -> CertificateAnswer:
+    answer = policies.ask(
+        policies.CERTIFICATE_SIGN,
+        station_id=station_id,
+        csr=csr,
+        certificate_type=certificate_type,
+    )
+    answer = answer or CertificateAnswer("Rejected")
+    event_record(
+        station_id=station_id,
+        kind=StationEvent.Kind.SECURITY,
+        action="SignCertificate",
+        status=answer.status,
+        data={"certificate_type": certificate_type},
+    )
+    return answer
+
+
+def contract_authorize(
+    *,
+    station_id: int,
+    uid: str,
+    token_type: str,
+    certificate: str | None,
+    hash_data: list[dict[str, Any]] | None,
+) -> ContractAuthorization:
+    """2.0.1 Authorize carrying a contract certificate or its hash data: a feature that holds
+    the trusted eMobility roots answers; otherwise the eMAID is an ordinary token."""
+    answer = policies.ask(
+        policies.CONTRACT_AUTHORIZATION,
+        station_id=station_id,
+        uid=uid,
+        token_type=token_type,
+        certificate=certificate,
+        hash_data=hash_data,
+    )
+    if answer is not None:
+        return answer
+    decision = charging.authorize(uid=uid, token_type=token_type, station_id=station_id)
+    return ContractAuthorization(decision)
+
+
+def ev_certificate(
+    *, station_id: int, schema_version: str, action: str, exi_request: str, extra: dict
+) -> dict[str, Any]:
+    """M01/M02: the EV's contract certificate install/update request (EXI, base64)."""
+    answer = policies.ask(
+        policies.EV_CERTIFICATE,
+        station_id=station_id,
+        schema_version=schema_version,
+        action=action,
+        exi_request=exi_request,
+        extra=extra,
+    )
+    answer = answer or {"status": "Failed", "exi_response": ""}
+    event_record(
+        station_id=station_id,
+        kind=StationEvent.Kind.SECURITY,
+        action="Get15118EVCertificate",
+        status=answer["status"],
+        data={"action": action, "schema_version": schema_version},
+    )
+    return answer
+
+
+def certificate_status(*, station_id: int, ocsp_request: dict[str, Any]) -> dict[str, Any]:
+    """M06: an OCSP status for a certificate the station holds."""
+    answer = policies.ask(
+        policies.CERTIFICATE_STATUS, station_id=station_id, ocsp_request=ocsp_request
+    )
+    return answer or {"status": "Failed"}

@@ -43,6 +43,7 @@ class Adapter201(AdapterMixin, ChargePoint201):
         super().__init__(*args, **kwargs)
         self.gaps: set[str] = set()  # transactions with a seqNo gap to ask about
         self.follow_ups: dict[str, Any] = {}  # work promised by an answer
+        self.background: set[asyncio.Task] = set()  # follow-ups that wait on this station
 
     async def _event(self, kind: str, action: str, status: str = "", request_id=None, **data):
         await self.link.db(
@@ -92,6 +93,23 @@ class Adapter201(AdapterMixin, ChargePoint201):
 
     @on("Authorize")
     async def on_authorize(self, id_token: dict, **kw):
+        certificate = kw.get("certificate")
+        hash_data = kw.get("iso15118_certificate_hash_data")
+        if certificate or hash_data:  # C07: a contract, its certificate checked first
+            answer = await self.link.db(
+                ocpp_services.contract_authorize,
+                station_id=self.link.station_id,
+                uid=id_token.get("id_token", ""),
+                token_type=id_token.get("type", ""),
+                certificate=certificate,
+                hash_data=hash_data,
+            )
+            if answer.certificate_status:
+                return call_result.Authorize(
+                    id_token_info=_id_token_info(answer.decision),
+                    certificate_status=answer.certificate_status,
+                )
+            return call_result.Authorize(id_token_info=_id_token_info(answer.decision))
         decision = await self.link.db(
             charging.authorize,
             uid=id_token.get("id_token", ""),
@@ -371,19 +389,57 @@ class Adapter201(AdapterMixin, ChargePoint201):
         await self._event(Kind.OTHER, "NotifyCustomerInformation", "", request_id, data=data)
         return call_result.NotifyCustomerInformation()
 
-    # Certificates: chargegrid holds no V2G / contract PKI yet, so it says so honestly.
+    # Certificates (ISO 15118): a feature app answers through policies; without one the CSMS
+    # operates no CA and says so (Rejected / Failed).
     @on("SignCertificate")
     async def on_sign_certificate(self, csr: str, **kw):
-        await self._event(Kind.SECURITY, "SignCertificate", "Rejected")
-        return call_result.SignCertificate(status="Rejected")
+        answer = await self.link.db(
+            ocpp_services.certificate_sign,
+            station_id=self.link.station_id,
+            csr=csr,
+            certificate_type=kw.get("certificate_type") or "ChargingStationCertificate",
+        )
+        if answer.follow_up is not None:
+            self.follow_ups[("sign", 0)] = answer.follow_up
+        return call_result.SignCertificate(status=answer.status)
+
+    @after("SignCertificate")
+    async def after_sign_certificate(self, **kw):
+        """CertificateSigned goes out once the answer has: in the background, since it waits
+        for the station's own answer on this very connection."""
+        follow_up = self.follow_ups.pop(("sign", 0), None)
+        if follow_up is not None:
+            task = asyncio.create_task(
+                self.link.db(ocpp_services.follow_up_run, follow_up=follow_up)
+            )
+            self.background.add(task)
+            task.add_done_callback(self.background.discard)
 
     @on("Get15118EVCertificate")
     async def on_get_15118_ev_certificate(
         self, iso15118_schema_version: str, action: str, exi_request: str, **kw
     ):
-        await self._event(Kind.SECURITY, "Get15118EVCertificate", "Failed")
-        return call_result.Get15118EVCertificate(status="Failed", exi_response="")
+        answer = await self.link.db(
+            ocpp_services.ev_certificate,
+            station_id=self.link.station_id,
+            schema_version=iso15118_schema_version,
+            action=action,
+            exi_request=exi_request,
+            extra=kw,
+        )
+        return call_result.Get15118EVCertificate(
+            status=answer["status"], exi_response=answer.get("exi_response", "")
+        )
 
     @on("GetCertificateStatus")
     async def on_get_certificate_status(self, ocsp_request_data: dict, **kw):
-        return call_result.GetCertificateStatus(status="Failed")
+        answer = await self.link.db(
+            ocpp_services.certificate_status,
+            station_id=self.link.station_id,
+            ocsp_request=ocsp_request_data,
+        )
+        if answer.get("ocsp_result"):
+            return call_result.GetCertificateStatus(
+                status=answer["status"], ocsp_result=answer["ocsp_result"]
+            )
+        return call_result.GetCertificateStatus(status=answer["status"])

@@ -29,6 +29,12 @@ from .state import Evse, Reservation
 logger = logging.getLogger("chargegrid.simulator")
 
 
+CERTIFICATE_TRIGGERS = {
+    "SignChargingStationCertificate": "ChargingStationCertificate",
+    "SignV2GCertificate": "V2GCertificate",
+}
+
+
 @dataclass(frozen=True)
 class CompositeSchedule:
     evse_id: int
@@ -266,6 +272,8 @@ class DeviceMixin(StationCore):
             "LogStatusNotification",
             "TransactionEvent",
         }
+        if self.version == "2.0.1":
+            supported |= set(CERTIFICATE_TRIGGERS)  # A02/A03 (ISO 15118 station)
         if message not in supported:
             return "NotImplemented"
         if evse_id and evse_id not in self.evses:
@@ -301,10 +309,47 @@ class DeviceMixin(StationCore):
                             evse.transaction, evse, self._reading(evse), "Trigger"
                         )
                     )
+        elif message in CERTIFICATE_TRIGGERS:
+            await self.sign_certificate(CERTIFICATE_TRIGGERS[message])
         elif message == "FirmwareStatusNotification":
             await self._send(self._proto.firmware_status(self.firmware_status, None))
         else:  # DiagnosticsStatusNotification / LogStatusNotification
             await self._send(self._proto.upload_status(self.upload_state, None))
+
+    async def sign_certificate(self, certificate_type: str) -> str | None:
+        """A02/A03: a new key pair (kept until the CSMS answers), its CSR (CN = identity) sent
+        in SignCertificate; the CSMS's status (Accepted / Rejected), None if it did not go."""
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        csr = (
+            x509.CertificateSigningRequestBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, self.identity)]))
+            .sign(key, hashes.SHA256())
+            .public_bytes(serialization.Encoding.PEM)
+            .decode()
+        )
+        self.pending_keys = {**getattr(self, "pending_keys", {}), certificate_type: key}
+        answer = await self._send(self._proto.sign_certificate(csr, certificate_type))
+        return getattr(answer, "status", None)
+
+    def certificate_signed(self, chain: str, certificate_type: str) -> str:
+        """CertificateSigned: installed when the leaf holds the key this station generated."""
+        from cryptography import x509
+
+        key = getattr(self, "pending_keys", {}).get(certificate_type)
+        try:
+            leaf = x509.load_pem_x509_certificates(chain.encode())[0]
+        except (ValueError, IndexError):
+            return "Rejected"
+        if key is None or leaf.public_key() != key.public_key():
+            return "Rejected"
+        self.certificates = {**getattr(self, "certificates", {}), certificate_type: chain}
+        self.pending_keys.pop(certificate_type, None)
+        return "Accepted"
 
     def firmware_update_accept(self) -> bool:
         """One update at a time; the caller then runs update_firmware."""

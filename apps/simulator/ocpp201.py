@@ -235,6 +235,9 @@ class Ocpp201(Protocol):
             "variable_characteristics": characteristics,
         }
 
+    def sign_certificate(self, csr: str, certificate_type: str) -> call.SignCertificate:
+        return call.SignCertificate(csr=csr, certificate_type=certificate_type)
+
     async def report_charging_profiles(self, request_id: int, profiles: list[Any]) -> None:
         evse_ids = sorted({p.evse_id for p in profiles})
         for index, evse_id in enumerate(evse_ids):
@@ -391,6 +394,13 @@ class ChargePoint201(StationChargePoint, ChargePoint):
     ) -> call_result.TriggerMessage:
         evse_id = evse["id"] if evse else None
         return call_result.TriggerMessage(status=self.trigger(requested_message, evse_id))
+
+    @on("CertificateSigned")
+    def on_certificate_signed(
+        self, certificate_chain: str, certificate_type: str = "ChargingStationCertificate", **_: Any
+    ) -> call_result.CertificateSigned:
+        status = self.station.certificate_signed(certificate_chain, certificate_type)
+        return call_result.CertificateSigned(status=status)
 
     @on("SetChargingProfile")
     def on_set_charging_profile(

@@ -201,8 +201,19 @@ def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
     )
     access_holiday, _ = Holiday.objects.get_or_create(  # fill_site may run twice per site
         date=T0.date(), site=site, defaults={"name": f"{prefix} holiday"}
+    from apps.pnc.models import StationCertificate  # pnc (issue 14)
+
+    station_certificate = StationCertificate.objects.create(
+        station=first,
+        certificate_type="ChargingStationCertificate",
+        serial_number=f"{prefix.lower()}01",
+        subject=f"CN={first.identity}",
+        certificate_pem="-",
+        not_before=T0,
+        not_after=T0 + dt.timedelta(days=365),
     )
     place.objects = {
+        "pnc_station_certificate": station_certificate,
         "support_case": case,
         "tax_rate": tax,
         "access_rule": access_rule,
@@ -315,6 +326,13 @@ def inventory(personas, alpha_sites) -> Inventory:
 
     tenant_wide["access_group"] = AccessGroup.objects.create(name="alpha staff")
     tenant_wide["access_group"].tokens.add(token)
+    from apps.pnc import services as pnc  # pnc (issue 14)
+    from tests.pnc.testpki import LocalPki, pem
+
+    tenant_wide["pnc_authority"] = pnc.ca_get_or_create()
+    tenant_wide["pnc_trusted_root"] = pnc.trusted_root_add(
+        name="alpha root", certificate_pem=pem(LocalPki().root)
+    )
     return Inventory(a1=a1, a2=a2, tenant_wide=tenant_wide)
 
 

@@ -359,10 +359,26 @@ TABLE: list[Endpoint] = [
         target="station",
         command=True,
     ),
+    # pnc (issue 14, Plug & Charge)
+    E("GET", "/api/v1/pnc/authority/", "pnc.view", rows="tenant"),
+    E("GET", "/api/v1/pnc/authority/{pk}/", "pnc.view", target="pnc_authority"),
+    E("GET", "/api/v1/pnc/station-certificates/", "pnc.view", rows="station"),
+    E(
+        "GET",
+        "/api/v1/pnc/station-certificates/{pk}/",
+        "pnc.view",
+        target="pnc_station_certificate",
+    ),
+    E("GET", "/api/v1/pnc/trusted-roots/", "pnc.view", rows="tenant"),
+    E("POST", "/api/v1/pnc/trusted-roots/", "pnc.manage"),
+    E("GET", "/api/v1/pnc/trusted-roots/{pk}/", "pnc.view", target="pnc_trusted_root"),
+    E("DELETE", "/api/v1/pnc/trusted-roots/{pk}/", "pnc.manage", target="pnc_trusted_root"),
 ]
 ROAMING_TARGETS = {"roaming_partner", "roaming_token", "roaming_push", "roaming_command"}
 
 TENANT_WIDE = {
+    "pnc_authority",  # pnc
+    "pnc_trusted_root",  # pnc
     "token",
     "webhook",
     "delivery",

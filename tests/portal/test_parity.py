@@ -36,6 +36,7 @@ PORTAL_NAME_OF = {
     "accessrule": "rule",
     "accessholiday": "holiday",
     "accessstation": "station",
+    "pnctrustedroot": "root",  # pnc
 }
 
 KNOWN_GAPS = {

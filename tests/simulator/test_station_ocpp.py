@@ -488,7 +488,7 @@ async def test_trigger_message(make_station, csms, version):
     else:
         status = call201.TriggerMessage(requested_message="StatusNotification", evse={"id": 1})
         meter = call201.TriggerMessage(requested_message="MeterValues", evse={"id": 1})
-        unsupported = call201.TriggerMessage(requested_message="SignV2GCertificate")
+        unsupported = call201.TriggerMessage(requested_message="SignCombinedCertificate")
         assert (await csms.send(ident, unsupported)).status == "NotImplemented"
         boot = call201.TriggerMessage(requested_message="BootNotification")
         assert (await csms.send(ident, boot)).status == "Rejected"  # already accepted

@@ -137,6 +137,7 @@ NAV = (
     ("webhooks:webhook_list", "Webhooks", "webhooks.view"),  # webhooks (issue 13 parity)
     ("drivers:listing_list", "Drivers", "drivers.view"),  # issue 20
     ("access:rule_list", "Access", "access.view"),  # access
+    ("pnc:overview", "Plug & Charge", "pnc.view"),  # pnc (issue 14)
 )
 
 
@@ -167,6 +168,7 @@ def _nav_label(name: str) -> str:
         "Webhooks": gettext_lazy("Webhooks"),
         "Drivers": gettext_lazy("Drivers"),  # issue 20
         "Access": gettext_lazy("Access control"),  # access
+        "Plug & Charge": gettext_lazy("Plug & Charge"),  # pnc (issue 14)
     }
     return labels[name]
 
