@@ -162,6 +162,7 @@ class JoinView(View):
                     email=form.cleaned_data["email"],
                     phone=form.cleaned_data["phone"],
                     language=form.cleaned_data["language"],
+                    confirm_by_tap=True,
                 )
             except services.WaitlistError as error:
                 form.add_error(None, str(error))
@@ -191,7 +192,9 @@ class DriverView(View):
                 "notifications:push_subscribe",
                 args=[signing.dumps({"contact": entry.contact_key}, salt=PUSH_SALT)],
             ),
-            "active": entry.status in (EntryStatus.WAITING, EntryStatus.HELD),
+            "active": entry.status
+            in (EntryStatus.UNCONFIRMED, EntryStatus.WAITING, EntryStatus.HELD),
+            "confirm_minutes": services.CONFIRM_MINUTES,
         }
         return render(request, "waitlist/driver.html", context)
 
