@@ -15,7 +15,12 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-WEBSOCKET_ROUTES = ["apps.core.routing", "apps.ocpp.routing", "apps.dashboard.routing"]
+WEBSOCKET_ROUTES = [
+    "apps.core.routing",
+    "apps.ocpp.routing",
+    "apps.dashboard.routing",
+    "apps.waitlist.routing",  # waitlist: the driver page's live place
+]
 
 
 def _websocket_patterns() -> list:

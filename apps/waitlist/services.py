@@ -36,6 +36,7 @@ from apps.ocpp import commands
 from apps.stations.models import Evse, Station
 
 from . import selectors
+from .live import queue_changed
 from .choices import ACTIVE_STATUSES as ACTIVE_STATUSES_
 from .choices import EntryStatus, JoinedVia, ReservationState
 from .models import WaitlistEntry, WaitlistGroup
@@ -211,6 +212,7 @@ def entry_join(
     from . import tasks
 
     _queue_after_commit(tasks.group_promote, group.pk)
+    queue_changed(group.pk)
     return entry
 
 
@@ -245,6 +247,7 @@ def entry_confirm(*, token_uid: str, station_id: int) -> WaitlistEntry | None:
     if group is None:
         return None
     now = timezone.now()
+    queue_changed(group.pk)  # the pages of the card's entries there (and the places behind)
     pending = list(
         WaitlistEntry.objects.select_for_update()
         .filter(
@@ -295,9 +298,10 @@ def entry_confirm(*, token_uid: str, station_id: int) -> WaitlistEntry | None:
 def lapse_unconfirmed(now: dt.datetime | None = None) -> int:
     """Unconfirmed entries whose time to tap has passed end (the beat's ``expire_due``)."""
     now = now or timezone.now()
-    return WaitlistEntry.objects.filter(
-        status=EntryStatus.UNCONFIRMED, confirm_by__lt=now
-    ).update(status=EntryStatus.LEFT, ended_at=now)
+    lapsing = WaitlistEntry.objects.filter(status=EntryStatus.UNCONFIRMED, confirm_by__lt=now)
+    for group_id in set(lapsing.values_list("group_id", flat=True)):
+        queue_changed(group_id)
+    return lapsing.update(status=EntryStatus.LEFT, ended_at=now)
 
 
 @transaction.atomic
@@ -310,6 +314,7 @@ def entry_leave(*, entry: WaitlistEntry) -> WaitlistEntry:
     entry.status, entry.ended_at = EntryStatus.LEFT, timezone.now()
     _clear_hold(entry)
     entry.save()
+    queue_changed(entry.group_id)
     if held:
         _after_hold_ended(evse_id=evse_id, reservation_id=reservation_id)
     return entry
@@ -364,6 +369,7 @@ def port_promote(*, evse_pk: int, skip_entry_ids: list[int] | tuple = ()) -> Wai
                 return None  # another process gave the port to someone
             continue  # this driver holds a port elsewhere: the next one
         if claimed:
+            queue_changed(group.pk)
             return WaitlistEntry.objects.select_related("group", "held_evse__station").get(
                 pk=candidate.pk
             )
@@ -406,6 +412,7 @@ def hold_accepted(*, entry_id: int) -> bool:
     entry = WaitlistEntry.objects.select_related("group__site", "held_evse__station").get(
         pk=entry_id
     )
+    queue_changed(entry.group_id)
     until = entry.hold_expires_at.astimezone(ZoneInfo(entry.group.site.timezone))
     _notify(
         entry,
@@ -435,6 +442,7 @@ def hold_refused(
     entry.status = EntryStatus.WAITING
     _clear_hold(entry)
     entry.save()
+    queue_changed(entry.group_id)
     logger.info("Reservation for entry %s refused: %s", entry_id, reason)
     skip = [*skip_entry_ids, entry_id]
     if len(skip) < MAX_REFUSALS:
@@ -474,6 +482,7 @@ def hold_expire(*, entry_id: int) -> str | None:
     if not updated:
         return None
     entry.refresh_from_db()
+    queue_changed(entry.group_id)
     if entry.status == EntryStatus.DROPPED:
         WaitlistEntry.objects.filter(pk=entry_id).update(ended_at=now)
         _notify(entry, "waitlist.dropped", "dropped")
@@ -502,6 +511,7 @@ def session_started(*, session_id: int) -> WaitlistEntry | None:
         held.status = EntryStatus.WAITING
         _clear_hold(held)
         held.save()
+        queue_changed(held.group_id)
         held = None
     served = held or (
         WaitlistEntry.objects.select_for_update()
@@ -517,6 +527,7 @@ def session_started(*, session_id: int) -> WaitlistEntry | None:
     served.status, served.session, served.ended_at = EntryStatus.CHARGING, session, now
     _clear_hold(served)
     served.save()
+    queue_changed(served.group_id)
     return served
 
 
