@@ -36,9 +36,8 @@ from apps.ocpp import commands
 from apps.stations.models import Evse, Station
 
 from . import selectors
+from .choices import ACTIVE_STATUSES, EntryStatus, JoinedVia, ReservationState
 from .live import queue_changed
-from .choices import ACTIVE_STATUSES as ACTIVE_STATUSES_
-from .choices import EntryStatus, JoinedVia, ReservationState
 from .models import WaitlistEntry, WaitlistGroup
 
 logger = logging.getLogger(__name__)
@@ -266,7 +265,7 @@ def entry_confirm(*, token_uid: str, station_id: int) -> WaitlistEntry | None:
     )
     existing = (
         WaitlistEntry.objects.select_for_update()
-        .filter(group=group, token_uid=token_uid, status__in=ACTIVE_STATUSES_)
+        .filter(group=group, token_uid=token_uid, status__in=ACTIVE_STATUSES)
         .first()
     )
     if existing is not None:
@@ -277,7 +276,7 @@ def entry_confirm(*, token_uid: str, station_id: int) -> WaitlistEntry | None:
         chosen.save(update_fields=["status", "ended_at"])
         return existing
     elsewhere = WaitlistEntry.objects.filter(
-        token_uid=token_uid, status__in=ACTIVE_STATUSES_
+        token_uid=token_uid, status__in=ACTIVE_STATUSES
     ).exclude(group=group)
     if elsewhere.exists() and not (
         group.allow_several_queues

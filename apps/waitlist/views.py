@@ -150,8 +150,7 @@ def place_context(entry: WaitlistEntry) -> dict:
         "position": selectors.entry_position(entry),
         "wait_minutes": None if wait is None else int(wait.total_seconds() // 60),
         "port": services.port_label(entry.held_evse) if entry.held_evse else "",
-        "active": entry.status
-        in (EntryStatus.UNCONFIRMED, EntryStatus.WAITING, EntryStatus.HELD),
+        "active": entry.status in (EntryStatus.UNCONFIRMED, EntryStatus.WAITING, EntryStatus.HELD),
         "confirm_minutes": services.CONFIRM_MINUTES,
     }
 
