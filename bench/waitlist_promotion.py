@@ -40,7 +40,7 @@ def ensure_database(url: str) -> None:
 
     import psycopg
 
-    from config.services import with_database
+    from config.embedded import with_database
 
     name = urlparse(url).path.lstrip("/")
     with psycopg.connect(with_database(url, "postgres"), autocommit=True) as admin:
@@ -154,7 +154,7 @@ async def run_load(server, identities, password, *, rate: float, duration: float
     class Station(ChargePoint):
         @on("ReserveNow")
         def reserve(self, connector_id, expiry_date, id_tag, reservation_id, **kw):
-            received.setdefault(self.id, time.monotonic())
+            received.setdefault(self.id, time.time())
             return result16.ReserveNow(status="Accepted")
 
     async def open_station(identity):
@@ -178,7 +178,7 @@ async def run_load(server, identities, password, *, rate: float, duration: float
     sent: dict[str, float] = {}
 
     async def free(cp):
-        sent[cp.id] = time.monotonic()
+        sent[cp.id] = time.time()
         await cp.call(
             call16.StatusNotification(connector_id=1, error_code="NoError", status="Available")
         )
@@ -198,7 +198,26 @@ async def run_load(server, identities, password, *, rate: float, duration: float
         task.cancel()
         await ws.close()
     latencies = [received[i] - sent[i] for i in sent if i in received]
-    return frees, latencies
+    return frees, latencies, sent, received
+
+
+def split(tenant, sent: dict[str, float], received: dict[str, float]) -> tuple[list, list]:
+    """Where the time goes, from the held entries' claim time (``held_at``, written by the
+    process that claimed): StatusNotification -> claim (server, event, hop, claim) and claim ->
+    ReserveNow received (the command's round trip to the station)."""
+    from django_tenants.utils import tenant_context
+
+    from apps.waitlist.models import WaitlistEntry
+
+    with tenant_context(tenant):
+        claimed = dict(
+            WaitlistEntry.objects.filter(
+                status="held", held_evse__station__identity__in=list(sent)
+            ).values_list("held_evse__station__identity", "held_at")
+        )
+    to_claim = [claimed[i].timestamp() - sent[i] for i in sent if i in claimed]
+    to_station = [received[i] - claimed[i].timestamp() for i in received if i in claimed]
+    return to_claim, to_station
 
 
 def main() -> None:
@@ -238,7 +257,7 @@ def main() -> None:
             if time.monotonic() > deadline:
                 sys.exit("The workers did not start (var/bench-waitlist-worker-*.log)")
         time.sleep(2)  # their pool processes too
-        frees, latencies = asyncio.run(
+        frees, latencies, sent, received = asyncio.run(
             run_load(
                 server,
                 identities,
@@ -262,6 +281,10 @@ def main() -> None:
         f"({frees - len(latencies)} missing)"
     )
     print(f"StatusNotification -> ReserveNow: {summary(latencies)}")
+    to_claim, to_station = split(tenant, sent, received)
+    print(f"  of which StatusNotification -> driver claimed: {summary(to_claim)}")
+    print(f"  of which claimed -> ReserveNow at the station:  {summary(to_station)}")
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     p99 = percentile(latencies, 99)
     print(
         f"target p99 < 1 s: {'met' if latencies and p99 < 1 and len(latencies) == frees else 'NOT met'}"

@@ -20,6 +20,7 @@ WEBSOCKET_ROUTES = [
     "apps.ocpp.routing",
     "apps.dashboard.routing",
     "apps.drivers.routing",  # issue 20: the public finder's live feed
+    "apps.waitlist.routing",  # waitlist: the driver page's live place
 ]
 
 

@@ -3,6 +3,9 @@ from django.utils.translation import gettext_lazy as _
 
 
 class EntryStatus(models.TextChoices):
+    # Joined from the public page: waits for the card's tap at a station of the queue (the
+    # proof that the driver holds the card) before it takes a place.
+    UNCONFIRMED = "unconfirmed", _("Waiting for the card's tap")
     WAITING = "waiting", _("Waiting")
     HELD = "held", _("Port held")
     CHARGING = "charging", _("Charging")

@@ -7,7 +7,7 @@ from typing import Any
 
 from apps.stations.choices import ConnectorStatus
 
-from . import selectors, tasks
+from . import promote, selectors, tasks
 
 
 def on_status_changed(
@@ -19,7 +19,10 @@ def on_status_changed(
     if group is None:
         return
     if evse_id:
-        tasks.port_freed.delay(station_id, evse_id)
+        if promote.in_server():  # no broker hop (apps/waitlist/promote.py)
+            promote.submit(station_id=station_id, evse_id=evse_id)
+        else:
+            tasks.port_freed.delay(station_id, evse_id)
     else:  # the whole station back in service
         tasks.group_promote.delay(group.pk)
 

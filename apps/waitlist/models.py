@@ -85,7 +85,7 @@ class WaitlistEntry(models.Model):
     language = models.CharField(max_length=8, default="en")
     joined_via = models.CharField(max_length=8, choices=JoinedVia.choices)
     status = models.CharField(
-        max_length=10, choices=EntryStatus.choices, default=EntryStatus.WAITING
+        max_length=12, choices=EntryStatus.choices, default=EntryStatus.WAITING
     )
     joined_at = models.DateTimeField()
     queued_at = models.DateTimeField(db_index=True)
@@ -107,6 +107,9 @@ class WaitlistEntry(models.Model):
         related_name="+",
     )
     ended_at = models.DateTimeField(null=True, blank=True)
+    # An unconfirmed entry (joined from the public page) lapses unless the card is tapped at a
+    # station of the queue before this.
+    confirm_by = models.DateTimeField(null=True, blank=True)
 
     objects = RestrictedManager()
     scope_site_path = "group__site"

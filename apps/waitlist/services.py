@@ -37,7 +37,8 @@ from apps.ocpp import commands
 from apps.stations.models import Evse, Station
 
 from . import queue, selectors
-from .choices import EntryStatus, JoinedVia, ReservationState
+from .choices import ACTIVE_STATUSES, EntryStatus, JoinedVia, ReservationState
+from .live import queue_changed
 from .models import WaitlistEntry, WaitlistGroup
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,9 @@ SYSTEM_REQUESTER = commands.Requester(actor=SYSTEM, source="system")
 RESERVE_TIMEOUT = 15.0  # seconds to wait for the station's answer to ReserveNow
 MAX_REFUSALS = 3  # ports refused in a row before the port is left until it changes again
 DISPLAY_MESSAGE_ID = 8101  # the queue position's message id on a 2.0.1 display
+# A driver who joins from the public page confirms that the card is theirs by tapping it at a
+# station of the queue within this many minutes (docs/waitlist.md "Proving the card").
+CONFIRM_MINUTES = 10
 
 # Set while the waitlist asks the rest of the authorization rules (no recursion).
 _asking = ContextVar("waitlist_asking", default=False)
@@ -142,11 +146,28 @@ def entry_join(
     phone: str = "",
     language: str = "en",
     check_access: bool = True,
+    confirm_by_tap: bool = False,
 ) -> WaitlistEntry:
-    """Join ``group``'s queue (or find the place the driver already has)."""
+    """Join ``group``'s queue (or find the place the driver already has).
+
+    ``confirm_by_tap`` (the public page, where anybody may type any card number): the entry
+    takes no place until the card is tapped at a station of the queue within
+    ``CONFIRM_MINUTES`` (``entry_confirm``); it never finds nor touches the card's existing
+    place, whose page stays private to whoever proved the card."""
     now = timezone.now()
     if not group.is_open(now):
         raise WaitlistError(_("This queue is closed now."))
+    if confirm_by_tap:
+        return _join_unconfirmed(
+            group=group,
+            token_uid=token_uid,
+            via=via,
+            token_type=token_type,
+            email=email,
+            phone=phone,
+            language=language,
+            now=now,
+        )
     existing = WaitlistEntry.objects.filter(
         group=group, token_uid=token_uid, status__in=(EntryStatus.WAITING, EntryStatus.HELD)
     ).first()
@@ -183,19 +204,107 @@ def entry_join(
         )
     _notify(entry, "waitlist.joined", "joined", position=selectors.entry_position(entry))
     queue.group_promote(group.pk)
+    queue_changed(group.pk)
     return entry
+
+
+def _join_unconfirmed(*, group, token_uid, via, token_type, email, phone, language, now):
+    if not may_charge(group=group, token_uid=token_uid, token_type=token_type):
+        raise WaitlistError(_("This card may not charge at these stations."))
+    entry = WaitlistEntry(
+        group=group,
+        token_uid=token_uid,
+        token_type=token_type,
+        email=email,
+        phone=phone,
+        language=language or "en",
+        joined_via=via,
+        status=EntryStatus.UNCONFIRMED,
+        joined_at=now,
+        queued_at=now,
+        confirm_by=now + dt.timedelta(minutes=CONFIRM_MINUTES),
+    )
+    entry.full_clean()
+    entry.save()
+    return entry
+
+
+@transaction.atomic
+def entry_confirm(*, token_uid: str, station_id: int) -> WaitlistEntry | None:
+    """The card was tapped at ``station_id``: the latest unconfirmed entry of that card in the
+    station's queue (joined from the public page, not lapsed) takes its place, counted from
+    now; the card's other unconfirmed entries there lapse.  If the card already has a place in
+    the queue, it keeps it and takes the new entry's contact details (the tap proves them)."""
+    group = selectors.group_of_station(station_id)
+    if group is None:
+        return None
+    now = timezone.now()
+    queue_changed(group.pk)  # the pages of the card's entries there (and the places behind)
+    pending = list(
+        WaitlistEntry.objects.select_for_update()
+        .filter(
+            group=group,
+            token_uid=token_uid,
+            status=EntryStatus.UNCONFIRMED,
+            confirm_by__gte=now,
+        )
+        .order_by("-joined_at", "-id")
+    )
+    if not pending:
+        return None
+    chosen, others = pending[0], pending[1:]
+    WaitlistEntry.objects.filter(pk__in=[entry.pk for entry in others]).update(
+        status=EntryStatus.LEFT, ended_at=now
+    )
+    existing = (
+        WaitlistEntry.objects.select_for_update()
+        .filter(group=group, token_uid=token_uid, status__in=ACTIVE_STATUSES)
+        .first()
+    )
+    if existing is not None:
+        existing.email, existing.phone = chosen.email, chosen.phone
+        existing.language = chosen.language
+        existing.save(update_fields=["email", "phone", "language"])
+        chosen.status, chosen.ended_at = EntryStatus.LEFT, now
+        chosen.save(update_fields=["status", "ended_at"])
+        return existing
+    elsewhere = WaitlistEntry.objects.filter(
+        token_uid=token_uid, status__in=ACTIVE_STATUSES
+    ).exclude(group=group)
+    if elsewhere.exists() and not (
+        group.allow_several_queues
+        and not elsewhere.filter(group__allow_several_queues=False).exists()
+    ):
+        chosen.status, chosen.ended_at = EntryStatus.LEFT, now
+        chosen.save(update_fields=["status", "ended_at"])
+        return None
+    chosen.status, chosen.queued_at, chosen.confirm_by = EntryStatus.WAITING, now, None
+    chosen.save(update_fields=["status", "queued_at", "confirm_by"])
+    _notify(chosen, "waitlist.joined", "joined", position=selectors.entry_position(chosen))
+    queue.group_promote(group.pk)
+    return chosen
+
+
+def lapse_unconfirmed(now: dt.datetime | None = None) -> int:
+    """Unconfirmed entries whose time to tap has passed end (the beat's ``expire_due``)."""
+    now = now or timezone.now()
+    lapsing = WaitlistEntry.objects.filter(status=EntryStatus.UNCONFIRMED, confirm_by__lt=now)
+    for group_id in set(lapsing.values_list("group_id", flat=True)):
+        queue_changed(group_id)
+    return lapsing.update(status=EntryStatus.LEFT, ended_at=now)
 
 
 @transaction.atomic
 def entry_leave(*, entry: WaitlistEntry) -> WaitlistEntry:
     entry = WaitlistEntry.objects.select_for_update().get(pk=entry.pk)
-    if entry.status not in (EntryStatus.WAITING, EntryStatus.HELD):
+    if entry.status not in (EntryStatus.UNCONFIRMED, EntryStatus.WAITING, EntryStatus.HELD):
         return entry
     held = entry.status == EntryStatus.HELD
     evse_id, reservation_id = entry.held_evse_id, entry.reservation_id
     entry.status, entry.ended_at = EntryStatus.LEFT, timezone.now()
     _clear_hold(entry)
     entry.save()
+    queue_changed(entry.group_id)
     if held:
         _after_hold_ended(evse_id=evse_id, reservation_id=reservation_id)
     return entry
@@ -248,6 +357,7 @@ def port_promote(*, evse_pk: int, skip_entry_ids: list[int] | tuple = ()) -> Wai
                 return None  # another process gave the port to someone
             continue  # this driver holds a port elsewhere: the next one
         if claimed:
+            queue_changed(group.pk)
             return WaitlistEntry.objects.select_related("group", "held_evse__station").get(
                 pk=candidate.pk
             )
@@ -290,6 +400,7 @@ def hold_accepted(*, entry_id: int) -> bool:
     entry = WaitlistEntry.objects.select_related("group__site", "held_evse__station").get(
         pk=entry_id
     )
+    queue_changed(entry.group_id)
     until = entry.hold_expires_at.astimezone(ZoneInfo(entry.group.site.timezone))
     _notify(
         entry,
@@ -315,6 +426,7 @@ def hold_refused(
     entry.status = EntryStatus.WAITING
     _clear_hold(entry)
     entry.save()
+    queue_changed(entry.group_id)
     logger.info("Reservation for entry %s refused: %s", entry_id, reason)
     skip = [*skip_entry_ids, entry_id]
     if len(skip) < MAX_REFUSALS:
@@ -352,6 +464,7 @@ def hold_expire(*, entry_id: int) -> str | None:
     if not updated:
         return None
     entry.refresh_from_db()
+    queue_changed(entry.group_id)
     if entry.status == EntryStatus.DROPPED:
         WaitlistEntry.objects.filter(pk=entry_id).update(ended_at=now)
         _notify(entry, "waitlist.dropped", "dropped")
@@ -380,6 +493,7 @@ def session_started(*, session_id: int) -> WaitlistEntry | None:
         held.status = EntryStatus.WAITING
         _clear_hold(held)
         held.save()
+        queue_changed(held.group_id)
         held = None
     served = held or (
         WaitlistEntry.objects.select_for_update()
@@ -395,6 +509,7 @@ def session_started(*, session_id: int) -> WaitlistEntry | None:
     served.status, served.session, served.ended_at = EntryStatus.CHARGING, session, now
     _clear_hold(served)
     served.save()
+    queue_changed(served.group_id)
     return served
 
 
@@ -479,7 +594,11 @@ def tap_authorization(
     port is busy: if the rules let them charge there, they join the queue.  The answer is the
     rules' own (Accepted: no port is free, so nothing starts and nothing is charged); the
     waitlist abstains in every other case."""
-    if _asking.get() or evse_id is not None or not uid:
+    if _asking.get() or not uid:
+        return None
+    # Any tap of the card here (or a start naming it) proves a page join's card.
+    entry_confirm(token_uid=uid, station_id=station_id)
+    if evse_id is not None:
         return None
     group = selectors.group_of_station(station_id)
     if group is None or not group.is_open(timezone.now()):

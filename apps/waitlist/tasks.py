@@ -40,8 +40,9 @@ def hold_expire(entry_id: int) -> str | None:
 
 @shared_task(name="waitlist.expire_due")
 def expire_due() -> int:
-    """Beat, every 30 s per tenant: holds whose timed task was lost."""
-    expired = 0
+    """Beat, every 30 s per tenant: holds whose timed task was lost, and page joins whose card
+    was not tapped in time."""
+    expired = services.lapse_unconfirmed()
     for entry_id in selectors.entries_due_to_expire():
         expired += services.hold_expire(entry_id=entry_id) is not None
     return expired

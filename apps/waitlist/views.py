@@ -146,6 +146,21 @@ class EntryRemoveView(PermissionRequiredMixin, View):
 
 
 # --- Drivers (signed links, no sign-in) -------------------------------------------------------
+def place_context(entry: WaitlistEntry) -> dict:
+    """What ``waitlist/_place.html`` shows (the page, and its live updates from
+    ``consumers.DriverConsumer``)."""
+    wait = selectors.expected_wait(entry)
+    return {
+        "entry": entry,
+        "group": entry.group,
+        "position": selectors.entry_position(entry),
+        "wait_minutes": None if wait is None else int(wait.total_seconds() // 60),
+        "port": services.port_label(entry.held_evse) if entry.held_evse else "",
+        "active": entry.status in (EntryStatus.UNCONFIRMED, EntryStatus.WAITING, EntryStatus.HELD),
+        "confirm_minutes": services.CONFIRM_MINUTES,
+    }
+
+
 class JoinView(View):
     def _group(self, signed):
         group_id = _signed(signed, GROUP_SALT, "group")
@@ -168,6 +183,7 @@ class JoinView(View):
                     email=form.cleaned_data["email"],
                     phone=form.cleaned_data["phone"],
                     language=form.cleaned_data["language"],
+                    confirm_by_tap=True,
                 )
             except services.WaitlistError as error:
                 form.add_error(None, str(error))
@@ -186,18 +202,13 @@ class DriverView(View):
 
     def get(self, request, signed):
         entry = self._entry(signed)
-        wait = selectors.expected_wait(entry)
         context = {
-            "entry": entry,
-            "group": entry.group,
-            "position": selectors.entry_position(entry),
-            "wait_minutes": None if wait is None else int(wait.total_seconds() // 60),
-            "port": services.port_label(entry.held_evse) if entry.held_evse else "",
+            **place_context(entry),
             "push_url": reverse(
                 "notifications:push_subscribe",
                 args=[signing.dumps({"contact": entry.contact_key}, salt=PUSH_SALT)],
             ),
-            "active": entry.status in (EntryStatus.WAITING, EntryStatus.HELD),
+            "live_url": f"/ws/waitlist/{signed}/",
         }
         return render(request, "waitlist/driver.html", context)
 

@@ -42,3 +42,41 @@
     })
     .catch(function () {});
 })();
+
+/* The driver's place, pushed by the server (/ws/waitlist/<signed>/, apps/waitlist/consumers.py)
+ * whenever the queue changes: position, expected wait, "your port is held".  No polling; the
+ * socket reconnects with back-off (and the server sends the current place on connect). */
+(function () {
+  "use strict";
+  var place = document.getElementById("waitlist-place");
+  if (!place || !place.dataset.liveUrl || !("WebSocket" in window)) return;
+  var delay = 1000;
+
+  function connect() {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var lang = document.documentElement.lang || "";
+    var socket = new WebSocket(
+      scheme + window.location.host + place.dataset.liveUrl + "?lang=" + encodeURIComponent(lang)
+    );
+    socket.onopen = function () {
+      delay = 1000;
+      place.dataset.live = "1";
+    };
+    socket.onmessage = function (event) {
+      var message;
+      try { message = JSON.parse(event.data); } catch (error) { return; }
+      if (message.kind === "place" && typeof message.html === "string") {
+        place.innerHTML = message.html;
+        place.dataset.updated = String(Date.now());
+      }
+    };
+    socket.onclose = function (event) {
+      delete place.dataset.live;
+      if (event.code === 1006 || event.code === 1000 || event.code === 1001 || event.code === 1011) {
+        window.setTimeout(connect, delay);
+        delay = Math.min(delay * 2, 30000);
+      }
+    };
+  }
+  connect();
+})();

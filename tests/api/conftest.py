@@ -201,6 +201,7 @@ def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
     )
     access_holiday, _ = Holiday.objects.get_or_create(  # fill_site may run twice per site
         date=T0.date(), site=site, defaults={"name": f"{prefix} holiday"}
+    )
     from apps.pnc.models import StationCertificate  # pnc (issue 14)
 
     station_certificate = StationCertificate.objects.create(

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.test import Client
 from django.urls import reverse
 
-from apps.waitlist import views
+from apps.charging import services as charging
+from apps.waitlist import services, views
 from apps.waitlist.choices import EntryStatus
 from apps.waitlist.models import WaitlistEntry, WaitlistGroup
 from tests.conftest import host_of
+
+
+def linked_entry(url: str) -> int:
+    """The entry a driver link points to (links are timestamped: compare what they sign)."""
+    return views._signed(url.rstrip("/").rsplit("/", 1)[1], views.ENTRY_SALT, "entry")
 
 
 def test_site_admins_define_queues_and_see_who_waits(personas, client_for, group, tokens):
@@ -51,7 +59,14 @@ def test_a_driver_joins_from_the_queue_page_follows_their_place_and_leaves(alpha
         {"token_uid": tokens[0].uid, "email": "d@example.org", "phone": "", "language": "fr"},
     )
     entry = WaitlistEntry.objects.get(token_uid=tokens[0].uid)
-    assert response.url == views.driver_link(entry)
+    assert linked_entry(response.url) == entry.pk
+    # no place before the card is tapped at a station of the queue (the proof it is theirs)
+    assert entry.status == EntryStatus.UNCONFIRMED
+    assert "Tap your card" in phone.get(response.url).content.decode()
+    other_station = group.stations.order_by("pk").last()
+    assert charging.authorize(uid=tokens[0].uid, station_id=other_station.pk).accepted
+    entry.refresh_from_db()
+    assert entry.status == EntryStatus.WAITING
     page = phone.get(response.url)
     assert page.status_code == 200
     assert "You are number 1" in page.content.decode()
@@ -89,3 +104,51 @@ def test_the_station_page_shows_its_queue(personas, client_for, group, tokens):
     page = client_for(personas.owner).get(reverse("stations:station_detail", args=[station.pk]))
     html = page.content.decode()
     assert reverse("waitlist:group_detail", args=[group.pk]) in html and "1 waiting" in html
+
+
+def test_a_card_number_typed_by_someone_else_takes_nobodys_place(alpha, group, tokens):
+    """The public page proves the card by a tap: typing another driver's card number neither
+    opens their place's page nor queues the card, and the untapped entry lapses."""
+    owner = services.entry_join(group=group, token_uid=tokens[1].uid, via="tap")
+    stranger = Client(HTTP_HOST=host_of(alpha))
+    response = stranger.post(
+        views.join_link(group),
+        {"token_uid": tokens[1].uid, "email": "x@example.org", "language": "en"},
+    )
+    assert response.status_code == 302 and linked_entry(response.url) != owner.pk
+    unconfirmed = WaitlistEntry.objects.get(token_uid=tokens[1].uid, email="x@example.org")
+    assert unconfirmed.status == EntryStatus.UNCONFIRMED
+    stranger.post(response.url)  # "leave": only their own unconfirmed entry
+    owner.refresh_from_db()
+    assert owner.status == EntryStatus.WAITING
+    # a card nobody taps: no place, never promoted, lapses after CONFIRM_MINUTES
+    stranger.post(views.join_link(group), {"token_uid": tokens[2].uid, "language": "en"})
+    lapsing = WaitlistEntry.objects.get(token_uid=tokens[2].uid)
+    assert services.entry_confirm(token_uid=tokens[2].uid, station_id=0) is None
+    assert lapsing.status == EntryStatus.UNCONFIRMED
+    later = lapsing.confirm_by + dt.timedelta(seconds=1)
+    assert services.lapse_unconfirmed(now=later) == 1
+    lapsing.refresh_from_db()
+    assert lapsing.status == EntryStatus.LEFT
+    # the lapsed entry is not confirmed by a late tap
+    station = group.stations.order_by("pk").first()
+    charging.authorize(uid=tokens[2].uid, station_id=station.pk)
+    lapsing.refresh_from_db()
+    assert lapsing.status == EntryStatus.LEFT
+
+
+def test_a_tap_confirms_the_page_join_and_keeps_the_cards_place(alpha, group, tokens):
+    """The owner taps after joining from the page while already queued: one place, with the
+    contact details the tap proved."""
+    owner = services.entry_join(group=group, token_uid=tokens[0].uid, via="tap")
+    phone = Client(HTTP_HOST=host_of(alpha))
+    phone.post(
+        views.join_link(group),
+        {"token_uid": tokens[0].uid, "email": "me@example.org", "language": "fr"},
+    )
+    station = group.stations.order_by("pk").first()
+    charging.authorize(uid=tokens[0].uid, station_id=station.pk)
+    owner.refresh_from_db()
+    assert owner.status == EntryStatus.WAITING and owner.email == "me@example.org"
+    assert owner.language == "fr"
+    assert WaitlistEntry.objects.filter(token_uid=tokens[0].uid, status="waiting").count() == 1
