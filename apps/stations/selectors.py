@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, Func, QuerySet
 from django.utils import timezone
 
 from apps.charging.choices import SessionStatus
@@ -55,7 +55,8 @@ def station_state(*, is_online: bool, port_states: list[str]) -> str:
 
 
 def inventory_choices(*, actor: Actor) -> dict[str, list[str]]:
-    """Vendors, models and firmware versions among the actor's stations (filter suggestions)."""
+    """Vendors, models, firmware versions and tags among the actor's stations (filter
+    suggestions)."""
     stations = Station.objects.restrict(actor, "stations.view").order_by()
 
     def distinct(field_name: str) -> list[str]:
@@ -70,7 +71,20 @@ def inventory_choices(*, actor: Actor) -> dict[str, list[str]]:
         "vendors": distinct("vendor"),
         "models": distinct("model"),
         "firmware": distinct("firmware_version"),
+        "tags": station_tags_in_use(actor=actor),
     }
+
+
+def station_tags_in_use(*, actor: Actor, limit: int = 200) -> list[str]:
+    """The tags on the actor's stations, alphabetically."""
+    stations = Station.objects.restrict(actor, "stations.view").order_by()
+    tags = (
+        stations.annotate(tag=Func(F("tags"), function="unnest"))
+        .values_list("tag", flat=True)
+        .distinct()
+        .order_by("tag")
+    )
+    return list(tags[:limit])
 
 
 def station_sessions_now(*, station: Station, actor: Actor) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from apps.core import events
 from .choices import LIVE_STATE_OF_STATUS, LiveState, RegistrationStatus, StatusKind
 from .models import Connector, Evse, Site, Station, StationSecuritySettings, StatusChange
 from .passwords import validate_station_password
+from .tags import normalize_tags
 
 
 @transaction.atomic
@@ -37,6 +38,7 @@ def station_register(
     connector_type: str = "cType2",
     registration_status: str = RegistrationStatus.ACCEPTED,
     legacy_password: bool = False,
+    tags: list[str] | None = None,
 ) -> Station:
     """Create a station with its EVSEs and connectors in the current tenant, and enter its
     identity (and password hash) in the public registry so that it can connect.  The password
@@ -48,7 +50,11 @@ def station_register(
         validate_station_password(password)
     tenant = connection.tenant
     station = Station(
-        identity=identity, name=name, site=site, registration_status=registration_status
+        identity=identity,
+        name=name,
+        site=site,
+        registration_status=registration_status,
+        tags=normalize_tags(tags or []),
     )
     station.full_clean()
     station.save()
@@ -375,6 +381,7 @@ STATION_EDITABLE = {
     "lax_validation",
     "registration_status",
     "security_profile",
+    "tags",
 }
 
 
@@ -402,6 +409,8 @@ def station_update(*, station: Station, password: str | None = None, **fields) -
     unknown = set(fields) - STATION_EDITABLE
     if unknown:
         raise TypeError(f"Cannot change {sorted(unknown)} of a station")
+    if "tags" in fields:
+        fields["tags"] = normalize_tags(fields["tags"])
     for name, value in fields.items():
         setattr(station, name, value)
     station.full_clean()

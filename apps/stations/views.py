@@ -176,7 +176,17 @@ class StationListView(ScopedListView):
     filterset_class = StationFilterSet
     template_name = "stations/station_list.html"
     # The filters the portal shows (the FilterSet has more, for the API).
-    filter_fields = ("q", "site_id", "status", "vendor", "model", "firmware", "protocol", "online")
+    filter_fields = (
+        "q",
+        "site_id",
+        "status",
+        "tag",
+        "vendor",
+        "model",
+        "firmware",
+        "protocol",
+        "online",
+    )
     filter_labels = {
         "site_id": gettext_lazy("Site"),
         "status": gettext_lazy("Status"),
@@ -192,6 +202,7 @@ class StationListView(ScopedListView):
             ("vendor", "vendors"),
             ("model", "models"),
             ("firmware", "firmware"),
+            ("tag", "tags"),
         ):
             form.fields[name].widget.attrs["list"] = datalist
         context = super().get_context_data(**kwargs)

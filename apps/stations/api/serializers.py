@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -9,6 +10,7 @@ from apps.api.permissions import actor_of
 from ..choices import ConnectorType, LiveState, RegistrationStatus
 from ..models import Connector, Evse, Site, Station, StatusChange
 from ..passwords import validate_station_password
+from ..tags import normalize_tags
 
 
 # --- Sites -----------------------------------------------------------------------------------
@@ -114,6 +116,7 @@ class StationSerializer(serializers.ModelSerializer):
             "heartbeat_interval",
             "lax_validation",
             "security_profile",
+            "tags",
             "is_online",
             "last_seen_at",
             "connected_at",
@@ -121,6 +124,26 @@ class StationSerializer(serializers.ModelSerializer):
             "created_at",
             "evses",
         ]
+
+
+class StationTagsField(serializers.ListField):
+    """Tags as a list of short slugs; returned in their normal form (lowercase, sorted)."""
+
+    child = serializers.CharField(allow_blank=False, trim_whitespace=True)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "help_text",
+            _("Short lowercase slugs (letters, digits, - and _), at most 20 per station."),
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        values = super().to_internal_value(data)
+        try:
+            return normalize_tags(values)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
 
 
 class _StationSiteMixin:
@@ -162,6 +185,7 @@ class StationCreateSerializer(_StationSiteMixin, serializers.Serializer):
     registration_status = serializers.ChoiceField(
         choices=RegistrationStatus.choices, default=RegistrationStatus.ACCEPTED
     )
+    tags = StationTagsField(required=False)
 
     def validate_identity(self, value):
         from apps.tenants.models import StationIdentity
@@ -184,6 +208,7 @@ class StationUpdateSerializer(_StationSiteMixin, serializers.ModelSerializer):
         required=False,
         validators=[validate_station_password],
     )
+    tags = StationTagsField(required=False)
 
     class Meta:
         model = Station
@@ -195,6 +220,7 @@ class StationUpdateSerializer(_StationSiteMixin, serializers.ModelSerializer):
             "security_profile",
             "registration_status",
             "password",
+            "tags",
         ]
 
 
