@@ -41,9 +41,10 @@ def station_alerts_panel(*, obj: Station, actor: Actor) -> dict[str, Any]:
 
 
 def station_remote_control_panel(*, obj: Station, actor: Actor) -> dict[str, Any]:
-    from .forms import command_forms
+    from .forms import command_forms, command_groups
 
-    return {"forms": command_forms(station=obj, actor=actor)}
+    forms = command_forms(station=obj, actor=actor)
+    return {"forms": forms, "groups": command_groups(forms, obj)}
 
 
 def dashboard_open_alerts_panel(*, obj: None, actor: Actor) -> dict[str, Any]:

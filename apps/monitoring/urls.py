@@ -52,6 +52,24 @@ STATION_ROUTES = [
         views.SessionRemoteStopView.as_view(),
         name="station_remote_stop",
     ),
+    *[
+        path(f"stations/<int:pk>/{slug}/", view.as_view(), name=f"station_{view.form_name}")
+        for slug, view in (
+            ("reserve", views.StationReserveView),
+            ("reservation/cancel", views.StationCancelReservationView),
+            ("charging-profile", views.StationChargingProfileSetView),
+            ("charging-profile/clear", views.StationChargingProfileClearView),
+            ("composite-schedule", views.StationCompositeScheduleView),
+            ("local-list/version", views.StationLocalListVersionView),
+            ("local-list", views.StationLocalListSendView),
+            ("logs", views.StationLogsUploadView),
+            ("firmware-update", views.StationFirmwareUpdateView),
+            ("display-message", views.StationDisplayMessageView),
+            ("display-messages", views.StationDisplayMessagesGetView),
+            ("display-message/clear", views.StationDisplayMessageClearView),
+            ("data-transfer", views.StationDataTransferView),
+        )
+    ],
 ]
 
 

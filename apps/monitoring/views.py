@@ -237,6 +237,15 @@ class StationCommandView(PermissionRequiredMixin, View):
             pk=pk,
         )
         form = COMMAND_FORMS[self.form_name](request.POST, station=station, actor=request.actor)
+        versions = getattr(form, "versions", None)
+        if versions and (station.ocpp_version or "1.6") not in versions:
+            form.is_valid()
+            form.add_error(
+                None,
+                _("OCPP %(version)s has no such command.")
+                % {"version": station.ocpp_version or "1.6"},
+            )
+            return self.respond(station, outcome=None, form=form)
         if not form.is_valid():
             return self.respond(station, outcome=None, form=form)
         requester = Requester(actor=request.actor, source=AuditSource.PORTAL, ip=client_ip(request))
@@ -329,3 +338,70 @@ class SessionRemoteStopView(StationCommandView):
         from apps.ocpp.commands import session_remote_stop
 
         return session_remote_stop(requester=requester, session=arguments["session"])
+
+
+# Reservations, smart charging, local list, logs, firmware, display messages, data transfer:
+# one view each, ``stations.command`` on the station's site, one command service each.
+class StationReserveView(StationCommandView):
+    form_name = "reserve"
+    service = "reservation_reserve_now"
+
+
+class StationCancelReservationView(StationCommandView):
+    form_name = "cancel_reservation"
+    service = "reservation_cancel"
+
+
+class StationChargingProfileSetView(StationCommandView):
+    form_name = "charging_profile_set"
+    service = "station_charging_profile_set"
+
+
+class StationChargingProfileClearView(StationCommandView):
+    form_name = "charging_profile_clear"
+    service = "station_charging_profile_clear"
+
+
+class StationCompositeScheduleView(StationCommandView):
+    form_name = "composite_schedule"
+    service = "station_composite_schedule"
+
+
+class StationLocalListVersionView(StationCommandView):
+    form_name = "local_list_version"
+    service = "station_local_list_version"
+
+
+class StationLocalListSendView(StationCommandView):
+    form_name = "local_list_send"
+    service = "station_local_list_send"
+
+
+class StationLogsUploadView(StationCommandView):
+    form_name = "logs_upload"
+    service = "station_logs_upload"
+
+
+class StationFirmwareUpdateView(StationCommandView):
+    form_name = "firmware_update"
+    service = "station_update_firmware"
+
+
+class StationDisplayMessageView(StationCommandView):
+    form_name = "display_message"
+    service = "station_display_message"
+
+
+class StationDisplayMessagesGetView(StationCommandView):
+    form_name = "display_messages_get"
+    service = "station_display_messages_get"
+
+
+class StationDisplayMessageClearView(StationCommandView):
+    form_name = "display_message_clear"
+    service = "station_display_message_clear"
+
+
+class StationDataTransferView(StationCommandView):
+    form_name = "data_transfer"
+    service = "station_data_transfer"
