@@ -169,9 +169,32 @@ class ConfigurationReadForm(StationCommandForm):
 
 
 class ConfigurationChangeForm(StationCommandForm):
+    """The key is picked from the station's own report (a datalist: typing stays possible)."""
+
     prefix_name = "configuration_change"
     key = forms.CharField(max_length=100, label=_("Key"))
     value = forms.CharField(max_length=1000, required=False, label=_("New value"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from .selectors import station_known_settings
+
+        self.known_settings = [
+            row for row in station_known_settings(station=self.station) if not row["readonly"]
+        ]
+        if self.known_settings:
+            self.fields["key"].widget.attrs["list"] = f"station-settings-{self.station.pk}"
+            self.fields["key"].help_text = _(
+                "Pick one of the settings the station reported, or type a key."
+            )
+        elif self.version == V201:
+            self.fields["key"].help_text = _(
+                "Ask for the station's report to pick from its own settings."
+            )
+        else:
+            self.fields["key"].help_text = _(
+                "Read the whole configuration (no keys) to pick from the station's own keys."
+            )
 
     def clean_key(self) -> str:
         key = self.cleaned_data["key"].strip()
@@ -599,6 +622,11 @@ class DisplayMessageForm(_ForVersions, StationCommandForm):
         }
 
 
+class ReportRequestForm(_ForVersions, StationCommandForm):
+    versions = (V201,)
+    prefix_name = "report_request"
+
+
 class DisplayMessagesGetForm(_ForVersions, StationCommandForm):
     versions = (V201,)
     prefix_name = "display_messages_get"
@@ -633,11 +661,13 @@ COMMAND_FORMS: dict[str, type[StationCommandForm]] = {
     "display_messages_get": DisplayMessagesGetForm,
     "display_message_clear": DisplayMessageClearForm,
     "data_transfer": DataTransferForm,
+    "report_request": ReportRequestForm,
 }
 COMMAND_PERMISSIONS = {
     "configuration_read": "stations.configure",
     "configuration_change": "stations.configure",
     "password_rotate": "stations.configure",
+    "report_request": "stations.configure",
 }
 
 
@@ -693,6 +723,17 @@ class AlertActionForm(forms.Form):
 
 # The panel's further commands, by group: (form name, title, button, confirmation).
 COMMAND_GROUPS = [
+    (
+        _("Configuration"),
+        [
+            (
+                "report_request",
+                _("Ask for the station's report"),
+                _("Ask the station"),
+                _("Ask the station to report all its settings?"),
+            ),
+        ],
+    ),
     (
         _("Reservations"),
         [

@@ -68,6 +68,7 @@ STATION_ROUTES = [
             ("display-messages", views.StationDisplayMessagesGetView),
             ("display-message/clear", views.StationDisplayMessageClearView),
             ("data-transfer", views.StationDataTransferView),
+            ("report", views.StationReportRequestView),
         )
     ],
 ]

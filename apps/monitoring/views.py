@@ -405,3 +405,9 @@ class StationDisplayMessageClearView(StationCommandView):
 class StationDataTransferView(StationCommandView):
     form_name = "data_transfer"
     service = "station_data_transfer"
+
+
+class StationReportRequestView(StationCommandView):
+    permission = "stations.configure"
+    form_name = "report_request"
+    service = "station_report_request"

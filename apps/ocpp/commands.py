@@ -1047,6 +1047,20 @@ def station_display_message_clear(
     )
 
 
+def station_report_request(*, requester: Requester, station) -> CommandReply:
+    """2.0.1: ask for the station's full report (its NotifyReports are kept as station
+    events; the portal's configuration picker reads them)."""
+    request_id = secrets.randbelow(2**31 - 1) + 1
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.report_request",
+        inputs={"request_id": request_id},
+        build=lambda version: [payloads.base_report(version, request_id=request_id)],
+        permission="stations.configure",
+    )
+
+
 def remote_start_session_started(*, session) -> int | None:
     """A session has just opened: if a remote start asked for it (accepted, or not answered yet
     in the process that sent it), record it on that command's audit entry (2.0.1: the same ``remoteStartId``; 1.6: the same port and token,

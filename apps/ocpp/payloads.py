@@ -475,6 +475,36 @@ def display_message_clear(version: str, *, message_id: int) -> Call:
     return Call("ClearDisplayMessage", {"id": message_id})
 
 
+# --- The station's own report of its settings (2.0.1 B07) -------------------------------------
+def base_report(version: str, *, request_id: int, base: str = "FullInventory") -> Call:
+    """2.0.1 GetBaseReport: the station answers, then sends NotifyReport parts (1.6 has no
+    report: a GetConfiguration without keys reads everything at once)."""
+    if version != V201:
+        raise ValueError("GetBaseReport is an OCPP 2.0.1 message")
+    return Call("GetBaseReport", {"requestId": request_id, "reportBase": base})
+
+
+def reported_settings(report_data: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """NotifyReport ``reportData`` (either spelling: stored snake_case or as sent) → one row
+    per variable: ``key`` (Component/Variable[/Instance]), its actual ``value``, ``readonly``."""
+    rows = []
+    for item in report_data:
+        key = key_of(item)
+        attributes = item.get("variable_attribute") or item.get("variableAttribute") or []
+        actual = next(
+            (a for a in attributes if a.get("type", "Actual") == "Actual"),
+            attributes[0] if attributes else {},
+        )
+        rows.append(
+            {
+                "key": key,
+                "value": str(actual.get("value", "")),
+                "readonly": actual.get("mutability", "ReadWrite") == "ReadOnly",
+            }
+        )
+    return rows
+
+
 def _known(version: str) -> str:
     if version not in RESET_TYPES:
         raise ValueError(f"Unknown OCPP version {version!r}")

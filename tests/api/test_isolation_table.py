@@ -111,6 +111,7 @@ TABLE: list[Endpoint] = [
     E("POST", STATION + "display-messages/", ST_CMD, target="station", command=True),
     E("POST", STATION + "clear-display-message/", ST_CMD, target="station", command=True),
     E("POST", STATION + "data-transfer/", ST_CMD, target="station", command=True),
+    E("POST", STATION + "report/", ST_CONF, target="station", command=True),
     # OCPP logs
     E("GET", "/api/v1/ocpp-messages/", ST_VIEW, rows="station"),
     E("GET", "/api/v1/ocpp-messages/{pk}/", ST_VIEW, target="message"),

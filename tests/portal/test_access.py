@@ -322,6 +322,14 @@ PAGES = [
         delegate=404,
         owner=302,
     ),
+    Page(
+        "stations:station_report_request",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {},
+        delegate=404,
+        owner=302,
+    ),
     Page("roles:api_key_create", delegate=403),
     Page("roles:api_key_revoke", args=_api_key, method="post", delegate=403, owner=302),
     # The invitation link is public by design; a wrong token shows nothing but "expired".

@@ -38,6 +38,10 @@ def station_calls(monkeypatch):
         "GetDisplayMessages": {"status": "Accepted"},
         "ClearDisplayMessage": {"status": "Unknown"},
         "DataTransfer": {"status": "Accepted", "data": "pong"},
+        "GetBaseReport": {"status": "Accepted"},
+        "GetConfiguration": {
+            "configurationKey": [{"key": "HeartbeatInterval", "readonly": False, "value": "300"}]
+        },
     }
 
     def station_call(station, action, payload, *, timeout=None, validate=True):
@@ -363,3 +367,54 @@ def test_a_delegate_commands_their_site_only(network, personas, client_for, stat
     assert post(client, "reserve", network.a1_station, data).status_code == 200
     assert post(client, "reserve", network.a2_station, data).status_code == 404
     assert [call[0] for call in station_calls] == ["A1-CHARGER-1"]
+
+
+def test_the_configuration_picker_offers_the_stations_own_settings(
+    network, personas, client_for, station_calls
+):
+    """2.0.1: the settings of its latest report; 1.6: its latest full GetConfiguration."""
+    from apps.ocpp.models import StationEvent
+    from apps.ocpp.services import event_record
+
+    client = client_for(personas.owner)
+    v201, v16 = network.a2_station, network.a1_station
+    detail = reverse("stations:station_detail", args=[v201.pk])
+    assert 'list="station-settings-' not in client.get(detail).content.decode()
+    asked = post(client, "report_request", v201, {})
+    assert station_calls[-1][1] == "GetBaseReport"
+    assert station_calls[-1][2]["reportBase"] == "FullInventory"
+    assert 'data-status="Accepted"' in asked.content.decode()
+    request_id = station_calls[-1][2]["requestId"]
+
+    def item(component, variable, value, mutability="ReadWrite"):
+        return {
+            "component": {"name": component},
+            "variable": {"name": variable},
+            "variable_attribute": [{"type": "Actual", "value": value, "mutability": mutability}],
+        }
+
+    for seq_no, data in enumerate(
+        [
+            [item("OCPPCommCtrlr", "HeartbeatInterval", "300")],
+            [
+                item("TxCtrlr", "EVConnectionTimeOut", "60"),
+                item("Identity", "Serial", "X", "ReadOnly"),
+            ],
+        ]
+    ):
+        event_record(
+            station_id=v201.pk,
+            kind=StationEvent.Kind.REPORT,
+            action="NotifyReport",
+            request_id=request_id,
+            data={"seq_no": seq_no, "report_data": data},
+        )
+    page = client.get(detail).content.decode()
+    assert f'list="station-settings-{v201.pk}"' in page
+    assert '<option value="OCPPCommCtrlr/HeartbeatInterval">' in page
+    assert "TxCtrlr/EVConnectionTimeOut = 60" in page
+    assert "Identity/Serial" not in page  # read-only: not offered for a change
+
+    post(client, "configuration_read", v16, {"configuration_read-keys": ""})
+    page = client.get(reverse("stations:station_detail", args=[v16.pk])).content.decode()
+    assert '<option value="HeartbeatInterval">HeartbeatInterval = 300</option>' in page

@@ -108,7 +108,6 @@ class CampaignInputSerializer(serializers.Serializer):
     window_end = serializers.TimeField(required=False, allow_null=True, default=None)
     force = serializers.BooleanField(default=False)
 
-
     def validate_tags(self, value: list[str]) -> list[str]:
         try:
             return normalize_tags(value)

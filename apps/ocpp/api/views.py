@@ -102,6 +102,7 @@ class StationCommandViewSet(ScopedViewSet):
         "display_messages": COMMAND,
         "clear_display_message": COMMAND,
         "data_transfer": COMMAND,
+        "report": CONFIGURE,
     }
 
     def _input(self, serializer_class) -> dict:
@@ -514,6 +515,18 @@ class StationCommandViewSet(ScopedViewSet):
         data = self._input(DataTransferSerializer)
         return self._status(
             commands.station_data_transfer(requester=self._requester(), station=station, **data)
+        )
+
+
+    @extend_schema(request=None, responses=CommandResultSerializer)
+    @action(detail=True, methods=["post"])
+    def report(self, request, pk=None):
+        """2.0.1: ask for the station's full report (GetBaseReport FullInventory); its parts
+        arrive as station events (``/api/v1/station-events/?kind=report``)."""
+        station = self.get_object()
+        self._needs_201(station)
+        return self._status(
+            commands.station_report_request(requester=self._requester(), station=station)
         )
 
 
