@@ -151,7 +151,8 @@ SEARCH_LIMIT = 10
 
 
 def portal_search(*, actor: Actor, query: str, limit: int = SEARCH_LIMIT) -> list[dict[str, Any]]:
-    """Stations, sites, tokens and sessions matching ``query`` by id, name or serial, within
+    """Stations, sites, tokens, sessions and people matching ``query`` by id, name or serial
+    (people: e-mail or name), within
     the caller's scope: each kind through its FilterSet's ``q`` (the lists' and the API's
     search) on the queryset ``restrict`` gives, so a kind the caller may not see is empty."""
     from urllib.parse import urlencode
@@ -160,6 +161,7 @@ def portal_search(*, actor: Actor, query: str, limit: int = SEARCH_LIMIT) -> lis
 
     from apps.charging.filtersets import ChargingSessionFilterSet, IdTokenFilterSet
     from apps.charging.models import IdToken
+    from apps.roles.selectors import people_search
 
     from .filtersets import SiteFilterSet, StationFilterSet
 
@@ -196,4 +198,14 @@ def portal_search(*, actor: Actor, query: str, limit: int = SEARCH_LIMIT) -> lis
                     "list_url": f"{reverse(list_url)}?{urlencode({'q': query})}",
                 }
             )
+    people = list(people_search(actor=actor, query=query)[: limit + 1])
+    if people:
+        groups.append(
+            {
+                "kind": "people",
+                "rows": people[:limit],
+                "more": len(people) > limit,
+                "list_url": f"{reverse('roles:assignment_list')}?{urlencode({'q': query})}",
+            }
+        )
     return groups

@@ -399,7 +399,7 @@ def live_labels() -> dict:
 
 
 class SearchView(PermissionRequiredMixin, View):
-    """The one search box: stations, sites, tokens and sessions by id, name or serial, each
+    """The one search box: stations, sites, tokens, sessions and people by id, name or serial, each
     within the caller's scope (``selectors.portal_search``)."""
 
     permission = "stations.view"
@@ -412,6 +412,7 @@ class SearchView(PermissionRequiredMixin, View):
             "sites": _("Sites"),
             "tokens": _("Tokens"),
             "sessions": _("Sessions"),
+            "people": _("People"),
         }
         for group in groups:
             group["label"] = labels[group["kind"]]

@@ -517,7 +517,6 @@ class StationCommandViewSet(ScopedViewSet):
             commands.station_data_transfer(requester=self._requester(), station=station, **data)
         )
 
-
     @extend_schema(request=None, responses=CommandResultSerializer)
     @action(detail=True, methods=["post"])
     def report(self, request, pk=None):
