@@ -22,7 +22,19 @@ STATION_STATE_PRIORITY = (
     LiveState.FAULTED,
     LiveState.AVAILABLE,
     LiveState.CHARGING,
+    LiveState.PREPARING,
     LiveState.FINISHED,
+    LiveState.RESERVED,
+    LiveState.UNAVAILABLE,
+)
+# The station page's header says what the station is doing: a port charging makes it
+# "charging" even when another port is free (the map's marker asks "can I plug in?").
+STATION_HEADER_PRIORITY = (
+    LiveState.FAULTED,
+    LiveState.CHARGING,
+    LiveState.PREPARING,
+    LiveState.FINISHED,
+    LiveState.AVAILABLE,
     LiveState.RESERVED,
     LiveState.UNAVAILABLE,
 )
@@ -44,14 +56,23 @@ def port_state(*, is_online: bool, status: str) -> str:
     return LIVE_STATE_OF_STATUS.get(status, LiveState.UNAVAILABLE)
 
 
-def station_state(*, is_online: bool, port_states: list[str]) -> str:
+def station_state(
+    *, is_online: bool, port_states: list[str], priority: tuple[str, ...] = STATION_STATE_PRIORITY
+) -> str:
     """One colour for a station: offline, else its most important port state."""
     if not is_online:
         return LiveState.OFFLINE
-    for state in STATION_STATE_PRIORITY:
+    for state in priority:
         if state in port_states:
             return state
     return LiveState.UNAVAILABLE
+
+
+def station_header_state(*, is_online: bool, port_states: list[str]) -> str:
+    """What the station page's header says: busy before free."""
+    return station_state(
+        is_online=is_online, port_states=port_states, priority=STATION_HEADER_PRIORITY
+    )
 
 
 def inventory_choices(*, actor: Actor) -> dict[str, list[str]]:
@@ -140,7 +161,7 @@ def station_page(*, station: Station, actor: Actor) -> dict[str, Any]:
             station=station, kind=StationEvent.Kind.FIRMWARE
         )[:10]
     )
-    context["station_state"] = station_state(
+    context["station_state"] = station_header_state(
         is_online=station.is_online, port_states=[port.live_state for port in ports]
     )
     return context

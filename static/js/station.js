@@ -66,7 +66,7 @@
 
   function onStation(message) {
     if (message.station_id !== stationId) return;
-    badge(document.getElementById("station-state"), message.state);
+    badge(document.getElementById("station-state"), message.header_state || message.state);
     var online = document.getElementById("station-online");
     if (online) {
       online.dataset.online = message.is_online ? "1" : "0";
