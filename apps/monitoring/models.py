@@ -72,6 +72,16 @@ class Alert(models.Model):
         return self.cleared_at is None
 
     @property
+    def details(self) -> str:
+        """What went wrong in words: the station's own text ("RCD tripped"), else its error
+        code in the reader's language, never the raw code ("GroundFailure")."""
+        from apps.stations.words import fault_words
+
+        if self.error_code:
+            return fault_words(self.error_code, self.message)
+        return self.message
+
+    @property
     def is_acknowledged(self) -> bool:
         return self.acknowledged_at is not None
 

@@ -327,6 +327,7 @@ def status_record(
             evse_id=None,
             status=status,
             live_state=LIVE_STATE_OF_STATUS.get(status, LiveState.UNAVAILABLE),
+            info=info,
         )
         return
     evse = evse_get_or_create(station_id=station_id, evse_id=evse_id)
@@ -340,10 +341,12 @@ def status_record(
     )
     if evse.status_changed_at and occurred_at < evse.status_changed_at:
         return
-    evse_set_status(evse=evse, status=status, at=occurred_at, error_code=error_code)
+    evse_set_status(evse=evse, status=status, at=occurred_at, error_code=error_code, info=info)
 
 
-def evse_set_status(*, evse: Evse, status: str, at: dt.datetime, error_code: str = "") -> None:
+def evse_set_status(
+    *, evse: Evse, status: str, at: dt.datetime, error_code: str = "", info: str = ""
+) -> None:
     changed = evse.status != status
     Evse.objects.filter(pk=evse.pk).update(
         status=status, status_changed_at=at, error_code=error_code[:50]
@@ -355,6 +358,7 @@ def evse_set_status(*, evse: Evse, status: str, at: dt.datetime, error_code: str
             evse_id=evse.evse_id,
             status=status,
             live_state=LIVE_STATE_OF_STATUS.get(status, LiveState.UNAVAILABLE),
+            info=info,
         )
 
 

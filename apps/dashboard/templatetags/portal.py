@@ -213,3 +213,20 @@ def state_label(state: str) -> str:
         return str(LiveState(state).label)
     except ValueError:
         return state
+
+
+# --- Codes in words (apps.stations.words; commands' engineer, issue 13) ----------------------
+@register.filter
+def status_words(status: str) -> str:
+    """A status of the history in the reader's words, not the OCPP code."""
+    from apps.stations.words import status_words as words
+
+    return words(status)
+
+
+@register.filter
+def fault_words(error_code: str, info: str = "") -> str:
+    """The station's own text, else its error code in words ("" for NoError)."""
+    from apps.stations.words import fault_words as words
+
+    return words(error_code or "", info or "")
