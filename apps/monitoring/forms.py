@@ -841,3 +841,49 @@ def command_groups(forms_by_name: dict[str, StationCommandForm], station) -> lis
         if commands:
             groups.append({"title": title, "commands": commands})
     return groups
+
+
+class BulkCommandForm(forms.Form):
+    """One command for every station of the filtered list, in the operator's words."""
+
+    command = forms.ChoiceField(
+        label=_("Command"),
+        choices=[
+            ("reset_soft", _("Reset when idle (soft)")),
+            ("reset_hard", _("Reset now (hard)")),
+            ("available", _("Make available")),
+            ("unavailable", _("Make unavailable")),
+            ("configuration", _("Change a configuration key")),
+            ("firmware", _("Update the firmware")),
+        ],
+    )
+    key = forms.CharField(
+        label=_("Key"),
+        max_length=100,
+        required=False,
+        help_text=_("1.6 key, or Component/Variable for 2.0.1 stations."),
+    )
+    value = forms.CharField(label=_("New value"), max_length=1000, required=False)
+    location = forms.URLField(
+        label=_("Firmware file address"), max_length=512, required=False, assume_scheme="https"
+    )
+
+    def clean(self):
+        data = super().clean()
+        choice = data.get("command")
+        if choice == "configuration" and not (data.get("key") or "").strip():
+            self.add_error("key", _("Name the key to change."))
+        if choice == "firmware" and not data.get("location"):
+            self.add_error("location", _("Give the firmware file's address."))
+        return data
+
+    def command_and_arguments(self) -> tuple[str, dict]:
+        data = self.cleaned_data
+        choice = data["command"]
+        if choice.startswith("reset_"):
+            return "reset", {"kind": choice.removeprefix("reset_")}
+        if choice in ("available", "unavailable"):
+            return "availability", {"operative": choice == "available"}
+        if choice == "configuration":
+            return "configuration", {"key": data["key"].strip(), "value": data["value"]}
+        return "firmware", {"location": data["location"]}

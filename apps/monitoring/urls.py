@@ -19,6 +19,12 @@ urlpatterns = [
 # Remote control acts on the core's station page: these keep the stations app's URLs and names
 # (``stations:station_reset`` ...), added to its URLconf by registration (apps.core.panels).
 STATION_ROUTES = [
+    path("stations/bulk/", views.StationBulkCommandView.as_view(), name="bulk_command"),
+    path(
+        "stations/bulk/<int:pk>/",
+        views.BulkCommandDetailView.as_view(),
+        name="bulk_command_detail",
+    ),
     path("stations/<int:pk>/reset/", views.StationResetView.as_view(), name="station_reset"),
     path("stations/<int:pk>/unlock/", views.StationUnlockView.as_view(), name="station_unlock"),
     path(

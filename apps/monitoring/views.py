@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -411,3 +411,100 @@ class StationReportRequestView(StationCommandView):
     permission = "stations.configure"
     form_name = "report_request"
     service = "station_report_request"
+
+
+# --- Bulk commands over a filtered list of stations -------------------------------------------
+class StationBulkCommandView(PermissionRequiredMixin, View):
+    """The station list's filter (its query string) names the stations; one command goes to
+    each the person may command, by a Celery task, followed on the job's page."""
+
+    permission = "stations.command"
+
+    def stations(self):
+        from apps.stations.filtersets import StationFilterSet
+
+        query = self.request.GET.copy()
+        for name in ("page", "ordering"):
+            query.pop(name, None)
+        self.filterset = StationFilterSet(
+            query,
+            queryset=Station.objects.restrict(self.request.actor, "stations.view"),
+            request=self.request,
+        )
+        self.filter_query = query.urlencode()
+        return self.filterset.qs
+
+    def page(self, form, status: int = 200):
+        from .services.bulk import BULK_PERMISSIONS, bulk_stations
+
+        stations = self.stations()
+        counts = {
+            command: bulk_stations(actor=self.request.actor, command=command, stations=stations)
+            for command in BULK_PERMISSIONS
+        }
+        commandable = counts["reset"]
+        context = {
+            "form": form,
+            "filter_errors": self.filterset.errors,
+            "filter_query": self.filter_query,
+            "count": commandable.count(),
+            "configurable_count": counts["configuration"].count(),
+            "sample": list(commandable.values_list("identity", flat=True)[:12]),
+        }
+        return render(self.request, "monitoring/bulk_form.html", context, status=status)
+
+    def get(self, request):
+        from .forms import BulkCommandForm
+
+        return self.page(BulkCommandForm())
+
+    def post(self, request):
+        from .forms import BulkCommandForm
+        from .services.bulk import bulk_command_start
+
+        form = BulkCommandForm(request.POST)
+        if form.is_valid():
+            command, arguments = form.command_and_arguments()
+            try:
+                job = bulk_command_start(
+                    actor=request.actor,
+                    user=request.user,
+                    command=command,
+                    arguments=arguments,
+                    stations=self.stations(),
+                    filter_query=self.filter_query,
+                )
+            except PermissionDenied:
+                form.add_error(None, _("None of these stations may receive this command from you."))
+            except ValidationError as error:
+                for messages_ in error.message_dict.values():
+                    form.add_error(None, messages_)
+            else:
+                return HttpResponseRedirect(reverse("stations:bulk_command_detail", args=[job.pk]))
+        return self.page(form, status=400)
+
+
+class BulkCommandDetailView(PermissionRequiredMixin, View):
+    """A bulk command's progress, live: the stations the person may see, and the counts."""
+
+    permission = "stations.view"
+
+    def get(self, request, pk: int):
+        from .models import BulkCommand, BulkCommandItem
+        from .services.bulk import bulk_progress
+
+        job = get_object_or_404(BulkCommand.objects.select_related("created_by"), pk=pk)
+        items = (
+            BulkCommandItem.objects.restrict(request.actor, self.permission)
+            .filter(job=job)
+            .select_related("station", "station__site")
+        )
+        if job.created_by_id != request.user.pk and not items.exists():
+            raise Http404
+        context = {
+            "job": job,
+            "items": list(items),
+            "progress": bulk_progress(job=job),
+            "labels": {s.value: str(s.label) for s in BulkCommandItem.Status},
+        }
+        return render(request, "monitoring/bulk_detail.html", context)

@@ -208,6 +208,7 @@ class StationListView(ScopedListView):
         context = super().get_context_data(**kwargs)
         context["choices"] = inventory_choices(actor=self.request.actor)
         context["may_register"] = not self.request.actor.scope_for("stations.configure").empty
+        context["may_command"] = not self.request.actor.scope_for("stations.command").empty
         return context
 
 

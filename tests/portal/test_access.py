@@ -72,6 +72,15 @@ def _a2_alert(net, personas):
     return [alert.pk]
 
 
+def _bulk_job(net, personas):
+    """A bulk command over site A2's station (outside the delegate's site)."""
+    from apps.monitoring.models import BulkCommand, BulkCommandItem
+
+    job = BulkCommand.objects.create(command="reset", arguments={"kind": "soft"})
+    BulkCommandItem.objects.create(job=job, station=net.a2_station)
+    return [job.pk]
+
+
 PAGES = [
     Page("core:dashboard", owner=302, redirect=True),
     Page("dashboard:home"),
@@ -330,6 +339,8 @@ PAGES = [
         delegate=404,
         owner=302,
     ),
+    Page("stations:bulk_command"),
+    Page("stations:bulk_command_detail", args=_bulk_job, delegate=404),
     Page("roles:api_key_create", delegate=403),
     Page("roles:api_key_revoke", args=_api_key, method="post", delegate=403, owner=302),
     # The invitation link is public by design; a wrong token shows nothing but "expired".
