@@ -61,6 +61,6 @@ def test_reset_a_tagged_list_and_follow_it_live(network, portal_server, sign_in)
     assert page.evaluate("document.getElementById('bulk-progress').value") == 2
     rows = page.locator("table.bulk-items tr[data-status='failed']")
     assert rows.count() == 2
-    assert "offline" in rows.first.inner_text().lower()
+    assert "never connected" in rows.first.inner_text()  # the command service's word
     assert page.evaluate("window.__sameDocument") is True
     assert page_errors(page) == []
