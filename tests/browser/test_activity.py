@@ -45,3 +45,14 @@ def test_a_repeated_station_state_is_one_line(network, portal_server, sign_in):
     station_lines = [line for line in lines if network.station_a.name in line]
     assert len(station_lines) == 1, lines
     assert page_errors(dashboard) == []
+
+
+def test_chart_time_labels_follow_the_readers_language(network, portal_server, sign_in):
+    """Chart axes are labelled by the page's language and the site's zone (uPlot alone
+    writes "12/8" and "1:30pm" on a French page)."""
+    page = sign_in(network.host, "owner@alpha.test")
+    moment = 1_796_743_800  # 2026-12-08 15:30 UTC = 10:30 in Montréal
+    label = "(args) => window.ChargegridLive.axisLabel(args[0], args[1], args[2], args[3])"
+    assert page.evaluate(label, [moment, "fr", "America/Montreal", 3600]) == "10:30"
+    assert page.evaluate(label, [moment, "fr", "America/Montreal", 86400]) == "8 déc."
+    assert page.evaluate(label, [moment, "en", "America/Montreal", 86400]) == "Dec 8"
