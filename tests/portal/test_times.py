@@ -35,3 +35,13 @@ def test_the_audit_log_reads_in_one_zone_and_in_words(personas, client_for, alph
         assert 'data-action="tariff_assignment.create"' in page
     finally:
         tenant.timezone = previous
+
+
+def test_builtin_role_names_are_in_the_readers_language(personas, client_for, settings):
+    from django.utils import translation
+
+    client = client_for(personas.owner)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    page = client.get(reverse("roles:assignment_list")).content.decode()
+    assert "Administrateur de site" in page and "<td>Site admin</td>" not in page
+    translation.deactivate()
