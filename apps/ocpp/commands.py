@@ -960,6 +960,8 @@ def station_local_list_version(*, requester: Requester, station) -> CommandReply
     if not reply.answered:
         return reply
     number = reply.payload.get("listVersion", reply.payload.get("versionNumber"))
+    if not isinstance(number, int):
+        return reply
     return replace(
         reply,
         status=str(number),

@@ -145,7 +145,10 @@ def test_charging_profile_and_composite_schedule(personas, api_for, stations, fa
     (period,) = schedule.json()["periods"]
     assert period["limit"] == 7400 and period["unit"] == "W"
     assert period["starts_at"] == "2026-12-08T10:00:00Z"
-    assert owner.get(url(station, "composite-schedule") + "?evse_id=1").status_code == 400
+    assert (
+        owner.get(url(station, "composite-schedule") + "?evse_id=1&duration=0").status_code == 400
+    )
+    assert owner.get(url(stations["2.0.1"], "composite-schedule")).status_code == 200  # defaults
 
 
 def test_local_list_logs_firmware(personas, api_for, stations, fake):

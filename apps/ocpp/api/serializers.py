@@ -235,8 +235,12 @@ class ClearChargingProfileSerializer(serializers.Serializer):
 
 
 class CompositeScheduleQuerySerializer(serializers.Serializer):
-    evse_id = serializers.IntegerField(min_value=0, help_text=_("0: the whole station"))
-    duration = serializers.IntegerField(min_value=1, max_value=7 * 86400, help_text=_("Seconds"))
+    evse_id = serializers.IntegerField(
+        min_value=0, default=0, help_text=_("0 (default): the whole station")
+    )
+    duration = serializers.IntegerField(
+        min_value=1, max_value=7 * 86400, default=3600, help_text=_("Seconds (default 3600)")
+    )
     unit = serializers.ChoiceField(choices=["A", "W"], required=False)
 
 
@@ -255,7 +259,7 @@ class CompositeScheduleResultSerializer(serializers.Serializer):
 
 
 class LocalListVersionResultSerializer(serializers.Serializer):
-    version = serializers.IntegerField()
+    version = serializers.IntegerField(allow_null=True, help_text=_("None: it did not say"))
     response = serializers.JSONField()
 
 

@@ -421,7 +421,10 @@ class StationCommandViewSet(ScopedViewSet):
         reply = self._answered(
             commands.station_local_list_version(requester=self._requester(), station=station)
         )
-        return Response({"version": int(reply.status), "response": reply.payload})
+        number = reply.payload.get("listVersion", reply.payload.get("versionNumber"))
+        return Response(
+            {"version": number if isinstance(number, int) else None, "response": reply.payload}
+        )
 
     @extend_schema(request=LocalListSerializer, responses=CommandResultSerializer)
     @action(detail=True, methods=["post"], url_path="local-list")
