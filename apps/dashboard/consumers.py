@@ -159,7 +159,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return viewer.stations.covers_site(site_id)
         if kind == "valet":
             return viewer.valet is not None and viewer.valet.covers_site(site_id)
-        if kind in ("station", "alert"):
+        if kind in ("station", "alert", "bulk_command"):  # bulk_command: monitoring's
             return viewer.stations.covers_site(site_id)
         if kind == "power_tree":
             return viewer.power_tree is not None and viewer.power_tree.covers_site(site_id)

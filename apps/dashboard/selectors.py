@@ -31,12 +31,13 @@ from apps.charging.models import ChargingSession, MeterValue
 from apps.core.scoping import Actor
 from apps.stations.choices import LiveState
 from apps.stations.models import Evse, Station
-from apps.stations.selectors import port_state, station_state
+from apps.stations.selectors import port_state, station_header_state, station_state
 
 # The tiles of the dashboard, in display order.
 DASHBOARD_STATES = (
     LiveState.AVAILABLE,
     LiveState.CHARGING,
+    LiveState.PREPARING,
     LiveState.FINISHED,
     LiveState.FAULTED,
     LiveState.OFFLINE,
@@ -88,6 +89,9 @@ def _station_entry(row: dict[str, Any], ports: list[dict[str, Any]]) -> dict[str
         "site_id": row["site_id"],
         "is_online": row["is_online"],
         "state": station_state(
+            is_online=row["is_online"], port_states=[p["state"] for p in port_list]
+        ),
+        "header_state": station_header_state(
             is_online=row["is_online"], port_states=[p["state"] for p in port_list]
         ),
         "evses": port_list,

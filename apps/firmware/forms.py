@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from apps.stations.models import Site
+from apps.stations.tags import normalize_tags
 
 from .models import FirmwareImage
 
@@ -57,6 +58,10 @@ class CampaignForm(forms.Form):
         required=False,
         widget=forms.CheckboxSelectMultiple,
     )
+    tags = forms.CharField(
+        label=_("Only stations with all these tags (comma-separated; empty: any)"),
+        required=False,
+    )
     canary_count = forms.IntegerField(label=_("Canary stations"), min_value=0, initial=1)
     wave_percents = forms.CharField(
         label=_("Waves after the canary (cumulative %, comma-separated)"), initial="10, 50"
@@ -88,6 +93,9 @@ class CampaignForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["image"].queryset = images
         self.fields["sites"].queryset = sites
+
+    def clean_tags(self) -> list[str]:
+        return normalize_tags(self.cleaned_data["tags"])
 
     def clean_versions(self) -> list[str]:
         return [v.strip() for v in self.cleaned_data["versions"].split(",") if v.strip()]

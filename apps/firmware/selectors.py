@@ -65,9 +65,11 @@ def stations_for_campaign(
     versions: list[str] | None = None,
     site_ids: list[int] | None = None,
     model: str | None = None,
+    tags: list[str] | None = None,
 ):
     """The stations a campaign may target: the image's vendor and model (or ``model``), on
-    the actor's sites, optionally only some current versions and sites."""
+    the actor's sites, optionally only some current versions and sites, and only stations
+    carrying every one of ``tags``."""
     stations = Station.objects.restrict(actor, "stations.configure").filter(
         vendor=image.vendor, model=model or image.model
     )
@@ -75,4 +77,6 @@ def stations_for_campaign(
         stations = stations.filter(firmware_version__in=versions)
     if site_ids:
         stations = stations.filter(site_id__in=site_ids)
+    if tags:
+        stations = stations.filter(tags__contains=tags)
     return stations

@@ -164,6 +164,7 @@ class CampaignCreateView(TenantWideMixin, View):
                 "model": data.pop("model") or image.model,
                 "versions": data.pop("versions"),
                 "sites": [site.pk for site in data.pop("sites")],
+                "tags": data.pop("tags"),
             }
             stations = selectors.stations_for_campaign(
                 actor=request.actor,
@@ -171,6 +172,7 @@ class CampaignCreateView(TenantWideMixin, View):
                 versions=target_filter["versions"],
                 site_ids=target_filter["sites"],
                 model=target_filter["model"],
+                tags=target_filter["tags"],
             )
             try:
                 campaign = services.campaign_create(

@@ -9,9 +9,9 @@ from .services import alert_clear, port_status_observed
 
 
 def on_status_changed(
-    *, event: str, station_id: int, evse_id: int | None, status: str, **_: Any
+    *, event: str, station_id: int, evse_id: int | None, status: str, info: str = "", **_: Any
 ) -> None:
-    port_status_observed(station_id=station_id, evse_id=evse_id, status=status)
+    port_status_observed(station_id=station_id, evse_id=evse_id, status=status, info=info)
 
 
 def on_station_connected(*, event: str, station_id: int, **_: Any) -> None:

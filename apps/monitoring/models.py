@@ -72,6 +72,16 @@ class Alert(models.Model):
         return self.cleared_at is None
 
     @property
+    def details(self) -> str:
+        """What went wrong in words: the station's own text ("RCD tripped"), else its error
+        code in the reader's language, never the raw code ("GroundFailure")."""
+        from apps.stations.words import fault_words
+
+        if self.error_code:
+            return fault_words(self.error_code, self.message)
+        return self.message
+
+    @property
     def is_acknowledged(self) -> bool:
         return self.acknowledged_at is not None
 
@@ -108,3 +118,70 @@ class AlertSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {', '.join(self.kinds) or '-'}"
+
+
+class BulkCommand(models.Model):
+    """One command sent to many stations (a filtered list): reset, availability, a
+    configuration change or a firmware update.  A Celery task sends it station by station
+    through the OCPP command service; each station's outcome is a ``BulkCommandItem``."""
+
+    class Command(models.TextChoices):
+        RESET = "reset", _("Reset")
+        AVAILABILITY = "availability", _("Availability")
+        CONFIGURATION = "configuration", _("Configuration change")
+        FIRMWARE = "firmware", _("Firmware update")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to start")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+
+    command = models.CharField(max_length=16, choices=Command.choices)
+    arguments = models.JSONField(default=dict, blank=True)
+    # The list's filter it was started from (its query string), kept for the record.
+    filter_query = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RestrictedManager()
+    scope_site_path = None  # spans sites; its items are scoped per station
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_command_display()} #{self.pk}"
+
+
+class BulkCommandItem(models.Model):
+    """One station of a bulk command and what became of it there."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        OK = "ok", _("Accepted")
+        FAILED = "failed", _("Failed")
+
+    job = models.ForeignKey(BulkCommand, on_delete=models.CASCADE, related_name="items")
+    station = models.ForeignKey("stations.Station", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    answer = models.CharField(max_length=64, blank=True)  # the station's word, or the error's
+    message = models.CharField(max_length=300, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RestrictedManager()
+    scope_site_path = "station__site"
+
+    class Meta:
+        ordering = ["station__identity"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "station"], name="bulk_item_once_per_station")
+        ]
+        indexes = [models.Index(fields=["job", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.job} · {self.station_id}: {self.status}"

@@ -14,7 +14,7 @@ from apps.core import panels
 from apps.core.scoping import Actor
 from apps.stations.models import Station
 
-from .forms import command_forms
+from .forms import command_forms, command_groups
 from .models import Alert
 from .selectors import alert_list, station_uptime
 
@@ -42,7 +42,8 @@ def station_alerts_panel(*, obj: Station, actor: Actor) -> dict[str, Any]:
 
 
 def station_remote_control_panel(*, obj: Station, actor: Actor) -> dict[str, Any]:
-    return {"forms": command_forms(station=obj, actor=actor)}
+    forms = command_forms(station=obj, actor=actor)
+    return {"forms": forms, "groups": command_groups(forms, obj)}
 
 
 def dashboard_open_alerts_panel(*, obj: None, actor: Actor) -> dict[str, Any]:

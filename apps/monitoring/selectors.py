@@ -10,7 +10,10 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from apps.audit.models import AuditEntry
 from apps.core.scoping import Actor
+from apps.ocpp import payloads
+from apps.ocpp.models import StationEvent
 from apps.roles.selectors import UserActor
 from apps.stations.choices import StatusKind
 from apps.stations.models import Station, StatusChange
@@ -159,3 +162,47 @@ def station_uptime(
             alerts=alert_count.get(station.pk, 0),
         )
     return result
+
+
+def station_known_settings(*, station: Station, limit: int = 500) -> list[dict[str, Any]]:
+    """The station's settings as it last reported them, for the configuration picker: 2.0.1
+    the parts of its latest NotifyReport; 1.6 its latest full GetConfiguration answer (the
+    audit log keeps it).  Rows: ``key``, ``value``, ``readonly``, alphabetical."""
+
+    if station.ocpp_version == payloads.V201:
+        reports = StationEvent.objects.filter(
+            station=station, kind=StationEvent.Kind.REPORT, action="NotifyReport"
+        )
+        latest = reports.order_by("-occurred_at", "-id").values_list("request_id", flat=True)
+        request_id = latest.first()
+        if request_id is None:
+            return []
+        items = []
+        for data in (
+            reports.filter(request_id=request_id).order_by("id").values_list("data", flat=True)
+        ):
+            items.extend(data.get("report_data") or [])
+        rows = payloads.reported_settings(items)
+    else:
+        entry = (
+            AuditEntry.objects.filter(
+                action="station.configuration_read",
+                object_type="stations.station",
+                object_id=str(station.pk),
+                succeeded=True,
+                changes__input__keys=[],
+            )
+            .order_by("-occurred_at", "-id")
+            .first()
+        )
+        responses = (entry.changes.get("responses") or [{}]) if entry else [{}]
+        rows = [
+            {
+                "key": row.get("key", ""),
+                "value": str(row.get("value", "")),
+                "readonly": bool(row.get("readonly")),
+            }
+            for row in (responses[0] or {}).get("configurationKey") or []
+        ]
+    rows.sort(key=lambda row: row["key"].lower())
+    return rows[:limit]

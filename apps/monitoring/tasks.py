@@ -22,3 +22,10 @@ def sweep() -> dict[str, int]:
 )
 def alert_notify(alert_id: int, event: str) -> int:
     return notify(alert_id=alert_id, event=event)
+
+
+@shared_task(name="monitoring.bulk_command_run")
+def bulk_command_run(job_id: int) -> dict[str, int]:
+    from .services.bulk import bulk_command_run as run
+
+    return run(job_id=job_id)

@@ -19,6 +19,12 @@ urlpatterns = [
 # Remote control acts on the core's station page: these keep the stations app's URLs and names
 # (``stations:station_reset`` ...), added to its URLconf by registration (apps.core.panels).
 STATION_ROUTES = [
+    path("stations/bulk/", views.StationBulkCommandView.as_view(), name="bulk_command"),
+    path(
+        "stations/bulk/<int:pk>/",
+        views.BulkCommandDetailView.as_view(),
+        name="bulk_command_detail",
+    ),
     path("stations/<int:pk>/reset/", views.StationResetView.as_view(), name="station_reset"),
     path("stations/<int:pk>/unlock/", views.StationUnlockView.as_view(), name="station_unlock"),
     path(
@@ -52,6 +58,25 @@ STATION_ROUTES = [
         views.SessionRemoteStopView.as_view(),
         name="station_remote_stop",
     ),
+    *[
+        path(f"stations/<int:pk>/{slug}/", view.as_view(), name=f"station_{view.form_name}")
+        for slug, view in (
+            ("reserve", views.StationReserveView),
+            ("reservation/cancel", views.StationCancelReservationView),
+            ("charging-profile", views.StationChargingProfileSetView),
+            ("charging-profile/clear", views.StationChargingProfileClearView),
+            ("composite-schedule", views.StationCompositeScheduleView),
+            ("local-list/version", views.StationLocalListVersionView),
+            ("local-list", views.StationLocalListSendView),
+            ("logs", views.StationLogsUploadView),
+            ("firmware-update", views.StationFirmwareUpdateView),
+            ("display-message", views.StationDisplayMessageView),
+            ("display-messages", views.StationDisplayMessagesGetView),
+            ("display-message/clear", views.StationDisplayMessageClearView),
+            ("data-transfer", views.StationDataTransferView),
+            ("report", views.StationReportRequestView),
+        )
+    ],
 ]
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseRedirect
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -237,6 +237,15 @@ class StationCommandView(PermissionRequiredMixin, View):
             pk=pk,
         )
         form = COMMAND_FORMS[self.form_name](request.POST, station=station, actor=request.actor)
+        versions = getattr(form, "versions", None)
+        if versions and (station.ocpp_version or "1.6") not in versions:
+            form.is_valid()
+            form.add_error(
+                None,
+                _("OCPP %(version)s has no such command.")
+                % {"version": station.ocpp_version or "1.6"},
+            )
+            return self.respond(station, outcome=None, form=form)
         if not form.is_valid():
             return self.respond(station, outcome=None, form=form)
         requester = Requester(actor=request.actor, source=AuditSource.PORTAL, ip=client_ip(request))
@@ -323,3 +332,173 @@ class SessionRemoteStopView(StationCommandView):
 
     def run(self, *, requester, station, arguments):
         return session_remote_stop(requester=requester, session=arguments["session"])
+
+
+# Reservations, smart charging, local list, logs, firmware, display messages, data transfer:
+# one view each, ``stations.command`` on the station's site, one command service each.
+class StationReserveView(StationCommandView):
+    form_name = "reserve"
+    service = "reservation_reserve_now"
+
+
+class StationCancelReservationView(StationCommandView):
+    form_name = "cancel_reservation"
+    service = "reservation_cancel"
+
+
+class StationChargingProfileSetView(StationCommandView):
+    form_name = "charging_profile_set"
+    service = "station_charging_profile_set"
+
+
+class StationChargingProfileClearView(StationCommandView):
+    form_name = "charging_profile_clear"
+    service = "station_charging_profile_clear"
+
+
+class StationCompositeScheduleView(StationCommandView):
+    form_name = "composite_schedule"
+    service = "station_composite_schedule"
+
+
+class StationLocalListVersionView(StationCommandView):
+    form_name = "local_list_version"
+    service = "station_local_list_version"
+
+
+class StationLocalListSendView(StationCommandView):
+    form_name = "local_list_send"
+    service = "station_local_list_send"
+
+
+class StationLogsUploadView(StationCommandView):
+    form_name = "logs_upload"
+    service = "station_logs_upload"
+
+
+class StationFirmwareUpdateView(StationCommandView):
+    form_name = "firmware_update"
+    service = "station_update_firmware"
+
+
+class StationDisplayMessageView(StationCommandView):
+    form_name = "display_message"
+    service = "station_display_message"
+
+
+class StationDisplayMessagesGetView(StationCommandView):
+    form_name = "display_messages_get"
+    service = "station_display_messages_get"
+
+
+class StationDisplayMessageClearView(StationCommandView):
+    form_name = "display_message_clear"
+    service = "station_display_message_clear"
+
+
+class StationDataTransferView(StationCommandView):
+    form_name = "data_transfer"
+    service = "station_data_transfer"
+
+
+class StationReportRequestView(StationCommandView):
+    permission = "stations.configure"
+    form_name = "report_request"
+    service = "station_report_request"
+
+
+# --- Bulk commands over a filtered list of stations -------------------------------------------
+class StationBulkCommandView(PermissionRequiredMixin, View):
+    """The station list's filter (its query string) names the stations; one command goes to
+    each the person may command, by a Celery task, followed on the job's page."""
+
+    permission = "stations.command"
+
+    def stations(self):
+        from apps.stations.filtersets import StationFilterSet
+
+        query = self.request.GET.copy()
+        for name in ("page", "ordering"):
+            query.pop(name, None)
+        self.filterset = StationFilterSet(
+            query,
+            queryset=Station.objects.restrict(self.request.actor, "stations.view"),
+            request=self.request,
+        )
+        self.filter_query = query.urlencode()
+        return self.filterset.qs
+
+    def page(self, form, status: int = 200):
+        from .services.bulk import BULK_PERMISSIONS, bulk_stations
+
+        stations = self.stations()
+        counts = {
+            command: bulk_stations(actor=self.request.actor, command=command, stations=stations)
+            for command in BULK_PERMISSIONS
+        }
+        commandable = counts["reset"]
+        context = {
+            "form": form,
+            "filter_errors": self.filterset.errors,
+            "filter_query": self.filter_query,
+            "count": commandable.count(),
+            "configurable_count": counts["configuration"].count(),
+            "sample": list(commandable.values_list("identity", flat=True)[:12]),
+        }
+        return render(self.request, "monitoring/bulk_form.html", context, status=status)
+
+    def get(self, request):
+        from .forms import BulkCommandForm
+
+        return self.page(BulkCommandForm())
+
+    def post(self, request):
+        from .forms import BulkCommandForm
+        from .services.bulk import bulk_command_start
+
+        form = BulkCommandForm(request.POST)
+        if form.is_valid():
+            command, arguments = form.command_and_arguments()
+            try:
+                job = bulk_command_start(
+                    actor=request.actor,
+                    user=request.user,
+                    command=command,
+                    arguments=arguments,
+                    stations=self.stations(),
+                    filter_query=self.filter_query,
+                )
+            except PermissionDenied:
+                form.add_error(None, _("None of these stations may receive this command from you."))
+            except ValidationError as error:
+                for messages_ in error.message_dict.values():
+                    form.add_error(None, messages_)
+            else:
+                return HttpResponseRedirect(reverse("stations:bulk_command_detail", args=[job.pk]))
+        return self.page(form, status=400)
+
+
+class BulkCommandDetailView(PermissionRequiredMixin, View):
+    """A bulk command's progress, live: the stations the person may see, and the counts."""
+
+    permission = "stations.view"
+
+    def get(self, request, pk: int):
+        from .models import BulkCommand, BulkCommandItem
+        from .services.bulk import bulk_progress
+
+        job = get_object_or_404(BulkCommand.objects.select_related("created_by"), pk=pk)
+        items = (
+            BulkCommandItem.objects.restrict(request.actor, self.permission)
+            .filter(job=job)
+            .select_related("station", "station__site")
+        )
+        if job.created_by_id != request.user.pk and not items.exists():
+            raise Http404
+        context = {
+            "job": job,
+            "items": list(items),
+            "progress": bulk_progress(job=job),
+            "labels": {s.value: str(s.label) for s in BulkCommandItem.Status},
+        }
+        return render(request, "monitoring/bulk_detail.html", context)

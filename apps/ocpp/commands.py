@@ -829,20 +829,6 @@ def station_send_local_list(
     )
 
 
-def station_local_list_version(
-    *, requester: Requester, station, timeout: float | None = None
-) -> CommandReply:
-    return _send(
-        requester=requester,
-        station=station,
-        command="station.local_list_version",
-        inputs={},
-        build=lambda version: [payloads.local_list_version(version)],
-        permission="stations.configure",
-        timeout=timeout,
-    )
-
-
 def station_clear_cache(
     *, requester: Requester, station, timeout: float | None = None
 ) -> CommandReply:
@@ -913,6 +899,251 @@ def reservation_cancel(
         inputs={"reservation_id": reservation_id},
         build=lambda version: [payloads.cancel_reservation(version, reservation_id=reservation_id)],
         timeout=timeout,
+    )
+
+
+# --- Smart charging, local list, logs, display messages (the portal's command forms) ---------
+# Profiles the portal sets use ids from here, apart from power management's (1, 2, 100 + port):
+# one per purpose and port, so setting it again replaces it.
+OPERATOR_PROFILE_BASE = 1000
+
+
+def operator_profile_id(*, purpose: str, evse_id: int) -> int:
+    return OPERATOR_PROFILE_BASE + evse_id * 10 + (0 if purpose == "station_max" else 1)
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def station_charging_profile_set(
+    *,
+    requester: Requester,
+    station,
+    purpose: str,
+    evse_id: int,
+    unit: str,
+    periods: list[tuple[int, float]],
+    stack_level: int = 0,
+    starts_at: dt.datetime | None = None,
+    profile_id: int | None = None,
+) -> CommandReply:
+    """A station maximum (``purpose`` "station_max", port 0) or the default for new sessions
+    ("tx_default", port 0 = every port): an absolute schedule from ``starts_at`` (default now)
+    of (seconds from the start, limit in ``unit``) periods."""
+    start = _iso(starts_at or timezone.now())
+    profile_id = profile_id or operator_profile_id(purpose=purpose, evse_id=evse_id)
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.charging_profile_set",
+        inputs={
+            "purpose": purpose,
+            "evse_id": evse_id,
+            "unit": unit,
+            "periods": [list(period) for period in periods],
+            "stack_level": stack_level,
+            "starts_at": start,
+            "profile_id": profile_id,
+        },
+        build=lambda version: [
+            payloads.charging_profile_set(
+                version,
+                profile_id=profile_id,
+                purpose=purpose,
+                evse_id=evse_id,
+                stack_level=stack_level,
+                unit=unit,
+                periods=periods,
+                start=start,
+            )
+        ],
+    )
+
+
+def station_charging_profile_clear(
+    *,
+    requester: Requester,
+    station,
+    profile_id: int | None = None,
+    purpose: str | None = None,
+    evse_id: int | None = None,
+    stack_level: int | None = None,
+) -> CommandReply:
+    """Clear by id, or by port / purpose / stack level (nothing given: every profile)."""
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.charging_profile_clear",
+        inputs={
+            "profile_id": profile_id,
+            "purpose": purpose,
+            "evse_id": evse_id,
+            "stack_level": stack_level,
+        },
+        build=lambda version: [
+            payloads.charging_profile_clear(
+                version,
+                profile_id=profile_id,
+                purpose=purpose,
+                evse_id=evse_id,
+                stack_level=stack_level,
+            )
+        ],
+    )
+
+
+def station_composite_schedule(
+    *, requester: Requester, station, evse_id: int, duration: int, unit: str | None = None
+) -> CommandReply:
+    """What the station will apply on a port over ``duration`` seconds; ``rows``: one per
+    period (``starts_at`` UTC, ``seconds``, ``limit``, ``unit``)."""
+
+    def rows(version: str, answers: list[Any]) -> list[dict[str, Any]]:
+        schedule = payloads.composite_schedule(version, answers[0])
+        peak = max((period.limit for period in schedule.periods), default=0)
+        return [
+            {
+                "starts_at": period.starts_at,
+                "seconds": period.seconds,
+                "limit": period.limit,
+                "unit": schedule.unit,
+                "phases": period.phases,
+                "peak": peak,
+            }
+            for period in schedule.periods
+        ]
+
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.composite_schedule",
+        inputs={"evse_id": evse_id, "duration": duration, "unit": unit},
+        build=lambda version: [
+            payloads.composite_schedule_get(version, evse_id=evse_id, duration=duration, unit=unit)
+        ],
+        rows=rows,
+    )
+
+
+def station_local_list_version(
+    *, requester: Requester, station, timeout: float | None = None
+) -> CommandReply:
+    """The version number of the station's local authorisation list (``status`` is it; -1 on
+    a 1.6 station without local lists).  Used by the portal and by access's list sync."""
+    reply = _send(
+        requester=requester,
+        station=station,
+        command="station.local_list_version",
+        inputs={},
+        build=lambda version: [payloads.local_list_version(version)],
+        timeout=timeout,
+    )
+    if not reply.answered:
+        return reply
+    number = reply.payload.get("listVersion", reply.payload.get("versionNumber"))
+    if not isinstance(number, int):
+        return reply
+    return replace(
+        reply,
+        status=str(number),
+        ok=True,
+        message=_("The station's local list is at version %(number)s.") % {"number": number},
+    )
+
+
+def station_local_list_send(
+    *,
+    requester: Requester,
+    station,
+    list_version: int,
+    full: bool,
+    entries: list[tuple[str, str]],
+) -> CommandReply:
+    """Replace (``full``) or update the station's local list with (token, status) entries."""
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.local_list_send",
+        inputs={"list_version": list_version, "full": full, "entries": len(entries)},
+        build=lambda version: [
+            payloads.local_list_send(version, list_version=list_version, full=full, entries=entries)
+        ],
+    )
+
+
+def station_logs_upload(
+    *,
+    requester: Requester,
+    station,
+    location: str,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    log_type: str = "DiagnosticsLog",
+) -> CommandReply:
+    """Ask the station to upload its diagnostics (1.6) or logs (2.0.1) to ``location``."""
+    request_id = secrets.randbelow(2**31 - 1) + 1
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.logs_upload",
+        inputs={
+            "location": location.split("?", 1)[0],
+            "since": _iso(since),
+            "until": _iso(until),
+            "log_type": log_type,
+            "request_id": request_id,
+        },
+        build=lambda version: [
+            payloads.logs_upload(
+                version,
+                location=location,
+                request_id=request_id,
+                since=_iso(since),
+                until=_iso(until),
+                log_type=log_type,
+            )
+        ],
+    )
+
+
+def station_display_messages_get(*, requester: Requester, station) -> CommandReply:
+    """2.0.1: the station sends what it shows in NotifyDisplayMessages (logged)."""
+    request_id = secrets.randbelow(2**31 - 1) + 1
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.display_messages_get",
+        inputs={"request_id": request_id},
+        build=lambda version: [payloads.display_messages_get(version, request_id=request_id)],
+    )
+
+
+def station_display_message_clear(
+    *, requester: Requester, station, message_id: int
+) -> CommandReply:
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.display_message_clear",
+        inputs={"message_id": message_id},
+        build=lambda version: [payloads.display_message_clear(version, message_id=message_id)],
+    )
+
+
+def station_report_request(*, requester: Requester, station) -> CommandReply:
+    """2.0.1: ask for the station's full report (its NotifyReports are kept as station
+    events; the portal's configuration picker reads them)."""
+    request_id = secrets.randbelow(2**31 - 1) + 1
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.report_request",
+        inputs={"request_id": request_id},
+        build=lambda version: [payloads.base_report(version, request_id=request_id)],
+        permission="stations.configure",
     )
 
 

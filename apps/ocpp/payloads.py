@@ -12,7 +12,9 @@ the request named it, so a caller can match the two.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -260,6 +262,174 @@ def send_local_list(
     return Call("SendLocalList", payload)
 
 
+# --- Smart charging (1.6 §5.16/§7, 2.0.1 K) ---------------------------------------------------
+# The portal's purposes: a cap on the whole station, or the default for every new session.
+PROFILE_PURPOSES: dict[str, dict[str, str]] = {
+    V16: {"station_max": "ChargePointMaxProfile", "tx_default": "TxDefaultProfile"},
+    V201: {"station_max": "ChargingStationMaxProfile", "tx_default": "TxDefaultProfile"},
+}
+RATE_UNITS = ("A", "W")
+
+
+def _limit(value: float) -> float:
+    """Schedule limits allow one decimal (1.6 ``multipleOf 0.1``): round down, never up."""
+    return math.floor(float(value) * 10 + 1e-9) / 10
+
+
+def charging_profile_set(
+    version: str,
+    *,
+    profile_id: int,
+    purpose: str,
+    evse_id: int,
+    stack_level: int,
+    unit: str,
+    periods: Sequence[tuple[int, float]],
+    start: str,
+    schedule_id: int = 1,
+) -> Call:
+    """SetChargingProfile of an absolute schedule starting at ``start`` (ISO 8601 UTC) with
+    ``periods`` of (seconds from the start, limit in ``unit``).  ``purpose``: "station_max"
+    (connector/EVSE 0 only) or "tx_default"."""
+    words = PROFILE_PURPOSES[_known(version)]
+    if purpose not in words:
+        raise ValueError(f"Not a charging profile purpose: {purpose!r}")
+    if unit not in RATE_UNITS:
+        raise ValueError(f"Not a charging rate unit: {unit!r}")
+    if purpose == "station_max" and evse_id:
+        raise ValueError("A station maximum applies to the whole station (EVSE 0)")
+    rows = [
+        {"startPeriod": int(offset), "limit": _limit(limit)}
+        for offset, limit in sorted(periods, key=lambda period: period[0])
+    ]
+    if not rows or rows[0]["startPeriod"] != 0:
+        raise ValueError("The first period starts at 0")
+    schedule: dict[str, Any] = {"chargingRateUnit": unit, "chargingSchedulePeriod": rows}
+    profile: dict[str, Any] = {
+        "stackLevel": stack_level,
+        "chargingProfilePurpose": words[purpose],
+        "chargingProfileKind": "Absolute",
+    }
+    if version == V16:
+        schedule["startSchedule"] = start
+        profile = {"chargingProfileId": profile_id, **profile, "chargingSchedule": schedule}
+        return Call("SetChargingProfile", {"connectorId": evse_id, "csChargingProfiles": profile})
+    schedule = {"id": schedule_id, "startSchedule": start, **schedule}
+    profile = {"id": profile_id, **profile, "chargingSchedule": [schedule]}
+    return Call("SetChargingProfile", {"evseId": evse_id, "chargingProfile": profile})
+
+
+def charging_profile_clear(
+    version: str,
+    *,
+    profile_id: int | None = None,
+    purpose: str | None = None,
+    evse_id: int | None = None,
+    stack_level: int | None = None,
+) -> Call:
+    """ClearChargingProfile by id, or by criteria (port, purpose, stack level); none clears
+    every profile the CSMS set."""
+    words = PROFILE_PURPOSES[_known(version)]
+    purpose_word = words[purpose] if purpose else None
+    if version == V16:
+        payload: dict[str, Any] = {}
+        if profile_id is not None:
+            payload["id"] = profile_id
+        if evse_id is not None:
+            payload["connectorId"] = evse_id
+        if purpose_word:
+            payload["chargingProfilePurpose"] = purpose_word
+        if stack_level is not None:
+            payload["stackLevel"] = stack_level
+        return Call("ClearChargingProfile", payload)
+    payload = {}
+    if profile_id is not None:
+        payload["chargingProfileId"] = profile_id
+    criteria: dict[str, Any] = {}
+    if evse_id is not None:
+        criteria["evseId"] = evse_id
+    if purpose_word:
+        criteria["chargingProfilePurpose"] = purpose_word
+    if stack_level is not None:
+        criteria["stackLevel"] = stack_level
+    if criteria:
+        payload["chargingProfileCriteria"] = criteria
+    return Call("ClearChargingProfile", payload)
+
+
+def composite_schedule_get(
+    version: str, *, evse_id: int, duration: int, unit: str | None = None
+) -> Call:
+    """What the station will really apply on a port (0: the station's own consumption) over
+    the next ``duration`` seconds."""
+    payload: dict[str, Any] = {"duration": duration}
+    payload["connectorId" if _known(version) == V16 else "evseId"] = evse_id
+    if unit:
+        payload["chargingRateUnit"] = unit
+    return Call("GetCompositeSchedule", payload)
+
+
+@dataclass(frozen=True)
+class SchedulePeriod:
+    starts_at: dt.datetime
+    seconds: int  # from the schedule's start
+    limit: float
+    phases: int | None
+
+
+@dataclass(frozen=True)
+class CompositeSchedule:
+    status: str
+    unit: str = ""
+    starts_at: dt.datetime | None = None
+    duration: int | None = None
+    periods: list[SchedulePeriod] = field(default_factory=list)
+
+
+def composite_schedule(version: str, answer: dict[str, Any]) -> CompositeSchedule:
+    """A GetCompositeSchedule answer in one shape (1.6 ``chargingSchedule`` beside
+    ``scheduleStart``; 2.0.1 ``schedule`` with its own ``scheduleStart``)."""
+    status = str(answer.get("status", ""))
+    if version == V16:
+        schedule = answer.get("chargingSchedule") or {}
+        start_text = answer.get("scheduleStart") or schedule.get("startSchedule")
+    else:
+        schedule = answer.get("schedule") or {}
+        start_text = schedule.get("scheduleStart")
+    if not schedule:
+        return CompositeSchedule(status=status)
+    starts_at = _parse_time(start_text)
+    periods = []
+    for row in schedule.get("chargingSchedulePeriod") or []:
+        seconds = int(row.get("startPeriod", 0))
+        periods.append(
+            SchedulePeriod(
+                starts_at=starts_at + dt.timedelta(seconds=seconds) if starts_at else None,
+                seconds=seconds,
+                limit=float(row.get("limit", 0)),
+                phases=row.get("numberPhases"),
+            )
+        )
+    return CompositeSchedule(
+        status=status,
+        unit=str(schedule.get("chargingRateUnit", "")),
+        starts_at=starts_at,
+        duration=schedule.get("duration"),
+        periods=periods,
+    )
+
+
+def _parse_time(text: str | None) -> dt.datetime | None:
+    if not text:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+# --- Local authorisation list (1.6 §5.15/§5.6, 2.0.1 D) ---------------------------------------
 def local_list_version(version: str) -> Call:
     _known(version)
     return Call("GetLocalListVersion", {})
@@ -274,6 +444,124 @@ def local_list_version_of(version: str, answer: dict[str, Any]) -> int:
 def clear_cache(version: str) -> Call:
     _known(version)
     return Call("ClearCache", {})
+
+
+def local_list_send(
+    version: str,
+    *,
+    list_version: int,
+    full: bool,
+    entries: Sequence[tuple[str, str]],
+    token_type: str = "ISO14443",
+) -> Call:
+    """SendLocalList: ``entries`` are (token, status) with status "Accepted", "Blocked" ...;
+    an empty status in a differential update removes the token from the list."""
+    update = "Full" if full else "Differential"
+    if version == V16:
+        rows = []
+        for token, status in entries:
+            row: dict[str, Any] = {"idTag": token}
+            if status:
+                row["idTagInfo"] = {"status": status}
+            rows.append(row)
+        return Call(
+            "SendLocalList",
+            {"listVersion": list_version, "updateType": update, "localAuthorizationList": rows},
+        )
+    _known(version)
+    rows = []
+    for token, status in entries:
+        row = {"idToken": {"idToken": token, "type": token_type}}
+        if status:
+            row["idTokenInfo"] = {"status": status}
+        rows.append(row)
+    payload: dict[str, Any] = {"versionNumber": list_version, "updateType": update}
+    if rows:
+        payload["localAuthorizationList"] = rows
+    return Call("SendLocalList", payload)
+
+
+# --- Diagnostics and logs (1.6 GetDiagnostics, 2.0.1 N01 GetLog) ------------------------------
+LOG_TYPES = ("DiagnosticsLog", "SecurityLog")
+
+
+def logs_upload(
+    version: str,
+    *,
+    location: str,
+    request_id: int,
+    since: str | None = None,
+    until: str | None = None,
+    log_type: str = "DiagnosticsLog",
+    retries: int | None = None,
+) -> Call:
+    """Ask the station to upload its logs to ``location`` (an FTP/HTTP URL it can reach);
+    it reports progress in Diagnostics/LogStatusNotifications."""
+    if version == V16:
+        payload: dict[str, Any] = {"location": location}
+        if since:
+            payload["startTime"] = since
+        if until:
+            payload["stopTime"] = until
+        if retries is not None:
+            payload["retries"] = retries
+        return Call("GetDiagnostics", payload)
+    _known(version)
+    if log_type not in LOG_TYPES:
+        raise ValueError(f"Not a log type: {log_type!r}")
+    log: dict[str, Any] = {"remoteLocation": location}
+    if since:
+        log["oldestTimestamp"] = since
+    if until:
+        log["latestTimestamp"] = until
+    payload = {"logType": log_type, "requestId": request_id, "log": log}
+    if retries is not None:
+        payload["retries"] = retries
+    return Call("GetLog", payload)
+
+
+# --- Display messages (2.0.1 O) ---------------------------------------------------------------
+def display_messages_get(version: str, *, request_id: int) -> Call:
+    """The station answers at once, then sends what it shows in NotifyDisplayMessages."""
+    if version != V201:
+        raise ValueError("GetDisplayMessages is an OCPP 2.0.1 message")
+    return Call("GetDisplayMessages", {"requestId": request_id})
+
+
+def display_message_clear(version: str, *, message_id: int) -> Call:
+    if version != V201:
+        raise ValueError("ClearDisplayMessage is an OCPP 2.0.1 message")
+    return Call("ClearDisplayMessage", {"id": message_id})
+
+
+# --- The station's own report of its settings (2.0.1 B07) -------------------------------------
+def base_report(version: str, *, request_id: int, base: str = "FullInventory") -> Call:
+    """2.0.1 GetBaseReport: the station answers, then sends NotifyReport parts (1.6 has no
+    report: a GetConfiguration without keys reads everything at once)."""
+    if version != V201:
+        raise ValueError("GetBaseReport is an OCPP 2.0.1 message")
+    return Call("GetBaseReport", {"requestId": request_id, "reportBase": base})
+
+
+def reported_settings(report_data: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """NotifyReport ``reportData`` (either spelling: stored snake_case or as sent) → one row
+    per variable: ``key`` (Component/Variable[/Instance]), its actual ``value``, ``readonly``."""
+    rows = []
+    for item in report_data:
+        key = key_of(item)
+        attributes = item.get("variable_attribute") or item.get("variableAttribute") or []
+        actual = next(
+            (a for a in attributes if a.get("type", "Actual") == "Actual"),
+            attributes[0] if attributes else {},
+        )
+        rows.append(
+            {
+                "key": key,
+                "value": str(actual.get("value", "")),
+                "readonly": actual.get("mutability", "ReadWrite") == "ReadOnly",
+            }
+        )
+    return rows
 
 
 def _known(version: str) -> str:

@@ -39,6 +39,15 @@ class Role(models.Model):
         ordering = ["name"]
 
     def __str__(self) -> str:
+        return str(self.label)
+
+    @property
+    def label(self) -> str:
+        """The name people read: a built-in role's in their language, else the given one."""
+        from .choices import BuiltinRole
+
+        if self.is_builtin and self.slug in BuiltinRole.values:
+            return str(BuiltinRole(self.slug).label)
         return self.name
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import Q, QuerySet
 
 from apps.core.permissions import grants
 from apps.core.scoping import EVERYTHING, NOTHING, Actor, Scope
@@ -96,4 +97,21 @@ def role_assignment_list(*, actor: Actor) -> QuerySet[RoleAssignment]:
         RoleAssignment.objects.restrict(actor, "people.view")
         .select_related("user", "role", "granted_by")
         .prefetch_related("sites")
+    )
+
+
+def people_search(*, actor: Actor, query: str):
+    """The people the actor may see (their role assignments pass ``people.view``) whose e-mail
+    or name contains ``query``, or whose number it is; each once, by e-mail."""
+    query = query.strip()
+    visible = RoleAssignment.objects.restrict(actor, "people.view").values("user_id")
+    matches = Q(email__icontains=query) | Q(full_name__icontains=query)
+    if query.isdigit():
+        matches |= Q(pk=int(query))
+    return (
+        get_user_model()
+        .objects.filter(pk__in=visible)
+        .filter(matches)
+        .prefetch_related("role_assignments__role")
+        .order_by("email")
     )

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
@@ -27,7 +28,13 @@ class RoleAssignmentListView(ScopedListView):
     template_name = "roles/assignment_list.html"
 
     def get_queryset(self):
-        return role_assignment_list(actor=self.request.actor)
+        queryset = role_assignment_list(actor=self.request.actor)
+        query = self.request.GET.get("q", "").strip()[:100]
+        if query:  # from the search box: one person's roles
+            queryset = queryset.filter(
+                Q(user__email__icontains=query) | Q(user__full_name__icontains=query)
+            )
+        return queryset
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

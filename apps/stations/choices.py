@@ -42,6 +42,9 @@ class LiveState(models.TextChoices):
 
     AVAILABLE = "available", _("Available")
     CHARGING = "charging", _("Charging")
+    # 1.6 Preparing: plugged in or authorised, no energy yet (no session may exist): not
+    # counted as charging, or the dashboard says "charging" beside "0 active sessions".
+    PREPARING = "preparing", _("Plugged in, not charging yet")
     FINISHED = "finished", _("Finished, waiting to be moved")
     RESERVED = "reserved", _("Reserved")
     FAULTED = "faulted", _("Faulted")
@@ -51,7 +54,7 @@ class LiveState(models.TextChoices):
 
 LIVE_STATE_OF_STATUS = {
     ConnectorStatus.AVAILABLE: LiveState.AVAILABLE,
-    ConnectorStatus.PREPARING: LiveState.CHARGING,
+    ConnectorStatus.PREPARING: LiveState.PREPARING,
     ConnectorStatus.CHARGING: LiveState.CHARGING,
     ConnectorStatus.SUSPENDED_EV: LiveState.CHARGING,
     ConnectorStatus.SUSPENDED_EVSE: LiveState.CHARGING,

@@ -12,6 +12,7 @@ import datetime as dt
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -29,6 +30,7 @@ from .choices import (
     StatusKind,
 )
 from .models import Connector, Evse, Site, Station, StatusChange
+from .tags import normalize_tags
 
 
 # --- Shared building blocks ------------------------------------------------------------------
@@ -145,6 +147,53 @@ def station_pair(path: str = "station") -> tuple[django_filters.Filter, django_f
     )
 
 
+class TagsInput(forms.TextInput):
+    """Reads every value of a repeated parameter (``?tag=a&tag=b``)."""
+
+    def value_from_datadict(self, data, files, name):
+        if hasattr(data, "getlist"):
+            values = data.getlist(name)
+            return ",".join(values) if values else None
+        return data.get(name)
+
+    def format_value(self, value):
+        if isinstance(value, list | tuple):
+            return ", ".join(value)
+        return super().format_value(value)
+
+
+class TagsField(forms.CharField):
+    """One or more tags: repeated parameters, or one comma-separated value."""
+
+    widget = TagsInput
+
+    def to_python(self, value):
+        if isinstance(value, list | tuple):
+            value = ",".join(str(v) for v in value)
+        value = super().to_python(value)
+        if not value:
+            return []
+        try:
+            return normalize_tags(value)
+        except ValidationError as error:
+            raise forms.ValidationError(error.messages, code="invalid_tag") from None
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string"}})
+class TagFilter(django_filters.Filter):
+    """Stations that carry every tag given (the GIN index answers ``@>``)."""
+
+    field_class = TagsField
+
+    def __init__(self, *args, field_name: str = "tags", **kwargs) -> None:
+        super().__init__(*args, field_name=field_name, **kwargs)
+
+    def filter(self, qs, value: list[str]):
+        if not value:
+            return qs
+        return qs.filter(**{f"{self.field_name}__contains": value})
+
+
 def statuses_of(live_states: list[str]) -> list[str]:
     return [status for status, state in LIVE_STATE_OF_STATUS.items() if state in live_states]
 
@@ -195,6 +244,10 @@ class StationFilterSet(django_filters.FilterSet):
         choices=LiveState.choices,
         method="filter_live_state",
         label=_("Status (any port)"),
+    )
+    tag = TagFilter(
+        label=_("Tag"),
+        help_text=_("Stations carrying every tag given (repeatable: ?tag=a&tag=b)."),
     )
     last_seen_after = MomentFilter(field_name="last_seen_at", bound="after")
     last_seen_before = MomentFilter(field_name="last_seen_at", bound="before")

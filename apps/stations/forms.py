@@ -14,6 +14,7 @@ from .choices import ConnectorType, RegistrationStatus
 from .models import Connector, Evse, Site, Station
 from .passwords import validate_station_password
 from .services import SITE_EDITABLE
+from .tags import normalize_tags
 
 IDENTITY_PATTERN = r"^[A-Za-z0-9*\-_=:+|@.]{1,48}$"
 
@@ -69,6 +70,27 @@ class SiteForm(forms.ModelForm):
         return {name: self.cleaned_data[name] for name in self.Meta.fields if name in SITE_EDITABLE}
 
 
+class StationTagsField(forms.CharField):
+    """Tags typed as one line (``garage-b, fleet``); cleaned to their normal form."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Tags"))
+        kwargs.setdefault("required", False)
+        kwargs.setdefault(
+            "help_text",
+            _("Separated by commas or spaces: lowercase letters, digits, - and _."),
+        )
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return ", ".join(value)
+        return value
+
+    def to_python(self, value) -> list[str]:
+        return normalize_tags(super().to_python(value) or "")
+
+
 class _StationSiteField:
     """The site a station is on: one of the caller's sites (``stations.configure``); only a
     caller who configures every site may leave it empty (as the API's serializer says)."""
@@ -109,6 +131,7 @@ class StationRegisterForm(_StationSiteField, forms.Form):
     connector_type = forms.ChoiceField(
         label=_("Connector"), choices=ConnectorType.choices, initial="cType2"
     )
+    tags = StationTagsField()
     password = forms.CharField(
         label=_("Password"),
         required=False,
@@ -130,13 +153,16 @@ class StationRegisterForm(_StationSiteField, forms.Form):
 
 
 class StationEditForm(_StationSiteField, forms.ModelForm):
-    """Name, site (moving the station), registration and protocol settings."""
+    """Name, site (moving the station), tags, registration and protocol settings."""
+
+    tags = StationTagsField()
 
     class Meta:
         model = Station
         fields = [
             "name",
             "site",
+            "tags",
             "registration_status",
             "heartbeat_interval",
             "security_profile",

@@ -1,5 +1,7 @@
 """Sites and the charging equipment on them (tenant schema)."""
 
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -17,6 +19,7 @@ from .choices import (
     SecurityProfile,
     StatusKind,
 )
+from .tags import MAX_TAGS, TAG_MAX_LENGTH, validate_tag
 
 
 class Site(models.Model):
@@ -89,6 +92,13 @@ class Station(models.Model):
             "password over TLS; 3 a client certificate whose CN is the station's identity."
         ),
     )
+    # Short lowercase slugs to pick stations as a group (lists, bulk actions, campaigns).
+    tags = ArrayField(
+        models.CharField(max_length=TAG_MAX_LENGTH, validators=[validate_tag]),
+        default=list,
+        blank=True,
+        size=MAX_TAGS,
+    )
     is_online = models.BooleanField(default=False)
     # Which websocket holds the station now: a late disconnect of an old socket (another
     # server process) must not mark a reconnected station offline.
@@ -106,7 +116,10 @@ class Station(models.Model):
 
     class Meta:
         ordering = ["identity"]
-        indexes = [models.Index(fields=["is_online", "last_seen_at"])]
+        indexes = [
+            models.Index(fields=["is_online", "last_seen_at"]),
+            GinIndex(fields=["tags"], name="station_tags_gin"),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.identity

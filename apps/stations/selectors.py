@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import QuerySet
+from django.db.models import F, Func, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,6 +15,7 @@ from apps.charging.models import ChargingSession, IdToken
 from apps.charging.selectors import POWER_HISTORY, power_series
 from apps.core.scoping import Actor
 from apps.ocpp.models import MessageLog, StationEvent
+from apps.roles.selectors import people_search
 
 from .choices import LIVE_STATE_OF_STATUS, LiveState
 from .filtersets import SiteFilterSet, StationFilterSet
@@ -26,7 +27,19 @@ STATION_STATE_PRIORITY = (
     LiveState.FAULTED,
     LiveState.AVAILABLE,
     LiveState.CHARGING,
+    LiveState.PREPARING,
     LiveState.FINISHED,
+    LiveState.RESERVED,
+    LiveState.UNAVAILABLE,
+)
+# The station page's header says what the station is doing: a port charging makes it
+# "charging" even when another port is free (the map's marker asks "can I plug in?").
+STATION_HEADER_PRIORITY = (
+    LiveState.FAULTED,
+    LiveState.CHARGING,
+    LiveState.PREPARING,
+    LiveState.FINISHED,
+    LiveState.AVAILABLE,
     LiveState.RESERVED,
     LiveState.UNAVAILABLE,
 )
@@ -48,18 +61,28 @@ def port_state(*, is_online: bool, status: str) -> str:
     return LIVE_STATE_OF_STATUS.get(status, LiveState.UNAVAILABLE)
 
 
-def station_state(*, is_online: bool, port_states: list[str]) -> str:
+def station_state(
+    *, is_online: bool, port_states: list[str], priority: tuple[str, ...] = STATION_STATE_PRIORITY
+) -> str:
     """One colour for a station: offline, else its most important port state."""
     if not is_online:
         return LiveState.OFFLINE
-    for state in STATION_STATE_PRIORITY:
+    for state in priority:
         if state in port_states:
             return state
     return LiveState.UNAVAILABLE
 
 
+def station_header_state(*, is_online: bool, port_states: list[str]) -> str:
+    """What the station page's header says: busy before free."""
+    return station_state(
+        is_online=is_online, port_states=port_states, priority=STATION_HEADER_PRIORITY
+    )
+
+
 def inventory_choices(*, actor: Actor) -> dict[str, list[str]]:
-    """Vendors, models and firmware versions among the actor's stations (filter suggestions)."""
+    """Vendors, models, firmware versions and tags among the actor's stations (filter
+    suggestions)."""
     stations = Station.objects.restrict(actor, "stations.view").order_by()
 
     def distinct(field_name: str) -> list[str]:
@@ -74,7 +97,20 @@ def inventory_choices(*, actor: Actor) -> dict[str, list[str]]:
         "vendors": distinct("vendor"),
         "models": distinct("model"),
         "firmware": distinct("firmware_version"),
+        "tags": station_tags_in_use(actor=actor),
     }
+
+
+def station_tags_in_use(*, actor: Actor, limit: int = 200) -> list[str]:
+    """The tags on the actor's stations, alphabetically."""
+    stations = Station.objects.restrict(actor, "stations.view").order_by()
+    tags = (
+        stations.annotate(tag=Func(F("tags"), function="unnest"))
+        .values_list("tag", flat=True)
+        .distinct()
+        .order_by("tag")
+    )
+    return list(tags[:limit])
 
 
 def station_sessions_now(*, station: Station, actor: Actor) -> dict[str, Any]:
@@ -130,7 +166,7 @@ def station_page(*, station: Station, actor: Actor) -> dict[str, Any]:
             station=station, kind=StationEvent.Kind.FIRMWARE
         )[:10]
     )
-    context["station_state"] = station_state(
+    context["station_state"] = station_header_state(
         is_online=station.is_online, port_states=[port.live_state for port in ports]
     )
     return context
@@ -141,7 +177,8 @@ SEARCH_LIMIT = 10
 
 
 def portal_search(*, actor: Actor, query: str, limit: int = SEARCH_LIMIT) -> list[dict[str, Any]]:
-    """Stations, sites, tokens and sessions matching ``query`` by id, name or serial, within
+    """Stations, sites, tokens, sessions and people matching ``query`` by id, name or serial
+    (people: e-mail or name), within
     the caller's scope: each kind through its FilterSet's ``q`` (the lists' and the API's
     search) on the queryset ``restrict`` gives, so a kind the caller may not see is empty."""
     query = query.strip()
@@ -177,4 +214,14 @@ def portal_search(*, actor: Actor, query: str, limit: int = SEARCH_LIMIT) -> lis
                     "list_url": f"{reverse(list_url)}?{urlencode({'q': query})}",
                 }
             )
+    people = list(people_search(actor=actor, query=query)[: limit + 1])
+    if people:
+        groups.append(
+            {
+                "kind": "people",
+                "rows": people[:limit],
+                "more": len(people) > limit,
+                "list_url": f"{reverse('roles:assignment_list')}?{urlencode({'q': query})}",
+            }
+        )
     return groups

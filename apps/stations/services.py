@@ -16,6 +16,7 @@ from apps.tenants.models import StationIdentity
 from .choices import LIVE_STATE_OF_STATUS, LiveState, RegistrationStatus, StatusKind
 from .models import Connector, Evse, Site, Station, StationSecuritySettings, StatusChange
 from .passwords import validate_station_password
+from .tags import normalize_tags
 
 
 @transaction.atomic
@@ -41,6 +42,7 @@ def station_register(
     connector_type: str = "cType2",
     registration_status: str = RegistrationStatus.ACCEPTED,
     legacy_password: bool = False,
+    tags: list[str] | None = None,
 ) -> Station:
     """Create a station with its EVSEs and connectors in the current tenant, and enter its
     identity (and password hash) in the public registry so that it can connect.  The password
@@ -50,7 +52,11 @@ def station_register(
         validate_station_password(password)
     tenant = connection.tenant
     station = Station(
-        identity=identity, name=name, site=site, registration_status=registration_status
+        identity=identity,
+        name=name,
+        site=site,
+        registration_status=registration_status,
+        tags=normalize_tags(tags or []),
     )
     station.full_clean()
     station.save()
@@ -315,6 +321,7 @@ def status_record(
             evse_id=None,
             status=status,
             live_state=LIVE_STATE_OF_STATUS.get(status, LiveState.UNAVAILABLE),
+            info=info,
         )
         return
     evse = evse_get_or_create(station_id=station_id, evse_id=evse_id)
@@ -328,10 +335,12 @@ def status_record(
     )
     if evse.status_changed_at and occurred_at < evse.status_changed_at:
         return
-    evse_set_status(evse=evse, status=status, at=occurred_at, error_code=error_code)
+    evse_set_status(evse=evse, status=status, at=occurred_at, error_code=error_code, info=info)
 
 
-def evse_set_status(*, evse: Evse, status: str, at: dt.datetime, error_code: str = "") -> None:
+def evse_set_status(
+    *, evse: Evse, status: str, at: dt.datetime, error_code: str = "", info: str = ""
+) -> None:
     changed = evse.status != status
     Evse.objects.filter(pk=evse.pk).update(
         status=status, status_changed_at=at, error_code=error_code[:50]
@@ -343,6 +352,7 @@ def evse_set_status(*, evse: Evse, status: str, at: dt.datetime, error_code: str
             evse_id=evse.evse_id,
             status=status,
             live_state=LIVE_STATE_OF_STATUS.get(status, LiveState.UNAVAILABLE),
+            info=info,
         )
 
 
@@ -369,6 +379,7 @@ STATION_EDITABLE = {
     "lax_validation",
     "registration_status",
     "security_profile",
+    "tags",
 }
 
 
@@ -396,6 +407,8 @@ def station_update(*, station: Station, password: str | None = None, **fields) -
     unknown = set(fields) - STATION_EDITABLE
     if unknown:
         raise TypeError(f"Cannot change {sorted(unknown)} of a station")
+    if "tags" in fields:
+        fields["tags"] = normalize_tags(fields["tags"])
     for name, value in fields.items():
         setattr(station, name, value)
     station.full_clean()

@@ -220,6 +220,7 @@ class StationListView(ScopedListView):
         "q",
         "site_id",
         "status",
+        "tag",
         "vendor",
         "model",
         "firmware",
@@ -245,11 +246,13 @@ class StationListView(ScopedListView):
             ("vendor", "vendors"),
             ("model", "models"),
             ("firmware", "firmware"),
+            ("tag", "tags"),
         ):
             form.fields[name].widget.attrs["list"] = datalist
         context = super().get_context_data(**kwargs)
         context["choices"] = inventory_choices(actor=self.request.actor)
         context["may_register"] = not self.request.actor.scope_for("stations.configure").empty
+        context["may_command"] = not self.request.actor.scope_for("stations.command").empty
         return context
 
 
@@ -612,7 +615,7 @@ def live_labels() -> dict:
 
 
 class SearchView(PermissionRequiredMixin, View):
-    """The one search box: stations, sites, tokens and sessions by id, name or serial, each
+    """The one search box: stations, sites, tokens, sessions and people by id, name or serial, each
     within the caller's scope (``selectors.portal_search``)."""
 
     permission = "stations.view"
@@ -625,6 +628,7 @@ class SearchView(PermissionRequiredMixin, View):
             "sites": _("Sites"),
             "tokens": _("Tokens"),
             "sessions": _("Sessions"),
+            "people": _("People"),
         }
         for group in groups:
             group["label"] = labels[group["kind"]]

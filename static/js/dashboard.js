@@ -56,6 +56,8 @@
     while (list.children.length > 12) list.removeChild(list.lastChild);
   }
 
+  var shownStates = {};
+
   function stationUrl(id) { return labels.stationUrl.replace("/0/", "/" + id + "/"); }
 
   function onStation(message) {
@@ -65,6 +67,10 @@
       if (key.indexOf(prefix) === 0) delete state.ports[key];
     });
     message.evses.forEach(function (port) { state.ports[prefix + port.evse_id] = port.state; });
+    // One line per change of the station's state: a station repeating a status (or reporting
+    // it port after port) sends the same state again, which is not news.
+    if (shownStates[message.station_id] === message.state) return;
+    shownStates[message.station_id] = message.state;
     activity(message.name + " — " + (labels.states[message.state] || message.state),
       stationUrl(message.station_id));
   }

@@ -90,7 +90,34 @@
     return (watts / 1000).toLocaleString(lang, { minimumFractionDigits: 2, maximumFractionDigits: 2 }) + " kW";
   }
 
+  // A time axis label in the reader's language and the page's time zone (uPlot's own labels
+  // are US-style: "12/8" and "1:30pm" on a French page).  ``step`` is the distance between
+  // ticks in seconds: a day or more shows the date, less shows the time.
+  function axisLabel(ts, lang, zone, step) {
+    var options = step >= 86400
+      ? { day: "numeric", month: "short" }
+      : { hour: "2-digit", minute: "2-digit" };
+    if (zone) options.timeZone = zone;
+    try {
+      return new Intl.DateTimeFormat(lang || undefined, options).format(new Date(ts * 1000));
+    } catch (error) {
+      return new Date(ts * 1000).toISOString().slice(step >= 86400 ? 5 : 11, step >= 86400 ? 10 : 16);
+    }
+  }
+
+  // The x axis of a uPlot time chart, labelled by ``axisLabel``.
+  function timeAxis(zone) {
+    var lang = document.documentElement.lang || undefined;
+    return {
+      values: function (u, splits, axisIdx, space, step) {
+        return splits.map(function (ts) { return axisLabel(ts, lang, zone, step); });
+      }
+    };
+  }
+
   window.ChargegridLive = {
+    axisLabel: axisLabel,
+    timeAxis: timeAxis,
     connect: connect,
     readJSON: readJSON,
     timeOf: timeOf,

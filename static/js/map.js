@@ -5,7 +5,7 @@
   var Live = window.ChargegridLive;
   var labels = Live.readJSON(document, "live-i18n");
   var data = Live.readJSON(document, "map-data");
-  var SEVERITY = ["faulted", "offline", "unavailable", "finished", "reserved", "charging", "available"];
+  var SEVERITY = ["faulted", "offline", "unavailable", "finished", "reserved", "preparing", "charging", "available"];
 
   var map = L.map("map", { preferCanvas: false });
   L.tileLayer(data.tiles.url, { attribution: data.tiles.attribution, maxZoom: 19 }).addTo(map);

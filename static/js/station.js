@@ -28,7 +28,7 @@
       // The site's clock, like every time on the page.
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), zone); },
       scales: { x: { time: true } },
-      axes: [{}, { label: "kW" }],
+      axes: [Live.timeAxis(zone), { label: "kW" }],
       series: [{}, { label: "kW", stroke: "#2563eb", fill: "rgba(37,99,235,0.12)", width: 2 }]
     }, [xs, ys], container);
     charts[sessionId] = { plot: plot, xs: xs, ys: ys, node: container };
@@ -66,7 +66,7 @@
 
   function onStation(message) {
     if (message.station_id !== stationId) return;
-    badge(document.getElementById("station-state"), message.state);
+    badge(document.getElementById("station-state"), message.header_state || message.state);
     var online = document.getElementById("station-online");
     if (online) {
       online.dataset.online = message.is_online ? "1" : "0";

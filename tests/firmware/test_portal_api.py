@@ -196,9 +196,85 @@ def test_the_portal_uploads_an_image_and_creates_a_campaign(
     # A1's stations on 1.0 or 4.0: FWFORM-0 to update, FWFORM-1 already there (skipped)
     assert targets == {"FWFORM-0": "pending", "FWFORM-1": "skipped"}
     assert campaign.status == "running" and campaign.window_start.hour == 1
-    assert campaign.target_filter == {"model": "X1", "versions": ["1.0", "4.0"], "sites": [a1.pk]}
+    assert campaign.target_filter == {
+        "model": "X1",
+        "versions": ["1.0", "4.0"],
+        "sites": [a1.pk],
+        "tags": [],
+    }
     forbidden = client_for(personas.delegate).get(reverse("firmware:campaign_create"))
     assert forbidden.status_code == 403
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
     french = client.get(reverse("firmware:campaign_create")).content.decode()
     assert "Nouvelle campagne" in french and "Bornes canari" in french
+
+
+def test_a_campaign_targets_stations_by_tags(alpha, personas, alpha_sites, client_for):
+    """The tags criterion (API and portal form): only stations carrying every tag given."""
+    from apps.firmware.models import FirmwareImage
+    from apps.stations.services import station_register
+
+    a1, a2 = alpha_sites
+    tagged = {"FWTAG-0": ["fleet", "pilot"], "FWTAG-1": ["fleet"], "FWTAG-2": ["pilot", "fleet"]}
+    for index, (identity, tags) in enumerate(tagged.items()):
+        station = station_register(
+            identity=identity, password=None, site=a1 if index < 2 else a2, tags=tags
+        )
+        Station.objects.filter(pk=station.pk).update(
+            vendor="ACME", model="X1", firmware_version="1.0"
+        )
+    owner = api_client(alpha, user=personas.owner)
+    data = image_bytes()
+    image = owner.post(
+        "/api/v1/firmware/images/",
+        {
+            "file": SimpleUploadedFile("x.bin", data),
+            "vendor": "ACME",
+            "model": "X1",
+            "version": "2.0",
+            "sha256": hashlib.sha256(data).hexdigest(),
+        },
+        format="multipart",
+    ).json()["id"]
+
+    def targets(campaign_id):
+        return set(
+            CampaignTarget.objects.filter(campaign_id=campaign_id).values_list(
+                "station__identity", flat=True
+            )
+        )
+
+    created = owner.post(
+        "/api/v1/firmware/campaigns/",
+        {"name": "Pilots", "image": image, "tags": ["Pilot", "fleet"]},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert targets(created.json()["id"]) == {"FWTAG-0", "FWTAG-2"}
+    campaign = Campaign.objects.get(pk=created.json()["id"])
+    assert campaign.target_filter["tags"] == ["fleet", "pilot"]
+    bad = owner.post(
+        "/api/v1/firmware/campaigns/",
+        {"name": "Bad", "image": image, "tags": ["not a tag"]},
+        format="json",
+    )
+    assert bad.status_code == 400 and "tags" in bad.json()["error"]["details"]
+
+    client = client_for(personas.owner)
+    form = {
+        "name": "Pilots on A1",
+        "image": FirmwareImage.objects.get(pk=image).pk,
+        "tags": "pilot",
+        "sites": [a1.pk],
+        "canary_count": 1,
+        "wave_percents": "50",
+        "concurrency": 5,
+        "failure_threshold_percent": 20,
+        "max_attempts": 3,
+        "retry_backoff_seconds": 60,
+    }
+    made = client.post(reverse("firmware:campaign_create"), form)
+    assert made.status_code == 302, made.content.decode()[:2000]
+    assert targets(Campaign.objects.get(name="Pilots on A1").pk) == {"FWTAG-0"}
+    refused = client.post(reverse("firmware:campaign_create"), {**form, "tags": "a/b"})
+    assert refused.status_code == 400 and "tags" in refused.context["form"].errors

@@ -82,6 +82,15 @@ def _a2_alert(net, personas):
     return [alert.pk]
 
 
+def _bulk_job(net, personas):
+    """A bulk command over site A2's station (outside the delegate's site)."""
+    from apps.monitoring.models import BulkCommand, BulkCommandItem
+
+    job = BulkCommand.objects.create(command="reset", arguments={"kind": "soft"})
+    BulkCommandItem.objects.create(job=job, station=net.a2_station)
+    return [job.pk]
+
+
 PAGES = [
     Page("core:dashboard", owner=302, redirect=True),
     Page("dashboard:home"),
@@ -202,6 +211,156 @@ PAGES = [
         "roles:assignment_revoke", args=_delegate_assignment, method="post", delegate=403, owner=302
     ),
     Page("roles:api_key_list", delegate=403),
+    # Command forms (reservations, smart charging, local list, logs, firmware, display).
+    Page(
+        "stations:station_reserve",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {
+            "reserve-evse_id": "1",
+            "reserve-id_token": "T1",
+            "reserve-minutes": "30",
+        },
+        delegate=404,
+        owner=302,
+    ),
+    Page(
+        "stations:station_cancel_reservation",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {"cancel_reservation-reservation_id": "5"},
+        delegate=404,
+        owner=302,
+    ),
+    Page(
+        "stations:station_charging_profile_set",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {
+            "charging_profile_set-purpose": "station_max",
+            "charging_profile_set-evse_id": "0",
+            "charging_profile_set-limit": "16",
+            "charging_profile_set-unit": "A",
+            "charging_profile_set-hours": "0",
+        },
+        delegate=404,
+        owner=302,
+    ),
+    Page(
+        "stations:station_charging_profile_clear",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {"charging_profile_clear-purpose": "station_max"},
+        delegate=404,
+        owner=302,
+    ),
+    Page(
+        "stations:station_composite_schedule",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {
+            "composite_schedule-evse_id": "1",
+            "composite_schedule-hours": "1",
+            "composite_schedule-unit": "A",
+        },
+        delegate=404,
+        owner=302,
+    ),
+    Page(
+        "stations:station_local_list_version",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {},
+        delegate=404,
+        owner=302,
+    ),
+    Page(
+        "stations:station_local_list_send",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {
+            "local_list_send-full": "1",
+            "local_list_send-tokens": "T1",
+            "local_list_send-status": "Accepted",
+            "local_list_send-list_version": "7",
+        },
+        delegate=404,
+        owner=302,
+    ),
+    Page(
+        "stations:station_logs_upload",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {
+            "logs_upload-location": "https://logs.example.com/",
+            "logs_upload-hours": "1",
+        },
+        delegate=404,
+        owner=302,
+    ),
+    Page(
+        "stations:station_firmware_update",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {
+            "firmware_update-location": "https://fw.example.com/x.bin",
+            "firmware_update-delay_minutes": "0",
+            "firmware_update-retries": "1",
+        },
+        delegate=404,
+        owner=302,
+    ),
+    Page(
+        "stations:station_display_message",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {
+            "display_message-text": "Hi",
+            "display_message-priority": "NormalCycle",
+            "display_message-hours": "0",
+            "display_message-message_id": "1",
+        },
+        delegate=404,
+        owner=302,
+    ),
+    Page(
+        "stations:station_display_messages_get",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {},
+        delegate=404,
+        owner=302,
+    ),
+    Page(
+        "stations:station_display_message_clear",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {"display_message_clear-message_id": "1"},
+        delegate=404,
+        owner=302,
+    ),
+    Page(
+        "stations:station_data_transfer",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {
+            "data_transfer-vendor_id": "acme",
+            "data_transfer-message_id": "m",
+            "data_transfer-data": "x",
+        },
+        delegate=404,
+        owner=302,
+    ),
+    Page(
+        "stations:station_report_request",
+        args=_a2_station,
+        method="post",
+        data=lambda net, p: {},
+        delegate=404,
+        owner=302,
+    ),
+    Page("stations:bulk_command"),
+    Page("stations:bulk_command_detail", args=_bulk_job, delegate=404),
     Page("roles:api_key_create", delegate=403),
     Page("roles:api_key_revoke", args=_api_key, method="post", delegate=403, owner=302),
     # The invitation link is public by design; a wrong token shows nothing but "expired".

@@ -40,3 +40,28 @@ def test_a_delegate_finds_only_what_is_on_their_site(personas, client_for, netwo
         delegate, str(network.a2_session.pk)
     )
     assert client_for(personas.outsider).get(reverse("stations:search")).status_code == 403
+
+
+def test_people_are_found_by_email_or_name_within_scope(personas, client_for, network):
+    """People with a role here, by e-mail, name or number; only for those who may see people
+    (``people.view``), and never people of another tenant."""
+    from apps.accounts.models import User
+
+    personas.fleet_manager.full_name = "Rosalie Gagnon"
+    personas.fleet_manager.save()
+    owner = client_for(personas.owner)
+    found = search(owner, "gagnon")
+    assert "fleet@alpha.test" in found and "Rosalie Gagnon" in found
+    assert "delegate@installer.test" in search(owner, "installer")
+    assert "fleet@alpha.test" in search(owner, str(personas.fleet_manager.pk))
+    # a user with no role in this tenant is nobody here
+    User.objects.create_user(email="stranger@elsewhere.test", password="x" * 12)
+    assert "stranger@elsewhere.test" not in search(owner, "stranger")
+    assert "owner@beta.test" not in search(owner, "beta.test")  # another tenant's owner
+    # the link opens the people list on that person
+    people = owner.get(reverse("roles:assignment_list"), {"q": "fleet@alpha.test"})
+    page = people.content.decode()
+    assert "fleet@alpha.test" in page and "delegate@installer.test" not in page
+    # the delegate may not see people: none found
+    delegate = client_for(personas.delegate).get(reverse("stations:search"), {"q": "gagnon"})
+    assert all(group["kind"] != "people" for group in delegate.context["groups"])

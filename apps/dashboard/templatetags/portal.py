@@ -9,6 +9,7 @@ from django import template
 from django.utils import formats
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 register = template.Library()
 
@@ -41,10 +42,14 @@ def hours(delta) -> str:
 
 @register.filter
 def site_time(value, site) -> str:
-    """A timestamp shown in its site's time zone (UTC in the database)."""
+    """A timestamp shown in its site's time zone (UTC in the database); without a site, in
+    the tenant's, so that rows with and without a site (the audit log) read alike."""
     if not isinstance(value, dt.datetime):
         return "—"
-    name = getattr(site, "timezone", None) or "UTC"
+    from django.db import connection
+
+    tenant_zone = getattr(getattr(connection, "tenant", None), "timezone", "")
+    name = getattr(site, "timezone", None) or tenant_zone or "UTC"
     try:
         zone = zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -221,3 +226,44 @@ def state_label(state: str) -> str:
         return str(LiveState(state).label)
     except ValueError:
         return state
+
+
+# --- Codes in words (apps.stations.words; commands' engineer, issue 13) ----------------------
+@register.filter
+def status_words(status: str) -> str:
+    """A status of the history in the reader's words, not the OCPP code."""
+    from apps.stations.words import status_words as words
+
+    return words(status)
+
+
+@register.filter
+def fault_words(error_code: str, info: str = "") -> str:
+    """The station's own text, else its error code in words ("" for NoError)."""
+    from apps.stations.words import fault_words as words
+
+    return words(error_code or "", info or "")
+
+
+AUDIT_VERBS = {
+    "create": gettext_lazy("created"),
+    "update": gettext_lazy("changed"),
+    "delete": gettext_lazy("deleted"),
+    "archive": gettext_lazy("archived"),
+    "revoke": gettext_lazy("revoked"),
+    "grant": gettext_lazy("granted"),
+}
+
+
+@register.filter
+def audit_action_words(action: str) -> str:
+    """``tariff_assignment.create`` → "Tariff assignment created" (the code stays in the
+    page's markup for those who search the log by it)."""
+    thing, _dot, verb = (action or "").rpartition(".")
+    if not thing:
+        return action
+    what = AUDIT_VERBS.get(verb)
+    thing_words = thing.replace("_", " ").replace(".", " ").capitalize()
+    if what is None:
+        return f"{thing_words}: {verb.replace('_', ' ')}"
+    return f"{thing_words} {what}"

@@ -1,5 +1,8 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+
+from apps.stations.tags import normalize_tags
 
 from ..models import Campaign, FirmwareImage
 from ..selectors import campaign_report
@@ -88,6 +91,11 @@ class CampaignInputSerializer(serializers.Serializer):
         child=serializers.CharField(), required=False, help_text=_("Only these current versions")
     )
     sites = serializers.ListField(child=serializers.IntegerField(), required=False)
+    tags = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text=_("Only stations carrying every one of these tags"),
+    )
     canary_count = serializers.IntegerField(min_value=0, default=1)
     wave_percents = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=100), default=[50]
@@ -99,6 +107,12 @@ class CampaignInputSerializer(serializers.Serializer):
     window_start = serializers.TimeField(required=False, allow_null=True, default=None)
     window_end = serializers.TimeField(required=False, allow_null=True, default=None)
     force = serializers.BooleanField(default=False)
+
+    def validate_tags(self, value: list[str]) -> list[str]:
+        try:
+            return normalize_tags(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
 
 
 class CampaignTransitionSerializer(serializers.Serializer):

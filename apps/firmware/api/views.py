@@ -68,6 +68,7 @@ class CampaignViewSet(mixins.ListModelMixin, CreateMixin, ScopedViewSet):
             "model": data.pop("model", None) or image.model,
             "versions": data.pop("versions", []),
             "sites": data.pop("sites", []),
+            "tags": data.pop("tags", []),
         }
         stations = selectors.stations_for_campaign(
             actor=self.actor,
@@ -75,6 +76,7 @@ class CampaignViewSet(mixins.ListModelMixin, CreateMixin, ScopedViewSet):
             versions=target_filter["versions"],
             site_ids=target_filter["sites"],
             model=target_filter["model"],
+            tags=target_filter["tags"],
         )
         return services.campaign_create(
             image=image,

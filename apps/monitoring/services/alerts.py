@@ -63,7 +63,7 @@ def alert_data(alert: Alert) -> dict:
             "site_id": station.site_id,
         },
         "evse_id": alert.evse.evse_id if alert.evse_id else None,
-        "message": alert.message,
+        "message": alert.details,
         "error_code": alert.error_code,
         "raised_at": alert.raised_at,
         "cleared_at": alert.cleared_at,
@@ -210,7 +210,8 @@ def port_status_observed(
             station_id=station_id,
             evse=evse,
             kind=AlertKind.FAULTED,
-            message=info or error_code,
+            # The station's own words; the code is shown in the reader's words (fault_words).
+            message=info,
             error_code=error_code,
         )
     else:

@@ -162,3 +162,155 @@ class MessageLimitsSerializer(serializers.Serializer):
                 % {"keys": ", ".join(unknown), "known": ", ".join(LIMIT_KEYS)}
             )
         return value
+
+
+# --- Reservations, power limits, local list, logs, firmware, screen, vendor data -------------
+class ReserveSerializer(serializers.Serializer):
+    evse_id = serializers.IntegerField(min_value=1, help_text=_("Port number"))
+    id_token = serializers.CharField(max_length=36, help_text=_("The token the port is held for"))
+    expires_at = serializers.DateTimeField(help_text=_("When the hold ends (ISO 8601)"))
+    reservation_id = serializers.IntegerField(
+        min_value=1,
+        max_value=2**31 - 1,
+        required=False,
+        help_text=_("Default: a new number (returned); the same number replaces a reservation"),
+    )
+    token_type = serializers.CharField(max_length=20, default="ISO14443")
+
+    def validate_expires_at(self, value):
+        from django.utils import timezone
+
+        if value <= timezone.now():
+            raise serializers.ValidationError(_("Give a time in the future."))
+        return value
+
+
+class CancelReservationSerializer(serializers.Serializer):
+    reservation_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+
+
+class ReservationResultSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    reservation_id = serializers.IntegerField()
+    response = serializers.JSONField()
+
+
+class SchedulePeriodSerializer(serializers.Serializer):
+    start_seconds = serializers.IntegerField(min_value=0, help_text=_("From the schedule's start"))
+    limit = serializers.DecimalField(max_digits=10, decimal_places=1, min_value=0)
+
+
+class ChargingProfileSerializer(serializers.Serializer):
+    purpose = serializers.ChoiceField(
+        choices=[
+            ("station_max", _("A cap on the whole station (evse_id 0)")),
+            ("tx_default", _("The default for new sessions (evse_id 0: every port)")),
+        ]
+    )
+    evse_id = serializers.IntegerField(min_value=0, default=0)
+    unit = serializers.ChoiceField(choices=[("A", _("amps per phase")), ("W", _("watts"))])
+    periods = SchedulePeriodSerializer(many=True, allow_empty=False)
+    stack_level = serializers.IntegerField(min_value=0, max_value=99, default=0)
+    starts_at = serializers.DateTimeField(required=False, help_text=_("Default: now"))
+
+    def validate(self, data):
+        if data["purpose"] == "station_max" and data["evse_id"]:
+            raise serializers.ValidationError(
+                {"evse_id": [_("A station cap applies to the whole station (0).")]}
+            )
+        starts = sorted(period["start_seconds"] for period in data["periods"])
+        if starts[0] != 0:
+            raise serializers.ValidationError({"periods": [_("The first period starts at 0.")]})
+        if len(set(starts)) != len(starts):
+            raise serializers.ValidationError({"periods": [_("Two periods start together.")]})
+        return data
+
+
+class ClearChargingProfileSerializer(serializers.Serializer):
+    profile_id = serializers.IntegerField(min_value=1, required=False)
+    purpose = serializers.ChoiceField(choices=["station_max", "tx_default"], required=False)
+    evse_id = serializers.IntegerField(min_value=0, required=False)
+    stack_level = serializers.IntegerField(min_value=0, required=False)
+
+
+class CompositeScheduleQuerySerializer(serializers.Serializer):
+    evse_id = serializers.IntegerField(
+        min_value=0, default=0, help_text=_("0 (default): the whole station")
+    )
+    duration = serializers.IntegerField(
+        min_value=1, max_value=7 * 86400, default=3600, help_text=_("Seconds (default 3600)")
+    )
+    unit = serializers.ChoiceField(choices=["A", "W"], required=False)
+
+
+class CompositePeriodSerializer(serializers.Serializer):
+    starts_at = serializers.DateTimeField(allow_null=True)
+    seconds = serializers.IntegerField()
+    limit = serializers.FloatField()
+    unit = serializers.CharField()
+    phases = serializers.IntegerField(allow_null=True)
+
+
+class CompositeScheduleResultSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    periods = CompositePeriodSerializer(many=True)
+    response = serializers.JSONField()
+
+
+class LocalListVersionResultSerializer(serializers.Serializer):
+    version = serializers.IntegerField(allow_null=True, help_text=_("None: it did not say"))
+    response = serializers.JSONField()
+
+
+class LocalListEntrySerializer(serializers.Serializer):
+    id_token = serializers.CharField(max_length=20)
+    status = serializers.ChoiceField(
+        choices=["Accepted", "Blocked", "Expired", "Invalid", ""],
+        default="Accepted",
+        help_text=_("Empty in a differential update: remove the token from the list"),
+    )
+
+
+class LocalListSerializer(serializers.Serializer):
+    list_version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    full = serializers.BooleanField(help_text=_("Replace the whole list (else: add or change)"))
+    entries = LocalListEntrySerializer(many=True, default=list)
+
+
+class LogsUploadSerializer(serializers.Serializer):
+    location = serializers.URLField(max_length=512)
+    since = serializers.DateTimeField(required=False, allow_null=True)
+    until = serializers.DateTimeField(required=False, allow_null=True)
+    log_type = serializers.ChoiceField(
+        choices=["DiagnosticsLog", "SecurityLog"],
+        default="DiagnosticsLog",
+        help_text=_("2.0.1 only (1.6 GetDiagnostics has one kind)"),
+    )
+
+
+class FirmwareUpdateSerializer(serializers.Serializer):
+    location = serializers.URLField(max_length=512)
+    retrieve_at = serializers.DateTimeField(required=False, help_text=_("Default: now"))
+    retries = serializers.IntegerField(min_value=0, max_value=10, required=False)
+    retry_interval = serializers.IntegerField(min_value=0, required=False)
+
+
+class DisplayMessageSerializer(serializers.Serializer):
+    message_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    text = serializers.CharField(max_length=512)
+    priority = serializers.ChoiceField(
+        choices=["NormalCycle", "InFront", "AlwaysFront"], default="NormalCycle"
+    )
+    language = serializers.CharField(max_length=8, required=False, allow_blank=True, default="")
+    start = serializers.DateTimeField(required=False, allow_null=True)
+    end = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class ClearDisplayMessageSerializer(serializers.Serializer):
+    message_id = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+
+
+class DataTransferSerializer(serializers.Serializer):
+    vendor_id = serializers.CharField(max_length=255)
+    message_id = serializers.CharField(max_length=50, required=False, allow_blank=True, default="")
+    data = serializers.CharField(required=False, allow_blank=True, default="")

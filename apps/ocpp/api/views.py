@@ -8,6 +8,8 @@ invalid payload 400).
 
 from __future__ import annotations
 
+import secrets
+
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers as drf_serializers
@@ -29,11 +31,23 @@ from ..selectors import station_message_limits
 from .filtersets import MessageLogFilterSet, StationEventFilterSet
 from .serializers import (
     AvailabilitySerializer,
+    CancelReservationSerializer,
+    ChargingProfileSerializer,
+    ClearChargingProfileSerializer,
+    ClearDisplayMessageSerializer,
     CommandResultSerializer,
+    CompositeScheduleQuerySerializer,
+    CompositeScheduleResultSerializer,
     ConfigurationChangeResultSerializer,
     ConfigurationChangeSerializer,
     ConfigurationQuerySerializer,
     ConfigurationResultSerializer,
+    DataTransferSerializer,
+    DisplayMessageSerializer,
+    FirmwareUpdateSerializer,
+    LocalListSerializer,
+    LocalListVersionResultSerializer,
+    LogsUploadSerializer,
     MessageLimitsSerializer,
     MessageLogSerializer,
     RawCallResultSerializer,
@@ -41,6 +55,8 @@ from .serializers import (
     RemoteStartResultSerializer,
     RemoteStartSerializer,
     RemoteStopSerializer,
+    ReservationResultSerializer,
+    ReserveSerializer,
     ResetSerializer,
     StationEventSerializer,
     TriggerMessageSerializer,
@@ -74,6 +90,20 @@ class StationCommandViewSet(ScopedViewSet):
         "rotate_password": CONFIGURE,
         "message_limits": CONFIGURE,
         "ocpp_call": RAW,
+        "reserve": COMMAND,
+        "cancel_reservation": COMMAND,
+        "charging_profile": COMMAND,
+        "clear_charging_profile": COMMAND,
+        "composite_schedule": COMMAND,
+        "local_list_version": COMMAND,
+        "local_list": COMMAND,
+        "upload_logs": COMMAND,
+        "update_firmware": COMMAND,
+        "display_message": COMMAND,
+        "display_messages": COMMAND,
+        "clear_display_message": COMMAND,
+        "data_transfer": COMMAND,
+        "report": CONFIGURE,
     }
 
     def _input(self, serializer_class) -> dict:
@@ -285,6 +315,221 @@ class StationCommandViewSet(ScopedViewSet):
             )
         )
         return Response({"response": reply.payload})
+
+    # --- reservations, power limits, local list, logs, firmware, screen, vendor data -----------
+    @staticmethod
+    def _needs_201(station) -> None:
+        if station.ocpp_version != payloads.V201:
+            raise Conflict(_("This is an OCPP 2.0.1 command; the station speaks 1.6."))
+
+    def _port(self, station, evse_id: int | None) -> None:
+        if evse_id and not station.evses.filter(evse_id=evse_id).exists():
+            raise drf_serializers.ValidationError({"evse_id": [_("No such port.")]})
+
+    @extend_schema(request=ReserveSerializer, responses=ReservationResultSerializer)
+    @action(detail=True, methods=["post"])
+    def reserve(self, request, pk=None):
+        """Hold a port for a token until ``expires_at`` (ReserveNow).  Cancel it with the
+        ``reservation_id`` answered."""
+        station = self.get_object()
+        data = dict(self._input(ReserveSerializer))
+        self._port(station, data["evse_id"])
+        data.setdefault("reservation_id", secrets.randbelow(2**31 - 2) + 1)
+        reply = self._answered(
+            commands.reservation_reserve_now(requester=self._requester(), station=station, **data)
+        )
+        return Response(
+            {
+                "status": reply.status,
+                "reservation_id": data["reservation_id"],
+                "response": reply.payload,
+            }
+        )
+
+    @extend_schema(request=CancelReservationSerializer, responses=CommandResultSerializer)
+    @action(detail=True, methods=["post"], url_path="cancel-reservation")
+    def cancel_reservation(self, request, pk=None):
+        """Cancel a reservation (CancelReservation)."""
+        station = self.get_object()
+        data = self._input(CancelReservationSerializer)
+        return self._status(
+            commands.reservation_cancel(requester=self._requester(), station=station, **data)
+        )
+
+    @extend_schema(request=ChargingProfileSerializer, responses=CommandResultSerializer)
+    @action(detail=True, methods=["post"], url_path="charging-profile")
+    def charging_profile(self, request, pk=None):
+        """Set a station cap or the default limit of new sessions: an absolute schedule of
+        periods (seconds from ``starts_at``, limit), limits rounded down to 0.1."""
+        station = self.get_object()
+        data = self._input(ChargingProfileSerializer)
+        self._port(station, data["evse_id"])
+        return self._status(
+            commands.station_charging_profile_set(
+                requester=self._requester(),
+                station=station,
+                purpose=data["purpose"],
+                evse_id=data["evse_id"],
+                unit=data["unit"],
+                periods=[(p["start_seconds"], float(p["limit"])) for p in data["periods"]],
+                stack_level=data["stack_level"],
+                starts_at=data.get("starts_at"),
+            )
+        )
+
+    @extend_schema(request=ClearChargingProfileSerializer, responses=CommandResultSerializer)
+    @action(detail=True, methods=["post"], url_path="clear-charging-profile")
+    def clear_charging_profile(self, request, pk=None):
+        """Clear charging profiles by id, or by port, purpose and stack level (none: all)."""
+        station = self.get_object()
+        data = self._input(ClearChargingProfileSerializer)
+        return self._status(
+            commands.station_charging_profile_clear(
+                requester=self._requester(), station=station, **data
+            )
+        )
+
+    @extend_schema(
+        parameters=[CompositeScheduleQuerySerializer], responses=CompositeScheduleResultSerializer
+    )
+    @action(detail=True, methods=["get"], url_path="composite-schedule")
+    def composite_schedule(self, request, pk=None):
+        """The limits the station will really apply on a port (GetCompositeSchedule)."""
+        station = self.get_object()
+        query = CompositeScheduleQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        self._port(station, query.validated_data["evse_id"])
+        reply = self._answered(
+            commands.station_composite_schedule(
+                requester=self._requester(), station=station, **query.validated_data
+            )
+        )
+        periods = [{k: v for k, v in row.items() if k != "peak"} for row in reply.rows]
+        return Response(
+            {
+                "status": reply.payload.get("status", ""),
+                "periods": periods,
+                "response": reply.payload,
+            }
+        )
+
+    @extend_schema(request=None, responses=LocalListVersionResultSerializer)
+    @action(detail=True, methods=["get"], url_path="local-list-version")
+    def local_list_version(self, request, pk=None):
+        """The version of the station's local authorisation list (GetLocalListVersion)."""
+        station = self.get_object()
+        reply = self._answered(
+            commands.station_local_list_version(requester=self._requester(), station=station)
+        )
+        number = reply.payload.get("listVersion", reply.payload.get("versionNumber"))
+        return Response(
+            {"version": number if isinstance(number, int) else None, "response": reply.payload}
+        )
+
+    @extend_schema(request=LocalListSerializer, responses=CommandResultSerializer)
+    @action(detail=True, methods=["post"], url_path="local-list")
+    def local_list(self, request, pk=None):
+        """Replace (``full``) or update the station's local authorisation list."""
+        station = self.get_object()
+        data = self._input(LocalListSerializer)
+        if not data["full"] and not data["entries"]:
+            raise drf_serializers.ValidationError({"entries": [_("Name the tokens to change.")]})
+        return self._status(
+            commands.station_local_list_send(
+                requester=self._requester(),
+                station=station,
+                list_version=data["list_version"],
+                full=data["full"],
+                entries=[(e["id_token"], e["status"]) for e in data["entries"]],
+            )
+        )
+
+    @extend_schema(request=LogsUploadSerializer, responses=CommandResultSerializer)
+    @action(detail=True, methods=["post"], url_path="upload-logs")
+    def upload_logs(self, request, pk=None):
+        """Ask the station to upload its diagnostics (1.6) or logs (2.0.1) to ``location``;
+        progress arrives as station events."""
+        station = self.get_object()
+        data = self._input(LogsUploadSerializer)
+        return self._status(
+            commands.station_logs_upload(requester=self._requester(), station=station, **data)
+        )
+
+    @extend_schema(request=FirmwareUpdateSerializer, responses=CommandResultSerializer)
+    @action(detail=True, methods=["post"], url_path="update-firmware")
+    def update_firmware(self, request, pk=None):
+        """Ask this one station to download and install a firmware (for a fleet: campaigns)."""
+        from django.utils import timezone
+
+        station = self.get_object()
+        data = self._input(FirmwareUpdateSerializer)
+        return self._status(
+            commands.station_update_firmware(
+                requester=self._requester(),
+                station=station,
+                location=data["location"],
+                retrieve_at=data.get("retrieve_at") or timezone.now(),
+                request_id=secrets.randbelow(2**31 - 2) + 1,
+                retries=data.get("retries"),
+                retry_interval=data.get("retry_interval"),
+            )
+        )
+
+    @extend_schema(request=DisplayMessageSerializer, responses=CommandResultSerializer)
+    @action(detail=True, methods=["post"], url_path="display-message")
+    def display_message(self, request, pk=None):
+        """Show a message on the station's screen (2.0.1 SetDisplayMessage)."""
+        station = self.get_object()
+        self._needs_201(station)
+        data = self._input(DisplayMessageSerializer)
+        return self._status(
+            commands.station_display_message(requester=self._requester(), station=station, **data)
+        )
+
+    @extend_schema(request=None, responses=CommandResultSerializer)
+    @action(detail=True, methods=["post"], url_path="display-messages")
+    def display_messages(self, request, pk=None):
+        """Ask the station what its screen shows (2.0.1 GetDisplayMessages; the messages
+        arrive in NotifyDisplayMessages, in the OCPP log)."""
+        station = self.get_object()
+        self._needs_201(station)
+        return self._status(
+            commands.station_display_messages_get(requester=self._requester(), station=station)
+        )
+
+    @extend_schema(request=ClearDisplayMessageSerializer, responses=CommandResultSerializer)
+    @action(detail=True, methods=["post"], url_path="clear-display-message")
+    def clear_display_message(self, request, pk=None):
+        """Remove a message from the station's screen (2.0.1 ClearDisplayMessage)."""
+        station = self.get_object()
+        self._needs_201(station)
+        data = self._input(ClearDisplayMessageSerializer)
+        return self._status(
+            commands.station_display_message_clear(
+                requester=self._requester(), station=station, **data
+            )
+        )
+
+    @extend_schema(request=DataTransferSerializer, responses=CommandResultSerializer)
+    @action(detail=True, methods=["post"], url_path="data-transfer")
+    def data_transfer(self, request, pk=None):
+        """A vendor-specific DataTransfer (both versions)."""
+        station = self.get_object()
+        data = self._input(DataTransferSerializer)
+        return self._status(
+            commands.station_data_transfer(requester=self._requester(), station=station, **data)
+        )
+
+    @extend_schema(request=None, responses=CommandResultSerializer)
+    @action(detail=True, methods=["post"])
+    def report(self, request, pk=None):
+        """2.0.1: ask for the station's full report (GetBaseReport FullInventory); its parts
+        arrive as station events (``/api/v1/station-events/?kind=report``)."""
+        station = self.get_object()
+        self._needs_201(station)
+        return self._status(
+            commands.station_report_request(requester=self._requester(), station=station)
+        )
 
 
 class MessageLogViewSet(ReadOnlyScopedViewSet):

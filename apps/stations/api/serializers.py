@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
@@ -10,6 +11,7 @@ from apps.tenants.models import StationIdentity
 from ..choices import ConnectorType, LiveState, RegistrationStatus
 from ..models import Connector, Evse, Site, Station, StatusChange
 from ..passwords import validate_station_password
+from ..tags import normalize_tags
 
 
 # --- Sites -----------------------------------------------------------------------------------
@@ -116,6 +118,7 @@ class StationSerializer(serializers.ModelSerializer):
             "heartbeat_interval",
             "lax_validation",
             "security_profile",
+            "tags",
             "is_online",
             "last_seen_at",
             "connected_at",
@@ -124,6 +127,26 @@ class StationSerializer(serializers.ModelSerializer):
             "retired_at",
             "evses",
         ]
+
+
+class StationTagsField(serializers.ListField):
+    """Tags as a list of short slugs; returned in their normal form (lowercase, sorted)."""
+
+    child = serializers.CharField(allow_blank=False, trim_whitespace=True)
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "help_text",
+            _("Short lowercase slugs (letters, digits, - and _), at most 20 per station."),
+        )
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        values = super().to_internal_value(data)
+        try:
+            return normalize_tags(values)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages) from None
 
 
 class _StationSiteMixin:
@@ -165,6 +188,7 @@ class StationCreateSerializer(_StationSiteMixin, serializers.Serializer):
     registration_status = serializers.ChoiceField(
         choices=RegistrationStatus.choices, default=RegistrationStatus.ACCEPTED
     )
+    tags = StationTagsField(required=False)
 
     def validate_identity(self, value):
         # Identities are unique across every tenant (one public registry).
@@ -185,6 +209,7 @@ class StationUpdateSerializer(_StationSiteMixin, serializers.ModelSerializer):
         required=False,
         validators=[validate_station_password],
     )
+    tags = StationTagsField(required=False)
 
     class Meta:
         model = Station
@@ -196,6 +221,7 @@ class StationUpdateSerializer(_StationSiteMixin, serializers.ModelSerializer):
             "security_profile",
             "registration_status",
             "password",
+            "tags",
         ]
 
 
