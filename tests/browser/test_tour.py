@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import os
 import pprint
+import re
 import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve
 from django_tenants.utils import tenant_context
 
+from tests.browser.conftest import SCREENSHOTS
 from tests.browser.test_screenshots import seed_demo
 from tests.conftest import PASSWORD
 from tests.live import blocking
@@ -105,6 +108,12 @@ def _is_page(path: str) -> bool:
     return True
 
 
+def _slug(route: str) -> str:
+    """A file name for a URL pattern: ``stations/<int:pk>/edit/`` -> ``stations-pk-edit``."""
+    words = re.sub(r"<(?:\w+:)?(\w+)>", r"\1", route).strip("/").replace(".", "-")
+    return re.sub(r"[^\w-]+", "-", words) or "home"
+
+
 def _route_of(path: str) -> str | None:
     try:
         match = resolve(path)
@@ -137,7 +146,15 @@ def _create_personas(network, tag: str) -> dict[str, str]:
     return emails
 
 
-def _tour(browser, base: str, email: str, *, width: int = 1366, locale: str = "en") -> Findings:
+def _tour(
+    browser,
+    base: str,
+    email: str,
+    *,
+    width: int = 1366,
+    locale: str = "en",
+    shots: Path | None = None,
+) -> Findings:
     from playwright.sync_api import Error as PlaywrightError
 
     findings = Findings()
@@ -154,7 +171,8 @@ def _tour(browser, base: str, email: str, *, width: int = 1366, locale: str = "e
             if 400 <= documents.get(source, 0) < 500:
                 return  # a page refused (403, 404, 405): judged by its visit, below
         if message.type == "error":
-            findings.console_errors.append(f"{current['path']}: {message.text}")
+            where = f" [{source[len(base) :]}]" if source.startswith(base) else ""
+            findings.console_errors.append(f"{current['path']}: {message.text}{where}")
 
     def on_response(response):
         if response.request.is_navigation_request():
@@ -200,6 +218,9 @@ def _tour(browser, base: str, email: str, *, width: int = 1366, locale: str = "e
                 continue
             # Let the page's scripts run (charts, htmx fragments).
             page.wait_for_timeout(150)
+            if shots is not None:
+                shots.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(shots / f"{_slug(route)}.png"), full_page=True)
             if width <= PHONE_WIDTH:
                 scroll = page.evaluate("document.documentElement.scrollWidth")
                 if scroll > width:
@@ -256,3 +277,30 @@ def test_tour_every_page_as_every_persona(browser, portal_server, tour_network):
     assert "valet/" in routes_seen["valet"], sorted(routes_seen["valet"])
     assert "stations/<int:pk>/" in routes_seen["delegate"], sorted(routes_seen["delegate"])
     assert len(routes_seen["valet"]) < len(routes_seen["owner"])
+
+
+VARIANTS = (
+    ("en-desktop", 1366, "en"),
+    ("en-phone", PHONE_WIDTH, "en"),
+    ("fr-desktop", 1366, "fr"),
+    ("fr-phone", PHONE_WIDTH, "fr"),
+)
+
+
+@pytest.mark.skipif(
+    os.environ.get("CHARGEGRID_UPDATE_SCREENSHOTS") != "1",
+    reason="bin/screenshots regenerates docs/screenshots/pages/ (CHARGEGRID_UPDATE_SCREENSHOTS=1)",
+)
+@pytest.mark.timeout(900)
+def test_screenshots_of_every_page(browser, portal_server, tour_network):
+    """Every page the owner sees, EN and FR, desktop (1366x900) and phone (375 px), into
+    docs/screenshots/pages/<variant>/<url pattern>.png, taken on the demo network."""
+    network, emails = tour_network
+    base = f"http://{network.host}:{portal_server.port}"
+    for variant, width, locale in VARIANTS:
+        folder = SCREENSHOTS / "pages" / variant
+        for old in folder.glob("*.png"):
+            old.unlink()
+        findings = _tour(browser, base, emails["owner"], width=width, locale=locale, shots=folder)
+        assert len(list(folder.glob("*.png"))) >= 30, variant
+        assert findings.server_errors == [], findings.server_errors
