@@ -193,6 +193,11 @@ def _tour(
         page.fill("#id_password", PASSWORD)
         page.click("#login-form button[type=submit]")
         page.wait_for_url("**/dashboard/")
+        # The portal's language is the one chosen in its menu (kept for the session), not the
+        # browser's: choose it as a person would.
+        if page.locator("form.lang select[name=language]").input_value() != locale:
+            with page.expect_navigation():
+                page.select_option("form.lang select[name=language]", locale)
 
         seen: set[str] = {r for r in (_route_of("/accounts/logout/"),) if r}
         queue: deque[tuple[str, str]] = deque([("/dashboard/", "start")])
