@@ -277,6 +277,8 @@ def test_tour_every_page_as_every_persona(browser, portal_server, tour_network):
         if findings.problems():
             report[name] = findings.problems()
     assert report == {}, pprint.pformat(report, width=110)
+    if only:
+        return
     # The tour went somewhere: the owner sees far more than the valet, who sees the board.
     assert len(routes_seen["owner"]) >= 30, sorted(routes_seen["owner"])
     assert "valet/" in routes_seen["valet"], sorted(routes_seen["valet"])
