@@ -1,7 +1,9 @@
 """URLs of a tenant: the portal, its API and the tenant's own admin."""
 
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from apps.core import views as core_views
 
@@ -35,4 +37,9 @@ urlpatterns = [
     path("ocpi/", include("apps.roaming.ocpi_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico on pages without the icon link (a 405, a JSON answer).
+    path(
+        "favicon.ico",
+        RedirectView.as_view(url=static("img/favicon.svg"), permanent=True),
+    ),  # issue 13: tour
 ]

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('monitoring', '0002_alert_severity_acknowledgement'),
-        ('stations', '0005_station_tags'),
+        ('stations', '0006_station_tags'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
