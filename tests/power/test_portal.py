@@ -113,7 +113,7 @@ def test_a_temporary_limit_is_ended_early_from_the_node_page(garage, personas, c
         node=garage.supply,
         source="manual",
         limit_a=Decimal("40"),
-        starts_at=now,
+        starts_at=now - timezone.timedelta(minutes=1),  # ending it now is possible at once
         ends_at=now + timezone.timedelta(hours=4),
         note="Works",
     )

@@ -93,7 +93,7 @@ class CaseViewSet(CreateMixin, UpdateMixin, ReadOnlyScopedViewSet):
         return _mapped(services.case_update, case=instance, by=self.request.user, **data)
 
     @extend_schema(request=None, responses=CaseMessageSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # the whole conversation
     def messages(self, request, pk=None):
         case = self.get_object()
         include_internal = self.actor.scope_for("support.answer").covers_site(case.site_id)
