@@ -230,6 +230,7 @@ SPECTACULAR_SETTINGS = {
         "EnergyOptEnum": "apps.energy.choices.Opt",
         "SupportSourceEnum": "apps.support.choices.Source",
         "AccessRuleKindEnum": "apps.access.choices.RuleKind",
+        "SupportCasePriorityEnum": "apps.support.choices.CasePriority",
         "BankFileFormatEnum": "apps.billing.choices.BankFileFormat",
     },
     # Swagger UI from our own static files (static/vendor/swagger-ui/): never from a CDN.

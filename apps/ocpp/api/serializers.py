@@ -276,6 +276,9 @@ class LocalListSerializer(serializers.Serializer):
     full = serializers.BooleanField(help_text=_("Replace the whole list (else: add or change)"))
     entries = LocalListEntrySerializer(many=True, default=list)
 
+    class Meta:
+        ref_name = "SendLocalList"  # access has its own LocalList (a station's list state)
+
 
 class LogsUploadSerializer(serializers.Serializer):
     location = serializers.URLField(max_length=512)
