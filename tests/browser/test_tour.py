@@ -32,7 +32,16 @@ from tests.live import blocking
 pytestmark = pytest.mark.slow
 
 # Not pages: the API, OCPI, the platform operator's admin, language switch, downloads.
-SKIP_PREFIXES = ("/api/", "/ocpi/", "/admin/", "/i18n/", "/ocpp/", "/static/", "/media/")
+SKIP_PREFIXES = (
+    "/api/",
+    "/drivers/api/",
+    "/ocpi/",
+    "/admin/",
+    "/i18n/",
+    "/ocpp/",
+    "/static/",
+    "/media/",
+)
 SKIP_ROUTES = ("accounts/logout/", "healthz", "favicon.ico")
 SKIP_SUFFIXES = (".csv", ".xlsx", ".pdf", ".zip", ".json", ".xml", ".txt", ".png")
 MAX_PAGES = 200
