@@ -41,8 +41,6 @@ TOKEN = {
 }
 
 
-@pytest.fixture
-
 # Access keeps each station's local authorisation list in step (on boot, on changes): those
 # calls are not the partner's commands.
 LOCAL_LIST = {"GetConfiguration", "GetLocalListVersion", "SendLocalList", "ClearCache"}
@@ -52,6 +50,7 @@ def _commands(cp) -> list:
     return [message for message in cp.received if message[0] not in LOCAL_LIST]
 
 
+@pytest.fixture
 def ocpi(alpha):
     partner = PartnerFactory()
     auth = "Token " + base64.b64encode(partner.incoming_token.encode()).decode()
