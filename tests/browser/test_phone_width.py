@@ -3,9 +3,14 @@ search box, language and sign-out forms) wraps, and wide tables scroll inside th
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from django_tenants.utils import tenant_context
 
 from tests.browser.conftest import page_errors, portal_url
+from tests.factories import ChargingSessionFactory
+from tests.live import blocking
 
 PHONE = {"width": 375, "height": 740}
 
@@ -25,6 +30,16 @@ def _widths(page) -> dict:
 
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_no_page_scrolls_sideways_on_a_phone(network, portal_server, sign_in, language):
+    def long_ids():
+        # A 2.0.1 transaction id and a contract id have no place to break a line.
+        with tenant_context(network.tenant):
+            return ChargingSessionFactory(
+                station=network.station_a,
+                transaction_id=uuid.uuid4().hex + uuid.uuid4().hex[:4],
+                id_token="FRXYZC" + uuid.uuid4().hex[:26].upper(),
+            )
+
+    session = blocking(long_ids)
     page = sign_in(network.host, "owner@alpha.test")
     if language == "fr":
         page.select_option("form.lang select[name=language]", "fr")
@@ -37,6 +52,7 @@ def test_no_page_scrolls_sideways_on_a_phone(network, portal_server, sign_in, la
         "/stations/",
         f"/stations/{network.station_a.pk}/",
         "/sessions/",
+        f"/sessions/{session.pk}/",
         "/sessions/tokens/",
         "/alerts/",
         "/people/",
