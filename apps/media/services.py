@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from apps.stations.models import Station
 
-from . import transport
+from . import queue, transport
 from .choices import UNDELIVERED, AssetKind, DeliveryStatus
 from .formats import UnsupportedMedia, sniff
 from .models import MediaAsset, MediaDelivery, MediaSchedule, Playlist, PlaylistItem, ScreenModel
@@ -280,10 +280,9 @@ def schedule_publish(*, schedule: MediaSchedule) -> list[MediaDelivery]:
 
 
 def _queue(delivery_ids: list[int]) -> None:
-    from .tasks import delivery_send_task  # noqa: PLC0415  (to convert to a media/queue.py)
-
+    """Queue each delivery for a worker (called once the planning transaction committed)."""
     for delivery_id in delivery_ids:
-        delivery_send_task.delay(delivery_id)
+        queue.delivery_send(delivery_id)
 
 
 def schedule_deliver(*, schedule: MediaSchedule) -> list[MediaDelivery]:

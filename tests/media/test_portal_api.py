@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from apps.media import services, tasks
+from apps.media import queue, services, tasks
 from apps.media.choices import DeliveryStatus
 from apps.media.models import MediaDelivery, MediaSchedule, Playlist, ScreenModel
 from apps.stations.models import Station
@@ -28,7 +28,7 @@ def media_root(settings, tmp_path):
 def queued(monkeypatch):
     """Deliveries queued for Celery (ids), instead of a broker."""
     sent: list[int] = []
-    monkeypatch.setattr(tasks.delivery_send_task, "delay", lambda pk: sent.append(pk))
+    monkeypatch.setattr(queue, "delivery_send", sent.append)
     return sent
 
 
