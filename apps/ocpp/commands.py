@@ -1062,14 +1062,23 @@ def station_local_list_send(
     full: bool,
     entries: list[tuple[str, str]],
 ) -> CommandReply:
-    """Replace (``full``) or update the station's local list with (token, status) entries."""
+    """Replace (``full``) or update the station's local list with (token, status) entries, by
+    hand (the operator's command); an empty status removes the token.  apps/access keeps lists
+    in step with its rules through :func:`station_send_local_list`; both build one payload."""
     return _send(
         requester=requester,
         station=station,
         command="station.local_list_send",
         inputs={"list_version": list_version, "full": full, "entries": len(entries)},
         build=lambda version: [
-            payloads.local_list_send(version, list_version=list_version, full=full, entries=entries)
+            payloads.send_local_list(
+                version,
+                list_version=list_version,
+                full=full,
+                entries=[
+                    payloads.LocalListEntry(token, status or None) for token, status in entries
+                ],
+            )
         ],
     )
 

@@ -446,41 +446,6 @@ def clear_cache(version: str) -> Call:
     return Call("ClearCache", {})
 
 
-def local_list_send(
-    version: str,
-    *,
-    list_version: int,
-    full: bool,
-    entries: Sequence[tuple[str, str]],
-    token_type: str = "ISO14443",
-) -> Call:
-    """SendLocalList: ``entries`` are (token, status) with status "Accepted", "Blocked" ...;
-    an empty status in a differential update removes the token from the list."""
-    update = "Full" if full else "Differential"
-    if version == V16:
-        rows = []
-        for token, status in entries:
-            row: dict[str, Any] = {"idTag": token}
-            if status:
-                row["idTagInfo"] = {"status": status}
-            rows.append(row)
-        return Call(
-            "SendLocalList",
-            {"listVersion": list_version, "updateType": update, "localAuthorizationList": rows},
-        )
-    _known(version)
-    rows = []
-    for token, status in entries:
-        row = {"idToken": {"idToken": token, "type": token_type}}
-        if status:
-            row["idTokenInfo"] = {"status": status}
-        rows.append(row)
-    payload: dict[str, Any] = {"versionNumber": list_version, "updateType": update}
-    if rows:
-        payload["localAuthorizationList"] = rows
-    return Call("SendLocalList", payload)
-
-
 # --- Diagnostics and logs (1.6 GetDiagnostics, 2.0.1 N01 GetLog) ------------------------------
 LOG_TYPES = ("DiagnosticsLog", "SecurityLog")
 

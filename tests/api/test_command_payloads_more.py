@@ -149,19 +149,27 @@ def test_local_list_version_and_send(version):
     valid(version, payloads.local_list_version(version))
     full = valid(
         version,
-        payloads.local_list_send(
-            version, list_version=4, full=True, entries=[("AA11", "Accepted"), ("BB22", "Blocked")]
+        payloads.send_local_list(
+            version,
+            list_version=4,
+            full=True,
+            entries=[
+                payloads.LocalListEntry("AA11", "Accepted"),
+                payloads.LocalListEntry("BB22", "Blocked"),
+            ],
         ),
     )
     rows = full.payload["localAuthorizationList"]
     assert len(rows) == 2 and full.payload["updateType"] == "Full"
     removal = valid(
         version,
-        payloads.local_list_send(version, list_version=5, full=False, entries=[("AA11", "")]),
+        payloads.send_local_list(
+            version, list_version=5, full=False, entries=[payloads.LocalListEntry("AA11", None)]
+        ),
     )
     (row,) = removal.payload["localAuthorizationList"]
     assert set(row) == ({"idTag"} if version == V16 else {"idToken"})
-    valid(version, payloads.local_list_send(version, list_version=6, full=True, entries=[]))
+    valid(version, payloads.send_local_list(version, list_version=6, full=True, entries=[]))
 
 
 @pytest.mark.parametrize("version", [V16, V201])
