@@ -17,6 +17,20 @@ from tests.factories import SiteFactory, UserFactory
 
 PASSWORD = "pw-test-12345"
 TEST_TENANTS = ("alpha", "beta")
+FIRST_TEST_TIMEOUT = 1200  # seconds; the test database's creation is charged to it
+_first_test = {"pending": True}
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_protocol(item, nextitem):
+    """The first test of each process (each xdist worker) also pays for creating the test
+    database (every app's migrations, two tenants), and the last for dropping it:
+    pytest-timeout's limit, meant to catch a hung test, must not fail them for that on a busy
+    machine."""
+    if _first_test["pending"] or nextitem is None:
+        _first_test["pending"] = False
+        item.add_marker(pytest.mark.timeout(FIRST_TEST_TIMEOUT), append=False)
+    yield
 
 
 @pytest.fixture(scope="session")
