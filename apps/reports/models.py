@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -149,9 +150,11 @@ class RollupCursor(models.Model):
 class RollupGap(models.Model):
     """An id past the cursor that a scan did not see: a row still being written by a
     transaction that had not committed (or one rolled back).  The next scans look for it again
-    until every transaction that could hold it has ended (``until_xid``: the scan's snapshot
-    xmax; once the oldest running transaction is newer, the id is either visible or never
-    will be).  This closes the race of an id read past before its row committed."""
+    until every transaction that could hold it has ended (``holders``: the virtual transaction
+    ids running when the scan noted it; a transaction holds one from its first statement, before
+    it takes an id from a sequence, whether or not it has a transaction id yet).  Once none of
+    them is running when a later scan starts, the id is either visible to that scan or never
+    will be.  This closes the race of an id read past before its row committed."""
 
     class Source(models.TextChoices):
         METER_VALUE = "mv", "meter value"
@@ -160,13 +163,13 @@ class RollupGap(models.Model):
 
     source = models.CharField(max_length=4, choices=Source.choices)
     row_id = models.BigIntegerField()
-    until_xid = models.BigIntegerField()
+    holders = ArrayField(models.CharField(max_length=40), default=list)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["source", "row_id"], name="rollup_gap_once")]
 
     def __str__(self) -> str:
-        return f"{self.source} {self.row_id} (until xid {self.until_xid})"
+        return f"{self.source} {self.row_id} (until {len(self.holders)} transactions end)"
 
 
 class ExportJob(models.Model):

@@ -106,25 +106,44 @@ def rollup_mark_session(*, session_id: int) -> int:
 
 
 # In the same statement (the same snapshot) as a scan: forget the gaps now seen, and those
-# every transaction that could hold them has ended (the oldest running one is newer than the
-# snapshot that noted them); note the ids up to the newest seen that are not visible (yet).
+# whose holders (the transactions running when they were noted) had all ended before this
+# statement began (``running`` is read just before it); note the ids up to the newest seen
+# that are not visible (yet), with the transactions running now.  Virtual transaction ids, not
+# xids: a snapshot's xmax is the newest *completed* xid + 1, so a running transaction with a
+# newer xid (or with none yet, between ``nextval`` and its first write) is not below it.
 _GAPS_CTE = """
             forgotten AS (
                 DELETE FROM reports_rollupgap
                 WHERE source = %(source)s AND (row_id IN (SELECT id FROM new)
-                    OR until_xid <= pg_snapshot_xmin(pg_current_snapshot())::text::bigint)
+                    OR NOT holders && %(running)s::varchar[])
             ), noted AS (
-                INSERT INTO reports_rollupgap (source, row_id, until_xid)
-                SELECT %(source)s, g, pg_snapshot_xmax(pg_current_snapshot())::text::bigint
+                INSERT INTO reports_rollupgap (source, row_id, holders)
+                SELECT %(source)s, g, ({running})
                 FROM generate_series(%(after)s + 1, (SELECT max(id) FROM new)) g
                 WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.id = g)
                 ON CONFLICT DO NOTHING
             )"""
 
+# Every transaction holds the lock on its own virtual id from its first statement.  Every
+# database's: pg_stat_activity (to keep only ours) is read once per transaction and cached, so
+# it would miss a transaction begun since; a gap also waits for other databases' (harmless).
+_RUNNING = (
+    "SELECT coalesce(array_agg(virtualxid), '{}') FROM pg_locks "
+    "WHERE locktype = 'virtualxid' AND granted"
+)
+
+
+def running_transactions() -> list[str]:
+    """The virtual ids of the transactions running now (every database's)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_RUNNING)
+        return list(cursor.fetchone()[0])
+
 
 def _gaps(source: str) -> dict:
+    """The ids a scan looks for again, and (read before its statement) who is running."""
     ids = list(RollupGap.objects.filter(source=source).values_list("row_id", flat=True))
-    return {"source": source, "gaps": ids}
+    return {"source": source, "gaps": ids, "running": running_transactions() if ids else []}
 
 
 @transaction.atomic
@@ -144,7 +163,7 @@ def rollup_scan(*, now: dt.datetime | None = None) -> int:
                 SELECT mv.id, mv.station_id, mv.evse_id AS evse_no, mv.session_id,
                        mv.timestamp, mv.measurand
                 FROM {_t(MeterValue)} mv WHERE mv.id > %(after)s OR mv.id = ANY(%(gaps)s)
-            ), {_GAPS_CTE.format(table=_t(MeterValue))}, marks AS (
+            ), {_GAPS_CTE.format(table=_t(MeterValue), running=_RUNNING)}, marks AS (
                 SELECT e.id AS evse_pk, new.timestamp AS at FROM new
                 JOIN {_t(Evse)} e ON e.station_id = new.station_id AND e.evse_id = new.evse_no
                 UNION
@@ -183,7 +202,7 @@ def rollup_scan(*, now: dt.datetime | None = None) -> int:
             WITH new AS (
                 SELECT sc.id, sc.station_id, sc.evse_id, sc.kind, sc.occurred_at
                 FROM {_t(StatusChange)} sc WHERE sc.id > %(after)s OR sc.id = ANY(%(gaps)s)
-            ), {_GAPS_CTE.format(table=_t(StatusChange))}, spans AS (
+            ), {_GAPS_CTE.format(table=_t(StatusChange), running=_RUNNING)}, spans AS (
                 SELECT e.id AS evse_pk, new.occurred_at AS since,
                        least(coalesce(nxt.occurred_at, %(now)s), %(now)s,
                              new.occurred_at + %(cap)s) AS until
@@ -224,7 +243,7 @@ def rollup_scan(*, now: dt.datetime | None = None) -> int:
                 SELECT c.id, s.evse_id, s.ended_at FROM {_t(SessionCost)} c
                 JOIN {_t(ChargingSession)} s ON s.id = c.session_id
                 WHERE c.id > %(after)s OR c.id = ANY(%(gaps)s)
-            ), {_GAPS_CTE.format(table=_t(SessionCost))}, marked AS (
+            ), {_GAPS_CTE.format(table=_t(SessionCost), running=_RUNNING)}, marked AS (
                 INSERT INTO {_t(RollupDirty)} (evse_id, bucket)
                 SELECT DISTINCT evse_id,
                        date_bin('15 minutes', ended_at, TIMESTAMPTZ '2000-01-01')
