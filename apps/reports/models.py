@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import BrinIndex
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -142,6 +143,9 @@ class RollupCursor(models.Model):
     meter_value_id = models.BigIntegerField(default=0)
     status_change_id = models.BigIntegerField(default=0)
     session_cost_id = models.BigIntegerField(default=0)
+    # Raw meter values before this quarter may have been deleted (retention): quarters before
+    # it are never recomputed again (their rollups are all that is left of them).
+    raw_since = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"rollup cursor mv={self.meter_value_id} sc={self.status_change_id}"
@@ -304,3 +308,39 @@ class SiteEmissionFactor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.site_id}: {self.grid_g_per_kwh} g/kWh"
+
+
+class ReportSettings(models.Model):
+    """The tenant's report rules (one row): the uptime definition and how long raw meter
+    values are kept (docs/reports.md, "Uptime" and "Raw retention")."""
+
+    class Unavailable(models.TextChoices):
+        EXCLUDED = "excluded", _("excluded from the time counted (planned maintenance)")
+        UP = "up", _("counted as up")
+        DOWN = "down", _("counted as down")
+
+    class Offline(models.TextChoices):
+        DOWN = "down", _("counted as down")
+        EXCLUDED = "excluded", _("excluded from the time counted")
+
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    uptime_unavailable = models.CharField(
+        _("time unavailable (set by the operator)"),
+        max_length=8,
+        choices=Unavailable.choices,
+        default=Unavailable.EXCLUDED,
+    )
+    uptime_offline = models.CharField(
+        _("time offline (no link to the station)"),
+        max_length=8,
+        choices=Offline.choices,
+        default=Offline.DOWN,
+    )
+    raw_retention_days = models.PositiveIntegerField(
+        _("days raw meter values are kept"),
+        default=90,
+        validators=[MinValueValidator(7)],
+    )
+
+    def __str__(self) -> str:
+        return "report settings"

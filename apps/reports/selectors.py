@@ -21,6 +21,7 @@ from .models import (
     GhgSettings,
     PortDayRollup,
     PortRollup,
+    ReportSettings,
     SiteEmissionFactor,
     SiteQuarterRollup,
 )
@@ -41,6 +42,39 @@ GROUP_FIELDS = {
 }
 
 
+@dataclass(frozen=True)
+class UptimeRule:
+    """The tenant's uptime definition (``ReportSettings``): faulted time is down; time
+    unavailable (set by the operator: planned maintenance) is excluded, up or down; time
+    offline is down or excluded; every other state is up."""
+
+    unavailable: str = ReportSettings.Unavailable.EXCLUDED
+    offline: str = ReportSettings.Offline.DOWN
+
+    def split(self, m: Measures) -> tuple[int, int]:
+        """(seconds counted, seconds down) of ``m`` under this rule."""
+        counted, down = m.seconds_total, m.seconds_faulted
+        if self.unavailable == ReportSettings.Unavailable.EXCLUDED:
+            counted -= m.seconds_unavailable
+        elif self.unavailable == ReportSettings.Unavailable.DOWN:
+            down += m.seconds_unavailable
+        if self.offline == ReportSettings.Offline.EXCLUDED:
+            counted -= m.seconds_offline
+        else:
+            down += m.seconds_offline
+        return counted, down
+
+
+def report_settings() -> ReportSettings:
+    """The tenant's report settings (the defaults when none were saved)."""
+    return ReportSettings.objects.first() or ReportSettings()
+
+
+def uptime_rule() -> UptimeRule:
+    settings = report_settings()
+    return UptimeRule(settings.uptime_unavailable, settings.uptime_offline)
+
+
 @dataclass
 class Measures:
     """Sums over a set of port-quarters, and the ratios the report shows."""
@@ -58,15 +92,17 @@ class Measures:
     sessions_started: int = 0
     sessions_ended: int = 0
     revenue: Decimal = Decimal("0")
+    rule: UptimeRule = field(default=UptimeRule(), compare=False, repr=False)
 
     @classmethod
-    def of(cls, row: dict) -> Measures:
+    def of(cls, row: dict, rule: UptimeRule | None = None) -> Measures:
         return cls(
             **{
                 name: row.get(name) or cls.__dataclass_fields__[name].default
                 for name in cls.__dataclass_fields__
                 if name in row
-            }
+            },
+            rule=rule or UptimeRule(),
         )
 
     @property
@@ -78,9 +114,9 @@ class Measures:
 
     @property
     def uptime_percent(self) -> Decimal | None:
-        """Time not faulted and not offline, of the time counted."""
-        down = self.seconds_faulted + self.seconds_offline
-        return self._share(self.seconds_total - down, self.seconds_total)
+        """Time up of the time counted, under the tenant's uptime definition (``rule``)."""
+        counted, down = self.rule.split(self)
+        return self._share(counted - down, counted)
 
     @property
     def utilisation_percent(self) -> Decimal | None:
@@ -97,7 +133,7 @@ class Measures:
         return None if not self.sessions_ended else self.energy_wh // self.sessions_ended
 
     def as_dict(self) -> dict:
-        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "rule"}
         for name in (
             "uptime_percent",
             "utilisation_percent",
@@ -170,6 +206,7 @@ def report_build(
 ) -> Report:
     """Days [start, end) in each site's own calendar, and the same length just before."""
     previous_start = start - (end - start)
+    rule = uptime_rule()
     filters = {"site_ids": site_ids, "station_ids": station_ids, "evse_ids": evse_ids}
     current = _days(actor=actor, start=start, end=end, **filters)
     before = _days(actor=actor, start=previous_start, end=start, **filters)
@@ -180,8 +217,8 @@ def report_build(
         ReportRow(
             key=key,
             label=_label(group_by, row),
-            measures=Measures.of(row),
-            previous=Measures.of(old_rows.get(key, {})),
+            measures=Measures.of(row, rule),
+            previous=Measures.of(old_rows.get(key, {}), rule),
         )
         for key, row in now_rows.items()
     ]
@@ -203,8 +240,8 @@ def report_build(
         start=start,
         end=end,
         group_by=group_by,
-        totals=Measures.of(current.aggregate(**_aggregates())),
-        previous=Measures.of(before.aggregate(**_aggregates())),
+        totals=Measures.of(current.aggregate(**_aggregates()), rule),
+        previous=Measures.of(before.aggregate(**_aggregates()), rule),
         rows=rows,
         series=series,
     )

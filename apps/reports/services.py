@@ -509,6 +509,9 @@ def rollup_recompute(
     """Recompute these (port pk, quarter) rollups and their ports' local days from the raw
     rows.  Returns the number of quarters written."""
     pairs = sorted({(evse_id, quarter_of(at)) for evse_id, at in pairs})
+    raw_since = RollupCursor.objects.values_list("raw_since", flat=True).first()
+    if raw_since is not None:  # older raw readings are gone: those rollups are all that is left
+        pairs = [pair for pair in pairs if pair[1] >= raw_since]
     if not pairs:
         return 0
     params = {
@@ -575,6 +578,88 @@ def rollup_rebuild(
             batch = []
     done += rollup_recompute(pairs=batch, now=now)
     return done
+
+
+# --- 3. Raw retention --------------------------------------------------------------------
+
+RETENTION_PORTS = 200  # ports per statement
+RETENTION_ROWS = 500  # readings per port per statement: at most 100,000 rows a statement
+
+# The readings of these ports older than the cutoff that a rollup holds: the scan has read
+# them (id at or below the cursor, not a gap), their quarter has a rollup and no pending mark,
+# and their session (if any) ended before the cutoff (a later reading of an open session is
+# measured from them).  Found per port through the (station, evse, timestamp, ...) unique
+# index, a bounded number per port, so each statement is small and cheap.
+_RETENTION_SQL = f"""
+DELETE FROM {{mv}} WHERE id IN (
+    SELECT old.id
+    FROM {{evse}} e CROSS JOIN LATERAL (
+        SELECT mv.id, mv.timestamp, mv.session_id FROM {{mv}} mv
+        WHERE mv.station_id = e.station_id AND mv.evse_id = e.evse_id
+          AND mv.timestamp < %(cutoff)s AND mv.id <= %(scanned)s
+          AND NOT mv.id = ANY(%(gaps)s)
+          AND (mv.session_id IS NULL OR EXISTS (
+              SELECT 1 FROM {{session}} s WHERE s.id = mv.session_id
+              AND s.ended_at IS NOT NULL AND s.ended_at < %(cutoff)s))
+          AND EXISTS (
+              SELECT 1 FROM {{rollup}} r WHERE r.evse_id = e.id
+              AND r.bucket = date_bin('15 minutes', mv.timestamp, TIMESTAMPTZ '2000-01-01'))
+          AND NOT EXISTS (
+              SELECT 1 FROM {{dirty}} d WHERE d.evse_id = e.id
+              AND d.bucket = date_bin('15 minutes', mv.timestamp, TIMESTAMPTZ '2000-01-01'))
+        ORDER BY mv.timestamp LIMIT {RETENTION_ROWS}
+    ) old
+    WHERE e.id = ANY(%(ports)s)
+)
+"""
+
+
+def raw_retention_run(*, now: dt.datetime | None = None) -> int:
+    """Delete the raw meter values older than the tenant's retention that a rollup holds
+    (docs/reports.md, "Raw retention").  Returns the number of rows deleted."""
+    now = now or timezone.now()
+    days = selectors.report_settings().raw_retention_days
+    cutoff = quarter_of(now - dt.timedelta(days=days))
+    # What is marked or not yet read is rolled up first.
+    rollup_catch_up(now=now)
+    with transaction.atomic():
+        cursor_row, _ = RollupCursor.objects.get_or_create(singleton=True)
+        cursor_row = RollupCursor.objects.select_for_update().get(pk=cursor_row.pk)
+        if cursor_row.raw_since is None or cursor_row.raw_since < cutoff:
+            # From now on nothing before the cutoff is recomputed (see rollup_recompute).
+            cursor_row.raw_since = cutoff
+            cursor_row.save(update_fields=["raw_since"])
+        scanned = cursor_row.meter_value_id
+    gaps = list(
+        RollupGap.objects.filter(source=RollupGap.Source.METER_VALUE).values_list(
+            "row_id", flat=True
+        )
+    )
+    sql = _RETENTION_SQL.format(
+        mv=_t(MeterValue),
+        evse=_t(Evse),
+        session=_t(ChargingSession),
+        rollup=_t(PortRollup),
+        dirty=_t(RollupDirty),
+    )
+    ports = list(Evse.objects.order_by("pk").values_list("pk", flat=True))
+    deleted = 0
+    for at in range(0, len(ports), RETENTION_PORTS):
+        params = {
+            "cutoff": cutoff,
+            "scanned": scanned,
+            "gaps": gaps,
+            "ports": ports[at : at + RETENTION_PORTS],
+        }
+        while True:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+                cursor.execute(sql, params)
+                count = cursor.rowcount
+            deleted += count
+            if count == 0:
+                break
+    return deleted
 
 
 # --- Exports ------------------------------------------------------------------------------
