@@ -62,6 +62,19 @@ class ReportView(ReportMixin, TemplateView):
             "peak_kw": [None if p is None else p / 1000 for _d, _w, p in report.series],
             "labels": {"energy": _("Energy (kWh)"), "peak": _("Peak power (kW)")},
         }
+        breakdowns = selectors.breakdowns_build(
+            actor=self.request.actor,
+            start=data["start"],
+            end=data["end"],
+            site_ids=[site.pk] if site else None,
+        )
+        context["breakdown_tables"] = [
+            (_("Session duration"), breakdowns.by_duration, "duration"),
+            (_("Idle time"), breakdowns.by_idle, "idle"),
+            (_("Driver group"), breakdowns.by_group, "group"),
+        ]
+        if breakdowns.by_vehicle is not None:  # only when a fleet app answers
+            context["breakdown_tables"].append((_("Vehicle"), breakdowns.by_vehicle, "vehicle"))
         context["jobs"] = ExportJob.objects.filter(requested_by=self.request.user)[:5]
         return context
 

@@ -114,3 +114,17 @@ def test_the_vehicle_breakdown_shows_when_a_fleet_app_answers(client_for, person
 def test_a_bad_period_is_refused(client_for, personas, month):
     response = client_for(personas.owner).get("/reports/summary.pdf", {"start": "nope"})
     assert response.status_code == 400
+
+
+def test_the_report_page_shows_the_breakdowns(client_for, personas, sessions):
+    a1, _a2, _nov10 = sessions
+    client = client_for(personas.owner)
+    client.cookies["django_language"] = "fr"
+    page = client.get("/reports/", {**NOVEMBER, "site": a1.site.pk}).content.decode()
+    assert "Sessions en détail" in page
+    group = page.split('data-breakdown="group"')[1].split("</table>")[0]
+    assert "Night shift" in group and "sans groupe" in group
+    duration = page.split('data-breakdown="duration"')[1].split("</table>")[0]
+    assert "<td>2 à 4 h</td><td>3</td>" in duration
+    assert 'data-breakdown="vehicle"' not in page  # no fleet app answers
+    assert 'id="export-pdf"' in page
