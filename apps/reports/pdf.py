@@ -117,8 +117,17 @@ class SummaryPdf(FPDF):
                 self.add_page()
                 head()
             for i, (text, width) in enumerate(zip(row, widths, strict=True)):
-                self.cell(width, 5.5, latin1(text), border=1, align="L" if i == 0 else "R")
+                text = self.fit(latin1(text), width - 2)
+                self.cell(width, 5.5, text, border=1, align="L" if i == 0 else "R")
             self.ln()
+
+    def fit(self, text: str, width: float) -> str:
+        """``text`` shortened with "..." to fit ``width`` mm in the current font."""
+        if self.get_string_width(text) <= width:
+            return text
+        while text and self.get_string_width(text + "...") > width:
+            text = text[:-1]
+        return text + "..."
 
     def bar_chart(self, series: list[tuple[dt.date, int, int | None]], height: float = 55):
         """Daily energy as vector bars on a scale with four grid lines (no raster image)."""
@@ -194,7 +203,7 @@ def _headline(pdf: SummaryPdf, report: Report):
         ),
     ]
     pdf.table(
-        [_("Measure"), _("This period"), _("Previous period"), _("Change")],
+        [_("Measure"), _("This period"), _("Previous period"), _("Change vs previous")],
         [list(row) for row in rows],
         [72, 36, 36, 36],
     )
@@ -222,7 +231,7 @@ def _breakdown(pdf: SummaryPdf, title: str, rows: list[BreakdownRow]):
             ]
             for row in rows
         ],
-        [60, 22, 26, 26, 22, 24],
+        [44, 20, 26, 26, 32, 32],
     )
 
 
@@ -278,7 +287,7 @@ def render(
             _("Uptime"),
             _("Utilisation"),
             _("Revenue"),
-            _("Change"),
+            _("Change vs previous"),
         ],
         [
             [
