@@ -309,6 +309,8 @@ def bench_size(stations: int, raw_days: int, full: bool) -> dict:
         out["scan_rows"] = seen
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM reports_rollupdirty")
+        if full:
+            out.update(bench_retention(raw_start))
     per_port_recompute = out["recompute_s"] / stations
     per_row_scan = out["scan_s"] / max(1, out["scan_rows"])
     # 10,000 stations: 10,000 readings a minute scanned; each open quarter recomputed once
@@ -319,6 +321,34 @@ def bench_size(stations: int, raw_days: int, full: bool) -> dict:
     out["ingest_core_share_10k"] = (
         10_000 * per_row_scan + recomputes_per_minute * per_port_recompute
     ) / 60
+    return out
+
+
+class _Rollback(Exception):
+    pass
+
+
+def bench_retention(raw_start: datetime) -> dict:
+    """Raw retention deleting the first raw day (its sessions ended then, its quarters rolled
+    up), timed inside a transaction that is rolled back so the raw days stay for the next run."""
+    from django.db import transaction
+
+    from apps.charging.models import ChargingSession, MeterValue
+    from apps.reports import selectors, services
+
+    cutoff = raw_start + timedelta(days=1)
+    days = selectors.report_settings().raw_retention_days
+    out: dict = {}
+    try:
+        with transaction.atomic():
+            ChargingSession.objects.update(ended_at=cutoff - timedelta(minutes=1))
+            out["retention_candidates"] = MeterValue.objects.filter(timestamp__lt=cutoff).count()
+            started = time.perf_counter()
+            out["retention_deleted"] = services.raw_retention_run(now=cutoff + timedelta(days=days))
+            out["retention_s"] = time.perf_counter() - started
+            raise _Rollback
+    except _Rollback:
+        pass
     return out
 
 
@@ -356,6 +386,12 @@ def main() -> None:
             f"scan {r['scan_rows']} new readings {r['scan_s'] * 1000:.0f} ms -> "
             f"10,000 stations at 60 s: {r['ingest_core_share_10k'] * 100:.1f} % of one core"
         )
+        if "retention_s" in r:
+            print(
+                f"  raw retention: {r['retention_deleted']} of {r['retention_candidates']} "
+                f"readings of the first raw day deleted in {r['retention_s'] * 1000:.0f} ms "
+                f"({r['retention_deleted'] / max(r['retention_s'], 1e-9):,.0f} rows/s)"
+            )
 
 
 if __name__ == "__main__":

@@ -89,3 +89,7 @@ CONTRACT_AUTHORIZATION = "contract_authorization"
 EV_CERTIFICATE = "ev_certificate"
 # (station_id, ocsp_request) -> {"status", "ocsp_result"?} (M06); no answer: Failed
 CERTIFICATE_STATUS = "certificate_status"
+# reports (issue 16): (session_ids: list[int]) -> {session_id: {"id": ..., "label": str}}: the
+# vehicle that charged in each session, for the by-vehicle breakdown (a fleet app answers; no
+# answer: the report shows no vehicle breakdown)
+SESSION_VEHICLES = "session_vehicles"

@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from .models import ExportJob, GhgSettings, ReportDelivery, ReportSubscription, SiteEmissionFactor
+from .models import (
+    ExportJob,
+    GhgSettings,
+    ReportDelivery,
+    ReportSettings,
+    ReportSubscription,
+    SiteEmissionFactor,
+)
 
 
 @admin.register(GhgSettings)
@@ -27,3 +34,8 @@ class ReportDeliveryAdmin(admin.ModelAdmin):
 @admin.register(ExportJob)
 class ExportJobAdmin(admin.ModelAdmin):
     list_display = ("requested_by", "file_format", "start", "end", "status", "created_at")
+
+
+@admin.register(ReportSettings)
+class ReportSettingsAdmin(admin.ModelAdmin):
+    list_display = ("uptime_unavailable", "uptime_offline", "raw_retention_days")

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import BrinIndex
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -141,6 +143,9 @@ class RollupCursor(models.Model):
     meter_value_id = models.BigIntegerField(default=0)
     status_change_id = models.BigIntegerField(default=0)
     session_cost_id = models.BigIntegerField(default=0)
+    # Raw meter values before this quarter may have been deleted (retention): quarters before
+    # it are never recomputed again (their rollups are all that is left of them).
+    raw_since = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"rollup cursor mv={self.meter_value_id} sc={self.status_change_id}"
@@ -149,9 +154,11 @@ class RollupCursor(models.Model):
 class RollupGap(models.Model):
     """An id past the cursor that a scan did not see: a row still being written by a
     transaction that had not committed (or one rolled back).  The next scans look for it again
-    until every transaction that could hold it has ended (``until_xid``: the scan's snapshot
-    xmax; once the oldest running transaction is newer, the id is either visible or never
-    will be).  This closes the race of an id read past before its row committed."""
+    until every transaction that could hold it has ended (``holders``: the virtual transaction
+    ids running when the scan noted it; a transaction holds one from its first statement, before
+    it takes an id from a sequence, whether or not it has a transaction id yet).  Once none of
+    them is running when a later scan starts, the id is either visible to that scan or never
+    will be.  This closes the race of an id read past before its row committed."""
 
     class Source(models.TextChoices):
         METER_VALUE = "mv", "meter value"
@@ -160,13 +167,13 @@ class RollupGap(models.Model):
 
     source = models.CharField(max_length=4, choices=Source.choices)
     row_id = models.BigIntegerField()
-    until_xid = models.BigIntegerField()
+    holders = ArrayField(models.CharField(max_length=40), default=list)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["source", "row_id"], name="rollup_gap_once")]
 
     def __str__(self) -> str:
-        return f"{self.source} {self.row_id} (until xid {self.until_xid})"
+        return f"{self.source} {self.row_id} (until {len(self.holders)} transactions end)"
 
 
 class ExportJob(models.Model):
@@ -301,3 +308,39 @@ class SiteEmissionFactor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.site_id}: {self.grid_g_per_kwh} g/kWh"
+
+
+class ReportSettings(models.Model):
+    """The tenant's report rules (one row): the uptime definition and how long raw meter
+    values are kept (docs/reports.md, "Uptime" and "Raw retention")."""
+
+    class Unavailable(models.TextChoices):
+        EXCLUDED = "excluded", _("excluded from the time counted (planned maintenance)")
+        UP = "up", _("counted as up")
+        DOWN = "down", _("counted as down")
+
+    class Offline(models.TextChoices):
+        DOWN = "down", _("counted as down")
+        EXCLUDED = "excluded", _("excluded from the time counted")
+
+    singleton = models.BooleanField(default=True, unique=True, editable=False)
+    uptime_unavailable = models.CharField(
+        _("time unavailable (set by the operator)"),
+        max_length=8,
+        choices=Unavailable.choices,
+        default=Unavailable.EXCLUDED,
+    )
+    uptime_offline = models.CharField(
+        _("time offline (no link to the station)"),
+        max_length=8,
+        choices=Offline.choices,
+        default=Offline.DOWN,
+    )
+    raw_retention_days = models.PositiveIntegerField(
+        _("days raw meter values are kept"),
+        default=90,
+        validators=[MinValueValidator(7)],
+    )
+
+    def __str__(self) -> str:
+        return "report settings"

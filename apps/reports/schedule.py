@@ -11,4 +11,9 @@ BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "args": ["reports.deliver_due"],
     },
+    "reports-raw-retention": {  # daily: raw meter values past each tenant's retention
+        "task": "core.fan_out",
+        "schedule": 86400.0,
+        "args": ["reports.raw_retention"],
+    },
 }

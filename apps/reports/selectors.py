@@ -9,9 +9,21 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import BigIntegerField, Max, QuerySet, Sum
+from django.db.models import (
+    BigIntegerField,
+    DateField,
+    DateTimeField,
+    F,
+    Func,
+    Max,
+    QuerySet,
+    Sum,
+)
 from django.db.models.functions import Cast, Extract
+from django.utils.translation import gettext_lazy as _
 
+from apps.charging.models import ChargingSession
+from apps.core import policies
 from apps.core.scoping import Actor
 from apps.stations.models import Evse
 
@@ -21,6 +33,7 @@ from .models import (
     GhgSettings,
     PortDayRollup,
     PortRollup,
+    ReportSettings,
     SiteEmissionFactor,
     SiteQuarterRollup,
 )
@@ -41,6 +54,39 @@ GROUP_FIELDS = {
 }
 
 
+@dataclass(frozen=True)
+class UptimeRule:
+    """The tenant's uptime definition (``ReportSettings``): faulted time is down; time
+    unavailable (set by the operator: planned maintenance) is excluded, up or down; time
+    offline is down or excluded; every other state is up."""
+
+    unavailable: str = ReportSettings.Unavailable.EXCLUDED
+    offline: str = ReportSettings.Offline.DOWN
+
+    def split(self, m: Measures) -> tuple[int, int]:
+        """(seconds counted, seconds down) of ``m`` under this rule."""
+        counted, down = m.seconds_total, m.seconds_faulted
+        if self.unavailable == ReportSettings.Unavailable.EXCLUDED:
+            counted -= m.seconds_unavailable
+        elif self.unavailable == ReportSettings.Unavailable.DOWN:
+            down += m.seconds_unavailable
+        if self.offline == ReportSettings.Offline.EXCLUDED:
+            counted -= m.seconds_offline
+        else:
+            down += m.seconds_offline
+        return counted, down
+
+
+def report_settings() -> ReportSettings:
+    """The tenant's report settings (the defaults when none were saved)."""
+    return ReportSettings.objects.first() or ReportSettings()
+
+
+def uptime_rule() -> UptimeRule:
+    settings = report_settings()
+    return UptimeRule(settings.uptime_unavailable, settings.uptime_offline)
+
+
 @dataclass
 class Measures:
     """Sums over a set of port-quarters, and the ratios the report shows."""
@@ -58,15 +104,17 @@ class Measures:
     sessions_started: int = 0
     sessions_ended: int = 0
     revenue: Decimal = Decimal("0")
+    rule: UptimeRule = field(default=UptimeRule(), compare=False, repr=False)
 
     @classmethod
-    def of(cls, row: dict) -> Measures:
+    def of(cls, row: dict, rule: UptimeRule | None = None) -> Measures:
         return cls(
             **{
                 name: row.get(name) or cls.__dataclass_fields__[name].default
                 for name in cls.__dataclass_fields__
                 if name in row
-            }
+            },
+            rule=rule or UptimeRule(),
         )
 
     @property
@@ -78,9 +126,9 @@ class Measures:
 
     @property
     def uptime_percent(self) -> Decimal | None:
-        """Time not faulted and not offline, of the time counted."""
-        down = self.seconds_faulted + self.seconds_offline
-        return self._share(self.seconds_total - down, self.seconds_total)
+        """Time up of the time counted, under the tenant's uptime definition (``rule``)."""
+        counted, down = self.rule.split(self)
+        return self._share(counted - down, counted)
 
     @property
     def utilisation_percent(self) -> Decimal | None:
@@ -97,7 +145,7 @@ class Measures:
         return None if not self.sessions_ended else self.energy_wh // self.sessions_ended
 
     def as_dict(self) -> dict:
-        out = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        out = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "rule"}
         for name in (
             "uptime_percent",
             "utilisation_percent",
@@ -170,6 +218,7 @@ def report_build(
 ) -> Report:
     """Days [start, end) in each site's own calendar, and the same length just before."""
     previous_start = start - (end - start)
+    rule = uptime_rule()
     filters = {"site_ids": site_ids, "station_ids": station_ids, "evse_ids": evse_ids}
     current = _days(actor=actor, start=start, end=end, **filters)
     before = _days(actor=actor, start=previous_start, end=start, **filters)
@@ -180,8 +229,8 @@ def report_build(
         ReportRow(
             key=key,
             label=_label(group_by, row),
-            measures=Measures.of(row),
-            previous=Measures.of(old_rows.get(key, {})),
+            measures=Measures.of(row, rule),
+            previous=Measures.of(old_rows.get(key, {}), rule),
         )
         for key, row in now_rows.items()
     ]
@@ -203,8 +252,8 @@ def report_build(
         start=start,
         end=end,
         group_by=group_by,
-        totals=Measures.of(current.aggregate(**_aggregates())),
-        previous=Measures.of(before.aggregate(**_aggregates())),
+        totals=Measures.of(current.aggregate(**_aggregates()), rule),
+        previous=Measures.of(before.aggregate(**_aggregates()), rule),
         rows=rows,
         series=series,
     )
@@ -310,3 +359,153 @@ def site_capacity_plan(
         wanted_ports=inputs.wanted_ports,
     )
     return capacity.plan(quarters, assumptions, zone=zone, days=(end - start).days)
+
+
+# --- Breakdowns of sessions ---------------------------------------------------------------------
+
+# (key, upper bound in seconds or None, label): a session falls in the first band whose bound
+# it is under.
+DURATION_BANDS = (
+    ("lt30m", 30 * 60, _("under 30 min")),
+    ("30m-1h", 3600, _("30 min to 1 h")),
+    ("1h-2h", 2 * 3600, _("1 to 2 h")),
+    ("2h-4h", 4 * 3600, _("2 to 4 h")),
+    ("4h-8h", 8 * 3600, _("4 to 8 h")),
+    ("8h+", None, _("8 h or more")),
+)
+IDLE_BANDS = (
+    ("none", 1, _("no idle time")),
+    ("lt15m", 15 * 60, _("under 15 min")),
+    ("15m-1h", 3600, _("15 min to 1 h")),
+    ("1h-4h", 4 * 3600, _("1 to 4 h")),
+    ("4h+", None, _("4 h or more")),
+)
+
+
+@dataclass
+class BreakdownRow:
+    key: str | int | None
+    label: str
+    sessions: int = 0
+    energy_wh: int = 0
+    seconds: int = 0  # plugged in: start to end
+    idle_seconds: int = 0  # plugged in after energy stopped flowing
+
+    @property
+    def energy_per_session_wh(self) -> int | None:
+        return self.energy_wh // self.sessions if self.sessions else None
+
+    @property
+    def average_minutes(self) -> int | None:
+        return round(self.seconds / self.sessions / 60) if self.sessions else None
+
+    @property
+    def average_idle_minutes(self) -> int | None:
+        return round(self.idle_seconds / self.sessions / 60) if self.sessions else None
+
+    def add(self, energy_wh: int, seconds: int, idle: int) -> None:
+        self.sessions += 1
+        self.energy_wh += energy_wh
+        self.seconds += seconds
+        self.idle_seconds += idle
+
+
+@dataclass
+class Breakdowns:
+    by_duration: list[BreakdownRow]
+    by_idle: list[BreakdownRow]
+    by_group: list[BreakdownRow]
+    by_vehicle: list[BreakdownRow] | None  # None: no fleet app answers (not shown)
+
+
+def _band(bands, seconds: int) -> str:
+    for key, bound, _label in bands:
+        if bound is None or seconds < bound:
+            return key
+    raise AssertionError("the last band has no bound")
+
+
+def breakdown_sessions(
+    *, actor: Actor, start: dt.date, end: dt.date, site_ids: list[int] | None = None
+) -> QuerySet:
+    """The ended sessions in scope that started on the days [start, end) of their site's own
+    calendar, as (id, energy Wh, seconds plugged in, seconds idle)."""
+    local_day = Cast(
+        Func(
+            F("station__site__timezone"),
+            F("started_at"),
+            function="timezone",
+            output_field=DateTimeField(),
+        ),
+        DateField(),
+    )
+    sessions = (
+        ChargingSession.objects.restrict(actor, PERMISSION)
+        .filter(ended_at__isnull=False)
+        .annotate(local_day=local_day)
+        .filter(local_day__gte=start, local_day__lt=end)
+    )
+    if site_ids:
+        sessions = sessions.filter(station__site_id__in=site_ids)
+    return sessions
+
+
+def breakdowns_build(
+    *, actor: Actor, start: dt.date, end: dt.date, site_ids: list[int] | None = None
+) -> Breakdowns:
+    """Sessions by duration band, idle-time band, driver group (of their token: a session
+    counts in each of its token's groups) and, when a fleet app answers, vehicle."""
+    sessions = breakdown_sessions(actor=actor, start=start, end=end, site_ids=site_ids)
+    rows = list(
+        sessions.values_list("pk", "energy_wh", "started_at", "ended_at", "charging_ended_at")
+    )
+    facts = {}
+    for pk, energy, started, ended, charging_ended in rows:
+        seconds = max(0, int((ended - started).total_seconds()))
+        idle = 0
+        if charging_ended is not None:
+            idle = max(0, min(seconds, int((ended - max(charging_ended, started)).total_seconds())))
+        facts[pk] = (energy or 0, seconds, idle)
+
+    by_duration = {key: BreakdownRow(key, str(label)) for key, _b, label in DURATION_BANDS}
+    by_idle = {key: BreakdownRow(key, str(label)) for key, _b, label in IDLE_BANDS}
+    for energy, seconds, idle in facts.values():
+        by_duration[_band(DURATION_BANDS, seconds)].add(energy, seconds, idle)
+        by_idle[_band(IDLE_BANDS, idle)].add(energy, seconds, idle)
+
+    groups: dict = {}
+    grouped = set()
+    for pk, group_id, name in sessions.filter(token__access_groups__isnull=False).values_list(
+        "pk", "token__access_groups__id", "token__access_groups__name"
+    ):
+        groups.setdefault(group_id, BreakdownRow(group_id, name)).add(*facts[pk])
+        grouped.add(pk)
+    by_group = sorted(groups.values(), key=lambda r: (-r.energy_wh, r.label))
+    no_group = BreakdownRow(None, str(_("no group")))
+    for pk, values in facts.items():
+        if pk not in grouped:
+            no_group.add(*values)
+    if no_group.sessions:
+        by_group.append(no_group)
+
+    by_vehicle = None
+    vehicles = policies.ask(policies.SESSION_VEHICLES, session_ids=list(facts))
+    if vehicles is not None:
+        found: dict = {}
+        unknown = BreakdownRow(None, str(_("unknown vehicle")))
+        for pk, values in facts.items():
+            vehicle = vehicles.get(pk)
+            if vehicle is None:
+                unknown.add(*values)
+                continue
+            found.setdefault(vehicle["id"], BreakdownRow(vehicle["id"], vehicle["label"]))
+            found[vehicle["id"]].add(*values)
+        by_vehicle = sorted(found.values(), key=lambda r: (-r.energy_wh, r.label))
+        if unknown.sessions:
+            by_vehicle.append(unknown)
+    return Breakdowns(
+        by_duration=list(by_duration.values()),
+        by_idle=list(by_idle.values()),
+        by_group=by_group,
+        by_vehicle=by_vehicle,
+    )

@@ -106,25 +106,44 @@ def rollup_mark_session(*, session_id: int) -> int:
 
 
 # In the same statement (the same snapshot) as a scan: forget the gaps now seen, and those
-# every transaction that could hold them has ended (the oldest running one is newer than the
-# snapshot that noted them); note the ids up to the newest seen that are not visible (yet).
+# whose holders (the transactions running when they were noted) had all ended before this
+# statement began (``running`` is read just before it); note the ids up to the newest seen
+# that are not visible (yet), with the transactions running now.  Virtual transaction ids, not
+# xids: a snapshot's xmax is the newest *completed* xid + 1, so a running transaction with a
+# newer xid (or with none yet, between ``nextval`` and its first write) is not below it.
 _GAPS_CTE = """
             forgotten AS (
                 DELETE FROM reports_rollupgap
                 WHERE source = %(source)s AND (row_id IN (SELECT id FROM new)
-                    OR until_xid <= pg_snapshot_xmin(pg_current_snapshot())::text::bigint)
+                    OR NOT holders && %(running)s::varchar[])
             ), noted AS (
-                INSERT INTO reports_rollupgap (source, row_id, until_xid)
-                SELECT %(source)s, g, pg_snapshot_xmax(pg_current_snapshot())::text::bigint
+                INSERT INTO reports_rollupgap (source, row_id, holders)
+                SELECT %(source)s, g, ({running})
                 FROM generate_series(%(after)s + 1, (SELECT max(id) FROM new)) g
                 WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.id = g)
                 ON CONFLICT DO NOTHING
             )"""
 
+# Every transaction holds the lock on its own virtual id from its first statement.  Every
+# database's: pg_stat_activity (to keep only ours) is read once per transaction and cached, so
+# it would miss a transaction begun since; a gap also waits for other databases' (harmless).
+_RUNNING = (
+    "SELECT coalesce(array_agg(virtualxid), '{}') FROM pg_locks "
+    "WHERE locktype = 'virtualxid' AND granted"
+)
+
+
+def running_transactions() -> list[str]:
+    """The virtual ids of the transactions running now (every database's)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_RUNNING)
+        return list(cursor.fetchone()[0])
+
 
 def _gaps(source: str) -> dict:
+    """The ids a scan looks for again, and (read before its statement) who is running."""
     ids = list(RollupGap.objects.filter(source=source).values_list("row_id", flat=True))
-    return {"source": source, "gaps": ids}
+    return {"source": source, "gaps": ids, "running": running_transactions() if ids else []}
 
 
 @transaction.atomic
@@ -144,7 +163,7 @@ def rollup_scan(*, now: dt.datetime | None = None) -> int:
                 SELECT mv.id, mv.station_id, mv.evse_id AS evse_no, mv.session_id,
                        mv.timestamp, mv.measurand
                 FROM {_t(MeterValue)} mv WHERE mv.id > %(after)s OR mv.id = ANY(%(gaps)s)
-            ), {_GAPS_CTE.format(table=_t(MeterValue))}, marks AS (
+            ), {_GAPS_CTE.format(table=_t(MeterValue), running=_RUNNING)}, marks AS (
                 SELECT e.id AS evse_pk, new.timestamp AS at FROM new
                 JOIN {_t(Evse)} e ON e.station_id = new.station_id AND e.evse_id = new.evse_no
                 UNION
@@ -183,7 +202,7 @@ def rollup_scan(*, now: dt.datetime | None = None) -> int:
             WITH new AS (
                 SELECT sc.id, sc.station_id, sc.evse_id, sc.kind, sc.occurred_at
                 FROM {_t(StatusChange)} sc WHERE sc.id > %(after)s OR sc.id = ANY(%(gaps)s)
-            ), {_GAPS_CTE.format(table=_t(StatusChange))}, spans AS (
+            ), {_GAPS_CTE.format(table=_t(StatusChange), running=_RUNNING)}, spans AS (
                 SELECT e.id AS evse_pk, new.occurred_at AS since,
                        least(coalesce(nxt.occurred_at, %(now)s), %(now)s,
                              new.occurred_at + %(cap)s) AS until
@@ -224,7 +243,7 @@ def rollup_scan(*, now: dt.datetime | None = None) -> int:
                 SELECT c.id, s.evse_id, s.ended_at FROM {_t(SessionCost)} c
                 JOIN {_t(ChargingSession)} s ON s.id = c.session_id
                 WHERE c.id > %(after)s OR c.id = ANY(%(gaps)s)
-            ), {_GAPS_CTE.format(table=_t(SessionCost))}, marked AS (
+            ), {_GAPS_CTE.format(table=_t(SessionCost), running=_RUNNING)}, marked AS (
                 INSERT INTO {_t(RollupDirty)} (evse_id, bucket)
                 SELECT DISTINCT evse_id,
                        date_bin('15 minutes', ended_at, TIMESTAMPTZ '2000-01-01')
@@ -490,6 +509,9 @@ def rollup_recompute(
     """Recompute these (port pk, quarter) rollups and their ports' local days from the raw
     rows.  Returns the number of quarters written."""
     pairs = sorted({(evse_id, quarter_of(at)) for evse_id, at in pairs})
+    raw_since = RollupCursor.objects.values_list("raw_since", flat=True).first()
+    if raw_since is not None:  # older raw readings are gone: those rollups are all that is left
+        pairs = [pair for pair in pairs if pair[1] >= raw_since]
     if not pairs:
         return 0
     params = {
@@ -556,6 +578,88 @@ def rollup_rebuild(
             batch = []
     done += rollup_recompute(pairs=batch, now=now)
     return done
+
+
+# --- 3. Raw retention --------------------------------------------------------------------
+
+RETENTION_PORTS = 200  # ports per statement
+RETENTION_ROWS = 500  # readings per port per statement: at most 100,000 rows a statement
+
+# The readings of these ports older than the cutoff that a rollup holds: the scan has read
+# them (id at or below the cursor, not a gap), their quarter has a rollup and no pending mark,
+# and their session (if any) ended before the cutoff (a later reading of an open session is
+# measured from them).  Found per port through the (station, evse, timestamp, ...) unique
+# index, a bounded number per port, so each statement is small and cheap.
+_RETENTION_SQL = f"""
+DELETE FROM {{mv}} WHERE id IN (
+    SELECT old.id
+    FROM {{evse}} e CROSS JOIN LATERAL (
+        SELECT mv.id, mv.timestamp, mv.session_id FROM {{mv}} mv
+        WHERE mv.station_id = e.station_id AND mv.evse_id = e.evse_id
+          AND mv.timestamp < %(cutoff)s AND mv.id <= %(scanned)s
+          AND NOT mv.id = ANY(%(gaps)s)
+          AND (mv.session_id IS NULL OR EXISTS (
+              SELECT 1 FROM {{session}} s WHERE s.id = mv.session_id
+              AND s.ended_at IS NOT NULL AND s.ended_at < %(cutoff)s))
+          AND EXISTS (
+              SELECT 1 FROM {{rollup}} r WHERE r.evse_id = e.id
+              AND r.bucket = date_bin('15 minutes', mv.timestamp, TIMESTAMPTZ '2000-01-01'))
+          AND NOT EXISTS (
+              SELECT 1 FROM {{dirty}} d WHERE d.evse_id = e.id
+              AND d.bucket = date_bin('15 minutes', mv.timestamp, TIMESTAMPTZ '2000-01-01'))
+        ORDER BY mv.timestamp LIMIT {RETENTION_ROWS}
+    ) old
+    WHERE e.id = ANY(%(ports)s)
+)
+"""
+
+
+def raw_retention_run(*, now: dt.datetime | None = None) -> int:
+    """Delete the raw meter values older than the tenant's retention that a rollup holds
+    (docs/reports.md, "Raw retention").  Returns the number of rows deleted."""
+    now = now or timezone.now()
+    days = selectors.report_settings().raw_retention_days
+    cutoff = quarter_of(now - dt.timedelta(days=days))
+    # What is marked or not yet read is rolled up first.
+    rollup_catch_up(now=now)
+    with transaction.atomic():
+        cursor_row, _ = RollupCursor.objects.get_or_create(singleton=True)
+        cursor_row = RollupCursor.objects.select_for_update().get(pk=cursor_row.pk)
+        if cursor_row.raw_since is None or cursor_row.raw_since < cutoff:
+            # From now on nothing before the cutoff is recomputed (see rollup_recompute).
+            cursor_row.raw_since = cutoff
+            cursor_row.save(update_fields=["raw_since"])
+        scanned = cursor_row.meter_value_id
+    gaps = list(
+        RollupGap.objects.filter(source=RollupGap.Source.METER_VALUE).values_list(
+            "row_id", flat=True
+        )
+    )
+    sql = _RETENTION_SQL.format(
+        mv=_t(MeterValue),
+        evse=_t(Evse),
+        session=_t(ChargingSession),
+        rollup=_t(PortRollup),
+        dirty=_t(RollupDirty),
+    )
+    ports = list(Evse.objects.order_by("pk").values_list("pk", flat=True))
+    deleted = 0
+    for at in range(0, len(ports), RETENTION_PORTS):
+        params = {
+            "cutoff": cutoff,
+            "scanned": scanned,
+            "gaps": gaps,
+            "ports": ports[at : at + RETENTION_PORTS],
+        }
+        while True:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SET LOCAL jit = off")
+                cursor.execute(sql, params)
+                count = cursor.rowcount
+            deleted += count
+            if count == 0:
+                break
+    return deleted
 
 
 # --- Exports ------------------------------------------------------------------------------

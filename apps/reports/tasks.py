@@ -58,3 +58,9 @@ def deliver_due() -> int:
 @shared_task(name="reports.deliver")
 def deliver(subscription_id: int) -> bool:
     return services.report_deliver(subscription_id=subscription_id)
+
+
+@shared_task(name="reports.raw_retention")
+def raw_retention() -> int:
+    """Daily in each tenant (beat): delete raw meter values past the retention, once rolled up."""
+    return services.raw_retention_run()

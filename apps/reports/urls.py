@@ -7,6 +7,7 @@ app_name = "reports"
 urlpatterns = [
     path("", views.ReportView.as_view(), name="report"),
     path("export/", views.ExportView.as_view(), name="export"),
+    path("summary.pdf", views.PdfView.as_view(), name="pdf"),
     path("exports/<int:pk>/", views.ExportJobView.as_view(), name="export_job"),
     path("exports/<int:pk>/status/", views.ExportStatusView.as_view(), name="export_status"),
     path("exports/<int:pk>/download/", views.ExportDownloadView.as_view(), name="export_download"),

@@ -7,19 +7,21 @@ from django.contrib import messages
 from django.http import (
     FileResponse,
     Http404,
+    HttpResponse,
     HttpResponseBadRequest,
     JsonResponse,
     StreamingHttpResponse,
 )
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView, View
 
 from apps.core.views import PermissionRequiredMixin
 from apps.stations.models import Site
 
-from . import exports, selectors, services
+from . import exports, pdf, selectors, services
 from .choices import Grain, GroupBy
 from .forms import CapacityForm, ReportForm
 from .models import ExportJob, ReportSubscription
@@ -60,12 +62,70 @@ class ReportView(ReportMixin, TemplateView):
             "peak_kw": [None if p is None else p / 1000 for _d, _w, p in report.series],
             "labels": {"energy": _("Energy (kWh)"), "peak": _("Peak power (kW)")},
         }
+        breakdowns = selectors.breakdowns_build(
+            actor=self.request.actor,
+            start=data["start"],
+            end=data["end"],
+            site_ids=[site.pk] if site else None,
+        )
+        context["breakdown_tables"] = [
+            (_("Session duration"), breakdowns.by_duration, "duration"),
+            (_("Idle time"), breakdowns.by_idle, "idle"),
+            (_("Driver group"), breakdowns.by_group, "group"),
+        ]
+        if breakdowns.by_vehicle is not None:  # only when a fleet app answers
+            context["breakdown_tables"].append((_("Vehicle"), breakdowns.by_vehicle, "vehicle"))
         context["jobs"] = ExportJob.objects.filter(requested_by=self.request.user)[:5]
         return context
 
 
 def _grain(value: str) -> str:
     return Grain.QUARTER if value == Grain.QUARTER else Grain.DAY
+
+
+class PdfView(ReportMixin, View):
+    """The printable summary of the report as the form describes it, in the reader's language
+    (the portal's active one)."""
+
+    def get(self, request):
+        form = self.report_form()
+        if not form.is_valid():
+            return HttpResponseBadRequest(_("Invalid period."))
+        data = form.cleaned_data
+        site = data.get("site")
+        site_ids = [site.pk] if site else None
+        report = selectors.report_build(
+            actor=request.actor,
+            start=data["start"],
+            end=data["end"],
+            group_by=data["group_by"],
+            site_ids=site_ids,
+        )
+        breakdowns = selectors.breakdowns_build(
+            actor=request.actor, start=data["start"], end=data["end"], site_ids=site_ids
+        )
+        factors = selectors.ghg_factors()[0]
+        ghg_method = _(
+            "CO2e avoided = energy / %(ev)s kWh/km x %(baseline)s g/km (the fuel vehicle not "
+            "driven) - energy x the grid's factor (%(grid)s g/kWh, or the site's own)."
+        ) % {
+            "ev": factors.ev_kwh_per_km,
+            "baseline": factors.baseline_g_per_km,
+            "grid": factors.grid_g_per_kwh,
+        }
+        content = pdf.render(
+            report=report,
+            breakdowns=breakdowns,
+            tenant_name=getattr(request.tenant, "name", ""),
+            scope=site.name if site else _("All sites you may see"),
+            uptime_definition=pdf.uptime_text(selectors.uptime_rule()),
+            ghg_method=ghg_method,
+            generated_at=timezone.localtime(),
+        )
+        response = HttpResponse(content, content_type="application/pdf")
+        name = f"report-{data['start']}-{data['end']}.pdf"
+        response["Content-Disposition"] = f'inline; filename="{name}"'
+        return response
 
 
 class ExportView(ReportMixin, View):
