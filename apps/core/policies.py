@@ -89,3 +89,13 @@ CONTRACT_AUTHORIZATION = "contract_authorization"
 EV_CERTIFICATE = "ev_certificate"
 # (station_id, ocsp_request) -> {"status", "ocsp_result"?} (M06); no answer: Failed
 CERTIFICATE_STATUS = "certificate_status"
+
+# --- waitlist and valet (issue 15) ------------------------------------------------------------
+# (session_id) -> True when the session started on a port held for its driver (an OCPP
+# reservation; the waitlist answers); billing then adds the tariff's reservation fee
+SESSION_RESERVED = "session_reserved"
+# (session_ids, at=None) -> {session_id: {"amount": Decimal, "currency", "price_per_hour",
+# "grace_minutes", "billable_from", "next_step_at", "capped"}}: the idle fee a session has
+# accrued by ``at`` (now), priced as its receipt will price it (billing answers; the valet
+# board shows it)
+SESSION_IDLE_FEES = "session_idle_fees"
