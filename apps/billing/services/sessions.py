@@ -310,7 +310,8 @@ def session_idle_fees(*, session_ids, at: datetime | None = None) -> dict[int, d
         accruing = session.ended_at is None and not (line and line.label.endswith("(capped)"))
         next_change_at = None
         if accruing:
-            charging_end = session.started_at + timedelta(seconds=priced.result.charging_seconds)
+            started = session.started_at.replace(microsecond=0)
+            charging_end = started + timedelta(seconds=priced.result.charging_seconds)
             billable_from = charging_end + timedelta(minutes=idle_fee.grace_minutes)
             if at < billable_from:
                 next_change_at = billable_from + timedelta(seconds=1)
