@@ -151,6 +151,7 @@ def test_the_board_shows_the_idle_fee_accruing_as_billing_prices_it(
     long_session = board["long"]
     long_session.refresh_from_db()
     ended = long_session.charging_ended_at
+    whole = ended.replace(microsecond=0)  # billing prices whole seconds
 
     def fee(minutes_after_charging: float) -> dict:
         at = ended + dt.timedelta(minutes=minutes_after_charging)
@@ -159,9 +160,9 @@ def test_the_board_shows_the_idle_fee_accruing_as_billing_prices_it(
 
     # 15 minutes of grace, then 12.00/h per started minute
     assert fee(10)["amount"] == Decimal("0.00")
-    assert fee(10)["next_change_at"] == ended + dt.timedelta(minutes=15, seconds=1)
+    assert fee(10)["next_change_at"] == whole + dt.timedelta(minutes=15, seconds=1)
     assert fee(50)["amount"] == Decimal("7.00")  # 35 minutes
-    assert fee(50)["next_change_at"] == ended + dt.timedelta(minutes=51, seconds=1)
+    assert fee(50)["next_change_at"] == whole + dt.timedelta(minutes=51, seconds=1)
     assert fee(50.5)["amount"] == Decimal("7.20")  # a started minute counts
     capped = fee(180)
     assert capped["amount"] == Decimal("20.00") and not capped["accruing"]
