@@ -27,3 +27,7 @@ class BillingConfig(AppConfig):
         policies.register(policies.SESSION_RECEIPTS, handlers.session_receipts)  # drivers
         policies.register(policies.OCPI_TARIFFS, handlers.ocpi_tariffs)  # roaming
         policies.register(policies.SESSION_RUNNING_COST, handlers.session_running_cost)  # roaming
+        events.subscribe(  # waitlist: a fee exists only if the no-show did
+            events.RESERVATION_NO_SHOW, handlers.on_reservation_no_show, in_transaction=True
+        )
+        policies.register(policies.SESSION_IDLE_FEES, handlers.session_idle_fees)  # valet

@@ -162,6 +162,16 @@ class IdleFee:
 
 
 @dataclass(frozen=True, slots=True)
+class ReservationFees:
+    """Fees of a port held for a driver (the waitlist's OCPP reservation): ``fee`` on the
+    session that starts on the held port, ``no_show_fee`` when the hold expires unused (it is
+    charged on the driver's next receipt).  Outside the minimum and maximum session price."""
+
+    fee: Decimal = Decimal(0)
+    no_show_fee: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
 class Tariff:
     """What a driver pays.  Every part is optional and they combine; no part at all is free."""
 
@@ -174,9 +184,11 @@ class Tariff:
     idle: IdleFee | None = None
     min_price: Decimal | None = None
     max_price: Decimal | None = None
+    reservation: ReservationFees | None = None
 
     @property
     def is_free(self) -> bool:
+        """No price for charging (reservation fees are not a price for charging)."""
         prices = [self.session_fee, self.min_price or 0]
         prices += [r.price_per_kwh for r in self.energy] + [r.price_per_hour for r in self.time]
         if self.idle is not None:
@@ -226,6 +238,11 @@ class Tariff:
             data["min_price"] = str(self.min_price)
         if self.max_price is not None:
             data["max_price"] = str(self.max_price)
+        if self.reservation is not None:
+            data["reservation"] = {
+                "fee": str(self.reservation.fee),
+                "no_show_fee": str(self.reservation.no_show_fee),
+            }
         return data
 
 
@@ -246,6 +263,7 @@ class _TariffParser:
         "idle",
         "min_price",
         "max_price",
+        "reservation",
     }
 
     def __init__(self, data: Mapping[str, Any]):
@@ -292,6 +310,7 @@ class _TariffParser:
             idle=self.idle(data.get("idle")),
             min_price=self.optional_amount(data.get("min_price"), "min_price"),
             max_price=self.optional_amount(data.get("max_price"), "max_price"),
+            reservation=self.reservation(data.get("reservation")),
         )
         for name, rates in (("energy", tariff.energy), ("time", tariff.time)):
             for i, rate in enumerate(rates[:-1]):
@@ -427,6 +446,19 @@ class _TariffParser:
             label=self.text(value.get("label", ""), "idle.label"),
         )
 
+    def reservation(self, value: Any) -> ReservationFees | None:
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            self.problems.append("reservation: an object")
+            return None
+        for key in sorted(set(value) - {"fee", "no_show_fee"}):
+            self.problems.append(f"reservation: unknown field {key!r}")
+        return ReservationFees(
+            fee=self.amount(value.get("fee", "0"), "reservation.fee"),
+            no_show_fee=self.amount(value.get("no_show_fee", "0"), "reservation.no_show_fee"),
+        )
+
 
 # --- Taxes -------------------------------------------------------------------------------------
 
@@ -471,12 +503,24 @@ class MeterInterval:
 
 
 @dataclass(frozen=True, slots=True)
+class CarriedFee:
+    """A fee owed by the driver from outside this session (a no-show's), in rounded money."""
+
+    kind: str
+    label: str
+    amount: Decimal
+    key: str = ""  # what it settles (for the fingerprint)
+
+
+@dataclass(frozen=True, slots=True)
 class SessionTimeline:
     started_at: datetime  # plug-in / transaction start
     ended_at: datetime  # plug-out / transaction end
     timezone: str  # the site's IANA time zone
     intervals: tuple[MeterInterval, ...] = ()
     charging_ended_at: datetime | None = None  # None: taken from the last interval with energy
+    reserved: bool = False  # the session started on a port held for its driver
+    carried: tuple[CarriedFee, ...] = ()  # fees charged on this receipt (e.g. earlier no-shows)
 
     @property
     def energy_wh(self) -> int:
@@ -492,6 +536,8 @@ LINE_IDLE = "idle"
 LINE_MINIMUM = "minimum"
 LINE_MAXIMUM = "maximum"
 LINE_FREE = "free"
+LINE_RESERVATION = "reservation"
+LINE_NO_SHOW = "no_show"
 
 UNIT_WH = "Wh"
 UNIT_SECOND = "s"
@@ -721,6 +767,17 @@ def compute_cost(
         lines.append(
             CostLine(LINE_FREE, "Free charging", total_energy, UNIT_WH, Decimal(0), zero(currency))
         )
+    # Reservation fees, outside the session price's minimum and maximum.
+    if timeline.reserved and tariff.reservation is not None and tariff.reservation.fee:
+        fee = tariff.reservation.fee
+        lines.append(CostLine(LINE_RESERVATION, "Reservation fee", 1, UNIT_SESSION, fee, fee))
+        subtotal += fee
+    for carried in timeline.carried:
+        check_amount(carried.amount, currency)
+        lines.append(
+            CostLine(carried.kind, carried.label, 1, UNIT_SESSION, carried.amount, carried.amount)
+        )
+        subtotal += carried.amount
 
     tax_lines = _taxes(subtotal, taxes, currency)
     tax_total = money_sum((t.amount for t in tax_lines), currency)
@@ -1035,6 +1092,12 @@ def inputs_digest(tariff: Tariff, timeline: SessionTimeline, taxes: TaxPolicy = 
                 ]
                 for i in timeline.intervals
             ],
+            **({"reserved": True} if timeline.reserved else {}),
+            **(
+                {"carried": [[c.kind, c.label, str(c.amount), c.key] for c in timeline.carried]}
+                if timeline.carried
+                else {}
+            ),
         },
         "taxes": {
             "prices_include_tax": taxes.prices_include_tax,

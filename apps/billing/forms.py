@@ -165,6 +165,14 @@ class PricesForm(forms.Form):
     idle_label = forms.CharField(label=_("Idle fee label"), required=False, max_length=80)
     min_price = _price(_("Minimum session price"))
     max_price = _price(_("Maximum session price"))
+    reservation_fee = _price(
+        _("Reservation fee"),
+        help_text=_("On a session that starts on a port held for its driver (the waitlist)."),
+    )
+    no_show_fee = _price(
+        _("No-show fee"),
+        help_text=_("When a port held for a driver is not used; on the driver's next receipt."),
+    )
 
 
 class RateForm(forms.Form):
@@ -314,6 +322,11 @@ class TariffEditor:
                 "min_price": tariff.min_price,
                 "max_price": tariff.max_price,
             }
+            if tariff.reservation is not None:
+                initial |= {
+                    "reservation_fee": tariff.reservation.fee,
+                    "no_show_fee": tariff.reservation.no_show_fee,
+                }
             if tariff.idle is not None:
                 idle = tariff.idle
                 initial |= {
@@ -475,6 +488,11 @@ class TariffEditor:
         for key in ("min_price", "max_price"):
             if prices[key] is not None:
                 definition[key] = str(prices[key])
+        if prices["reservation_fee"] is not None or prices["no_show_fee"] is not None:
+            definition["reservation"] = {
+                "fee": str(prices["reservation_fee"] or 0),
+                "no_show_fee": str(prices["no_show_fee"] or 0),
+            }
         return definition, owners
 
     def _attach(self, problem: str) -> None:

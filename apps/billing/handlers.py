@@ -46,6 +46,23 @@ def session_running_cost(*, session_id: int, **_) -> dict | None:
     return {"excl_vat": price[0], "incl_vat": price[1]}
 
 
+def on_reservation_no_show(
+    *, event: str, key: str, token_uid: str, station_id: int, at, **_
+) -> None:
+    """A port held for a driver expired unused: the tariff's no-show fee, if it has one (in
+    the waitlist's transaction, once per no-show)."""
+    from .services.reservations import no_show_record
+
+    no_show_record(key=key, token_uid=token_uid, station_id=station_id, at=at)
+
+
+def session_idle_fees(*, session_ids, at=None, **_) -> dict:
+    """The idle fee accrued by each session (the valet board)."""
+    from .services.sessions import session_idle_fees as idle_fees
+
+    return idle_fees(session_ids=session_ids, at=at)
+
+
 def session_cost(*, session_id: int, **_) -> object | None:
     """A session has just ended: its receipt's total, for the station (2.0.1 totalCost)."""
     return session_final_cost(session_id=session_id)

@@ -484,6 +484,38 @@ class ReceiptEmail(models.Model):
         return f"{self.cost.receipt_number} → {self.recipient}"
 
 
+class NoShowFee(models.Model):
+    """A no-show's fee (a port held for a driver who never came: the tariff's
+    ``reservation.no_show_fee``), owed by the card and charged on its next receipt (``cost``).
+    One per no-show (``key``, given by whoever held the port)."""
+
+    key = models.CharField(max_length=80, unique=True)
+    token_uid = models.CharField(max_length=64, db_index=True)
+    station = models.ForeignKey("stations.Station", on_delete=models.PROTECT, related_name="+")
+    occurred_at = models.DateTimeField()
+    tariff_version = models.ForeignKey(
+        TariffVersion, on_delete=models.PROTECT, related_name="no_show_fees"
+    )
+    currency = models.CharField(max_length=3)
+    amount = models.DecimalField(**MONEY)
+    cost = models.ForeignKey(
+        SessionCost, null=True, blank=True, on_delete=models.PROTECT, related_name="no_show_fees"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = RestrictedManager()
+    scope_site_path = "station__site"
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="no_show_fee_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.token_uid} {self.amount} {self.currency}"
+
+
 # --- Ledger ------------------------------------------------------------------------------------
 
 

@@ -120,6 +120,23 @@ def tariff_components(tariff: Tariff) -> list[dict]:
                 "text": _("max %(amount)s %(c)s") % {"amount": tariff.max_price, "c": c},
             }
         )
+    reservation = tariff.reservation
+    if reservation is not None and reservation.fee:
+        parts.append(
+            {
+                "kind": "reservation_fee",
+                "amount": reservation.fee,
+                "text": _("reservation %(amount)s %(c)s") % {"amount": reservation.fee, "c": c},
+            }
+        )
+    if reservation is not None and reservation.no_show_fee:
+        parts.append(
+            {
+                "kind": "no_show_fee",
+                "amount": reservation.no_show_fee,
+                "text": _("no-show %(amount)s %(c)s") % {"amount": reservation.no_show_fee, "c": c},
+            }
+        )
     return parts
 
 

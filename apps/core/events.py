@@ -58,6 +58,10 @@ CONTACT_PREFERENCES = "contact.preferences"
 # roaming: emitted by billing when a tariff's published prices change (a tariff created, a
 # version added), with tariff_id; roaming pushes the OCPI tariffs to its partners.
 TARIFF_CHANGED = "tariff.changed"
+# waitlist: a port held for a driver (an OCPP reservation) expired unused: key (one per
+# no-show), token_uid, station_id, evse_id, at.  Billing records the tariff's no-show fee (it
+# subscribes in the emitter's transaction).
+RESERVATION_NO_SHOW = "reservation.no_show"
 
 KNOWN_EVENTS = {
     STATION_CONNECTED,
@@ -75,6 +79,7 @@ KNOWN_EVENTS = {
     FIRMWARE_STATUS,
     CONTACT_PREFERENCES,  # drivers
     TARIFF_CHANGED,  # roaming
+    RESERVATION_NO_SHOW,  # waitlist
 }
 
 Handler = Callable[..., Any]

@@ -93,3 +93,13 @@ CERTIFICATE_STATUS = "certificate_status"
 # vehicle that charged in each session, for the by-vehicle breakdown (a fleet app answers; no
 # answer: the report shows no vehicle breakdown)
 SESSION_VEHICLES = "session_vehicles"
+
+# --- waitlist and valet (issue 15) ------------------------------------------------------------
+# (session_id) -> True when the session started on a port held for its driver (an OCPP
+# reservation; the waitlist answers); billing then adds the tariff's reservation fee
+SESSION_RESERVED = "session_reserved"
+# (session_ids, at=None) -> {session_id: {"amount": Decimal, "currency", "price_per_hour",
+# "grace_minutes", "billable_from", "next_step_at", "capped"}}: the idle fee a session has
+# accrued by ``at`` (now), priced as its receipt will price it (billing answers; the valet
+# board shows it)
+SESSION_IDLE_FEES = "session_idle_fees"

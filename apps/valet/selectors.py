@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,9 @@ class BoardRow:
     idle_since: dt.datetime
     move: CarMove | None
     next_driver: dict[str, Any] | None
+    # the idle fee accrued so far, as billing prices it (SESSION_IDLE_FEES): amount, currency,
+    # accruing, next_change_at; None: no idle fee in the session's tariff
+    idle_fee: dict[str, Any] | None = None
 
     @property
     def idle(self) -> dt.timedelta:
@@ -80,5 +84,18 @@ def board_rows(*, actor: Actor, site_id: int) -> list[BoardRow]:
                 ),
             )
         )
+    fees = policies.ask(policies.SESSION_IDLE_FEES, session_ids=[r.session.pk for r in rows])
+    if fees:
+        rows = [dataclasses.replace(row, idle_fee=fees.get(row.session.pk)) for row in rows]
     rows.sort(key=lambda row: row.idle_since)
     return rows
+
+
+def next_fee_change(rows: list[BoardRow]) -> dt.datetime | None:
+    """When the first accruing idle fee on the board next goes up (the page re-reads then)."""
+    moments = [
+        row.idle_fee["next_change_at"]
+        for row in rows
+        if row.idle_fee and row.idle_fee.get("next_change_at")
+    ]
+    return min(moments, default=None)

@@ -36,10 +36,12 @@ class BoardView(PermissionRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         site = get_object_or_404(selectors.board_sites(self.request.actor), pk=kwargs["site_id"])
         staff = get_user_model().objects.filter(is_active=True).order_by("email")
+        rows = selectors.board_rows(actor=self.request.actor, site_id=site.pk)
         return {
             **super().get_context_data(**kwargs),
             "site": site,
-            "rows": selectors.board_rows(actor=self.request.actor, site_id=site.pk),
+            "rows": rows,
+            "next_fee_change": selectors.next_fee_change(rows),
             "may_act": self.may("valet.act", site.pk),
             "staff": [user for user in staff if services.user_may_act_site(user, site.pk)],
         }

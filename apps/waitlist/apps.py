@@ -20,6 +20,7 @@ class WaitlistConfig(AppConfig):
         events.subscribe(events.SESSION_STARTED, handlers.on_session_started)
         policies.register(policies.AUTHORIZATION, services.tap_authorization)
         policies.register(policies.NEXT_WAITING, selectors.next_waiting)
+        policies.register(policies.SESSION_RESERVED, selectors.session_reserved)
         policies.register(policies.QUEUE_LENGTHS, selectors.queue_lengths)  # drivers
         policies.register(policies.WAITLIST_JOIN_URL, views.join_url_of_station)  # drivers
         panels.register(

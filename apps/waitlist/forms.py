@@ -21,7 +21,6 @@ class WaitlistGroupForm(forms.ModelForm):
             "opens_at",
             "closes_at",
             "is_active",
-            "no_show_fee",
         ]
         widgets = {
             "stations": forms.CheckboxSelectMultiple,

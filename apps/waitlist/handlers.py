@@ -15,14 +15,16 @@ def on_status_changed(
 ) -> None:
     if status != ConnectorStatus.AVAILABLE:
         return
+    if evse_id and promote.in_server():
+        # No broker hop (apps/waitlist/promote.py), and no query here: in the server this runs
+        # on the consumers' one shared database thread; the pool finds the port's queue.
+        promote.submit(station_id=station_id, evse_id=evse_id)
+        return
     group = selectors.group_of_station(station_id)
     if group is None:
         return
     if evse_id:
-        if promote.in_server():  # no broker hop (apps/waitlist/promote.py)
-            promote.submit(station_id=station_id, evse_id=evse_id)
-        else:
-            tasks.port_freed.delay(station_id, evse_id)
+        tasks.port_freed.delay(station_id, evse_id)
     else:  # the whole station back in service
         tasks.group_promote.delay(group.pk)
 

@@ -10,7 +10,6 @@ Invariants held by the database (the promotion's race is decided here, not in Py
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.core.validators import MinValueValidator
@@ -40,13 +39,6 @@ class WaitlistGroup(models.Model):
     opens_at = models.TimeField(_("opens at (site time)"), null=True, blank=True)
     closes_at = models.TimeField(_("closes at (site time)"), null=True, blank=True)
     is_active = models.BooleanField(default=True)
-    no_show_fee = models.DecimalField(
-        _("no-show fee"),
-        max_digits=8,
-        decimal_places=2,
-        default=Decimal("0"),
-        validators=[MinValueValidator(Decimal("0"))],
-    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = RestrictedManager()
@@ -107,6 +99,8 @@ class WaitlistEntry(models.Model):
         related_name="+",
     )
     ended_at = models.DateTimeField(null=True, blank=True)
+    # The session started on the port held for this driver (its reservation was used).
+    arrived_on_hold = models.BooleanField(default=False)
     # An unconfirmed entry (joined from the public page) lapses unless the card is tapped at a
     # station of the queue before this.
     confirm_by = models.DateTimeField(null=True, blank=True)

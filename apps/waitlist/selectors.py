@@ -103,6 +103,13 @@ def entries_due_to_expire(now: dt.datetime | None = None) -> list[int]:
     )
 
 
+def session_reserved(*, session_id: int, **_) -> bool | None:
+    """The session started on the port held for its driver (billing's reservation fee)."""
+    if WaitlistEntry.objects.filter(session_id=session_id, arrived_on_hold=True).exists():
+        return True
+    return None
+
+
 def next_waiting(*, station_id: int, evse_id: int | None = None, **_) -> dict | None:
     """The next driver in the queue of a station (the valet board's "next driver")."""
     group = group_of_station(station_id)

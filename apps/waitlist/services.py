@@ -95,7 +95,6 @@ GROUP_FIELDS = (
     "opens_at",
     "closes_at",
     "is_active",
-    "no_show_fee",
 )
 
 
@@ -463,6 +462,16 @@ def hold_expire(*, entry_id: int) -> str | None:
     )
     if not updated:
         return None
+    station_id = Evse.objects.filter(pk=evse_id).values_list("station_id", flat=True).first()
+    if station_id is not None:  # billing charges the tariff's no-show fee, if it has one
+        events.emit(
+            events.RESERVATION_NO_SHOW,
+            key=f"waitlist:{entry_id}:{reservation_id}",
+            token_uid=entry.token_uid,
+            station_id=station_id,
+            evse_id=evse_id,
+            at=entry.hold_expires_at,
+        )
     entry.refresh_from_db()
     queue_changed(entry.group_id)
     if entry.status == EntryStatus.DROPPED:
@@ -507,6 +516,7 @@ def session_started(*, session_id: int) -> WaitlistEntry | None:
     if served is None or not session.id_token:
         return None
     served.status, served.session, served.ended_at = EntryStatus.CHARGING, session, now
+    served.arrived_on_hold = held is not None  # billing's reservation fee (SESSION_RESERVED)
     _clear_hold(served)
     served.save()
     queue_changed(served.group_id)

@@ -124,3 +124,54 @@ def test_the_site_page_links_to_its_board_for_the_valet(valet, personas, client_
     board = reverse("valet:board", args=[alpha_sites[0].pk])
     assert board in client_for(valet).get(url).content.decode()
     assert board not in client_for(personas.delegate).get(url).content.decode()
+
+
+def test_the_board_shows_the_idle_fee_accruing_as_billing_prices_it(
+    personas, client_for, board, alpha_sites
+):
+    from decimal import Decimal
+
+    from apps.billing import services as billing
+    from apps.core import policies
+
+    tariff = billing.tariff_create(
+        name="Idle",
+        definition={
+            "currency": "CAD",
+            "idle": {
+                "price_per_hour": "12.00",
+                "grace_minutes": 15,
+                "step_seconds": 60,
+                "max_amount": "20.00",
+            },
+        },
+        effective_from=timezone.now() - dt.timedelta(days=1),
+    )
+    billing.tariff_assign(tariff=tariff, site=alpha_sites[0])
+    long_session = board["long"]
+    long_session.refresh_from_db()
+    ended = long_session.charging_ended_at
+    whole = ended.replace(microsecond=0)  # billing prices whole seconds
+
+    def fee(minutes_after_charging: float) -> dict:
+        at = ended + dt.timedelta(minutes=minutes_after_charging)
+        fees = policies.ask(policies.SESSION_IDLE_FEES, session_ids=[long_session.pk], at=at)
+        return fees[long_session.pk]
+
+    # 15 minutes of grace, then 12.00/h per started minute
+    assert fee(10)["amount"] == Decimal("0.00")
+    assert fee(10)["next_change_at"] == whole + dt.timedelta(minutes=15, seconds=1)
+    assert fee(50)["amount"] == Decimal("7.00")  # 35 minutes
+    assert fee(50)["next_change_at"] == whole + dt.timedelta(minutes=51, seconds=1)
+    assert fee(50.5)["amount"] == Decimal("7.20")  # a started minute counts
+    capped = fee(180)
+    assert capped["amount"] == Decimal("20.00") and not capped["accruing"]
+    assert capped["next_change_at"] is None
+
+    rows = selectors.board_rows(actor=_actor(personas.owner), site_id=alpha_sites[0].pk)
+    assert rows[0].idle_fee["accruing"] and rows[0].idle_fee["currency"] == "CAD"
+    assert selectors.next_fee_change(rows) > timezone.now()
+    page = client_for(personas.owner).get(reverse("valet:board", args=[alpha_sites[0].pk]))
+    html = page.content.decode()
+    assert "(accruing)" in html and "data-next-change=" in html
+    assert f"{rows[0].idle_fee['amount']} CAD" in html

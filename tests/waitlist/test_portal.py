@@ -32,7 +32,6 @@ def test_site_admins_define_queues_and_see_who_waits(personas, client_for, group
             "hold_minutes": 7,
             "max_no_shows": 3,
             "is_active": "on",
-            "no_show_fee": "0",
         },
     )
     roof = WaitlistGroup.objects.get(name="Roof")

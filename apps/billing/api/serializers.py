@@ -325,7 +325,16 @@ class PriceQuoteQuerySerializer(serializers.Serializer):
 
 class PriceComponentSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(
-        choices=["session_fee", "energy", "time", "idle", "min_price", "max_price"]
+        choices=[
+            "session_fee",
+            "energy",
+            "time",
+            "idle",
+            "min_price",
+            "max_price",
+            "reservation_fee",
+            "no_show_fee",
+        ]
     )
     text = serializers.CharField(help_text="The component in words, in the caller's language.")
     details = serializers.DictField(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.db.models import Q, Sum
@@ -15,16 +17,26 @@ from django.utils import timezone
 
 from apps.charging.choices import SessionStatus
 from apps.charging.models import ChargingSession
-from apps.core import events
+from apps.core import events, policies
 
 from .. import conf, queue
 from ..choices import DriverAccountKind, PaymentKind, PaymentStatus, TransactionKind
-from ..engine import ENGINE_VERSION, Tariff, TimelineError, compute_cost, inputs_digest
+from ..engine import (
+    ENGINE_VERSION,
+    LINE_IDLE,
+    LINE_NO_SHOW,
+    CarriedFee,
+    Tariff,
+    TimelineError,
+    compute_cost,
+    inputs_digest,
+)
 from ..models import (
     DocumentCounter,
     DriverAccount,
     LedgerEntry,
     LedgerTransaction,
+    NoShowFee,
     Payment,
     ReceiptLine,
     SessionCost,
@@ -171,9 +183,39 @@ class _Priced:
     taxes: object
     timeline: object
     result: object
+    no_shows: list = dataclasses.field(default_factory=list)
 
 
-def _price(session: ChargingSession) -> _Priced:
+def _no_show_fees(session: ChargingSession, currency: str, *, lock: bool) -> list[NoShowFee]:
+    """The card's no-show fees not charged yet, from before this session ended (locked while a
+    receipt takes them, so two receipts never both do)."""
+    if not session.id_token:
+        return []
+    fees = NoShowFee.objects.filter(
+        token_uid=session.id_token,
+        currency=currency,
+        cost__isnull=True,
+        occurred_at__lt=session.ended_at,
+    ).order_by("occurred_at", "id")
+    if lock:
+        fees = fees.select_for_update()
+    return list(fees.select_related("station"))
+
+
+def _carried(fees: list[NoShowFee], zone: str) -> tuple[CarriedFee, ...]:
+    return tuple(
+        CarriedFee(
+            LINE_NO_SHOW,
+            f"No-show fee: port held at {fee.station.identity} until "
+            f"{timezone.localtime(fee.occurred_at, ZoneInfo(zone)):%Y-%m-%d %H:%M}",
+            fee.amount,
+            fee.key,
+        )
+        for fee in fees
+    )
+
+
+def _price(session: ChargingSession, *, lock_fees: bool = False) -> _Priced:
     """The engine's price of a session: the one path for receipts and running totals."""
     tenant = connection.tenant
     currency = tenant.currency
@@ -186,8 +228,14 @@ def _price(session: ChargingSession) -> _Priced:
         raise BillingError(f"Tariff {choice.version} is in {tariff.currency}, not {currency}")
     taxes = tax_policy_for_site(site.pk if site else None)
     timeline = session_timeline(session, timezone=zone)
+    no_shows = _no_show_fees(session, currency, lock=lock_fees)
+    timeline = dataclasses.replace(
+        timeline,
+        reserved=bool(policies.ask(policies.SESSION_RESERVED, session_id=session.pk)),
+        carried=_carried(no_shows, zone),
+    )
     result = compute_cost(tariff, timeline, taxes)
-    return _Priced(currency, zone, token, choice, tariff, taxes, timeline, result)
+    return _Priced(currency, zone, token, choice, tariff, taxes, timeline, result, no_shows)
 
 
 def session_running_total(*, session_id: int, now: datetime | None = None) -> Decimal | None:
@@ -220,8 +268,70 @@ def session_running_price(
     return result.total_excl_tax, result.total
 
 
+def session_idle_fees(*, session_ids, at: datetime | None = None) -> dict[int, dict]:
+    """The idle fee each session has accrued by ``at`` (now), priced by the engine as its
+    receipt will be (a running session as if unplugged ``at``; a priced one: its receipt's
+    line).  Sessions whose tariff has no idle fee are left out.  For the valet board."""
+    at = at or timezone.now()
+    sessions = ChargingSession.objects.select_related("station__site", "token").filter(
+        pk__in=list(session_ids)
+    )
+    receipts = {
+        cost.session_id: cost
+        for cost in SessionCost.objects.filter(session__in=sessions).prefetch_related("lines")
+    }
+    answer = {}
+    for session in sessions:
+        cost = receipts.get(session.pk)
+        if cost is not None:
+            idle = [line for line in cost.lines.all() if line.kind == LINE_IDLE]
+            if idle:
+                answer[session.pk] = {
+                    "amount": idle[0].amount,
+                    "currency": cost.currency,
+                    "price_per_hour": idle[0].unit_price,
+                    "accruing": False,
+                    "next_change_at": None,
+                }
+            continue
+        running = copy.copy(session)
+        if session.ended_at is None:
+            running.ended_at = max(at, session.started_at)
+            running.meter_stop_wh = None
+        try:
+            priced = _price(running)
+        except (BillingError, TimelineError):
+            continue
+        idle_fee = priced.tariff.idle
+        if idle_fee is None:
+            continue
+        line = next((x for x in priced.result.lines if x.kind == LINE_IDLE), None)
+        amount = line.amount if line else zero(priced.currency)
+        accruing = session.ended_at is None and not (line and line.label.endswith("(capped)"))
+        next_change_at = None
+        if accruing:
+            started = session.started_at.replace(microsecond=0)
+            charging_end = started + timedelta(seconds=priced.result.charging_seconds)
+            billable_from = charging_end + timedelta(minutes=idle_fee.grace_minutes)
+            if at < billable_from:
+                next_change_at = billable_from + timedelta(seconds=1)
+            else:
+                steps = int((at - billable_from).total_seconds()) // idle_fee.step_seconds + 1
+                next_change_at = billable_from + timedelta(
+                    seconds=steps * idle_fee.step_seconds + 1
+                )
+        answer[session.pk] = {
+            "amount": amount,
+            "currency": priced.currency,
+            "price_per_hour": idle_fee.price_per_hour,
+            "accruing": accruing,
+            "next_change_at": next_change_at,
+        }
+    return answer
+
+
 def _price_and_post(session: ChargingSession) -> SessionCost:
-    priced = _price(session)
+    priced = _price(session, lock_fees=True)
     currency, zone, token = priced.currency, priced.zone, priced.token
     choice, tariff, taxes = priced.choice, priced.tariff, priced.taxes
     timeline, result = priced.timeline, priced.result
@@ -279,6 +389,8 @@ def _price_and_post(session: ChargingSession) -> SessionCost:
         for position, tax in enumerate(result.taxes, start=1)
     ]
     ReceiptLine.objects.bulk_create(receipt)
+    if priced.no_shows:
+        NoShowFee.objects.filter(pk__in=[f.pk for f in priced.no_shows]).update(cost=cost)
 
     tax_codes = [tax_account_code(t.code) for t in result.taxes]
     accounts = ledger_accounts([TENANT_REVENUE, PLATFORM_FEES, UNASSIGNED_RECEIVABLE, *tax_codes])

@@ -26,7 +26,6 @@ class WaitlistGroupSerializer(serializers.ModelSerializer):
             "opens_at",
             "closes_at",
             "is_active",
-            "no_show_fee",
             "waiting",
             "created_at",
         ]
@@ -46,7 +45,6 @@ class WaitlistGroupUpdateSerializer(serializers.Serializer):
     opens_at = serializers.TimeField(allow_null=True, default=None)
     closes_at = serializers.TimeField(allow_null=True, default=None)
     is_active = serializers.BooleanField(default=True)
-    no_show_fee = serializers.DecimalField(max_digits=8, decimal_places=2, min_value=0, default=0)
 
 
 class WaitlistGroupCreateSerializer(WaitlistGroupUpdateSerializer):
