@@ -171,6 +171,10 @@ class RemoteCommand(models.Model):
     station = models.ForeignKey(
         "stations.Station", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Through a hub: the party that sent it (its OCPI-from-*, "NLEMS"); the result goes back
+    # to it.  The OCPI version it was sent in: 2.1.1 answers a CommandResponse, not a Result.
+    sender = models.CharField(max_length=5, blank=True)
+    version = models.CharField(max_length=8, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
