@@ -33,7 +33,12 @@ def _push_evse(partners, station: Station, evse: Evse) -> None:
         f"{selectors.evse_uid(station.pk, evse.evse_id)}"
     )
     services.push_enqueue(
-        partners=partners, module="locations", method="PATCH", path=path, body=body
+        partners=partners,
+        module="locations",
+        method="PATCH",
+        path=path,
+        body=body,
+        coalesce=True,  # the EVSE's whole status: a newer one replaces it unsent
     )
 
 

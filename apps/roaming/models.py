@@ -116,6 +116,11 @@ class Push(models.Model):
     # To a hub: the party it is for (country code + party id, "NLEMS"), sent as OCPI-to-*;
     # empty: the hub's own party.
     route_to = models.CharField(max_length=5, blank=True)
+    # The object the push is about (a digest of module and path: one EVSE, one session): the
+    # pushes of one object are sent one at a time, in order.  ``coalesce``: the push carries
+    # the object's whole new state (an EVSE status PATCH), so a newer one replaces it unsent.
+    object_key = models.CharField(max_length=40, blank=True)
+    coalesce = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=PushStatus.choices, default=PushStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -131,7 +136,10 @@ class Push(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["partner", "-created_at"])]
+        indexes = [
+            models.Index(fields=["partner", "-created_at"]),
+            models.Index(fields=["partner", "object_key"], name="roaming_push_object"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.method} {self.module}{self.path} → {self.partner} ({self.status})"
