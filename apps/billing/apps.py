@@ -27,3 +27,6 @@ class BillingConfig(AppConfig):
         policies.register(policies.SESSION_RECEIPTS, handlers.session_receipts)  # drivers
         policies.register(policies.OCPI_TARIFFS, handlers.ocpi_tariffs)  # roaming
         policies.register(policies.SESSION_RUNNING_COST, handlers.session_running_cost)  # roaming
+        policies.register(
+            policies.OCPI_CONNECTOR_TARIFFS, handlers.ocpi_connector_tariffs
+        )  # roaming

@@ -89,3 +89,9 @@ CONTRACT_AUTHORIZATION = "contract_authorization"
 EV_CERTIFICATE = "ev_certificate"
 # (station_id, ocsp_request) -> {"status", "ocsp_result"?} (M06); no answer: Failed
 CERTIFICATE_STATUS = "certificate_status"
+
+
+# --- roaming (issue 17), further questions --------------------------------------------------
+# (stations, at=None) -> {station_pk: ["<tariff>-<number>", ...]}: the OCPI Tariff ids that
+# price a roaming driver at each station (its connectors' tariff_ids; billing answers)
+OCPI_CONNECTOR_TARIFFS = "ocpi_connector_tariffs"

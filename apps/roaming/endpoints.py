@@ -259,9 +259,10 @@ def locations(request, version: str):
         )
     total = queryset.values("pk").count()
     party = _party(request)
-    page = [
-        selectors.location_data(site, party=party) for site in queryset[offset : offset + limit]
-    ]
+    sites = list(queryset[offset : offset + limit])
+    # the page's connector tariffs in one question (not one per location)
+    tariffs = selectors.connector_tariffs([st for site in sites for st in site.stations.all()])
+    page = [selectors.location_data(site, party=party, tariffs=tariffs) for site in sites]
     headers = _page_headers(request, offset=offset, limit=limit, total=total)
     if version == protocol.V211:
         page = [shapes211.location(location) for location in page]
