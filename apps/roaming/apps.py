@@ -26,3 +26,4 @@ class RoamingConfig(AppConfig):
         events.subscribe(events.SESSION_PRICED, sessions.on_session_priced)
         events.subscribe(events.TARIFF_CHANGED, tariffs.on_tariff_changed, in_transaction=True)
         policies.register(policies.AUTHORIZATION, handlers.authorization)
+        policies.register(policies.LOCAL_LIST_TOKENS, handlers.local_list_tokens)

@@ -10,4 +10,6 @@
   the token's whitelist rule decides alone (default 3).
 * ``ROAMING_PUSH_CONCURRENCY``: requests in flight at once to one partner while its outbox is
   drained (default 8; one object's pushes are still sent one at a time, in order).
+* ``ROAMING_LOCAL_LIST_MAX``: at most this many partners' tokens go into a station's local list
+  (default 500, the most recently updated; the others are authorised online).
 """
