@@ -58,6 +58,11 @@ CONTACT_PREFERENCES = "contact.preferences"
 # roaming: emitted by billing when a tariff's published prices change (a tariff created, a
 # version added), with tariff_id; roaming pushes the OCPI tariffs to its partners.
 TARIFF_CHANGED = "tariff.changed"
+# Emitted by the OCPP adapters (apps.ocpp.services.signed_values_received) when a station sends
+# signed meter values (1.6 SignedData samples, 2.0.1 signedMeterValue), with station_id,
+# evse_id, session_id (None when no session is known) and ``signed``: a list of
+# apps.ocpp.samples.SignedValue (roaming carries them into OCPI CDRs' signed_data).
+SIGNED_METER_VALUES = "meter_values.signed"
 
 KNOWN_EVENTS = {
     STATION_CONNECTED,
@@ -75,6 +80,7 @@ KNOWN_EVENTS = {
     FIRMWARE_STATUS,
     CONTACT_PREFERENCES,  # drivers
     TARIFF_CHANGED,  # roaming
+    SIGNED_METER_VALUES,  # roaming
 }
 
 Handler = Callable[..., Any]

@@ -195,3 +195,30 @@ class RemoteCommand(models.Model):
 
     def __str__(self) -> str:
         return f"{self.command} from {self.partner} ({self.result or self.state})"
+
+
+class SignedMeterValue(models.Model):
+    """A signed meter reading a station sent during a partner's driver's session, kept as it
+    came (OCMF or another format: never decoded here) for the CDR's ``signed_data``."""
+
+    session = models.ForeignKey(
+        "charging.ChargingSession", on_delete=models.CASCADE, related_name="+"
+    )
+    taken_at = models.CharField(max_length=40, blank=True)  # the station's timestamp, as sent
+    context = models.CharField(max_length=24, blank=True)
+    measurand = models.CharField(max_length=40, blank=True)
+    signed_data = models.TextField()
+    encoding = models.CharField(max_length=36, blank=True)
+    signing_method = models.CharField(max_length=50, blank=True)
+    public_key = models.TextField(blank=True)
+    plain = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = RestrictedManager()
+    scope_site_path = None
+
+    class Meta:
+        ordering = ["session", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.context or 'reading'} of session {self.session_id}"
