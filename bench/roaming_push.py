@@ -130,10 +130,23 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="Celery worker processes")
     parser.add_argument("--batch-ms", type=float, default=100, help="one transaction per tick")
     parser.add_argument(
+        "--evses",
+        type=int,
+        default=2000,
+        help="EVSEs the changes cycle through (fewer: each changes often, and is coalesced)",
+    )
+    parser.add_argument(
+        "--pool",
+        type=int,
+        default=8,
+        help="requests in flight per partner (ROAMING_PUSH_CONCURRENCY)",
+    )
+    parser.add_argument(
         "--producers", type=int, default=4, help="threads making the changes (as OCPP workers)"
     )
     args = parser.parse_args()
     database = os.environ.get("DATABASE_URL", "").rsplit("/", 1)[-1] or "cg_roaming_bench"
+    os.environ["ROAMING_PUSH_CONCURRENCY"] = str(args.pool)  # the workers read it
     setup_django(database)
 
     from django.db import transaction
@@ -141,6 +154,9 @@ def main() -> None:
     from django_tenants.utils import tenant_context
 
     from apps.roaming.choices import PartnerStatus, PushStatus
+    from apps.roaming.selectors import EVSE_STATUS
+
+    DONE = [PushStatus.SUCCEEDED, PushStatus.SUPERSEDED]
     from apps.roaming.models import Partner, Push
     from apps.stations.models import Evse, Station
     from apps.stations.services import evse_set_status
@@ -166,7 +182,10 @@ def main() -> None:
                     endpoints=[{"identifier": "locations", "role": "RECEIVER",
                                 "url": f"{base}/locations"}],
                 )  # fmt: skip
-            evses = list(Evse.objects.select_related("station").order_by("pk")[:2000])
+            evses = list(
+                Evse.objects.select_related("station").order_by("pk")[: max(args.evses, 10)]
+            )
+            load_before = os.getloadavg()
             time.sleep(3)  # the workers connect to the broker
 
             def toggled(evse):
@@ -198,9 +217,11 @@ def main() -> None:
             total = int(args.rate * args.seconds)
             per_batch = max(1, round(args.rate * args.batch_ms / 1000))
             batches = [
-                evses[n % len(evses) : n % len(evses) + per_batch][: total - n]
+                [evses[(n + i) % len(evses)] for i in range(min(per_batch, total - n))]
                 for n in range(0, total, per_batch)
             ]
+
+            lock = threading.Lock()  # two producers may hold the same EVSE (few EVSEs)
 
             def producer(index: int) -> None:
                 # Django connections are per thread: this one's in the bench tenant too.
@@ -213,7 +234,9 @@ def main() -> None:
                         if (wait := due - time.perf_counter()) > 0:
                             time.sleep(wait)
                         batch = batches[number]
-                        produce_batch(batch, {e.pk: toggled(e) for e in batch}, timezone.now())
+                        with lock:
+                            statuses = {e.pk: toggled(e) for e in batch}
+                        produce_batch(batch, statuses, timezone.now())
                 finally:
                     connection.close()
 
@@ -227,26 +250,39 @@ def main() -> None:
             while any(thread.is_alive() for thread in threads):
                 time.sleep(1.0)
                 backlog_samples.append(
-                    Push.objects.filter(created_at__gte=started)
-                    .exclude(status=PushStatus.SUCCEEDED)
-                    .count()
+                    Push.objects.filter(created_at__gte=started).exclude(status__in=DONE).count()
                 )
             produced_in = time.perf_counter() - t0
             pushes = Push.objects.filter(created_at__gte=started)
-            backlog_at_end = pushes.exclude(status=PushStatus.SUCCEEDED).count()
+            backlog_at_end = pushes.exclude(status__in=DONE).count()
             drain_started = time.perf_counter()
-            while pushes.exclude(status=PushStatus.SUCCEEDED).exists():
+            while pushes.exclude(status__in=DONE).exists():
                 if time.perf_counter() - drain_started > 120:
                     break
                 time.sleep(0.1)
             drained_in = time.perf_counter() - drain_started
+            load_after = os.getloadavg()
             rows = list(pushes.values_list("created_at", "delivered_at", "status", "attempts"))
+            final = {
+                f"{evse.station_id}-{evse.evse_id}": evse.status
+                for evse in Evse.objects.filter(pk__in=[e.pk for e in evses])
+            }
         delays = [(d - c).total_seconds() for c, d, s, _ in rows if d is not None]
         late = [(d - c).total_seconds() for c, d, s, _ in rows[: len(rows) // 2] if d]
         delivered = sum(1 for *_, s, _a in rows if s == PushStatus.SUCCEEDED)
+        superseded = sum(1 for *_, s, _a in rows if s == PushStatus.SUPERSEDED)
         retried = sum(1 for *_, a in rows if a > 1)
         states = [control(port, "state") for port, _ in peers]
         received = [len(state["received"]) for state in states]
+        # every peer ends with every EVSE's final status (the newest state reached it)
+        stale = 0
+        for state in states:
+            last = {}
+            for record in state["received"]:
+                last[record["path"].rsplit("/", 1)[-1]] = record["body"]["status"]
+            stale += sum(
+                1 for uid, status in last.items() if EVSE_STATUS.get(final.get(uid)) != status
+            )
         duplicates = sum(
             len(state["received"]) - len({json.dumps(r["body"]) + r["path"] for r in state["received"]})
             for state in states
@@ -269,7 +305,14 @@ def main() -> None:
             f"{percentile(late, 95):.2f} s"
         )
         print(
-            f"received by each peer: {received} (expected {total} each); duplicates: {duplicates}"
+            f"received by each peer: {received} ({total} changes each, {superseded} pushes "
+            f"superseded by a newer status of their EVSE before they were sent); duplicates: "
+            f"{duplicates}; EVSEs whose last status received differs from the final one: {stale}"
+        )
+        print(
+            f"load average (1, 5, 15 min) before: {load_before[0]:.1f} {load_before[1]:.1f} "
+            f"{load_before[2]:.1f}, after: {load_after[0]:.1f} {load_after[1]:.1f} "
+            f"{load_after[2]:.1f}; {args.evses} EVSEs, pool {args.pool} per partner"
         )
     finally:
         for worker in workers:

@@ -30,6 +30,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from apps.charging.models import IdToken
+from apps.core import policies
 from apps.core.scoping import SYSTEM
 from apps.ocpp import commands, payloads
 from apps.stations.models import Station
@@ -51,8 +52,18 @@ def _iso(moment: dt.datetime | None) -> str | None:
 
 
 def compile_list(*, station: Station, moment: dt.datetime | None = None) -> dict[str, dict]:
-    """uid -> entry of the tokens the station's rules admit at ``moment`` (default now)."""
+    """uid -> entry of the tokens the station's rules admit at ``moment`` (default now), and
+    those other features add (core policy ``LOCAL_LIST_TOKENS``: roaming's partner tokens);
+    the rules' entries win over theirs."""
     moment = moment or timezone.now()
+    admitted = _rules_list(station=station, moment=moment)
+    for added in policies.ask_all(policies.LOCAL_LIST_TOKENS, station=station, moment=moment):
+        for uid, entry in added.items():
+            admitted.setdefault(uid, entry)
+    return admitted
+
+
+def _rules_list(*, station: Station, moment: dt.datetime) -> dict[str, dict]:
     inputs = selectors.decision_inputs(uid="", station_id=station.pk, evse_id=None, moment=moment)
     if inputs is None:
         return {}

@@ -31,3 +31,6 @@ class BillingConfig(AppConfig):
             events.RESERVATION_NO_SHOW, handlers.on_reservation_no_show, in_transaction=True
         )
         policies.register(policies.SESSION_IDLE_FEES, handlers.session_idle_fees)  # valet
+        policies.register(
+            policies.OCPI_CONNECTOR_TARIFFS, handlers.ocpi_connector_tariffs
+        )  # roaming

@@ -13,7 +13,13 @@ from .choices import DriverAccountKind
 from .engine import Tariff, compute_cost, inputs_digest
 from .models import DriverAccount, SessionCost
 from .ocpi import cdr_from_cost, tariff_to_ocpi
-from .selectors import driver_balance, price_quote, session_timeline, tax_policy_for_site
+from .selectors import (
+    driver_balance,
+    ocpi_tariff_ids,
+    price_quote,
+    session_timeline,
+    tax_policy_for_site,
+)
 from .services.costs import session_final_cost
 from .services.display import DISPLAY_VERSION
 
@@ -229,3 +235,11 @@ def ocpi_tariffs(*, country_code: str, party_id: str, tariff_id: int | None = No
                 )
             )
     return published
+
+
+def ocpi_connector_tariffs(*, stations: list, at=None, **_) -> dict[int, list[str]]:
+    """roaming (``OCPI_CONNECTOR_TARIFFS``): station pk -> the OCPI tariff ids its connectors
+    list (what a roaming driver pays there now, and the versions that follow)."""
+    from django.utils import timezone
+
+    return ocpi_tariff_ids(stations=list(stations), at=at or timezone.now())

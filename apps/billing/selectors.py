@@ -415,3 +415,45 @@ def payout_preview(*, period_start: date) -> PayoutPreview:
     lines, owed_by_account = payout_statement(period_start)
     owed = sum(owed_by_account.values(), Decimal(0))
     return PayoutPreview(period_start, currency, lines, max(owed, Decimal(0)), None)
+
+
+def ocpi_tariff_ids(*, stations: list[Station], at: datetime) -> dict[int, list[str]]:
+    """roaming: the OCPI Tariff ids (``<tariff>-<number>``, as ``handlers.ocpi_tariffs``
+    publishes them) that price a roaming driver (no driver group) at each station: the version
+    of the chosen tariff in force at ``at`` and those that follow it.  Few queries for a whole
+    page of stations: the assignments and versions are read once, the precedence applied here."""
+    site_ids = {station.site_id for station in stations}
+    assignments = list(
+        TariffAssignment.objects.filter(tariff__is_active=True, driver_group__isnull=True)
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=at))
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gt=at))
+        .filter(Q(station__isnull=True) | Q(station__in=[s.pk for s in stations]))
+        .filter(Q(site__isnull=True) | Q(site_id__in=site_ids))
+    )
+    chains: dict[int, list[TariffVersion]] = {}
+    for version in TariffVersion.objects.filter(
+        tariff_id__in={a.tariff_id for a in assignments}
+    ).order_by("tariff_id", "effective_from"):
+        chains.setdefault(version.tariff_id, []).append(version)
+    published: dict[int, list[str]] = {}
+    for tariff_id, chain in chains.items():
+        current = [v for v in chain if v.effective_from <= at][-1:]
+        if current:  # a tariff not in force yet prices nothing now
+            later = [v for v in chain if v.effective_from > at]
+            published[tariff_id] = [f"{tariff_id}-{v.number}" for v in current + later]
+    candidates = [
+        AssignmentCandidate(
+            assignment_id=a.pk,
+            tariff_id=a.tariff_id,
+            station_id=a.station_id,
+            site_id=a.site_id,
+            priority=a.priority,
+        )
+        for a in assignments
+        if a.tariff_id in published
+    ]
+    answer = {}
+    for station in stations:
+        chosen = select_assignment(candidates, station_id=station.pk, site_id=station.site_id)
+        answer[station.pk] = published[chosen.tariff_id] if chosen else []
+    return answer

@@ -62,6 +62,11 @@ TARIFF_CHANGED = "tariff.changed"
 # no-show), token_uid, station_id, evse_id, at.  Billing records the tariff's no-show fee (it
 # subscribes in the emitter's transaction).
 RESERVATION_NO_SHOW = "reservation.no_show"
+# Emitted by the OCPP adapters (apps.ocpp.services.signed_values_received) when a station sends
+# signed meter values (1.6 SignedData samples, 2.0.1 signedMeterValue), with station_id,
+# evse_id, session_id (None when no session is known) and ``signed``: a list of
+# apps.ocpp.samples.SignedValue (roaming carries them into OCPI CDRs' signed_data).
+SIGNED_METER_VALUES = "meter_values.signed"
 
 KNOWN_EVENTS = {
     STATION_CONNECTED,
@@ -80,6 +85,7 @@ KNOWN_EVENTS = {
     CONTACT_PREFERENCES,  # drivers
     TARIFF_CHANGED,  # roaming
     RESERVATION_NO_SHOW,  # waitlist
+    SIGNED_METER_VALUES,  # roaming
 }
 
 Handler = Callable[..., Any]

@@ -103,3 +103,19 @@ SESSION_RESERVED = "session_reserved"
 # accrued by ``at`` (now), priced as its receipt will price it (billing answers; the valet
 # board shows it)
 SESSION_IDLE_FEES = "session_idle_fees"
+
+
+# --- roaming (issue 17), further questions --------------------------------------------------
+# (stations, at=None) -> {station_pk: ["<tariff>-<number>", ...]}: the OCPI Tariff ids that
+# price a roaming driver at each station (its connectors' tariff_ids; billing answers)
+OCPI_CONNECTOR_TARIFFS = "ocpi_connector_tariffs"
+# (station, moment) -> {uid: {"status", "expiry", "group", "type"}}: tokens a feature adds to
+# the station's OCPP local list (roaming: partners' tokens their whitelist lets us hold); the
+# access app compiles the lists and merges every answer (``ask_all``), its own entries first
+LOCAL_LIST_TOKENS = "local_list_tokens"
+
+
+def ask_all(question: str, **kwargs: Any) -> list[Any]:
+    """Every registered answer that is not None, in registration order (for questions whose
+    answers add up rather than the first one deciding)."""
+    return [answer for policy in _policies[question] if (answer := policy(**kwargs)) is not None]

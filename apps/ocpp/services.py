@@ -563,3 +563,26 @@ def certificate_status(*, station_id: int, ocsp_request: dict[str, Any]) -> dict
         policies.CERTIFICATE_STATUS, station_id=station_id, ocsp_request=ocsp_request
     )
     return answer or {"status": "Failed"}
+
+
+def signed_values_received(
+    *, station_id: int, evse_id: int | None, transaction_id: str | None, signed: list
+) -> None:
+    """A station's signed meter values (``samples.signed_from``): emitted for the features
+    that carry them on (roaming's CDRs), with the session they belong to when it is known
+    (its transaction id, else the port's running session)."""
+    if not signed:
+        return
+    sessions = ChargingSession.objects.filter(station_id=station_id)
+    if transaction_id:
+        session = sessions.filter(transaction_id=str(transaction_id)).first()
+    else:
+        session = charging_session_on(station_id=station_id, evse_id=evse_id) if evse_id else None
+    with transaction.atomic():
+        events.emit(
+            events.SIGNED_METER_VALUES,
+            station_id=station_id,
+            evse_id=evse_id,
+            session_id=session.pk if session else None,
+            signed=list(signed),
+        )

@@ -13,7 +13,7 @@ from apps.stations import services as stations
 
 from . import services as ocpp_services
 from .adapter import AdapterMixin
-from .samples import samples_from
+from .samples import samples_from, signed_from
 from .times import now_iso, parse_time
 
 # OCPP 1.6 IdTagInfo knows Accepted, Blocked, Expired, Invalid and ConcurrentTx only: the
@@ -96,6 +96,7 @@ class Adapter16(AdapterMixin, ChargePoint16):
     @on("StopTransaction")
     async def on_stop_transaction(self, meter_stop: int, timestamp: str, transaction_id: int, **kw):
         id_tag = kw.get("id_tag")
+        await self.signed_values(kw.get("transaction_data"), None, transaction_id)  # before: CDRs
         decision = await self.link.db(
             ocpp_services.transaction_stop,
             station_id=self.link.station_id,
@@ -110,9 +111,21 @@ class Adapter16(AdapterMixin, ChargePoint16):
             return call_result.StopTransaction()
         return call_result.StopTransaction(id_tag_info=_id_tag_info(decision))
 
+    async def signed_values(self, meter_values, evse_id, transaction_id) -> None:
+        """Signed readings go on as they are (an event: roaming's CDRs carry them)."""
+        if signed := signed_from(meter_values, "1.6"):
+            await self.link.db(
+                ocpp_services.signed_values_received,
+                station_id=self.link.station_id,
+                evse_id=evse_id,
+                transaction_id=str(transaction_id) if transaction_id is not None else None,
+                signed=signed,
+            )
+
     @on("MeterValues")
     async def on_meter_values(self, connector_id: int, meter_value: list, **kw):
         transaction_id = kw.get("transaction_id")
+        await self.signed_values(meter_value, connector_id, transaction_id)
         await self.link.meter_values(
             charging.MeterReport(
                 station_id=self.link.station_id,

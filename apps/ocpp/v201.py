@@ -17,7 +17,7 @@ from . import payloads
 from . import services as ocpp_services
 from .adapter import AdapterMixin, StationCallError
 from .models import StationEvent
-from .samples import samples_from
+from .samples import samples_from, signed_from
 from .times import now_iso, parse_time
 
 Kind = StationEvent.Kind
@@ -130,6 +130,9 @@ class Adapter201(AdapterMixin, ChargePoint201):
     ):
         evse = kw.get("evse") or {}
         token = kw.get("id_token") or {}
+        signed = (kw.get("meter_value"), evse.get("id"), transaction_info["transaction_id"])
+        if event_type == "Ended":
+            await self.signed_values(*signed)  # before the end: the CDR carries them
         session, decision, gap = await self.link.db(
             ocpp_services.transaction_event,
             station_id=self.link.station_id,
@@ -150,6 +153,8 @@ class Adapter201(AdapterMixin, ChargePoint201):
         )
         if gap:
             self.gaps.add(transaction_info["transaction_id"])
+        if event_type != "Ended":
+            await self.signed_values(*signed)
         answer: dict[str, Any] = {}
         if decision is not None:
             answer["id_token_info"] = _id_token_info(decision)
@@ -194,8 +199,20 @@ class Adapter201(AdapterMixin, ChargePoint201):
             if not queued:
                 return
 
+    async def signed_values(self, meter_values, evse_id, transaction_id) -> None:
+        """Signed readings go on as they are (an event: roaming's CDRs carry them)."""
+        if signed := signed_from(meter_values, "2.0.1"):
+            await self.link.db(
+                ocpp_services.signed_values_received,
+                station_id=self.link.station_id,
+                evse_id=evse_id,
+                transaction_id=transaction_id,
+                signed=signed,
+            )
+
     @on("MeterValues")
     async def on_meter_values(self, evse_id: int, meter_value: list, **kw):
+        await self.signed_values(meter_value, evse_id, None)
         await self.link.meter_values(
             charging.MeterReport(
                 station_id=self.link.station_id,

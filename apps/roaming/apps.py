@@ -25,4 +25,6 @@ class RoamingConfig(AppConfig):
         events.subscribe(events.SESSION_ENDED, sessions.on_session_ended, in_transaction=True)
         events.subscribe(events.SESSION_PRICED, sessions.on_session_priced)
         events.subscribe(events.TARIFF_CHANGED, tariffs.on_tariff_changed, in_transaction=True)
+        events.subscribe(events.SIGNED_METER_VALUES, sessions.on_signed_values, in_transaction=True)
         policies.register(policies.AUTHORIZATION, handlers.authorization)
+        policies.register(policies.LOCAL_LIST_TOKENS, handlers.local_list_tokens)

@@ -17,6 +17,9 @@ class PushStatus(models.TextChoices):
     RETRYING = "retrying", _("Retrying")
     SUCCEEDED = "succeeded", _("Delivered")
     FAILED = "failed", _("Failed")
+    # A newer state of the same object (an EVSE's status) was queued before this one was sent:
+    # only the newer one goes (coalesced).
+    SUPERSEDED = "superseded", _("Superseded by a newer state")
 
 
 class Whitelist(models.TextChoices):

@@ -1,8 +1,8 @@
 """Calling a partner's OCPI endpoints: one request, the envelope read back.
 
-No redirects, no proxies from the environment, a short timeout and (unless
-``ROAMING_ALLOW_PRIVATE_NETWORKS``) never a private or loopback address, so that a tenant
-cannot use a partner URL to probe the platform's own network.
+Kept-alive connections (urllib3), no redirects, no proxies from the environment, a short
+timeout and (unless ``ROAMING_ALLOW_PRIVATE_NETWORKS``) never a private or loopback address, so
+that a tenant cannot use a partner URL to probe the platform's own network.
 """
 
 from __future__ import annotations
@@ -10,13 +10,12 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import urllib3
 from django.conf import settings
 
 from . import protocol
@@ -50,12 +49,11 @@ class OcpiAnswer:
         )
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect)
+# One pool of kept-alive connections per partner host, shared by the threads that send (a
+# drain sends ROAMING_PUSH_CONCURRENCY requests at a time to one partner): a push costs a
+# request, not a TCP (and TLS) handshake.  urllib3 reads no proxy from the environment and
+# follows no redirect unless asked; retries are the outbox's business.
+_pools = urllib3.PoolManager(num_pools=100, maxsize=16, block=False, retries=False)
 
 
 def check_destination(url: str) -> None:
@@ -102,19 +100,30 @@ def call(
     if body is not None:
         data = protocol.dumps(body)
         headers["Content-Type"] = "application/json"
-    request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
-        with _opener.open(request, timeout=timeout) as answer:
-            status, raw, answer_headers = (
-                answer.status,
-                answer.read(KEEP_BODY_CHARS),
-                answer.headers,
-            )
-    except urllib.error.HTTPError as failure:
-        status, answer_headers = failure.code, failure.headers
-        raw = failure.read(KEEP_BODY_CHARS) if failure.fp else b""
-    except (urllib.error.URLError, OSError, ValueError) as failure:
-        raise OcpiError(str(getattr(failure, "reason", failure))) from failure
+        answer = _pools.request(
+            method,
+            url,
+            body=data,
+            headers=headers,
+            redirect=False,
+            retries=False,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            preload_content=False,
+        )
+    except (urllib3.exceptions.HTTPError, OSError, ValueError) as failure:
+        raise OcpiError(str(failure)) from failure
+    complete = False
+    try:
+        status, raw, answer_headers = answer.status, answer.read(KEEP_BODY_CHARS), answer.headers
+        complete = len(raw) < KEEP_BODY_CHARS
+    except (urllib3.exceptions.HTTPError, OSError) as failure:
+        raise OcpiError(str(failure)) from failure
+    finally:
+        if complete:
+            answer.release_conn()  # read to its end: kept for the next request
+        else:
+            answer.close()  # cut short: the connection goes with it
     try:
         payload = json.loads(raw or b"null")
     except ValueError:

@@ -8,4 +8,8 @@
 * ``ROAMING_RETRY_BASE_SECONDS``: back-off base of failed pushes (base × 4^(n-1); default 10).
 * ``ROAMING_AUTHORIZE_TIMEOUT``: seconds to wait for an eMSP's real-time authorisation before
   the token's whitelist rule decides alone (default 3).
+* ``ROAMING_PUSH_CONCURRENCY``: requests in flight at once to one partner while its outbox is
+  drained (default 8; one object's pushes are still sent one at a time, in order).
+* ``ROAMING_LOCAL_LIST_MAX``: at most this many partners' tokens go into a station's local list
+  (default 500, the most recently updated; the others are authorised online).
 """

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
@@ -23,6 +24,7 @@ from .models import RemoteToken
 from .remote import RESULT_TIMEOUT_SECONDS, command_receive
 
 logger = logging.getLogger(__name__)
+PARTY_RE = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}$")
 
 MODULES_221 = [
     ("credentials", "SENDER", "roaming_ocpi:credentials"),
@@ -58,6 +60,11 @@ def ocpi_view(*, methods: tuple[str, ...], registered: bool = True):
                     protocol.CLIENT_ERROR, "Not registered", http_status=403, request=request
                 )
             request.partner = partner
+            if registered:
+                routed = _routing(request, partner)
+                if isinstance(routed, JsonResponse):
+                    return routed
+                request.ocpi_from = routed
             try:
                 return view(request, *args, **kwargs)
             except (ValueError, KeyError, TypeError) as failure:
@@ -68,6 +75,58 @@ def ocpi_view(*, methods: tuple[str, ...], registered: bool = True):
         return wrapped
 
     return wrap
+
+
+def _header_party(request: HttpRequest, direction: str) -> tuple[str, str] | None | str:
+    """``OCPI-<direction>-country-code`` / ``-party-id`` as (country code, party id); None when
+    neither is sent; a message when only one is, or one is malformed."""
+    country = request.headers.get(f"OCPI-{direction}-country-code", "").strip()
+    party = request.headers.get(f"OCPI-{direction}-party-id", "").strip()
+    if not country and not party:
+        return None
+    if not PARTY_RE.match(f"{country.upper()}{party.upper()}"):
+        return f"OCPI-{direction}-country-code and OCPI-{direction}-party-id are malformed"
+    return country.upper(), party.upper()
+
+
+def _routing(request: HttpRequest, partner) -> tuple[str, str] | JsonResponse:
+    """The routing headers of a module request (OCPI 2.2.1 Part I §4.1.3).  A hub forwards
+    requests of other parties: it must say whom from (``OCPI-from-*``), and the party named
+    must not be us.  A party connected directly may send the headers; then they name itself.
+    ``OCPI-to-*``, when sent, must name us.  Returns the sending party (the hub's party it
+    forwards for, else the partner's own), or the error answer."""
+    sender, receiver = _header_party(request, "from"), _header_party(request, "to")
+    for found in (sender, receiver):
+        if isinstance(found, str):
+            return protocol.error(protocol.INVALID_PARAMETERS, found, request=request)
+    ours = _party(request)
+    if receiver is not None and receiver != ours:
+        return protocol.error(
+            protocol.INVALID_PARAMETERS,
+            f"OCPI-to-* names {''.join(receiver)}, not us ({''.join(ours)})",
+            request=request,
+        )
+    own = (partner.country_code, partner.party_id)
+    if partner.is_hub:
+        if sender is None:
+            return protocol.error(
+                protocol.INVALID_PARAMETERS,
+                "A request through a hub needs OCPI-from-country-code and OCPI-from-party-id",
+                request=request,
+            )
+        if sender == ours:
+            return protocol.error(
+                protocol.INVALID_PARAMETERS, "OCPI-from-* names us", request=request
+            )
+        return sender
+    if sender is not None and sender != own:
+        return protocol.error(
+            protocol.CLIENT_ERROR,
+            f"OCPI-from-* names {''.join(sender)}, not your party",
+            http_status=403,
+            request=request,
+        )
+    return own
 
 
 def _body(request: HttpRequest) -> dict:
@@ -200,9 +259,10 @@ def locations(request, version: str):
         )
     total = queryset.values("pk").count()
     party = _party(request)
-    page = [
-        selectors.location_data(site, party=party) for site in queryset[offset : offset + limit]
-    ]
+    sites = list(queryset[offset : offset + limit])
+    # the page's connector tariffs in one question (not one per location)
+    tariffs = selectors.connector_tariffs([st for site in sites for st in site.stations.all()])
+    page = [selectors.location_data(site, party=party, tariffs=tariffs) for site in sites]
     headers = _page_headers(request, offset=offset, limit=limit, total=total)
     if version == protocol.V211:
         page = [shapes211.location(location) for location in page]
@@ -261,7 +321,7 @@ def tokens_root(request, version: str):
 def token(request, version: str, country_code: str, party_id: str, uid: str):
     partner = request.partner
     token_type = request.GET.get("type", "RFID")
-    if not partner.is_hub and (country_code, party_id) != (partner.country_code, partner.party_id):
+    if (country_code, party_id) != request.ocpi_from:
         return protocol.error(
             protocol.CLIENT_ERROR, "Not your party", http_status=403, request=request
         )
@@ -307,8 +367,15 @@ def not_found(request, *args, **kwargs) -> JsonResponse:
 @ocpi_view(methods=("POST",))
 def command(request, version: str, command: str):
     result, message = command_receive(
-        partner=request.partner, command=command.upper(), body=_body(request)
+        partner=request.partner,
+        command=command.upper(),
+        body=_body(request),
+        version=version,
+        sender=request.ocpi_from,
     )
+    if version == protocol.V211:
+        # 2.1.1's CommandResponse is the result alone (no timeout, no message)
+        return protocol.response({"result": result}, request=request)
     return protocol.response(
         {
             "result": result,

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+
 from apps.charging.choices import AuthorizationStatus
 from apps.charging.models import IdToken
 from apps.charging.services import AuthorizationDecision
@@ -19,7 +21,7 @@ from apps.stations.models import Evse, Station
 
 from . import selectors, services
 from .authorization import realtime_authorize
-from .choices import Whitelist
+from .choices import PartnerStatus, Whitelist
 from .models import RemoteToken
 
 logger = logging.getLogger(__name__)
@@ -33,7 +35,12 @@ def _push_evse(partners, station: Station, evse: Evse) -> None:
         f"{selectors.evse_uid(station.pk, evse.evse_id)}"
     )
     services.push_enqueue(
-        partners=partners, module="locations", method="PATCH", path=path, body=body
+        partners=partners,
+        module="locations",
+        method="PATCH",
+        path=path,
+        body=body,
+        coalesce=True,  # the EVSE's whole status: a newer one replaces it unsent
     )
 
 
@@ -86,3 +93,43 @@ def authorization(*, uid: str, token_type: str = "", station_id: int, evse_id=No
     if token.whitelist == Whitelist.ALLOWED_OFFLINE:
         return local
     return AuthorizationDecision(AuthorizationStatus.INVALID)
+
+
+# OCPI WhitelistType: ALWAYS and ALLOWED may be whitelisted.  ALLOWED_OFFLINE only while the
+# eMSP cannot be reached: a station that uses its list while online (LocalPreAuthorize) would
+# never ask, so it stays out; NEVER is never whitelisted.
+LOCAL_LIST_WHITELISTS = (Whitelist.ALWAYS, Whitelist.ALLOWED)
+# OCPP idTag lengths: 1.6 IdToken is CiString20, 2.0.1 idToken 36
+ID_LENGTH = {"1.6": 20, "2.0.1": 36}
+
+
+def local_list_tokens(*, station, moment=None, **_) -> dict[str, dict] | None:
+    """Partners' drivers' cards a station may keep in its local list (core policy
+    ``LOCAL_LIST_TOKENS``; the access app compiles and sends the lists): valid RFID tokens of
+    connected partners whose whitelist allows it, the most recently updated first, at most
+    ``ROAMING_LOCAL_LIST_MAX`` (a station's list is small; the rest are asked online)."""
+    limit = int(getattr(settings, "ROAMING_LOCAL_LIST_MAX", 500))
+    longest = ID_LENGTH.get(station.ocpp_version, 20)
+    rows = (
+        RemoteToken.objects.filter(
+            valid=True,
+            whitelist__in=LOCAL_LIST_WHITELISTS,
+            token_type="RFID",
+            partner__status=PartnerStatus.CONNECTED,
+        )
+        .order_by("-last_updated", "pk")
+        .values_list("uid", "group_id")
+    )
+    entries: dict[str, dict] = {}
+    for uid, group_id in rows.iterator():
+        if len(entries) >= limit:
+            break
+        if len(uid) > longest or uid in entries:
+            continue
+        entries[uid] = {
+            "status": "Accepted",
+            "expiry": None,
+            "group": group_id if group_id and len(group_id) <= longest else None,
+            "type": "ISO14443",
+        }
+    return entries or None

@@ -116,6 +116,11 @@ class Push(models.Model):
     # To a hub: the party it is for (country code + party id, "NLEMS"), sent as OCPI-to-*;
     # empty: the hub's own party.
     route_to = models.CharField(max_length=5, blank=True)
+    # The object the push is about (a digest of module and path: one EVSE, one session): the
+    # pushes of one object are sent one at a time, in order.  ``coalesce``: the push carries
+    # the object's whole new state (an EVSE status PATCH), so a newer one replaces it unsent.
+    object_key = models.CharField(max_length=40, blank=True)
+    coalesce = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=PushStatus.choices, default=PushStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
@@ -131,7 +136,10 @@ class Push(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["partner", "-created_at"])]
+        indexes = [
+            models.Index(fields=["partner", "-created_at"]),
+            models.Index(fields=["partner", "object_key"], name="roaming_push_object"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.method} {self.module}{self.path} → {self.partner} ({self.status})"
@@ -171,6 +179,10 @@ class RemoteCommand(models.Model):
     station = models.ForeignKey(
         "stations.Station", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Through a hub: the party that sent it (its OCPI-from-*, "NLEMS"); the result goes back
+    # to it.  The OCPI version it was sent in: 2.1.1 answers a CommandResponse, not a Result.
+    sender = models.CharField(max_length=5, blank=True)
+    version = models.CharField(max_length=8, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -183,3 +195,30 @@ class RemoteCommand(models.Model):
 
     def __str__(self) -> str:
         return f"{self.command} from {self.partner} ({self.result or self.state})"
+
+
+class SignedMeterValue(models.Model):
+    """A signed meter reading a station sent during a partner's driver's session, kept as it
+    came (OCMF or another format: never decoded here) for the CDR's ``signed_data``."""
+
+    session = models.ForeignKey(
+        "charging.ChargingSession", on_delete=models.CASCADE, related_name="+"
+    )
+    taken_at = models.CharField(max_length=40, blank=True)  # the station's timestamp, as sent
+    context = models.CharField(max_length=24, blank=True)
+    measurand = models.CharField(max_length=40, blank=True)
+    signed_data = models.TextField()
+    encoding = models.CharField(max_length=36, blank=True)
+    signing_method = models.CharField(max_length=50, blank=True)
+    public_key = models.TextField(blank=True)
+    plain = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = RestrictedManager()
+    scope_site_path = None
+
+    class Meta:
+        ordering = ["session", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.context or 'reading'} of session {self.session_id}"

@@ -23,3 +23,10 @@ def push_deliver_batch(push_ids: list[int]) -> None:
     """One delivery task for a partner's pushes of one transaction, in order (the outbox calls
     this from its own after-commit callback)."""
     send("roaming.push_deliver_batch", (list(push_ids),))
+
+
+def push_drain(partner_id: int, countdown: float | None = None) -> None:
+    """Send what is due of one partner's outbox (now, or after ``countdown`` seconds: a
+    back-off).  Called from roaming's own after-commit callback, or after a drain round."""
+    options = {"countdown": countdown} if countdown else {}
+    send("roaming.push_drain", (partner_id,), **options)

@@ -34,6 +34,15 @@ SUPPORTED = (
     "CANCEL_RESERVATION",
 )
 KNOWN = SUPPORTED
+# OCPI 2.1.1 has no CANCEL_RESERVATION, and no CommandResult: the station's answer goes to the
+# response_url as another CommandResponse, whose type only knows these values.
+KNOWN_211 = ("START_SESSION", "STOP_SESSION", "UNLOCK_CONNECTOR", "RESERVE_NOW")
+RESULT_211 = {
+    "ACCEPTED": "ACCEPTED",
+    "NOT_SUPPORTED": "NOT_SUPPORTED",
+    "TIMEOUT": "TIMEOUT",
+    "UNKNOWN_SESSION": "UNKNOWN_SESSION",
+}
 RESULT_TIMEOUT_SECONDS = 60
 # OCPP ReserveNow / CancelReservation status -> OCPI CommandResultType
 RESERVE_RESULT = {
@@ -122,7 +131,9 @@ def _token_problem(token: Any) -> str | None:
 
 def _check_reserve(partner: Partner, body: dict[str, Any], fields: dict[str, Any]) -> str | None:
     """RESERVE_NOW: what is wrong with it (a message), or None; fills ``fields``."""
-    reservation_id = str(body.get("reservation_id") or "")
+    # a string in 2.2.1, an int in 2.1.1
+    raw = body.get("reservation_id")
+    reservation_id = "" if raw is None or isinstance(raw, bool) else str(raw)
     if not reservation_id or len(reservation_id) > 36:
         return "reservation_id is required (at most 36 characters)"
     if problem := _token_problem(body.get("token")):
@@ -154,9 +165,18 @@ def _check_reserve(partner: Partner, body: dict[str, Any], fields: dict[str, Any
     return None
 
 
-def command_receive(*, partner: Partner, command: str, body: dict[str, Any]) -> tuple[str, str]:
-    """Check a command and queue it.  Returns (CommandResponseType, message)."""
-    if command not in KNOWN:
+def command_receive(
+    *,
+    partner: Partner,
+    command: str,
+    body: dict[str, Any],
+    version: str = protocol.V221,
+    sender: tuple[str, str] | None = None,
+) -> tuple[str, str]:
+    """Check a command and queue it.  Returns (CommandResponseType, message).  ``version``:
+    the OCPI version of the request (2.1.1's commands and answers differ); ``sender``: the
+    party a hub forwarded it for (its result is routed back there)."""
+    if command not in (KNOWN_211 if version == protocol.V211 else KNOWN):
         return "NOT_SUPPORTED", "Unknown command"
     if not body.get("response_url"):
         return "REJECTED", "response_url is required"
@@ -191,7 +211,12 @@ def command_receive(*, partner: Partner, command: str, body: dict[str, Any]) -> 
             return "REJECTED", problem
     with transaction.atomic():
         remote = RemoteCommand.objects.create(
-            partner=partner, command=command, response_url=body["response_url"], **fields
+            partner=partner,
+            command=command,
+            response_url=body["response_url"],
+            version=version,
+            sender="".join(sender) if sender and partner.is_hub else "",
+            **fields,
         )
         queue.command_run(remote.pk)
     return "ACCEPTED", "Sent to the station"
@@ -266,12 +291,26 @@ def command_run(*, command_id: int) -> RemoteCommand | None:
         remote.finished_at = timezone.now()
         remote.save(update_fields=["state", "result", "station_status", "finished_at"])
         token = body.get("token") if isinstance(body.get("token"), dict) else {}
+        if remote.sender:
+            party = (remote.sender[:2], remote.sender[2:])
+        elif token:
+            party = (token.get("country_code", ""), token.get("party_id", ""))
+        else:
+            party = None
         services.push_enqueue(
             partners=[remote.partner],
-            party=(token.get("country_code", ""), token.get("party_id", "")) if token else None,
+            party=party,
             module="commands",
             method="POST",
             path=remote.response_url,
-            body={"result": result},
+            body=result_body(result, remote.version),
         )
     return remote
+
+
+def result_body(result: str, version: str) -> dict[str, Any]:
+    """What goes to ``response_url``: a CommandResult (2.2.1), or in 2.1.1 a CommandResponse
+    whose type has no EVSE_OCCUPIED, FAILED, ... (those are a REJECTED there)."""
+    if version == protocol.V211:
+        return {"result": RESULT_211.get(result, "REJECTED")}
+    return {"result": result}

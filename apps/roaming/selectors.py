@@ -15,6 +15,7 @@ import pycountry
 from django.db.models import DateTimeField, OuterRef, Prefetch, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, Greatest
 
+from apps.core import policies
 from apps.stations.choices import ConnectorStatus, ConnectorType
 from apps.stations.models import Connector, Evse, Site, Station
 
@@ -126,7 +127,9 @@ def _evse_last_updated(evse: Evse, station: Station) -> dt.datetime:
     return max(filter(None, [evse.status_changed_at, station.created_at]))
 
 
-def connector_data(evse: Evse, connector: Connector, station: Station) -> dict[str, Any]:
+def connector_data(
+    evse: Evse, connector: Connector, station: Station, tariff_ids: list[str] | None = None
+) -> dict[str, Any]:
     standard, shape, dc = CONNECTOR_STANDARD.get(
         connector.connector_type, CONNECTOR_STANDARD[ConnectorType.OTHER]
     )
@@ -143,7 +146,15 @@ def connector_data(evse: Evse, connector: Connector, station: Station) -> dict[s
         "max_amperage": int(evse.max_current_a),
         "max_electric_power": connector.max_power_w or evse.max_power_w,
         "last_updated": protocol.timestamp(_evse_last_updated(evse, station)),
-    }
+    } | ({"tariff_ids": list(tariff_ids)} if tariff_ids else {})
+
+
+def connector_tariffs(stations: list[Station]) -> dict[int, list[str]]:
+    """station pk -> the tariff ids its connectors list (billing answers the core's
+    ``OCPI_CONNECTOR_TARIFFS``; nobody answering: none)."""
+    if not stations:
+        return {}
+    return policies.ask(policies.OCPI_CONNECTOR_TARIFFS, stations=stations) or {}
 
 
 def evse_status_data(evse: Evse, station: Station) -> dict[str, Any]:
@@ -155,7 +166,9 @@ def evse_status_data(evse: Evse, station: Station) -> dict[str, Any]:
     }
 
 
-def evse_data(evse: Evse, station: Station, *, party: tuple[str, str]) -> dict[str, Any]:
+def evse_data(
+    evse: Evse, station: Station, *, party: tuple[str, str], tariff_ids: list[str] | None = None
+) -> dict[str, Any]:
     status = EVSE_STATUS.get(evse.status, "UNKNOWN") if station.is_online else "UNKNOWN"
     connectors = list(evse.connectors.all()) or [Connector(evse=evse, connector_id=1)]
     return {
@@ -163,12 +176,19 @@ def evse_data(evse: Evse, station: Station, *, party: tuple[str, str]) -> dict[s
         "evse_id": f"{party[0]}*{party[1]}*E{station.pk}*{evse.evse_id}",
         "status": status,
         "capabilities": ["RFID_READER"],
-        "connectors": [connector_data(evse, c, station) for c in connectors],
+        "connectors": [connector_data(evse, c, station, tariff_ids) for c in connectors],
         "last_updated": protocol.timestamp(_evse_last_updated(evse, station)),
     }
 
 
-def location_data(site: Site, *, party: tuple[str, str]) -> dict[str, Any]:
+def location_data(
+    site: Site, *, party: tuple[str, str], tariffs: dict[int, list[str]] | None = None
+) -> dict[str, Any]:
+    """``tariffs``: :func:`connector_tariffs` of the site's stations, when a page of sites
+    asked for all of theirs at once (else asked here)."""
+    stations = list(site.stations.all())
+    if tariffs is None:
+        tariffs = connector_tariffs(stations)
     data: dict[str, Any] = {
         "country_code": party[0],
         "party_id": party[1],
@@ -180,8 +200,8 @@ def location_data(site: Site, *, party: tuple[str, str]) -> dict[str, Any]:
         "country": alpha3(site.country),
         "time_zone": site.timezone,
         "evses": [
-            evse_data(evse, station, party=party)
-            for station in site.stations.all()
+            evse_data(evse, station, party=party, tariff_ids=tariffs.get(station.pk))
+            for station in stations
             for evse in station.evses.all()
         ],
         "opening_times": {"twentyfourseven": True},

@@ -15,11 +15,14 @@ its pushes later, in the order they were made, and never blocks charging.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
 import json
 import secrets
 import threading
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlencode
 
@@ -405,12 +408,9 @@ _batch = threading.local()
 
 
 def _send(entries: list[tuple[int, int]]) -> None:
-    """One task per partner, its pushes in the order they were made."""
-    by_partner: dict[int, list[int]] = {}
-    for partner_id, push_id in entries:
-        by_partner.setdefault(partner_id, []).append(push_id)
-    for ids in by_partner.values():
-        queue.push_deliver_batch(ids)
+    """One drain task per partner: it sends whatever of the partner's is due (these too)."""
+    for partner_id in dict.fromkeys(partner_id for partner_id, _ in entries):
+        queue.push_drain(partner_id)
 
 
 def _queue(pushes: list[Push]) -> None:
@@ -449,6 +449,11 @@ def route_from(partner: Partner) -> tuple[str, str] | None:
     return profile.country_code, profile.party_id
 
 
+def object_key(module: str, path: str) -> str:
+    """The pushes of one object share a key (an EVSE's PATCHes, a session's PUT and PATCHes)."""
+    return hashlib.sha1(f"{module} {path}".encode(), usedforsecurity=False).hexdigest()
+
+
 @transaction.atomic
 def push_enqueue(
     *,
@@ -458,10 +463,13 @@ def push_enqueue(
     path: str,
     body: Any,
     party: tuple[str, str] | None = None,
+    coalesce: bool = False,
 ) -> list[Push]:
-    """``party``: whom the push is for behind a hub (a token's country code and party id)."""
+    """``party``: whom the push is for behind a hub (a token's country code and party id).
+    ``coalesce``: the body is the object's whole new state (a newer push replaces it)."""
     now = timezone.now()
     body = json.loads(protocol.dumps(body))  # stored as it will be sent: OCPI numbers
+    key = object_key(module, path)
     pushes = [
         Push(
             partner=partner,
@@ -471,6 +479,8 @@ def push_enqueue(
             body=body,
             next_attempt_at=now,
             route_to="".join(party) if party and partner.is_hub else "",
+            object_key=key,
+            coalesce=coalesce,
         )
         for partner in partners
     ]
@@ -489,46 +499,68 @@ def _claim(push_id: int, now: dt.datetime) -> bool:
     return claimed == 1
 
 
-def push_attempt(*, push_id: int) -> Push | None:
-    """Send one push.  Returns it with its new status, or None if it was not ours to send."""
-    now = timezone.now()
-    if not _claim(push_id, now):
-        return None
-    push = Push.objects.select_related("partner").get(pk=push_id)
-    partner = push.partner
+@dataclasses.dataclass
+class _Outgoing:
+    """One push ready to send (built in the thread that holds the database connection, sent
+    from a pool thread that touches no database)."""
+
+    push: Push
+    url: str | None = None
+    body: Any = None
+    route_to: tuple[str, str] | None = None
+    route_from: tuple[str, str] | None = None
+    error: str = ""
+
+
+def _prepare(push: Push, partner: Partner, party: tuple[str, str]) -> _Outgoing:
+    out = _Outgoing(push=push)
     url = push.path if push.path.startswith("http") else None
     if url is None:
         base = partner.endpoint(push.module)
         url = base + push.path if base else None
-    answer, error = None, ""
     if partner.status != PartnerStatus.CONNECTED:
-        error = "The partner is not connected."
-    elif url is None:
-        error = f"The partner has no {push.module} endpoint."
-    else:
-        body = push.body
-        if partner.version == protocol.V211:
-            profile = profile_get()
-            party = (profile.country_code, profile.party_id)
-            body = shapes211.push_body(
-                push.module,
-                body,
-                lambda *ids: selectors.location_211(*ids, party=party),
-            )
-        try:
-            answer = client.call(
-                push.method,
-                url,
-                token=partner.outgoing_token,
-                version=partner.version,
-                body=body,
-                route_to=route_for(
-                    partner, (push.route_to[:2], push.route_to[2:]) if push.route_to else None
-                ),
-                route_from=route_from(partner),
-            )
-        except client.OcpiError as failure:
-            error = str(failure)[:500]
+        out.error = "The partner is not connected."
+        return out
+    if url is None:
+        out.error = f"The partner has no {push.module} endpoint."
+        return out
+    body = push.body
+    if partner.version == protocol.V211:
+        body = shapes211.push_body(
+            push.module, body, lambda *ids: selectors.location_211(*ids, party=party)
+        )
+    out.url, out.body = url, body
+    out.route_to = route_for(
+        partner, (push.route_to[:2], push.route_to[2:]) if push.route_to else None
+    )
+    out.route_from = party if partner.is_hub else None
+    return out
+
+
+def _transmit(out: _Outgoing, partner: Partner) -> client.OcpiAnswer | None:
+    """The HTTP request (no database: safe in a pool thread).  None: not sent (see error)."""
+    if out.error:
+        return None
+    try:
+        return client.call(
+            out.push.method,
+            out.url,
+            token=partner.outgoing_token,
+            version=partner.version,
+            body=out.body,
+            route_to=out.route_to,
+            route_from=out.route_from,
+        )
+    except client.OcpiError as failure:
+        out.error = str(failure)[:500]
+        return None
+
+
+RESULT_FIELDS = ["status", "next_attempt_at", "response_status", "ocpi_status", "error"]
+
+
+def _record(push: Push, partner: Partner, answer, error: str) -> None:
+    """The attempt's outcome on the push (not saved): delivered, retried later, or failed."""
     push.response_status = answer.http_status if answer else None
     push.ocpi_status = answer.status_code if answer else None
     if answer is not None and not answer.ok:
@@ -544,17 +576,194 @@ def push_attempt(*, push_id: int) -> Push | None:
     else:
         push.status = PushStatus.FAILED
         push.next_attempt_at = None
-    push.save(
-        update_fields=[
-            "status",
-            "next_attempt_at",
-            "response_status",
-            "ocpi_status",
-            "error",
-            "delivered_at",
-        ]
-    )
+
+
+def push_attempt(*, push_id: int) -> Push | None:
+    """Send one push.  Returns it with its new status, or None if it was not ours to send."""
+    now = timezone.now()
+    if not _claim(push_id, now):
+        return None
+    push = Push.objects.select_related("partner").get(pk=push_id)
+    partner = push.partner
+    profile = profile_get()
+    out = _prepare(push, partner, (profile.country_code, profile.party_id))
+    answer = _transmit(out, partner)
+    _record(push, partner, answer, out.error)
+    push.save(update_fields=[*RESULT_FIELDS, "delivered_at"])
     return push
+
+
+# --- Draining a partner's outbox: coalesced, concurrent, in order per object ------------------
+DRAIN_BATCH = 500
+DRAIN_ROUNDS = 50
+
+
+def _drain_pool_size() -> int:
+    return int(getattr(settings, "ROAMING_PUSH_CONCURRENCY", 8))
+
+
+_CLAIM_SQL = """
+UPDATE roaming_push SET status = 'sending', attempts = attempts + 1, last_attempt_at = %(now)s
+WHERE id IN (
+    SELECT id FROM roaming_push
+    WHERE partner_id = %(partner)s AND (
+        (status IN ('pending', 'retrying') AND next_attempt_at <= %(now)s)
+        OR (status = 'sending' AND last_attempt_at < %(lost)s))
+    ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+RETURNING id
+"""
+# Older unsent pushes of the objects just claimed: a coalescing object's are replaced by its
+# newest (whatever their back-off); any other object's wait, unclaimed, for the oldest.
+_SUPERSEDE_SQL = """
+UPDATE roaming_push p SET status = 'superseded', next_attempt_at = NULL
+FROM unnest(%(keys)s::varchar[], %(newest)s::bigint[]) AS n(object_key, newest)
+WHERE p.partner_id = %(partner)s AND p.object_key = n.object_key AND p.id < n.newest
+  AND p.coalesce AND p.status IN ('pending', 'retrying', 'sending')
+RETURNING p.id
+"""
+_OLDEST_WAITING_SQL = """
+SELECT object_key, min(id) FROM roaming_push
+WHERE partner_id = %(partner)s AND object_key = ANY(%(keys)s::varchar[])
+  AND status IN ('pending', 'retrying') AND NOT (id = ANY(%(claimed)s::bigint[]))
+GROUP BY object_key
+"""
+
+
+def _partner_lock(cursor, partner_id: int, *, release: bool = False) -> bool:
+    """A session advisory lock per (tenant schema, partner): one drainer per partner at a
+    time, so that the pushes of one object never race each other."""
+    function = "pg_advisory_unlock" if release else "pg_try_advisory_lock"
+    cursor.execute(
+        f"SELECT {function}(hashtext(%s), %s)",  # noqa: S608 (one of two names)
+        [connection.schema_name, partner_id],
+    )
+    return bool(cursor.fetchone()[0])
+
+
+def _send_chain(chain: list[_Outgoing], partner: Partner) -> list[tuple[_Outgoing, Any]]:
+    """One object's pushes in order, stopping at the first that fails (the rest keep their
+    place).  Runs in a pool thread: HTTP only."""
+    done = []
+    for out in chain:
+        answer = _transmit(out, partner)
+        done.append((out, answer))
+        if answer is None or not answer.ok:
+            break
+    return done
+
+
+def push_drain_round(*, partner: Partner) -> tuple[int, dt.datetime | None, int]:
+    """Claim what is due of one partner's outbox (one query), drop what a newer state of the
+    same EVSE replaces, send the rest concurrently (``ROAMING_PUSH_CONCURRENCY`` requests at
+    a time, one object's pushes one after the other, in order) and record the outcomes (one
+    query).  Returns (claimed, the earliest retry if any failed, delivered)."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_SQL,
+            {"now": now, "partner": partner.pk, "lost": now - SENDING_LEASE, "limit": DRAIN_BATCH},
+        )
+        claimed = sorted(row[0] for row in cursor.fetchall())
+    if not claimed:
+        return 0, None, 0
+    pushes = {push.pk: push for push in Push.objects.filter(pk__in=claimed).order_by("pk")}
+    newest: dict[str, int] = {}
+    for push in pushes.values():
+        if push.coalesce and push.object_key:
+            newest[push.object_key] = push.pk
+    keys = sorted({push.object_key for push in pushes.values() if push.object_key})
+    with connection.cursor() as cursor:
+        if newest:
+            cursor.execute(
+                _SUPERSEDE_SQL,
+                {"keys": list(newest), "newest": list(newest.values()), "partner": partner.pk},
+            )
+            for (superseded,) in cursor.fetchall():
+                pushes.pop(superseded, None)
+        waiting: dict[str, int] = {}
+        if keys:
+            cursor.execute(
+                _OLDEST_WAITING_SQL, {"partner": partner.pk, "keys": keys, "claimed": claimed}
+            )
+            waiting = dict(cursor.fetchall())
+    # An object with an older push still waiting for its back-off: its newer ones wait too
+    # (given back, their attempt not counted), so that it is not overtaken.
+    held_back = [
+        push
+        for push in pushes.values()
+        if push.object_key in waiting and waiting[push.object_key] < push.pk
+    ]
+    for push in held_back:
+        del pushes[push.pk]
+    profile = profile_get()
+    party = (profile.country_code, profile.party_id)
+    chains: dict[str, list[_Outgoing]] = {}
+    for push in pushes.values():
+        chains.setdefault(push.object_key or f"#{push.pk}", []).append(
+            _prepare(push, partner, party)
+        )
+    with ThreadPoolExecutor(max_workers=_drain_pool_size()) as pool:
+        results = [
+            item
+            for done in pool.map(lambda chain: _send_chain(chain, partner), chains.values())
+            for item in done
+        ]
+    attempted = {out.push.pk for out, _ in results}
+    retry_at, delivered = None, 0
+    for out, answer in results:
+        _record(out.push, partner, answer, out.error)
+        if out.push.status == PushStatus.SUCCEEDED:
+            delivered += 1
+        elif out.push.status == PushStatus.RETRYING:
+            retry_at = min(filter(None, [retry_at, out.push.next_attempt_at]))
+    unsent = [push for push in pushes.values() if push.pk not in attempted] + held_back
+    for push in unsent:  # behind a failure of their object, or held back: not an attempt
+        push.status, push.attempts = PushStatus.RETRYING, push.attempts - 1
+        push.next_attempt_at = retry_at or now + retry_delay(1)
+    with transaction.atomic():
+        Push.objects.bulk_update(
+            [out.push for out, _ in results], [*RESULT_FIELDS, "delivered_at"], batch_size=500
+        )
+        if unsent:
+            Push.objects.bulk_update(unsent, ["status", "attempts", "next_attempt_at"])
+    if unsent and retry_at is None:
+        retry_at = min(push.next_attempt_at for push in unsent)
+    return len(claimed), retry_at, delivered
+
+
+def push_drain(*, partner_id: int) -> int:
+    """Send everything due of one partner, round after round, while holding its lock; a
+    drainer that finds the lock taken leaves it to the holder, who looks again after letting
+    go (so nothing committed meanwhile waits for the sweep).  A round with a failure ends the
+    drain: what failed is retried after its back-off (a task queued for then).  Returns how
+    many were delivered."""
+    partner = Partner.objects.filter(pk=partner_id).first()
+    if partner is None:
+        return 0
+    delivered, retry_at = 0, None
+    while True:
+        with connection.cursor() as cursor:
+            if not _partner_lock(cursor, partner_id):
+                return delivered
+        try:
+            for _ in range(DRAIN_ROUNDS):
+                claimed, retry_at, sent = push_drain_round(partner=partner)
+                delivered += sent
+                if not claimed or retry_at is not None:
+                    break
+        finally:
+            with connection.cursor() as cursor:
+                _partner_lock(cursor, partner_id, release=True)
+        if retry_at is not None:
+            wait = max((retry_at - timezone.now()).total_seconds(), 0)
+            queue.push_drain(partner_id, countdown=wait)
+            return delivered
+        if not Push.objects.filter(
+            partner_id=partner_id,
+            status__in=[PushStatus.PENDING, PushStatus.RETRYING],
+            next_attempt_at__lte=timezone.now(),
+        ).exists():
+            return delivered
 
 
 def pushes_requeue() -> int:

@@ -20,7 +20,7 @@ from apps.charging.models import ChargingSession
 from apps.core import policies
 
 from . import protocol, selectors, services
-from .models import RemoteToken
+from .models import RemoteToken, SignedMeterValue
 
 
 def _token_of(session: ChargingSession) -> RemoteToken | None:
@@ -158,6 +158,8 @@ def on_session_priced(*, event, session_id, **_) -> None:
     )
     if cdr is None:
         return
+    if signed := signed_data(session):
+        cdr = {**cdr, "signed_data": signed}
     services.push_enqueue(
         partners=[token.partner],
         party=(token.country_code, token.party_id),
@@ -166,3 +168,59 @@ def on_session_priced(*, event, session_id, **_) -> None:
         path="",
         body=cdr,
     )
+
+
+# OCPP reading context -> OCPI SignedValue nature
+NATURE = {"Transaction.Begin": "Start", "Transaction.End": "End"}
+MAX_SIGNED_CHARS = 5000  # OCPI SignedValue.signed_data: string(5000); longer is not cut
+
+
+def on_signed_values(*, event, session_id=None, signed=(), **_) -> None:
+    """Keep a partner's driver's session's signed readings (in the emitter's transaction)."""
+    session = _session(session_id) if session_id else None
+    if session is None or _token_of(session) is None:
+        return
+    SignedMeterValue.objects.bulk_create(
+        [
+            SignedMeterValue(
+                session=session,
+                taken_at=value.timestamp[:40],
+                context=value.context[:24],
+                measurand=value.measurand[:40],
+                signed_data=value.signed_data,
+                encoding=value.encoding[:36],
+                signing_method=value.signing_method[:50],
+                public_key=value.public_key,
+                plain=value.plain[:64],
+            )
+            for value in signed
+            if value.signed_data
+        ]
+    )
+
+
+def signed_data(session: ChargingSession) -> dict[str, Any] | None:
+    """OCPI 2.2.1 SignedData of a session's signed readings (none kept: None).  The encoding
+    and public key are the first the station named; readings longer than OCPI allows are left
+    out rather than cut (a cut signature verifies nothing)."""
+    values = [
+        value
+        for value in SignedMeterValue.objects.filter(session=session).order_by("id")
+        if len(value.signed_data) <= MAX_SIGNED_CHARS
+    ]
+    if not values:
+        return None
+    data: dict[str, Any] = {
+        "encoding_method": next((v.encoding for v in values if v.encoding), "OCPP-SignedData"),
+        "signed_values": [
+            {
+                "nature": NATURE.get(value.context, "Intermediate"),
+                "plain_data": value.plain,
+                "signed_data": value.signed_data,
+            }
+            for value in values
+        ],
+    }
+    if public_key := next((v.public_key for v in values if v.public_key), ""):
+        data["public_key"] = public_key[:512]
+    return data

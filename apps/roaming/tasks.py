@@ -8,6 +8,7 @@ from django.utils import timezone
 from .choices import PushStatus
 from .remote import command_run as run
 from .services import push_attempt, pushes_requeue
+from .services import push_drain as push_drain_service
 
 
 @shared_task(bind=True, name="roaming.push_deliver", ignore_result=True, max_retries=None)
@@ -43,6 +44,13 @@ def push_deliver_batch(push_ids: list[int]) -> int:
             break
         sent += push.status == PushStatus.SUCCEEDED
     return sent
+
+
+@shared_task(name="roaming.push_drain", ignore_result=True)
+def push_drain(partner_id: int) -> int:
+    """Send what is due of one partner's outbox: coalesced, concurrently, in order per object
+    (one drainer per partner; see ``services.push_drain``)."""
+    return push_drain_service(partner_id=partner_id)
 
 
 @shared_task(name="roaming.requeue_lost", ignore_result=True)

@@ -345,6 +345,8 @@ ROAMING_PUBLIC_BASE_URL = env.str("ROAMING_PUBLIC_BASE_URL", default="")
 ROAMING_ALLOW_PRIVATE_NETWORKS = env.bool("ROAMING_ALLOW_PRIVATE_NETWORKS", default=False)
 ROAMING_RETRY_BASE_SECONDS = env.float("ROAMING_RETRY_BASE_SECONDS", default=10.0)
 ROAMING_AUTHORIZE_TIMEOUT = env.float("ROAMING_AUTHORIZE_TIMEOUT", default=3.0)
+ROAMING_PUSH_CONCURRENCY = env.int("ROAMING_PUSH_CONCURRENCY", default=8)
+ROAMING_LOCAL_LIST_MAX = env.int("ROAMING_LOCAL_LIST_MAX", default=500)
 
 # --- Support (issue 20; apps/support, docs/support.md) ----------------------------------------
 # The domain of the cases' reply addresses (case+<tenant>.<case>.<mac>@<domain>), routed by the

@@ -26,6 +26,7 @@ import json
 import os
 import secrets
 import threading
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -49,6 +50,9 @@ STATE = {
     "down": False,
     "authorize": {},  # uid -> AllowedType
     "tokens": [],  # our drivers' tokens, for the CPO to pull
+    "delay": 0,  # seconds each module request takes (a slow partner)
+    "in_flight": 0,  # module requests being answered now
+    "max_in_flight": 0,  # the most at once (how concurrently the CPO sends)
 }
 
 
@@ -187,7 +191,20 @@ class Peer(BaseHTTPRequestHandler):
         if token != STATE["issued_token"]:
             return self.send_json(401, envelope(code=2000, message="Not registered"))
         with STATE_LOCK:
-            STATE["received"].append(record)
+            STATE["in_flight"] += 1
+            STATE["max_in_flight"] = max(STATE["max_in_flight"], STATE["in_flight"])
+            delay = STATE["delay"]
+        try:
+            if delay:
+                time.sleep(delay)
+            with STATE_LOCK:
+                STATE["received"].append(record)
+            return self.module(method, path, query, record)
+        finally:
+            with STATE_LOCK:
+                STATE["in_flight"] -= 1
+
+    def module(self, method: str, path: str, query, record) -> None:
         segments = path.split("/")[3:]  # after /ocpi/<version>
         if segments[:1] == ["tokens"] and method == "GET" and len(segments) == 1:
             return self.tokens_page(query)

@@ -13,8 +13,10 @@ from apps.billing.models import SessionCost
 from apps.billing.services.sessions import session_running_price
 from apps.charging.metering import Sample
 from apps.charging.services import meter_values_record, session_start, session_stop
-from apps.roaming import services
-from apps.roaming.models import Push
+from apps.ocpp.samples import SignedValue, signed_from
+from apps.ocpp.services import signed_values_received
+from apps.roaming import services, shapes211
+from apps.roaming.models import Push, SignedMeterValue
 from apps.stations.services import site_create, station_register
 from tests.live import unique_identity
 
@@ -130,3 +132,116 @@ def test_our_own_drivers_sessions_are_not_pushed(roaming_session_setup):
         station_id=station.pk, evse_id=1, id_token="LOCAL", meter_start_wh=0, started_at=T0
     )
     assert not Push.objects.filter(module="sessions").exists()
+
+
+OCMF_BEGIN = (
+    'OCMF|{"FV":"1.0","RD":[{"TM":"2026-03-02T15:00:00,000-0500 S","RV":10.0}]}|{"SD":"3045"}'
+)
+OCMF_END = (
+    'OCMF|{"FV":"1.0","RD":[{"TM":"2026-03-02T16:00:00,000-0500 S","RV":30.5}]}|{"SD":"3046"}'
+)
+
+
+def test_signed_meter_values_parsed_from_both_versions():
+    v16 = signed_from(
+        [
+            {
+                "timestamp": "2026-03-02T20:00:00Z",
+                "sampled_value": [
+                    {"value": "10000", "context": "Transaction.Begin"},
+                    {"value": OCMF_BEGIN, "format": "SignedData", "context": "Transaction.Begin"},
+                ],
+            }
+        ],
+        "1.6",
+    )
+    assert v16 == [
+        SignedValue(
+            "2026-03-02T20:00:00Z",
+            "Transaction.Begin",
+            "Energy.Active.Import.Register",
+            OCMF_BEGIN,
+            "OCMF",
+            plain="10000",
+        )
+    ]
+    v201 = signed_from(
+        [
+            {
+                "timestamp": "2026-03-02T21:00:00Z",
+                "sampled_value": [
+                    {
+                        "value": 30500,
+                        "context": "Transaction.End",
+                        "signed_meter_value": {
+                            "signed_meter_data": "c2lnbmVk",
+                            "signing_method": "ECDSA-secp256r1-SHA256",
+                            "encoding_method": "EDL",
+                            "public_key": "cHVibGlj",
+                        },
+                    },
+                    {"value": 7.2, "measurand": "Power.Active.Import"},  # not signed
+                ],
+            }
+        ],
+        "2.0.1",
+    )
+    assert [(v.signed_data, v.encoding, v.public_key, v.plain) for v in v201] == [
+        ("c2lnbmVk", "EDL", "cHVibGlj", "30500")
+    ]
+    assert signed_from([{"sampled_value": [{"value": "5"}]}], "1.6") == []
+
+
+def test_signed_readings_reach_the_cdr(roaming_session_setup, django_capture_on_commit_callbacks):
+    station, partner = roaming_session_setup
+    session, _ = session_start(
+        station_id=station.pk, evse_id=1, id_token="ROAM1", meter_start_wh=10_000, started_at=T0
+    )
+
+    def signed(context, blob, plain):
+        return SignedValue("2026-03-02T20:00:00Z", context, "Energy.Active.Import.Register",
+                           blob, "OCMF", plain=plain)  # fmt: skip
+
+    received = signed_values_received
+    received(
+        station_id=station.pk,
+        evse_id=1,
+        transaction_id=session.transaction_id,
+        signed=[signed("Transaction.Begin", OCMF_BEGIN, "10000")],
+    )
+    received(station_id=station.pk, evse_id=1, transaction_id=None,  # the port's session
+             signed=[signed("Sample.Periodic", "OCMF|{}|{}", "20000"),
+                     signed("Transaction.End", OCMF_END, "30500"),
+                     signed("Sample.Periodic", "x" * 5001, "")])  # fmt: skip
+    session_stop(
+        station_id=station.pk,
+        transaction_id=session.transaction_id,
+        meter_stop_wh=30_500,
+        ended_at=T0 + dt.timedelta(hours=1),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        billing.session_bill(session_id=session.pk)
+    (cdr_push,) = Push.objects.filter(module="cdrs")
+    assert cdr_push.body["signed_data"] == {
+        "encoding_method": "OCMF",
+        "signed_values": [
+            {"nature": "Start", "plain_data": "10000", "signed_data": OCMF_BEGIN},
+            {"nature": "Intermediate", "plain_data": "20000", "signed_data": "OCMF|{}|{}"},
+            {"nature": "End", "plain_data": "30500", "signed_data": OCMF_END},
+        ],  # the 5001-character one is left out, not cut
+    }
+    assert "signed_data" not in shapes211.cdr(cdr_push.body)  # 2.1.1 has none
+
+
+def test_our_own_drivers_signed_readings_are_not_kept(roaming_session_setup):
+    station, _ = roaming_session_setup
+    session, _ = session_start(
+        station_id=station.pk, evse_id=1, id_token="OURS-1", meter_start_wh=0, started_at=T0
+    )
+    signed_values_received(
+        station_id=station.pk,
+        evse_id=1,
+        transaction_id=session.transaction_id,
+        signed=[SignedValue("t", "Transaction.Begin", "E", OCMF_BEGIN)],
+    )
+    assert not SignedMeterValue.objects.exists()

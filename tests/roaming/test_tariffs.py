@@ -13,11 +13,14 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from apps.billing.models import Tariff, TariffVersion
+from apps.billing.models import DriverGroup, Tariff, TariffVersion
 from apps.billing.ocpi import tariff_to_ocpi
-from apps.billing.services import tariff_create, tariff_version_add
+from apps.billing.services import tariff_assign, tariff_create, tariff_version_add
 from apps.roaming import services
 from apps.roaming.models import Push
+from apps.stations.services import station_register
+from tests.factories import SiteFactory
+from tests.live import unique_identity
 from tests.workers import WorkerProcess
 
 from .conftest import ALPHA_HOST
@@ -169,3 +172,49 @@ def test_the_peer_gets_a_price_change_and_pulls_the_same_tariffs(live_alpha, pee
         Push.objects.all().delete()
         TariffVersion.objects.filter(tariff=tariff).delete()
         Tariff.objects.filter(pk=tariff.pk).delete()
+
+
+def test_connectors_list_the_tariffs_a_roaming_driver_pays(alpha):
+    """tariff_ids on connectors (billing answers OCPI_CONNECTOR_TARIFFS): the assignment that
+    prices a driver without a driver group, station before site before the tenant's default;
+    the version in force and those that follow."""
+    past = timezone.now() - dt.timedelta(days=2)
+    default = tariff_create(name="Default", definition=ENERGY, effective_from=past)
+    tariff_version_add(
+        tariff=default, definition=DEARER, effective_from=timezone.now() + dt.timedelta(days=3)
+    )
+    by_site = tariff_create(name="Site", definition=ENERGY, effective_from=past)
+    by_station = tariff_create(name="Station", definition=DEARER, effective_from=past)
+    members = tariff_create(name="Members", definition=ENERGY, effective_from=past)
+    first_site, second_site = SiteFactory(), SiteFactory()
+
+    def station(site):
+        return station_register(identity=unique_identity(), password=None, site=site)
+
+    at_first, at_second, special = station(first_site), station(second_site), station(second_site)
+    tariff_assign(tariff=default)
+    tariff_assign(tariff=by_site, site=first_site)
+    tariff_assign(tariff=by_station, station=special)
+    group = DriverGroup.objects.create(name=f"Residents {unique_identity()}")
+    tariff_assign(tariff=members, site=second_site, driver_group=group, priority=1)
+    client = _client(PartnerFactory())
+
+    def tariff_ids(version, site, station):
+        answer = client.get(f"/ocpi/{version}/locations/LOC{site.pk}/{station.pk}-1")
+        assert answer.status_code == 200
+        return [
+            c.get("tariff_ids", c.get("tariff_id")) for c in answer.json()["data"]["connectors"]
+        ]
+
+    assert tariff_ids("2.2.1", first_site, at_first) == [[f"{by_site.pk}-1"]]
+    assert tariff_ids("2.2.1", second_site, special) == [[f"{by_station.pk}-1"]]
+    # the tenant's default (the members' tariff is not a roaming driver's): now, then next
+    assert tariff_ids("2.2.1", second_site, at_second) == [[f"{default.pk}-1", f"{default.pk}-2"]]
+    assert tariff_ids("2.1.1", second_site, at_second) == [f"{default.pk}-1"]  # 2.1.1: one
+    # the paginated GET asks once per page and says the same
+    listed = client.get("/ocpi/2.2.1/locations?limit=1000").json()["data"]
+    evse = next(e for loc in listed for e in loc["evses"] if e["uid"] == f"{special.pk}-1")
+    assert evse["connectors"][0]["tariff_ids"] == [f"{by_station.pk}-1"]
+    # every connector the partners can pay at names a published tariff
+    published = {t["id"] for t in client.get("/ocpi/2.2.1/tariffs?limit=1000").json()["data"]}
+    assert {f"{by_site.pk}-1", f"{by_station.pk}-1", f"{default.pk}-2"} <= published
