@@ -16,7 +16,7 @@ from apps.stations.models import Evse, Site, Station
 
 from . import engine
 from .choices import HolidayMode, RuleKind
-from .models import AccessGroup, AccessRule, Holiday, RuleWindow
+from .models import AccessGroup, AccessGroupMember, AccessRule, Holiday, RuleWindow
 
 WindowSpec = tuple[int, dt.time, dt.time]  # (weekday, start, end)
 
@@ -104,6 +104,26 @@ def group_add_tokens(*, group: AccessGroup, tokens: Iterable[IdToken]) -> None:
 @transaction.atomic
 def group_remove_tokens(*, group: AccessGroup, tokens: Iterable[IdToken]) -> None:
     group.tokens.remove(*tokens)
+    _lists_follow(site_ids=_sites_naming(group))
+
+
+@transaction.atomic
+def group_add_member(*, group: AccessGroup, key: str, label: str = "") -> AccessGroupMember:
+    """A member other than a token, by the key its app answers for a token ("fleet.fleet:3",
+    ``policies.TOKEN_MEMBERSHIPS``): every token standing for it is then in the group."""
+    kind, _sep, ref = key.partition(":")
+    if not kind or not ref:
+        raise ValidationError({"key": _("A member is named “<kind>:<id>”.")})
+    member, _created = AccessGroupMember.objects.update_or_create(
+        group=group, key=key, defaults={"label": label}
+    )
+    _lists_follow(site_ids=_sites_naming(group))
+    return member
+
+
+@transaction.atomic
+def group_remove_member(*, group: AccessGroup, key: str) -> None:
+    AccessGroupMember.objects.filter(group=group, key=key).delete()
     _lists_follow(site_ids=_sites_naming(group))
 
 

@@ -58,6 +58,10 @@ CONTACT_PREFERENCES = "contact.preferences"
 # roaming: emitted by billing when a tariff's published prices change (a tariff created, a
 # version added), with tariff_id; roaming pushes the OCPI tariffs to its partners.
 TARIFF_CHANGED = "tariff.changed"
+# fleet (issue 14): a session started / ended by a fleet's card, emitted by the fleet app with
+# site_id and ``data`` (the session with its vehicle and fleet, as integrators see it).
+VEHICLE_SESSION_STARTED = "vehicle.session_started"
+VEHICLE_SESSION_ENDED = "vehicle.session_ended"
 
 KNOWN_EVENTS = {
     STATION_CONNECTED,
@@ -75,6 +79,8 @@ KNOWN_EVENTS = {
     FIRMWARE_STATUS,
     CONTACT_PREFERENCES,  # drivers
     TARIFF_CHANGED,  # roaming
+    VEHICLE_SESSION_STARTED,  # fleet
+    VEHICLE_SESSION_ENDED,  # fleet
 }
 
 Handler = Callable[..., Any]

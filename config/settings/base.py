@@ -129,6 +129,7 @@ TENANT_APPS = [
     "apps.support",  # issue 20: support cases
     "apps.drivers",  # issue 20: station finder, driver accounts, tips
     "apps.pnc",  # issue 14: Plug & Charge (ISO 15118 certificates)
+    "apps.fleet",  # issue 14: fleets, vehicles, cards, usage, telematics
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
