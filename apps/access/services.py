@@ -230,7 +230,7 @@ def _refuse_lockout(*, rule: AccessRule) -> None:
     ]
     populated = frozenset(
         AccessGroup.tokens.through.objects.values_list("accessgroup_id", flat=True).distinct()
-    )
+    ) | frozenset(AccessGroupMember.objects.values_list("group_id", flat=True).distinct())
     today = timezone.localdate(timezone=ZoneInfo(rule.scope_site.timezone))
     if engine.admits_nobody(rules, populated_groups=populated, today=today):
         raise ValidationError(
