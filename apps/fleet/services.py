@@ -185,12 +185,12 @@ def telemetry_record(
     reading = reading or TelemetryReading(vehicle=vehicle, recorded_at=recorded_at)
     reading.soc_percent, reading.odometer_km, reading.source = soc_percent, odometer_km, source
     _saved(reading)
-    if vehicle.telemetry_at is None or recorded_at >= vehicle.telemetry_at:
-        Vehicle.objects.filter(pk=vehicle.pk).update(
-            soc_percent=soc_percent if soc_percent is not None else vehicle.soc_percent,
-            odometer_km=odometer_km if odometer_km is not None else vehicle.odometer_km,
-            telemetry_at=recorded_at,
-        )
+    current = Vehicle.objects.select_for_update().get(pk=vehicle.pk)  # not the caller's copy
+    if current.telemetry_at is None or recorded_at >= current.telemetry_at:
+        current.soc_percent = soc_percent if soc_percent is not None else current.soc_percent
+        current.odometer_km = odometer_km if odometer_km is not None else current.odometer_km
+        current.telemetry_at = recorded_at
+        current.save(update_fields=["soc_percent", "odometer_km", "telemetry_at"])
     return reading
 
 
