@@ -13,8 +13,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from apps.charging.choices import AuthorizationStatus
-from apps.core import policies
 from apps.charging.models import IdToken
+from apps.core import policies
 from apps.stations.models import Station
 
 from . import engine

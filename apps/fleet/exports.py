@@ -98,9 +98,7 @@ def fuel_card_lines(rows: list[UsageRow]) -> list[dict[str, str]]:
         zone = ZoneInfo(usage.session.station.site.timezone)
         local = row.started_at.astimezone(zone)
         kwh = Decimal(row.energy_wh) / 1000
-        unit_price = (
-            f"{(row.total / kwh):.4f}" if row.total is not None and row.energy_wh else ""
-        )
+        unit_price = f"{(row.total / kwh):.4f}" if row.total is not None and row.energy_wh else ""
         tax = (
             row.total - row.total_excl_tax
             if row.total is not None and row.total_excl_tax is not None

@@ -204,9 +204,7 @@ class TelemetryReading(models.Model):
     class Meta:
         ordering = ["-recorded_at"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["vehicle", "recorded_at"], name="fleet_telemetry_once"
-            ),
+            models.UniqueConstraint(fields=["vehicle", "recorded_at"], name="fleet_telemetry_once"),
             models.CheckConstraint(
                 condition=Q(soc_percent__isnull=False) | Q(odometer_km__isnull=False),
                 name="fleet_telemetry_has_value",

@@ -37,9 +37,7 @@ def _saved(obj):
 
 # --- Fleets ---------------------------------------------------------------------------------
 @transaction.atomic
-def fleet_create(
-    *, name: str, site: Site, description: str = "", managers: Iterable = ()
-) -> Fleet:
+def fleet_create(*, name: str, site: Site, description: str = "", managers: Iterable = ()) -> Fleet:
     fleet = _saved(
         Fleet(
             name=name,
@@ -265,8 +263,7 @@ def vehicle_session_data(usage: VehicleSession) -> dict:
         "energy_wh": session.energy_wh,
         "card": session.id_token,
         "fleet": {"id": usage.fleet_id, "name": usage.fleet.name},
-        "vehicle": vehicle
-        and {"id": vehicle.pk, "vin": vehicle.vin, "plate": vehicle.plate},
+        "vehicle": vehicle and {"id": vehicle.pk, "vin": vehicle.vin, "plate": vehicle.plate},
         "driver": usage.driver_name,
     }
 

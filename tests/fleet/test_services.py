@@ -201,17 +201,15 @@ def test_telematics_webhook_signature(fleet):
     with pytest.raises(services.BadSignature):
         services.telematics_webhook_receive(fleet=the_fleet, body=body, signature="sha256=00")
     with pytest.raises(services.BadSignature):
-        services.telematics_webhook_receive(
-            fleet=the_fleet, body=body + b" ", signature=good
-        )
+        services.telematics_webhook_receive(fleet=the_fleet, body=body + b" ", signature=good)
     assert services.telematics_webhook_receive(fleet=the_fleet, body=body, signature=good) == 1
     reading = TelemetryReading.objects.get()
     assert reading.source == TelemetrySource.WEBHOOK and reading.soc_percent == Decimal("55.5")
     bad = json.dumps({"readings": [{"vin": VIN_B, "recorded_at": "2026-03-02T08:00:00"}]}).encode()
     with pytest.raises(ValidationError) as error:
         services.telematics_webhook_receive(
-            fleet=the_fleet, body=bad, signature=services.telematics_signature(
-                the_fleet.telematics_secret, bad
-            )
+            fleet=the_fleet,
+            body=bad,
+            signature=services.telematics_signature(the_fleet.telematics_secret, bad),
         )
     assert "readings[0]" in error.value.message_dict

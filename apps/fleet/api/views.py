@@ -97,9 +97,7 @@ class FleetViewSet(FleetScopedMixin, ScopedModelViewSet):
     ``fleet.all`` sees only the fleets that name them as managers.  ``secret/`` rotates and
     answers the telematics webhook's signing secret."""
 
-    queryset = Fleet.objects.annotate(vehicle_count=Count("vehicles")).prefetch_related(
-        "managers"
-    )
+    queryset = Fleet.objects.annotate(vehicle_count=Count("vehicles")).prefetch_related("managers")
     serializer_class = FleetSerializer
     input_serializer_class = FleetInputSerializer
     filterset_class = FleetFilterSet
