@@ -44,11 +44,14 @@ class FleetSecretSerializer(serializers.Serializer):
 
 
 class VehicleSerializer(serializers.ModelSerializer):
+    site = serializers.IntegerField(source="fleet.site_id", read_only=True)
+
     class Meta:
         model = Vehicle
         fields = [
             "id",
             "fleet",
+            "site",
             "make",
             "model",
             "battery_kwh",
@@ -89,6 +92,7 @@ class FleetCardSerializer(serializers.ModelSerializer):
     uid = serializers.CharField(source="token.uid", read_only=True)
     token = serializers.IntegerField(source="token_id", read_only=True)
     is_active = serializers.BooleanField(source="token.is_active", read_only=True)
+    site = serializers.IntegerField(source="fleet.site_id", read_only=True)
 
     class Meta:
         model = FleetCard
@@ -98,6 +102,7 @@ class FleetCardSerializer(serializers.ModelSerializer):
             "token",
             "is_active",
             "fleet",
+            "site",
             "kind",
             "vehicle",
             "driver_name",
@@ -130,6 +135,7 @@ class UsageSerializer(serializers.ModelSerializer):
     energy_wh = serializers.IntegerField(source="session.energy_wh")
     station = serializers.CharField(source="session.station.identity")
     card = serializers.CharField(source="session.id_token")
+    site = serializers.IntegerField(source="fleet.site_id", read_only=True)
 
     class Meta:
         model = VehicleSession
@@ -138,6 +144,7 @@ class UsageSerializer(serializers.ModelSerializer):
             "session",
             "transaction_id",
             "fleet",
+            "site",
             "vehicle",
             "card",
             "driver_name",
@@ -158,9 +165,7 @@ class UsageSummarySerializer(serializers.Serializer):
     last = serializers.DateTimeField(allow_null=True)
 
 
-class ExportQuerySerializer(serializers.Serializer):
-    vehicle = serializers.IntegerField(required=False)
-    fleet = serializers.IntegerField(required=False)
+class PeriodQuerySerializer(serializers.Serializer):
     start = serializers.DateTimeField(required=False)
     end = serializers.DateTimeField(required=False)
     file = serializers.ChoiceField(choices=["csv", "xlsx"], default="csv")
@@ -176,9 +181,11 @@ class TableQuerySerializer(serializers.Serializer):
 
 
 class TelemetrySerializer(serializers.ModelSerializer):
+    site = serializers.IntegerField(source="vehicle.fleet.site_id", read_only=True)
+
     class Meta:
         model = TelemetryReading
-        fields = ["id", "vehicle", "recorded_at", "soc_percent", "odometer_km", "source"]
+        fields = ["id", "vehicle", "site", "recorded_at", "soc_percent", "odometer_km", "source"]
 
 
 class TelemetryInputSerializer(serializers.Serializer):

@@ -24,7 +24,6 @@ from ..filtersets import (
 )
 from ..models import Fleet, FleetCard, TelemetryReading, Vehicle, VehicleSession
 from .serializers import (
-    ExportQuerySerializer,
     FleetCardInputSerializer,
     FleetCardSerializer,
     FleetCardUpdateSerializer,
@@ -33,6 +32,7 @@ from .serializers import (
     FleetSerializer,
     ImportReportSerializer,
     ImportSerializer,
+    PeriodQuerySerializer,
     TableQuerySerializer,
     TelemetryInputSerializer,
     TelemetrySerializer,
@@ -59,6 +59,23 @@ def _file(content: bytes, file_format: str, name: str) -> HttpResponse:
 
 
 FILE_PARAM = OpenApiParameter("file", OpenApiTypes.STR, enum=["csv", "xlsx"])
+
+
+def _file_format(request) -> str:
+    query = TableQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    return query.validated_data["file"]
+
+
+def _transactions(request, queryset, name: str) -> HttpResponse:
+    query = PeriodQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    data = query.validated_data
+    rows = selectors.usage_rows(queryset, start=data.get("start"), end=data.get("end"))
+    stamp = timezone.now().strftime("%Y%m%d")
+    return _file(
+        exports.fuel_card_file(rows, data["file"]), data["file"], f"transactions-{name}-{stamp}"
+    )
 
 
 class FleetScopedMixin:
@@ -97,13 +114,22 @@ class FleetViewSet(FleetScopedMixin, ScopedModelViewSet):
     ``fleet.all`` sees only the fleets that name them as managers.  ``secret/`` rotates and
     answers the telematics webhook's signing secret."""
 
-    queryset = Fleet.objects.annotate(vehicle_count=Count("vehicles")).prefetch_related("managers")
+    queryset = (
+        Fleet.objects.annotate(vehicle_count=Count("vehicles"))
+        .prefetch_related("managers")
+        .order_by("name")
+    )
     serializer_class = FleetSerializer
     input_serializer_class = FleetInputSerializer
     filterset_class = FleetFilterSet
     view_permission = "fleet.view"
     manage_permission = "fleet.manage"
-    action_permissions = {"secret": "fleet.manage"}
+    action_permissions = {
+        "secret": "fleet.manage",
+        "transactions": "fleet.view",
+        "vehicles_export": "fleet.view",
+        "cards_export": "fleet.view",
+    }
     audit_name = "fleet"
 
     def create_service(self, data):
@@ -125,13 +151,44 @@ class FleetViewSet(FleetScopedMixin, ScopedModelViewSet):
             {"telematics_secret": secret, "signature_header": services.SIGNATURE_HEADER}
         )
 
+    @extend_schema(
+        parameters=[PeriodQuerySerializer],
+        responses={(200, "text/csv"): OpenApiTypes.BINARY},
+    )
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def transactions(self, request, pk=None):
+        """The fleet's fuel-card transaction file for a period (every vehicle and driver)."""
+        fleet = self.get_object()
+        return _transactions(request, fleet.sessions.all(), f"fleet-{fleet.pk}")
+
+    @extend_schema(parameters=[FILE_PARAM], responses={(200, "text/csv"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], url_path="vehicles-export", filterset_class=None)
+    def vehicles_export(self, request, pk=None):
+        """The fleet's vehicles as CSV or XLSX (the columns ``vehicles/import/`` reads)."""
+        fleet = self.get_object()
+        file_format = _file_format(request)
+        content = exports.table(
+            exports.VehicleResource(), fleet.vehicles.order_by("pk"), file_format
+        )
+        return _file(content, file_format, f"vehicles-{fleet.pk}")
+
+    @extend_schema(parameters=[FILE_PARAM], responses={(200, "text/csv"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"], url_path="cards-export", filterset_class=None)
+    def cards_export(self, request, pk=None):
+        """The fleet's cards as CSV or XLSX (the columns ``cards/import/`` reads)."""
+        fleet = self.get_object()
+        file_format = _file_format(request)
+        queryset = fleet.cards.select_related("token", "vehicle").order_by("pk")
+        content = exports.table(exports.CardResource(), queryset, file_format)
+        return _file(content, file_format, f"cards-{fleet.pk}")
+
 
 class VehicleViewSet(FleetScopedMixin, ImportMixin, ScopedModelViewSet):
     """Vehicles (make, model, battery, VIN with its check digit, plate, depot) with their
     latest telemetry.  ``telemetry/`` lists readings (GET) or records one (POST: state of
     charge and/or odometer); ``import/`` and ``export/`` move vehicles as CSV or XLSX."""
 
-    queryset = Vehicle.objects.select_related("fleet", "depot")
+    queryset = Vehicle.objects.select_related("fleet", "depot").order_by("pk")
     serializer_class = VehicleSerializer
     input_serializer_class = VehicleInputSerializer
     filterset_class = VehicleFilterSet
@@ -141,7 +198,8 @@ class VehicleViewSet(FleetScopedMixin, ImportMixin, ScopedModelViewSet):
         "telemetry": "fleet.view",
         "telemetry_push": "fleet.manage",
         "vehicles_import": "fleet.manage",
-        "vehicles_export": "fleet.view",
+        "usage": "fleet.view",
+        "transactions": "fleet.view",
     }
     audit_name = "vehicle"
     import_function = staticmethod(imports.vehicles_import)
@@ -186,15 +244,31 @@ class VehicleViewSet(FleetScopedMixin, ImportMixin, ScopedModelViewSet):
         sites = list(Site.objects.restrict(self.actor, "fleet.view"))
         return self.run_import(request, sites=sites)
 
-    @extend_schema(parameters=[FILE_PARAM], responses={(200, "text/csv"): OpenApiTypes.BINARY})
-    @action(detail=False, methods=["get"], url_path="export")
-    def vehicles_export(self, request):
-        query = TableQuerySerializer(data=request.query_params)
+    @extend_schema(responses=UsageSummarySerializer, parameters=[PeriodQuerySerializer])
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def usage(self, request, pk=None):
+        """The vehicle's usage in a period: sessions, energy, cost from the receipts (per
+        currency; unpriced sessions counted apart), stations used, first and last start."""
+        vehicle = self.get_object()
+        query = PeriodQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        file_format = query.validated_data["file"]
-        queryset = self.filter_queryset(self.get_queryset())
-        content = exports.table(exports.VehicleResource(), queryset, file_format)
-        return _file(content, file_format, "vehicles")
+        rows = selectors.usage_rows(
+            vehicle.sessions.all(),
+            start=query.validated_data.get("start"),
+            end=query.validated_data.get("end"),
+        )
+        return Response(UsageSummarySerializer(selectors.usage_summary(rows)).data)
+
+    @extend_schema(
+        parameters=[PeriodQuerySerializer],
+        responses={(200, "text/csv"): OpenApiTypes.BINARY},
+    )
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def transactions(self, request, pk=None):
+        """The vehicle's fuel-card transaction file for a period (``start``, ``end``: ISO
+        times; ``file``: csv or xlsx); the layout is in docs/fleet.md."""
+        vehicle = self.get_object()
+        return _transactions(request, vehicle.sessions.all(), vehicle.vin)
 
 
 class FleetCardViewSet(FleetScopedMixin, ImportMixin, ScopedModelViewSet):
@@ -202,12 +276,12 @@ class FleetCardViewSet(FleetScopedMixin, ImportMixin, ScopedModelViewSet):
     vehicle or a driver.  Creating a card links the token of that uid, or makes it; deleting
     unlinks it (the token stays)."""
 
-    queryset = FleetCard.objects.select_related("token", "fleet", "vehicle")
+    queryset = FleetCard.objects.select_related("token", "fleet", "vehicle").order_by("pk")
     serializer_class = FleetCardSerializer
     filterset_class = FleetCardFilterSet
     view_permission = "fleet.view"
     manage_permission = "fleet.manage"
-    action_permissions = {"cards_import": "fleet.manage", "cards_export": "fleet.view"}
+    action_permissions = {"cards_import": "fleet.manage"}
     audit_name = "fleet_card"
     import_function = staticmethod(imports.cards_import)
 
@@ -241,58 +315,19 @@ class FleetCardViewSet(FleetScopedMixin, ImportMixin, ScopedModelViewSet):
         ``driver``."""
         return self.run_import(request)
 
-    @extend_schema(parameters=[FILE_PARAM], responses={(200, "text/csv"): OpenApiTypes.BINARY})
-    @action(detail=False, methods=["get"], url_path="export")
-    def cards_export(self, request):
-        query = TableQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        file_format = query.validated_data["file"]
-        queryset = self.filter_queryset(self.get_queryset())
-        content = exports.table(exports.CardResource(), queryset, file_format)
-        return _file(content, file_format, "fleet-cards")
-
 
 class UsageViewSet(FleetScopedMixin, ReadOnlyScopedViewSet):
-    """Sessions charged with fleet cards, per vehicle.  ``summary/`` totals a filtered set
-    (sessions, energy, cost from the receipts, stations used); ``transactions/`` is the
-    fuel-card transaction file (docs/fleet.md) of a vehicle or fleet and period."""
+    """Sessions charged with fleet cards (filter by ``fleet``, ``vehicle``, ``start``,
+    ``end``); per-vehicle totals are ``vehicles/{id}/usage/``."""
 
-    queryset = VehicleSession.objects.select_related("session__station", "vehicle", "fleet")
+    queryset = VehicleSession.objects.select_related("session__station", "fleet")
     serializer_class = UsageSerializer
     filterset_class = VehicleSessionFilterSet
     view_permission = "fleet.view"
-    action_permissions = {"summary": "fleet.view", "transactions": "fleet.view"}
-
-    @extend_schema(responses=UsageSummarySerializer)
-    @action(detail=False, methods=["get"])
-    def summary(self, request):
-        rows = selectors.usage_rows(self.filter_queryset(self.get_queryset()))
-        summary = selectors.usage_summary(rows)
-        return Response(UsageSummarySerializer(summary).data)
-
-    @extend_schema(
-        parameters=[ExportQuerySerializer],
-        responses={(200, "text/csv"): OpenApiTypes.BINARY},
-    )
-    @action(detail=False, methods=["get"], filterset_class=None)
-    def transactions(self, request):
-        query = ExportQuerySerializer(data=request.query_params)
-        query.is_valid(raise_exception=True)
-        data = query.validated_data
-        queryset = self.get_queryset()
-        if "vehicle" in data:
-            queryset = queryset.filter(vehicle_id=data["vehicle"])
-        if "fleet" in data:
-            queryset = queryset.filter(fleet_id=data["fleet"])
-        rows = selectors.usage_rows(queryset, start=data.get("start"), end=data.get("end"))
-        stamp = timezone.now().strftime("%Y%m%d")
-        return _file(
-            exports.fuel_card_file(rows, data["file"]), data["file"], f"transactions-{stamp}"
-        )
 
 
 class TelemetryViewSet(ReadOnlyScopedViewSet):
-    queryset = TelemetryReading.objects.all()
+    queryset = TelemetryReading.objects.select_related("vehicle__fleet")
     serializer_class = TelemetrySerializer
     filterset_class = TelemetryFilterSet
     view_permission = "fleet.view"
