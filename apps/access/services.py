@@ -86,12 +86,22 @@ def tokens_by_uid(uids: Iterable[str]) -> list[IdToken]:
 
 @transaction.atomic
 def group_change_members(
-    *, group: AccessGroup, add: Iterable[str] = (), remove: Iterable[str] = ()
+    *,
+    group: AccessGroup,
+    add: Iterable[str] = (),
+    remove: Iterable[str] = (),
+    add_keys: Iterable[str] = (),
+    remove_keys: Iterable[str] = (),
 ) -> AccessGroup:
-    """Add and remove member tokens by uid; nothing changes when one uid is unknown."""
+    """Add and remove member tokens by uid; nothing changes when one uid is unknown.
+    ``add_keys`` / ``remove_keys``: members other than tokens ("fleet.fleet:3")."""
     adding, removing = tokens_by_uid(add), tokens_by_uid(remove)
     group_add_tokens(group=group, tokens=adding)
     group_remove_tokens(group=group, tokens=removing)
+    for key in add_keys:
+        group_add_member(group=group, key=key)
+    for key in remove_keys:
+        group_remove_member(group=group, key=key)
     return group
 
 

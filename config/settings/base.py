@@ -233,6 +233,8 @@ SPECTACULAR_SETTINGS = {
         "AccessRuleKindEnum": "apps.access.choices.RuleKind",
         "SupportCasePriorityEnum": "apps.support.choices.CasePriority",
         "BankFileFormatEnum": "apps.billing.choices.BankFileFormat",
+        "FleetCardKindEnum": "apps.fleet.choices.CardKind",  # fleet (issue 14)
+        "FleetTelemetrySourceEnum": "apps.fleet.choices.TelemetrySource",  # fleet
     },
     # Swagger UI from our own static files (static/vendor/swagger-ui/): never from a CDN.
     "SWAGGER_UI_DIST": f"{STATIC_URL}vendor/swagger-ui",

@@ -205,22 +205,22 @@ class TelemetryInputSerializer(serializers.Serializer):
         return attrs
 
 
-class ImportSerializer(serializers.Serializer):
+class FleetImportSerializer(serializers.Serializer):
     file = serializers.FileField()
     keep_good = serializers.BooleanField(default=False)
     dry_run = serializers.BooleanField(default=False)
 
 
-class RowErrorSerializer(serializers.Serializer):
+class FleetImportRowErrorSerializer(serializers.Serializer):
     line = serializers.IntegerField()
     field = serializers.CharField()
     message = serializers.CharField()
 
 
-class ImportReportSerializer(serializers.Serializer):
+class FleetImportReportSerializer(serializers.Serializer):
     rows = serializers.IntegerField()
     good = serializers.IntegerField()
     created = serializers.IntegerField()
     updated = serializers.IntegerField()
     imported = serializers.BooleanField()
-    errors = RowErrorSerializer(many=True)
+    errors = FleetImportRowErrorSerializer(many=True)

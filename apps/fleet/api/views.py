@@ -27,11 +27,11 @@ from .serializers import (
     FleetCardInputSerializer,
     FleetCardSerializer,
     FleetCardUpdateSerializer,
+    FleetImportReportSerializer,
+    FleetImportSerializer,
     FleetInputSerializer,
     FleetSecretSerializer,
     FleetSerializer,
-    ImportReportSerializer,
-    ImportSerializer,
     PeriodQuerySerializer,
     TableQuerySerializer,
     TelemetryInputSerializer,
@@ -89,7 +89,7 @@ class ImportMixin:
     import_function = None
 
     def run_import(self, request, **kwargs):
-        data = ImportSerializer(data=request.data)
+        data = FleetImportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
         fleets = list(selectors.fleets_for(self.actor, "fleet.manage"))
@@ -106,7 +106,7 @@ class ImportMixin:
             raise serializers.ValidationError({"file": [str(error)]}) from error
         if report.imported:
             self.audit("import", None, changes={"file": upload.name, "rows": report.rows})
-        return Response(ImportReportSerializer(report).data)
+        return Response(FleetImportReportSerializer(report).data)
 
 
 class FleetViewSet(FleetScopedMixin, ScopedModelViewSet):
@@ -229,7 +229,7 @@ class VehicleViewSet(FleetScopedMixin, ImportMixin, ScopedModelViewSet):
         reading = _mapped(services.telemetry_record, vehicle=vehicle, **data.validated_data)
         return Response(TelemetrySerializer(reading).data, status=201)
 
-    @extend_schema(request=ImportSerializer, responses=ImportReportSerializer)
+    @extend_schema(request=FleetImportSerializer, responses=FleetImportReportSerializer)
     @action(
         detail=False,
         methods=["post"],
@@ -302,7 +302,7 @@ class FleetCardViewSet(FleetScopedMixin, ImportMixin, ScopedModelViewSet):
     def delete_service(self, instance):
         services.card_delete(card=instance)
 
-    @extend_schema(request=ImportSerializer, responses=ImportReportSerializer)
+    @extend_schema(request=FleetImportSerializer, responses=FleetImportReportSerializer)
     @action(
         detail=False,
         methods=["post"],
