@@ -144,6 +144,8 @@ class FleetViewSet(FleetScopedMixin, ScopedModelViewSet):
     @extend_schema(request=None, responses=FleetSecretSerializer)
     @action(detail=True, methods=["post"], filterset_class=None)
     def secret(self, request, pk=None):
+        """A new secret for the fleet's telematics webhook (the old one stops working);
+        answered once, with the header the provider signs in."""
         fleet = self.get_object()
         secret = services.fleet_rotate_secret(fleet=fleet)
         self.audit("rotate_secret", fleet)
@@ -186,7 +188,8 @@ class FleetViewSet(FleetScopedMixin, ScopedModelViewSet):
 class VehicleViewSet(FleetScopedMixin, ImportMixin, ScopedModelViewSet):
     """Vehicles (make, model, battery, VIN with its check digit, plate, depot) with their
     latest telemetry.  ``telemetry/`` lists readings (GET) or records one (POST: state of
-    charge and/or odometer); ``import/`` and ``export/`` move vehicles as CSV or XLSX."""
+    charge and/or odometer); ``usage/`` and ``transactions/`` per period; ``import/`` reads
+    vehicles from CSV or XLSX (the fleet's ``vehicles-export/`` writes them)."""
 
     queryset = Vehicle.objects.select_related("fleet", "depot").order_by("pk")
     serializer_class = VehicleSerializer
@@ -216,6 +219,7 @@ class VehicleViewSet(FleetScopedMixin, ImportMixin, ScopedModelViewSet):
     @extend_schema(request=None, responses=TelemetrySerializer(many=True))
     @action(detail=True, methods=["get"], filterset_class=None)
     def telemetry(self, request, pk=None):
+        """The vehicle's telemetry readings, newest first."""
         vehicle = self.get_object()
         page = self.paginate_queryset(vehicle.telemetry.order_by("-recorded_at"))
         return self.get_paginated_response(TelemetrySerializer(page, many=True).data)
@@ -223,6 +227,8 @@ class VehicleViewSet(FleetScopedMixin, ImportMixin, ScopedModelViewSet):
     @extend_schema(request=TelemetryInputSerializer, responses={201: TelemetrySerializer})
     @telemetry.mapping.post
     def telemetry_push(self, request, pk=None):
+        """Record a reading (state of charge in %, odometer in km, or both, at
+        ``recorded_at``); the newest one is also the vehicle's current state."""
         vehicle = self.get_object()
         data = TelemetryInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -327,6 +333,8 @@ class UsageViewSet(FleetScopedMixin, ReadOnlyScopedViewSet):
 
 
 class TelemetryViewSet(ReadOnlyScopedViewSet):
+    """Telemetry readings of the vehicles one sees (API pushes and the signed webhook)."""
+
     queryset = TelemetryReading.objects.select_related("vehicle__fleet")
     serializer_class = TelemetrySerializer
     filterset_class = TelemetryFilterSet
