@@ -16,11 +16,20 @@ import pytest
 from apps.fleet import services
 from apps.fleet.exports import FUEL_CARD_COLUMNS
 from apps.fleet.models import TelemetryReading, Vehicle
+from tests.api.conftest import api_client
 from tests.factories import ChargingSessionFactory
 
 from .conftest import VIN_B
 
 BASE = "/api/v1/fleet"
+
+
+@pytest.fixture
+def api_for(alpha):
+    def make(user=None):
+        return api_client(alpha, user=user)
+
+    return make
 
 
 @pytest.fixture
@@ -51,7 +60,7 @@ def test_fleet_manager_sees_only_their_fleets(fleet, other_fleet, personas, api_
         },
         format="json",
     )
-    assert response.status_code == 400 and "fleet" in response.json()["errors"]
+    assert response.status_code == 400 and "fleet" in response.json()["error"]["details"]
     # and a fleet manager does not create fleets for the whole site... but manages their own
     response = manager.patch(
         f"{BASE}/fleets/{the_fleet.pk}/", {"description": "city vans"}, format="json"
@@ -73,7 +82,7 @@ def test_bad_vehicle_input_gets_field_errors(fleet, personas, api_for):
         format="json",
     )
     assert response.status_code == 400
-    errors = response.json()["errors"]
+    errors = response.json()["error"]["details"]
     assert {"make", "battery_kwh", "vin"} <= set(errors)
     response = api_for(personas.owner).post(
         f"{BASE}/vehicles/",
@@ -106,7 +115,7 @@ def test_cards_link_tokens(fleet, personas, api_for):
         {"fleet": the_fleet.pk, "uid": card.token.uid, "vehicle": van.pk},
         format="json",
     )
-    assert response.status_code == 400 and "uid" in response.json()["errors"]
+    assert response.status_code == 400 and "uid" in response.json()["error"]["details"]
 
 
 def test_telemetry_push_and_usage_and_transactions(fleet, depot, personas, api_for):

@@ -4,15 +4,21 @@ nothing), the forms that write through the services, French, and the exports."""
 from __future__ import annotations
 
 import csv
+import gettext
 import io
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 
 from apps.fleet import services
 from apps.fleet.models import FleetCard, Vehicle
+from tests.portal.test_i18n import read_po
 
 from .conftest import VIN_B
+
+LOCALE = Path(settings.BASE_DIR) / "apps" / "fleet" / "locale" / "fr" / "LC_MESSAGES"
 
 
 @pytest.fixture
@@ -91,11 +97,10 @@ def test_details_and_forms(fleet, other_fleet, personas, client_for):
 def test_french_pages(fleet, personas, client_for):
     the_fleet, van, _ = fleet
     client = client_for(personas.owner)
-    page = client.get(
-        reverse("fleet:vehicle_detail", args=[van.pk]), HTTP_ACCEPT_LANGUAGE="fr"
-    ).content.decode()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
+    page = client.get(reverse("fleet:vehicle_detail", args=[van.pk])).content.decode()
     assert "Utilisation" in page and "Télémétrie" in page and "Batterie (kWh)" in page
-    page = client.get(reverse("fleet:fleet_list"), HTTP_ACCEPT_LANGUAGE="fr").content.decode()
+    page = client.get(reverse("fleet:fleet_list")).content.decode()
     assert "Flottes" in page and "Nouvelle flotte" in page
 
 
@@ -107,3 +112,16 @@ def test_portal_exports(fleet, personas, client_for):
     assert [row["vin"] for row in rows] == [van.vin]
     response = client.get(reverse("fleet:transactions"), {"fleet": the_fleet.pk, "file": "xlsx"})
     assert response.status_code == 200 and response.content[:2] == b"PK"
+
+
+def test_every_fleet_message_is_translated_and_compiled():
+    entries = read_po(LOCALE / "django.po")
+    assert len(entries) > 100
+    with open(LOCALE / "django.mo", "rb") as handle:
+        catalogue = gettext.GNUTranslations(handle)
+    for entry in entries:
+        if "msgid_plural" in entry:
+            assert entry["msgstr[0]"] and entry["msgstr[1]"], entry["msgid"]
+        else:
+            assert entry["msgstr"], entry["msgid"]
+            assert catalogue.gettext(entry["msgid"]) == entry["msgstr"], entry["msgid"]
