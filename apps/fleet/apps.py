@@ -18,3 +18,4 @@ class FleetConfig(AppConfig):
         events.subscribe(events.SESSION_STARTED, handlers.on_session_started)
         events.subscribe(events.SESSION_ENDED, handlers.on_session_ended)
         policies.register(policies.TOKEN_MEMBERSHIPS, handlers.token_memberships)
+        policies.register(policies.MEMBER_TOKENS, handlers.member_tokens)

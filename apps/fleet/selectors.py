@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from apps.core import policies
 from apps.core.scoping import Actor
@@ -172,3 +172,30 @@ def token_memberships(*, uid: str, **_) -> list[str] | None:
         if driver_id:
             keys.append(f"{MEMBER_PERSON}:{driver_id}")
     return keys
+
+
+def member_tokens(*, keys: list[str], **_) -> dict[int, list[str]] | None:
+    """The other way round (policies.MEMBER_TOKENS): every token of a fleet card that the
+    member ``keys`` stand for, with the keys it stands for (access's compiled local lists)."""
+    wanted: dict[str, set[int]] = {MEMBER_FLEET: set(), MEMBER_VEHICLE: set(), MEMBER_PERSON: set()}
+    for key in keys:
+        kind, _sep, ref = key.partition(":")
+        if kind in wanted and ref.isdigit():
+            wanted[kind].add(int(ref))
+    if not any(wanted.values()):
+        return None
+    cards = FleetCard.objects.filter(
+        Q(fleet_id__in=wanted[MEMBER_FLEET])
+        | Q(vehicle_id__in=wanted[MEMBER_VEHICLE])
+        | Q(driver_id__in=wanted[MEMBER_PERSON])
+    ).values_list("token_id", "fleet_id", "vehicle_id", "driver_id")
+    found: dict[int, list[str]] = {}
+    for token_id, fleet_id, vehicle_id, driver_id in cards:
+        stands = found.setdefault(token_id, [])
+        if fleet_id in wanted[MEMBER_FLEET]:
+            stands.append(f"{MEMBER_FLEET}:{fleet_id}")
+        if vehicle_id in wanted[MEMBER_VEHICLE]:
+            stands.append(f"{MEMBER_VEHICLE}:{vehicle_id}")
+        if driver_id in wanted[MEMBER_PERSON]:
+            stands.append(f"{MEMBER_PERSON}:{driver_id}")
+    return found

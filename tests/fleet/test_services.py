@@ -213,3 +213,22 @@ def test_telematics_webhook_signature(fleet):
             signature=services.telematics_signature(the_fleet.telematics_secret, bad),
         )
     assert "readings[0]" in error.value.message_dict
+
+
+def test_local_list_holds_the_fleets_cards(fleet, depot):
+    """A station's compiled local list (access) holds every card of a fleet its group lists,
+    through the fleet's MEMBER_TOKENS answer, and no other token."""
+    from apps.access.local_lists import compile_list
+
+    the_fleet, van, card = fleet
+    _site, station = depot
+    driver = services.card_create(fleet=the_fleet, uid="DRIVER-2", driver_name="Ann")
+    token_create(uid="STRANGER-2")
+    group = access.group_create(name="Depot fleet")
+    access.group_add_member(group=group, key=f"fleet.fleet:{the_fleet.pk}")
+    access.rule_create(name="fleet only", kind=RuleKind.MEMBERS, station=station, groups=[group])
+    assert set(compile_list(station=station)) == {card.token.uid, driver.token.uid}
+    access.group_remove_member(group=group, key=f"fleet.fleet:{the_fleet.pk}")
+    access.group_add_member(group=group, key=f"fleet.vehicle:{van.pk}")
+    assert set(compile_list(station=station)) == {card.token.uid}
+    assert selectors.member_tokens(keys=["other.kind:1", "fleet.fleet:x"]) is None
