@@ -109,7 +109,9 @@ class FleetDetailView(FleetScoped, ScopedDetailView):
         fleet = self.object
         may_manage = self.may_manage(fleet)
         context["vehicles"] = fleet.vehicles.select_related("depot").order_by("plate", "vin")
-        context["cards"] = fleet.cards.select_related("token", "vehicle").order_by("token__uid")
+        context["cards"] = fleet.cards.select_related("token", "vehicle", "driver").order_by(
+            "token__uid"
+        )
         context["managers"] = fleet.managers.order_by("email")
         context["may_manage"] = may_manage
         context["telematics_url"] = self.request.build_absolute_uri(
