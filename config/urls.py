@@ -40,6 +40,7 @@ urlpatterns = [
     path("drivers/", include("apps.drivers.urls")),  # issue 20: finder, driver accounts, tips
     path("access/", include("apps.access.urls")),  # access
     path("pnc/", include("apps.pnc.urls")),  # issue 14: Plug & Charge
+    path("fleet/", include("apps.fleet.urls")),  # issue 14: fleets
     path("api/v1/", include("apps.api.urls")),
     path("ocpi/", include("apps.roaming.ocpi_urls")),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -37,7 +37,7 @@ from apps.stations.models import Station
 
 from . import engine, selectors
 from .choices import RuleKind
-from .models import AccessGroup, StationLocalList
+from .models import AccessGroup, AccessGroupMember, StationLocalList
 
 REQUESTER = commands.Requester(actor=SYSTEM, source="system")
 State = StationLocalList.State
@@ -73,15 +73,30 @@ def _rules_list(*, station: Station, moment: dt.datetime) -> dict[str, dict]:
     valid = IdToken.objects.filter(is_active=True).filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=moment)
     )
+    # Members other than tokens (a fleet, a vehicle, a person): the tokens they stand for, as
+    # the app that owns them answers (policies.MEMBER_TOKENS).
+    group_ids = set().union(*(rule.group_ids for rule in rules))
+    key_groups: dict[str, set[int]] = {}
+    for key, group_id in AccessGroupMember.objects.filter(group_id__in=group_ids).values_list(
+        "key", "group_id"
+    ):
+        key_groups.setdefault(key, set()).add(group_id)
+    standing_for = (
+        (policies.ask(policies.MEMBER_TOKENS, keys=sorted(key_groups)) or {}) if key_groups else {}
+    )
     if not any(rule.kind == RuleKind.PUBLIC for rule in rules):
-        group_ids = set().union(*(rule.group_ids for rule in rules))
-        valid = valid.filter(access_groups__in=group_ids).distinct()
+        valid = valid.filter(
+            Q(access_groups__in=group_ids) | Q(pk__in=list(standing_for))
+        ).distinct()
     tokens = list(valid.only("id", "uid", "token_type", "expires_at", "parent_uid"))
     memberships: dict[int, set[int]] = {}
     for token_id, group_id in AccessGroup.tokens.through.objects.filter(
         idtoken_id__in=[t.pk for t in tokens]
     ).values_list("idtoken_id", "accessgroup_id"):
         memberships.setdefault(token_id, set()).add(group_id)
+    for token_id, keys in standing_for.items():
+        for key in keys:
+            memberships.setdefault(token_id, set()).update(key_groups.get(key, ()))
     admitted = {}
     for token in tokens:
         decision = engine.decide(

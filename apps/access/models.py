@@ -37,6 +37,30 @@ class AccessGroup(models.Model):
         return self.name
 
 
+class AccessGroupMember(models.Model):
+    """A group member other than a token: a vehicle, a whole fleet, a person.  Named by the key
+    the app that owns it answers for a token (``policies.TOKEN_MEMBERSHIPS``, "<kind>:<id>",
+    e.g. ``fleet.fleet:3``): access resolves a token to those keys and admits it through the
+    groups that list any of them, without knowing the apps behind the keys."""
+
+    group = models.ForeignKey(AccessGroup, on_delete=models.CASCADE, related_name="members")
+    key = models.CharField(_("member"), max_length=80)
+    label = models.CharField(_("label"), max_length=200, blank=True)
+
+    objects = RestrictedManager()
+    scope_site_path = None
+
+    class Meta:
+        ordering = ["group", "key"]
+        constraints = [
+            models.UniqueConstraint(fields=["group", "key"], name="access_member_unique")
+        ]
+        indexes = [models.Index(fields=["key"], name="access_member_key")]
+
+    def __str__(self) -> str:
+        return self.label or self.key
+
+
 class AccessRule(models.Model):
     """Who may charge at a site, a station or a port, and when (see engine.py for precedence)."""
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from apps.charging.choices import AuthorizationStatus
 from apps.charging.models import IdToken
+from apps.core import policies
 from apps.stations.models import Station
 
 from . import engine
@@ -54,7 +55,9 @@ SELECT
      AND (r.site_id = st.site_id OR r.station_id = st.id
           OR (e.station_id = st.id AND e.evse_id = %(evse)s))),
   ARRAY(SELECT m.accessgroup_id FROM access_accessgroup_tokens m
-        JOIN charging_idtoken t ON t.id = m.idtoken_id WHERE t.uid = %(uid)s),
+        JOIN charging_idtoken t ON t.id = m.idtoken_id WHERE t.uid = %(uid)s
+        UNION SELECT k.group_id FROM access_accessgroupmember k
+        WHERE k.key = ANY(%(members)s::varchar[])),
   ARRAY(SELECT h.date FROM access_holiday h
         WHERE (h.site_id = st.site_id OR h.site_id IS NULL)
           AND h.date BETWEEN (%(moment)s::timestamptz AT TIME ZONE si.timezone)::date - 2
@@ -88,7 +91,16 @@ def decision_inputs(
     *, uid: str, station_id: int, evse_id: int | None, moment: dt.datetime
 ) -> DecisionInputs | None:
     """The records of one decision, or ``None`` when the station does not exist."""
-    params = {"uid": uid, "station": station_id, "evse": evse_id, "moment": moment}
+    # Members other than tokens (vehicles, fleets, people): the keys the token stands for, as
+    # the apps that own them answer (one query of theirs; none when no app answers).
+    members = (policies.ask(policies.TOKEN_MEMBERSHIPS, uid=uid) or []) if uid else []
+    params = {
+        "uid": uid,
+        "station": station_id,
+        "evse": evse_id,
+        "moment": moment,
+        "members": list(members),
+    }
     with connection.cursor() as cursor:
         # Django's cursor sets the tenant's search_path (django-tenants); the query then runs
         # as a prepared statement on the same connection (server-side binding), which saves

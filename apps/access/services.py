@@ -16,7 +16,7 @@ from apps.stations.models import Evse, Site, Station
 
 from . import engine
 from .choices import HolidayMode, RuleKind
-from .models import AccessGroup, AccessRule, Holiday, RuleWindow
+from .models import AccessGroup, AccessGroupMember, AccessRule, Holiday, RuleWindow
 
 WindowSpec = tuple[int, dt.time, dt.time]  # (weekday, start, end)
 
@@ -86,12 +86,22 @@ def tokens_by_uid(uids: Iterable[str]) -> list[IdToken]:
 
 @transaction.atomic
 def group_change_members(
-    *, group: AccessGroup, add: Iterable[str] = (), remove: Iterable[str] = ()
+    *,
+    group: AccessGroup,
+    add: Iterable[str] = (),
+    remove: Iterable[str] = (),
+    add_keys: Iterable[str] = (),
+    remove_keys: Iterable[str] = (),
 ) -> AccessGroup:
-    """Add and remove member tokens by uid; nothing changes when one uid is unknown."""
+    """Add and remove member tokens by uid; nothing changes when one uid is unknown.
+    ``add_keys`` / ``remove_keys``: members other than tokens ("fleet.fleet:3")."""
     adding, removing = tokens_by_uid(add), tokens_by_uid(remove)
     group_add_tokens(group=group, tokens=adding)
     group_remove_tokens(group=group, tokens=removing)
+    for key in add_keys:
+        group_add_member(group=group, key=key)
+    for key in remove_keys:
+        group_remove_member(group=group, key=key)
     return group
 
 
@@ -104,6 +114,26 @@ def group_add_tokens(*, group: AccessGroup, tokens: Iterable[IdToken]) -> None:
 @transaction.atomic
 def group_remove_tokens(*, group: AccessGroup, tokens: Iterable[IdToken]) -> None:
     group.tokens.remove(*tokens)
+    _lists_follow(site_ids=_sites_naming(group))
+
+
+@transaction.atomic
+def group_add_member(*, group: AccessGroup, key: str, label: str = "") -> AccessGroupMember:
+    """A member other than a token, by the key its app answers for a token ("fleet.fleet:3",
+    ``policies.TOKEN_MEMBERSHIPS``): every token standing for it is then in the group."""
+    kind, _sep, ref = key.partition(":")
+    if not kind or not ref:
+        raise ValidationError({"key": _("A member is named “<kind>:<id>”.")})
+    member, _created = AccessGroupMember.objects.update_or_create(
+        group=group, key=key, defaults={"label": label}
+    )
+    _lists_follow(site_ids=_sites_naming(group))
+    return member
+
+
+@transaction.atomic
+def group_remove_member(*, group: AccessGroup, key: str) -> None:
+    AccessGroupMember.objects.filter(group=group, key=key).delete()
     _lists_follow(site_ids=_sites_naming(group))
 
 
@@ -210,7 +240,7 @@ def _refuse_lockout(*, rule: AccessRule) -> None:
     ]
     populated = frozenset(
         AccessGroup.tokens.through.objects.values_list("accessgroup_id", flat=True).distinct()
-    )
+    ) | frozenset(AccessGroupMember.objects.values_list("group_id", flat=True).distinct())
     today = timezone.localdate(timezone=ZoneInfo(rule.scope_site.timezone))
     if engine.admits_nobody(rules, populated_groups=populated, today=today):
         raise ValidationError(

@@ -27,6 +27,7 @@ APP_ROUTERS = [
     "apps.drivers.api.urls",  # issue 20: finder listings, tip moderation
     "apps.access.api.urls",  # access
     "apps.pnc.api.urls",  # pnc (issue 14, Plug & Charge)
+    "apps.fleet.api.urls",  # fleet (issue 14)
 ]
 
 urlpatterns = [

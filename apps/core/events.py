@@ -67,6 +67,10 @@ RESERVATION_NO_SHOW = "reservation.no_show"
 # evse_id, session_id (None when no session is known) and ``signed``: a list of
 # apps.ocpp.samples.SignedValue (roaming carries them into OCPI CDRs' signed_data).
 SIGNED_METER_VALUES = "meter_values.signed"
+# fleet (issue 14): a session started / ended by a fleet's card, emitted by the fleet app with
+# site_id and ``data`` (the session with its vehicle and fleet, as integrators see it).
+VEHICLE_SESSION_STARTED = "vehicle.session_started"
+VEHICLE_SESSION_ENDED = "vehicle.session_ended"
 
 KNOWN_EVENTS = {
     STATION_CONNECTED,
@@ -86,6 +90,8 @@ KNOWN_EVENTS = {
     TARIFF_CHANGED,  # roaming
     RESERVATION_NO_SHOW,  # waitlist
     SIGNED_METER_VALUES,  # roaming
+    VEHICLE_SESSION_STARTED,  # fleet
+    VEHICLE_SESSION_ENDED,  # fleet
 }
 
 Handler = Callable[..., Any]

@@ -59,6 +59,15 @@ WAITLIST_JOIN_URL = "waitlist_join_url"
 # the receipts of finished sessions (billing answers)
 SESSION_RECEIPTS = "session_receipts"
 
+# --- fleet (issue 14) -----------------------------------------------------------------------
+# (uid) -> ["fleet.vehicle:12", "fleet.fleet:3", "accounts.user:7", ...]: what else a token
+# stands for, as driver-group member keys "<kind>:<id>"; access admits a token through the
+# groups that list any of them (apps.access.models.AccessGroupMember).  The fleet app answers.
+TOKEN_MEMBERSHIPS = "token_memberships"
+# (keys: list of those member keys) -> {token_id: [keys it stands for]}: the other way round,
+# for access's compiled local lists (every token a fleet / vehicle / person member stands for)
+MEMBER_TOKENS = "member_tokens"
+
 
 def register(question: str, policy: Policy) -> None:
     if policy not in _policies[question]:

@@ -22,3 +22,5 @@ class WebhooksConfig(AppConfig):
         events.subscribe(events.SESSION_ENDED, handlers.on_session)
         events.subscribe(events.ALERT_RAISED, handlers.on_alert, in_transaction=True)
         events.subscribe(events.ALERT_CLEARED, handlers.on_alert, in_transaction=True)
+        events.subscribe(events.VEHICLE_SESSION_STARTED, handlers.on_feature_event)
+        events.subscribe(events.VEHICLE_SESSION_ENDED, handlers.on_feature_event)

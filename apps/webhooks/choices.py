@@ -14,6 +14,9 @@ class WebhookEvent(models.TextChoices):
     ALERT_RAISED = "alert.raised", _("An alert was raised")
     ALERT_CLEARED = "alert.cleared", _("An alert was cleared")
     PING = "ping", _("Test delivery (sent on request)")
+    # emitted by apps.fleet
+    VEHICLE_SESSION_STARTED = "vehicle.session_started", _("A fleet vehicle started charging")
+    VEHICLE_SESSION_ENDED = "vehicle.session_ended", _("A fleet vehicle stopped charging")
 
 
 class DeliveryStatus(models.TextChoices):

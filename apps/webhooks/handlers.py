@@ -96,3 +96,9 @@ def on_alert(*, event, site_id, alert, **_):
     """Subscribed ``in_transaction``: the deliveries commit (or roll back) with the alert, and
     are queued for sending after the commit."""
     webhook_dispatch(event=event, data=alert, site_id=site_id)
+
+
+def on_feature_event(*, event, site_id, data, **_):
+    """A feature's news with its data ready (fleet's vehicle sessions), sent as it is."""
+    if webhook_subscribed(event):
+        webhook_dispatch(event=event, data=data, site_id=site_id)

@@ -129,6 +129,7 @@ TENANT_APPS = [
     "apps.support",  # issue 20: support cases
     "apps.drivers",  # issue 20: station finder, driver accounts, tips
     "apps.pnc",  # issue 14: Plug & Charge (ISO 15118 certificates)
+    "apps.fleet",  # issue 14: fleets, vehicles, cards, usage, telematics
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -232,6 +233,8 @@ SPECTACULAR_SETTINGS = {
         "AccessRuleKindEnum": "apps.access.choices.RuleKind",
         "SupportCasePriorityEnum": "apps.support.choices.CasePriority",
         "BankFileFormatEnum": "apps.billing.choices.BankFileFormat",
+        "FleetCardKindEnum": "apps.fleet.choices.CardKind",  # fleet (issue 14)
+        "FleetTelemetrySourceEnum": "apps.fleet.choices.TelemetrySource",  # fleet
     },
     # Swagger UI from our own static files (static/vendor/swagger-ui/): never from a CDN.
     "SWAGGER_UI_DIST": f"{STATIC_URL}vendor/swagger-ui",

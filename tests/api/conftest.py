@@ -243,6 +243,30 @@ def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
 
     place.objects["finder_listing"], _ = FinderListing.objects.get_or_create(site=site)
     place.objects["tip"] = Tip.objects.create(station=first, body=f"{prefix} tip")
+    from apps.fleet import services as fleet  # fleet (issue 14)
+    from apps.fleet.models import Fleet, VehicleSession
+
+    the_fleet = Fleet.objects.filter(name=f"{prefix} fleet").first()
+    if the_fleet is None:  # fill_site may run twice per site
+        the_fleet = fleet.fleet_create(name=f"{prefix} fleet", site=site)
+        vehicle = fleet.vehicle_create(
+            fleet=the_fleet,
+            make="Ford",
+            model="E-Transit",
+            battery_kwh=Decimal("68"),
+            vin=f"WFLEET{prefix}".ljust(17, "0"),
+        )
+        fleet.card_create(fleet=the_fleet, uid=f"{prefix}-FLEET-CARD", vehicle=vehicle)
+        VehicleSession.objects.get_or_create(
+            session=session,
+            defaults={"fleet": the_fleet, "vehicle": vehicle, "started_at": session.started_at},
+        )
+        fleet.telemetry_record(vehicle=vehicle, recorded_at=T0, soc_percent=Decimal("50"))
+    place.objects["fleet"] = the_fleet
+    place.objects["vehicle"] = the_fleet.vehicles.get()
+    place.objects["fleet_card"] = the_fleet.cards.get()
+    place.objects["fleet_usage"] = the_fleet.sessions.get()
+    place.objects["fleet_telemetry"] = place.objects["vehicle"].telemetry.get()
     return place
 
 

@@ -67,6 +67,7 @@ SUP_VIEW, SUP_OPEN, SUP_ANSWER, SUP_MANAGE = (  # support
 CASE = "/api/v1/support/cases/{pk}/"
 DR_VIEW, DR_MANAGE = "drivers.view", "drivers.manage"  # drivers
 AC_VIEW, AC_MANAGE = "access.view", "access.manage"  # access
+FL_VIEW, FL_MANAGE = "fleet.view", "fleet.manage"  # fleet (issue 14)
 
 TABLE: list[Endpoint] = [
     # sites
@@ -388,6 +389,39 @@ TABLE: list[Endpoint] = [
     E("POST", "/api/v1/pnc/trusted-roots/", "pnc.manage"),
     E("GET", "/api/v1/pnc/trusted-roots/{pk}/", "pnc.view", target="pnc_trusted_root"),
     E("DELETE", "/api/v1/pnc/trusted-roots/{pk}/", "pnc.manage", target="pnc_trusted_root"),
+    # fleet (issue 14): a fleet belongs to its home depot site; its rows follow it
+    E("GET", "/api/v1/fleet/fleets/", FL_VIEW, rows="site"),
+    E("POST", "/api/v1/fleet/fleets/", FL_MANAGE),
+    E("GET", "/api/v1/fleet/fleets/{pk}/", FL_VIEW, target="fleet"),
+    E("PUT", "/api/v1/fleet/fleets/{pk}/", FL_MANAGE, target="fleet"),
+    E("PATCH", "/api/v1/fleet/fleets/{pk}/", FL_MANAGE, target="fleet"),
+    E("DELETE", "/api/v1/fleet/fleets/{pk}/", FL_MANAGE, target="fleet"),
+    E("POST", "/api/v1/fleet/fleets/{pk}/secret/", FL_MANAGE, target="fleet"),
+    E("GET", "/api/v1/fleet/fleets/{pk}/transactions/", FL_VIEW, target="fleet"),
+    E("GET", "/api/v1/fleet/fleets/{pk}/vehicles-export/", FL_VIEW, target="fleet"),
+    E("GET", "/api/v1/fleet/fleets/{pk}/cards-export/", FL_VIEW, target="fleet"),
+    E("GET", "/api/v1/fleet/vehicles/", FL_VIEW, rows="site"),
+    E("POST", "/api/v1/fleet/vehicles/", FL_MANAGE),
+    E("GET", "/api/v1/fleet/vehicles/{pk}/", FL_VIEW, target="vehicle"),
+    E("PUT", "/api/v1/fleet/vehicles/{pk}/", FL_MANAGE, target="vehicle"),
+    E("PATCH", "/api/v1/fleet/vehicles/{pk}/", FL_MANAGE, target="vehicle"),
+    E("DELETE", "/api/v1/fleet/vehicles/{pk}/", FL_MANAGE, target="vehicle"),
+    E("GET", "/api/v1/fleet/vehicles/{pk}/telemetry/", FL_VIEW, target="vehicle"),
+    E("POST", "/api/v1/fleet/vehicles/{pk}/telemetry/", FL_MANAGE, target="vehicle"),
+    E("GET", "/api/v1/fleet/vehicles/{pk}/usage/", FL_VIEW, target="vehicle"),
+    E("GET", "/api/v1/fleet/vehicles/{pk}/transactions/", FL_VIEW, target="vehicle"),
+    E("POST", "/api/v1/fleet/vehicles/import/", FL_MANAGE),
+    E("GET", "/api/v1/fleet/cards/", FL_VIEW, rows="site"),
+    E("POST", "/api/v1/fleet/cards/", FL_MANAGE),
+    E("GET", "/api/v1/fleet/cards/{pk}/", FL_VIEW, target="fleet_card"),
+    E("PUT", "/api/v1/fleet/cards/{pk}/", FL_MANAGE, target="fleet_card"),
+    E("PATCH", "/api/v1/fleet/cards/{pk}/", FL_MANAGE, target="fleet_card"),
+    E("DELETE", "/api/v1/fleet/cards/{pk}/", FL_MANAGE, target="fleet_card"),
+    E("POST", "/api/v1/fleet/cards/import/", FL_MANAGE),
+    E("GET", "/api/v1/fleet/usage/", FL_VIEW, rows="site"),
+    E("GET", "/api/v1/fleet/usage/{pk}/", FL_VIEW, target="fleet_usage"),
+    E("GET", "/api/v1/fleet/telemetry/", FL_VIEW, rows="site"),
+    E("GET", "/api/v1/fleet/telemetry/{pk}/", FL_VIEW, target="fleet_telemetry"),
 ]
 ROAMING_TARGETS = {"roaming_partner", "roaming_token", "roaming_push", "roaming_command"}
 

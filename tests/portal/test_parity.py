@@ -37,6 +37,7 @@ PORTAL_NAME_OF = {
     "accessholiday": "holiday",
     "accessstation": "station",
     "pnctrustedroot": "root",  # pnc
+    "fleetcard": "card",  # fleet (issue 14)
 }
 
 KNOWN_GAPS = {

@@ -40,8 +40,18 @@ class MembersChangeSerializer(serializers.Serializer):
         child=serializers.CharField(max_length=64), default=list, max_length=10_000
     )
 
+    # members other than tokens, by the key their app answers (docs/fleet.md): "fleet.fleet:3"
+    add_keys = serializers.ListField(
+        child=serializers.RegexField(r"^[a-z_]+\.[a-z_]+:\d+$", max_length=80),
+        default=list,
+        max_length=1000,
+    )
+    remove_keys = serializers.ListField(
+        child=serializers.CharField(max_length=80), default=list, max_length=1000
+    )
+
     def validate(self, attrs):
-        if not attrs["add"] and not attrs["remove"]:
+        if not any(attrs[name] for name in ("add", "remove", "add_keys", "remove_keys")):
             raise serializers.ValidationError(_("Name tokens to add or to remove."))
         return attrs
 

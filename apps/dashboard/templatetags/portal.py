@@ -143,6 +143,7 @@ NAV = (
     ("drivers:listing_list", "Drivers", "drivers.view"),  # issue 20
     ("access:rule_list", "Access", "access.view"),  # access
     ("pnc:overview", "Plug & Charge", "pnc.view"),  # pnc (issue 14)
+    ("fleet:fleet_list", "Fleets", "fleet.view"),  # fleet (issue 14)
 )
 
 
@@ -174,6 +175,7 @@ def _nav_label(name: str) -> str:
         "Drivers": gettext_lazy("Drivers"),  # issue 20
         "Access": gettext_lazy("Access control"),  # access
         "Plug & Charge": gettext_lazy("Plug & Charge"),  # pnc (issue 14)
+        "Fleets": gettext_lazy("Fleets"),  # fleet (issue 14)
     }
     return labels[name]
 
