@@ -1234,7 +1234,7 @@ def station_installed_certificate_ids(
         sent[:] = payloads.installed_certificate_ids(version, certificate_types=certificate_types)
         return list(sent)
 
-    return _send(
+    reply = _send(
         requester=requester,
         station=station,
         command="station.installed_certificate_ids",
@@ -1243,3 +1243,12 @@ def station_installed_certificate_ids(
         permission="stations.configure",
         rows=lambda version, answers: payloads.installed_certificate_rows(version, sent, answers),
     )
+    if reply.error is not None:
+        return reply
+    # NotFound is an answer too (none of that type): the list is Accepted when one type was.
+    answers = reply.payload if isinstance(reply.payload, list) else [reply.payload]
+    statuses = {str(a.get("status", "")) for a in answers if isinstance(a, dict)}
+    if statuses <= {"Accepted", "NotFound"}:
+        status = "Accepted" if "Accepted" in statuses else "NotFound"
+        reply = replace(reply, status=status, ok=True, message=_describe(status, None))
+    return reply
