@@ -201,19 +201,38 @@ def chain_verify(
     trusted = {fingerprint(root) for root in roots}
     if fingerprint(top) in trusted:
         return ACCEPTED
+    # Several trusted roots may share a name (a rollover): any one that signed it will do.
+    failure = CHAIN_ERROR
     for root in roots:
         if root.subject != top.issuer:
             continue
-        if not root.not_valid_before_utc <= now <= root.not_valid_after_utc:
-            return EXPIRED
         try:
             top.verify_directly_issued_by(root)
         except InvalidSignature:
-            return SIGNATURE_ERROR
+            failure = SIGNATURE_ERROR
+            continue
         except (ValueError, TypeError):
             continue
+        if not root.not_valid_before_utc <= now <= root.not_valid_after_utc:
+            failure = EXPIRED
+            continue
         return ACCEPTED
-    return CHAIN_ERROR
+    return failure
+
+
+def issuing_root(
+    certificate: x509.Certificate, roots: list[x509.Certificate]
+) -> x509.Certificate | None:
+    """The trusted root that signed ``certificate`` (several may share its issuer's name)."""
+    for root in roots:
+        if root.subject != certificate.issuer:
+            continue
+        try:
+            certificate.verify_directly_issued_by(root)
+        except (InvalidSignature, ValueError, TypeError):
+            continue
+        return root
+    return None
 
 
 def cert_id(

@@ -372,7 +372,7 @@ def contract_authorize(
             _Asked(pki.cert_id(child, parent), parent, pki.ocsp_responder_url(child))
             for child, parent in zip(chain, chain[1:], strict=False)
         ]
-        issuer = next((r for r in roots if r.subject == chain[-1].issuer), None)
+        issuer = pki.issuing_root(chain[-1], roots)
         if issuer is not None and pki.fingerprint(issuer) != pki.fingerprint(chain[-1]):
             asked.append(
                 _Asked(pki.cert_id(chain[-1], issuer), issuer, pki.ocsp_responder_url(chain[-1]))
