@@ -130,6 +130,9 @@ class PncSettings(models.Model):
     )
     ocsp_timeout_seconds = models.FloatField(_("OCSP timeout (s)"), default=3.0)
 
+    objects = RestrictedManager()  # tenant-wide: all-sites actors only
+    scope_site_path = None
+
     def __str__(self) -> str:
         return self.pool_url or "Plug & Charge settings"
 

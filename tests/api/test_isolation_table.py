@@ -388,12 +388,45 @@ TABLE: list[Endpoint] = [
     E("POST", "/api/v1/pnc/trusted-roots/", "pnc.manage"),
     E("GET", "/api/v1/pnc/trusted-roots/{pk}/", "pnc.view", target="pnc_trusted_root"),
     E("DELETE", "/api/v1/pnc/trusted-roots/{pk}/", "pnc.manage", target="pnc_trusted_root"),
+    E("GET", "/api/v1/pnc/installed-certificates/", "pnc.view", rows="station"),
+    E(
+        "GET",
+        "/api/v1/pnc/installed-certificates/{pk}/",
+        "pnc.view",
+        target="pnc_installed_certificate",
+    ),
+    E(
+        "DELETE",
+        "/api/v1/pnc/installed-certificates/{pk}/",
+        "pnc.manage",
+        target="pnc_installed_certificate",
+        command=True,
+    ),
+    E(
+        "POST",
+        "/api/v1/pnc/stations/{pk}/certificates/",
+        "pnc.manage",
+        target="station",
+        command=True,
+    ),
+    E(
+        "POST",
+        "/api/v1/pnc/stations/{pk}/certificates/refresh/",
+        "pnc.manage",
+        target="station",
+        command=True,
+    ),
+    E("GET", "/api/v1/pnc/settings/", "pnc.view", rows="tenant"),
+    E("POST", "/api/v1/pnc/settings/", "pnc.manage"),
+    E("GET", "/api/v1/pnc/settings/{pk}/", "pnc.view", target="pnc_settings"),
+    E("PATCH", "/api/v1/pnc/settings/{pk}/", "pnc.manage", target="pnc_settings"),
 ]
 ROAMING_TARGETS = {"roaming_partner", "roaming_token", "roaming_push", "roaming_command"}
 
 TENANT_WIDE = {
     "pnc_authority",  # pnc
     "pnc_trusted_root",  # pnc
+    "pnc_settings",  # pnc
     "token",
     "webhook",
     "delivery",

@@ -37,6 +37,9 @@ PORTAL_NAME_OF = {
     "accessholiday": "holiday",
     "accessstation": "station",
     "pnctrustedroot": "root",  # pnc
+    "pncinstalledcertificate": "installed",  # pnc
+    "pncstation": "station",
+    "pncsettings": "settings",
 }
 
 KNOWN_GAPS = {
