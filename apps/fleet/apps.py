@@ -19,3 +19,4 @@ class FleetConfig(AppConfig):
         events.subscribe(events.SESSION_ENDED, handlers.on_session_ended)
         policies.register(policies.TOKEN_MEMBERSHIPS, handlers.token_memberships)
         policies.register(policies.MEMBER_TOKENS, handlers.member_tokens)
+        policies.register(policies.SESSION_VEHICLES, handlers.session_vehicles)  # reports

@@ -15,3 +15,4 @@ def on_session_ended(*, event: str, session_id: int, **_) -> None:
 
 token_memberships = selectors.token_memberships
 member_tokens = selectors.member_tokens
+session_vehicles = selectors.session_vehicles

@@ -199,3 +199,15 @@ def member_tokens(*, keys: list[str], **_) -> dict[int, list[str]] | None:
         if driver_id in wanted[MEMBER_PERSON]:
             stands.append(f"{MEMBER_PERSON}:{driver_id}")
     return found
+
+
+def session_vehicles(*, session_ids: list[int], **_) -> dict[int, dict]:
+    """The vehicle that charged in each of ``session_ids`` (those a fleet's card started), for
+    the reports' by-vehicle breakdown (core policy ``SESSION_VEHICLES``)."""
+    rows = VehicleSession.objects.filter(
+        session_id__in=session_ids, vehicle__isnull=False
+    ).select_related("vehicle", "fleet")
+    return {
+        row.session_id: {"id": row.vehicle_id, "label": f"{row.vehicle} ({row.fleet.name})"}
+        for row in rows
+    }

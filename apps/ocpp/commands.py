@@ -1187,3 +1187,77 @@ def remote_start_session_started(*, session) -> int | None:
             },
         )
     return entry_id
+
+
+# --- Certificate management (2.0.1 M03-M05; 1.6 security whitepaper) ---------------------------
+# Types in 2.0.1's words (``payloads.certificate_types``); a type the station's version has no
+# word for raises ``payloads.BadCertificateType`` (the caller's input error, nothing recorded).
+
+
+def station_certificate_install(
+    *, requester: Requester, station, certificate_type: str, certificate: str
+) -> CommandReply:
+    """InstallCertificate: a root (CSMS, manufacturer, V2G, MO) the station is to trust (PEM)."""
+    version = _version_of(station) if station.ocpp_version else payloads.V201
+    payloads.certificate_install(version, certificate_type=certificate_type, certificate="")
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.certificate_install",
+        inputs={"certificate_type": certificate_type},
+        build=lambda version: [
+            payloads.certificate_install(
+                version, certificate_type=certificate_type, certificate=certificate
+            )
+        ],
+        permission="stations.configure",
+    )
+
+
+def station_certificate_delete(
+    *, requester: Requester, station, hash_data: dict[str, str]
+) -> CommandReply:
+    """DeleteCertificate by its hash data (hash_algorithm, issuer_name_hash, issuer_key_hash,
+    serial_number, as GetInstalledCertificateIds reported it)."""
+    return _send(
+        requester=requester,
+        station=station,
+        command="station.certificate_delete",
+        inputs={"serial_number": hash_data.get("serial_number", "")},
+        build=lambda version: [payloads.certificate_delete(version, hash_data=hash_data)],
+        permission="stations.configure",
+    )
+
+
+def station_installed_certificate_ids(
+    *, requester: Requester, station, certificate_types: list[str] | None = None
+) -> CommandReply:
+    """GetInstalledCertificateIds; ``rows`` lists the certificates the station holds (one per
+    certificate: ``payloads.installed_certificate_rows``).  1.6: one request per type."""
+    certificate_types = list(certificate_types or [])
+    version = _version_of(station) if station.ocpp_version else payloads.V201
+    payloads.installed_certificate_ids(version, certificate_types=certificate_types)
+    sent: list[payloads.Call] = []
+
+    def build(version: str) -> list[payloads.Call]:
+        sent[:] = payloads.installed_certificate_ids(version, certificate_types=certificate_types)
+        return list(sent)
+
+    reply = _send(
+        requester=requester,
+        station=station,
+        command="station.installed_certificate_ids",
+        inputs={"certificate_types": certificate_types},
+        build=build,
+        permission="stations.configure",
+        rows=lambda version, answers: payloads.installed_certificate_rows(version, sent, answers),
+    )
+    if reply.error is not None:
+        return reply
+    # NotFound is an answer too (none of that type): the list is Accepted when one type was.
+    answers = reply.payload if isinstance(reply.payload, list) else [reply.payload]
+    statuses = {str(a.get("status", "")) for a in answers if isinstance(a, dict)}
+    if statuses <= {"Accepted", "NotFound"}:
+        status = "Accepted" if "Accepted" in statuses else "NotFound"
+        reply = replace(reply, status=status, ok=True, message=_describe(status, None))
+    return reply

@@ -836,3 +836,114 @@ def certificate_signed(version: str, *, certificate_chain: str, certificate_type
     if version != V16:
         payload["certificateType"] = certificate_type
     return Call("CertificateSigned", payload)
+
+
+# --- Certificate management (2.0.1 M03-M05; 1.6 security whitepaper) ---------------------------
+# The portal and the API name certificate types in 2.0.1's words; 1.6 has two of them.
+CERTIFICATE_TYPES_16 = {
+    "CSMSRootCertificate": "CentralSystemRootCertificate",
+    "ManufacturerRootCertificate": "ManufacturerRootCertificate",
+}
+INSTALL_TYPES_201 = (
+    "V2GRootCertificate",
+    "MORootCertificate",
+    "CSMSRootCertificate",
+    "ManufacturerRootCertificate",
+)
+INSTALLED_TYPES_201 = (*INSTALL_TYPES_201, "V2GCertificateChain")
+
+
+class BadCertificateType(ValueError):
+    """A certificate type the station's OCPP version has no word for."""
+
+
+def certificate_types(version: str, *, install: bool = True) -> tuple[str, ...]:
+    """The types (2.0.1 spelling) a station of ``version`` installs (or reports)."""
+    if version == V16:
+        return tuple(CERTIFICATE_TYPES_16)
+    return INSTALL_TYPES_201 if install else INSTALLED_TYPES_201
+
+
+def _certificate_type(version: str, certificate_type: str, *, install: bool = True) -> str:
+    if certificate_type not in certificate_types(version, install=install):
+        raise BadCertificateType(certificate_type)
+    return CERTIFICATE_TYPES_16[certificate_type] if version == V16 else certificate_type
+
+
+def certificate_install(version: str, *, certificate_type: str, certificate: str) -> Call:
+    return Call(
+        "InstallCertificate",
+        {
+            "certificateType": _certificate_type(version, certificate_type),
+            "certificate": certificate,
+        },
+    )
+
+
+def certificate_delete(version: str, *, hash_data: dict[str, str]) -> Call:
+    """``hash_data``: hash_algorithm, issuer_name_hash, issuer_key_hash, serial_number."""
+    return Call(
+        "DeleteCertificate",
+        {
+            "certificateHashData": {
+                "hashAlgorithm": hash_data["hash_algorithm"],
+                "issuerNameHash": hash_data["issuer_name_hash"],
+                "issuerKeyHash": hash_data["issuer_key_hash"],
+                "serialNumber": hash_data["serial_number"],
+            }
+        },
+    )
+
+
+def installed_certificate_ids(version: str, *, certificate_types: Sequence[str]) -> list[Call]:
+    """2.0.1: one request (no type: every type); 1.6 asks one type per request."""
+    if version == V16:
+        return [
+            Call(
+                "GetInstalledCertificateIds",
+                {"certificateType": _certificate_type(version, kind)},
+            )
+            for kind in (certificate_types or CERTIFICATE_TYPES_16)
+        ]
+    payload: dict[str, Any] = {}
+    if certificate_types:
+        payload["certificateType"] = [
+            _certificate_type(version, kind, install=False) for kind in certificate_types
+        ]
+    return [Call("GetInstalledCertificateIds", payload)]
+
+
+def _hash_row(data: dict[str, Any], certificate_type: str, parent: str = "") -> dict[str, str]:
+    return {
+        "certificate_type": certificate_type,
+        "hash_algorithm": str(data.get("hashAlgorithm", "")),
+        "issuer_name_hash": str(data.get("issuerNameHash", "")).lower(),
+        "issuer_key_hash": str(data.get("issuerKeyHash", "")).lower(),
+        "serial_number": str(data.get("serialNumber", "")).lower(),
+        "parent_serial_number": parent,
+    }
+
+
+def installed_certificate_rows(
+    version: str, calls: Sequence[Call], answers: Sequence[dict[str, Any]]
+) -> list[dict[str, str]]:
+    """The installed certificates the answers name, one row each (2.0.1 type names; a
+    V2GCertificateChain's sub-CAs carry their leaf's serial as ``parent_serial_number``)."""
+    rows: list[dict[str, str]] = []
+    reverse16 = {v: k for k, v in CERTIFICATE_TYPES_16.items()}
+    for call, answer in zip(calls, answers, strict=False):
+        if not isinstance(answer, dict):
+            continue
+        if version == V16:
+            kind = reverse16.get(call.payload.get("certificateType", ""), "")
+            rows += [_hash_row(item, kind) for item in answer.get("certificateHashData") or []]
+            continue
+        for chain in answer.get("certificateHashDataChain") or []:
+            kind = str(chain.get("certificateType", ""))
+            head = _hash_row(chain.get("certificateHashData") or {}, kind)
+            rows.append(head)
+            rows += [
+                _hash_row(child, kind, parent=head["serial_number"])
+                for child in chain.get("childCertificateHashData") or []
+            ]
+    return rows

@@ -110,13 +110,74 @@ class OcspResponse(models.Model):
 
 
 class PncSettings(models.Model):
-    """One row per tenant: where EV contract certificates come from (M01/M02)."""
+    """One row per tenant: where EV contract certificates come from (M01/M02), which OCSP
+    responder answers for them, and what happens when neither answers."""
 
     pool_url = models.URLField(_("contract certificate pool URL"), blank=True)
     pool_timeout_seconds = models.FloatField(_("pool timeout (s)"), default=5.0)
     accept_unknown_ocsp = models.BooleanField(
         _("accept contracts whose OCSP status is unknown"), default=False
     )
+    pool_ca_pem = models.TextField(
+        _("CA certificates of the provider (PEM)"),
+        blank=True,
+        help_text=_("Trusted for the provider's HTTPS endpoint; empty: the system's CAs."),
+    )
+    ocsp_responder_url = models.URLField(
+        _("OCSP responder URL"),
+        blank=True,
+        help_text=_("Asked for every certificate; empty: the responder named in the certificate."),
+    )
+    ocsp_timeout_seconds = models.FloatField(_("OCSP timeout (s)"), default=3.0)
+
+    objects = RestrictedManager()  # tenant-wide: all-sites actors only
+    scope_site_path = None
 
     def __str__(self) -> str:
         return self.pool_url or "Plug & Charge settings"
+
+
+class InstalledCertificate(models.Model):
+    """A certificate a station reported holding (GetInstalledCertificateIds), or installed at
+    our request; identified, as OCPP does, by its hash data (hex, lower case)."""
+
+    station = models.ForeignKey(
+        "stations.Station", on_delete=models.CASCADE, related_name="pnc_installed_certificates"
+    )
+    certificate_type = models.CharField(_("type"), max_length=32)
+    hash_algorithm = models.CharField(max_length=8)
+    issuer_name_hash = models.CharField(max_length=128)
+    issuer_key_hash = models.CharField(max_length=128)
+    serial_number = models.CharField(_("serial number"), max_length=40)
+    parent_serial_number = models.CharField(max_length=40, blank=True)  # sub-CA of a chain
+    subject = models.CharField(_("subject"), max_length=500, blank=True)  # when we installed it
+    reported_at = models.DateTimeField(_("reported"))
+
+    objects = RestrictedManager()
+    scope_site_path = "station__site"
+
+    class Meta:
+        ordering = ["station_id", "certificate_type", "serial_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "station",
+                    "hash_algorithm",
+                    "issuer_name_hash",
+                    "issuer_key_hash",
+                    "serial_number",
+                ],
+                name="pnc_installed_one_per_station",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.certificate_type} {self.serial_number}"
+
+    def hash_data(self) -> dict[str, str]:
+        return {
+            "hash_algorithm": self.hash_algorithm,
+            "issuer_name_hash": self.issuer_name_hash,
+            "issuer_key_hash": self.issuer_key_hash,
+            "serial_number": self.serial_number,
+        }

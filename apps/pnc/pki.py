@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from django.conf import settings
@@ -201,19 +201,38 @@ def chain_verify(
     trusted = {fingerprint(root) for root in roots}
     if fingerprint(top) in trusted:
         return ACCEPTED
+    # Several trusted roots may share a name (a rollover): any one that signed it will do.
+    failure = CHAIN_ERROR
     for root in roots:
         if root.subject != top.issuer:
             continue
-        if not root.not_valid_before_utc <= now <= root.not_valid_after_utc:
-            return EXPIRED
         try:
             top.verify_directly_issued_by(root)
         except InvalidSignature:
-            return SIGNATURE_ERROR
+            failure = SIGNATURE_ERROR
+            continue
         except (ValueError, TypeError):
             continue
+        if not root.not_valid_before_utc <= now <= root.not_valid_after_utc:
+            failure = EXPIRED
+            continue
         return ACCEPTED
-    return CHAIN_ERROR
+    return failure
+
+
+def issuing_root(
+    certificate: x509.Certificate, roots: list[x509.Certificate]
+) -> x509.Certificate | None:
+    """The trusted root that signed ``certificate`` (several may share its issuer's name)."""
+    for root in roots:
+        if root.subject != certificate.issuer:
+            continue
+        try:
+            certificate.verify_directly_issued_by(root)
+        except (InvalidSignature, ValueError, TypeError):
+            continue
+        return root
+    return None
 
 
 def cert_id(
@@ -262,3 +281,145 @@ def normal_hex(value: str) -> str:
     """Hashes and serials as stations send them: hex, any case, maybe leading zeros."""
     value = (value or "").strip().lower()
     return value.lstrip("0") or "0" if value else ""
+
+
+# --- OCSP: asking the responder ----------------------------------------------------------------
+
+
+def ocsp_request_der(entry: dict[str, str]) -> bytes:
+    """An OCSP request for one certificate, from its hash data (what a station sends, or
+    ``cert_id`` of a chain)."""
+    algorithm = str(entry.get("hash_algorithm", "")).upper()
+    if algorithm not in HASHES:
+        raise ValueError(f"unsupported hash algorithm {algorithm!r}")
+    request = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate_by_hash(
+            bytes.fromhex(entry["issuer_name_hash"]),
+            bytes.fromhex(entry["issuer_key_hash"]),
+            int(entry["serial_number"], 16),
+            HASHES[algorithm](),
+        )
+        .build()
+    )
+    return request.public_bytes(serialization.Encoding.DER)
+
+
+def ocsp_responder_url(certificate: x509.Certificate) -> str:
+    """The OCSP responder the certificate names (Authority Information Access), or ""."""
+    try:
+        access = certificate.extensions.get_extension_for_class(
+            x509.AuthorityInformationAccess
+        ).value
+    except x509.ExtensionNotFound:
+        return ""
+    for description in access:
+        if description.access_method == x509.oid.AuthorityInformationAccessOID.OCSP:
+            return str(description.access_location.value)
+    return ""
+
+
+def _key_hash(certificate: x509.Certificate, algorithm: str) -> str:
+    """The issuer key hash OCSP would use for certificates ``certificate`` issued (a CertID
+    takes its issuer's name and key hashes from the issuer alone)."""
+    request = (
+        ocsp.OCSPRequestBuilder()
+        .add_certificate(certificate, certificate, HASHES[algorithm]())
+        .build()
+    )
+    return request.issuer_key_hash.hex()
+
+
+def _verifies(response: ocsp.OCSPResponse, signer: x509.Certificate) -> bool:
+    key = signer.public_key()
+    try:
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            key.verify(
+                response.signature,
+                response.tbs_response_bytes,
+                ec.ECDSA(response.signature_hash_algorithm),
+            )
+        elif isinstance(key, rsa.RSAPublicKey):
+            key.verify(
+                response.signature,
+                response.tbs_response_bytes,
+                padding.PKCS1v15(),
+                response.signature_hash_algorithm,
+            )
+        else:
+            return False
+    except (InvalidSignature, TypeError, ValueError):
+        return False
+    return True
+
+
+def _is_ocsp_signer(certificate: x509.Certificate) -> bool:
+    try:
+        usage = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return False
+    return ExtendedKeyUsageOID.OCSP_SIGNING in usage
+
+
+def ocsp_response_check(
+    der: bytes,
+    entry: dict[str, str],
+    *,
+    issuer: x509.Certificate | None,
+    roots: list[x509.Certificate],
+    now: dt.datetime,
+) -> ParsedOcsp:
+    """A responder's answer, trusted only when it is about the certificate asked for, current,
+    and signed by the certificate's issuer or by a responder certificate the issuer signed
+    for OCSP.  The issuer is ``issuer`` (a chain's next certificate) or, for hash data alone,
+    a trusted root with that key hash or a certificate in the response that a trusted root
+    signed and whose key hash matches.  ValueError otherwise."""
+    parsed = ocsp_parse(der)
+    algorithm = parsed.hash_algorithm
+    if (
+        algorithm != str(entry.get("hash_algorithm", "")).upper()
+        or parsed.issuer_name_hash != str(entry.get("issuer_name_hash", "")).lower()
+        or parsed.issuer_key_hash != str(entry.get("issuer_key_hash", "")).lower()
+        or normal_hex(parsed.serial_number) != normal_hex(str(entry.get("serial_number", "")))
+    ):
+        raise ValueError("the OCSP response is about another certificate")
+    if parsed.this_update > now + dt.timedelta(minutes=5):
+        raise ValueError("the OCSP response is from the future")
+    if parsed.next_update is not None and parsed.next_update < now:
+        raise ValueError("the OCSP response is out of date")
+    response = ocsp.load_der_ocsp_response(der)
+    included = list(response.certificates)
+    issuers = [issuer] if issuer is not None else []
+    if not issuers:
+        for candidate in [*roots, *included]:
+            if _key_hash(candidate, algorithm) != parsed.issuer_key_hash:
+                continue
+            if candidate in roots or _signed_by_any(candidate, roots, now=now):
+                issuers.append(candidate)
+    for known in issuers:
+        if _key_hash(known, algorithm) != parsed.issuer_key_hash:
+            continue
+        if _verifies(response, known):
+            return parsed
+        for delegate in included:  # a responder certificate the issuer signed for OCSP
+            if (
+                _is_ocsp_signer(delegate)
+                and _signed_by_any(delegate, [known], now=now)
+                and _verifies(response, delegate)
+            ):
+                return parsed
+    raise ValueError("the OCSP response is not signed by the certificate's issuer")
+
+
+def _signed_by_any(
+    certificate: x509.Certificate, issuers: list[x509.Certificate], *, now: dt.datetime
+) -> bool:
+    if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
+        return False
+    for issuer in issuers:
+        try:
+            certificate.verify_directly_issued_by(issuer)
+        except (InvalidSignature, ValueError, TypeError):
+            continue
+        return True
+    return False

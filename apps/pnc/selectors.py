@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .models import CertificateAuthority, StationCertificate, TrustedRoot
+from .models import CertificateAuthority, InstalledCertificate, StationCertificate, TrustedRoot
 
 
 def authority_for(actor) -> CertificateAuthority | None:
@@ -19,3 +19,7 @@ def station_certificates_for(actor):
 
 def trusted_roots_for(actor):
     return TrustedRoot.objects.restrict(actor, "pnc.view")
+
+
+def installed_certificates_for(actor, station):
+    return InstalledCertificate.objects.restrict(actor, "pnc.view").filter(station=station)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import logging
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -16,6 +20,7 @@ from apps.charging import services as charging
 from apps.charging.choices import AuthorizationStatus
 from apps.core.scoping import SYSTEM
 from apps.ocpp import commands
+from apps.ocpp import payloads as ocpp_payloads
 from apps.ocpp import services as ocpp_services
 from apps.stations.models import Station
 
@@ -23,6 +28,7 @@ from . import pki
 from .models import (
     CertificateAuthority,
     CertificateType,
+    InstalledCertificate,
     OcspResponse,
     PncSettings,
     SignStatus,
@@ -210,16 +216,88 @@ def ocsp_response_store(*, der: bytes) -> OcspResponse:
     return record
 
 
-def _cached_ocsp(data: dict[str, Any], *, now: dt.datetime) -> OcspResponse | None:
-    record = OcspResponse.objects.filter(
+def _cached_ocsp(data: dict[str, Any]) -> OcspResponse | None:
+    return OcspResponse.objects.filter(
         hash_algorithm=str(data.get("hash_algorithm", "")).upper(),
         issuer_name_hash=str(data.get("issuer_name_hash", "")).lower(),
         issuer_key_hash=str(data.get("issuer_key_hash", "")).lower(),
         serial_number=pki.normal_hex(str(data.get("serial_number", ""))),
     ).first()
-    if record is None or (record.next_update and record.next_update < now):
-        return None
-    return record
+
+
+def _fresh(record: OcspResponse | None, *, now: dt.datetime) -> bool:
+    """Cached until its nextUpdate; one without nextUpdate for PNC_OCSP_DEFAULT_TTL seconds
+    (default an hour) after its thisUpdate."""
+    if record is None:
+        return False
+    if record.next_update is not None:
+        return record.next_update >= now
+    ttl = dt.timedelta(seconds=int(getattr(settings, "PNC_OCSP_DEFAULT_TTL", 3600)))
+    return record.this_update + ttl >= now
+
+
+@dataclass(frozen=True)
+class OcspLookup:
+    """One certificate's status: ``record`` the response held (maybe stale when the responder
+    did not answer); ``fresh`` whether it is current."""
+
+    record: OcspResponse | None
+    fresh: bool
+
+    @property
+    def status(self) -> str:
+        return self.record.cert_status if self.record is not None else "UNKNOWN"
+
+
+def _responder_allowed(url: str) -> bool:
+    return url.lower().startswith(("http://", "https://"))
+
+
+def ocsp_lookup(
+    entry: dict[str, Any],
+    *,
+    issuer: pki.x509.Certificate | None = None,
+    url: str = "",
+    now: dt.datetime | None = None,
+) -> OcspLookup:
+    """The certificate's OCSP status: from the cache while fresh (nextUpdate), else asked of
+    the tenant's configured responder or, failing that, the one the certificate (or the
+    station's request) names; the answer is checked (``pki.ocsp_response_check``) and cached.
+    The responder down or its answer refused: the stale cached response, if any."""
+    now = now or timezone.now()
+    record = _cached_ocsp(entry)
+    if _fresh(record, now=now):
+        return OcspLookup(record, True)
+    config = pnc_settings()
+    url = config.ocsp_responder_url or url
+    if not url or not _responder_allowed(url):
+        return OcspLookup(record, False)
+    try:
+        request_der = pki.ocsp_request_der(entry)
+        response = requests.post(
+            url,
+            data=request_der,
+            headers={"Content-Type": "application/ocsp-request"},
+            timeout=config.ocsp_timeout_seconds,
+        )
+        response.raise_for_status()
+        pki.ocsp_response_check(
+            response.content, entry, issuer=issuer, roots=_ocsp_roots(), now=now
+        )
+    except (requests.RequestException, ValueError, KeyError) as error:
+        logger.warning("pnc: OCSP responder %s gave no usable answer: %s", url, error)
+        return OcspLookup(record, False)
+    return OcspLookup(ocsp_response_store(der=response.content), True)
+
+
+def _ocsp_roots() -> list[pki.x509.Certificate]:
+    """Who may have issued a certificate asked about by hash alone: the trusted eMobility
+    roots and the tenant's own CA (station V2G certificates)."""
+    roots = [pki.load_chain(r.certificate_pem)[0] for r in TrustedRoot.objects.all()]
+    ca = CertificateAuthority.objects.first()
+    if ca is not None:
+        roots.append(pki.load_chain(ca.certificate_pem)[0])
+    return roots
 
 
 # --- C07: Authorize with a contract certificate ------------------------------------------------
@@ -231,19 +309,42 @@ def _refused(status: str) -> ocpp_services.ContractAuthorization:
     )
 
 
-def _ocsp_status(entries: list[dict[str, Any]], *, now: dt.datetime) -> str:
-    """Revoked if any certificate of the chain is; unknown (NoCertificateAvailable) when a
-    status is missing and the tenant does not accept that; else Accepted."""
+@dataclass(frozen=True)
+class _Asked:
+    entry: dict[str, Any]
+    issuer: pki.x509.Certificate | None = None
+    url: str = ""
+
+
+def _ocsp_status(asked: list[_Asked], *, now: dt.datetime) -> str:
+    """Revoked if any certificate of the chain is (a stale REVOKED too: revocation is for
+    good); unknown (NoCertificateAvailable) when a current status is missing (no responder,
+    responder down, answer refused) and the tenant does not accept that; else Accepted."""
     unknown = False
-    for entry in entries:
-        record = _cached_ocsp(entry, now=now)
-        if record is None or record.cert_status == "UNKNOWN":
-            unknown = True
-        elif record.cert_status == "REVOKED":
+    for item in asked:
+        lookup = ocsp_lookup(item.entry, issuer=item.issuer, url=item.url, now=now)
+        if lookup.status == "REVOKED":
             return pki.REVOKED
+        if not lookup.fresh or lookup.status != "GOOD":
+            unknown = True
     if unknown and not pnc_settings().accept_unknown_ocsp:
         return pki.NO_CERTIFICATE
     return pki.ACCEPTED
+
+
+def _hash_entry(data: dict[str, Any]) -> _Asked:
+    """An iso15118CertificateHashData / OCSPRequestData entry (snake_case or camelCase)."""
+
+    def get(snake: str, camel: str) -> str:
+        return str(data.get(snake, data.get(camel, "")) or "")
+
+    entry = {
+        "hash_algorithm": get("hash_algorithm", "hashAlgorithm"),
+        "issuer_name_hash": get("issuer_name_hash", "issuerNameHash"),
+        "issuer_key_hash": get("issuer_key_hash", "issuerKeyHash"),
+        "serial_number": get("serial_number", "serialNumber"),
+    }
+    return _Asked(entry, url=get("responder_url", "responderURL"))
 
 
 def contract_authorize(
@@ -267,15 +368,18 @@ def contract_authorize(
         emaid = pki.common_name(chain[0])
         if _emaid(emaid) != _emaid(uid):
             return _refused(pki.CHAIN_ERROR)
-        entries = [
-            pki.cert_id(child, parent) for child, parent in zip(chain, chain[1:], strict=False)
+        asked = [
+            _Asked(pki.cert_id(child, parent), parent, pki.ocsp_responder_url(child))
+            for child, parent in zip(chain, chain[1:], strict=False)
         ]
-        issuer = next((r for r in roots if r.subject == chain[-1].issuer), None)
-        if issuer is not None:
-            entries.append(pki.cert_id(chain[-1], issuer))
-        status = _ocsp_status(entries, now=now)
+        issuer = pki.issuing_root(chain[-1], roots)
+        if issuer is not None and pki.fingerprint(issuer) != pki.fingerprint(chain[-1]):
+            asked.append(
+                _Asked(pki.cert_id(chain[-1], issuer), issuer, pki.ocsp_responder_url(chain[-1]))
+            )
+        status = _ocsp_status(asked, now=now)
     else:
-        status = _ocsp_status(hash_data or [], now=now)
+        status = _ocsp_status([_hash_entry(entry) for entry in hash_data or []], now=now)
     if status != pki.ACCEPTED:
         return _refused(status)
     decision = charging.authorize(uid=uid, token_type=token_type, station_id=station_id)
@@ -291,10 +395,13 @@ def _emaid(value: str) -> str:
 
 
 def certificate_status(*, station_id: int, ocsp_request: dict[str, Any]) -> dict[str, Any]:
-    """From the cache only (no outbound OCSP in the request path): Accepted with the DER
-    response in base64, or Failed when none is held or it is past its nextUpdate."""
-    record = _cached_ocsp(ocsp_request, now=timezone.now())
-    if record is None:
+    """The cached response while fresh, else asked of the responder (``ocsp_lookup``):
+    Accepted with the DER response in base64; Failed when no current response can be had
+    (the station keeps its own copy until it expires, as M06 says)."""
+    asked = _hash_entry(ocsp_request)
+    lookup = ocsp_lookup(asked.entry, url=asked.url)
+    record = lookup.record
+    if record is None or not lookup.fresh:
         return {"status": "Failed"}
     return {
         "status": "Accepted",
@@ -322,7 +429,10 @@ def ev_certificate(
     if extra.get("maximum_contract_certificate_chains") is not None:
         body["maximumContractCertificateChains"] = extra["maximum_contract_certificate_chains"]
     try:
-        response = requests.post(config.pool_url, json=body, timeout=config.pool_timeout_seconds)
+        with _pool_verify(config) as verify:
+            response = requests.post(
+                config.pool_url, json=body, timeout=config.pool_timeout_seconds, verify=verify
+            )
         response.raise_for_status()
         answer = response.json()
         status, exi = answer["status"], answer["exiResponse"]
@@ -332,3 +442,166 @@ def ev_certificate(
     if status not in ("Accepted", "Failed") or not isinstance(exi, str):
         return {"status": "Failed", "exi_response": ""}
     return {"status": status, "exi_response": exi}
+
+
+@contextlib.contextmanager
+def _pool_verify(config: PncSettings) -> Iterator[bool | str]:
+    """The provider's HTTPS endpoint is checked against the tenant's CA certificates when it
+    gave some, else the system's."""
+    if not config.pool_ca_pem.strip():
+        yield True
+        return
+    with tempfile.NamedTemporaryFile("w", suffix=".pem") as bundle:
+        bundle.write(config.pool_ca_pem)
+        bundle.flush()
+        yield bundle.name
+
+
+# --- The provider / OCSP settings (portal) -----------------------------------------------------
+
+SETTINGS_FIELDS = (
+    "pool_url",
+    "pool_timeout_seconds",
+    "pool_ca_pem",
+    "ocsp_responder_url",
+    "ocsp_timeout_seconds",
+    "accept_unknown_ocsp",
+)
+
+
+def pnc_settings_update(**changes: Any) -> PncSettings:
+    """Change the tenant's provider / OCSP settings; CA certificates must be PEM certificates
+    (ValueError otherwise)."""
+    unknown = set(changes) - set(SETTINGS_FIELDS)
+    if unknown:
+        raise TypeError(f"not a Plug & Charge setting: {sorted(unknown)}")
+    bundle = (changes.get("pool_ca_pem") or "").strip()
+    if bundle:
+        try:
+            certificates = pki.load_chain(bundle)
+        except ValueError as error:
+            raise ValueError("not PEM certificates") from error
+        changes["pool_ca_pem"] = "".join(pki.pem(c) for c in certificates)
+    config = pnc_settings()
+    for name, value in changes.items():
+        setattr(config, name, value)
+    config.save()
+    return config
+
+
+# --- M03-M05: certificates installed on stations -----------------------------------------------
+
+MAX_INSTALL_LENGTH = 5500  # InstallCertificate's certificate, both versions
+
+
+def installed_refresh(
+    *, requester: commands.Requester, station: Station, certificate_types: list[str] | None = None
+) -> commands.CommandReply:
+    """GetInstalledCertificateIds; the station's answer replaces what is recorded for the
+    types asked (all types when none).  NotFound is an answer too: none of that type."""
+    reply = commands.station_installed_certificate_ids(
+        requester=requester, station=station, certificate_types=certificate_types
+    )
+    if reply.error is None and reply.answered:
+        _installed_record(station, reply.rows, certificate_types)
+    return reply
+
+
+@transaction.atomic
+def _installed_record(
+    station: Station, rows: list[dict[str, str]], certificate_types: list[str] | None
+) -> None:
+    held = InstalledCertificate.objects.filter(station=station)
+    if certificate_types:
+        held = held.filter(certificate_type__in=certificate_types)
+    subjects = {row.serial_number: row.subject for row in held}
+    held.delete()
+    now = timezone.now()
+    seen = set()
+    for row in rows:
+        key = tuple(row[k] for k in ("hash_algorithm", "issuer_name_hash", "issuer_key_hash"))
+        key += (row["serial_number"],)
+        if key in seen or not row["serial_number"]:
+            continue
+        seen.add(key)
+        InstalledCertificate.objects.create(
+            station=station,
+            subject=subjects.get(row["serial_number"], ""),
+            reported_at=now,
+            **{k: row[k][:128] for k in row},
+        )
+
+
+def certificate_install(
+    *,
+    requester: commands.Requester,
+    station: Station,
+    certificate_type: str,
+    certificate_pem: str,
+) -> commands.CommandReply:
+    """InstallCertificate of one CA certificate (PEM).  ValueError for input the station
+    should never see: not PEM, several certificates, not a CA, too long, a type the
+    station's version has no word for.  Accepted: recorded (self-signed roots from their
+    own hash data, others from the station's GetInstalledCertificateIds)."""
+    try:
+        certificates = pki.load_chain(certificate_pem)
+    except ValueError as error:
+        raise ValueError("not a PEM certificate") from error
+    if len(certificates) != 1:
+        raise ValueError("exactly one certificate expected")
+    certificate = certificates[0]
+    if not _is_ca(certificate):
+        raise ValueError("the certificate is not a CA")
+    text = pki.pem(certificate)
+    if len(text) > MAX_INSTALL_LENGTH:
+        raise ValueError(f"the certificate is longer than {MAX_INSTALL_LENGTH} characters")
+    try:
+        reply = commands.station_certificate_install(
+            requester=requester,
+            station=station,
+            certificate_type=certificate_type,
+            certificate=text,
+        )
+    except ocpp_payloads.BadCertificateType as error:
+        raise ValueError(f"{certificate_type} cannot be installed on this station") from error
+    if reply.ok:
+        subject = certificate.subject.rfc4514_string()[:500]
+        if certificate.issuer == certificate.subject:
+            InstalledCertificate.objects.update_or_create(
+                station=station,
+                **pki.cert_id(certificate, certificate),
+                defaults={
+                    "certificate_type": certificate_type,
+                    "subject": subject,
+                    "reported_at": timezone.now(),
+                },
+            )
+        else:
+            installed_refresh(requester=requester, station=station)
+            InstalledCertificate.objects.filter(
+                station=station, serial_number=format(certificate.serial_number, "x")
+            ).update(subject=subject)
+    return reply
+
+
+def _is_ca(certificate: pki.x509.Certificate) -> bool:
+    try:
+        return certificate.extensions.get_extension_for_class(pki.x509.BasicConstraints).value.ca
+    except pki.x509.ExtensionNotFound:
+        return False
+
+
+def certificate_delete(
+    *, requester: commands.Requester, installed: InstalledCertificate
+) -> commands.CommandReply:
+    """DeleteCertificate; Accepted or NotFound (the station no longer holds it): the record
+    goes, with the sub-CAs recorded under it."""
+    reply = commands.station_certificate_delete(
+        requester=requester, station=installed.station, hash_data=installed.hash_data()
+    )
+    if reply.error is None and reply.status in ("Accepted", "NotFound"):
+        InstalledCertificate.objects.filter(
+            station=installed.station, parent_serial_number=installed.serial_number
+        ).delete()
+        installed.delete()
+    return reply

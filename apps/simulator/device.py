@@ -351,6 +351,59 @@ class DeviceMixin(StationCore):
         self.pending_keys.pop(certificate_type, None)
         return "Accepted"
 
+    # --- Installed roots (2.0.1 M03-M05; 1.6 security whitepaper) ---------------------------
+    # Kept per type as PEM; identified by hash data (SHA256, hex lower case) as OCPP does.
+
+    def install_certificate(self, certificate_type: str, certificate: str) -> str:
+        """InstallCertificate: Accepted for one well-formed CA certificate, else Rejected."""
+        from cryptography import x509
+
+        try:
+            parsed = x509.load_pem_x509_certificate(certificate.encode())
+            is_ca = parsed.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+        except (ValueError, x509.ExtensionNotFound):
+            return "Rejected"
+        if not is_ca:
+            return "Rejected"
+        installed = getattr(self, "installed_roots", [])
+        serial = parsed.serial_number
+        installed = [(t, c) for t, c in installed if c.serial_number != serial]
+        self.installed_roots = [*installed, (certificate_type, parsed)]
+        return "Accepted"
+
+    def installed_certificate_ids(self, certificate_types: list[str] | None) -> list[tuple]:
+        """(type, hash data in OCPP's camelCase) of the roots held, of the types asked."""
+        return [
+            (kind, certificate_hash_data(certificate))
+            for kind, certificate in getattr(self, "installed_roots", [])
+            if not certificate_types or kind in certificate_types
+        ]
+
+    def delete_certificate(self, hash_data: dict) -> str:
+        """DeleteCertificate: Accepted when a held root has that hash data, else NotFound."""
+        installed = getattr(self, "installed_roots", [])
+
+        def key(data: dict) -> tuple:  # camelCase or snake_case (as the library hands it)
+            return tuple(
+                str(data.get(camel, data.get(snake, ""))).lower().lstrip("0")
+                for camel, snake in (
+                    ("hashAlgorithm", "hash_algorithm"),
+                    ("issuerNameHash", "issuer_name_hash"),
+                    ("issuerKeyHash", "issuer_key_hash"),
+                    ("serialNumber", "serial_number"),
+                )
+            )
+
+        kept = [
+            (kind, certificate)
+            for kind, certificate in installed
+            if key(certificate_hash_data(certificate)) != key(hash_data)
+        ]
+        if len(kept) == len(installed):
+            return "NotFound"
+        self.installed_roots = kept
+        return "Accepted"
+
     def firmware_update_accept(self) -> bool:
         """One update at a time; the caller then runs update_firmware."""
         if self._firmware_busy:
@@ -533,6 +586,22 @@ def download_image(location: str) -> bytes | None:
     if expected and hashlib.sha256(data).hexdigest() != expected.lower():
         return None
     return data
+
+
+def certificate_hash_data(certificate) -> dict[str, str]:
+    """OCPP CertificateHashData (SHA256) of a self-signed root (its own issuer)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509 import ocsp
+
+    request = (
+        ocsp.OCSPRequestBuilder().add_certificate(certificate, certificate, hashes.SHA256()).build()
+    )
+    return {
+        "hashAlgorithm": "SHA256",
+        "issuerNameHash": request.issuer_name_hash.hex(),
+        "issuerKeyHash": request.issuer_key_hash.hex(),
+        "serialNumber": format(request.serial_number, "x"),
+    }
 
 
 def signature_valid(image: bytes, signature: str, certificate: str) -> bool:

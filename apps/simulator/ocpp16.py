@@ -18,6 +18,11 @@ from .timeutil import format_time
 
 # 1.6 has no ImmediateReset / GroundFault stop reasons.
 REASONS = {"ImmediateReset": "HardReset", "GroundFault": "Other"}
+# 1.6 certificate types in 2.0.1's words (the device keeps those).
+TYPES_16 = {
+    "CentralSystemRootCertificate": "CSMSRootCertificate",
+    "ManufacturerRootCertificate": "ManufacturerRootCertificate",
+}
 # 2.0.1 failures that 1.6 has no word for (failure injection reports them in both versions).
 FIRMWARE_STATUS_16 = {
     "InvalidSignature": "InstallationFailed",
@@ -294,6 +299,33 @@ class ChargePoint16(StationChargePoint, ChargePoint):
     ) -> call_result.ReserveNow:
         status = self.reserve(reservation_id, connector_id, id_tag, expiry_date, parent_id_tag)
         return call_result.ReserveNow(status=status)
+
+    # Security whitepaper: roots installed, listed and deleted (types in 2.0.1's words inside).
+    @on("InstallCertificate")
+    def on_install_certificate(
+        self, certificate_type: str, certificate: str, **_: Any
+    ) -> call_result.InstallCertificate:
+        status = self.station.install_certificate(TYPES_16.get(certificate_type, ""), certificate)
+        return call_result.InstallCertificate(status=status)
+
+    @on("GetInstalledCertificateIds")
+    def on_get_installed_certificate_ids(
+        self, certificate_type: str, **_: Any
+    ) -> call_result.GetInstalledCertificateIds:
+        held = self.station.installed_certificate_ids([TYPES_16.get(certificate_type, "")])
+        if not held:
+            return call_result.GetInstalledCertificateIds(status="NotFound")
+        return call_result.GetInstalledCertificateIds(
+            status="Accepted", certificate_hash_data=[data for _kind, data in held]
+        )
+
+    @on("DeleteCertificate")
+    def on_delete_certificate(
+        self, certificate_hash_data: dict[str, Any], **_: Any
+    ) -> call_result.DeleteCertificate:
+        return call_result.DeleteCertificate(
+            status=self.station.delete_certificate(certificate_hash_data)
+        )
 
     @on("SendLocalList")
     def on_send_local_list(

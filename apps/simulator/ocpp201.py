@@ -1,5 +1,5 @@
 """OCPP 2.0.1 for the simulated station: message builders and the handlers for what the CSMS
-asks.  Actions without a handler (certificates, monitoring, ISO 15118...) get the library's
+asks.  Actions without a handler (monitoring, ISO 15118...) get the library's
 NotImplemented CallError."""
 
 from __future__ import annotations
@@ -401,6 +401,36 @@ class ChargePoint201(StationChargePoint, ChargePoint):
     ) -> call_result.CertificateSigned:
         status = self.station.certificate_signed(certificate_chain, certificate_type)
         return call_result.CertificateSigned(status=status)
+
+    @on("InstallCertificate")
+    def on_install_certificate(
+        self, certificate_type: str, certificate: str, **_: Any
+    ) -> call_result.InstallCertificate:
+        return call_result.InstallCertificate(
+            status=self.station.install_certificate(certificate_type, certificate)
+        )
+
+    @on("GetInstalledCertificateIds")
+    def on_get_installed_certificate_ids(
+        self, certificate_type: list[str] | None = None, **_: Any
+    ) -> call_result.GetInstalledCertificateIds:
+        held = self.station.installed_certificate_ids(certificate_type)
+        if not held:
+            return call_result.GetInstalledCertificateIds(status="NotFound")
+        return call_result.GetInstalledCertificateIds(
+            status="Accepted",
+            certificate_hash_data_chain=[
+                {"certificateType": kind, "certificateHashData": data} for kind, data in held
+            ],
+        )
+
+    @on("DeleteCertificate")
+    def on_delete_certificate(
+        self, certificate_hash_data: dict[str, Any], **_: Any
+    ) -> call_result.DeleteCertificate:
+        return call_result.DeleteCertificate(
+            status=self.station.delete_certificate(certificate_hash_data)
+        )
 
     @on("SetChargingProfile")
     def on_set_charging_profile(

@@ -213,8 +213,20 @@ def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
         not_before=T0,
         not_after=T0 + dt.timedelta(days=365),
     )
+    from apps.pnc.models import InstalledCertificate  # pnc
+
+    installed_certificate = InstalledCertificate.objects.create(
+        station=first,
+        certificate_type="CSMSRootCertificate",
+        hash_algorithm="SHA256",
+        issuer_name_hash="aa",
+        issuer_key_hash="bb",
+        serial_number=f"{prefix.lower()}02",
+        reported_at=T0,
+    )
     place.objects = {
         "pnc_station_certificate": station_certificate,
+        "pnc_installed_certificate": installed_certificate,
         "support_case": case,
         "tax_rate": tax,
         "access_rule": access_rule,
@@ -358,6 +370,7 @@ def inventory(personas, alpha_sites) -> Inventory:
     tenant_wide["pnc_trusted_root"] = pnc.trusted_root_add(
         name="alpha root", certificate_pem=pem(LocalPki().root)
     )
+    tenant_wide["pnc_settings"] = pnc.pnc_settings_update(ocsp_timeout_seconds=2.0)
     return Inventory(a1=a1, a2=a2, tenant_wide=tenant_wide)
 
 

@@ -422,12 +422,45 @@ TABLE: list[Endpoint] = [
     E("GET", "/api/v1/fleet/usage/{pk}/", FL_VIEW, target="fleet_usage"),
     E("GET", "/api/v1/fleet/telemetry/", FL_VIEW, rows="site"),
     E("GET", "/api/v1/fleet/telemetry/{pk}/", FL_VIEW, target="fleet_telemetry"),
+    E("GET", "/api/v1/pnc/installed-certificates/", "pnc.view", rows="station"),
+    E(
+        "GET",
+        "/api/v1/pnc/installed-certificates/{pk}/",
+        "pnc.view",
+        target="pnc_installed_certificate",
+    ),
+    E(
+        "DELETE",
+        "/api/v1/pnc/installed-certificates/{pk}/",
+        "pnc.manage",
+        target="pnc_installed_certificate",
+        command=True,
+    ),
+    E(
+        "POST",
+        "/api/v1/pnc/stations/{pk}/certificates/",
+        "pnc.manage",
+        target="station",
+        command=True,
+    ),
+    E(
+        "POST",
+        "/api/v1/pnc/stations/{pk}/certificates/refresh/",
+        "pnc.manage",
+        target="station",
+        command=True,
+    ),
+    E("GET", "/api/v1/pnc/settings/", "pnc.view", rows="tenant"),
+    E("POST", "/api/v1/pnc/settings/", "pnc.manage"),
+    E("GET", "/api/v1/pnc/settings/{pk}/", "pnc.view", target="pnc_settings"),
+    E("PATCH", "/api/v1/pnc/settings/{pk}/", "pnc.manage", target="pnc_settings"),
 ]
 ROAMING_TARGETS = {"roaming_partner", "roaming_token", "roaming_push", "roaming_command"}
 
 TENANT_WIDE = {
     "pnc_authority",  # pnc
     "pnc_trusted_root",  # pnc
+    "pnc_settings",  # pnc
     "token",
     "webhook",
     "delivery",

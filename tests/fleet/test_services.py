@@ -16,7 +16,7 @@ from apps.access import services as access
 from apps.access.choices import Refusal, RuleKind
 from apps.charging.models import IdToken
 from apps.charging.services import token_create
-from apps.core import events
+from apps.core import events, policies
 from apps.fleet import selectors, services
 from apps.fleet.choices import CardKind, TelemetrySource
 from apps.fleet.models import TelemetryReading, VehicleSession
@@ -125,6 +125,10 @@ def test_session_of_a_fleet_card_is_vehicle_usage(fleet, depot, monkeypatch):
     other = ChargingSessionFactory(station=station, evse=station.evses.first())
     assert services.vehicle_session_record(session_id=other.pk) is None
     assert VehicleSession.objects.count() == 1
+    # The reports' by-vehicle breakdown asks the fleet app which vehicle charged.
+    assert policies.ask(policies.SESSION_VEHICLES, session_ids=[session.pk, other.pk]) == {
+        session.pk: {"id": van.pk, "label": f"{van} (Vans)"}
+    }
 
 
 def test_usage_rows_priced_from_receipts(fleet, depot, monkeypatch):

@@ -38,6 +38,9 @@ PORTAL_NAME_OF = {
     "accessstation": "station",
     "pnctrustedroot": "root",  # pnc
     "fleetcard": "card",  # fleet (issue 14)
+    "pncinstalledcertificate": "installed",  # pnc
+    "pncstation": "station",
+    "pncsettings": "settings",
 }
 
 KNOWN_GAPS = {

@@ -502,7 +502,7 @@ async def test_trigger_message(make_station, csms, version):
 async def test_an_action_without_a_handler_gets_a_call_error(make_station, csms):
     station = make_station("1.6")
     await station.connect()
-    request = call16.GetInstalledCertificateIds(certificate_type="CentralSystemRootCertificate")
+    request = call16.ExtendedTriggerMessage(requested_message="Heartbeat")
     with pytest.raises(OcppNotImplemented):
         await csms.send(station.identity, request)
     assert station.online
