@@ -14,14 +14,13 @@ from apps.core import events
 from apps.ocpp import coalesce
 from apps.ocpp.dbpool import run_in_tenant
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
 
 @pytest.fixture
 def registry(monkeypatch):
     monkeypatch.setattr(events, "_handlers", defaultdict(list))
     monkeypatch.setattr(events, "_in_transaction_handlers", defaultdict(list))
     monkeypatch.setattr(events, "_batch", set())
+    monkeypatch.setattr(events, "_coalescer", events._coalescer)  # restored afterwards
     monkeypatch.setattr(coalesce.coalescer, "window", 0.1)
 
 
@@ -34,14 +33,8 @@ def _report(*, station_id: int, statuses: list[str]) -> None:
             events.emit(events.STATUS_CHANGED, station_id=station_id, evse_id=1, status=status)
 
 
-def _tenant():
-    from apps.tenants.models import Tenant
-
-    return Tenant.objects.get(slug="alpha")
-
-
-def test_many_stations_events_come_in_few_batches_in_order(registry):
-    tenant = _tenant()
+def test_many_stations_events_come_in_few_batches_in_order(registry, live_alpha):
+    tenant = live_alpha
     lock = threading.Lock()
     batches: list[list[tuple[str, dict]]] = []
     delivered: set[tuple[int, str]] = set()
