@@ -87,7 +87,7 @@ def provision(count: int) -> str:
     return tenant.schema_name
 
 
-async def wait_port(port: int, timeout: float = 60) -> None:
+async def wait_port(port: int, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:

@@ -311,7 +311,10 @@ async def _client(index, names, url, args, commands, reports, attempts) -> None:
         )
         for name in names
     ]
-    gate = asyncio.Semaphore(50)
+    # Stations starting at once per client process.  The gate only keeps a client from opening
+    # thousands of sockets in one go; it must not be what limits the connect rate (at 50 per
+    # process the initial phase ran at ~8 stations/s while the server idled).
+    gate = asyncio.Semaphore(args.gate)
 
     async def start(station) -> None:
         delay = 1.0
@@ -691,7 +694,15 @@ if __name__ == "__main__":
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--stations", type=int, default=1000)
-    parser.add_argument("--procs", type=int, default=2, help="client processes")
+    parser.add_argument(
+        "--procs",
+        type=int,
+        default=None,
+        help="client processes (default: 1 per 1,000 stations, 2 to 8)",
+    )
+    parser.add_argument(
+        "--gate", type=int, default=500, help="stations starting at once per client process"
+    )
     parser.add_argument("--meter-interval", type=int, default=10)
     parser.add_argument("--flow-seconds", type=float, default=20)
     parser.add_argument("--recover-seconds", type=float, default=300)
@@ -701,4 +712,7 @@ if __name__ == "__main__":
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--redis-outage", action="store_true")
     group.add_argument("--worker-kill", action="store_true")
-    main(parser.parse_args())
+    parsed = parser.parse_args()
+    if parsed.procs is None:
+        parsed.procs = min(8, max(2, -(-parsed.stations // 1000)))
+    main(parsed)

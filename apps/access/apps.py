@@ -17,8 +17,8 @@ class AccessConfig(AppConfig):
         )
         permissions.register("access.manage", "Change driver groups, access rules and holidays")
         policies.register(policies.AUTHORIZATION, handlers.authorization)
-        events.subscribe(events.STATION_CONNECTED, handlers.on_station_connected)
-        events.subscribe(events.STATION_BOOTED, handlers.on_station_connected)
+        events.subscribe(events.STATION_CONNECTED, handlers.on_stations_connected, batch=True)
+        events.subscribe(events.STATION_BOOTED, handlers.on_stations_connected, batch=True)
         panels.register(
             panels.Panel(
                 page=panels.STATION,

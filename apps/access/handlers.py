@@ -39,3 +39,12 @@ def on_station_connected(*, event: str, station_id: int, **_) -> None:
     from . import tasks
 
     tasks.local_list_sync.delay(station_id)
+
+
+def on_stations_connected(*, entries: list, **_) -> None:
+    """``on_station_connected`` for a batch of connects and boots (apps/core/events.py,
+    "Batches"): one sync per station, however many of its events the batch holds."""
+    from . import tasks
+
+    for station_id in dict.fromkeys(payload["station_id"] for _, payload in entries):
+        tasks.local_list_sync.delay(station_id)

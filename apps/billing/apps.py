@@ -16,8 +16,8 @@ class BillingConfig(AppConfig):
             "billing.manage", "Set prices, taxes and bank details; refund; see payouts"
         )
         events.subscribe(events.SESSION_ENDED, handlers.on_session_ended)
-        events.subscribe(events.STATION_CONNECTED, handlers.on_station_online)
-        events.subscribe(events.STATION_BOOTED, handlers.on_station_online)
+        events.subscribe(events.STATION_CONNECTED, handlers.on_stations_online, batch=True)
+        events.subscribe(events.STATION_BOOTED, handlers.on_stations_online, batch=True)
         events.subscribe(events.SESSION_UPDATED, handlers.on_session_updated)
         policies.register(policies.PRICE_INFO, handlers.price_info)
         policies.register(policies.SESSION_COST, handlers.session_cost)

@@ -82,6 +82,17 @@ def on_station_online(*, event: str, station_id: int, **_) -> None:
         queue.enqueue_price_display(station_id)
 
 
+def on_stations_online(*, entries: list, **_) -> None:
+    """``on_station_online`` for a batch of connects and boots (apps/core/events.py,
+    "Batches"): one query for all their stations."""
+    if connection.schema_name == "public":
+        return
+    station_ids = {payload["station_id"] for _, payload in entries}
+    showing = Station.objects.filter(pk__in=station_ids, ocpp_version=DISPLAY_VERSION)
+    for station_id in sorted(showing.values_list("pk", flat=True)):
+        queue.enqueue_price_display(station_id)
+
+
 def price_info(*, station, evse_id: int | None = None, token_uid: str = "", **_) -> str | None:
     """What this driver would pay here now, in one line (for the station's display and API)."""
     quote = price_quote(station=station, token_uid=token_uid)

@@ -15,6 +15,30 @@ A handler subscribed with ``in_transaction=True`` runs at once instead, inside t
 transaction (in a savepoint): for rows that must commit or roll back with what happened, such
 as webhook deliveries (a transactional outbox); anything they queue must itself wait for the
 commit.  Keep them to a few queries.
+
+Batches.  A handler subscribed with ``batch=True`` is called with ``entries``: a list of
+``(event, payload)`` pairs, once per batch instead of once per event, so that it can answer a
+thousand stations with one query (``handler(event=<first event>, entries=[...])``).  The same
+handler may be subscribed to several events: it is called once per batch with the entries of
+all of them.  ``emit_many(event, payloads)`` emits many events of one kind at once (one batch).
+
+The station events in ``COALESCED`` (connected, booted, status changed, disconnected) may
+also be coalesced across transactions: in the OCPP server a station's writes run on the OCPP
+pool, and there those events are handed after the commit to a per-tenant coalescer
+(``apps/ocpp/coalesce.py``) that delivers everything one tenant emitted within a short window
+(``WINDOW`` seconds there; at once when the tenant was idle) as one batch.  What a batch
+guarantees:
+
+- every handler runs once per event (per-item handlers) or sees every entry (batch handlers);
+- a station's events reach every handler in the order they were emitted: a batch is cut into
+  segments where needed, and inside a segment the events are delivered in ``ORDER``
+  (connected, booted, status changed, disconnected); a station whose next event would go
+  backwards in that order starts a new segment;
+- the station's answer (e.g. to its StatusNotification) is sent only once the batch holding
+  its events has been delivered: whoever sees the answer sees the consequences.
+
+Elsewhere (the portal, Celery, management commands) every event is delivered after its own
+commit, as before.
 """
 
 from __future__ import annotations
@@ -94,51 +118,133 @@ KNOWN_EVENTS = {
     VEHICLE_SESSION_ENDED,  # fleet
 }
 
+# The station events a coalescer may gather across transactions, in the order a batch delivers
+# them (a station's own events never go backwards in it: see "Batches" above).
+ORDER = (STATION_CONNECTED, STATION_BOOTED, STATUS_CHANGED, STATION_DISCONNECTED)
+COALESCED = frozenset(ORDER)
+
 Handler = Callable[..., Any]
+Entry = tuple[str, dict[str, Any]]
 _handlers: dict[str, list[Handler]] = defaultdict(list)
 _in_transaction_handlers: dict[str, list[Handler]] = defaultdict(list)
+_batch: set[tuple[str, Handler]] = set()
+# Set by the OCPP runtime: ``coalescer(tenant, entries) -> bool`` takes the station events of a
+# commit for later, batched delivery (True), or declines (False: delivered at once).
+_coalescer: Callable[[Any, list[Entry]], bool] | None = None
 
 
-def subscribe(event: str, handler: Handler, *, in_transaction: bool = False) -> None:
+def subscribe(
+    event: str, handler: Handler, *, in_transaction: bool = False, batch: bool = False
+) -> None:
     if event not in KNOWN_EVENTS:
         raise ValueError(f"Unknown event {event!r}")
+    if batch and in_transaction:
+        raise ValueError("A handler in the emitter's transaction is called once per event")
     handlers = _in_transaction_handlers if in_transaction else _handlers
     if handler not in handlers[event]:
         handlers[event].append(handler)
+    if batch:
+        _batch.add((event, handler))
 
 
 def unsubscribe(event: str, handler: Handler) -> None:
     for handlers in (_handlers, _in_transaction_handlers):
         if handler in handlers[event]:
             handlers[event].remove(handler)
+    _batch.discard((event, handler))
+
+
+def set_coalescer(coalescer: Callable[[Any, list[Entry]], bool] | None) -> None:
+    global _coalescer
+    _coalescer = coalescer
 
 
 def emit(event: str, **payload: Any) -> None:
     """Call every handler of ``event`` once the current transaction commits (those subscribed
     ``in_transaction`` at once, each in a savepoint)."""
+    emit_many(event, [payload])
+
+
+def emit_many(event: str, payloads: list[dict[str, Any]]) -> None:
+    """``emit`` for many events of one kind: after the commit, batch handlers are called once
+    with all of them, the others once per event."""
     if event not in KNOWN_EVENTS:
         raise ValueError(f"Unknown event {event!r}")
-    for handler in list(_in_transaction_handlers[event]):
-        try:
-            with transaction.atomic():
-                handler(event=event, **payload)
-        except Exception:  # rolled back to the savepoint: the emitter's work stands
-            logger.exception("Handler %r of %s failed", handler, event)
-    handlers = list(_handlers[event])
-    if not handlers:
+    for payload in payloads:
+        for handler in list(_in_transaction_handlers[event]):
+            try:
+                with transaction.atomic():
+                    handler(event=event, **payload)
+            except Exception:  # rolled back to the savepoint: the emitter's work stands
+                logger.exception("Handler %r of %s failed", handler, event)
+    if not payloads or not _handlers[event]:
         return
     tenant = getattr(connection, "tenant", None)
+    entries = [(event, payload) for payload in payloads]
 
     def run() -> None:
-        for handler in handlers:
-            try:
-                if tenant is not None and connection.schema_name != tenant.schema_name:
-                    connection.set_tenant(tenant)
-                handler(event=event, **payload)
-            except deferred.BROKER_ERRORS as error:  # Redis is away: run it again when back
-                logger.warning("Handler %r of %s deferred: %s", handler, event, error)
-                deferred.defer(tenant, handler, event, payload)
-            except Exception:  # one feature's bug must not break the core or other features
-                logger.exception("Handler %r of %s failed", handler, event)
+        coalescer = _coalescer
+        if event in COALESCED and coalescer is not None and coalescer(tenant, entries):
+            return
+        deliver(tenant, entries)
 
     transaction.on_commit(run)
+
+
+def segments(entries: list[Entry]) -> list[dict[str, list[dict[str, Any]]]]:
+    """Cut a batch so that, delivering each segment's events in ``ORDER``, every station's
+    events still arrive in the order they were emitted."""
+    rank = {event: index for index, event in enumerate(ORDER)}
+    result: list[dict[str, list[dict[str, Any]]]] = []
+    current: dict[str, list[dict[str, Any]]] = {}
+    current_kind = ""
+    reached: dict[Any, int] = {}  # station id -> the highest rank it has in the segment
+    for event, payload in entries:
+        position = rank.get(event, len(ORDER))
+        kind = "" if event in rank else event  # other events: segments of their own
+        station = payload.get("station_id")
+        if current and (kind != current_kind or reached.get(station, -1) > position):
+            result.append(current)
+            current, reached = {}, {}
+        current_kind = kind
+        current.setdefault(event, []).append(payload)
+        reached[station] = max(reached.get(station, -1), position)
+    if current:
+        result.append(current)
+    return result
+
+
+def deliver(tenant, entries: list[Entry]) -> None:
+    """Run the after-commit handlers of ``entries`` (in ``tenant``): per-item handlers once per
+    event, batch handlers once per segment (see ``segments``) with all their entries."""
+    for segment in segments(entries):
+        ordered = sorted(segment, key=lambda name: ORDER.index(name) if name in ORDER else -1)
+        called: set[Handler] = set()
+        for event in ordered:
+            for handler in list(_handlers[event]):
+                if (event, handler) in _batch:
+                    if handler in called:
+                        continue
+                    called.add(handler)
+                    mine = [
+                        (name, payload)
+                        for name in ordered
+                        if (name, handler) in _batch
+                        for payload in segment[name]
+                    ]
+                    _call(tenant, handler, mine[0][0], {"entries": mine})
+                else:
+                    for payload in segment[event]:
+                        _call(tenant, handler, event, payload)
+
+
+def _call(tenant, handler: Handler, event: str, payload: dict[str, Any]) -> None:
+    try:
+        if tenant is not None and connection.schema_name != tenant.schema_name:
+            connection.set_tenant(tenant)
+        handler(event=event, **payload)
+    except deferred.BROKER_ERRORS as error:  # Redis is away: run it again when back
+        logger.warning("Handler %r of %s deferred: %s", handler, event, error)
+        deferred.defer(tenant, handler, event, payload)
+    except Exception:  # one feature's bug must not break the core or other features
+        logger.exception("Handler %r of %s failed", handler, event)

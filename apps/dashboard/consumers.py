@@ -142,7 +142,11 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
                 return
             self.viewer = viewer
         data = message["data"]
-        if self.may_see(data):
+        if data.get("kind") == "stations":  # a batch: each station on its own, as ever
+            for item in data.get("items", []):
+                if self.may_see(item):
+                    await self.send_json(item)
+        elif self.may_see(data):
             await self.send_json(data)
 
     def may_see(self, data: dict[str, Any]) -> bool:

@@ -6,6 +6,8 @@ Messages are sent with the core's ``apps.core.live.publish_live``, which other f
 
 Message kinds (the ``kind`` key):
 - ``station``: a station's link or a port's status changed; the station's full live snapshot.
+- ``stations``: ``items``, several ``station`` messages at once (one message per tenant per batch
+  of station events, apps/core/events.py "Batches"); the consumer forwards each item on its own.
 - ``power``: meter values arrived (power, session energy so far).
 - ``session``: a session started or ended.
 - ``alert``: a monitoring alert was raised or cleared (published by monitoring).
@@ -24,7 +26,7 @@ from apps.core import events
 from apps.core.live import publish_live
 from apps.stations.models import Station
 
-from .selectors import station_snapshot
+from .selectors import station_snapshot, station_snapshots
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,20 @@ def on_station_changed(*, event: str, station_id: int, **payload: Any) -> None:
     message = station_message(station_id)
     if message is not None:
         publish_live(message)
+
+
+def on_stations_changed(*, entries: list[tuple[str, dict[str, Any]]], **_: Any) -> None:
+    """A batch of station events: one snapshot query and one message for all its stations."""
+    station_ids = list(dict.fromkeys(payload["station_id"] for _, payload in entries))
+    at = timezone.now().isoformat()
+    messages = [
+        {"kind": "station", "at": at, **snapshot}
+        for snapshot in station_snapshots(station_ids=station_ids)
+    ]
+    if len(messages) == 1:
+        publish_live(messages[0])
+    elif messages:
+        publish_live({"kind": "stations", "items": messages})
 
 
 def on_session(*, event: str, session_id: int, station_id: int, evse_id: int, **_: Any) -> None:
@@ -102,7 +118,7 @@ def subscribe_all() -> None:
         events.STATION_DISCONNECTED,
         events.STATION_BOOTED,
     ):
-        events.subscribe(name, on_station_changed)
+        events.subscribe(name, on_stations_changed, batch=True)
     events.subscribe(events.SESSION_STARTED, on_session)
     events.subscribe(events.SESSION_ENDED, on_session)
     events.subscribe(events.METER_VALUES_RECEIVED, on_meter_values)

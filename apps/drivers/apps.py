@@ -21,5 +21,5 @@ class DriversConfig(AppConfig):
             events.STATION_DISCONNECTED,
             events.STATION_BOOTED,
         ):
-            events.subscribe(name, handlers.on_station_changed)
+            events.subscribe(name, handlers.on_stations_changed, batch=True)
         events.subscribe(events.SESSION_STARTED, handlers.on_session_started)

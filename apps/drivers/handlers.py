@@ -8,13 +8,21 @@ from typing import Any
 from django.db import connection
 
 from . import services
-from .live import publish_station
+from .live import publish_station, publish_stations
 
 
 def on_station_changed(*, event: str, station_id: int, **_: Any) -> None:
     if connection.schema_name == "public":
         return
     publish_station(station_id)
+
+
+def on_stations_changed(*, entries: list, **_: Any) -> None:
+    """``on_station_changed`` for a batch (apps/core/events.py, "Batches"): each station's
+    public row once, all read in one go."""
+    if connection.schema_name == "public":
+        return
+    publish_stations(list(dict.fromkeys(payload["station_id"] for _, payload in entries)))
 
 
 def on_session_started(*, event: str, session_id: int, station_id: int, **_: Any) -> None:

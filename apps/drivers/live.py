@@ -37,6 +37,15 @@ def publish_station(station_id: int) -> None:
         )
 
 
+def publish_stations(station_ids) -> None:
+    """``publish_station`` for many stations, read in one go."""
+    from .selectors import finder_station_rows
+
+    group = group_for(connection.schema_name)
+    for row in finder_station_rows(station_ids=station_ids):
+        broadcast.group_send(group, {"type": MESSAGE_TYPE, "station": row})
+
+
 def _header(scope: dict[str, Any], name: bytes) -> str:
     for key, value in scope.get("headers", []):
         if key == name:

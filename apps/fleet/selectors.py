@@ -201,13 +201,15 @@ def member_tokens(*, keys: list[str], **_) -> dict[int, list[str]] | None:
     return found
 
 
-def session_vehicles(*, session_ids: list[int], **_) -> dict[int, dict]:
+def session_vehicles(*, session_ids: list[int], **_) -> dict[int, dict] | None:
     """The vehicle that charged in each of ``session_ids`` (those a fleet's card started), for
-    the reports' by-vehicle breakdown (core policy ``SESSION_VEHICLES``)."""
+    the reports' by-vehicle breakdown (core policy ``SESSION_VEHICLES``); None when no vehicle
+    charged in any of them (a network without fleets sees no by-vehicle table)."""
     rows = VehicleSession.objects.filter(
         session_id__in=session_ids, vehicle__isnull=False
     ).select_related("vehicle", "fleet")
-    return {
+    found = {
         row.session_id: {"id": row.vehicle_id, "label": f"{row.vehicle} ({row.fleet.name})"}
         for row in rows
     }
+    return found or None

@@ -13,5 +13,5 @@ class MediaConfig(AppConfig):
 
         permissions.register("media.view", "See promotional media, playlists and deliveries")
         permissions.register("media.manage", "Upload media, schedule and deliver playlists")
-        events.subscribe(events.STATION_CONNECTED, handlers.on_station_connected)
-        events.subscribe(events.STATION_BOOTED, handlers.on_station_booted)
+        events.subscribe(events.STATION_CONNECTED, handlers.on_stations_online, batch=True)
+        events.subscribe(events.STATION_BOOTED, handlers.on_stations_online, batch=True)

@@ -397,6 +397,15 @@ def station_has_schedules(station_id: int) -> bool:
     return current_schedules().filter(sites__stations=station_id).exists()
 
 
+def stations_with_schedules(station_ids) -> set[int]:
+    """``station_has_schedules`` for many stations, in one query."""
+    return set(
+        current_schedules()
+        .filter(sites__stations__in=station_ids)
+        .values_list("sites__stations", flat=True)
+    )
+
+
 def retry_backoff(attempts: int) -> dt.timedelta:
     """Wait before sending a failed delivery again: 5 min × 2^(attempts − 1), at most a day."""
     return min(dt.timedelta(minutes=5) * 2 ** max(attempts - 1, 0), dt.timedelta(days=1))

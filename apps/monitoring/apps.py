@@ -18,4 +18,4 @@ class MonitoringConfig(AppConfig):
         urls.register_station_routes()
 
         events.subscribe(events.STATUS_CHANGED, handlers.on_status_changed)
-        events.subscribe(events.STATION_CONNECTED, handlers.on_station_connected)
+        events.subscribe(events.STATION_CONNECTED, handlers.on_stations_connected, batch=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .choices import AlertKind
-from .services import alert_clear, port_status_observed
+from .services import alert_clear, alerts_clear, port_status_observed
 
 
 def on_status_changed(
@@ -16,3 +16,9 @@ def on_status_changed(
 
 def on_station_connected(*, event: str, station_id: int, **_: Any) -> None:
     alert_clear(station_id=station_id, kind=AlertKind.OFFLINE)
+
+
+def on_stations_connected(*, entries: list, **_: Any) -> None:
+    """``on_station_connected`` for a batch (apps/core/events.py, "Batches"): one query."""
+    station_ids = {payload["station_id"] for _, payload in entries}
+    alerts_clear(station_ids=station_ids, kind=AlertKind.OFFLINE)

@@ -21,7 +21,9 @@ from django.conf import settings
 from django.db import connection
 from django_tenants.utils import get_public_schema_name
 
-from apps.core import broadcast
+from apps.core import broadcast, events
+
+from .coalesce import coalescer
 
 T = TypeVar("T")
 
@@ -58,8 +60,47 @@ def _in_tenant(tenant, func: Callable[..., T], kwargs: dict[str, Any]) -> T:
     return func(**kwargs)
 
 
-async def run_in_tenant(tenant, func: Callable[..., T], /, **kwargs: Any) -> T:
-    """Run sync ORM code for ``tenant`` (None: the public schema) off the event loop."""
-    loop = asyncio.get_running_loop()
+def _job(tenant, func: Callable[..., T], kwargs: dict[str, Any]) -> tuple[T, dict[str, int]]:
+    coalescer.job_started()  # station events this job commits are coalesced (coalesce.py)
+    try:
+        return _in_tenant(tenant, func, kwargs), coalescer.job_finished()
+    except BaseException:
+        coalescer.job_finished()
+        raise
+
+
+def _register(loop: asyncio.AbstractEventLoop) -> None:
     broadcast.register_loop(loop)  # live events from the pool's threads are sent on this loop
+    coalescer.register_loop(loop)
+    if events._coalescer is not coalescer:
+        events.set_coalescer(coalescer)
+
+
+async def run_in_tenant(tenant, func: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run sync ORM code for ``tenant`` (None: the public schema) off the event loop.  If it
+    emitted station events, return once their (coalesced) handlers have run."""
+    loop = asyncio.get_running_loop()
+    _register(loop)
+    result, marks = await loop.run_in_executor(
+        _pool(), functools.partial(_job, tenant, func, kwargs)
+    )
+    if marks:
+        await coalescer.delivered(marks)
+    return result
+
+
+async def run_in_tenant_nowait(tenant, func: Callable[..., T], /, **kwargs: Any) -> T:
+    """``run_in_tenant`` that returns without waiting for the station events it emitted
+    (they are delivered in their batch all the same, in order)."""
+    loop = asyncio.get_running_loop()
+    _register(loop)
+    result, _ = await loop.run_in_executor(_pool(), functools.partial(_job, tenant, func, kwargs))
+    return result
+
+
+async def run_in_pool(tenant, func: Callable[..., T], /, **kwargs: Any) -> T:
+    """``run_in_tenant`` without coalescing or waiting: how the coalescer delivers a batch
+    (events its handlers emit are delivered after their own commits)."""
+    loop = asyncio.get_running_loop()
+    _register(loop)
     return await loop.run_in_executor(_pool(), functools.partial(_in_tenant, tenant, func, kwargs))

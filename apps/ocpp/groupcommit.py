@@ -23,9 +23,15 @@ class GroupCommit:
     station gets an InternalError CallError)."""
 
     def __init__(
-        self, write: Callable[..., list], *, max_batch: int = 500, writers_per_tenant: int = 4
+        self,
+        write: Callable[..., list],
+        *,
+        max_batch: int = 500,
+        writers_per_tenant: int = 4,
+        runner: Callable[..., Any] = run_in_tenant,
     ) -> None:
         self.write = write
+        self.runner = runner
         self.max_batch = max_batch
         self.writers_per_tenant = writers_per_tenant
         self._pending: dict[Any, list[tuple[Any, asyncio.Future]]] = defaultdict(list)
@@ -53,7 +59,7 @@ class GroupCommit:
 
     async def _commit(self, tenant, batch) -> None:
         try:
-            results = await run_in_tenant(tenant, self.write, items=[item for item, _ in batch])
+            results = await self.runner(tenant, self.write, items=[item for item, _ in batch])
         except Exception:
             if len(batch) == 1:
                 ((item, future),) = batch
@@ -82,5 +88,19 @@ def _write_seen(*, items: list[tuple[int, str]]) -> list[None]:
     return [None] * len(items)
 
 
+def _write_boots(*, items: list[dict]) -> list[tuple[str, int]]:
+    from apps.stations.services import stations_boot
+
+    return stations_boot(boots=items)
+
+
+def _write_statuses(*, items: list[dict]) -> list[None]:
+    from .services import status_reports
+
+    return status_reports(reports=items)
+
+
 meter_batcher = GroupCommit(_write_meter_values)
+boot_batcher = GroupCommit(_write_boots)
+status_batcher = GroupCommit(_write_statuses)
 seen_batcher = GroupCommit(_write_seen)

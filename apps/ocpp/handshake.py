@@ -33,6 +33,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 
 from .dbpool import run_in_tenant
+from .groupcommit import GroupCommit
 
 logger = logging.getLogger(__name__)
 
@@ -478,6 +479,54 @@ def _load(*, identity: str) -> KnownStation | None:
     )
 
 
+def _load_many(*, items: list[str]) -> list[KnownStation | None]:
+    """``_load`` for many identities at once (a reconnect storm after a restart finds the
+    cache empty): one registry query, then one station query per tenant."""
+    from apps.stations.choices import SecurityProfile
+    from apps.stations.models import Station
+    from apps.stations.selectors import station_cso_name
+    from apps.tenants.models import StationIdentity
+
+    loaded_at = time.monotonic()
+    entries = {
+        entry.identity: entry
+        for entry in StationIdentity.objects.select_related("tenant")
+        .filter(identity__in=set(items))
+        .only("identity", "password_hash", "pending_password_hash", "tenant")
+    }
+    by_tenant: dict[str, list[Any]] = {}
+    for entry in entries.values():
+        by_tenant.setdefault(entry.tenant.schema_name, []).append(entry)
+    known: dict[str, KnownStation] = {}
+    for group in by_tenant.values():
+        connection.set_tenant(group[0].tenant)
+        rows = Station.objects.filter(identity__in=[entry.identity for entry in group]).values(
+            "identity", "pk", "lax_validation", "registration_status", "security_profile"
+        )
+        cso_name: str | None = None
+        for row in rows:
+            entry = entries[row["identity"]]
+            profile = row["security_profile"]
+            if profile == SecurityProfile.TLS_CLIENT_CERTIFICATE and cso_name is None:
+                cso_name = station_cso_name()
+            known[row["identity"]] = KnownStation(
+                tenant=entry.tenant,
+                station_id=row["pk"],
+                lax=row["lax_validation"],
+                registration_status=row["registration_status"],
+                security_profile=profile,
+                password_hash=entry.password_hash,
+                pending_password_hash=entry.pending_password_hash,
+                cso_name=cso_name if profile == SecurityProfile.TLS_CLIENT_CERTIFICATE else "",
+                loaded_at=loaded_at,
+            )
+    return [known.get(identity) for identity in items]
+
+
+# Handshakes that find the cache empty load their identities together (a storm: hundreds).
+_loader = GroupCommit(_load_many, max_batch=500, writers_per_tenant=2)
+
+
 def _check_legacy_password(*, identity: str, password_hash: str, password: str) -> bool:
     """A password stored in a slow scheme: check it (on the pool, never on the event loop)
     and, when it matches, store it the fast way for next time."""
@@ -568,7 +617,7 @@ async def resolve_station(
     password_ok = _fast_match(known, password) if known is not None else None
     if known is None or (password_ok is False and _uses_password(known)):
         # Not cached, or the password may have changed since: ask the database.
-        known = await run_in_tenant(None, _load, identity=identity)
+        known = await _loader.submit(None, identity)
         if known is None:
             return await run_in_tenant(
                 None, _resolve_unknown, identity=identity, password=password, host=host

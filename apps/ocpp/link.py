@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .dbpool import run_in_tenant
-from .groupcommit import meter_batcher, seen_batcher
+from .groupcommit import boot_batcher, meter_batcher, seen_batcher, status_batcher
 
 T = TypeVar("T")
 
@@ -31,6 +31,15 @@ class StationLink:
     async def meter_values(self, report) -> int:
         """Store a MeterValues report (group-committed with other stations')."""
         return await meter_batcher.submit(self.tenant, report)
+
+    async def boot(self, **fields: Any) -> tuple[str, int]:
+        """Record a BootNotification (group-committed with other stations'); returns the
+        registration status and heartbeat interval."""
+        return await boot_batcher.submit(self.tenant, {"station_id": self.station_id, **fields})
+
+    async def status(self, **fields: Any) -> None:
+        """Record a StatusNotification (group-committed with other stations', in order)."""
+        await status_batcher.submit(self.tenant, {"station_id": self.station_id, **fields})
 
     async def seen(self) -> None:
         """Record liveness (group-committed with other stations')."""

@@ -13,7 +13,9 @@ at once) cheap and orderly:
 ``ConnectBatcher``  the consequences of a connect (station online, its status history, the
                     ``station.connected`` event and every feature's handler) run after the
                     socket is accepted, off the handshake path: all connects of a tenant that
-                    arrive while a write is in flight go in the next one UPDATE.
+                    arrive while a write is in flight go in the next one UPDATE, and their
+                    events go to the tenant's event batches (coalesce.py), where every
+                    feature's handler runs once per batch.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
+from .dbpool import run_in_tenant_nowait
 from .groupcommit import GroupCommit
 
 if TYPE_CHECKING:
@@ -117,12 +120,17 @@ class ConnectBatcher:
 
     ``connected(link)`` returns at once.  ``online(link)`` waits until the station is marked
     online (the consumer answers no frame before that: whoever sees an answer sees the
-    station online); ``settled(link)`` until its events are out too (a disconnect is never
-    written or announced before the connect it undoes)."""
+    station online); ``settled(link)`` until its events are emitted too (a disconnect is never
+    written or announced before the connect it undoes: the tenant's event batches keep the
+    order in which they were emitted)."""
 
     def __init__(self) -> None:
         self._online = GroupCommit(_write_online, max_batch=1000, writers_per_tenant=1)
-        self._events = GroupCommit(_announce, max_batch=1000, writers_per_tenant=1)
+        # Nobody waits for the handlers of a connect: its events are gathered for a window
+        # with other stations' (coalesce.py); a later disconnect's events still come after.
+        self._events = GroupCommit(
+            _announce, max_batch=1000, writers_per_tenant=1, runner=run_in_tenant_nowait
+        )
         self._written: dict[str, asyncio.Future] = {}
         self._settled: dict[str, asyncio.Task] = {}
 

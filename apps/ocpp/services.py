@@ -145,6 +145,16 @@ def status_report(
 
 
 @transaction.atomic
+def status_reports(*, reports: list[dict]) -> list[None]:
+    """``status_report`` for many StatusNotifications in one transaction, in the order given
+    (a station has one outstanding CALL, so two of its reports are never in one batch out of
+    order).  If any fails, all roll back and the caller stores them one by one."""
+    for report in reports:
+        status_report(**report)
+    return [None] * len(reports)
+
+
+@transaction.atomic
 def transaction_start(
     *,
     station_id: int,

@@ -9,7 +9,6 @@ from ocpp.v16 import ChargePoint as ChargePoint16
 from ocpp.v16 import call_result
 
 from apps.charging import services as charging
-from apps.stations import services as stations
 
 from . import services as ocpp_services
 from .adapter import AdapterMixin
@@ -35,9 +34,7 @@ class Adapter16(AdapterMixin, ChargePoint16):
 
     @on("BootNotification")
     async def on_boot(self, charge_point_vendor: str, charge_point_model: str, **kw):
-        status, interval = await self.link.db(
-            stations.station_boot,
-            station_id=self.link.station_id,
+        status, interval = await self.link.boot(
             vendor=charge_point_vendor,
             model=charge_point_model,
             serial_number=kw.get("charge_point_serial_number")
@@ -58,9 +55,7 @@ class Adapter16(AdapterMixin, ChargePoint16):
 
     @on("StatusNotification")
     async def on_status(self, connector_id: int, error_code: str, status: str, **kw):
-        await self.link.db(
-            ocpp_services.status_report,
-            station_id=self.link.station_id,
+        await self.link.status(
             evse_id=connector_id,
             status=status,
             occurred_at=parse_time(kw.get("timestamp")),

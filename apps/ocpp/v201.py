@@ -11,7 +11,6 @@ from ocpp.v201 import ChargePoint as ChargePoint201
 from ocpp.v201 import call_result
 
 from apps.charging import services as charging
-from apps.stations import services as stations
 
 from . import payloads
 from . import services as ocpp_services
@@ -59,9 +58,7 @@ class Adapter201(AdapterMixin, ChargePoint201):
     @on("BootNotification")
     async def on_boot(self, charging_station: dict, reason: str, **kw):
         modem = charging_station.get("modem") or {}
-        status, interval = await self.link.db(
-            stations.station_boot,
-            station_id=self.link.station_id,
+        status, interval = await self.link.boot(
             vendor=charging_station.get("vendor_name", ""),
             model=charging_station.get("model", ""),
             serial_number=charging_station.get("serial_number") or "",
@@ -82,9 +79,7 @@ class Adapter201(AdapterMixin, ChargePoint201):
     async def on_status(
         self, timestamp: str, connector_status: str, evse_id: int, connector_id: int, **kw
     ):
-        await self.link.db(
-            ocpp_services.status_report,
-            station_id=self.link.station_id,
+        await self.link.status(
             evse_id=evse_id,
             status=connector_status,
             occurred_at=parse_time(timestamp),

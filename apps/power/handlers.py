@@ -43,6 +43,21 @@ def on_station_connected(*, event: str, station_id: int, **payload: Any) -> None
     queue.station_connected(station_id)
 
 
+def on_stations_changed(*, entries: list, **_: Any) -> None:
+    """``on_station_changed`` for a batch (apps/core/events.py, "Batches"): one query, one
+    rebalance per site."""
+    station_ids = {payload["station_id"] for _, payload in entries}
+    for site_id in selectors.sites_of_stations(station_ids):
+        queue.enqueue_rebalance(site_id)
+
+
+def on_stations_connected(*, entries: list, **_: Any) -> None:
+    """``on_station_connected`` for a batch: only stations in an electrical tree have work."""
+    station_ids = {payload["station_id"] for _, payload in entries}
+    for station_id in selectors.stations_with_power(station_ids):
+        queue.station_connected(station_id)
+
+
 def ev_charging_needs(*, session_id: int, needs: dict, max_schedule_tuples=None, **_):
     """OCPP 2.0.1 K15/K17: the EV's needs shape its session's share; the TxProfile follows the
     answer (Processing: the site is reallocated once the answer is sent, and this session's

@@ -52,6 +52,26 @@ def site_of_station(station_id: int) -> int | None:
     return Station.objects.filter(pk=station_id).values_list("site_id", flat=True).first()
 
 
+def sites_of_stations(station_ids) -> list[int]:
+    """The sites of these stations (those that have one), each once."""
+    return sorted(
+        set(
+            Station.objects.filter(pk__in=station_ids, site__isnull=False).values_list(
+                "site_id", flat=True
+            )
+        )
+    )
+
+
+def stations_with_power(station_ids) -> list[int]:
+    """Those of these stations that are placed in a site's electrical tree."""
+    return sorted(
+        StationPower.objects.filter(station_id__in=station_ids, node__isnull=False).values_list(
+            "station_id", flat=True
+        )
+    )
+
+
 # --- The snapshot ---------------------------------------------------------------------------
 
 

@@ -13,8 +13,8 @@ class ReportsConfig(AppConfig):
 
         permissions.register("reports.view", "See energy, use, uptime and revenue reports")
         events.subscribe(events.METER_VALUES_RECEIVED, handlers.on_core_change)
-        events.subscribe(events.STATUS_CHANGED, handlers.on_core_change)
-        events.subscribe(events.STATION_CONNECTED, handlers.on_core_change)
-        events.subscribe(events.STATION_DISCONNECTED, handlers.on_core_change)
+        events.subscribe(events.STATUS_CHANGED, handlers.on_core_changes, batch=True)
+        events.subscribe(events.STATION_CONNECTED, handlers.on_core_changes, batch=True)
+        events.subscribe(events.STATION_DISCONNECTED, handlers.on_core_changes, batch=True)
         events.subscribe(events.SESSION_STARTED, handlers.on_session_changed)
         events.subscribe(events.SESSION_ENDED, handlers.on_session_changed)

@@ -15,3 +15,8 @@ def on_core_change(*, event: str, **payload: Any) -> None:
 
 def on_session_changed(*, event: str, session_id: int, **payload: Any) -> None:
     tasks.session_changed.delay(session_id)
+
+
+def on_core_changes(*, entries: list, **_: Any) -> None:
+    """``on_core_change`` for a batch (apps/core/events.py, "Batches"): one catch-up."""
+    tasks.enqueue_catch_up()

@@ -180,8 +180,9 @@ def stations_came_online(*, station_ids: list[int]) -> None:
     """``station.connected`` for stations ``stations_connected`` brought online.  A separate
     step so that a storm of connects is marked online without waiting for every feature's
     handlers (alerts, price display, power, webhooks)."""
-    for station_id in station_ids:
-        events.emit(events.STATION_CONNECTED, station_id=station_id)
+    events.emit_many(
+        events.STATION_CONNECTED, [{"station_id": station_id} for station_id in station_ids]
+    )
 
 
 @transaction.atomic
@@ -294,6 +295,49 @@ def station_boot(
     )
     events.emit(events.STATION_BOOTED, station_id=station_id)
     return station.registration_status, station.heartbeat_interval
+
+
+BOOT_FIELDS = {
+    "vendor": 50,
+    "model": 50,
+    "serial_number": 50,
+    "firmware_version": 50,
+    "iccid": 20,
+    "imsi": 20,
+}
+
+
+@transaction.atomic
+def stations_boot(*, boots: list[dict]) -> list[tuple[str, int]]:
+    """``station_boot`` for many BootNotifications (of different stations, or a station twice:
+    its last one stands): one locking read, one UPDATE; one answer per boot, in order."""
+    ids = sorted({boot["station_id"] for boot in boots})  # lock rows in one order
+    answers = {
+        pk: (registration, interval)
+        for pk, registration, interval in Station.objects.select_for_update()
+        .filter(pk__in=ids)
+        .values_list("pk", "registration_status", "heartbeat_interval")
+    }
+    missing = set(ids) - set(answers)
+    if missing:
+        raise Station.DoesNotExist(f"No station {sorted(missing)}")
+    latest = {boot["station_id"]: boot for boot in boots}
+    columns = list(BOOT_FIELDS)
+    values = [
+        [(latest[pk].get(name) or "")[:size] for pk in ids] for name, size in BOOT_FIELDS.items()
+    ]
+    table = connection.ops.quote_name(Station._meta.db_table)
+    assignments = ", ".join(f"{name} = v.{name}" for name in columns)
+    arrays = ", ".join("%s::text[]" for _ in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS s SET {assignments}, last_boot_at = %s "
+            f"FROM unnest(%s::bigint[], {arrays}) AS v(id, {', '.join(columns)}) "
+            "WHERE s.id = v.id",
+            [timezone.now(), ids, *values],
+        )
+    events.emit_many(events.STATION_BOOTED, [{"station_id": boot["station_id"]} for boot in boots])
+    return [answers[boot["station_id"]] for boot in boots]
 
 
 @transaction.atomic

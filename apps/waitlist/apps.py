@@ -15,8 +15,8 @@ class WaitlistConfig(AppConfig):
 
         register("waitlist.view", "See queues and the drivers waiting in them")
         register("waitlist.manage", "Define queues and their policy; add or remove drivers")
-        events.subscribe(events.STATUS_CHANGED, handlers.on_status_changed)
-        events.subscribe(events.STATION_CONNECTED, handlers.on_station_connected)
+        events.subscribe(events.STATUS_CHANGED, handlers.on_stations_changed, batch=True)
+        events.subscribe(events.STATION_CONNECTED, handlers.on_stations_changed, batch=True)
         events.subscribe(events.SESSION_STARTED, handlers.on_session_started)
         policies.register(policies.AUTHORIZATION, services.tap_authorization)
         policies.register(policies.NEXT_WAITING, selectors.next_waiting)

@@ -28,6 +28,20 @@ def group_of_station(station_id: int) -> WaitlistGroup | None:
     )
 
 
+def groups_of_stations(station_ids) -> dict[int, int]:
+    """``group_of_station`` for many stations: station id -> its active queue's id (stations
+    in no queue are left out)."""
+    rows = (
+        WaitlistGroup.objects.filter(stations__id__in=station_ids, is_active=True)
+        .order_by("pk")
+        .values_list("stations__id", "pk")
+    )
+    groups: dict[int, int] = {}
+    for station_id, group_id in rows:
+        groups.setdefault(station_id, group_id)
+    return groups
+
+
 def held_port_ids() -> Q:
     return Q(pk__in=WaitlistEntry.objects.filter(status=EntryStatus.HELD).values("held_evse_id"))
 

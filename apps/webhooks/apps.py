@@ -15,9 +15,9 @@ class WebhooksConfig(AppConfig):
         register("webhooks.view", "See webhooks and their delivery log")
         register("webhooks.manage", "Create, change and delete webhooks")
 
-        events.subscribe(events.STATUS_CHANGED, handlers.on_status_changed)
-        events.subscribe(events.STATION_CONNECTED, handlers.on_station_link)
-        events.subscribe(events.STATION_DISCONNECTED, handlers.on_station_link)
+        events.subscribe(events.STATUS_CHANGED, handlers.on_station_events, batch=True)
+        events.subscribe(events.STATION_CONNECTED, handlers.on_station_events, batch=True)
+        events.subscribe(events.STATION_DISCONNECTED, handlers.on_station_events, batch=True)
         events.subscribe(events.SESSION_STARTED, handlers.on_session)
         events.subscribe(events.SESSION_ENDED, handlers.on_session)
         events.subscribe(events.ALERT_RAISED, handlers.on_alert, in_transaction=True)

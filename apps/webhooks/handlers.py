@@ -102,3 +102,19 @@ def on_feature_event(*, event, site_id, data, **_):
     """A feature's news with its data ready (fleet's vehicle sessions), sent as it is."""
     if webhook_subscribed(event):
         webhook_dispatch(event=event, data=data, site_id=site_id)
+
+
+def on_station_events(*, entries: list, **_) -> None:
+    """``on_status_changed`` and ``on_station_link`` for a batch (apps/core/events.py,
+    "Batches"): whether any webhook wants each kind is asked once; then each event as before,
+    in order."""
+    wanted: dict[str, bool] = {}
+    for event, payload in entries:
+        if event not in wanted:
+            wanted[event] = webhook_subscribed(event)
+        if not wanted[event]:
+            continue
+        if event == WebhookEvent.STATION_STATUS_CHANGED:
+            on_status_changed(event=event, **payload)
+        else:
+            on_station_link(event=event, **payload)

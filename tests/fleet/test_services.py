@@ -129,6 +129,7 @@ def test_session_of_a_fleet_card_is_vehicle_usage(fleet, depot, monkeypatch):
     assert policies.ask(policies.SESSION_VEHICLES, session_ids=[session.pk, other.pk]) == {
         session.pk: {"id": van.pk, "label": f"{van} (Vans)"}
     }
+    assert policies.ask(policies.SESSION_VEHICLES, session_ids=[other.pk]) is None
 
 
 def test_usage_rows_priced_from_receipts(fleet, depot, monkeypatch):

@@ -131,6 +131,33 @@ async def test_status_change_reaches_the_viewer_of_that_site_only(world):
     await socket.disconnect()
 
 
+def status_batch(tenant, stations) -> None:
+    """A batch of station events, as the OCPP runtime delivers a storm (apps/core/events.py,
+    "Batches"): one call of the dashboard's batch handler, one live message."""
+    from apps.core import events
+    from apps.dashboard.live import on_stations_changed
+
+    def deliver():
+        with tenant_context(tenant):
+            on_stations_changed(
+                entries=[(events.STATION_CONNECTED, {"station_id": s.pk}) for s in stations]
+            )
+
+    blocking(deliver)
+
+
+async def test_a_batch_reaches_the_viewer_as_one_message_per_station_of_their_sites(world):
+    socket = communicator(world["host"], session_cookie(world["alpha"], world["viewer"]))
+    connected, _ = await socket.connect()
+    assert connected
+    status_batch(world["alpha"], [world["hidden"], world["station"], world["station"]])
+    message = await socket.receive_json_from(timeout=5)
+    assert message["kind"] == "station"
+    assert message["station_id"] == world["station"].pk
+    assert await socket.receive_nothing(timeout=0.5)  # the other site's, and no duplicate
+    await socket.disconnect()
+
+
 async def test_power_only_for_the_station_the_page_follows(world):
     cookie = session_cookie(world["alpha"], world["viewer"])
     follows = communicator(world["host"], cookie, f"/ws/live/?power={world['station'].pk}")

@@ -154,6 +154,19 @@ def alert_clear(
     return len(ids)
 
 
+def alerts_clear(*, station_ids, kind: str) -> int:
+    """``alert_clear`` for many stations (a batch of connects): one query finds the few that
+    have such an alert open."""
+    with_open = (
+        Alert.objects.filter(
+            station_id__in=station_ids, evse=None, kind=kind, cleared_at__isnull=True
+        )
+        .values_list("station_id", flat=True)
+        .distinct()
+    )
+    return sum(alert_clear(station_id=pk, kind=kind) for pk in sorted(with_open))
+
+
 def _open_alert_for_update(alert_id: int) -> Alert:
     alert = Alert.objects.select_for_update(of=("self",)).select_related("station", "evse")
     alert = alert.get(pk=alert_id)
