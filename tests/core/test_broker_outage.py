@@ -85,9 +85,20 @@ def test_worker_survives_a_broker_outage_and_runs_later_tasks(django_db_setup, t
         broker.stop()
 
 
-def test_work_queued_while_the_broker_is_down_runs_once_when_it_is_back(transactional_db, tmp_path):
+def test_work_queued_while_the_broker_is_down_runs_once_when_it_is_back(
+    django_db_setup, django_db_blocker, tmp_path
+):
     """An event handler that queues a task while Redis is down is not lost: it runs again when
-    Redis is back, and its task runs once (identical calls that waited are coalesced)."""
+    Redis is back, and its task runs once (identical calls that waited are coalesced).
+
+    Events are emitted outside any transaction (autocommit, as in a consumer) and the database
+    is never flushed after (``transactional_db`` would empty the public schema's tenants for
+    every later test of the process)."""
+    with django_db_blocker.unblock():
+        _work_queued_while_the_broker_is_down(tmp_path)
+
+
+def _work_queued_while_the_broker_is_down(tmp_path):
     broker = PrivateRedis(tmp_path).start()
     worker = WorkerProcess("outage", env={"REDIS_URL": broker.url})
     ran = tmp_path / "ran.log"
