@@ -156,6 +156,10 @@ class Case(models.Model):
     first_response_due_at = models.DateTimeField(null=True, blank=True)
     first_responded_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True)
+    # The resolution clock stops while the case waits on its requester: since when it waits,
+    # and how many clock minutes (business minutes for managers) earlier waits took.
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    paused_minutes = models.FloatField(default=0)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     first_response_breach_at = models.DateTimeField(null=True, blank=True)

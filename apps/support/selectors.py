@@ -67,7 +67,10 @@ def breaches_due(*, now: dt.datetime) -> QuerySet[Case]:
         first_response_due_at__lt=now,
         first_response_breach_at__isnull=True,
     )
-    late_resolution = Q(resolution_due_at__lt=now, resolution_breach_at__isnull=True)
+    # A case waiting on its requester has its resolution clock stopped.
+    late_resolution = Q(resolution_due_at__lt=now, resolution_breach_at__isnull=True) & ~Q(
+        status=CaseStatus.WAITING
+    )
     return Case.objects.filter(status__in=ACTIVE_STATUSES).filter(late_answer | late_resolution)
 
 

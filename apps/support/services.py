@@ -69,7 +69,31 @@ def _set_clocks(case: Case, *, start: dt.datetime) -> None:
     hours = None if case.round_the_clock else config.business_hours()
     factor = PRIORITY_FACTOR[CasePriority(case.priority)]
     case.first_response_due_at = sla.due_at(start, config.first_response_minutes * factor, hours)
-    case.resolution_due_at = sla.due_at(start, config.resolution_minutes * factor, hours)
+    case.resolution_due_at = sla.due_at(
+        start, config.resolution_minutes * factor + case.paused_minutes, hours
+    )
+
+
+def _clock_hours(case: Case) -> sla.BusinessHours | None:
+    return None if case.round_the_clock else selectors.settings_get().business_hours()
+
+
+def _pause_resolution(case: Case, *, now: dt.datetime) -> None:
+    """The case waits on its requester: the resolution clock stops (from now)."""
+    if case.waiting_since is None:
+        case.waiting_since = now
+
+
+def _resume_resolution(case: Case, *, now: dt.datetime) -> None:
+    """The wait is over: the clock minutes it lasted push the resolution due date.  A wait
+    that began once the case was already late does not (the breach stands)."""
+    if case.waiting_since is None:
+        return
+    if case.resolution_due_at is not None and case.waiting_since < case.resolution_due_at:
+        case.paused_minutes += sla.clock_minutes(case.waiting_since, now, _clock_hours(case))
+        if case.opened_at is not None:
+            _set_clocks(case, start=case.opened_at)
+    case.waiting_since = None
 
 
 # --- Notifications ----------------------------------------------------------------------------
@@ -321,6 +345,7 @@ def case_reply(
         )
     elif not staff_side:
         if case.status in (CaseStatus.RESOLVED, CaseStatus.WAITING):
+            _resume_resolution(case, now=now)
             case.status = CaseStatus.OPEN
             case.resolved_at = None
         case.save()
@@ -359,8 +384,9 @@ def case_update(
     queue: str | None = None,
 ) -> Case:
     """Status, priority, assignee, queue; each change leaves a line in the conversation
-    (internal).  A new priority moves the clocks (from when the case was opened); resolving
-    tells the requester."""
+    (internal).  A new priority moves the clocks (from when the case was opened, plus the time
+    it waited on its requester); waiting stops the resolution clock until the case leaves that
+    status; resolving tells the requester."""
     case = Case.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=case.pk)
     changes: list[str] = []
     now = timezone.now()
@@ -389,7 +415,11 @@ def case_update(
     if status is not None and status != case.status:
         if case.status == CaseStatus.UNVERIFIED or status == CaseStatus.UNVERIFIED:
             raise SupportError(_("A case waiting for its e-mail confirmation cannot change."))
+        if case.status == CaseStatus.WAITING:
+            _resume_resolution(case, now=now)
         case.status = status
+        if status == CaseStatus.WAITING:
+            _pause_resolution(case, now=now)
         if status == CaseStatus.RESOLVED:
             case.resolved_at, resolved = now, True
         elif status == CaseStatus.CLOSED:
@@ -481,9 +511,12 @@ def sla_breaches_alert(*, now: dt.datetime | None = None) -> list[tuple[int, str
             case.resolution_due_at
             and case.resolution_due_at < now
             and case.resolution_breach_at is None
+            and case.status != CaseStatus.WAITING
         ):
-            claimed = Case.objects.filter(pk=case.pk, resolution_breach_at__isnull=True).update(
-                resolution_breach_at=now
+            claimed = (
+                Case.objects.filter(pk=case.pk, resolution_breach_at__isnull=True)
+                .exclude(status=CaseStatus.WAITING)
+                .update(resolution_breach_at=now)
             )
             if claimed:
                 clocks.append(("resolution", case.resolution_due_at))

@@ -42,6 +42,8 @@ class CaseSerializer(serializers.ModelSerializer):
             "first_response_due_at",
             "first_responded_at",
             "resolution_due_at",
+            "waiting_since",
+            "paused_minutes",
             "resolved_at",
             "closed_at",
             "sla_missed",
