@@ -12,7 +12,7 @@ from apps.core.scoping import Actor
 from apps.roles.selectors import UserActor
 
 from .choices import ACTIVE_STATUSES, CaseStatus
-from .models import CannedAnswer, Case, CaseMessage, SupportSettings
+from .models import CannedAnswer, Case, CaseAttachment, CaseMessage, SupportSettings
 
 
 def settings_get() -> SupportSettings:
@@ -29,8 +29,16 @@ def case_list(*, actor: Actor, permission: str = "support.view") -> QuerySet[Cas
 
 
 def case_conversation(*, case: Case, include_internal: bool) -> QuerySet[CaseMessage]:
-    messages = case.messages.select_related("author_user")
+    messages = case.messages.select_related("author_user").prefetch_related("attachments")
     return messages if include_internal else messages.filter(internal=False)
+
+
+def case_attachment(*, case: Case, attachment_id: int, include_internal: bool) -> CaseAttachment:
+    """One file of the case's conversation, as a reader of it may see it (404 otherwise)."""
+    files = CaseAttachment.objects.filter(case=case).select_related("message")
+    if not include_internal:
+        files = files.filter(message__internal=False)
+    return files.get(pk=attachment_id)
 
 
 def canned_answer_list(*, actor: Actor) -> QuerySet[CannedAnswer]:

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +31,8 @@ from apps.stations.models import Station
 
 from . import links, selectors, sla
 from .choices import (
+    ATTACHMENT_EXTENSIONS,
+    ATTACHMENT_TYPES,
     PRIORITY_FACTOR,
     AuthorKind,
     CasePriority,
@@ -39,10 +42,12 @@ from .choices import (
     Source,
     StationAction,
 )
-from .models import CannedAnswer, Case, CaseMessage, SupportSettings
+from .models import CannedAnswer, Case, CaseAttachment, CaseMessage, SupportSettings
 
 logger = logging.getLogger(__name__)
 MAX_BODY = 20_000
+ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
+ATTACHMENTS_PER_MESSAGE = 3
 
 
 class SupportError(Exception):
@@ -168,11 +173,13 @@ def case_open(
     receipt_number: str = "",
     queue: str | None = None,
     verified: bool = True,
+    attachments=(),
 ) -> Case:
     """Open a case with its first message.  A driver whose e-mail nobody vouched for
     (``verified=False``) gets a confirmation link first: the case waits, unseen by staff and
     with no clock running, until they follow it (``case_verify``)."""
     station, session = _attachments(station=station, session=session)
+    checked = _attachments_checked(attachments)
     if queue is None:
         # Drivers ask the network's owner; station managers ask the platform's support team.
         queue = Queue.TENANT if requester_kind == RequesterKind.DRIVER else Queue.PLATFORM
@@ -207,6 +214,7 @@ def case_open(
         body=description,
         source=source,
     )
+    _attach(case=case, message=message, checked=checked)
     if verified:
         _announce_opened(case, message)
     else:
@@ -262,6 +270,50 @@ def unverified_purge(*, older_than: dt.timedelta = dt.timedelta(days=3)) -> int:
     return deleted
 
 
+# --- Attachments ------------------------------------------------------------------------------
+def _attachment_type(data: bytes) -> str | None:
+    for kind, magics in ATTACHMENT_TYPES.items():
+        if any(data.startswith(magic) for magic in magics):
+            if kind == "image/webp" and data[8:12] != b"WEBP":
+                continue
+            return kind
+    return None
+
+
+def _attachments_checked(uploads) -> list[tuple[str, str, bytes]]:
+    """(name, type, bytes) of each upload, or a field error: at most ATTACHMENTS_PER_MESSAGE
+    files of at most ATTACHMENT_MAX_BYTES each, JPEG, PNG, WebP or PDF by their first bytes."""
+    uploads = [upload for upload in uploads if upload]
+    if len(uploads) > ATTACHMENTS_PER_MESSAGE:
+        raise ValidationError({"attachment": _("At most three files per message.")})
+    checked = []
+    for upload in uploads:
+        if upload.size is not None and upload.size > ATTACHMENT_MAX_BYTES:
+            raise ValidationError({"attachment": _("A file may be at most 5 MB.")})
+        data = upload.read(ATTACHMENT_MAX_BYTES + 1)
+        if len(data) > ATTACHMENT_MAX_BYTES:
+            raise ValidationError({"attachment": _("A file may be at most 5 MB.")})
+        kind = _attachment_type(data)
+        if kind is None:
+            raise ValidationError(
+                {"attachment": _("Send a photo (JPEG, PNG, WebP) or a PDF document.")}
+            )
+        name = re.sub(r"[^\w.\- ]", "_", (upload.name or "").rsplit("/", 1)[-1])[:150].strip()
+        stem = name.rsplit(".", 1)[0] if "." in name else name
+        checked.append((f"{stem or 'file'}{ATTACHMENT_EXTENSIONS[kind]}", kind, data))
+    return checked
+
+
+def _attach(*, case: Case, message: CaseMessage, checked: list[tuple[str, str, bytes]]) -> None:
+    for name, kind, data in checked:
+        attachment = CaseAttachment(
+            case=case, message=message, name=name, content_type=kind, size=len(data)
+        )
+        # Saved through the default storage (the file first, then the row).
+        attachment.file.save(name, ContentFile(data), save=False)
+        attachment.save()
+
+
 # --- The conversation -------------------------------------------------------------------------
 def _add_message(
     *,
@@ -302,6 +354,7 @@ def case_reply(
     author_kind: str = AuthorKind.STAFF,
     internal: bool = False,
     external_id: str = "",
+    attachments=(),
 ) -> CaseMessage:
     """A message of the staff (or the platform's support team) or of the requester.
 
@@ -313,6 +366,7 @@ def case_reply(
     if case.status in (CaseStatus.CLOSED, CaseStatus.UNVERIFIED):
         raise SupportError(_("This case is closed: open a new one."))
     staff_side = author_kind in (AuthorKind.STAFF, AuthorKind.PLATFORM)
+    checked = _attachments_checked(attachments)
     if author_user is not None:
         label = author_user.full_name or author_user.email
     else:
@@ -327,6 +381,7 @@ def case_reply(
         internal=internal and staff_side,
         external_id=external_id,
     )
+    _attach(case=case, message=message, checked=checked)
     now = timezone.now()
     if staff_side and not message.internal:
         if case.first_responded_at is None:
