@@ -438,6 +438,23 @@ def driver_cards(driver: Driver):
     return DriverCard.objects.filter(driver=driver).select_related("token").order_by("id")
 
 
+def verified_card_uids(driver: Driver) -> list[str]:
+    return list(
+        DriverCard.objects.filter(driver=driver, status=CardStatus.VERIFIED)
+        .order_by("id")
+        .values_list("token__uid", flat=True)
+    )
+
+
+def driver_queue_places(driver: Driver) -> list[dict[str, Any]]:
+    """The driver's current places in queues (their verified cards'), as the waitlist
+    answers (policy DRIVER_QUEUES); none without the waitlist."""
+    uids = verified_card_uids(driver)
+    if not uids:
+        return []
+    return policies.ask(policies.DRIVER_QUEUES, token_uids=uids) or []
+
+
 def driver_sessions(driver: Driver):
     """Sessions of the driver's verified cards since each was linked (a card's earlier
     sessions may be a previous holder's)."""

@@ -191,6 +191,8 @@ def station_page(request, pk: int):
         "price": selectors.price_for(pk),
         "queue": queue,
         "join_queue_url": policies.ask(policies.WAITLIST_JOIN_URL, station_id=pk),
+        "my_cards": _verified_cards(driver) if driver is not None else [],
+        "my_places": [place for place in _places(driver) if pk in place["station_ids"]],
         "directions": directions(station["lat"], station["lon"]),
         "tips": [(tip, votes.get(tip.pk, 0)) for tip in tips],
         "driver": driver,
@@ -198,6 +200,54 @@ def station_page(request, pk: int):
         "support_url": support_link(station=pk),
     }
     return render(request, "drivers/station.html", context)
+
+
+def _verified_cards(driver) -> list[DriverCard]:
+    return [card for card in selectors.driver_cards(driver) if card.status == CardStatus.VERIFIED]
+
+
+def _places(driver) -> list[dict]:
+    return selectors.driver_queue_places(driver) if driver is not None else []
+
+
+@require_POST
+def queue_join(request, pk: int):
+    """Join the station's queue with one of the driver's verified cards."""
+    driver, redirect = _require_driver(request)
+    if redirect:
+        return redirect
+    if selectors.finder_station(station_id=pk) is None:
+        raise Http404
+    card = get_object_or_404(
+        DriverCard.objects.select_related("token"),
+        pk=request.POST.get("card") or 0,
+        driver=driver,
+        status=CardStatus.VERIFIED,
+    )
+    try:
+        place = services.queue_join(driver=driver, station_id=pk, card=card)
+    except services.DriverError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("You are in the queue: place %(position)s.") % {"position": place["position"] or "—"},
+        )
+    return HttpResponseRedirect(reverse("drivers:account") + "#queues")
+
+
+@require_POST
+def queue_leave(request, entry_id: int):
+    driver, redirect = _require_driver(request)
+    if redirect:
+        return redirect
+    try:
+        services.queue_leave(driver=driver, entry_id=entry_id)
+    except services.DriverError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("You left the queue."))
+    return HttpResponseRedirect(reverse("drivers:account") + "#queues")
 
 
 def tip_photo(request, pk: int):
@@ -380,6 +430,7 @@ def account(request):
     context = {
         "driver": driver,
         "cards": selectors.driver_cards(driver),
+        "places": _places(driver),
         "sessions": [(s, receipts.get(s.pk)) for s in sessions],
         "totals": selectors.driver_totals(driver),
         "card_form": CardForm(),
