@@ -8,6 +8,7 @@ from apps.core import views as core_views
 from apps.firmware import views as firmware_views
 from apps.media import views as media_views
 from apps.support import inbound as support_inbound
+from apps.support import platform as support_platform
 from apps.tenants import views as tenant_views
 
 urlpatterns = [
@@ -27,6 +28,28 @@ urlpatterns = [
     # Inbound e-mail for support cases, one route for every tenant (the reply address names it).
     path(
         "support/inbound/<str:provider>/", support_inbound.inbound_webhook, name="support_inbound"
+    ),
+    # The platform operator's support desk: cases of every tenant (public-schema staff).
+    path("platform/support/", support_platform.case_list, name="platform_support"),
+    path(
+        "platform/support/<slug:slug>/<int:pk>/",
+        support_platform.case_detail,
+        name="platform_support_case",
+    ),
+    path(
+        "platform/support/<slug:slug>/<int:pk>/reply/",
+        support_platform.case_reply,
+        name="platform_support_reply",
+    ),
+    path(
+        "platform/support/<slug:slug>/<int:pk>/update/",
+        support_platform.case_update,
+        name="platform_support_update",
+    ),
+    path(
+        "platform/support/<slug:slug>/<int:pk>/attachments/<int:attachment_id>/",
+        support_platform.attachment,
+        name="platform_support_attachment",
     ),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

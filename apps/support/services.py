@@ -355,6 +355,7 @@ def case_reply(
     internal: bool = False,
     external_id: str = "",
     attachments=(),
+    author_label: str = "",
 ) -> CaseMessage:
     """A message of the staff (or the platform's support team) or of the requester.
 
@@ -367,7 +368,9 @@ def case_reply(
         raise SupportError(_("This case is closed: open a new one."))
     staff_side = author_kind in (AuthorKind.STAFF, AuthorKind.PLATFORM)
     checked = _attachments_checked(attachments)
-    if author_user is not None:
+    if author_label:  # the platform's support team: people of the public schema
+        label = author_label
+    elif author_user is not None:
         label = author_user.full_name or author_user.email
     else:
         label = case.requester_name or case.requester_email
@@ -437,6 +440,7 @@ def case_update(
     priority: str | None = None,
     assignee: Any = _UNSET,
     queue: str | None = None,
+    by_label: str = "",
 ) -> Case:
     """Status, priority, assignee, queue; each change leaves a line in the conversation
     (internal).  A new priority moves the clocks (from when the case was opened, plus the time
@@ -487,7 +491,7 @@ def case_update(
         return case
     case.full_clean()
     case.save()
-    who = (by.full_name or by.email) if by is not None else _("System")
+    who = by_label or ((by.full_name or by.email) if by is not None else _("System"))
     _add_message(
         case=case,
         author_kind=AuthorKind.SYSTEM,

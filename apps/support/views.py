@@ -503,7 +503,7 @@ class PublicCaseView(View):
         return HttpResponseRedirect(request.path)
 
 
-def _serve(attachment: CaseAttachment) -> FileResponse:
+def serve_attachment(attachment: CaseAttachment) -> FileResponse:
     """The stored file, never interpreted by the browser as anything but its checked type:
     images shown, PDFs downloaded; no sniffing, a sandbox, not cached by shared caches."""
     try:
@@ -536,7 +536,7 @@ class AttachmentView(PermissionRequiredMixin, View):
             )
         except CaseAttachment.DoesNotExist as error:
             raise Http404 from error
-        return _serve(attachment)
+        return serve_attachment(attachment)
 
 
 class PublicAttachmentView(View):
@@ -550,4 +550,4 @@ class PublicAttachmentView(View):
             )
         except CaseAttachment.DoesNotExist as error:
             raise Http404 from error
-        return _serve(attachment)
+        return serve_attachment(attachment)
