@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from apps.charging.models import IdToken
 from apps.core import events, policies
 
+from . import journal
 from .cards import card_code, normalise_code
 from .choices import CardStatus, CardVerifiedBy, TipStatus
 from .models import Driver, DriverCard, FinderListing, Tip, TipPhoto, TipVote
@@ -334,12 +335,20 @@ def listing_save(*, site, **fields) -> FinderListing:
         setattr(listing, name, value)
     listing.full_clean()
     listing.save()
+    _finder_changed()
     return listing
 
 
 @transaction.atomic
 def listing_delete(*, listing: FinderListing) -> None:
     listing.delete()
+    _finder_changed()
+
+
+def _finder_changed() -> None:
+    """Every process's finder snapshot is read again once this commits."""
+    schema = connection.schema_name
+    transaction.on_commit(lambda: journal.invalidate(schema))
 
 
 # --- Queues (the waitlist answers through policies; this app never imports it) --------------
