@@ -434,7 +434,8 @@ def _minutes(ports: list[list], km: float | None, queue: int) -> tuple[float, fl
     return drive + wait + charge, drive, wait, charge
 
 
-_rankings: dict[tuple, tuple[list, list[Ranked]]] = {}
+_rankings: dict[tuple, tuple[list, float, list[Ranked]]] = {}
+RANKING_REUSE_SECONDS = 2.0  # the open pages get each change pushed by the live feed meanwhile
 
 
 def rank_cached(
@@ -444,18 +445,22 @@ def rank_cached(
     prefs: Preferences,
     limit: int = 20,
 ) -> list[Ranked]:
-    """``rank`` of one snapshot of the network, remembered for the same question (origin to
-    about 100 m): drivers opening the finder at once share the work."""
+    """``rank`` remembered for the same question (origin to about 100 m, the same filters):
+    drivers opening the finder at once share the work.  An answer serves the snapshot it was
+    ranked on, and for RANKING_REUSE_SECONDS the snapshots the journal of changes makes from
+    it (as the map's document)."""
     place = None if origin is None else (round(origin[0], 3), round(origin[1], 3))
-    key = (connection.schema_name, id(stations), place, tuple(vars(prefs).values()), limit)
+    key = (connection.schema_name, place, tuple(vars(prefs).values()), limit)
     known = _rankings.get(key)
-    if known is not None and known[0] is stations:  # not another list that took its id
-        return known[1]
+    if known is not None and (
+        known[0] is stations or time.monotonic() - known[1] < RANKING_REUSE_SECONDS
+    ):
+        return known[2]
     result = rank(stations, origin=origin, prefs=prefs, limit=limit)
     if _cache_seconds() > 0:
-        if len(_rankings) > 256:
+        if len(_rankings) > 1024:
             _rankings.clear()
-        _rankings[key] = (stations, result)
+        _rankings[key] = (stations, time.monotonic(), result)
     return result
 
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Q
@@ -58,13 +59,37 @@ def client_address(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def support_link(**params) -> str | None:
+SUPPORT_OPEN_SALT = "support.open"  # the support app's contract for signed links (docs/support.md)
+
+
+def support_link(
+    *, station_identity: str = "", session: int | None = None, receipt: str = "", email: str = ""
+) -> str | None:
     """Where a driver opens a support case: the support app's ``support:open`` page when it
-    is installed (it reads ``station`` / ``session`` from the query), else nothing."""
+    is installed (it attaches the station named by its OCPP identity, the session and the
+    receipt), else nothing.  With the signed-in driver's ``email``, the link is signed as
+    support documents it: the case opens at once, without the confirmation e-mail."""
     try:
         url = reverse("support:open")
     except NoReverseMatch:
         return None
+    params: dict[str, str] = {}
+    if station_identity:
+        params["station"] = station_identity
+    if session:
+        params["session"] = str(session)
+    if receipt:
+        params["receipt"] = receipt
+    if email:
+        params["sig"] = signing.dumps(
+            {
+                "email": email.lower(),
+                "station": station_identity,
+                "session": session,
+                "receipt": receipt,
+            },
+            salt=SUPPORT_OPEN_SALT,
+        )
     return f"{url}?{urlencode(params)}" if params else url
 
 
@@ -197,7 +222,10 @@ def station_page(request, pk: int):
         "tips": [(tip, votes.get(tip.pk, 0)) for tip in tips],
         "driver": driver,
         "tip_form": TipForm(),
-        "support_url": support_link(station=pk),
+        "support_url": support_link(
+            station_identity=Station.objects.filter(pk=pk).values_list("identity", flat=True)[0],
+            email=driver.email if driver is not None else "",
+        ),
     }
     return render(request, "drivers/station.html", context)
 
@@ -452,7 +480,12 @@ def session_detail(request, pk: int):
         "driver": driver,
         "session": session,
         "receipt": receipt,
-        "support_url": support_link(session=pk, station=session.station_id),
+        "support_url": support_link(
+            station_identity=session.station.identity,
+            session=pk,
+            receipt=(receipt or {}).get("receipt_number", ""),
+            email=driver.email,
+        ),
     }
     return render(request, "drivers/session.html", context)
 
