@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from apps.billing import views as billing_views
 from apps.core import views as core_views
+from apps.drivers import shared as drivers_shared
 from apps.firmware import views as firmware_views
 from apps.media import views as media_views
 from apps.support import inbound as support_inbound
@@ -51,6 +52,8 @@ urlpatterns = [
         support_platform.attachment,
         name="platform_support_attachment",
     ),
+    # The platform's shared station finder: sites every network chose to share (issue 20).
+    path("finder/", drivers_shared.shared_finder, name="shared_finder"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -49,6 +49,7 @@ STATION_FIELDS = (
     "site__longitude",
     "site__timezone",
     "site__finder_listing__access",
+    "site__finder_listing__shared",
     "site__finder_listing__opens_at",
     "site__finder_listing__closes_at",
     "site__finder_listing__access_note",
@@ -128,6 +129,7 @@ def _station_row(
         "lat": float(row["site__latitude"]),
         "lon": float(row["site__longitude"]),
         "access": row["site__finder_listing__access"],
+        "shared": row["site__finder_listing__shared"],
         "hours": _hours(
             row["site__finder_listing__opens_at"], row["site__finder_listing__closes_at"]
         ),
