@@ -17,7 +17,6 @@ import threading
 import time
 from typing import Any
 
-from django.db import connection
 from django.shortcuts import render
 from django_tenants.utils import tenant_context
 
@@ -62,8 +61,7 @@ def shared_stations() -> tuple[list[dict[str, Any]], dict[str, Any]]:
     tenants = {tenant.slug: tenant for tenant in tenant_list().order_by("slug")}
     rows: list[dict[str, Any]] = []
     for tenant in tenants.values():
-        rows.extend(_shared_rows(tenant))
-    connection.set_schema_to_public()
+        rows.extend(_shared_rows(tenant))  # tenant_context puts the schema back after each
     with _lock:
         _merged = (time.monotonic(), rows, tenants)
     return rows, tenants
@@ -82,11 +80,7 @@ def rank_shared(
         with tenant_context(tenants[slug]):
             return selectors.prices_for([int(station_id)]).get(int(station_id))
 
-    ranked = selectors.rank(
-        rows, origin=origin, prefs=prefs, limit=limit, price=price, queues=queues
-    )
-    connection.set_schema_to_public()
-    return ranked
+    return selectors.rank(rows, origin=origin, prefs=prefs, limit=limit, price=price, queues=queues)
 
 
 def shared_finder(request):

@@ -337,8 +337,12 @@ def test_the_full_phone_walk_find_charge_receipt_tip_and_help(
         page.wait_for_url(f"**/drivers/account/sessions/{session_id}/")
         page.wait_for_selector("#receipt dd strong")
         assert "CAD" in page.inner_text("#receipt")
-        pdf = context.request.get(base + page.get_attribute("#receipt-pdf", "href"))
-        assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
+        pdf = page.evaluate(
+            "async (url) => { const r = await fetch(url);"
+            " return [r.status, r.headers.get('content-type')]; }",
+            page.get_attribute("#receipt-pdf", "href"),
+        )
+        assert pdf == [200, "application/pdf"]
         assert page.evaluate("document.documentElement.scrollWidth") <= 375
         receipt_page = page.url
 
