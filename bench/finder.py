@@ -14,7 +14,14 @@ settings), one client at a time (the time is the server's: the client is on this
 * ``finder, ranked``: ``GET /drivers/?near=<coordinates>`` (every station ranked from a place,
   the 20 best priced through billing's DRIVER_PRICE, the 30 best listed);
 * ``finder, filtered``: ranked, CCS1 >= 50 kW free now;
+* ``ranked, many places``: ranked from a different place (within the network) each time, so
+  no ranking is shared between requests;
 * ``stations.json``: every station with its availability (the map's markers).
+
+Meanwhile stations keep changing: ``--changes`` per second (20 by default), each written to
+the finder's journal as the station events do (``apps.drivers.journal.record``), so the
+server's snapshot is brought up to date every half second as in production.  The load
+average is printed before and after (the machine is shared).
 
 Then, in this process, the parts: the two availability queries and the ranking in Python.
 Target (issue 20): first response < 200 ms server time.
@@ -162,6 +169,52 @@ def first_request(port: int, host: str, path: str) -> float:
     return elapsed
 
 
+def load_places(port: int, host: str, paths: list[str], seconds: float):
+    """Like ``_http.load`` with one client, each request to the next of ``paths``."""
+    import http.client
+
+    from _http import PROXY
+
+    latencies, biggest = [], 0
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    stop_at = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < stop_at:
+        started = time.perf_counter()
+        conn.request("GET", paths[n % len(paths)], headers={"Host": host, **PROXY})
+        response = conn.getresponse()
+        biggest = max(biggest, len(response.read()))
+        latencies.append((time.perf_counter() - started) * 1000)
+        if response.status != 200:
+            raise SystemExit(f"{response.status} {paths[n % len(paths)]}")
+        n += 1
+    conn.close()
+    latencies.sort()
+    return (
+        len(latencies) / seconds,
+        latencies[len(latencies) // 2],
+        latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))],
+        biggest,
+    )
+
+
+def keep_changing(tenant, per_second: float, stop) -> None:
+    """Stations change: their fresh rows go to the journal, as the live feed's handler does."""
+    from apps.drivers import journal, selectors
+    from apps.stations.models import Station
+
+    with tenant_context(tenant):
+        ids = list(Station.objects.values_list("pk", flat=True))
+        rng = random.Random(7)
+        while not stop.is_set():
+            row = selectors.finder_station(station_id=rng.choice(ids))
+            if row is not None:
+                row["free"] = rng.randint(0, 2)
+                journal.record(tenant.schema_name, row)
+            stop.wait(1 / per_second)
+    connection.close()
+
+
 def parts(tenant) -> None:
     """The finder's work in this process, without HTTP: queries, ranking."""
     from django.utils import timezone
@@ -171,7 +224,11 @@ def parts(tenant) -> None:
     with tenant_context(tenant):
         for _ in range(2):  # warm
             stations = selectors.finder_stations()
-        timings = {"availability (2 queries)": [], "ranking 10k in Python (no price)": []}
+        timings = {
+            "availability (2 queries)": [],
+            "ranking 10k in Python (no price)": [],
+            "  the same, exhaustive": [],
+        }
         for _ in range(5):
             started = time.perf_counter()
             stations = selectors.finder_stations(now=timezone.now())  # not the kept snapshot
@@ -184,6 +241,15 @@ def parts(tenant) -> None:
                 price=lambda _: None,
             )
             timings["ranking 10k in Python (no price)"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            selectors.rank(
+                stations,
+                origin=(45.5089, -73.5617),
+                prefs=selectors.Preferences(),
+                price=lambda _: None,
+                exhaustive=True,
+            )
+            timings["  the same, exhaustive"].append(time.perf_counter() - started)
         for name, values in timings.items():
             values.sort()
             print(f"  {name:<36}{values[len(values) // 2] * 1000:>8.1f} ms (median of 5)")
@@ -193,7 +259,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stations", type=int, default=10_000)
     parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--changes", type=float, default=20, help="station changes per second")
     args = parser.parse_args()
+    import threading
 
     host, tenant = prepare(args.stations)
     port = free_port()
@@ -206,9 +274,21 @@ def main() -> None:
         ("finder, filtered", near + "&connector=cCCS1&min_kw=50&free=on"),
         ("stations.json", "/drivers/stations.json"),
     ]
+    stop = threading.Event()
+    changer = None
+    if args.changes > 0:
+        changer = threading.Thread(target=keep_changing, args=(tenant, args.changes, stop))
+        changer.start()
+    rng = random.Random(11)
+    places = [
+        f"/drivers/?near={rng.uniform(45.0, 47.0):.4f}%2C{rng.uniform(-74.5, -71.0):.4f}"
+        for _ in range(500)
+    ]
     try:
+        print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         print(
-            f"{args.stations} stations, one client, {args.seconds:g} s per case, one uvicorn process"
+            f"{args.stations} stations, one client, {args.seconds:g} s per case, one uvicorn "
+            f"process, {args.changes:g} station changes/s"
         )
         print(f"{'case':<26}{'first ms':>9}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'KiB':>8}")
         for name, path in cases:
@@ -218,9 +298,21 @@ def main() -> None:
                 f"{name:<26}{first:>9.1f}{r.rate:>8.1f}{r.p50:>9.1f}{r.p95:>9.1f}"
                 f"{r.max_bytes / 1024:>8.0f}"
             )
+            if name == "finder, filtered":
+                first = first_request(port, host, places[-1])
+                rate, p50, p95, size = load_places(port, host, places, args.seconds)
+                print(
+                    f"{'ranked, many places':<26}{first:>9.1f}{rate:>8.1f}{p50:>9.1f}{p95:>9.1f}"
+                    f"{size / 1024:>8.0f}"
+                )
+        stop.set()
         print("parts, in this process:")
         parts(tenant)
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     finally:
+        stop.set()
+        if changer is not None:
+            changer.join(timeout=10)
         server.terminate()
         server.wait(timeout=10)
 

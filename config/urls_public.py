@@ -5,9 +5,11 @@ from django.urls import include, path
 
 from apps.billing import views as billing_views
 from apps.core import views as core_views
+from apps.drivers import shared as drivers_shared
 from apps.firmware import views as firmware_views
 from apps.media import views as media_views
 from apps.support import inbound as support_inbound
+from apps.support import platform as support_platform
 from apps.tenants import views as tenant_views
 
 urlpatterns = [
@@ -28,6 +30,30 @@ urlpatterns = [
     path(
         "support/inbound/<str:provider>/", support_inbound.inbound_webhook, name="support_inbound"
     ),
+    # The platform operator's support desk: cases of every tenant (public-schema staff).
+    path("platform/support/", support_platform.case_list, name="platform_support"),
+    path(
+        "platform/support/<slug:slug>/<int:pk>/",
+        support_platform.case_detail,
+        name="platform_support_case",
+    ),
+    path(
+        "platform/support/<slug:slug>/<int:pk>/reply/",
+        support_platform.case_reply,
+        name="platform_support_reply",
+    ),
+    path(
+        "platform/support/<slug:slug>/<int:pk>/update/",
+        support_platform.case_update,
+        name="platform_support_update",
+    ),
+    path(
+        "platform/support/<slug:slug>/<int:pk>/attachments/<int:attachment_id>/",
+        support_platform.attachment,
+        name="platform_support_attachment",
+    ),
+    # The platform's shared station finder: sites every network chose to share (issue 20).
+    path("finder/", drivers_shared.shared_finder, name="shared_finder"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -58,6 +58,16 @@ WAITLIST_JOIN_URL = "waitlist_join_url"
 # (session_ids) -> {session_id: {"receipt_number", "total", "currency", "computed_at", ...}}:
 # the receipts of finished sessions (billing answers)
 SESSION_RECEIPTS = "session_receipts"
+# Queues in a driver's account (the waitlist answers; the drivers app asks with the uids of
+# the account's *verified* cards only, so the card is already proved and no tap is asked):
+# (token_uids) -> [{"entry_id", "queue", "station_ids", "status", "status_label",
+#   "position", "token_uid", "held_port"}] of the cards' current places
+DRIVER_QUEUES = "driver_queues"
+# (station_id, token_uid, email, language) -> {"entry_id", "position"} once the card waits in
+# the station's queue, or {"error": str} when it may not; None: no queue here
+DRIVER_QUEUE_JOIN = "driver_queue_join"
+# (entry_id, token_uids) -> True once that place (one of these cards') is left; None: not found
+DRIVER_QUEUE_LEAVE = "driver_queue_leave"
 
 # --- fleet (issue 14) -----------------------------------------------------------------------
 # (uid) -> ["fleet.vehicle:12", "fleet.fleet:3", "accounts.user:7", ...]: what else a token

@@ -89,7 +89,7 @@ class DeleteForm(forms.Form):
 class FinderListingForm(forms.ModelForm):
     class Meta:
         model = FinderListing
-        fields = ["site", "published", "access", "opens_at", "closes_at", "access_note"]
+        fields = ["site", "published", "access", "shared", "opens_at", "closes_at", "access_note"]
         widgets = {
             "opens_at": forms.TimeInput(attrs={"type": "time"}),
             "closes_at": forms.TimeInput(attrs={"type": "time"}),

@@ -17,6 +17,8 @@ from django.db import connection
 
 from apps.core import broadcast
 
+from . import journal
+
 GROUP_PREFIX = "drivers.finder."
 MESSAGE_TYPE = "finder.station"
 
@@ -32,6 +34,7 @@ def publish_station(station_id: int) -> None:
 
     row = finder_station(station_id=station_id)
     if row is not None:
+        journal.record(connection.schema_name, row)  # the processes' snapshots follow it
         broadcast.group_send(
             group_for(connection.schema_name), {"type": MESSAGE_TYPE, "station": row}
         )

@@ -33,6 +33,11 @@ class FinderListing(models.Model):
     )
     published = models.BooleanField(_("shown in the public finder"), default=True)
     access = models.CharField(_("access"), max_length=8, choices=Access.choices, default="public")
+    shared = models.BooleanField(
+        _("also shown in the platform's shared finder"),
+        default=False,
+        help_text=_("Drivers of every network find this site on the platform's own finder."),
+    )
     opens_at = models.TimeField(_("opens at (site time)"), null=True, blank=True)
     closes_at = models.TimeField(_("closes at (site time)"), null=True, blank=True)
     access_note = models.CharField(

@@ -33,6 +33,7 @@ from apps.core import policies
 from apps.stations.choices import ConnectorStatus
 from apps.stations.models import Connector, Station
 
+from . import journal
 from .choices import Access, CardStatus, TipStatus
 from .models import Driver, DriverCard, Tip, TipVote
 
@@ -48,6 +49,7 @@ STATION_FIELDS = (
     "site__longitude",
     "site__timezone",
     "site__finder_listing__access",
+    "site__finder_listing__shared",
     "site__finder_listing__opens_at",
     "site__finder_listing__closes_at",
     "site__finder_listing__access_note",
@@ -127,6 +129,7 @@ def _station_row(
         "lat": float(row["site__latitude"]),
         "lon": float(row["site__longitude"]),
         "access": row["site__finder_listing__access"],
+        "shared": row["site__finder_listing__shared"],
         "hours": _hours(
             row["site__finder_listing__opens_at"], row["site__finder_listing__closes_at"]
         ),
@@ -138,16 +141,37 @@ def _station_row(
     }
 
 
-# The whole network's rows are kept a moment per process: a busy finder (many drivers opening
-# it at once) reads the database once per FINDER_CACHE_SECONDS, not once per page.  What
-# changes meanwhile is pushed to the open pages by the live feed (apps.drivers.live), and a
-# page that (re)connects to the feed asks for the rows again, so it misses nothing.
-_snapshots: dict[str, tuple[float, list[dict[str, Any]]]] = {}
+# The whole network's rows are kept per process (a ``Snapshot``), read in full from the
+# database at most every FINDER_CACHE_SECONDS (in the background: requests keep being answered
+# from the previous one) and kept current in between by the journal of stations that changed
+# (apps/drivers/journal.py, written where the live feed is published): every SYNC_SECONDS a
+# request asks Redis which stations changed and replaces just those rows.  A process that
+# starts takes the last snapshot another process shared in Redis, instead of reading the
+# whole network on a driver's request.  What changes is also pushed to the open pages by the
+# live feed (apps.drivers.live); a page that (re)connects reads the rows again.
+@dataclass
+class Snapshot:
+    read_at: float  # wall time when the full read began
+    checked: float  # monotonic time of the last look at the journal
+    synced_to: float  # wall time up to which the journal has been applied
+    stations: list[dict[str, Any]]
+    position: dict[int, int]  # station id -> index in ``stations``
+    changed_at: dict[int, float] = field(default_factory=dict)  # journal times applied
+    generation: int | None = None  # of the listings (journal.invalidate), when read
+
+
+_snapshots: dict[str, Snapshot] = {}
 _snapshot_lock = threading.Lock()
+_refreshing: set[str] = set()
+JOURNAL_OVERLAP_SECONDS = 2.0  # re-read this much of the journal: clocks of hosts differ
 
 
 def _cache_seconds() -> float:
-    return float(getattr(settings, "DRIVERS_FINDER_CACHE_SECONDS", 2.0))
+    return float(getattr(settings, "DRIVERS_FINDER_CACHE_SECONDS", 60.0))
+
+
+def _sync_seconds() -> float:
+    return float(getattr(settings, "DRIVERS_FINDER_SYNC_SECONDS", 0.5))
 
 
 def _build_snapshot(at: dt.datetime) -> list[dict[str, Any]]:
@@ -157,21 +181,69 @@ def _build_snapshot(at: dt.datetime) -> list[dict[str, Any]]:
     return [_station_row(row, ports.get(row["pk"], []), at, local_times) for row in rows]
 
 
-_refreshing: set[str] = set()
-MAX_STALE_SECONDS = 30.0  # older than this, a request waits for fresh rows
+def _snapshot_of(read_at: float, stations: list[dict[str, Any]]) -> Snapshot:
+    return Snapshot(
+        read_at=read_at,
+        checked=time.monotonic(),
+        synced_to=read_at,
+        stations=stations,
+        position={row["id"]: n for n, row in enumerate(stations)},
+    )
+
+
+def _read_full(schema: str) -> Snapshot:
+    generation = journal.generation(schema)
+    read_at = time.time()
+    stations = _build_snapshot(timezone.now())
+    journal.snapshot_store(schema, read_at, stations)
+    snap = _snapshot_of(read_at, stations)
+    snap.generation = generation
+    return _apply_journal(schema, snap)
+
+
+def _apply_journal(schema: str, snap: Snapshot) -> Snapshot:
+    """``snap`` with the rows the journal has changed since it was last synced (a new list
+    when something changed: rankings and the map's document are kept per list)."""
+    if snap.generation is not None and journal.generation(schema) not in (None, snap.generation):
+        return _read_full(schema)  # the listings changed: read them now
+    changes = journal.changed_since(schema, snap.synced_to - JOURNAL_OVERLAP_SECONDS)
+    snap.checked = time.monotonic()
+    if not changes:
+        return snap
+    stations = None
+    for changed_at, row in changes:
+        index = snap.position.get(row["id"])
+        if index is None or snap.changed_at.get(row["id"], 0.0) >= changed_at:
+            continue  # a station listed since the full read waits for the next one
+        stations = stations if stations is not None else list(snap.stations)
+        stations[index] = row
+        snap.changed_at[row["id"]] = changed_at
+    newest = max(changed_at for changed_at, _ in changes)
+    if stations is None:
+        snap.synced_to = max(snap.synced_to, newest)
+        return snap
+    return Snapshot(
+        read_at=snap.read_at,
+        checked=snap.checked,
+        synced_to=max(snap.synced_to, newest),
+        stations=stations,
+        position=snap.position,
+        changed_at=snap.changed_at,
+        generation=snap.generation,
+    )
 
 
 def _refresh_in_background(tenant) -> None:
-    """Rebuild a tenant's snapshot on a thread of its own (its own database connection),
-    while requests keep being answered from the previous one."""
+    """Read the tenant's network again on a thread of its own (its own database connection),
+    while requests keep being answered from the current snapshot."""
     key = tenant.schema_name
 
     def run() -> None:
         try:
             connection.set_tenant(tenant)
-            stations = _build_snapshot(timezone.now())
+            fresh = _read_full(key)
             with _snapshot_lock:
-                _snapshots[key] = (time.monotonic(), stations)
+                _snapshots[key] = fresh
         finally:
             _refreshing.discard(key)
             connection.close()
@@ -185,24 +257,33 @@ def _refresh_in_background(tenant) -> None:
 
 def finder_stations(*, now: dt.datetime | None = None) -> list[dict[str, Any]]:
     """Every published station with its live availability (what the map and the list need;
-    no price: that is asked for the few stations a driver looks at).  Two queries, or the
-    snapshot of this process (fresh within FINDER_CACHE_SECONDS; a little older while a new
-    one is being read in the background)."""
+    no price: that is asked for the few stations a driver looks at): this process's snapshot
+    kept current by the journal, else the one shared in Redis, else two queries."""
     ttl = _cache_seconds()
     if now is not None or ttl <= 0:
         return _build_snapshot(now or timezone.now())
     key = connection.schema_name
-    cached = _snapshots.get(key)
-    age = time.monotonic() - cached[0] if cached is not None else None
-    if age is not None and age < ttl:
-        return cached[1]
-    if age is not None and age < MAX_STALE_SECONDS and getattr(connection, "tenant", None):
-        _refresh_in_background(connection.tenant)
-        return cached[1]
-    stations = _build_snapshot(timezone.now())
+    snap = _snapshots.get(key)
+    if snap is None:
+        generation = journal.generation(key)
+        shared = journal.snapshot_load(key)
+        if shared is not None:
+            snap = _snapshot_of(*shared)
+            snap.generation = generation
+            snap = _apply_journal(key, snap)
+        else:
+            snap = _read_full(key)
+    elif time.monotonic() - snap.checked >= _sync_seconds():
+        snap = _apply_journal(key, snap)
     with _snapshot_lock:
-        _snapshots[key] = (time.monotonic(), stations)
-    return stations
+        current = _snapshots.get(key)
+        if current is None or current.read_at <= snap.read_at:
+            _snapshots[key] = snap
+        else:
+            snap = current
+    if time.time() - snap.read_at >= ttl and getattr(connection, "tenant", None):
+        _refresh_in_background(connection.tenant)
+    return snap.stations
 
 
 def map_rows(stations: list[dict[str, Any]]) -> list[list]:
@@ -210,21 +291,21 @@ def map_rows(stations: list[dict[str, Any]]) -> list[list]:
     return [[s["id"], s["name"], s["lat"], s["lon"], s["free"], s["total"]] for s in stations]
 
 
-_map_documents: dict[str, tuple[int, bytes]] = {}
+_map_documents: dict[str, tuple[list, float, bytes]] = {}
+MAP_DOCUMENT_SECONDS = 2.0  # the open maps get each change pushed by the live feed meanwhile
 
 
 def map_document(stations: list[dict[str, Any]]) -> bytes:
-    """``{"stations": map_rows(...)}`` as JSON, encoded once per snapshot of the network."""
+    """``{"stations": map_rows(...)}`` as JSON, encoded once per snapshot of the network and
+    at most every MAP_DOCUMENT_SECONDS while the journal changes rows."""
     key = connection.schema_name
     known = _map_documents.get(key)
-    if (
-        known is not None
-        and known[0] == id(stations)
-        and _snapshots.get(key, (0, None))[1] is stations
+    if known is not None and (
+        known[0] is stations or time.monotonic() - known[1] < MAP_DOCUMENT_SECONDS
     ):
-        return known[1]
+        return known[2]
     document = json.dumps({"stations": map_rows(stations)}, separators=(",", ":")).encode()
-    _map_documents[key] = (id(stations), document)
+    _map_documents[key] = (stations, time.monotonic(), document)
     return document
 
 
@@ -365,7 +446,8 @@ def _minutes(ports: list[list], km: float | None, queue: int) -> tuple[float, fl
     return drive + wait + charge, drive, wait, charge
 
 
-_rankings: dict[tuple, list[Ranked]] = {}
+_rankings: dict[tuple, tuple[list, float, list[Ranked]]] = {}
+RANKING_REUSE_SECONDS = 2.0  # the open pages get each change pushed by the live feed meanwhile
 
 
 def rank_cached(
@@ -375,34 +457,78 @@ def rank_cached(
     prefs: Preferences,
     limit: int = 20,
 ) -> list[Ranked]:
-    """``rank`` of one snapshot of the network, remembered for the same question (origin to
-    about 100 m): drivers opening the finder at once share the work."""
+    """``rank`` remembered for the same question (origin to about 100 m, the same filters):
+    drivers opening the finder at once share the work.  An answer serves the snapshot it was
+    ranked on, and for RANKING_REUSE_SECONDS the snapshots the journal of changes makes from
+    it (as the map's document)."""
     place = None if origin is None else (round(origin[0], 3), round(origin[1], 3))
-    key = (connection.schema_name, id(stations), place, tuple(vars(prefs).values()), limit)
+    key = (connection.schema_name, place, tuple(vars(prefs).values()), limit)
     known = _rankings.get(key)
-    if known is not None:
-        return known
+    if known is not None and (
+        known[0] is stations or time.monotonic() - known[1] < RANKING_REUSE_SECONDS
+    ):
+        return known[2]
     result = rank(stations, origin=origin, prefs=prefs, limit=limit)
     if _cache_seconds() > 0:
-        if len(_rankings) > 256:
+        if len(_rankings) > 1024:
             _rankings.clear()
-        _rankings[key] = result
+        _rankings[key] = (stations, time.monotonic(), result)
     return result
 
 
-def rank(
+# A ranking from a place looks at the stations near it first: the network's stations are put
+# in cells of GRID_DEGREES (per snapshot), the cells visited nearest first, and the visit
+# stops once the PRICED_CANDIDATES-th best top-up so far is quicker than the quickest top-up
+# any further cell could offer (driving there at least, plus the fastest charge).  The result
+# is the exhaustive ranking's (tests/drivers/test_finder.py compares them); a place further
+# than GRID_REACH_KM from every cell is ranked exhaustively.
+GRID_DEGREES = 0.1
+GRID_MIN_STATIONS = 500
+GRID_REACH_KM = 300.0
+# The straight line to the nearest corner or edge of a cell, worked out on the lat/lon
+# rectangle, is within a few per cent of the true shortest line at these distances.
+GRID_BOUND_FACTOR = 0.9
+FASTEST_CHARGE_MINUTES = float(TOP_UP_KWH) / 150.0 * 60
+_grids: dict[str, tuple[object, dict[tuple[int, int], list[int]]]] = {}
+
+
+def _grid(stations: list[dict[str, Any]]) -> dict[tuple[int, int], list[int]]:
+    """Cell -> positions in ``stations``; one per snapshot read (the journal replaces rows in
+    place: positions and coordinates stay until the next full read)."""
+    schema = connection.schema_name
+    snap = _snapshots.get(schema)
+    anchor = snap.position if snap is not None and snap.stations is stations else stations
+    known = _grids.get(schema)
+    if known is not None and known[0] is anchor:
+        return known[1]
+    cells: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for position, station in enumerate(stations):
+        cell = (
+            math.floor(station["lat"] / GRID_DEGREES),
+            math.floor(station["lon"] / GRID_DEGREES),
+        )
+        cells[cell].append(position)
+    _grids[schema] = (anchor, cells)
+    return cells
+
+
+def _cell_bound_km(origin: tuple[float, float], cell: tuple[int, int]) -> float:
+    lat = min(max(origin[0], cell[0] * GRID_DEGREES), (cell[0] + 1) * GRID_DEGREES)
+    lon = min(max(origin[1], cell[1] * GRID_DEGREES), (cell[1] + 1) * GRID_DEGREES)
+    return distance_km(origin[0], origin[1], lat, lon) * GRID_BOUND_FACTOR
+
+
+def _score(
     stations: list[dict[str, Any]],
-    *,
+    positions,
     origin: tuple[float, float] | None,
     prefs: Preferences,
-    limit: int = 20,
-    price=None,
-) -> list[Ranked]:
-    """The stations that fit ``prefs``, most convenient first (see the constants above).
-    ``price``: station id -> price (tests); by default billing's, cached (``prices_for``)."""
-    queues = queue_lengths()
-    scored = []  # (minutes, position, km, ports): a Ranked only for the best few
-    for position, station in enumerate(stations):
+    queues: dict[int, int],
+) -> list[tuple[float, int, float | None, list[list]]]:
+    """(minutes, position, km, ports) of the stations at ``positions`` that fit ``prefs``."""
+    scored = []
+    for position in positions:
+        station = stations[position]
         ports = matching_ports(station, prefs)
         if not ports:
             continue
@@ -415,8 +541,60 @@ def rank(
         km = distance_km(origin[0], origin[1], station["lat"], station["lon"]) if origin else None
         minutes = _minutes(ports, km, queues.get(station["id"], 0))[0]
         scored.append((minutes, position, km, ports))
+    return scored
+
+
+def _score_near(
+    stations: list[dict[str, Any]],
+    origin: tuple[float, float],
+    prefs: Preferences,
+    queues: dict[int, int],
+    wanted: int,
+) -> list[tuple[float, int, float | None, list[list]]] | None:
+    """``_score`` of the cells near ``origin`` that can hold one of the ``wanted`` best;
+    None when the place is too far from the network (rank exhaustively)."""
+    cells = sorted((_cell_bound_km(origin, cell), cell) for cell in _grid(stations))
+    if not cells or cells[0][0] > GRID_REACH_KM:
+        return None
+    grid = _grid(stations)
+    scored: list = []
+    worst_kept: list[tuple[float, int]] = []  # max-heap (negated) of the wanted best so far
+    for bound_km, cell in cells:
+        if (
+            len(worst_kept) >= wanted
+            and -worst_kept[0][0] < bound_km * DRIVE_MINUTES_PER_KM + FASTEST_CHARGE_MINUTES
+        ):
+            break
+        for item in _score(stations, grid[cell], origin, prefs, queues):
+            scored.append(item)
+            heapq.heappush(worst_kept, (-item[0], -item[1]))
+            if len(worst_kept) > wanted:
+                heapq.heappop(worst_kept)
+    return scored
+
+
+def rank(
+    stations: list[dict[str, Any]],
+    *,
+    origin: tuple[float, float] | None,
+    prefs: Preferences,
+    limit: int = 20,
+    price=None,
+    queues: dict[int, int] | None = None,
+    exhaustive: bool = False,
+) -> list[Ranked]:
+    """The stations that fit ``prefs``, most convenient first (see the constants above).
+    ``price``: station id -> price (tests); by default billing's, cached (``prices_for``).
+    ``queues``: station id -> drivers waiting (tests); by default the waitlist's."""
+    queues = queue_lengths() if queues is None else queues
+    wanted = max(limit, PRICED_CANDIDATES)
+    scored = None
+    if origin is not None and not exhaustive and len(stations) >= GRID_MIN_STATIONS:
+        scored = _score_near(stations, origin, prefs, queues, wanted)
+    if scored is None:
+        scored = _score(stations, range(len(stations)), origin, prefs, queues)
     best = []
-    for _, position, km, ports in heapq.nsmallest(max(limit, PRICED_CANDIDATES), scored):
+    for _, position, km, ports in heapq.nsmallest(wanted, scored):
         station = stations[position]
         queue = queues.get(station["id"], 0)
         minutes, drive, wait, charge = _minutes(ports, km, queue)
@@ -446,6 +624,23 @@ def rank(
 # --- A driver's own data ---------------------------------------------------------------------
 def driver_cards(driver: Driver):
     return DriverCard.objects.filter(driver=driver).select_related("token").order_by("id")
+
+
+def verified_card_uids(driver: Driver) -> list[str]:
+    return list(
+        DriverCard.objects.filter(driver=driver, status=CardStatus.VERIFIED)
+        .order_by("id")
+        .values_list("token__uid", flat=True)
+    )
+
+
+def driver_queue_places(driver: Driver) -> list[dict[str, Any]]:
+    """The driver's current places in queues (their verified cards'), as the waitlist
+    answers (policy DRIVER_QUEUES); none without the waitlist."""
+    uids = verified_card_uids(driver)
+    if not uids:
+        return []
+    return policies.ask(policies.DRIVER_QUEUES, token_uids=uids) or []
 
 
 def driver_sessions(driver: Driver):

@@ -16,8 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.charging.models import IdToken
-from apps.core import events
+from apps.core import events, policies
 
+from . import journal
 from .cards import card_code, normalise_code
 from .choices import CardStatus, CardVerifiedBy, TipStatus
 from .models import Driver, DriverCard, FinderListing, Tip, TipPhoto, TipVote
@@ -334,9 +335,50 @@ def listing_save(*, site, **fields) -> FinderListing:
         setattr(listing, name, value)
     listing.full_clean()
     listing.save()
+    _finder_changed()
     return listing
 
 
 @transaction.atomic
 def listing_delete(*, listing: FinderListing) -> None:
     listing.delete()
+    _finder_changed()
+
+
+def _finder_changed() -> None:
+    """Every process's finder snapshot is read again once this commits."""
+    schema = connection.schema_name
+    transaction.on_commit(lambda: journal.invalidate(schema))
+
+
+# --- Queues (the waitlist answers through policies; this app never imports it) --------------
+def queue_join(*, driver: Driver, station_id: int, card: DriverCard) -> dict:
+    """Join the station's queue with one of the driver's verified cards (proved already: the
+    place is taken at once).  Returns {"entry_id", "position"}."""
+    if card.driver_id != driver.pk or card.status != CardStatus.VERIFIED:
+        raise DriverError(_("Verify this card first."))
+    answer = policies.ask(
+        policies.DRIVER_QUEUE_JOIN,
+        station_id=station_id,
+        token_uid=card.token.uid,
+        email=driver.email,
+        language=driver.language,
+    )
+    if answer is None:
+        raise DriverError(_("This station has no queue."))
+    if answer.get("error"):
+        raise DriverError(answer["error"])
+    return answer
+
+
+def queue_leave(*, driver: Driver, entry_id: int) -> None:
+    """Leave a place held by one of the driver's verified cards."""
+    uids = list(
+        DriverCard.objects.filter(driver=driver, status=CardStatus.VERIFIED).values_list(
+            "token__uid", flat=True
+        )
+    )
+    if not uids or not policies.ask(
+        policies.DRIVER_QUEUE_LEAVE, entry_id=entry_id, token_uids=uids
+    ):
+        raise DriverError(_("This place in a queue is not yours, or it is over."))

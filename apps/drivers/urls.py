@@ -26,6 +26,8 @@ urlpatterns = [
     path("account/cards/<int:pk>/verify/", views.card_verify, name="card_verify"),
     path("account/cards/<int:pk>/remove/", views.card_remove, name="card_remove"),
     path("account/sessions/<int:pk>/", views.session_detail, name="session"),
+    path("account/queues/join/<int:pk>/", views.queue_join, name="queue_join"),
+    path("account/queues/<int:entry_id>/leave/", views.queue_leave, name="queue_leave"),
     path("account/sessions/<int:pk>/receipt.pdf", views.session_receipt_pdf, name="receipt_pdf"),
     # portal (site admins)
     path("manage/listings/", views.ListingListView.as_view(), name="listing_list"),

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import messages
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Q
@@ -58,13 +59,37 @@ def client_address(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def support_link(**params) -> str | None:
+SUPPORT_OPEN_SALT = "support.open"  # the support app's contract for signed links (docs/support.md)
+
+
+def support_link(
+    *, station_identity: str = "", session: int | None = None, receipt: str = "", email: str = ""
+) -> str | None:
     """Where a driver opens a support case: the support app's ``support:open`` page when it
-    is installed (it reads ``station`` / ``session`` from the query), else nothing."""
+    is installed (it attaches the station named by its OCPP identity, the session and the
+    receipt), else nothing.  With the signed-in driver's ``email``, the link is signed as
+    support documents it: the case opens at once, without the confirmation e-mail."""
     try:
         url = reverse("support:open")
     except NoReverseMatch:
         return None
+    params: dict[str, str] = {}
+    if station_identity:
+        params["station"] = station_identity
+    if session:
+        params["session"] = str(session)
+    if receipt:
+        params["receipt"] = receipt
+    if email:
+        params["sig"] = signing.dumps(
+            {
+                "email": email.lower(),
+                "station": station_identity,
+                "session": session,
+                "receipt": receipt,
+            },
+            salt=SUPPORT_OPEN_SALT,
+        )
     return f"{url}?{urlencode(params)}" if params else url
 
 
@@ -191,13 +216,66 @@ def station_page(request, pk: int):
         "price": selectors.price_for(pk),
         "queue": queue,
         "join_queue_url": policies.ask(policies.WAITLIST_JOIN_URL, station_id=pk),
+        "my_cards": _verified_cards(driver) if driver is not None else [],
+        "my_places": [place for place in _places(driver) if pk in place["station_ids"]],
         "directions": directions(station["lat"], station["lon"]),
         "tips": [(tip, votes.get(tip.pk, 0)) for tip in tips],
         "driver": driver,
         "tip_form": TipForm(),
-        "support_url": support_link(station=pk),
+        "support_url": support_link(
+            station_identity=Station.objects.filter(pk=pk).values_list("identity", flat=True)[0],
+            email=driver.email if driver is not None else "",
+        ),
     }
     return render(request, "drivers/station.html", context)
+
+
+def _verified_cards(driver) -> list[DriverCard]:
+    return [card for card in selectors.driver_cards(driver) if card.status == CardStatus.VERIFIED]
+
+
+def _places(driver) -> list[dict]:
+    return selectors.driver_queue_places(driver) if driver is not None else []
+
+
+@require_POST
+def queue_join(request, pk: int):
+    """Join the station's queue with one of the driver's verified cards."""
+    driver, redirect = _require_driver(request)
+    if redirect:
+        return redirect
+    if selectors.finder_station(station_id=pk) is None:
+        raise Http404
+    card = get_object_or_404(
+        DriverCard.objects.select_related("token"),
+        pk=request.POST.get("card") or 0,
+        driver=driver,
+        status=CardStatus.VERIFIED,
+    )
+    try:
+        place = services.queue_join(driver=driver, station_id=pk, card=card)
+    except services.DriverError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(
+            request,
+            _("You are in the queue: place %(position)s.") % {"position": place["position"] or "—"},
+        )
+    return HttpResponseRedirect(reverse("drivers:account") + "#queues")
+
+
+@require_POST
+def queue_leave(request, entry_id: int):
+    driver, redirect = _require_driver(request)
+    if redirect:
+        return redirect
+    try:
+        services.queue_leave(driver=driver, entry_id=entry_id)
+    except services.DriverError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("You left the queue."))
+    return HttpResponseRedirect(reverse("drivers:account") + "#queues")
 
 
 def tip_photo(request, pk: int):
@@ -380,6 +458,7 @@ def account(request):
     context = {
         "driver": driver,
         "cards": selectors.driver_cards(driver),
+        "places": _places(driver),
         "sessions": [(s, receipts.get(s.pk)) for s in sessions],
         "totals": selectors.driver_totals(driver),
         "card_form": CardForm(),
@@ -401,7 +480,12 @@ def session_detail(request, pk: int):
         "driver": driver,
         "session": session,
         "receipt": receipt,
-        "support_url": support_link(session=pk, station=session.station_id),
+        "support_url": support_link(
+            station_identity=session.station.identity,
+            session=pk,
+            receipt=(receipt or {}).get("receipt_number", ""),
+            email=driver.email,
+        ),
     }
     return render(request, "drivers/session.html", context)
 

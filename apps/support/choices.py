@@ -88,3 +88,18 @@ class StationAction(models.TextChoices):
     SOFT_RESET = "soft_reset", _("Soft reset")
     HARD_RESET = "hard_reset", _("Hard reset")
     UNLOCK = "unlock", _("Unlock the connector")
+
+
+# Attachments: what their first bytes must be (the browser's word is not trusted).
+ATTACHMENT_TYPES = {
+    "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
+    "image/webp": (b"RIFF",),  # and "WEBP" at offset 8
+    "application/pdf": (b"%PDF-",),
+}
+ATTACHMENT_EXTENSIONS = {
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/webp": ".webp",
+    "application/pdf": ".pdf",
+}

@@ -8,6 +8,17 @@ from .choices import DRIVER_CATEGORIES, CaseCategory, CasePriority, CaseStatus, 
 from .models import WEEKDAYS, CannedAnswer, SupportSettings
 
 
+def _attachment_field() -> forms.FileField:
+    """One file per message (checked by the service: type by its first bytes, size)."""
+    return forms.FileField(
+        label=_("Attach a file (photo or PDF, at most 5 MB)"),
+        required=False,
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp,application/pdf"}
+        ),
+    )
+
+
 class DriverCaseForm(forms.Form):
     """The public form (no sign-in)."""
 
@@ -22,6 +33,7 @@ class DriverCaseForm(forms.Form):
     name = forms.CharField(label=_("Your name (optional)"), max_length=120, required=False)
     email = forms.EmailField(label=_("Your e-mail"))
     language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    attachment = _attachment_field()
     # A trap for robots: people never see it (hidden by the stylesheet), robots fill it in.
     website = forms.CharField(required=False, label=_("Leave this empty"))
 
@@ -41,6 +53,7 @@ class ManagerCaseForm(forms.Form):
         label=_("Description"), max_length=20000, widget=forms.Textarea(attrs={"rows": 6})
     )
     station = forms.ModelChoiceField(label=_("Station"), queryset=None, required=False)
+    attachment = _attachment_field()
 
     def __init__(self, *args, stations, **kwargs):
         super().__init__(*args, **kwargs)
@@ -52,6 +65,7 @@ class ReplyForm(forms.Form):
         label=_("Answer"), max_length=20000, widget=forms.Textarea(attrs={"rows": 6})
     )
     internal = forms.BooleanField(label=_("Internal note (not sent)"), required=False)
+    attachment = _attachment_field()
     then = forms.ChoiceField(
         label=_("Then"),
         required=False,
@@ -67,6 +81,7 @@ class DriverReplyForm(forms.Form):
     body = forms.CharField(
         label=_("Your message"), max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
     )
+    attachment = _attachment_field()
 
 
 class CaseUpdateForm(forms.Form):

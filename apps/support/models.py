@@ -13,7 +13,7 @@ import secrets
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
 from apps.core.scoping import RestrictedManager
@@ -156,6 +156,10 @@ class Case(models.Model):
     first_response_due_at = models.DateTimeField(null=True, blank=True)
     first_responded_at = models.DateTimeField(null=True, blank=True)
     resolution_due_at = models.DateTimeField(null=True, blank=True)
+    # The resolution clock stops while the case waits on its requester: since when it waits,
+    # and how many clock minutes (business minutes for managers) earlier waits took.
+    waiting_since = models.DateTimeField(null=True, blank=True)
+    paused_minutes = models.FloatField(default=0)
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     first_response_breach_at = models.DateTimeField(null=True, blank=True)
@@ -238,3 +242,32 @@ class CannedAnswer(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+def attachment_path(instance: CaseAttachment, filename: str) -> str:
+    """Under the tenant's schema and the case, with a random name: the stored name says
+    nothing of the uploader's file name (kept in ``name``) and cannot be guessed."""
+    return f"support/{connection.schema_name}/{instance.case_id}/{secrets.token_urlsafe(18)}"
+
+
+class CaseAttachment(models.Model):
+    """A file sent with a message (a photo of the station's screen, a bank statement), stored
+    through Django's storage API (``STORAGES["default"]``) and served only by the case's views
+    to those who may read its message.  Types are recognised by their first bytes."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(CaseMessage, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=300)
+    name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedManager()
+    scope_site_path = "case__site"
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -12,7 +12,7 @@ from apps.core.scoping import Actor
 from apps.roles.selectors import UserActor
 
 from .choices import ACTIVE_STATUSES, CaseStatus
-from .models import CannedAnswer, Case, CaseMessage, SupportSettings
+from .models import CannedAnswer, Case, CaseAttachment, CaseMessage, SupportSettings
 
 
 def settings_get() -> SupportSettings:
@@ -29,8 +29,16 @@ def case_list(*, actor: Actor, permission: str = "support.view") -> QuerySet[Cas
 
 
 def case_conversation(*, case: Case, include_internal: bool) -> QuerySet[CaseMessage]:
-    messages = case.messages.select_related("author_user")
+    messages = case.messages.select_related("author_user").prefetch_related("attachments")
     return messages if include_internal else messages.filter(internal=False)
+
+
+def case_attachment(*, case: Case, attachment_id: int, include_internal: bool) -> CaseAttachment:
+    """One file of the case's conversation, as a reader of it may see it (404 otherwise)."""
+    files = CaseAttachment.objects.filter(case=case).select_related("message")
+    if not include_internal:
+        files = files.filter(message__internal=False)
+    return files.get(pk=attachment_id)
 
 
 def canned_answer_list(*, actor: Actor) -> QuerySet[CannedAnswer]:
@@ -67,7 +75,10 @@ def breaches_due(*, now: dt.datetime) -> QuerySet[Case]:
         first_response_due_at__lt=now,
         first_response_breach_at__isnull=True,
     )
-    late_resolution = Q(resolution_due_at__lt=now, resolution_breach_at__isnull=True)
+    # A case waiting on its requester has its resolution clock stopped.
+    late_resolution = Q(resolution_due_at__lt=now, resolution_breach_at__isnull=True) & ~Q(
+        status=CaseStatus.WAITING
+    )
     return Case.objects.filter(status__in=ACTIVE_STATUSES).filter(late_answer | late_resolution)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -30,6 +31,8 @@ from apps.stations.models import Station
 
 from . import links, selectors, sla
 from .choices import (
+    ATTACHMENT_EXTENSIONS,
+    ATTACHMENT_TYPES,
     PRIORITY_FACTOR,
     AuthorKind,
     CasePriority,
@@ -39,10 +42,12 @@ from .choices import (
     Source,
     StationAction,
 )
-from .models import CannedAnswer, Case, CaseMessage, SupportSettings
+from .models import CannedAnswer, Case, CaseAttachment, CaseMessage, SupportSettings
 
 logger = logging.getLogger(__name__)
 MAX_BODY = 20_000
+ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
+ATTACHMENTS_PER_MESSAGE = 3
 
 
 class SupportError(Exception):
@@ -69,7 +74,31 @@ def _set_clocks(case: Case, *, start: dt.datetime) -> None:
     hours = None if case.round_the_clock else config.business_hours()
     factor = PRIORITY_FACTOR[CasePriority(case.priority)]
     case.first_response_due_at = sla.due_at(start, config.first_response_minutes * factor, hours)
-    case.resolution_due_at = sla.due_at(start, config.resolution_minutes * factor, hours)
+    case.resolution_due_at = sla.due_at(
+        start, config.resolution_minutes * factor + case.paused_minutes, hours
+    )
+
+
+def _clock_hours(case: Case) -> sla.BusinessHours | None:
+    return None if case.round_the_clock else selectors.settings_get().business_hours()
+
+
+def _pause_resolution(case: Case, *, now: dt.datetime) -> None:
+    """The case waits on its requester: the resolution clock stops (from now)."""
+    if case.waiting_since is None:
+        case.waiting_since = now
+
+
+def _resume_resolution(case: Case, *, now: dt.datetime) -> None:
+    """The wait is over: the clock minutes it lasted push the resolution due date.  A wait
+    that began once the case was already late does not (the breach stands)."""
+    if case.waiting_since is None:
+        return
+    if case.resolution_due_at is not None and case.waiting_since < case.resolution_due_at:
+        case.paused_minutes += sla.clock_minutes(case.waiting_since, now, _clock_hours(case))
+        if case.opened_at is not None:
+            _set_clocks(case, start=case.opened_at)
+    case.waiting_since = None
 
 
 # --- Notifications ----------------------------------------------------------------------------
@@ -144,11 +173,13 @@ def case_open(
     receipt_number: str = "",
     queue: str | None = None,
     verified: bool = True,
+    attachments=(),
 ) -> Case:
     """Open a case with its first message.  A driver whose e-mail nobody vouched for
     (``verified=False``) gets a confirmation link first: the case waits, unseen by staff and
     with no clock running, until they follow it (``case_verify``)."""
     station, session = _attachments(station=station, session=session)
+    checked = _attachments_checked(attachments)
     if queue is None:
         # Drivers ask the network's owner; station managers ask the platform's support team.
         queue = Queue.TENANT if requester_kind == RequesterKind.DRIVER else Queue.PLATFORM
@@ -183,6 +214,7 @@ def case_open(
         body=description,
         source=source,
     )
+    _attach(case=case, message=message, checked=checked)
     if verified:
         _announce_opened(case, message)
     else:
@@ -238,6 +270,50 @@ def unverified_purge(*, older_than: dt.timedelta = dt.timedelta(days=3)) -> int:
     return deleted
 
 
+# --- Attachments ------------------------------------------------------------------------------
+def _attachment_type(data: bytes) -> str | None:
+    for kind, magics in ATTACHMENT_TYPES.items():
+        if any(data.startswith(magic) for magic in magics):
+            if kind == "image/webp" and data[8:12] != b"WEBP":
+                continue
+            return kind
+    return None
+
+
+def _attachments_checked(uploads) -> list[tuple[str, str, bytes]]:
+    """(name, type, bytes) of each upload, or a field error: at most ATTACHMENTS_PER_MESSAGE
+    files of at most ATTACHMENT_MAX_BYTES each, JPEG, PNG, WebP or PDF by their first bytes."""
+    uploads = [upload for upload in uploads if upload]
+    if len(uploads) > ATTACHMENTS_PER_MESSAGE:
+        raise ValidationError({"attachment": _("At most three files per message.")})
+    checked = []
+    for upload in uploads:
+        if upload.size is not None and upload.size > ATTACHMENT_MAX_BYTES:
+            raise ValidationError({"attachment": _("A file may be at most 5 MB.")})
+        data = upload.read(ATTACHMENT_MAX_BYTES + 1)
+        if len(data) > ATTACHMENT_MAX_BYTES:
+            raise ValidationError({"attachment": _("A file may be at most 5 MB.")})
+        kind = _attachment_type(data)
+        if kind is None:
+            raise ValidationError(
+                {"attachment": _("Send a photo (JPEG, PNG, WebP) or a PDF document.")}
+            )
+        name = re.sub(r"[^\w.\- ]", "_", (upload.name or "").rsplit("/", 1)[-1])[:150].strip()
+        stem = name.rsplit(".", 1)[0] if "." in name else name
+        checked.append((f"{stem or 'file'}{ATTACHMENT_EXTENSIONS[kind]}", kind, data))
+    return checked
+
+
+def _attach(*, case: Case, message: CaseMessage, checked: list[tuple[str, str, bytes]]) -> None:
+    for name, kind, data in checked:
+        attachment = CaseAttachment(
+            case=case, message=message, name=name, content_type=kind, size=len(data)
+        )
+        # Saved through the default storage (the file first, then the row).
+        attachment.file.save(name, ContentFile(data), save=False)
+        attachment.save()
+
+
 # --- The conversation -------------------------------------------------------------------------
 def _add_message(
     *,
@@ -278,6 +354,8 @@ def case_reply(
     author_kind: str = AuthorKind.STAFF,
     internal: bool = False,
     external_id: str = "",
+    attachments=(),
+    author_label: str = "",
 ) -> CaseMessage:
     """A message of the staff (or the platform's support team) or of the requester.
 
@@ -289,7 +367,10 @@ def case_reply(
     if case.status in (CaseStatus.CLOSED, CaseStatus.UNVERIFIED):
         raise SupportError(_("This case is closed: open a new one."))
     staff_side = author_kind in (AuthorKind.STAFF, AuthorKind.PLATFORM)
-    if author_user is not None:
+    checked = _attachments_checked(attachments)
+    if author_label:  # the platform's support team: people of the public schema
+        label = author_label
+    elif author_user is not None:
         label = author_user.full_name or author_user.email
     else:
         label = case.requester_name or case.requester_email
@@ -303,6 +384,7 @@ def case_reply(
         internal=internal and staff_side,
         external_id=external_id,
     )
+    _attach(case=case, message=message, checked=checked)
     now = timezone.now()
     if staff_side and not message.internal:
         if case.first_responded_at is None:
@@ -321,6 +403,7 @@ def case_reply(
         )
     elif not staff_side:
         if case.status in (CaseStatus.RESOLVED, CaseStatus.WAITING):
+            _resume_resolution(case, now=now)
             case.status = CaseStatus.OPEN
             case.resolved_at = None
         case.save()
@@ -357,10 +440,12 @@ def case_update(
     priority: str | None = None,
     assignee: Any = _UNSET,
     queue: str | None = None,
+    by_label: str = "",
 ) -> Case:
     """Status, priority, assignee, queue; each change leaves a line in the conversation
-    (internal).  A new priority moves the clocks (from when the case was opened); resolving
-    tells the requester."""
+    (internal).  A new priority moves the clocks (from when the case was opened, plus the time
+    it waited on its requester); waiting stops the resolution clock until the case leaves that
+    status; resolving tells the requester."""
     case = Case.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=case.pk)
     changes: list[str] = []
     now = timezone.now()
@@ -389,7 +474,11 @@ def case_update(
     if status is not None and status != case.status:
         if case.status == CaseStatus.UNVERIFIED or status == CaseStatus.UNVERIFIED:
             raise SupportError(_("A case waiting for its e-mail confirmation cannot change."))
+        if case.status == CaseStatus.WAITING:
+            _resume_resolution(case, now=now)
         case.status = status
+        if status == CaseStatus.WAITING:
+            _pause_resolution(case, now=now)
         if status == CaseStatus.RESOLVED:
             case.resolved_at, resolved = now, True
         elif status == CaseStatus.CLOSED:
@@ -402,7 +491,7 @@ def case_update(
         return case
     case.full_clean()
     case.save()
-    who = (by.full_name or by.email) if by is not None else _("System")
+    who = by_label or ((by.full_name or by.email) if by is not None else _("System"))
     _add_message(
         case=case,
         author_kind=AuthorKind.SYSTEM,
@@ -481,9 +570,12 @@ def sla_breaches_alert(*, now: dt.datetime | None = None) -> list[tuple[int, str
             case.resolution_due_at
             and case.resolution_due_at < now
             and case.resolution_breach_at is None
+            and case.status != CaseStatus.WAITING
         ):
-            claimed = Case.objects.filter(pk=case.pk, resolution_breach_at__isnull=True).update(
-                resolution_breach_at=now
+            claimed = (
+                Case.objects.filter(pk=case.pk, resolution_breach_at__isnull=True)
+                .exclude(status=CaseStatus.WAITING)
+                .update(resolution_breach_at=now)
             )
             if claimed:
                 clocks.append(("resolution", case.resolution_due_at))

@@ -12,6 +12,10 @@ Rules:
   wall (a window on the day of the change is one hour shorter or longer in real time);
   durations are measured in UTC, never between local times.
 * A window that closes before it opens (a night shift) ends the next day.
+* A clock can be **paused** (a case waiting on its requester): ``clock_minutes`` measures how
+  much of a clock ran between two instants (all the minutes round the clock, only those inside
+  windows in business hours), and the due date is then pushed by that much
+  (``due_at(start, target + paused, hours)``).
 """
 
 from __future__ import annotations
@@ -70,6 +74,23 @@ def due_at(start: dt.datetime, minutes: float, hours: BusinessHours | None) -> d
             return begin + remaining
         remaining -= closes - begin
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def clock_minutes(start: dt.datetime, end: dt.datetime, hours: BusinessHours | None) -> float:
+    """How many minutes a clock counts between ``start`` and ``end`` (0 when end <= start)."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be timezone-aware")
+    start, end = start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+    if end <= start:
+        return 0.0
+    if hours is None:
+        return (end - start).total_seconds() / 60
+    counted = dt.timedelta()
+    for opens, closes in _windows(hours, start):
+        if opens >= end:
+            break
+        counted += min(closes, end) - max(opens, start)
+    return counted.total_seconds() / 60
 
 
 def is_open(at: dt.datetime, hours: BusinessHours) -> bool:

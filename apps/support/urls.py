@@ -11,6 +11,11 @@ urlpatterns = [
     path("<int:pk>/reply/", views.CaseReplyView.as_view(), name="case_reply"),
     path("<int:pk>/followup/", views.CaseFollowupView.as_view(), name="case_followup"),
     path("<int:pk>/update/", views.CaseUpdateView.as_view(), name="case_update"),
+    path(
+        "<int:pk>/attachments/<int:attachment_id>/",
+        views.AttachmentView.as_view(),
+        name="case_attachment",
+    ),
     path("<int:pk>/station/", views.CaseCommandView.as_view(), name="case_command"),
     path("canned/", views.CannedAnswerListView.as_view(), name="cannedanswer_list"),
     path("canned/new/", views.CannedAnswerFormView.as_view(), name="cannedanswer_create"),
@@ -25,4 +30,9 @@ urlpatterns = [
     path("help/", views.OpenView.as_view(), name="open"),
     path("help/confirm/<str:signed>/", views.VerifyView.as_view(), name="verify"),
     path("help/case/<str:signed>/", views.PublicCaseView.as_view(), name="case_public"),
+    path(
+        "help/case/<str:signed>/attachments/<int:attachment_id>/",
+        views.PublicAttachmentView.as_view(),
+        name="case_public_attachment",
+    ),
 ]

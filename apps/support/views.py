@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpResponseRedirect
+from django.http import FileResponse, Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import get_language
@@ -39,7 +39,7 @@ from .forms import (
     StationActionForm,
     SupportSettingsForm,
 )
-from .models import CannedAnswer, Case
+from .models import CannedAnswer, Case, CaseAttachment
 
 
 def _errors_to_form(form, error: ValidationError) -> None:
@@ -130,18 +130,18 @@ class CaseCreateView(PermissionRequiredMixin, View):
 
     permission = "support.open"
 
-    def _form(self, request, data=None):
+    def _form(self, request, data=None, files=None):
         stations = Station.objects.restrict(request.actor, "support.open").order_by("identity")
         initial = {}
         if request.GET.get("station"):
             initial["station"] = stations.filter(pk=request.GET["station"]).first()
-        return ManagerCaseForm(data, stations=stations, initial=initial)
+        return ManagerCaseForm(data, files, stations=stations, initial=initial)
 
     def get(self, request):
         return render(request, "support/case_form.html", {"form": self._form(request)})
 
     def post(self, request):
-        form = self._form(request, request.POST)
+        form = self._form(request, request.POST, request.FILES)
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -157,6 +157,7 @@ class CaseCreateView(PermissionRequiredMixin, View):
                     description=data["description"],
                     station=data["station"],
                     source=Source.PORTAL,
+                    attachments=request.FILES.getlist("attachment"),
                 )
             except ValidationError as error:
                 _errors_to_form(form, error)
@@ -173,7 +174,7 @@ class CaseReplyView(PermissionRequiredMixin, View):
 
     def post(self, request, pk):
         case = _answerable_case(request, pk, self.permission)
-        form = ReplyForm(request.POST)
+        form = ReplyForm(request.POST, request.FILES)
         if not form.is_valid():
             messages.error(request, _("Write a message."))
             return HttpResponseRedirect(reverse("support:case_detail", args=[pk]))
@@ -185,6 +186,7 @@ class CaseReplyView(PermissionRequiredMixin, View):
                 author_user=request.user,
                 author_kind=AuthorKind.STAFF,
                 source=Source.PORTAL,
+                attachments=request.FILES.getlist("attachment"),
             )
             if form.cleaned_data["then"]:
                 services.case_update(case=case, by=request.user, status=form.cleaned_data["then"])
@@ -207,7 +209,7 @@ class CaseFollowupView(PermissionRequiredMixin, View):
         case = _answerable_case(request, pk, "support.view")
         if case.requester_user_id != request.user.pk:
             raise PermissionDenied
-        form = DriverReplyForm(request.POST)
+        form = DriverReplyForm(request.POST, request.FILES)
         if form.is_valid():
             try:
                 services.case_reply(
@@ -216,9 +218,10 @@ class CaseFollowupView(PermissionRequiredMixin, View):
                     author_user=request.user,
                     author_kind=AuthorKind.REQUESTER,
                     source=Source.PORTAL,
+                    attachments=request.FILES.getlist("attachment"),
                 )
-            except services.SupportError as error:
-                messages.error(request, str(error))
+            except (services.SupportError, ValidationError) as error:
+                messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
             else:
                 messages.success(request, _("Message sent."))
         return HttpResponseRedirect(reverse("support:case_detail", args=[pk]))
@@ -387,7 +390,7 @@ class OpenView(View):
 
     def post(self, request):
         context, station, session = self._context(request)
-        form = DriverCaseForm(request.POST)
+        form = DriverCaseForm(request.POST, request.FILES)
         shown_station = station or (session.station if session else None)
         page = {"form": form, "station": shown_station}
         if not form.is_valid():
@@ -415,6 +418,7 @@ class OpenView(View):
                 receipt_number=context.receipt,
                 source=Source.PUBLIC,
                 verified=vouched,
+                attachments=request.FILES.getlist("attachment"),
             )
         except ValidationError as error:
             _errors_to_form(form, error)
@@ -463,6 +467,7 @@ class PublicCaseView(View):
                 "reference": links.reference(case),
                 "conversation": selectors.case_conversation(case=case, include_internal=False),
                 "form": form,
+                "signed": self.kwargs["signed"],
                 "closed": case.status in (CaseStatus.CLOSED, CaseStatus.UNVERIFIED),
             },
             status=status,
@@ -474,7 +479,7 @@ class PublicCaseView(View):
 
     def post(self, request, signed):
         case = _case_from(signed, links.case_id_from_public)
-        form = DriverReplyForm(request.POST)
+        form = DriverReplyForm(request.POST, request.FILES)
         if not form.is_valid():
             return self._page(request, case, form)
         if not ratelimit.hit("reply_case", str(case.pk)):
@@ -487,8 +492,62 @@ class PublicCaseView(View):
                 author_user=case.requester_user,
                 author_kind=AuthorKind.REQUESTER,
                 source=Source.PUBLIC,
+                attachments=request.FILES.getlist("attachment"),
             )
         except services.SupportError as error:
             form.add_error(None, str(error))
             return self._page(request, case, form)
+        except ValidationError as error:
+            _errors_to_form(form, error)
+            return self._page(request, case, form)
         return HttpResponseRedirect(request.path)
+
+
+def serve_attachment(attachment: CaseAttachment) -> FileResponse:
+    """The stored file, never interpreted by the browser as anything but its checked type:
+    images shown, PDFs downloaded; no sniffing, a sandbox, not cached by shared caches."""
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError as error:
+        raise Http404 from error
+    response = FileResponse(
+        handle,
+        content_type=attachment.content_type,
+        as_attachment=not attachment.content_type.startswith("image/"),
+        filename=attachment.name,
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+class AttachmentView(PermissionRequiredMixin, View):
+    """A file of a case, for staff who see the case (internal notes' files: who may answer)."""
+
+    permission = "support.view"
+
+    def get(self, request, pk, attachment_id):
+        case = _answerable_case(request, pk, self.permission)
+        include_internal = request.actor.scope_for("support.answer").covers_site(case.site_id)
+        try:
+            attachment = selectors.case_attachment(
+                case=case, attachment_id=attachment_id, include_internal=include_internal
+            )
+        except CaseAttachment.DoesNotExist as error:
+            raise Http404 from error
+        return serve_attachment(attachment)
+
+
+class PublicAttachmentView(View):
+    """A file of the driver's case, by the case's signed link (never an internal note's)."""
+
+    def get(self, request, signed, attachment_id):
+        case = _case_from(signed, links.case_id_from_public)
+        try:
+            attachment = selectors.case_attachment(
+                case=case, attachment_id=attachment_id, include_internal=False
+            )
+        except CaseAttachment.DoesNotExist as error:
+            raise Http404 from error
+        return serve_attachment(attachment)

@@ -23,6 +23,12 @@ class WaitlistConfig(AppConfig):
         policies.register(policies.SESSION_RESERVED, selectors.session_reserved)
         policies.register(policies.QUEUE_LENGTHS, selectors.queue_lengths)  # drivers
         policies.register(policies.WAITLIST_JOIN_URL, views.join_url_of_station)  # drivers
+        # the drivers' accounts (issue 20): places, join, leave with a verified card
+        from . import driver_account
+
+        policies.register(policies.DRIVER_QUEUES, driver_account.driver_queues)
+        policies.register(policies.DRIVER_QUEUE_JOIN, driver_account.driver_queue_join)
+        policies.register(policies.DRIVER_QUEUE_LEAVE, driver_account.driver_queue_leave)
         panels.register(
             panels.Panel(
                 page=panels.STATION,

@@ -188,3 +188,198 @@ def _card_code(tenant, uid: str) -> str:
 
     with tenant_context(tenant):
         return card_code(schema_name=connection.schema_name, uid=uid)
+
+
+@pytest.fixture
+def walk_network(live_db):
+    """A listed site with one station and a public tariff, a driver (confirmed e-mail) whose
+    card is verified.  Sessions and receipts are accounting records (billing keeps them, and
+    forbids deleting them): the cleanup unlists the site and removes the driver, tips and
+    cases, and leaves the station, its sessions and receipts."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from apps.billing import services as billing
+    from apps.charging.services import token_create
+    from apps.drivers import services
+    from apps.drivers.cards import card_code
+    from apps.stations.services import site_create, station_register
+    from apps.tenants.models import Tenant
+
+    tag = uuid.uuid4().hex[:6].upper()
+    password = f"pw-{tag.lower()}-0123456789"
+    email = f"walk-{tag.lower()}@drivers.test"
+
+    def create():
+        tenant = Tenant.objects.get(slug="alpha")
+        with tenant_context(tenant):
+            site = site_create(
+                name=f"Walk {tag}", latitude="45.507000", longitude="-73.554000",
+                timezone="America/Montreal", city="Montréal",
+            )  # fmt: skip
+            services.listing_save(site=site)
+            station = station_register(
+                identity=f"WALK-{tag}", password=password, site=site, name=f"Walk charger {tag}"
+            )
+            tariff = billing.tariff_create(
+                name=f"Walk {tag}",
+                definition={"currency": "CAD", "energy": [{"price_per_kwh": "0.25"}]},
+                effective_from=timezone.now() - dt.timedelta(days=1),
+            )
+            billing.tariff_assign(tariff=tariff, site=site)
+            card = token_create(uid=f"WALK{tag}", label="walk card")
+            driver = services.driver_sign_up(
+                email=email, password="a long walk password", verify_url="http://x/TOKEN/"
+            )
+            driver.email_verified_at = timezone.now()
+            driver.save()
+            link = services.card_link(driver=driver, uid=card.uid)
+            services.card_verify_code(
+                card=link, code=card_code(schema_name=connection.schema_name, uid=card.uid)
+            )
+        return {
+            "tenant": tenant,
+            "host": tenant.get_primary_domain().domain,
+            "station": station,
+            "site": site,
+            "password": password,
+            "card": card,
+            "email": email,
+            "tag": tag,
+        }
+
+    world = blocking(create)
+    yield world
+
+    def remove():
+        from apps.drivers.models import Driver, FinderListing, Tip
+        from apps.support.models import Case
+
+        with tenant_context(world["tenant"]):
+            Tip.objects.filter(station=world["station"]).delete()
+            Case.objects.filter(requester_email=email).delete()
+            Driver.objects.filter(email=email).delete()
+            FinderListing.objects.filter(site=world["site"]).delete()
+
+    blocking(remove)
+
+
+def _bill_last_session(world) -> str:
+    """Billing prices a session that ended in its Celery task; no worker runs here."""
+    from apps.billing import services as billing
+    from apps.charging.models import ChargingSession
+
+    with tenant_context(world["tenant"]):
+        session = ChargingSession.objects.filter(station=world["station"]).latest("started_at")
+        billing.session_bill(session_id=session.pk)
+        return str(session.pk)
+
+
+def _case_of(world):
+    from apps.support.models import Case
+
+    with tenant_context(world["tenant"]):
+        case = Case.objects.get(requester_email=world["email"])
+        return {
+            "status": case.status,
+            "station": case.station_id,
+            "session": case.session_id,
+            "receipt": case.receipt_number,
+            "files": list(case.attachments.values_list("content_type", flat=True)),
+        }
+
+
+def test_the_full_phone_walk_find_charge_receipt_tip_and_help(
+    walk_network, portal_server, browser, loop
+):
+    """375 px, headless Chromium: find the station from a typed place, sign in, charge with
+    the verified card at the simulated station, see the session and its receipt (and its PDF),
+    leave a tip at the station, and open a support case from the receipt with a photo."""
+    world = walk_network
+    base = f"http://{world['host']}:{portal_server.port}"
+    station_id = world["station"].pk
+    station = simulated(world, portal_server, loop)
+    context = browser.new_context(locale="en", **PHONE)
+    try:
+        assert loop.run(station.connect()) == "Accepted"
+        page = context.new_page()
+        watch_errors(page)
+
+        # Find it.
+        page.goto(f"{base}/drivers/")
+        page.fill("#id_near", HERE)
+        page.click("#finder-form button[type=submit]")
+        page.wait_for_selector("#best")
+        assert page.get_attribute("#best", "data-station") == str(station_id)
+        page.click("#best a:has-text('Walk charger')")
+        page.wait_for_url(f"**/drivers/stations/{station_id}/")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+        # Sign in.
+        page.goto(f"{base}/drivers/sign-in/")
+        page.fill("#id_email", world["email"])
+        page.fill("#id_password", "a long walk password")
+        page.click("#signin-form button[type=submit]")
+        page.wait_for_url("**/drivers/account/")
+        card = page.locator(f'[data-card="{world["card"].uid}"]')
+        assert card.get_attribute("data-status") == "verified"
+
+        # Charge with the card at the station, then stop.
+        loop.run(station.plug_in(1, Vehicle(soc=30)))
+        loop.run(station.start_session(1, world["card"].uid))
+        loop.run(station.stop_session(1))
+        session_id = blocking(lambda: _bill_last_session(world))
+
+        # The session and its receipt.
+        page.goto(f"{base}/drivers/account/")
+        page.click(f'[data-session="{session_id}"] a')
+        page.wait_for_url(f"**/drivers/account/sessions/{session_id}/")
+        page.wait_for_selector("#receipt dd strong")
+        assert "CAD" in page.inner_text("#receipt")
+        pdf = page.evaluate(
+            "async (url) => { const r = await fetch(url);"
+            " return [r.status, r.headers.get('content-type')]; }",
+            page.get_attribute("#receipt-pdf", "href"),
+        )
+        assert pdf == [200, "application/pdf"]
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        receipt_page = page.url
+
+        # A tip at the station.
+        page.goto(f"{base}/drivers/stations/{station_id}/")
+        page.fill("#tip-form textarea", f"Entrance by the lifts, level P1 ({world['tag']})")
+        page.click("#tip-form button[type=submit]")
+        page.wait_for_selector(f"#tips .tip:has-text('{world['tag']}')")
+
+        # Something went wrong: a case from the receipt, with a photo of the screen.
+        page.goto(receipt_page)
+        page.click("#open-case")
+        page.wait_for_selector("#open-form")
+        assert world["station"].name in page.inner_text("#attached-station")
+        assert page.input_value("#id_email") == world["email"]
+        page.select_option("#id_category", "charge_failed")
+        page.fill("#id_subject", "Charged but it stopped")
+        page.fill("#id_description", "It stopped after a minute.")
+        page.set_input_files(
+            "#id_attachment",
+            files=[{"name": "screen.png", "mimeType": "image/png", "buffer": PNG_BYTES}],
+        )
+        page.click("#open-form button[type=submit]")
+        page.wait_for_selector("#public-status[data-status=new]")
+        assert "screen.png" in page.inner_text(".conversation")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        case = blocking(lambda: _case_of(world))
+        assert case["station"] == station_id and str(case["session"]) == session_id
+        assert case["receipt"] and case["files"] == ["image/png"]
+        assert page_errors(page) == []
+    finally:
+        context.close()
+        loop.run(station.close())
+
+
+PNG_BYTES = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84"
+    b"\x00\x00\x00\x00IEND\xaeB`\x82"
+)

@@ -11,7 +11,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from apps.charging.models import IdToken
-from apps.drivers import services
+from apps.drivers import selectors, services
 from apps.drivers.models import Driver
 from apps.stations.models import Evse, Station
 from apps.stations.services import site_create, station_register
@@ -52,8 +52,12 @@ def set_status(station: Station, status: str, evse_id: int | None = None) -> Non
 
 @pytest.fixture(autouse=True)
 def _clear_limits(settings):
-    cache.clear()  # abuse limits and prices are kept in the cache
+    cache.clear()  # abuse limits, prices and the finder's journal are kept in Redis
     settings.DRIVERS_FINDER_CACHE_SECONDS = 0  # every read sees the test's changes
+    # what a process keeps of the network (another test's rows, rolled back since)
+    selectors._snapshots.clear()
+    selectors._rankings.clear()
+    selectors._map_documents.clear()
 
 
 @pytest.fixture

@@ -4,13 +4,15 @@ pages without sign-in."""
 from __future__ import annotations
 
 import datetime as dt
+import random
 import re
 
 import pytest
 from django.test import Client
 
 from apps.billing import services as billing
-from apps.drivers import selectors
+from apps.drivers import selectors, services
+from apps.drivers.live import publish_station
 from apps.drivers.selectors import Preferences, rank
 from apps.drivers.views import place_origin
 from apps.stations.models import Station
@@ -180,6 +182,33 @@ def test_the_networks_rows_are_kept_a_moment_per_process(net, settings):
     assert by_id(selectors.finder_stations())[net.near.pk]["free"] == 0
 
 
+def test_the_kept_rows_follow_the_journal_of_changes(
+    net, alpha, settings, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    """Between full reads, a process replaces only the rows the journal says changed; a new
+    process starts from the snapshot shared in Redis; a listing change reads everything."""
+    settings.DRIVERS_FINDER_CACHE_SECONDS = 60
+    settings.DRIVERS_FINDER_SYNC_SECONDS = 0
+    selectors._snapshots.clear()
+    first = selectors.finder_stations()
+    set_status(net.near, "Charging")
+    publish_station(net.near.pk)  # what the station's status event does (apps.drivers.live)
+    second = selectors.finder_stations()
+    assert second is not first
+    assert by_id(second)[net.near.pk]["free"] == 0 and by_id(first)[net.near.pk]["free"] == 2
+    assert by_id(second)[net.fast.pk] is by_id(first)[net.fast.pk]  # the others stay
+    assert selectors.finder_stations() is second  # nothing new: the same rows
+
+    selectors._snapshots.clear()  # a process that starts: no query, the shared rows
+    with django_assert_num_queries(0):
+        shared = selectors.finder_stations()
+    assert by_id(shared)[net.near.pk]["free"] == 0 and len(shared) == len(second)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.listing_save(site=net.depot.site)  # the depot is listed now
+    assert net.depot.pk in by_id(selectors.finder_stations())
+
+
 def test_prices_are_cached_for_the_ranking(net):
     calls = []
     billing_price = selectors.price_for
@@ -207,3 +236,76 @@ def test_a_station_in_a_queue_links_to_the_waitlists_join_page(net, alpha):
     assert join.status_code == 200 and b"Quay queue" in join.content
     other = Client(HTTP_HOST=host_of(alpha)).get(f"/drivers/stations/{net.fast.pk}/").content
     assert b"join-queue" not in other
+
+
+def _synthetic_network(count: int, seed: int) -> list[dict]:
+    """Stations over southern Québec (as the bench's), ports of every kind, some busy."""
+    rng = random.Random(seed)
+    kinds = [("cType2", 7.4), ("cType2", 22.0), ("cCCS1", 50.0), ("cCCS1", 150.0)]
+    stations = []
+    for n in range(count):
+        kind, kw = kinds[n % 4]
+        free = rng.choice([0, 0, 1, 2])
+        stations.append(
+            {
+                "id": n + 1,
+                "lat": rng.uniform(45.0, 47.0),
+                "lon": rng.uniform(-74.5, -71.0),
+                "ports": [[kind, kw, free, 2]],
+                "access": "members" if n % 7 == 0 else "public",
+                "open": n % 11 != 0,
+            }
+        )
+    return stations
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_ranking_near_a_place_is_the_exhaustive_ranking(seed):
+    """The grid visit (cells nearest first, stopping when no further cell can do better)
+    gives exactly the exhaustive ranking: same stations, same order, same minutes."""
+    stations = _synthetic_network(6000, seed)
+    rng = random.Random(seed)
+    queues = {rng.randrange(1, 6000): rng.randrange(1, 6) for _ in range(300)}
+    places = [
+        (45.5089, -73.5617),  # Montréal, inside the network
+        (46.81, -71.21),  # Québec, near its edge
+        (44.2, -76.0),  # outside it, within reach of the grid
+        (48.85, 2.35),  # Paris: too far, ranked exhaustively
+        (rng.uniform(45, 47), rng.uniform(-74.5, -71)),
+    ]
+    every = [
+        Preferences(),
+        Preferences(connector_type="cCCS1", min_kw=50, free_only=True),
+        Preferences(public_only=True),
+        Preferences(connector_type="cType2", free_only=True, public_only=True),
+    ]
+    for origin in places:
+        for prefs in every:
+            fast = rank(stations, origin=origin, prefs=prefs, price=lambda _: None, queues=queues)
+            slow = rank(
+                stations,
+                origin=origin,
+                prefs=prefs,
+                price=lambda _: None,
+                queues=queues,
+                exhaustive=True,
+            )
+            assert [(r.station["id"], r.minutes) for r in fast] == [
+                (r.station["id"], r.minutes) for r in slow
+            ], (origin, prefs)
+            assert len(fast) == 20
+
+
+def test_the_grid_visit_looks_at_few_stations(monkeypatch):
+    stations = _synthetic_network(6000, 4)
+    looked = []
+    real = selectors._score
+
+    def counting(stations, positions, *args):
+        positions = list(positions)
+        looked.append(len(positions))
+        return real(stations, positions, *args)
+
+    monkeypatch.setattr(selectors, "_score", counting)
+    rank(stations, origin=(45.5089, -73.5617), prefs=Preferences(), price=lambda _: None, queues={})
+    assert 0 < sum(looked) < 600  # of 6,000

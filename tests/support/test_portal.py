@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.notifications.models import Notification
 from apps.support import links, services
@@ -177,3 +180,86 @@ def test_the_pages_speak_french(client_for, desk, personas):
     anonymous.cookies["django_language"] = "fr"
     public = anonymous.get("/support/help/").content.decode()
     assert "Obtenir de l’aide" in public or "Obtenir de l'aide" in public
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PDF = b"%PDF-1.4\n%test\n"
+
+
+def upload(name: str, data: bytes, kind: str = "image/png"):
+    return SimpleUploadedFile(name, data, content_type=kind)
+
+
+def test_attachments_are_checked_stored_and_served_only_to_their_readers(
+    client_for, desk, personas, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    path = links.sign_open_link(email="ana@example.org", station="SUP-A1")
+    driver = client_for()
+    # HTML under an image's name and type is refused (its first bytes say what it is).
+    refused = driver.post(
+        path, open_form(attachment=upload("screen.png", b"<html><script>x</script>"))
+    )
+    assert refused.status_code == 200 and "PDF" in refused.content.decode()
+    assert not Case.objects.exists()
+    opened = driver.post(path, open_form(attachment=upload("../screen shot.PNG", PNG)))
+    assert opened.status_code == 302
+    case = Case.objects.get()
+    [photo] = case.attachments.all()
+    assert (photo.name, photo.content_type, photo.size) == ("screen shot.png", "image/png", 72)
+    assert "screen" not in photo.file.name and f"/{case.pk}/" in photo.file.name  # random name
+    assert (tmp_path / photo.file.name).read_bytes() == PNG  # through the default storage
+    public = driver.get(opened["Location"]).content.decode()
+    public_file = f"{opened['Location']}attachments/{photo.pk}/"
+    assert public_file in public
+    served = driver.get(public_file)
+    assert served.status_code == 200 and b"".join(served.streaming_content) == PNG
+    assert served["Content-Type"] == "image/png" and served["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in served["Content-Security-Policy"]
+
+    # Staff: an internal note's PDF is theirs only; shown as a download.
+    owner = client_for(personas.owner)
+    owner.post(
+        f"/support/{case.pk}/reply/",
+        {"body": "Bank statement", "internal": "on", "attachment": upload("s.pdf", PDF, "x/y")},
+    )
+    note_file = case.attachments.get(content_type="application/pdf")
+    staff_file = owner.get(f"/support/{case.pk}/attachments/{note_file.pk}/")
+    assert staff_file.status_code == 200 and staff_file["Content-Disposition"].startswith(
+        "attachment"
+    )
+    assert driver.get(f"{opened['Location']}attachments/{note_file.pk}/").status_code == 404
+    assert owner.get(f"/support/{case.pk}/attachments/{photo.pk}/").status_code == 200
+    # Another case's file through this case's URL, other sites' staff, nobody: nothing.
+    other = _case(desk, desk.station_a2)
+    delegate = client_for(personas.delegate)
+    assert delegate.get(f"/support/{case.pk}/attachments/{photo.pk}/").status_code == 200
+    assert owner.get(f"/support/{other.pk}/attachments/{photo.pk}/").status_code == 404
+    assert client_for(personas.outsider).get(
+        f"/support/{case.pk}/attachments/{photo.pk}/"
+    ).status_code in (302, 403)
+    assert client_for().get(f"/support/{case.pk}/attachments/{photo.pk}/").status_code in (
+        302,
+        403,
+    )
+
+
+def test_attachments_too_large_or_too_many_are_refused(desk, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    big = PNG + b"\x00" * services.ATTACHMENT_MAX_BYTES
+    base = {
+        "requester_kind": "driver",
+        "requester_email": "ana@example.org",
+        "subject": "x",
+        "category": "station_fault",
+        "description": "x",
+        "source": Source.PUBLIC,
+    }
+    with pytest.raises(ValidationError) as error:
+        services.case_open(**base, attachments=[upload("big.png", big)])
+    assert "5 MB" in str(error.value)
+    with pytest.raises(ValidationError):
+        services.case_open(**base, attachments=[upload(f"{n}.png", PNG) for n in range(4)])
+    assert not Case.objects.exists()
+    case = services.case_open(**base, attachments=[upload(f"{n}.png", PNG) for n in range(3)])
+    assert case.attachments.count() == 3

@@ -200,3 +200,41 @@ def test_unconfirmed_cases_are_purged(desk):
     Case.objects.filter(pk=case.pk).update(created_at=timezone.now() - dt.timedelta(days=4))
     assert services.unverified_purge() == 2  # the case and its message
     assert not Case.objects.filter(pk=case.pk).exists()
+
+
+def test_waiting_on_the_requester_pauses_the_resolution_clock(desk, personas):
+    case = driver_case(desk)
+    due = case.resolution_due_at
+    services.case_reply(case=case, body="Which port?", source="portal", author_user=personas.owner)
+    services.case_update(case=case, by=personas.owner, status=CaseStatus.WAITING)
+    case.refresh_from_db()
+    assert case.waiting_since is not None
+    # Waiting past the due date alerts nothing: the clock is stopped.
+    assert services.sla_breaches_alert(now=due + dt.timedelta(hours=1)) == []
+    # The wait lasted ten hours (a driver's clock runs round the clock): the due date moves
+    # ten hours, and the requester's answer reopens the case.
+    Case.objects.filter(pk=case.pk).update(waiting_since=timezone.now() - dt.timedelta(hours=10))
+    services.case_reply(case=case, body="Port 2.", source="public", author_kind="requester")
+    case.refresh_from_db()
+    assert case.status == CaseStatus.OPEN and case.waiting_since is None
+    assert abs(case.paused_minutes - 600) < 1
+    assert abs((case.resolution_due_at - due) - dt.timedelta(hours=10)) < dt.timedelta(minutes=1)
+    # A new priority keeps the pause.
+    services.case_update(case=case, by=personas.owner, priority="low")
+    case.refresh_from_db()
+    assert abs(
+        case.resolution_due_at - (case.opened_at + dt.timedelta(days=6, hours=10))
+    ) < dt.timedelta(minutes=1)
+    # Past the moved due date, the breach is alerted.
+    late = case.resolution_due_at + dt.timedelta(minutes=1)
+    assert (case.pk, "resolution") in services.sla_breaches_alert(now=late)
+
+
+def test_a_wait_that_began_late_does_not_excuse_the_breach(desk, personas):
+    case = driver_case(desk)
+    due = case.resolution_due_at
+    services.case_update(case=case, by=personas.owner, status=CaseStatus.WAITING)
+    Case.objects.filter(pk=case.pk).update(waiting_since=due + dt.timedelta(hours=1))
+    services.case_update(case=case, by=personas.owner, status=CaseStatus.OPEN)
+    case.refresh_from_db()
+    assert case.resolution_due_at == due and case.paused_minutes == 0

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from apps.support.sla import BusinessHours, due_at, is_open
+from apps.support.sla import BusinessHours, clock_minutes, due_at, is_open
 
 LA = BusinessHours()  # 05:00-18:00 America/Los_Angeles, Monday to Friday
 
@@ -65,3 +65,29 @@ def test_bad_hours_are_refused():
         BusinessHours(days=frozenset())
     with pytest.raises(ValueError):
         due_at(dt.datetime(2025, 1, 1, 9, 0), 60, LA)  # naive  # noqa: DTZ001
+
+
+def test_clock_minutes_round_the_clock_are_plain_minutes():
+    assert clock_minutes(utc(2025, 1, 14, 10, 0), utc(2025, 1, 15, 11, 30), None) == 25.5 * 60
+    assert clock_minutes(utc(2025, 1, 15, 0, 0), utc(2025, 1, 14, 0, 0), None) == 0
+
+
+def test_clock_minutes_in_business_hours_count_only_the_windows():
+    # Tuesday 2025-01-14 16:00 PST (00:00 UTC Wed) to Wednesday 07:00 PST (15:00 UTC):
+    # 2 h on Tuesday, 2 h on Wednesday, the night does not count.
+    assert clock_minutes(utc(2025, 1, 15, 0, 0), utc(2025, 1, 15, 15, 0), LA) == 240
+    # Friday 17:00 PST to Monday 06:00 PST: 1 h + 1 h, the weekend does not count.
+    assert clock_minutes(utc(2025, 1, 18, 1, 0), utc(2025, 1, 20, 14, 0), LA) == 120
+    # Saturday to Sunday: nothing.
+    assert clock_minutes(utc(2025, 1, 18, 20, 0), utc(2025, 1, 19, 20, 0), LA) == 0
+
+
+def test_clock_minutes_and_due_at_agree():
+    # Pushing a due date by the minutes a pause counted is the same as starting later.
+    # Monday 2025-01-13 05:00 PST; paused from Monday 12:00 PST to Tuesday 18:00 PST.
+    start, paused_from, paused_to = utc(2025, 1, 13, 13), utc(2025, 1, 13, 20), utc(2025, 1, 15, 2)
+    paused = clock_minutes(paused_from, paused_to, LA)
+    assert paused == (6 + 13) * 60  # Monday 12-18, Tuesday 05-18
+    ran_before = clock_minutes(start, paused_from, LA)
+    due = due_at(start, 30 * 60 + paused, LA)
+    assert due == due_at(paused_to, 30 * 60 - ran_before, LA)

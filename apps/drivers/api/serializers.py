@@ -15,6 +15,7 @@ class FinderListingSerializer(serializers.ModelSerializer):
             "site",
             "published",
             "access",
+            "shared",
             "opens_at",
             "closes_at",
             "access_note",

@@ -11,7 +11,7 @@ from apps.stations.models import Station
 
 from .. import links
 from ..choices import CaseCategory, CasePriority, CaseStatus, Queue, StationAction
-from ..models import CannedAnswer, Case, CaseMessage, SupportSettings
+from ..models import CannedAnswer, Case, CaseAttachment, CaseMessage, SupportSettings
 
 
 class CaseSerializer(serializers.ModelSerializer):
@@ -42,6 +42,8 @@ class CaseSerializer(serializers.ModelSerializer):
             "first_response_due_at",
             "first_responded_at",
             "resolution_due_at",
+            "waiting_since",
+            "paused_minutes",
             "resolved_at",
             "closed_at",
             "sla_missed",
@@ -86,7 +88,17 @@ class CaseUpdateSerializer(serializers.Serializer):
     queue = serializers.ChoiceField(choices=Queue.choices, required=False)
 
 
+class CaseAttachmentSerializer(serializers.ModelSerializer):
+    """A file's description; the file itself is served by the portal's case page."""
+
+    class Meta:
+        model = CaseAttachment
+        fields = ["id", "name", "content_type", "size", "created_at"]
+
+
 class CaseMessageSerializer(serializers.ModelSerializer):
+    attachments = CaseAttachmentSerializer(many=True, read_only=True)
+
     class Meta:
         model = CaseMessage
         fields = [
@@ -98,6 +110,7 @@ class CaseMessageSerializer(serializers.ModelSerializer):
             "body",
             "internal",
             "source",
+            "attachments",
             "created_at",
         ]
 
