@@ -21,6 +21,18 @@ FIRST_TEST_TIMEOUT = 1200  # seconds; the test database's creation is charged to
 _first_test = {"pending": True}
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the default language: one that renders French (a page, a PDF, a
+    service called under ``translation.override`` that leaked) must not make the next test's
+    messages French."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_protocol(item, nextitem):
     """The first test of each process (each xdist worker) also pays for creating the test
