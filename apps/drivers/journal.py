@@ -69,12 +69,24 @@ def generation(schema: str) -> int | None:
 
 def record(schema: str, row: dict[str, Any]) -> None:
     """A station's fresh public row, changed now."""
+    record_many(schema, [row])
+
+
+def record_many(schema: str, station_rows: list[dict[str, Any]]) -> None:
+    """Stations' fresh public rows, changed now (one Redis round trip for a batch)."""
+    if not station_rows:
+        return
     rows, changed, _ = _keys(schema)
     now = time.time()
     try:
         pipe = _redis().pipeline()
-        pipe.hset(rows, str(row["id"]), json.dumps(row, separators=(",", ":")))
-        pipe.zadd(changed, {str(row["id"]): now})
+        pipe.hset(
+            rows,
+            mapping={
+                str(row["id"]): json.dumps(row, separators=(",", ":")) for row in station_rows
+            },
+        )
+        pipe.zadd(changed, {str(row["id"]): now for row in station_rows})
         pipe.zremrangebyscore(changed, "-inf", now - JOURNAL_SECONDS)
         pipe.expire(rows, JOURNAL_SECONDS)
         pipe.expire(changed, JOURNAL_SECONDS)

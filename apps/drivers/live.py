@@ -45,7 +45,9 @@ def publish_stations(station_ids) -> None:
     from .selectors import finder_station_rows
 
     group = group_for(connection.schema_name)
-    for row in finder_station_rows(station_ids=station_ids):
+    rows = finder_station_rows(station_ids=station_ids)
+    journal.record_many(connection.schema_name, rows)  # the processes' snapshots follow them
+    for row in rows:
         broadcast.group_send(group, {"type": MESSAGE_TYPE, "station": row})
 
 
