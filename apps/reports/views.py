@@ -14,14 +14,13 @@ from django.http import (
 )
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView, View
 
 from apps.core.views import PermissionRequiredMixin
 from apps.stations.models import Site
 
-from . import exports, pdf, selectors, services
+from . import exports, selectors, services, summary
 from .choices import Grain, GroupBy
 from .forms import CapacityForm, ReportForm
 from .models import ExportJob, ReportSubscription
@@ -92,35 +91,13 @@ class PdfView(ReportMixin, View):
         if not form.is_valid():
             return HttpResponseBadRequest(_("Invalid period."))
         data = form.cleaned_data
-        site = data.get("site")
-        site_ids = [site.pk] if site else None
-        report = selectors.report_build(
+        content = summary.summary_pdf(
             actor=request.actor,
             start=data["start"],
             end=data["end"],
             group_by=data["group_by"],
-            site_ids=site_ids,
-        )
-        breakdowns = selectors.breakdowns_build(
-            actor=request.actor, start=data["start"], end=data["end"], site_ids=site_ids
-        )
-        factors = selectors.ghg_factors()[0]
-        ghg_method = _(
-            "CO2e avoided = energy / %(ev)s kWh/km x %(baseline)s g/km (the fuel vehicle not "
-            "driven) - energy x the grid's factor (%(grid)s g/kWh, or the site's own)."
-        ) % {
-            "ev": factors.ev_kwh_per_km,
-            "baseline": factors.baseline_g_per_km,
-            "grid": factors.grid_g_per_kwh,
-        }
-        content = pdf.render(
-            report=report,
-            breakdowns=breakdowns,
+            site=data.get("site"),
             tenant_name=getattr(request.tenant, "name", ""),
-            scope=site.name if site else _("All sites you may see"),
-            uptime_definition=pdf.uptime_text(selectors.uptime_rule()),
-            ghg_method=ghg_method,
-            generated_at=timezone.localtime(),
         )
         response = HttpResponse(content, content_type="application/pdf")
         name = f"report-{data['start']}-{data['end']}.pdf"
