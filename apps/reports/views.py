@@ -4,6 +4,7 @@ exports."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import (
     FileResponse,
     Http404,
@@ -12,7 +13,7 @@ from django.http import (
     JsonResponse,
     StreamingHttpResponse,
 )
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView, View
@@ -22,8 +23,10 @@ from apps.stations.models import Site
 
 from . import exports, selectors, services, summary
 from .choices import Grain, GroupBy
-from .forms import CapacityForm, ReportForm
+from .forms import CapacityForm, GhgSettingsForm, ReportForm, ReportSettingsForm
 from .models import ExportJob, ReportSubscription
+
+SETTINGS_PERMISSION = "reports.manage"
 
 
 class ReportMixin(PermissionRequiredMixin):
@@ -41,6 +44,7 @@ class ReportView(ReportMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         form = self.report_form()
         context["form"] = form
+        context["can_manage"] = self.request.actor.scope_for(SETTINGS_PERMISSION).all_sites
         if not form.is_valid():
             return context
         data = form.cleaned_data
@@ -263,3 +267,35 @@ class CapacityView(ReportMixin, TemplateView):
             },
         }
         return context
+
+
+class SettingsView(PermissionRequiredMixin, View):
+    """The tenant's report rules: the uptime definition, how long raw meter values are kept
+    and the greenhouse gas factors.  They hold for every site: managed with ``reports.manage``
+    on every site (site admins)."""
+
+    permission = SETTINGS_PERMISSION
+    template_name = "reports/settings_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.actor.scope_for(self.permission).all_sites:
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def forms(self, data=None):
+        return (
+            ReportSettingsForm(data, instance=selectors.report_settings(), prefix="rules"),
+            GhgSettingsForm(data, instance=selectors.ghg_settings(), prefix="ghg"),
+        )
+
+    def get(self, request):
+        rules, ghg = self.forms()
+        return render(request, self.template_name, {"rules": rules, "ghg": ghg})
+
+    def post(self, request):
+        rules, ghg = self.forms(request.POST)
+        if rules.is_valid() & ghg.is_valid():  # both, so that every field error shows
+            services.report_settings_update(**rules.cleaned_data, **ghg.cleaned_data)
+            messages.success(request, _("Report settings saved."))
+            return redirect("reports:reportsettings_edit")
+        return render(request, self.template_name, {"rules": rules, "ghg": ghg})
