@@ -174,3 +174,29 @@ def test_the_breakdowns_show_and_the_pdf_link_downloads(sign_in, portal_server, 
     assert "Report summary" in text and "Session duration" in text and mine.name in text
     assert theirs.name not in text
     assert page_errors(page) == []
+
+
+def test_the_report_settings_page_on_a_phone(sign_in, portal_server, fleet):
+    """The site admin's settings page fits 375 px and saves."""
+    host, _mine, _theirs, _delegate = fleet
+    base = f"http://{host}:{portal_server.port}"
+    page = sign_in(host, "owner@alpha.test")
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto(f"{base}/reports/settings/")
+    widest = page.evaluate(
+        "Math.max(...Array.from(document.querySelectorAll("
+        "'main > *, #report-settings, #report-settings select, #report-settings input'))"
+        ".map(e => e.getBoundingClientRect().right))"
+    )
+    assert widest <= 375, widest
+    before = page.input_value("#id_rules-uptime_offline")
+    after = "excluded" if before == "down" else "down"
+    page.select_option("#id_rules-uptime_offline", after)
+    page.click("#report-settings button[type=submit]")
+    page.wait_for_url("**/reports/settings/")
+    assert "Report settings saved." in page.content()
+    assert page.input_value("#id_rules-uptime_offline") == after
+    page.select_option("#id_rules-uptime_offline", before)  # the shared tenant as it was
+    page.click("#report-settings button[type=submit]")
+    page.wait_for_url("**/reports/settings/")
+    assert page_errors(page) == []
