@@ -12,6 +12,10 @@ class ReportsConfig(AppConfig):
         from . import handlers
 
         permissions.register("reports.view", "See energy, use, uptime and revenue reports")
+        permissions.register(
+            "reports.manage",
+            "Change the report rules: uptime definition, raw retention, greenhouse gas factors",
+        )
         events.subscribe(events.METER_VALUES_RECEIVED, handlers.on_core_change)
         events.subscribe(events.STATUS_CHANGED, handlers.on_core_changes, batch=True)
         events.subscribe(events.STATION_CONNECTED, handlers.on_core_changes, batch=True)

@@ -11,6 +11,7 @@ from apps.stations.models import Site
 
 from . import capacity
 from .choices import GroupBy
+from .models import GhgSettings, ReportSettings
 from .selectors import CapacityInputs
 
 MAX_DAYS = 3 * 366
@@ -133,3 +134,31 @@ def capacity_inputs(data: dict) -> CapacityInputs:
         else defaults.tolerance_percent,
         wanted_ports=data.get("wanted_ports") or 0,
     )
+
+
+class ReportSettingsForm(forms.ModelForm):
+    """The uptime definition and the raw retention (``ReportSettings``)."""
+
+    class Meta:
+        model = ReportSettings
+        fields = ["uptime_unavailable", "uptime_offline", "raw_retention_days"]
+        help_texts = {
+            "raw_retention_days": _(
+                "At least 7. Older raw readings are deleted nightly once a rollup holds them; "
+                "the 15-minute rollups are kept for years."
+            ),
+        }
+
+
+class GhgSettingsForm(forms.ModelForm):
+    """The greenhouse gas factors (``GhgSettings``); a site's own grid factor is the admin's."""
+
+    class Meta:
+        model = GhgSettings
+        fields = ["baseline_g_per_km", "ev_kwh_per_km", "grid_g_per_kwh"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("ev_kwh_per_km") == 0:
+            self.add_error("ev_kwh_per_km", _("An electric vehicle uses some energy."))
+        return data

@@ -259,6 +259,11 @@ def report_build(
     )
 
 
+def ghg_settings() -> GhgSettings:
+    """The tenant's saved greenhouse gas factors (the defaults when none were saved)."""
+    return GhgSettings.objects.first() or GhgSettings()
+
+
 def ghg_factors() -> tuple[ghg.Factors, dict[int, Decimal]]:
     """The tenant's factors and the sites' own grid factors."""
     settings = GhgSettings.objects.first()

@@ -43,9 +43,11 @@ from apps.stations.models import Evse, Site, Station, StatusChange
 from . import exports, queue, selectors
 from .models import (
     ExportJob,
+    GhgSettings,
     PortDayRollup,
     PortRollup,
     ReportDelivery,
+    ReportSettings,
     ReportSubscription,
     RollupCursor,
     RollupDirty,
@@ -814,3 +816,32 @@ def report_deliver(*, subscription_id: int, today: dt.date | None = None) -> boo
 
 def _zone(name: str):
     return ZoneInfo(name)
+
+
+# --- The tenant's report rules (the settings page) -------------------------------------------
+@transaction.atomic
+def report_settings_update(
+    *,
+    uptime_unavailable: str,
+    uptime_offline: str,
+    raw_retention_days: int,
+    baseline_g_per_km,
+    ev_kwh_per_km,
+    grid_g_per_kwh,
+) -> tuple[ReportSettings, GhgSettings]:
+    """Save the uptime definition, the raw retention and the greenhouse gas factors (each one
+    row, created the first time).  Reports read them at once; a shorter retention deletes raw
+    readings at the next nightly run (only those a rollup holds)."""
+    rules = ReportSettings.objects.select_for_update().first() or ReportSettings()
+    rules.uptime_unavailable = uptime_unavailable
+    rules.uptime_offline = uptime_offline
+    rules.raw_retention_days = raw_retention_days
+    rules.full_clean()
+    rules.save()
+    factors = GhgSettings.objects.select_for_update().first() or GhgSettings()
+    factors.baseline_g_per_km = baseline_g_per_km
+    factors.ev_kwh_per_km = ev_kwh_per_km
+    factors.grid_g_per_kwh = grid_g_per_kwh
+    factors.full_clean()
+    factors.save()
+    return rules, factors

@@ -13,5 +13,6 @@ urlpatterns = [
     path("exports/<int:pk>/download/", views.ExportDownloadView.as_view(), name="export_download"),
     path("subscribe/", views.SubscribeView.as_view(), name="subscribe"),
     path("capacity/", views.CapacityView.as_view(), name="capacity"),
+    path("settings/", views.SettingsView.as_view(), name="reportsettings_edit"),
     path("unsubscribe/<str:token>/", views.UnsubscribeView.as_view(), name="unsubscribe"),
 ]

@@ -4,6 +4,7 @@ exports."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import (
     FileResponse,
     Http404,
@@ -12,19 +13,20 @@ from django.http import (
     JsonResponse,
     StreamingHttpResponse,
 )
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView, View
 
 from apps.core.views import PermissionRequiredMixin
 from apps.stations.models import Site
 
-from . import exports, pdf, selectors, services
+from . import exports, selectors, services, summary
 from .choices import Grain, GroupBy
-from .forms import CapacityForm, ReportForm
+from .forms import CapacityForm, GhgSettingsForm, ReportForm, ReportSettingsForm
 from .models import ExportJob, ReportSubscription
+
+SETTINGS_PERMISSION = "reports.manage"
 
 
 class ReportMixin(PermissionRequiredMixin):
@@ -42,6 +44,7 @@ class ReportView(ReportMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         form = self.report_form()
         context["form"] = form
+        context["can_manage"] = self.request.actor.scope_for(SETTINGS_PERMISSION).all_sites
         if not form.is_valid():
             return context
         data = form.cleaned_data
@@ -92,35 +95,13 @@ class PdfView(ReportMixin, View):
         if not form.is_valid():
             return HttpResponseBadRequest(_("Invalid period."))
         data = form.cleaned_data
-        site = data.get("site")
-        site_ids = [site.pk] if site else None
-        report = selectors.report_build(
+        content = summary.summary_pdf(
             actor=request.actor,
             start=data["start"],
             end=data["end"],
             group_by=data["group_by"],
-            site_ids=site_ids,
-        )
-        breakdowns = selectors.breakdowns_build(
-            actor=request.actor, start=data["start"], end=data["end"], site_ids=site_ids
-        )
-        factors = selectors.ghg_factors()[0]
-        ghg_method = _(
-            "CO2e avoided = energy / %(ev)s kWh/km x %(baseline)s g/km (the fuel vehicle not "
-            "driven) - energy x the grid's factor (%(grid)s g/kWh, or the site's own)."
-        ) % {
-            "ev": factors.ev_kwh_per_km,
-            "baseline": factors.baseline_g_per_km,
-            "grid": factors.grid_g_per_kwh,
-        }
-        content = pdf.render(
-            report=report,
-            breakdowns=breakdowns,
+            site=data.get("site"),
             tenant_name=getattr(request.tenant, "name", ""),
-            scope=site.name if site else _("All sites you may see"),
-            uptime_definition=pdf.uptime_text(selectors.uptime_rule()),
-            ghg_method=ghg_method,
-            generated_at=timezone.localtime(),
         )
         response = HttpResponse(content, content_type="application/pdf")
         name = f"report-{data['start']}-{data['end']}.pdf"
@@ -286,3 +267,35 @@ class CapacityView(ReportMixin, TemplateView):
             },
         }
         return context
+
+
+class SettingsView(PermissionRequiredMixin, View):
+    """The tenant's report rules: the uptime definition, how long raw meter values are kept
+    and the greenhouse gas factors.  They hold for every site: managed with ``reports.manage``
+    on every site (site admins)."""
+
+    permission = SETTINGS_PERMISSION
+    template_name = "reports/settings_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and not request.actor.scope_for(self.permission).all_sites:
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def forms(self, data=None):
+        return (
+            ReportSettingsForm(data, instance=selectors.report_settings(), prefix="rules"),
+            GhgSettingsForm(data, instance=selectors.ghg_settings(), prefix="ghg"),
+        )
+
+    def get(self, request):
+        rules, ghg = self.forms()
+        return render(request, self.template_name, {"rules": rules, "ghg": ghg})
+
+    def post(self, request):
+        rules, ghg = self.forms(request.POST)
+        if rules.is_valid() & ghg.is_valid():  # both, so that every field error shows
+            services.report_settings_update(**rules.cleaned_data, **ghg.cleaned_data)
+            messages.success(request, _("Report settings saved."))
+            return redirect("reports:reportsettings_edit")
+        return render(request, self.template_name, {"rules": rules, "ghg": ghg})

@@ -257,6 +257,8 @@ TABLE: list[Endpoint] = [
     E("GET", "/api/v1/reports/stations/{pk}/", REPORTS_VIEW, target="station"),
     E("GET", "/api/v1/reports/ports/", REPORTS_VIEW, rows="evse"),
     E("GET", "/api/v1/reports/ports/{pk}/", REPORTS_VIEW, target="evse"),
+    E("GET", "/api/v1/reports/sites/{pk}/breakdowns/", REPORTS_VIEW, target="site"),  # reports2
+    E("GET", "/api/v1/reports/sites/{pk}/summary/", REPORTS_VIEW, target="site"),  # reports2
     # waitlist
     E("GET", "/api/v1/waitlist/groups/", WL_VIEW, rows="site"),
     E("POST", "/api/v1/waitlist/groups/", WL_MANAGE),

@@ -48,6 +48,7 @@ KNOWN_GAPS = {
     ("api", "bmsnode"): "temporary limits set by a building-management system (API by design)",
     # permissions the portal writes under with no API write at all
     ("portal", "valet.act"): "the valet board's actions (moved, reassign, notify)",
+    ("portal", "reports.manage"): "the report settings page (uptime, retention, GHG factors)",
 }
 
 

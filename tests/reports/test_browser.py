@@ -12,6 +12,7 @@ from io import BytesIO
 
 import pytest
 from django_tenants.utils import tenant_context
+from pypdf import PdfReader
 
 from tests.browser.conftest import page_errors
 from tests.live import blocking
@@ -136,4 +137,66 @@ def test_the_capacity_planner_page(sign_in, portal_server, fleet):
         ".map(e => e.getBoundingClientRect().right))"
     )
     assert widest <= 375, widest
+    assert page_errors(page) == []
+
+
+def test_the_breakdowns_show_and_the_pdf_link_downloads(sign_in, portal_server, fleet):
+    """The report page's session breakdowns for the garage (its two two-hour sessions, no
+    group), and its PDF link saving the summary of that site only."""
+    host, mine, theirs, _delegate = fleet
+    base = f"http://{host}:{portal_server.port}"
+    page = sign_in(host, "owner@alpha.test")
+    page.goto(f"{base}/reports/?{PERIOD}&site={mine.pk}")
+    section = page.locator("#breakdowns")
+    section.wait_for()
+    assert section.is_visible()
+    duration = {
+        cells[0]: cells[1]
+        for cells in (
+            row.locator("td").all_inner_texts()
+            for row in page.locator("table[data-breakdown='duration'] tbody tr").all()
+        )
+    }
+    assert duration["2 to 4 h"] == "2" and duration["under 30 min"] == "0"
+    group = page.locator("table[data-breakdown='group'] tbody tr")
+    assert group.count() == 1
+    assert group.locator("td").all_inner_texts()[:2] == ["no group", "2"]
+    assert page.locator("table[data-breakdown='vehicle']").count() == 0
+
+    with page.expect_download() as info:
+        page.click("#export-pdf")
+    download = info.value
+    assert download.suggested_filename == "report-2026-11-01-2026-12-01.pdf"
+    content = open(download.path(), "rb").read()
+    assert content.startswith(b"%PDF-")
+    reader = PdfReader(BytesIO(content))
+    text = " ".join(" ".join(p.extract_text() for p in reader.pages).split())
+    assert "Report summary" in text and "Session duration" in text and mine.name in text
+    assert theirs.name not in text
+    assert page_errors(page) == []
+
+
+def test_the_report_settings_page_on_a_phone(sign_in, portal_server, fleet):
+    """The site admin's settings page fits 375 px and saves."""
+    host, _mine, _theirs, _delegate = fleet
+    base = f"http://{host}:{portal_server.port}"
+    page = sign_in(host, "owner@alpha.test")
+    page.set_viewport_size({"width": 375, "height": 800})
+    page.goto(f"{base}/reports/settings/")
+    widest = page.evaluate(
+        "Math.max(...Array.from(document.querySelectorAll("
+        "'main > *, #report-settings, #report-settings select, #report-settings input'))"
+        ".map(e => e.getBoundingClientRect().right))"
+    )
+    assert widest <= 375, widest
+    before = page.input_value("#id_rules-uptime_offline")
+    after = "excluded" if before == "down" else "down"
+    page.select_option("#id_rules-uptime_offline", after)
+    page.click("#report-settings button[type=submit]")
+    page.wait_for_url("**/reports/settings/")
+    assert "Report settings saved." in page.content()
+    assert page.input_value("#id_rules-uptime_offline") == after
+    page.select_option("#id_rules-uptime_offline", before)  # the shared tenant as it was
+    page.click("#report-settings button[type=submit]")
+    page.wait_for_url("**/reports/settings/")
     assert page_errors(page) == []

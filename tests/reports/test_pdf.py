@@ -16,6 +16,7 @@ from apps.charging.models import ChargingSession, IdToken
 from apps.core import policies
 from apps.reports import selectors
 from apps.roles.selectors import UserActor
+from tests.api.conftest import api_client
 
 pytestmark = pytest.mark.django_db
 
@@ -128,3 +129,73 @@ def test_the_report_page_shows_the_breakdowns(client_for, personas, sessions):
     assert "<td>2 à 4 h</td><td>3</td>" in duration
     assert 'data-breakdown="vehicle"' not in page  # no fleet app answers
     assert 'id="export-pdf"' in page
+
+
+# --- The API: a site's breakdowns and PDF summary (same period and scoping as the reports) ---
+def test_the_api_breakdowns_of_a_site(alpha, personas, sessions):
+    a1, a2, nov10 = sessions
+    owner = api_client(alpha, user=personas.owner)
+    response = owner.get(f"/api/v1/reports/sites/{a1.site.pk}/breakdowns/", NOVEMBER)
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["site"], body["start"], body["end"]) == (a1.site.pk, *NOVEMBER.values())
+    bands = {row["key"]: (row["sessions"], row["energy_wh"]) for row in body["by_duration"]}
+    assert bands["2h-4h"] == (3, 29_000) and sum(n for n, _wh in bands.values()) == 3
+    two_hours = next(row for row in body["by_duration"] if row["key"] == "2h-4h")
+    assert two_hours["average_minutes"] == 120 and two_hours["energy_per_session_wh"] == 9666
+    idle = {row["key"]: row for row in body["by_idle"]}
+    assert idle["15m-1h"]["sessions"] == 1 and idle["15m-1h"]["average_idle_minutes"] == 30
+    group = AccessGroup.objects.get(name="Night shift")
+    assert [(r["key"], r["label"], r["sessions"]) for r in body["by_group"]] == [
+        (str(group.pk), "Night shift", 1),
+        (None, "no group", 2),
+    ]
+    assert body["by_vehicle"] is None  # no fleet app answers
+    # A2's sessions are A2's: its own breakdown holds its two, none of A1's group.
+    other = owner.get(f"/api/v1/reports/sites/{a2.site.pk}/breakdowns/", NOVEMBER).json()
+    assert sum(row["sessions"] for row in other["by_duration"]) == 2
+    assert [row["label"] for row in other["by_group"]] == ["no group"]
+
+
+def test_the_api_breakdowns_refuse_a_bad_period_with_field_errors(alpha, personas, sessions):
+    a1, _a2, _nov10 = sessions
+    owner = api_client(alpha, user=personas.owner)
+    url = f"/api/v1/reports/sites/{a1.site.pk}/breakdowns/"
+    response = owner.get(url, {"start": "2026-11-10", "end": "2026-11-01"})
+    assert response.status_code == 400
+    assert response.json()["error"]["details"].keys() == {"end"}
+    assert owner.get(url, {"start": "nope"}).json()["error"]["details"].keys() == {"start"}
+
+
+def test_the_api_pdf_summary_of_a_site(alpha, personas, sessions):
+    a1, a2, _nov10 = sessions
+    owner = api_client(alpha, user=personas.owner)
+    url = f"/api/v1/reports/sites/{a1.site.pk}/summary/"
+    response = owner.get(url, NOVEMBER)
+    assert "inline" in response["Content-Disposition"]
+    text, _pages = _text(response)
+    assert "Report summary" in text and "Night shift" in text and a1.site.name in text
+    assert a2.site.name not in text  # only the site asked for
+    assert "28.6" in text and a1.station.identity in text  # its stations' rows by default
+    by_port, _pages = _text(owner.get(url, {**NOVEMBER, "rows": "port"}))
+    assert "By port" in by_port
+    # A client asking for PDF gets it, in the language the API speaks to it (the language
+    # cookie, else the tenant's).
+    owner.cookies["django_language"] = "fr"
+    asked = owner.get(url, NOVEMBER, HTTP_ACCEPT="application/pdf")
+    french, _pages = _text(asked)
+    assert "Synthèse du rapport" in french and "28,6" in french
+
+
+def test_the_api_pdf_summary_refuses_bad_input_in_json(alpha, personas, sessions):
+    a1, a2, _nov10 = sessions
+    url = f"/api/v1/reports/sites/{a1.site.pk}/summary/"
+    owner = api_client(alpha, user=personas.owner)
+    response = owner.get(url, {**NOVEMBER, "rows": "site"})
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert response.json()["error"]["details"].keys() == {"rows"}
+    # The delegate (A1 only) gets A1's summary and nothing of A2.
+    delegate = api_client(alpha, user=personas.delegate)
+    assert delegate.get(f"/api/v1/reports/sites/{a2.site.pk}/summary/", NOVEMBER).status_code == 404
+    text, _pages = _text(delegate.get(url, NOVEMBER))
+    assert a1.site.name in text

@@ -169,3 +169,50 @@ class CapacityPlanSerializer(serializers.Serializer):
     wanted = CapacityOptionSerializer(allow_null=True)
     options = CapacityOptionSerializer(many=True)
     profile = CapacityProfileSerializer(many=True)
+
+
+class BreakdownRowSerializer(serializers.Serializer):
+    key = serializers.CharField(
+        allow_null=True,
+        help_text=_(
+            "The band (duration, idle time), the group's or vehicle's id; null: the sessions "
+            "of no group, or of an unknown vehicle."
+        ),
+    )
+    label = serializers.CharField()
+    sessions = serializers.IntegerField()
+    energy_wh = serializers.IntegerField()
+    energy_per_session_wh = serializers.IntegerField(allow_null=True)
+    average_minutes = serializers.IntegerField(
+        allow_null=True, help_text=_("Plugged in: start to end.")
+    )
+    average_idle_minutes = serializers.IntegerField(
+        allow_null=True, help_text=_("Plugged in after energy stopped flowing.")
+    )
+
+
+class BreakdownsSerializer(serializers.Serializer):
+    site = serializers.IntegerField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    by_duration = BreakdownRowSerializer(many=True)
+    by_idle = BreakdownRowSerializer(many=True)
+    by_group = BreakdownRowSerializer(
+        many=True, help_text=_("A session counts in each group of its token.")
+    )
+    by_vehicle = BreakdownRowSerializer(
+        many=True, allow_null=True, help_text=_("Null when no fleet app answers.")
+    )
+
+
+class SummaryQuerySerializer(PeriodSerializer):
+    """The period, and what the summary's table lists (default: the site's stations)."""
+
+    rows = serializers.ChoiceField(
+        choices=[("station", _("Station")), ("port", _("Port"))],
+        required=False,
+        default="station",
+    )
+
+    def validate(self, attrs):
+        return {**super().validate(attrs), "rows": attrs.get("rows", "station")}

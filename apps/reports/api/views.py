@@ -8,8 +8,11 @@ import datetime as dt
 from dataclasses import asdict
 from zoneinfo import ZoneInfo
 
-from drf_spectacular.utils import extend_schema
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import action
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 
 from apps.api.viewsets import ReadOnlyScopedViewSet
@@ -18,7 +21,9 @@ from apps.stations.models import Evse, Site, Station
 from .. import selectors
 from ..choices import GroupBy
 from ..forms import capacity_inputs
+from ..summary import summary_pdf
 from .serializers import (
+    BreakdownsSerializer,
     CapacityPlanSerializer,
     CapacityQuerySerializer,
     LoadProfileSerializer,
@@ -26,9 +31,23 @@ from .serializers import (
     PortReportSerializer,
     SiteReportSerializer,
     StationReportSerializer,
+    SummaryQuerySerializer,
 )
 
 PERMISSION = selectors.PERMISSION
+
+
+class PdfRenderer(BaseRenderer):
+    """Lets a client ask for ``Accept: application/pdf``; the summary itself is sent as it is
+    rendered (errors stay JSON: the JSON renderer comes first)."""
+
+    media_type = "application/pdf"
+    format = "pdf"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, bytes) else JSONRenderer().render(data)
 
 
 class _ReportViewSet(ReadOnlyScopedViewSet):
@@ -82,7 +101,12 @@ class SiteReportViewSet(_ReportViewSet):
     serializer_class = SiteReportSerializer
     group_by = GroupBy.SITE
     filter_name = "site_ids"
-    action_permissions = {"load_profile": PERMISSION, "capacity": PERMISSION}
+    action_permissions = {
+        "load_profile": PERMISSION,
+        "capacity": PERMISSION,
+        "breakdowns": PERMISSION,
+        "summary": PERMISSION,
+    }
 
     def identity(self, obj) -> dict:
         return {"site": obj.pk}
@@ -147,6 +171,76 @@ class SiteReportViewSet(_ReportViewSet):
             "profile": [asdict(point) for point in plan.profile],
         }
         return Response(CapacityPlanSerializer(body).data)
+
+    @extend_schema(parameters=[PeriodSerializer], responses=BreakdownsSerializer)
+    @action(detail=True, methods=["get"], url_path="breakdowns")
+    def breakdowns(self, request, pk=None):
+        """The site's ended sessions that started in the period (its local days) by duration
+        band, idle-time band, driver group and, when a fleet app answers, vehicle."""
+        site = self.get_object()
+        period = self.period()
+        result = selectors.breakdowns_build(actor=self.actor, site_ids=[site.pk], **period)
+
+        def rows(found):
+            return None if found is None else [_breakdown_row(row) for row in found]
+
+        body = {
+            "site": site.pk,
+            **period,
+            "by_duration": rows(result.by_duration),
+            "by_idle": rows(result.by_idle),
+            "by_group": rows(result.by_group),
+            "by_vehicle": rows(result.by_vehicle),
+        }
+        return Response(BreakdownsSerializer(body).data)
+
+    @extend_schema(
+        parameters=[SummaryQuerySerializer],
+        responses={
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The printable summary (PDF)."
+            )
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="summary",
+        renderer_classes=[JSONRenderer, PdfRenderer],
+    )
+    def summary(self, request, pk=None):
+        """The site's printable PDF summary of the period, as the portal's (/reports/summary.pdf):
+        headline figures against the previous period, energy per day, the site's stations or
+        ports, the session breakdowns and the methods, in the language the API answers in
+        (the language cookie, else the tenant's)."""
+        site = self.get_object()
+        query = SummaryQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        content = summary_pdf(
+            actor=self.actor,
+            start=data["start"],
+            end=data["end"],
+            group_by=data["rows"],
+            site=site,
+            tenant_name=getattr(request.tenant, "name", ""),
+        )
+        response = HttpResponse(content, content_type="application/pdf")
+        name = f"report-site-{site.pk}-{data['start']}-{data['end']}.pdf"
+        response["Content-Disposition"] = f'inline; filename="{name}"'
+        return response
+
+
+def _breakdown_row(row: selectors.BreakdownRow) -> dict:
+    return {
+        "key": None if row.key is None else str(row.key),
+        "label": row.label,
+        "sessions": row.sessions,
+        "energy_wh": row.energy_wh,
+        "energy_per_session_wh": row.energy_per_session_wh,
+        "average_minutes": row.average_minutes,
+        "average_idle_minutes": row.average_idle_minutes,
+    }
 
 
 @extend_schema(parameters=[PeriodSerializer])
