@@ -4,6 +4,7 @@ tenant alpha and one site of tenant beta, each row marked with where it lives.""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -266,7 +267,8 @@ def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
             make="Ford",
             model="E-Transit",
             battery_kwh=Decimal("68"),
-            vin=f"WFLEET{prefix}".ljust(17, "0"),
+            # hexadecimal: never I, O or Q, whatever the prefix (a VIN has none)
+            vin="WF" + hashlib.md5(prefix.encode()).hexdigest()[:15].upper(),
         )
         fleet.card_create(fleet=the_fleet, uid=f"{prefix}-FLEET-CARD", vehicle=vehicle)
         VehicleSession.objects.get_or_create(
