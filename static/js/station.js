@@ -22,14 +22,15 @@
     var ys = series.map(function (p) { return p[1] / 1000; });
     var width = Math.max(280, container.clientWidth || 600);
     var zone = root.dataset.timezone || "UTC";
+    var time = Live.timeChart(zone);
     var plot = new uPlot({
       width: width,
       height: 180,
-      // The site's clock, like every time on the page.
-      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), zone); },
+      // The site's clock and the reader's language, like every time on the page.
+      tzDate: time.tzDate,
       scales: { x: { time: true } },
-      axes: [Live.timeAxis(zone), { label: "kW" }],
-      series: [{}, { label: "kW", stroke: "#2563eb", fill: "rgba(37,99,235,0.12)", width: 2 }]
+      axes: [time.axis, { label: "kW" }],
+      series: [time.series, { label: "kW", stroke: "#2563eb", fill: "rgba(37,99,235,0.12)", width: 2 }]
     }, [xs, ys], container);
     charts[sessionId] = { plot: plot, xs: xs, ys: ys, node: container };
     container.dataset.points = xs.length;
