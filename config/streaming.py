@@ -33,14 +33,11 @@ def _take(iterator: Iterator[bytes]) -> list[bytes]:
 
 
 async def _read(iterator: Iterator[bytes]) -> AsyncIterator[bytes]:
-    try:
-        while parts := await sync_to_async(_take)(iterator):
-            for part in parts:
-                yield part
-    finally:
-        close = getattr(iterator, "close", None)
-        if close is not None:
-            await sync_to_async(close)()
+    # The original iterator (a generator, an open file) is closed by ``response.close()``:
+    # Django registered its ``close`` when the response was made, and that stays.
+    while parts := await sync_to_async(_take)(iterator):
+        for part in parts:
+            yield part
 
 
 def as_async_stream(request, response):

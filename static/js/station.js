@@ -125,13 +125,65 @@
     commandFailed(labels.commandFailed);
   });
 
+  // A remote start is answered at once ("sent"); a worker waits for the station and its
+  // answer comes on the live feed with the pending outcome's ref, possibly before htmx has
+  // put the outcome on the page (kept here until then).  The session follows as a
+  // "session" message.
+  var answers = {};
+  function showAnswer(node, message) {
+    node.classList.remove("pending");
+    node.classList.add(message.ok ? "ok" : "failed");
+    node.dataset.status = message.status;
+    if (message.action) node.dataset.action = message.action;
+    var strong = node.querySelector("strong");
+    if (strong && message.action) strong.textContent = message.action;
+    var answer = node.querySelector(".answer");
+    if (answer) answer.textContent = message.message;
+  }
+  function onCommand(message) {
+    if (message.station_id !== stationId || !message.ref) return;
+    var node = document.querySelector('[data-command-ref="' + message.ref + '"]');
+    if (node) showAnswer(node, message);
+    else answers[message.ref] = message;
+  }
+  function onSessionStarted(message) {
+    if (message.event !== "started") return;
+    document.querySelectorAll("[data-command-ref][data-evse='" + message.evse_id + "']").forEach(function (node) {
+      if (node.dataset.session) return;
+      node.dataset.session = String(message.session_id);
+      node.classList.remove("pending", "failed");
+      node.classList.add("ok");
+      node.dataset.status = "Started";
+      var answer = node.querySelector(".answer");
+      if (answer) answer.textContent = node.dataset.labelStarted;
+    });
+  }
+  document.body.addEventListener("htmx:afterSwap", function () {
+    document.querySelectorAll("[data-command-ref]").forEach(function (node) {
+      var early = answers[node.dataset.commandRef];
+      if (early) { delete answers[node.dataset.commandRef]; showAnswer(node, early); }
+      if (node.dataset.watched) return;
+      node.dataset.watched = "1";
+      // The station answers within the OCPP timeout (30 s); past that, say so.
+      window.setTimeout(function () {
+        if (!node.classList.contains("pending")) return;
+        var answer = node.querySelector(".answer");
+        if (answer) answer.textContent = node.dataset.labelTimeout;
+      }, 45000);
+    });
+  });
+
   initCharts();
   Live.connect({
     power: String(stationId),
     onMessage: function (message) {
       if (message.kind === "station") onStation(message);
       else if (message.kind === "power") onPower(message);
-      else if (message.kind === "session" && message.station_id === stationId) refreshSessions();
+      else if (message.kind === "session" && message.station_id === stationId) {
+        onSessionStarted(message);
+        refreshSessions();
+      }
+      else if (message.kind === "command") onCommand(message);
       else if (message.kind === "alert" && message.station_id === stationId) refreshSessions();
     },
     onResync: function (doc) {

@@ -68,6 +68,8 @@ def test_the_iterator_is_closed_when_the_client_goes_away():
         iterator = aiter(response.streaming_content)
         await anext(iterator)
         await iterator.aclose()
+        assert closed == []
+        response.close()  # as Django's handlers do once the body is sent or abandoned
 
     asyncio.run(run())
     assert closed == [True]
