@@ -243,6 +243,11 @@ def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
 
     place.objects["finder_listing"], _ = FinderListing.objects.get_or_create(site=site)
     place.objects["tip"] = Tip.objects.create(station=first, body=f"{prefix} tip")
+    from apps.monitoring.models import BulkCommand, BulkCommandItem  # portal (issue 13)
+
+    bulk = BulkCommand.objects.create(command="reset", arguments={"kind": "soft"}, created_by=owner)
+    BulkCommandItem.objects.create(job=bulk, station=first, status="ok", answer="Accepted")
+    place.objects["bulk_command"] = bulk
     return place
 
 
