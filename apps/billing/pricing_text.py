@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils import formats
 from django.utils.translation import gettext as _
 
 from .engine import DAY_NAMES, TIME_BASIS_CHARGING, Tariff, TaxPolicy, When, Window
 
 
 def _price(value: Decimal) -> str:
-    """At least two decimals, more only when the price has them: 0.30, 0.2345."""
-    normal = value.normalize()
+    """At least two decimals, more only when the price has them: 0.30, 0.2345; in the
+    reader's locale (fr: 0,30; 1 200,00)."""
+    normal = Decimal(value).normalize()
     if normal.as_tuple().exponent > -2:
         normal = normal.quantize(Decimal("0.01"))
-    return f"{normal:f}"
+    places = max(2, -normal.as_tuple().exponent)
+    return formats.number_format(normal, places, use_l10n=True, force_grouping=True)
 
 
 def _days(window: Window) -> str:
@@ -64,7 +67,8 @@ def tariff_components(tariff: Tariff) -> list[dict]:
             {
                 "kind": "session_fee",
                 "amount": tariff.session_fee,
-                "text": _("%(amount)s %(c)s per session") % {"amount": tariff.session_fee, "c": c},
+                "text": _("%(amount)s %(c)s per session")
+                % {"amount": _price(tariff.session_fee), "c": c},
             }
         )
     for rate in tariff.energy:
@@ -109,7 +113,7 @@ def tariff_components(tariff: Tariff) -> list[dict]:
             {
                 "kind": "min_price",
                 "amount": tariff.min_price,
-                "text": _("min %(amount)s %(c)s") % {"amount": tariff.min_price, "c": c},
+                "text": _("min %(amount)s %(c)s") % {"amount": _price(tariff.min_price), "c": c},
             }
         )
     if tariff.max_price is not None:
@@ -117,7 +121,7 @@ def tariff_components(tariff: Tariff) -> list[dict]:
             {
                 "kind": "max_price",
                 "amount": tariff.max_price,
-                "text": _("max %(amount)s %(c)s") % {"amount": tariff.max_price, "c": c},
+                "text": _("max %(amount)s %(c)s") % {"amount": _price(tariff.max_price), "c": c},
             }
         )
     reservation = tariff.reservation

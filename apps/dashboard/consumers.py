@@ -167,4 +167,6 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
             return viewer.stations.covers_site(site_id)
         if kind == "power_tree":
             return viewer.power_tree is not None and viewer.power_tree.covers_site(site_id)
+        if kind == "command":  # a command's answer, sent on by a worker (monitoring's)
+            return viewer.stations.covers_site(site_id)
         return False

@@ -29,3 +29,26 @@ def bulk_command_run(job_id: int) -> dict[str, int]:
     from .services.bulk import bulk_command_run as run
 
     return run(job_id=job_id)
+
+
+@shared_task(name="monitoring.remote_start")
+def remote_start(
+    ref: str,
+    user_id: int,
+    station_id: int,
+    evse_id: int,
+    id_token: str,
+    ip: str | None = None,
+    language: str = "",
+) -> dict:
+    from .services.remote import remote_start_run
+
+    return remote_start_run(
+        ref=ref,
+        user_id=user_id,
+        station_id=station_id,
+        evse_id=evse_id,
+        id_token=id_token,
+        ip=ip,
+        language=language,
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -30,6 +32,7 @@ from .forms import AlertActionForm, AlertSubscriptionForm
 from .models import Alert
 from .selectors import alert_subscription_of, station_uptime
 from .services import alert_subscription_set
+from .services.remote import remote_start_queue
 
 UPTIME_WINDOWS = (1, 7, 30, 90)
 
@@ -323,8 +326,45 @@ class StationPasswordRotateView(StationCommandView):
 
 
 class SessionRemoteStartView(StationCommandView):
+    """Answers at once: the station may take up to the OCPP timeout (30 s) to answer, so a
+    worker waits for it and the answer, then the session, arrive on the live feed."""
+
     form_name = "remote_start"
-    service = "session_remote_start"
+
+    def run(self, *, requester, station, arguments):
+        pending = PendingCommand(ref=secrets.token_hex(8), evse_id=arguments["evse_id"])
+        remote_start_queue(
+            ref=pending.ref,
+            user=self.request.user,
+            station=station,
+            evse_id=arguments["evse_id"],
+            id_token=arguments["id_token"],
+            ip=requester.ip,
+        )
+        return pending
+
+    def respond(self, station, *, outcome, form):
+        if not isinstance(outcome, PendingCommand):
+            return super().respond(station, outcome=outcome, form=form)
+        if request_is_htmx(self.request):
+            return render(
+                self.request,
+                "stations/_command_pending.html",
+                {"pending": outcome, "station": station},
+            )
+        messages.info(
+            self.request,
+            _("Start a session: sent; the session shows here once the station starts it."),
+        )
+        return HttpResponseRedirect(reverse("stations:station_detail", args=[station.pk]))
+
+
+@dataclass(frozen=True)
+class PendingCommand:
+    """A command sent on by a worker; its answer comes on the live feed with ``ref``."""
+
+    ref: str
+    evse_id: int
 
 
 class SessionRemoteStopView(StationCommandView):

@@ -144,6 +144,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # --- HTTP ------------------------------------------------------------------------------------
 MIDDLEWARE = [
+    "config.streaming.AsyncStreamingMiddleware",  # first: static files and downloads (ASGI)
     "django_tenants.middleware.main.TenantMainMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -90,34 +90,94 @@
     return (watts / 1000).toLocaleString(lang, { minimumFractionDigits: 2, maximumFractionDigits: 2 }) + " kW";
   }
 
+  // Intl formatters are costly to build: one per (language, zone, options).
+  var formatters = {};
+  function formatter(lang, zone, options) {
+    var key = [lang || "", zone || "", JSON.stringify(options)].join("|");
+    if (!formatters[key]) {
+      var full = Object.assign({}, options);
+      if (zone) full.timeZone = zone;
+      try {
+        formatters[key] = new Intl.DateTimeFormat(lang || undefined, full);
+      } catch (error) { // an unknown zone: the reader's language in UTC
+        full.timeZone = "UTC";
+        formatters[key] = new Intl.DateTimeFormat(lang || undefined, full);
+      }
+    }
+    return formatters[key];
+  }
+
+  var DATE = { day: "numeric", month: "short" };
+  var TIME = { hour: "2-digit", minute: "2-digit" };
+  var MOMENT = { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" };
+
   // A time axis label in the reader's language and the page's time zone (uPlot's own labels
   // are US-style: "12/8" and "1:30pm" on a French page).  ``step`` is the distance between
   // ticks in seconds: a day or more shows the date, less shows the time.
   function axisLabel(ts, lang, zone, step) {
-    var options = step >= 86400
-      ? { day: "numeric", month: "short" }
-      : { hour: "2-digit", minute: "2-digit" };
-    if (zone) options.timeZone = zone;
-    try {
-      return new Intl.DateTimeFormat(lang || undefined, options).format(new Date(ts * 1000));
-    } catch (error) {
-      return new Date(ts * 1000).toISOString().slice(step >= 86400 ? 5 : 11, step >= 86400 ? 10 : 16);
-    }
+    return formatter(lang, zone, step >= 86400 ? DATE : TIME).format(new Date(ts * 1000));
   }
 
-  // The x axis of a uPlot time chart, labelled by ``axisLabel``.
+  // The date of a moment in the zone (to see where a day begins on the axis).
+  function dayOf(ts, lang, zone) {
+    return formatter(lang, zone, DATE).format(new Date(ts * 1000));
+  }
+
+  // The labels of an axis: hours under a day apart also name the date on the first tick and
+  // on the first tick of each new day ("10:30" / "8 déc.", on two lines).
+  function axisLabels(splits, lang, zone, step) {
+    var previous = null;
+    return splits.map(function (ts) {
+      var label = axisLabel(ts, lang, zone, step);
+      if (step < 86400) {
+        var day = dayOf(ts, lang, zone);
+        if (day !== previous) label += "\n" + day;
+        previous = day;
+      }
+      return label;
+    });
+  }
+
+  // The x axis of a uPlot time chart, labelled by ``axisLabels``.
   function timeAxis(zone) {
     var lang = document.documentElement.lang || undefined;
     return {
       values: function (u, splits, axisIdx, space, step) {
-        return splits.map(function (ts) { return axisLabel(ts, lang, zone, step); });
+        return axisLabels(splits, lang, zone, step);
+      }
+    };
+  }
+
+  // A moment in full (the legend under a chart, where the cursor is).
+  function momentLabel(ts, lang, zone) {
+    return formatter(lang, zone, MOMENT).format(new Date(ts * 1000));
+  }
+
+  // Everything a uPlot time chart needs to read in the site's zone and the reader's language:
+  // ``tzDate`` (ticks on the site's hours and midnights), the x axis and the x series (the
+  // legend).  Use: ``var t = Live.timeChart(zone); new uPlot({tzDate: t.tzDate,
+  // axes: [t.axis, ...], series: [t.series, ...]})``.
+  function timeChart(zone) {
+    var lang = document.documentElement.lang || undefined;
+    zone = zone || "UTC";
+    return {
+      tzDate: function (ts) {
+        try { return window.uPlot.tzDate(new Date(ts * 1000), zone); }
+        catch (error) { return new Date(ts * 1000); }
+      },
+      axis: timeAxis(zone),
+      series: {
+        value: function (u, ts) { return ts === null || ts === undefined ? "—" : momentLabel(ts, lang, zone); }
       }
     };
   }
 
   window.ChargegridLive = {
     axisLabel: axisLabel,
+    axisLabels: axisLabels,
+    momentLabel: momentLabel,
     timeAxis: timeAxis,
+    timeChart: timeChart,
     connect: connect,
     readJSON: readJSON,
     timeOf: timeOf,

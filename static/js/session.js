@@ -6,13 +6,14 @@
   var series = (window.ChargegridLive.readJSON(document, "power-series") || {})[node.dataset.session] || [];
   if (!series.length) return;
   var zone = node.dataset.timezone || "UTC";
+  var time = window.ChargegridLive.timeChart(zone);
   new uPlot({
     width: Math.max(280, node.clientWidth || 600),
     height: 220,
     // The site's clock and the reader's language, like every time on the page.
-    tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), zone); },
+    tzDate: time.tzDate,
     scales: { x: { time: true } },
-    axes: [window.ChargegridLive.timeAxis(zone), { label: "kW" }],
-    series: [{}, { label: "kW", stroke: "#2563eb", fill: "rgba(37,99,235,0.12)", width: 2 }]
+    axes: [time.axis, { label: "kW" }],
+    series: [time.series, { label: "kW", stroke: "#2563eb", fill: "rgba(37,99,235,0.12)", width: 2 }]
   }, [series.map(function (p) { return p[0]; }), series.map(function (p) { return p[1] / 1000; })], node);
 })();

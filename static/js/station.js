@@ -22,14 +22,15 @@
     var ys = series.map(function (p) { return p[1] / 1000; });
     var width = Math.max(280, container.clientWidth || 600);
     var zone = root.dataset.timezone || "UTC";
+    var time = Live.timeChart(zone);
     var plot = new uPlot({
       width: width,
       height: 180,
-      // The site's clock, like every time on the page.
-      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), zone); },
+      // The site's clock and the reader's language, like every time on the page.
+      tzDate: time.tzDate,
       scales: { x: { time: true } },
-      axes: [Live.timeAxis(zone), { label: "kW" }],
-      series: [{}, { label: "kW", stroke: "#2563eb", fill: "rgba(37,99,235,0.12)", width: 2 }]
+      axes: [time.axis, { label: "kW" }],
+      series: [time.series, { label: "kW", stroke: "#2563eb", fill: "rgba(37,99,235,0.12)", width: 2 }]
     }, [xs, ys], container);
     charts[sessionId] = { plot: plot, xs: xs, ys: ys, node: container };
     container.dataset.points = xs.length;
@@ -124,13 +125,65 @@
     commandFailed(labels.commandFailed);
   });
 
+  // A remote start is answered at once ("sent"); a worker waits for the station and its
+  // answer comes on the live feed with the pending outcome's ref, possibly before htmx has
+  // put the outcome on the page (kept here until then).  The session follows as a
+  // "session" message.
+  var answers = {};
+  function showAnswer(node, message) {
+    node.classList.remove("pending");
+    node.classList.add(message.ok ? "ok" : "failed");
+    node.dataset.status = message.status;
+    if (message.action) node.dataset.action = message.action;
+    var strong = node.querySelector("strong");
+    if (strong && message.action) strong.textContent = message.action;
+    var answer = node.querySelector(".answer");
+    if (answer) answer.textContent = message.message;
+  }
+  function onCommand(message) {
+    if (message.station_id !== stationId || !message.ref) return;
+    var node = document.querySelector('[data-command-ref="' + message.ref + '"]');
+    if (node) showAnswer(node, message);
+    else answers[message.ref] = message;
+  }
+  function onSessionStarted(message) {
+    if (message.event !== "started") return;
+    document.querySelectorAll("[data-command-ref][data-evse='" + message.evse_id + "']").forEach(function (node) {
+      if (node.dataset.session) return;
+      node.dataset.session = String(message.session_id);
+      node.classList.remove("pending", "failed");
+      node.classList.add("ok");
+      node.dataset.status = "Started";
+      var answer = node.querySelector(".answer");
+      if (answer) answer.textContent = node.dataset.labelStarted;
+    });
+  }
+  document.body.addEventListener("htmx:afterSwap", function () {
+    document.querySelectorAll("[data-command-ref]").forEach(function (node) {
+      var early = answers[node.dataset.commandRef];
+      if (early) { delete answers[node.dataset.commandRef]; showAnswer(node, early); }
+      if (node.dataset.watched) return;
+      node.dataset.watched = "1";
+      // The station answers within the OCPP timeout (30 s); past that, say so.
+      window.setTimeout(function () {
+        if (!node.classList.contains("pending")) return;
+        var answer = node.querySelector(".answer");
+        if (answer) answer.textContent = node.dataset.labelTimeout;
+      }, 45000);
+    });
+  });
+
   initCharts();
   Live.connect({
     power: String(stationId),
     onMessage: function (message) {
       if (message.kind === "station") onStation(message);
       else if (message.kind === "power") onPower(message);
-      else if (message.kind === "session" && message.station_id === stationId) refreshSessions();
+      else if (message.kind === "session" && message.station_id === stationId) {
+        onSessionStarted(message);
+        refreshSessions();
+      }
+      else if (message.kind === "command") onCommand(message);
       else if (message.kind === "alert" && message.station_id === stationId) refreshSessions();
     },
     onResync: function (doc) {

@@ -87,18 +87,22 @@
       points.map(function (p) { return p.limit; })
     ];
     var width = Math.max(320, box.clientWidth || 720);
+    // The site's clock and the reader's language (uPlot alone: the browser's zone, US style).
+    var time = Live ? Live.timeChart(box.dataset.timezone || "UTC") : null;
     new window.uPlot({
       width: width,
       height: 260,
+      tzDate: time ? time.tzDate : undefined,
       series: [
-        {},
+        time ? time.series : {},
         { label: labels.drawn, stroke: "#2a7", width: 2 },
         { label: labels.peak, stroke: "#7c5", dash: [4, 4] },
         { label: labels.allocated, stroke: "#27c" },
         { label: labels.limit, stroke: "#c33", width: 2 }
       ],
-      axes: [{}, { label: "kW" }]
+      axes: [time ? time.axis : {}, { label: "kW" }]
     }, data, box);
+    box.dataset.drawn = "1";
   }
 
   var tree = document.getElementById("power-tree");

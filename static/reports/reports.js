@@ -8,15 +8,24 @@
     if (!data || !data.days || !data.days.length || !window.uPlot) return;
     var xs = data.days.map(function (day) { return Date.parse(day + "T12:00:00Z") / 1000; });
     var width = Math.max(260, box.clientWidth || 720);
+    // Days (placed at noon UTC) named in the reader's language, not uPlot's US style.
+    var Live = window.ChargegridLive;
+    var lang = document.documentElement.lang || undefined;
+    var day = Live ? {
+      values: function (u, splits) {
+        return splits.map(function (ts) { return Live.axisLabel(ts, lang, "UTC", 86400); });
+      }
+    } : {};
     var plot = new window.uPlot({
       width: width,
       height: 260,
+      tzDate: function (ts) { return window.uPlot.tzDate(new Date(ts * 1000), "UTC"); },
       series: [
-        {},
+        Live ? { value: function (u, ts) { return ts === null ? "—" : Live.axisLabel(ts, lang, "UTC", 86400); } } : {},
         { label: data.labels.energy, stroke: "#27c", fill: "rgba(34,119,204,.15)", width: 2 },
         { label: data.labels.peak, stroke: "#c63", dash: [4, 4], scale: "kw" }
       ],
-      axes: [{}, { label: "kWh" }, { side: 1, scale: "kw", label: "kW", grid: { show: false } }]
+      axes: [day, { label: "kWh" }, { side: 1, scale: "kw", label: "kW", grid: { show: false } }]
     }, [xs, data.energy_kwh, data.peak_kw], box);
     box.dataset.drawn = "1";
     window.addEventListener("resize", function () {

@@ -281,6 +281,11 @@ def fill_site(site: Site, prefix: str, owner, token: IdToken) -> Place:
     place.objects["fleet_card"] = the_fleet.cards.get()
     place.objects["fleet_usage"] = the_fleet.sessions.get()
     place.objects["fleet_telemetry"] = place.objects["vehicle"].telemetry.get()
+    from apps.monitoring.models import BulkCommand, BulkCommandItem  # portal (issue 13)
+
+    bulk = BulkCommand.objects.create(command="reset", arguments={"kind": "soft"}, created_by=owner)
+    BulkCommandItem.objects.create(job=bulk, station=first, status="ok", answer="Accepted")
+    place.objects["bulk_command"] = bulk
     return place
 
 

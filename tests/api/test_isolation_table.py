@@ -456,6 +456,11 @@ TABLE: list[Endpoint] = [
     E("POST", "/api/v1/pnc/settings/", "pnc.manage"),
     E("GET", "/api/v1/pnc/settings/{pk}/", "pnc.view", target="pnc_settings"),
     E("PATCH", "/api/v1/pnc/settings/{pk}/", "pnc.manage", target="pnc_settings"),
+    # bulk commands (portal, issue 13): a job is seen through its stations' sites
+    E("GET", "/api/v1/bulk-commands/", ST_VIEW, rows="sites"),
+    E("POST", "/api/v1/bulk-commands/", ST_CMD),
+    E("GET", "/api/v1/bulk-commands/{pk}/", ST_VIEW, target="bulk_command"),
+    E("GET", "/api/v1/bulk-commands/{pk}/items/", ST_VIEW, target="bulk_command"),
 ]
 ROAMING_TARGETS = {"roaming_partner", "roaming_token", "roaming_push", "roaming_command"}
 
@@ -591,6 +596,8 @@ def _sites_of_rows(endpoint: Endpoint, rows: list[dict], inventory) -> set:
             place.objects["power_node"].pk: place.site.pk for place in (inventory.a1, inventory.a2)
         }
         return {node_site[row["node"]] for row in rows}
+    if endpoint.rows == "sites":  # a row spanning sites lists those the caller may see
+        return {site for row in rows for site in row["sites"]}
     raise AssertionError(f"no site mapping for {endpoint}")
 
 

@@ -162,8 +162,8 @@ def test_a_future_version_is_not_quoted_yet(priced, station, owner_api):
 def test_the_summary_follows_the_callers_language(priced, station, owner_api, settings):
     owner_api.cookies[settings.LANGUAGE_COOKIE_NAME] = "fr"
     body = owner_api.get(quote_url(station)).json()
-    assert body["summary"].startswith("1.00 CAD par session; ")
-    assert "stationnement 12.00 CAD/h après 15 min" in body["summary"]
+    assert body["summary"].startswith("1,00 CAD par session; ")
+    assert "stationnement 12,00 CAD/h après 15 min" in body["summary"]
     assert body["components"][0]["details"] == {"amount": "1.00"}
 
 

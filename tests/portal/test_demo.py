@@ -67,3 +67,28 @@ def _first_driver_after(first_arrival, timeout: float) -> float | None:
 def test_the_first_driver_comes_within_the_first_arrival_window():
     assert _first_driver_after(0.01, timeout=5) is not None  # within 0.6 s
     assert _first_driver_after(None, timeout=1) is None  # the old wait: 5 to 60 minutes
+
+
+def test_the_demo_has_weeks_of_history_with_curves_receipts_and_panel_load(alpha, alpha_sites):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from apps.billing.models import SessionCost
+    from apps.charging.models import ChargingSession, MeterValue
+    from apps.power.models import NodeInterval
+    from config.demo import DEMO_HISTORY_DAYS, DEMO_HISTORY_TOKEN, demo_history
+
+    demo_network_ensure(tenant=alpha, stations=4)
+    past = ChargingSession.objects.filter(id_token=DEMO_HISTORY_TOKEN)
+    count = past.count()
+    assert count >= 3 * DEMO_HISTORY_DAYS  # about one to three a day per station
+    oldest = past.order_by("started_at").first().started_at
+    assert timezone.now() - oldest > dt.timedelta(days=DEMO_HISTORY_DAYS - 1)
+    assert not past.filter(ended_at__gte=timezone.now()).exists()
+    assert all(s.transaction_id.startswith("demo-history-") for s in past)
+    assert MeterValue.objects.filter(session__in=past).count() > count  # curves
+    costs = SessionCost.objects.filter(session__in=past)
+    assert costs.count() == count and all(c.total > 0 for c in costs)  # the price applied
+    assert NodeInterval.objects.filter(node__name=DEMO_PANEL).count() == 2 * 24 * 4
+    assert demo_history() == 0 and past.count() == count  # once

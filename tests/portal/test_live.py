@@ -215,3 +215,38 @@ async def test_a_revoked_role_closes_the_feed(world, monkeypatch):
     set_status(world["alpha"], world["station"], "Faulted")
     output = await socket.receive_output(timeout=5)
     assert output == {"type": "websocket.close", "code": 4403}
+
+
+def publish_command_answer(tenant, station, ref: str) -> None:
+    from apps.core.live import publish_live
+
+    def publish():
+        with tenant_context(tenant):
+            publish_live(
+                {
+                    "kind": "command",
+                    "command": "session.remote_start",
+                    "ref": ref,
+                    "station_id": station.pk,
+                    "site_id": station.site_id,
+                    "evse_id": 1,
+                    "ok": True,
+                    "status": "Accepted",
+                    "message": "The station accepted.",
+                }
+            )
+
+    blocking(publish)
+
+
+async def test_a_commands_answer_reaches_the_viewer_of_that_site_only(world):
+    """A remote start's answer, published by the worker (monitoring), reaches those who see
+    the station's site, not the others."""
+    socket = communicator(world["host"], session_cookie(world["alpha"], world["viewer"]))
+    assert (await socket.connect())[0]
+    publish_command_answer(world["alpha"], world["hidden"], "hidden")
+    publish_command_answer(world["alpha"], world["station"], "seen")
+    message = await socket.receive_json_from(timeout=5)
+    assert message["kind"] == "command" and message["ref"] == "seen"
+    assert await socket.receive_nothing(timeout=0.5)
+    await socket.disconnect()

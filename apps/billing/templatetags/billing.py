@@ -31,7 +31,10 @@ def percent_of_fraction(rate) -> str:
     """A tax rate stored as a fraction (0.09975) shown as 9.975 %."""
     if rate is None:
         return ""
-    return f"{(Decimal(rate) * 100).normalize():f} %"
+    percent = (Decimal(rate) * 100).normalize()
+    if percent == percent.to_integral():
+        percent = percent.quantize(Decimal(1))
+    return formats.number_format(percent, use_l10n=True) + " %"
 
 
 @register.filter
@@ -42,4 +45,4 @@ def quantity(value) -> str:
     number = Decimal(value).normalize()
     if number == number.to_integral():
         number = number.quantize(Decimal(1))
-    return formats.number_format(number, use_l10n=True)
+    return formats.number_format(number, use_l10n=True, force_grouping=True)

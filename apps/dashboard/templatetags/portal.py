@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
 from django.utils import formats
@@ -15,18 +16,31 @@ register = template.Library()
 
 
 @register.filter
+def grouped(value, places=None) -> str:
+    """A number in the reader's locale with its thousands separator: en ``1,010.119``,
+    fr ``1 010,119`` (Django's l10n; the setting USE_THOUSAND_SEPARATOR stays off so that
+    ids in URLs and data attributes are never grouped). Decimals are rounded half up."""
+    if value is None or value == "":
+        return "—"
+    if places is not None and places != "":
+        places = int(places)
+        value = Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    return formats.number_format(value, places, use_l10n=True, force_grouping=True)
+
+
+@register.filter
 def kwh(wh) -> str:
     """Energy in Wh as kWh with three decimals (exact integers stay integers in the database)."""
     if wh is None or wh == "":
         return "—"
-    return formats.number_format(int(wh) / 1000, 3, use_l10n=True) + " kWh"
+    return grouped(Decimal(int(wh)) / 1000, 3) + " kWh"
 
 
 @register.filter
 def kw(watts) -> str:
     if watts is None or watts == "":
         return "—"
-    return formats.number_format(int(watts) / 1000, 2, use_l10n=True) + " kW"
+    return grouped(Decimal(int(watts)) / 1000, 2) + " kW"
 
 
 @register.filter
@@ -77,7 +91,7 @@ def ocpp_kind(message) -> str:
 def percent(value) -> str:
     if value is None:
         return "—"
-    return formats.number_format(value, 2, use_l10n=True) + " %"
+    return grouped(value, 2) + " %"
 
 
 @register.simple_tag(takes_context=True)

@@ -78,6 +78,11 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--no-demo", action="store_true", help="Do not create the demo tenant")
         parser.add_argument("--stations", type=int, default=4, help="Simulated demo stations")
+        parser.add_argument(
+            "--verbose",
+            action="store_true",
+            help="Every request and task in the log (default: warnings and errors only)",
+        )
 
     def handle(self, *args, **options):
         call_command("migrate_schemas", interactive=False, verbosity=0)
@@ -90,12 +95,35 @@ class Command(BaseCommand):
         env = os.environ.copy()  # carries DATABASE_URL / REDIS_URL of embedded servers
         env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
         host, port = options["host"], options["port"]
+        # A newcomer reads the few lines that matter: without --verbose the server logs no
+        # request and the worker and beat neither their banners nor each task, only
+        # warnings and errors (the portal shows what happens).
+        verbose = options["verbose"]
+        schedule = settings.BASE_DIR / "var" / "celerybeat-schedule"
         children = [
-            Child("web", asgi_server_command(host, port)),
-            Child("worker", celery_worker_command(concurrency=2)),
+            Child(
+                "web",
+                asgi_server_command(
+                    host, port, log_level="info" if verbose else "warning", access_log=verbose
+                ),
+            ),
+            Child(
+                "worker",
+                _celery_quiet(
+                    celery_worker_command(
+                        concurrency=2, log_level="INFO" if verbose else "WARNING"
+                    ),
+                    verbose,
+                ),
+            ),
             Child(
                 "beat",
-                celery_beat_command(schedule=settings.BASE_DIR / "var" / "celerybeat-schedule"),
+                _celery_quiet(
+                    celery_beat_command(
+                        schedule=schedule, log_level="INFO" if verbose else "WARNING"
+                    ),
+                    verbose,
+                ),
             ),
         ]
         if login and options["stations"] > 0:
@@ -192,6 +220,15 @@ class Command(BaseCommand):
             "--first-arrival",
             "1",
         ]
+
+
+def _celery_quiet(command: list[str], verbose: bool) -> list[str]:
+    """Celery's ``--quiet`` (no start-up banner, no task list) is a global option: it goes
+    before the sub-command."""
+    if verbose:
+        return command
+    at = command.index("-A")
+    return [*command[:at], "--quiet", *command[at:]]
 
 
 def _listening(host: str, port: int) -> bool:
