@@ -86,7 +86,7 @@ def test_a_201_station_gets_the_public_price_in_the_tenants_language(site, tarif
     french = sent.calls[-1][2]["message"]["message"]
     assert french["language"] == "fr"
     assert french["content"] == (
-        "Prix : 1.00 CAD par session; 0.25 CAD/kWh; stationnement 6.00 CAD/h après 10 min"
+        "Prix : 1,00 CAD par session; 0,25 CAD/kWh; stationnement 6,00 CAD/h après 10 min"
     )
 
 

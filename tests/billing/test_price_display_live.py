@@ -140,9 +140,9 @@ def test_201_displays_get_the_price_on_boot_and_when_it_changes(french, server, 
             assert first["message"] == {
                 "format": "UTF8",
                 "language": "fr",
-                "content": "Prix : 0.25 CAD/kWh",
+                "content": "Prix : 0,25 CAD/kWh",
             }
-            assert shown(refusing)[0]["message"]["content"] == "Prix : 0.25 CAD/kWh"
+            assert shown(refusing)[0]["message"]["content"] == "Prix : 0,25 CAD/kWh"
 
             # A new price, effective now: pushed again once the change commits.
             await in_db(
@@ -153,7 +153,7 @@ def test_201_displays_get_the_price_on_boot_and_when_it_changes(french, server, 
                 ),
             )
             await wait_until(lambda: len(shown(good)) >= 2 and len(shown(refusing)) >= 2, 40)
-            assert shown(good)[-1]["message"]["content"] == "Prix : 0.40 CAD/kWh"
+            assert shown(good)[-1]["message"]["content"] == "Prix : 0,40 CAD/kWh"
             assert shown(good)[-1]["id"] == PRICE_MESSAGE_ID  # replaces the first one
 
             # The refusing station still works, and the 1.6 station was sent nothing.

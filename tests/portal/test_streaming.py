@@ -98,6 +98,11 @@ def test_a_synchronous_chain_under_asgi_streams_asynchronously():
 
 @pytest.fixture(scope="module")
 def server(django_db_setup, django_db_blocker):
+    from django.core.management import call_command
+
+    # The server serves what collectstatic gathered (WhiteNoise, DEBUG off): a fresh clone
+    # has none until something collects them (the browser tests do the same).
+    call_command("collectstatic", interactive=False, verbosity=0)
     with django_db_blocker.unblock():
         process = ServerProcess("streaming").start()
     yield process
