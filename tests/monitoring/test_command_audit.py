@@ -7,6 +7,8 @@ import pytest
 from django.urls import reverse
 
 from apps.audit.models import AuditEntry
+from apps.monitoring import queue as monitoring_queue
+from apps.monitoring.services.remote import remote_start_run
 from apps.ocpp import commands
 from tests.api.conftest import api_client, make_session, make_station
 
@@ -26,6 +28,9 @@ def station_calls(monkeypatch):
         return {"status": "Accepted"}
 
     monkeypatch.setattr(commands, "station_call", station_call)
+    # The portal queues a remote start for a worker (its answer then reaches the page live):
+    # here the worker's job runs in this process, as soon as it is queued.
+    monkeypatch.setattr(monitoring_queue, "remote_start", lambda **job: remote_start_run(**job))
     return sent
 
 

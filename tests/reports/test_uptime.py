@@ -65,6 +65,7 @@ def test_the_report_uses_the_tenants_definition(alpha, personas, month):
     services.rollup_rebuild(
         start=local(dt.date(2026, 11, 1), 0),
         end=local(dt.date(2026, 12, 1), 0),
+        evse_ids=[port.pk],
         now=local(dt.date(2026, 12, 2), 0),
     )
 
